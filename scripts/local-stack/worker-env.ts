@@ -1,0 +1,49 @@
+// What the local Worker receives: every configuration variable the operator set (NAME_FILE already
+// resolved), with the database pointed at the local stack's server through the bridge. Written to
+// a 0600 env file for `wrangler dev --env-file`, so secrets never appear on a command line.
+import { writeFileSync } from 'node:fs';
+import type { Environment } from '../../src/config/load';
+import { indexedFamilies, variables } from '../../src/config/variables';
+import type { DatabaseTarget } from './database';
+
+function isConfigurationVariable(name: string): boolean {
+  return name in variables || Object.keys(indexedFamilies).some((family) => name.startsWith(`${family}_`));
+}
+
+export interface LocalStackValues {
+  database: Pick<DatabaseTarget, 'connectionString'>;
+  proxyUrl: string;
+  admin: { email: string; password: string };
+  keyEncryptionKey: string;
+}
+
+export function workerEnvironment(env: Environment, local: LocalStackValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '' && isConfigurationVariable(name)) out[name] = value;
+  }
+  const db = new URL(local.database.connectionString);
+  Object.assign(out, {
+    PHOBOS_DB_HOST: db.hostname,
+    PHOBOS_DB_PORT: db.port || '5432',
+    PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
+    PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
+    PHOBOS_DB_NAME: decodeURIComponent(db.pathname.slice(1)),
+    PHOBOS_DB_PROXY_URL: local.proxyUrl,
+    PHOBOS_ADMIN_USER_EMAIL: local.admin.email,
+    PHOBOS_ADMIN_USER_PASSWORD: local.admin.password,
+    PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: local.keyEncryptionKey,
+  });
+  return out;
+}
+
+export function formatEnvFile(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name}="${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`)
+    .join('\n')
+    .concat('\n');
+}
+
+export function writeEnvFile(path: string, values: Record<string, string>): void {
+  writeFileSync(path, formatEnvFile(values), { mode: 0o600 });
+}

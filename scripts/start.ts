@@ -1,0 +1,162 @@
+// `npm start`: the whole local stack as one process tree. Configuration is validated first (a bad
+// variable exits 1 before any database is touched); then PostgreSQL (embedded unless PHOBOS_DB_HOST
+// is set), the Neon-compatible bridge, migrations, the admin user, and the Worker under
+// `wrangler dev` on PHOBOS_HTTP_SERVER_PORT. Ctrl-C stops everything it started, in reverse order.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureAdminUser } from './local-stack/admin-user';
+import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
+import { startDbBridge, type DbBridge } from './db-bridge';
+import { loadNodeEnvironment, runTool } from './local-stack/environment';
+import { runMigrations } from './local-stack/migrations';
+import { embeddedPort, prepareStateDir, projectRoot, stateDir } from './local-stack/paths';
+import { workerEnvironment, writeEnvFile } from './local-stack/worker-env';
+
+const localAdminEmail = 'admin@phobos.local';
+
+function log(message: string): void {
+  console.log(`[phobos-edge] ${message}`);
+}
+
+/** Local defaults for the admin user, generated once and kept under .phobos/. */
+function localAdminPassword(): { password: string; generated: boolean } {
+  const path = join(stateDir, 'admin-password');
+  if (existsSync(path)) return { password: readFileSync(path, 'utf8').trim(), generated: false };
+  const password = randomBytes(15).toString('base64url');
+  writeFileSync(path, `${password}\n`, { mode: 0o600 });
+  return { password, generated: true };
+}
+
+/** A local secret for the memory JWS provider's key encryption, unless one is configured. */
+function localKeyEncryptionKey(): string {
+  const path = join(stateDir, 'key-encryption-key');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const key = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+function ensureConsoleBuilt(): void {
+  const dist = join(projectRoot, 'web', 'dist');
+  if (existsSync(join(dist, 'index.html'))) return;
+  mkdirSync(dist, { recursive: true });
+  copyFileSync(join(projectRoot, 'web', 'static', 'index.html'), join(dist, 'index.html'));
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+await runTool(async () => {
+  const { env, config } = loadNodeEnvironment();
+  prepareStateDir(stateDir);
+
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const database: DatabaseTarget = await resolveDatabase(config, {
+      stateDir,
+      port: embeddedPort(config),
+      log,
+    });
+    stops.push(() => database.stop());
+    log(database.embedded ? `embedded PostgreSQL on 127.0.0.1:${database.port}` : `PostgreSQL at ${database.host}:${database.port}`);
+
+    const bridge: DbBridge = await startDbBridge({
+      allowedTargets: [`${database.host}:${database.port}`],
+      maxConnections: config.database.maxConnections,
+    });
+    stops.push(() => bridge.close());
+
+    if (config.database.autoMigrateEnabled) {
+      const result = await runMigrations(database.connectionString, log);
+      log(`migrations: ${result.total} applied${result.applied ? ` (${result.applied} new)` : ''}`);
+    } else {
+      log('PHOBOS_DB_AUTO_MIGRATE_ENABLED is false: not migrating (run `npm run migrate`)');
+    }
+
+    let adminEmail = config.admin.email;
+    let adminPassword = config.admin.password;
+    if (!adminEmail || !adminPassword) {
+      const local = localAdminPassword();
+      adminEmail ??= localAdminEmail;
+      adminPassword ??= local.password;
+      if (local.generated) {
+        log(`admin user (local default, shown once): ${adminEmail} / ${adminPassword}`);
+        log('set PHOBOS_ADMIN_USER_EMAIL and PHOBOS_ADMIN_USER_PASSWORD to choose your own');
+      }
+    }
+    const outcome = await ensureAdminUser(database.connectionString, { email: adminEmail, password: adminPassword });
+    if (outcome !== 'unchanged') log(`admin user ${adminEmail} ${outcome}`);
+
+    ensureConsoleBuilt();
+    const envFile = join(stateDir, 'worker.env');
+    writeEnvFile(
+      envFile,
+      workerEnvironment(env, {
+        database,
+        proxyUrl: bridge.url,
+        admin: { email: adminEmail, password: adminPassword },
+        keyEncryptionKey: config.jwsProvider.keyEncryptionKey ?? localKeyEncryptionKey(),
+      }),
+    );
+
+    const port = config.server.httpPort;
+    const wrangler = spawn(
+      process.execPath,
+      [
+        join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+        'dev',
+        '--port', String(port),
+        '--ip', '127.0.0.1',
+        '--env-file', envFile,
+        '--persist-to', join(stateDir, 'wrangler'),
+        '--show-interactive-dev-session=false',
+        '--log-level', config.debug ? 'debug' : 'warn',
+      ],
+      { cwd: projectRoot, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+    );
+    stops.push(async () => {
+      if (wrangler.exitCode !== null) return;
+      wrangler.kill('SIGTERM');
+      await new Promise((resolve) => wrangler.once('exit', resolve));
+    });
+    wrangler.once('exit', (code) => {
+      if (!stopping) {
+        console.error(`[phobos-edge] wrangler exited with code ${code}`);
+        void stopAll(1);
+      }
+    });
+
+    const url = `http://localhost:${port}`;
+    if (await waitUntilReady(url, wrangler, 60_000)) {
+      log(`ready on ${url} (Ctrl-C to stop)`);
+    } else if (!stopping) {
+      console.error(`[phobos-edge] ${url}/readyz did not answer 200 within 60 s`);
+    }
+  } catch (error) {
+    console.error(error);
+    await stopAll(1);
+  }
+});

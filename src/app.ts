@@ -1,0 +1,18 @@
+// Builds the Hono application from its route modules. Transports stay thin: middleware decides
+// request-wide concerns once, routes call domain services.
+import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppEnv } from './http/app-env';
+import { handleError, handleNotFound } from './http/error-handler';
+import { requestContext } from './http/request-context';
+import { healthRoutes } from './routes/health';
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestContext());
+  app.use('*', secureHeaders());
+  app.route('/', healthRoutes);
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  return app;
+}

@@ -1,0 +1,20 @@
+// The Worker's bindings as declared in wrangler.toml, plus the PHOBOS_* variables (strings).
+export interface Bindings {
+  AGENT_QUEUE: DurableObjectNamespace;
+  JOB_LOG: DurableObjectNamespace;
+  RATE_LIMITER: DurableObjectNamespace;
+  OBJECTS: R2Bucket;
+  /** Present in the unified build only; the `noui` environment serves the API alone. */
+  ASSETS?: Fetcher;
+}
+
+export type WorkerEnv = Bindings & Record<string, unknown>;
+
+/** The string-valued part of the environment: what the config module parses. */
+export function variablesOf(env: WorkerEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+// Per-isolate state of the Worker: the parsed configuration and the database handle factory.
+// Parsing once per isolate keeps the hot path free of config work; a bad configuration is
+// remembered too, so every request fails fast with the same message instead of re-parsing.
+import { ConfigError, loadConfig, type PhobosConfig } from './config/load';
+import { createDatabase, type Database } from './db/client';
+import { connectionStringFor } from './db/connection-string';
+import { variablesOf, type WorkerEnv } from './env';
+
+const configs = new WeakMap<object, PhobosConfig | ConfigError>();
+
+export function configFor(env: WorkerEnv): PhobosConfig {
+  let entry = configs.get(env);
+  if (!entry) {
+    try {
+      entry = loadConfig(variablesOf(env));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      entry = error;
+    }
+    configs.set(env, entry);
+  }
+  if (entry instanceof ConfigError) throw entry;
+  return entry;
+}
+
+export function isDatabaseConfigured(config: PhobosConfig): boolean {
+  return config.database.host !== undefined;
+}
+
+export function databaseFor(config: PhobosConfig, options: { timeoutMs?: number } = {}): Database {
+  return createDatabase({
+    connectionString: connectionStringFor(config.database),
+    proxyUrl: config.database.proxyUrl,
+    timeoutMs: options.timeoutMs,
+  });
+}

@@ -1,0 +1,30 @@
+// Work the cron trigger runs (DESIGN.md: lease sweeps, dispatch reconciliation, signing-key
+// rotation, session clean-up). Each task is independent: one failing does not stop the others.
+import type { PhobosConfig } from '../config/load';
+import type { WorkerEnv } from '../env';
+import type { Logger } from '../platform/logger';
+
+export interface ScheduledTask {
+  name: string;
+  run(context: { env: WorkerEnv; config: PhobosConfig; logger: Logger; now: Date }): Promise<void>;
+}
+
+/** Later milestones register their tasks here. */
+export const scheduledTasks: ScheduledTask[] = [];
+
+export async function runScheduledTasks(
+  tasks: ScheduledTask[],
+  context: Parameters<ScheduledTask['run']>[0],
+): Promise<{ name: string; ok: boolean }[]> {
+  return Promise.all(
+    tasks.map(async (task) => {
+      try {
+        await task.run(context);
+        return { name: task.name, ok: true };
+      } catch (error) {
+        context.logger.error('scheduled task failed', { task: task.name, error });
+        return { name: task.name, ok: false };
+      }
+    }),
+  );
+}
