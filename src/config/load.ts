@@ -220,7 +220,7 @@ function readInternalAgents(reader: EnvironmentReader): InternalAgentConfig[] {
 function readPresetVariables(reader: EnvironmentReader): Partial<Record<VariableName, string>> {
   const out: Partial<Record<VariableName, string>> = {};
   for (const [name, spec] of Object.entries(variables) as [VariableName, VariableSpec][]) {
-    if (spec.group !== 'Single sign-on') continue;
+    if (spec.group !== 'SSO presets') continue;
     const value = reader.get(name);
     if (typeof value === 'string') out[name] = value;
   }
@@ -337,6 +337,11 @@ export function loadConfig(env: Environment): PhobosConfig {
     debug: r.required('DEBUG'),
     notApplicable: r.notApplicable,
   };
+
+  // Read (and so validate and report) the variables that have no meaning on Workers.
+  for (const [name, spec] of Object.entries(variables) as [VariableName, VariableSpec][]) {
+    if (spec.notApplicable) r.get(name);
+  }
 
   if (r.issues.length > 0) throw new ConfigError(r.issues);
   return config;

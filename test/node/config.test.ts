@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Environment } from '../../src/config/load';
+
+function issuesOf(env: Environment): { variable: string; message: string }[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  const config = loadConfig({});
+
+  it('applies the documented Phobos defaults', () => {
+    expect(config.server.apiUrl).toBe('http://localhost:9000');
+    expect(config.server.uiUrl).toBe('http://localhost:9000');
+    expect(config.server.httpPort).toBe(9000);
+    expect(config.server.httpRateLimit).toEqual({ limit: 60, windowSeconds: 1 });
+    expect(config.server.maxGraphqlComplexity).toBe(0);
+    expect(config.server.asyncTaskTimeoutSeconds).toBe(100);
+    expect(config.server.templateMaxUploadSize).toBe(131072);
+    expect(config.server.pluginBinaryMaxUploadSize).toBe(1073741824);
+    expect(config.server.corsAllowedOrigins).toEqual(['http://localhost:9000']);
+    expect(config.userSessions).toEqual({ accessTokenExpirationMinutes: 5, refreshTokenExpirationMinutes: 720, maxSessionsPerUser: 20 });
+    expect(config.signingKeys).toEqual({ rotationPeriodDays: 0, decommissionPeriodDays: 7 });
+    expect(config.internalIdentityProviderClientId).toBe('phobos');
+    expect(config.tokenIssuerUrl).toBe('http://localhost:9000');
+    expect(config.database.autoMigrateEnabled).toBe(true);
+    expect(config.database.port).toBe(5432);
+    expect(config.jwsProvider.type).toBe('memory');
+    expect(config.rateLimitStore.type).toBe('memory');
+    expect(config.email.type).toBe('empty');
+    expect(config.otel.enabled).toBe(false);
+    expect(config.oauthProviders).toEqual([]);
+    expect(config.internalAgents).toEqual([]);
+    expect(config.notApplicable).toEqual([]);
+  });
+
+  it('derives the UI URL, token issuer and CORS origins from the URLs set', () => {
+    const derived = loadConfig({ PHOBOS_API_URL: 'https://api.example.com/', PHOBOS_UI_URL: 'https://ui.example.com' });
+    expect(derived.server.apiUrl).toBe('https://api.example.com');
+    expect(derived.tokenIssuerUrl).toBe('https://api.example.com');
+    expect(derived.server.corsAllowedOrigins).toEqual(['https://ui.example.com']);
+  });
+});
+
+describe('loadConfig values', () => {
+  it('reads the per-period rate form by the first letter of the period', () => {
+    expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '100/minute' }).server.httpRateLimit).toEqual({ limit: 100, windowSeconds: 60 });
+    expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '5/s' }).server.httpRateLimit).toEqual({ limit: 5, windowSeconds: 1 });
+    expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '1000/hr' }).server.httpRateLimit).toEqual({ limit: 1000, windowSeconds: 3600 });
+    expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '9 / day' }).server.httpRateLimit).toEqual({ limit: 9, windowSeconds: 86400 });
+  });
+
+  it('collects indexed OIDC providers with their username claim default', () => {
+    const config = loadConfig({
+      PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL: 'https://idp.example.com',
+      PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'phobos-ui',
+      PHOBOS_OAUTH_PROVIDERS_2_ISSUER_URL: 'https://other.example.com/',
+      PHOBOS_OAUTH_PROVIDERS_2_CLIENT_ID: 'x',
+      PHOBOS_OAUTH_PROVIDERS_2_USERNAME_CLAIM: 'email',
+      PHOBOS_OAUTH_PROVIDERS_2_SCOPE: 'openid email',
+    });
+    expect(config.oauthProviders).toEqual([
+      { index: 0, issuerUrl: 'https://idp.example.com', clientId: 'phobos-ui', clientSecret: undefined, usernameClaim: 'sub', scope: 'openid profile email' },
+      { index: 2, issuerUrl: 'https://other.example.com', clientId: 'x', clientSecret: undefined, usernameClaim: 'email', scope: 'openid email' },
+    ]);
+  });
+
+  it('collects internal agents with free-form dispatcher data', () => {
+    const config = loadConfig({
+      PHOBOS_INTERNAL_AGENTS_0_NAME: 'local-runner',
+      PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE: 'docker',
+      PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_IMAGE: 'phobos/job-executor:latest',
+      PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_HOST: 'unix:///var/run/docker.sock',
+    });
+    expect(config.internalAgents).toEqual([
+      { index: 0, name: 'local-runner', jobDispatcherType: 'docker', jobDispatcherData: { IMAGE: 'phobos/job-executor:latest', HOST: 'unix:///var/run/docker.sock' } },
+    ]);
+  });
+
+  it('parses JWS tags and booleans in their usual spellings', () => {
+    const config = loadConfig({ PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS: 'team=platform, env=prod', PHOBOS_DB_AUTO_MIGRATE_ENABLED: 'FALSE', DEBUG: 'True' });
+    expect(config.jwsProvider.tags).toEqual({ team: 'platform', env: 'prod' });
+    expect(config.database.autoMigrateEnabled).toBe(false);
+    expect(config.debug).toBe(true);
+  });
+
+  it('accepts gRPC and TLS variables and reports each once as not applicable', () => {
+    const config = loadConfig({ PHOBOS_GRPC_SERVER_PORT: '9010', PHOBOS_TLS_ENABLED: 'true', PHOBOS_TLS_CERT_FILE: '/etc/tls/cert.pem' });
+    expect(config.notApplicable.map((issue) => issue.variable)).toEqual(['PHOBOS_GRPC_SERVER_PORT', 'PHOBOS_TLS_ENABLED', 'PHOBOS_TLS_CERT_FILE']);
+  });
+});
+
+describe('loadConfig rejects bad values, naming the variable and what it expected', () => {
+  it.each([
+    ['PHOBOS_HTTP_RATE_LIMIT', 'abc', 'a number of requests per second'],
+    ['PHOBOS_HTTP_RATE_LIMIT', '10/fortnight', 'period s, m, h or d'],
+    ['PHOBOS_HTTP_RATE_LIMIT', '0', 'a number of requests per second'],
+    ['PHOBOS_HTTP_SERVER_PORT', '70000', 'an integer between 1 and 65535'],
+    ['PHOBOS_DB_PORT', '54x', 'an integer between 1 and 65535'],
+    ['PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', '0', 'an integer >= 1'],
+    ['PHOBOS_MAX_GRAPHQL_COMPLEXITY', '-1', 'an integer >= 0'],
+    ['PHOBOS_DB_AUTO_MIGRATE_ENABLED', 'maybe', 'true or false'],
+    ['PHOBOS_API_URL', 'localhost:9000', 'an absolute http(s) URL'],
+    ['PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', 'vault', 'one of memory, awskms'],
+    ['PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', 'memcached', 'one of memory, redis'],
+    ['PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', 'sendgrid', 'one of smtp, ses, plunk, empty'],
+    ['PHOBOS_ADMIN_USER_EMAIL', 'not-an-email', 'an email address'],
+    ['PHOBOS_CORS_ALLOWED_ORIGINS', 'https://ok.example.com,not a url', 'a comma-separated list of http(s) origins'],
+    ['PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS', 'novalue', 'comma-separated key=value pairs'],
+    ['LOGIN_BANNER_TEXT', 'x'.repeat(513), 'at most 512 characters'],
+  ])('%s=%s', (variable, value, expected) => {
+    const issues = issuesOf({ [variable]: value });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.variable).toBe(variable);
+    expect(issues[0]!.message).toMatch(/^expected /);
+    expect(issues[0]!.message).toContain(expected);
+  });
+
+  it('reports every bad variable at once', () => {
+    const issues = issuesOf({ PHOBOS_HTTP_RATE_LIMIT: 'abc', PHOBOS_HTTP_SERVER_PORT: 'x' });
+    expect(issues.map((issue) => issue.variable).sort()).toEqual(['PHOBOS_HTTP_RATE_LIMIT', 'PHOBOS_HTTP_SERVER_PORT']);
+    expect(new ConfigError(issues).message).toMatch(/PHOBOS_HTTP_RATE_LIMIT: expected .* got "abc"/);
+  });
+
+  it('never echoes a secret value in the error', () => {
+    const issues = issuesOf({ PHOBOS_ADMIN_USER_PASSWORD: '   ' });
+    expect(issues[0]!.variable).toBe('PHOBOS_ADMIN_USER_PASSWORD');
+    expect(issues[0]!.message).toContain('(hidden)');
+  });
+
+  it('requires the settings a chosen plugin depends on', () => {
+    expect(issuesOf({ PHOBOS_JWS_PROVIDER_PLUGIN_TYPE: 'awskms' })).toEqual([
+      { variable: 'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', message: 'is required when PHOBOS_JWS_PROVIDER_PLUGIN_TYPE is awskms' },
+    ]);
+    expect(issuesOf({ PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: 'redis' })[0]!.variable).toBe('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT');
+    expect(issuesOf({ PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'x' })[0]!.variable).toBe('PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL');
+    expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a' })[0]!.variable).toBe('PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE');
+    expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a', PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE: 'lambda' })[0]!.variable).toBe(
+      'PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE',
+    );
+  });
+});

@@ -1,0 +1,86 @@
+// `npm start` as a user runs it: the real launcher, wrangler dev and the Worker, against a database
+// of this file's own on the test server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../setup/global-database';
+import { createTestDatabase } from '../support/node-database';
+
+const projectRoot = new URL('../..', import.meta.url).pathname;
+
+function launch(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PHOBOS_EDGE_STATE_DIR: mkdtempSync(join(tmpdir(), 'phobos-start-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+function databaseEnv(url: string): Record<string, string> {
+  const parsed = new URL(url);
+  return {
+    PHOBOS_DB_HOST: parsed.hostname,
+    PHOBOS_DB_PORT: parsed.port || '5432',
+    PHOBOS_DB_USERNAME: decodeURIComponent(parsed.username),
+    PHOBOS_DB_PASSWORD: decodeURIComponent(parsed.password),
+    PHOBOS_DB_NAME: parsed.pathname.slice(1),
+  };
+}
+
+describe('npm start', () => {
+  it('exits 1 naming a bad variable, and writes nothing to the database', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    const run = launch({ ...databaseEnv(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('PHOBOS_HTTP_RATE_LIMIT: expected a number of requests per second');
+    const tables = await database.query("select count(*)::int as count from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')");
+    expect(tables.rows[0]!.count).toBe(0);
+  });
+
+  it('exits 1 naming an unreadable _FILE secret', async () => {
+    const run = launch({ PHOBOS_ADMIN_USER_PASSWORD_FILE: '/nonexistent/admin-password' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('PHOBOS_ADMIN_USER_PASSWORD_FILE: cannot read /nonexistent/admin-password');
+  });
+
+  it(
+    'migrates, creates the admin, serves /readyz on the configured port, and stops cleanly on SIGINT',
+    async () => {
+      const database = await createTestDatabase({ migrated: false });
+      const port = await freePort();
+      const run = launch({
+        ...databaseEnv(database.url),
+        PHOBOS_HTTP_SERVER_PORT: String(port),
+        PHOBOS_ADMIN_USER_EMAIL: 'ops@example.com',
+        PHOBOS_ADMIN_USER_PASSWORD: 'correct horse battery staple',
+        PHOBOS_GRPC_SERVER_PORT: '9010',
+      });
+      try {
+        const deadline = Date.now() + 90_000;
+        while (!run.output().includes('ready on') && Date.now() < deadline && run.child.exitCode === null) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        expect(run.output()).toContain(`ready on http://localhost:${port}`);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(ready.status).toBe(200);
+        expect(await ready.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'pass' }, migrations: { status: 'pass' } } });
+        const admins = await database.query<{ email: string }>('select email from users where is_admin');
+        expect(admins.rows.map((row) => row.email)).toEqual(['ops@example.com']);
+        expect(run.output()).toContain('PHOBOS_GRPC_SERVER_PORT is set but not applicable on Workers');
+        expect(run.output()).not.toContain('correct horse battery staple');
+      } finally {
+        run.child.kill('SIGINT');
+      }
+      expect(await run.exited).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    },
+    120_000,
+  );
+});

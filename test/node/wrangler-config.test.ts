@@ -1,0 +1,30 @@
+import { unstable_readConfig } from 'wrangler';
+import { describe, expect, it } from 'vitest';
+
+const unified = unstable_readConfig({ config: 'wrangler.toml' });
+const apiOnly = unstable_readConfig({ config: 'wrangler.noui.toml' });
+
+describe('wrangler configuration', () => {
+  it('declares the Durable Objects with SQLite migrations, R2, cron and assets', () => {
+    expect(unified.main).toMatch(/src\/worker\.ts$/);
+    expect(unified.durable_objects.bindings.map((binding: { name: string; class_name: string }) => [binding.name, binding.class_name])).toEqual([
+      ['AGENT_QUEUE', 'AgentQueue'],
+      ['JOB_LOG', 'JobLog'],
+      ['RATE_LIMITER', 'RateLimiter'],
+    ]);
+    expect(unified.migrations).toEqual([{ tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] }]);
+    expect(unified.r2_buckets.map((bucket: { binding: string }) => bucket.binding)).toEqual(['OBJECTS']);
+    expect(unified.triggers.crons?.length).toBeGreaterThan(0);
+    expect(unified.assets?.directory).toMatch(/web\/dist$/);
+  });
+
+  it('has an API-only (noui) build with the same Worker and bindings but no assets', () => {
+    expect(apiOnly.assets).toBeUndefined();
+    expect(apiOnly.main).toBe(unified.main);
+    expect(apiOnly.compatibility_date).toBe(unified.compatibility_date);
+    expect(apiOnly.durable_objects).toEqual(unified.durable_objects);
+    expect(apiOnly.migrations).toEqual(unified.migrations);
+    expect(apiOnly.r2_buckets).toEqual(unified.r2_buckets);
+    expect(apiOnly.triggers).toEqual(unified.triggers);
+  });
+});

@@ -1,0 +1,45 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// Two projects: Node-side tools and config in plain Node; Worker code inside workerd (miniflare)
+// with the bindings of wrangler.toml. Both share one PostgreSQL server and bridge (global setup).
+export default defineConfig({
+  test: {
+    globalSetup: ['test/setup/global-database.ts'],
+    // Two cores: keep files few at a time; servers each take a port of their own.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const database = inject('database');
+            const admin = new URL(database.adminUrl);
+            return {
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  PHOBOS_DB_HOST: admin.hostname,
+                  PHOBOS_DB_PORT: admin.port || '5432',
+                  PHOBOS_DB_USERNAME: decodeURIComponent(admin.username),
+                  PHOBOS_DB_PASSWORD: decodeURIComponent(admin.password),
+                  PHOBOS_DB_NAME: database.templateName,
+                  PHOBOS_DB_PROXY_URL: database.bridgeUrl,
+                  TEST_DATABASE_RUN_PREFIX: database.runPrefix,
+                  TEST_DATABASE_CLOSED_PORT: String(database.closedPort),
+                },
+              },
+            };
+          }),
+        ],
+        test: { name: 'workers', include: ['test/worker/**/*.test.ts'] },
+      },
+    ],
+  },
+});
