@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: ['test/setup/global-database.ts'],
     // Two cores: keep files few at a time; servers each take a port of their own.
     maxWorkers: 2,
+    // Logs of passing tests are noise; a failing test still shows its own.
+    silent: 'passed-only',
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
