@@ -33,6 +33,7 @@ export default defineConfig({
                   PHOBOS_DB_PASSWORD: decodeURIComponent(admin.password),
                   PHOBOS_DB_NAME: database.templateName,
                   PHOBOS_DB_PROXY_URL: database.bridgeUrl,
+                  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'test-key-encryption-key',
                   TEST_DATABASE_RUN_PREFIX: database.runPrefix,
                   TEST_DATABASE_CLOSED_PORT: String(database.closedPort),
                 },

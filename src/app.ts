@@ -6,12 +6,19 @@ import type { AppEnv } from './http/app-env';
 import { handleError, handleNotFound } from './http/error-handler';
 import { requestContext } from './http/request-context';
 import { healthRoutes } from './routes/health';
+import { authenticate } from './http/authenticate';
+import { idpRoutes } from './auth/idp/routes';
+import { ssoRoutes } from './auth/sso/routes';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext());
   app.use('*', secureHeaders());
   app.route('/', healthRoutes);
+  // Everything below knows who is calling.
+  app.use('*', authenticate());
+  app.route('/', idpRoutes);
+  app.route('/', ssoRoutes);
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

@@ -27,10 +27,14 @@ export function isDatabaseConfigured(config: PhobosConfig): boolean {
   return config.database.host !== undefined;
 }
 
-export function databaseFor(config: PhobosConfig, options: { timeoutMs?: number } = {}): Database {
-  return createDatabase({
-    connectionString: connectionStringFor(config.database),
-    proxyUrl: config.database.proxyUrl,
-    timeoutMs: options.timeoutMs,
-  });
+const databases = new WeakMap<PhobosConfig, Database>();
+
+/** The isolate's database handle for this configuration (HTTP queries hold no connection). */
+export function databaseFor(config: PhobosConfig): Database {
+  let database = databases.get(config);
+  if (!database) {
+    database = createDatabase({ connectionString: connectionStringFor(config.database), proxyUrl: config.database.proxyUrl });
+    databases.set(config, database);
+  }
+  return database;
 }

@@ -2,6 +2,7 @@
 // and in the Node-side tools (process.env after NAME_FILE resolution). Every problem is collected
 // and reported together, each naming its variable, so an operator fixes them in one pass.
 import type { RequestRate } from './kinds';
+import { isPresetSlug, ssoPresets } from './sso-presets';
 import { indexedFamilies, variables, type VariableName, type VariableSpec } from './variables';
 
 export type Environment = Record<string, string | undefined>;
@@ -337,6 +338,14 @@ export function loadConfig(env: Environment): PhobosConfig {
     debug: r.required('DEBUG'),
     notApplicable: r.notApplicable,
   };
+
+  for (const slug of config.sso.enabledProviders) {
+    if (!isPresetSlug(slug)) {
+      r.issues.push({ variable: 'SSO_PROVIDERS', message: `unknown provider "${slug}" (expected ${Object.keys(ssoPresets).join(', ')})` });
+      continue;
+    }
+    for (const name of ssoPresets[slug].requires) r.requireWhen(true, name, `when SSO_PROVIDERS includes ${slug}`);
+  }
 
   // Read (and so validate and report) the variables that have no meaning on Workers.
   for (const [name, spec] of Object.entries(variables) as [VariableName, VariableSpec][]) {

@@ -40,15 +40,12 @@ function useProxy(proxyUrl: string | undefined): void {
 export interface DatabaseOptions {
   connectionString: string;
   proxyUrl?: string;
-  /** Per-query time limit for HTTP queries. */
-  timeoutMs?: number;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
   useProxy(options.proxyUrl);
-  const client = neon(options.connectionString, {
-    fetchOptions: options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : undefined,
-  });
+  // The HTTP client holds no connection, so one handle serves every request of an isolate.
+  const client = neon(options.connectionString);
   return {
     http: drizzleHttp({ client, schema }),
     async transaction(work) {

@@ -16,6 +16,14 @@ interface Check {
 
 const readinessTimeoutMs = 3000;
 
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export const healthRoutes = new Hono<AppEnv>();
 
 healthRoutes.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -27,10 +35,10 @@ healthRoutes.get('/readyz', async (c) => {
     checks.database = { status: 'fail', message: 'PHOBOS_DB_HOST is not set' };
     checks.migrations = { status: 'skip', message: 'database unavailable' };
   } else {
-    const db = databaseFor(config, { timeoutMs: readinessTimeoutMs }).http;
+    const db = databaseFor(config).http;
     const started = Date.now();
     try {
-      await db.execute(sql`select 1`);
+      await withTimeout(db.execute(sql`select 1`), readinessTimeoutMs);
       checks.database = { status: 'pass', latencyMs: Date.now() - started };
     } catch (error) {
       c.get('logger').warn('readiness: database unreachable', { error });
@@ -38,7 +46,7 @@ healthRoutes.get('/readyz', async (c) => {
     }
     if (checks.database.status === 'pass') {
       try {
-        const status = await readMigrationStatus(db);
+        const status = await withTimeout(readMigrationStatus(db), readinessTimeoutMs);
         checks.migrations = status.current
           ? { status: 'pass', applied: status.applied, expected: status.expected }
           : { status: 'fail', message: `pending migrations: ${status.pending.join(', ')}`, applied: status.applied, expected: status.expected };

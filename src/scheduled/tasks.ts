@@ -3,6 +3,7 @@
 import type { PhobosConfig } from '../config/load';
 import type { WorkerEnv } from '../env';
 import type { Logger } from '../platform/logger';
+import { signingKeyRotationTask } from '../auth/signing/rotation-task';
 
 export interface ScheduledTask {
   name: string;
@@ -10,7 +11,7 @@ export interface ScheduledTask {
 }
 
 /** Later milestones register their tasks here. */
-export const scheduledTasks: ScheduledTask[] = [];
+export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask];
 
 export async function runScheduledTasks(
   tasks: ScheduledTask[],

@@ -145,3 +145,22 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
     );
   });
 });
+
+describe('SSO presets', () => {
+  it('enables presets listed in SSO_PROVIDERS when their variables are set', () => {
+    const config = loadConfig({ SSO_PROVIDERS: 'github, okta-oidc', GITHUB_CLIENT_ID: 'a', GITHUB_CLIENT_SECRET: 'b', OKTA_OIDC_CLIENT_ID: 'c', OKTA_OIDC_CLIENT_SECRET: 'd', OKTA_OIDC_ISSUER: 'https://acme.okta.com' });
+    expect(config.sso.enabledProviders).toEqual(['github', 'okta-oidc']);
+    expect(config.sso.presetVariables.OKTA_OIDC_ISSUER).toBe('https://acme.okta.com');
+  });
+
+  it('names the missing variables of an enabled preset and rejects unknown slugs', () => {
+    expect(issuesOf({ SSO_PROVIDERS: 'gitlab', GITLAB_CLIENT_ID: 'x' })).toEqual([
+      { variable: 'GITLAB_CLIENT_SECRET', message: 'is required when SSO_PROVIDERS includes gitlab' },
+    ]);
+    expect(issuesOf({ SSO_PROVIDERS: 'myspace' })[0]).toMatchObject({ variable: 'SSO_PROVIDERS', message: expect.stringContaining('unknown provider "myspace"') });
+  });
+
+  it('lower-cases the email domain whitelist', () => {
+    expect(loadConfig({ USER_EMAIL_DOMAIN_WHITELIST: 'Example.com, sub.example.com' }).sso.emailDomainWhitelist).toEqual(['example.com', 'sub.example.com']);
+  });
+});

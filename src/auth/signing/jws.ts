@@ -1,0 +1,115 @@
+// Encoding and strict verification of the JWTs Phobos Edge issues. Signing goes through the JWS
+// provider (a KMS key cannot be handed to a JWT library), so the compact serialization is
+// assembled here; verification is jose's, pinned to the issuer, audience, algorithm of the key
+// named by `kid`, and the token type.
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWTPayload } from 'jose';
+import { unauthenticated } from '../../errors';
+import type { KeyStore } from './key-store';
+import type { JwsProvider } from './provider';
+
+const encoder = new TextEncoder();
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export interface SignOptions {
+  /** JOSE `typ`: `at+jwt` for access tokens (RFC 9068), `JWT` for ID tokens. */
+  type: 'at+jwt' | 'JWT';
+  audience: string;
+  subject: string;
+  expiresInSeconds: number;
+  claims?: Record<string, unknown>;
+}
+
+export interface VerifyOptions {
+  type: 'at+jwt' | 'JWT';
+  audience: string;
+}
+
+export interface TokenSigner {
+  issuer: string;
+  sign(options: SignOptions): Promise<string>;
+  verify(token: string, options: VerifyOptions): Promise<JWTPayload>;
+  jwks(): Promise<{ keys: JsonWebKey[] }>;
+}
+
+export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsProvider): TokenSigner {
+  return {
+    issuer,
+    async sign(options) {
+      const key = await keys.activeKey();
+      const now = Math.floor(Date.now() / 1000);
+      const header = { alg: key.algorithm, kid: key.kid, typ: options.type };
+      const payload = {
+        ...options.claims,
+        iss: issuer,
+        sub: options.subject,
+        aud: options.audience,
+        iat: now,
+        nbf: now,
+        exp: now + options.expiresInSeconds,
+        jti: crypto.randomUUID(),
+      };
+      const signingInput = `${base64url(encoder.encode(JSON.stringify(header)))}.${base64url(encoder.encode(JSON.stringify(payload)))}`;
+      const signature = await provider.sign(key, encoder.encode(signingInput));
+      return `${signingInput}.${base64url(signature)}`;
+    },
+
+    async verify(token, options) {
+      let kid: string | undefined;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        throw unauthenticated('Malformed token');
+      }
+      if (!kid) throw unauthenticated('Token has no key id');
+      let key = (await keys.verificationKeys()).find((candidate) => candidate.kid === kid);
+      // A key created by another isolate moments ago is not in this isolate's cache yet.
+      key ??= (await keys.verificationKeys({ refresh: true })).find((candidate) => candidate.kid === kid);
+      if (!key) throw unauthenticated('Token signed by an unknown or decommissioned key');
+      try {
+        const publicKey = await importJWK({ ...key.publicJwk, alg: key.algorithm } as Parameters<typeof importJWK>[0], key.algorithm);
+        const { payload } = await jwtVerify(token, publicKey, {
+          issuer,
+          audience: options.audience,
+          algorithms: [key.algorithm],
+          typ: options.type,
+          requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+          clockTolerance: 5,
+        });
+        return payload;
+      } catch (error) {
+        throw unauthenticated(`Invalid token: ${describeJoseError(error)}`);
+      }
+    },
+
+    async jwks() {
+      const published = await keys.verificationKeys();
+      return { keys: published.map((key) => ({ ...key.publicJwk, kid: key.kid, alg: key.algorithm, use: 'sig' }) as JsonWebKey) };
+    },
+  };
+}
+
+/** jose's error codes, worded for the 401 reason a client sees. */
+export function describeJoseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const claim = (error as { claim?: string }).claim;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'token expired';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature verification failed';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'algorithm not allowed';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return claim === 'nbf' ? 'token not yet valid' : `unexpected "${claim}" claim`;
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return 'malformed token';
+    default:
+      return 'verification failed';
+  }
+}

@@ -1,0 +1,34 @@
+// Creating something that has a resource limit happens in one transaction that counts and inserts
+// together, under an advisory lock on the parent (the organization, the user, ...), so concurrent
+// creates cannot pass the limit between the count and the insert. A limit name missing from the
+// table means no limit.
+import { sql, type SQL } from 'drizzle-orm';
+import type { HttpDatabase } from '../../db/client';
+import { AppError } from '../../errors';
+
+export function withinLimit(limitName: string, currentCount: SQL): SQL {
+  return sql`(${currentCount}) < coalesce((select value from resource_limits where name = ${limitName}), 2147483647)`;
+}
+
+export interface LimitedInsert {
+  limitName: string;
+  /** Serialises creates under the same parent, e.g. `api_keys:user:<id>`. */
+  lockKey: string;
+  /** `insert into … select … where ${withinLimit(...)} returning …` */
+  statement: SQL;
+}
+
+export async function insertWithinLimit<Row extends Record<string, unknown>>(db: HttpDatabase, insert: LimitedInsert): Promise<Row> {
+  const [, inserted] = await db.batch([
+    db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`),
+    db.execute<Row>(insert.statement),
+  ]);
+  const row = (inserted as { rows: Row[] }).rows[0];
+  if (!row) {
+    const [limit] = (await db.execute<{ value: number }>(sql`select value from resource_limits where name = ${insert.limitName}`)).rows;
+    throw new AppError('RESOURCE_LIMIT_EXCEEDED', `Resource limit ${insert.limitName} (${limit?.value ?? 'unknown'}) reached`, {
+      details: { limit: insert.limitName, value: limit?.value },
+    });
+  }
+  return row;
+}

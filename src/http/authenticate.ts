@@ -1,0 +1,108 @@
+// The one authentication middleware: resolves every request's principal from its credentials —
+// a Phobos access token (user or service account), a token of a configured external OIDC provider
+// (PHOBOS_OAUTH_PROVIDERS_<n>, as the Phobos API accepts), or an API key — or anonymous when it
+// sends none. Credentials that are present but invalid are refused with 401 and the reason; they
+// never fall back to anonymous.
+import type { MiddlewareHandler } from 'hono';
+import { decodeJwt, jwtVerify } from 'jose';
+import { principalFromAccessToken } from '../auth/access-tokens';
+import { principalFromApiKey } from '../auth/api-keys';
+import { loadCaller } from '../auth/caller';
+import { anonymous, type AuthenticatedPrincipal, type Principal } from '../auth/principal';
+import type { Caller } from '../auth/rbac';
+import { signingFor } from '../auth/signing';
+import { describeJoseError } from '../auth/signing/jws';
+import { discover, externalAlgorithms, issuerKeys } from '../auth/sso/discovery';
+import { signInExternalUser } from '../auth/sso/external-users';
+import type { PhobosConfig } from '../config/load';
+import type { Database } from '../db/client';
+import { AppError } from '../errors';
+import { databaseFor } from '../runtime';
+import type { AppEnv } from './app-env';
+
+function refuse(reason: string, scheme: 'Bearer' | 'ApiKey'): AppError {
+  return new AppError('UNAUTHENTICATED', reason, {
+    headers: { 'www-authenticate': scheme === 'Bearer' ? `Bearer error="invalid_token", error_description="${reason.replaceAll('"', "'")}"` : 'ApiKey' },
+  });
+}
+
+async function principalFromBearer(config: PhobosConfig, database: Database, token: string): Promise<AuthenticatedPrincipal> {
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(token).iss;
+  } catch {
+    throw refuse('Malformed token', 'Bearer');
+  }
+  if (issuer === config.tokenIssuerUrl) {
+    const { signer } = signingFor(config, database);
+    try {
+      const payload = await signer.verify(token, { type: 'at+jwt', audience: config.internalIdentityProviderClientId });
+      return principalFromAccessToken(payload);
+    } catch (error) {
+      throw refuse((error as Error).message, 'Bearer');
+    }
+  }
+  const provider = config.oauthProviders.find((candidate) => typeof issuer === 'string' && candidate.issuerUrl === issuer.replace(/\/$/, ''));
+  if (!provider) throw refuse('Token issuer is not trusted', 'Bearer');
+  let payload;
+  try {
+    const document = await discover(provider.issuerUrl);
+    ({ payload } = await jwtVerify(token, await issuerKeys(provider.issuerUrl), {
+      issuer: document.issuer,
+      audience: provider.clientId,
+      algorithms: externalAlgorithms,
+      requiredClaims: ['sub', 'exp', 'iat'],
+      clockTolerance: 30,
+    }));
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw refuse(`Invalid token: ${describeJoseError(error)}`, 'Bearer');
+  }
+  const user = await signInExternalUser(database.http, config, {
+    provider: `oidc-${provider.index}`,
+    issuer: provider.issuerUrl,
+    profile: {
+      subject: payload.sub!,
+      email: typeof payload.email === 'string' ? payload.email : undefined,
+      emailVerified: typeof payload.email_verified === 'boolean' ? payload.email_verified : undefined,
+      username: String(payload[provider.usernameClaim] ?? payload.sub),
+    },
+  });
+  return { kind: 'user', userId: user.id, username: user.username, email: user.email, isAdmin: user.isAdmin, via: 'external_token' };
+}
+
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const config = c.get('config');
+    let database: Database | undefined;
+    const getDatabase = () => (database ??= databaseFor(config));
+    c.set('database', getDatabase);
+
+    const authorization = c.req.header('authorization');
+    const apiKey = c.req.header('x-api-key');
+    let principal: Principal = anonymous;
+    if (authorization && apiKey) {
+      throw new AppError('BAD_USER_INPUT', 'Send either Authorization or X-API-Key, not both');
+    } else if (authorization) {
+      const [scheme, token] = authorization.split(' ');
+      if (scheme?.toLowerCase() !== 'bearer' || !token) throw refuse('Authorization must be "Bearer <token>"', 'Bearer');
+      principal = await principalFromBearer(config, getDatabase(), token);
+    } else if (apiKey) {
+      principal = await principalFromApiKey(getDatabase().http, apiKey, (work) => {
+        const logged = work.catch((error: unknown) => c.get('logger').warn('api key last-used update failed', { error }));
+        try {
+          c.executionCtx.waitUntil(logged);
+        } catch {
+          // app.request() in tests has no execution context; the promise still runs.
+        }
+      }).catch((error: unknown) => {
+        throw error instanceof AppError && error.code === 'UNAUTHENTICATED' ? refuse(error.message, 'ApiKey') : error;
+      });
+    }
+    c.set('principal', principal);
+
+    let caller: Promise<Caller> | undefined;
+    c.set('caller', () => (caller ??= loadCaller(getDatabase().http, principal)));
+    await next();
+  };
+}
