@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health';
 import { authenticate } from './http/authenticate';
 import { idpRoutes } from './auth/idp/routes';
 import { ssoRoutes } from './auth/sso/routes';
+import { accountRoutes } from './auth/account-routes';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -19,6 +20,7 @@ export function createApp(): Hono<AppEnv> {
   app.use('*', authenticate());
   app.route('/', idpRoutes);
   app.route('/', ssoRoutes);
+  app.route('/', accountRoutes);
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

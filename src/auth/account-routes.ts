@@ -1,0 +1,57 @@
+// The caller's own identity and API keys over REST, for automation and the CLI. (GraphQL exposes
+// the same services.) Thin: parse, call the service, answer.
+import { desc, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { apiKeys } from '../db/schema';
+import { badInput } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { createApiKey, revokeApiKey, toView } from './api-keys';
+import { requireAuthenticated } from './rbac';
+
+export const accountRoutes = new Hono<AppEnv>();
+
+accountRoutes.get('/auth/whoami', (c) => {
+  const principal = requireAuthenticated(c.get('principal'));
+  return c.json(principal);
+});
+
+const createKeyBody = z.object({
+  name: z.string(),
+  serviceAccountId: z.uuid().optional(),
+  organizationId: z.uuid().optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+accountRoutes.post('/auth/api-keys', async (c) => {
+  const parsed = createKeyBody.safeParse(await c.req.json().catch(() => undefined));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw badInput(issue?.path.join('.') || 'body', issue?.message ?? 'must be a JSON object');
+  }
+  const { expiresAt, ...input } = parsed.data;
+  const created = await createApiKey(c.get('database')().http, await c.get('caller')(), {
+    ...input,
+    expiresAt: expiresAt ? new Date(expiresAt) : undefined,
+  });
+  c.header('cache-control', 'no-store');
+  return c.json({ apiKey: created.key, secret: created.secret }, 201);
+});
+
+accountRoutes.get('/auth/api-keys', async (c) => {
+  const principal = requireAuthenticated(c.get('principal'));
+  if (principal.kind !== 'user') return c.json({ apiKeys: [] });
+  const rows = await c
+    .get('database')()
+    .http.select()
+    .from(apiKeys)
+    .where(eq(apiKeys.userId, principal.userId))
+    .orderBy(desc(apiKeys.createdAt));
+  return c.json({ apiKeys: rows.map(toView) });
+});
+
+accountRoutes.delete('/auth/api-keys/:id', async (c) => {
+  const id = c.req.param('id');
+  if (!z.uuid().safeParse(id).success) throw badInput('id', 'must be a UUID');
+  return c.json({ apiKey: await revokeApiKey(c.get('database')().http, await c.get('caller')(), id) });
+});
