@@ -14,12 +14,12 @@ export interface WorkerServer {
   stop(): Promise<void>;
 }
 
-export async function startWorkerServer(vars: Record<string, string> = {}): Promise<WorkerServer> {
+export async function startWorkerServer(vars: Record<string, string> = {}, options: { port?: number } = {}): Promise<WorkerServer> {
   const database = await createTestDatabase();
   const admin = { email: 'admin@phobos.test', password: 'admin-password-for-tests' };
   await ensureAdminUser(database.url, admin);
   const db = new URL(database.url);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const worker = await unstable_dev('src/worker.ts', {
     config: 'wrangler.toml',

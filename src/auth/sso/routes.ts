@@ -4,7 +4,7 @@
 // find or create the user, and complete the original request with a Phobos authorization code.
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
-import { jwtVerify } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { pendingSignIns } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { AppEnv } from '../../http/app-env';
@@ -83,9 +83,29 @@ async function exchangeCode(c: Context<AppEnv>, provider: SsoProvider, code: str
   return tokens;
 }
 
-async function profileFromOidc(provider: SsoProvider & { protocol: 'oidc' }, idToken: string | undefined, nonce: string): Promise<ExternalProfile & { issuer: string }> {
+/**
+ * Providers that follow OIDC Core §5.4 strictly put scope claims (email, ...) in the userinfo
+ * response rather than the ID token; fetch them there when the ID token lacks them.
+ */
+async function userinfoClaims(provider: SsoProvider & { protocol: 'oidc' }, accessToken: string | undefined, subject: string): Promise<Record<string, unknown>> {
+  const { userinfo_endpoint } = await discover(provider.issuer);
+  if (!userinfo_endpoint || !accessToken) return {};
+  const response = await fetch(userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+  if (!response.ok) return {};
+  const claims = (await response.json()) as Record<string, unknown>;
+  // OIDC Core §5.3.2: the userinfo subject must be the ID token's, or the response is discarded.
+  return claims.sub === subject ? claims : {};
+}
+
+async function profileFromOidc(
+  provider: SsoProvider & { protocol: 'oidc' },
+  tokens: { id_token?: string; access_token?: string },
+  nonce: string,
+): Promise<ExternalProfile & { issuer: string }> {
+  const idToken = tokens.id_token;
   if (!idToken) throw new AppError('UNAUTHENTICATED', `${provider.name} returned no ID token`);
   const { issuer } = await discover(provider.issuer);
+  let verified: JWTPayload;
   try {
     const { payload } = await jwtVerify(idToken, await issuerKeys(provider.issuer), {
       issuer,
@@ -95,16 +115,18 @@ async function profileFromOidc(provider: SsoProvider & { protocol: 'oidc' }, idT
       clockTolerance: 30,
     });
     if (payload.nonce !== nonce) throw new Error('nonce mismatch');
-    return {
-      issuer,
-      subject: payload.sub!,
-      email: typeof payload.email === 'string' ? payload.email : undefined,
-      emailVerified: typeof payload.email_verified === 'boolean' ? payload.email_verified : undefined,
-      username: String(payload[provider.usernameClaim] ?? payload.preferred_username ?? payload.sub),
-    };
+    verified = payload;
   } catch (error) {
     throw new AppError('UNAUTHENTICATED', `The ID token from ${provider.name} is not valid`, { cause: error });
   }
+  const claims = typeof verified.email === 'string' ? verified : { ...(await userinfoClaims(provider, tokens.access_token, verified.sub!)), ...verified };
+  return {
+    issuer,
+    subject: verified.sub!,
+    email: typeof claims.email === 'string' ? claims.email : undefined,
+    emailVerified: typeof claims.email_verified === 'boolean' ? claims.email_verified : undefined,
+    username: String(claims[provider.usernameClaim] ?? claims.preferred_username ?? verified.sub),
+  };
 }
 
 ssoRoutes.get('/auth/callback/:provider', async (c) => {
@@ -129,7 +151,7 @@ ssoRoutes.get('/auth/callback/:provider', async (c) => {
     let profile: ExternalProfile;
     let issuer: string;
     if (provider.protocol === 'oidc') {
-      ({ issuer, ...profile } = await profileFromOidc(provider, tokens.id_token, pending.nonce));
+      ({ issuer, ...profile } = await profileFromOidc(provider, tokens, pending.nonce));
     } else {
       if (!tokens.access_token) throw new AppError('UNAUTHENTICATED', `${provider.name} returned no access token`);
       profile = await provider.profile(tokens.access_token);

@@ -186,7 +186,7 @@ describe('built-in OpenID Provider', () => {
     const b = await signIn();
     const response = await fetch(`${server.url}/oauth/sessions/revoke-all`, { method: 'POST', headers: { authorization: `Bearer ${b.access_token}` } });
     expect(response.status).toBe(200);
-    expect((await response.json()).revokedSessions).toBeGreaterThanOrEqual(2);
+    expect(((await response.json()) as { revokedSessions: number }).revokedSessions).toBeGreaterThanOrEqual(2);
     for (const tokens of [a, b]) await expect(oidc.refreshTokenGrant(client, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });
