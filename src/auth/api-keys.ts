@@ -5,6 +5,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../db/client';
 import { apiKeys, serviceAccounts, users, type ApiKey } from '../db/schema';
+import { authorizeOn } from '../domain/access';
 import { insertWithinLimit, withinLimit } from '../domain/resource-limits/within-limit';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import type { AuthenticatedPrincipal } from './principal';
@@ -47,7 +48,7 @@ export async function createApiKey(db: HttpDatabase, caller: Caller, input: Crea
   if (input.serviceAccountId) {
     const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
     if (!account) throw notFound('Service account');
-    requirePermission(caller, 'service_account:manage', { organizationId: account.organizationId });
+    authorizeOn(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
     if (organizationId && organizationId !== account.organizationId) throw badInput('organizationId', "must be the service account's organization");
     organizationId = account.organizationId;
     owner = { column: 'service_account_id', id: account.id, limitName: 'ResourceLimitApiKeysPerServiceAccount' };
@@ -80,7 +81,7 @@ export async function revokeApiKey(db: HttpDatabase, caller: Caller, keyId: stri
   if (!key) throw notFound('API key');
   if (key.serviceAccountId) {
     const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, key.serviceAccountId));
-    requirePermission(caller, 'service_account:manage', { organizationId: account!.organizationId });
+    authorizeOn(caller, 'service_account:manage', { organizationId: account!.organizationId }, 'API key');
   } else if (!(principal.kind === 'user' && (principal.userId === key.userId || (principal.isAdmin && !principal.organizationScope)))) {
     throw notFound('API key');
   }

@@ -83,6 +83,11 @@ export function hasPermission(caller: Caller, permission: Permission, scope: Sco
   if (!isAuthenticated(principal)) return false;
   if (!withinKeyScope(principal, scope.organizationId)) return false;
   if (isSystemAdmin(principal)) return true;
+  // Members of any project may see the organization it belongs to (its name and description),
+  // not the rest of it.
+  if (permission === 'organization:view' && !scope.projectId) {
+    return caller.bindings.some((binding) => binding.organizationId === scope.organizationId);
+  }
   return caller.bindings.some(
     (binding) =>
       binding.organizationId === scope.organizationId &&

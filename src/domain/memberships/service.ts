@@ -1,0 +1,59 @@
+// Role bindings: who holds which role in an organization or one of its projects.
+import { and, eq, sql } from 'drizzle-orm';
+import type { Caller } from '../../auth/rbac';
+import type { HttpDatabase } from '../../db/client';
+import { memberships, projects, roleNames, type Membership, type RoleName } from '../../db/schema';
+import { badInput, notFound } from '../../errors';
+import { authorizeOn } from '../access';
+import { rethrowConflict } from '../names';
+import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+
+export interface AddMemberInput {
+  organizationId: string;
+  projectId?: string;
+  userId?: string;
+  serviceAccountId?: string;
+  role: string;
+}
+
+export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemberInput): Promise<Membership> {
+  authorizeOn(caller, 'membership:manage', { organizationId: input.organizationId }, 'Organization');
+  if (!roleNames.includes(input.role as RoleName)) throw badInput('role', `must be one of ${roleNames.join(', ')}`);
+  if (!!input.userId === !!input.serviceAccountId) throw badInput('member', 'give exactly one of userId and serviceAccountId');
+  if (input.projectId) {
+    const [project] = await db.select().from(projects).where(and(eq(projects.id, input.projectId), eq(projects.organizationId, input.organizationId)));
+    if (!project) throw notFound('Project');
+  }
+  if (input.serviceAccountId) {
+    const owned = await db.execute(sql`select 1 from service_accounts where id = ${input.serviceAccountId} and organization_id = ${input.organizationId}`);
+    if (owned.rows.length === 0) throw notFound('Service account');
+  }
+  try {
+    const row = await insertWithinLimit<{ id: string }>(db, {
+      limitName: 'ResourceLimitMembersPerOrganization',
+      lockKey: `memberships:${input.organizationId}`,
+      statement: sql`
+        insert into memberships (organization_id, project_id, user_id, service_account_id, role)
+        select ${input.organizationId}, ${input.projectId ?? null}, ${input.userId ?? null}, ${input.serviceAccountId ?? null}, ${input.role}
+        where ${withinLimit('ResourceLimitMembersPerOrganization', sql`select count(*) from memberships where organization_id = ${input.organizationId}`)}
+        returning id`,
+    });
+    return (await db.select().from(memberships).where(eq(memberships.id, row.id)))[0]!;
+  } catch (error) {
+    const pgError = (error as { cause?: { code?: string } }).cause;
+    if (pgError?.code === '23503') throw notFound('User');
+    return rethrowConflict(error, 'memberships_member_scope_key', 'member', 'This member already has a role here');
+  }
+}
+
+export async function listMembers(db: HttpDatabase, caller: Caller, organizationId: string): Promise<Membership[]> {
+  authorizeOn(caller, 'membership:view', { organizationId }, 'Organization');
+  return db.select().from(memberships).where(eq(memberships.organizationId, organizationId));
+}
+
+export async function removeMember(db: HttpDatabase, caller: Caller, membershipId: string): Promise<void> {
+  const [membership] = await db.select().from(memberships).where(eq(memberships.id, membershipId));
+  if (!membership) throw notFound('Membership');
+  authorizeOn(caller, 'membership:manage', { organizationId: membership.organizationId }, 'Membership');
+  await db.delete(memberships).where(eq(memberships.id, membershipId));
+}

@@ -1,0 +1,28 @@
+import { AppError, badInput } from '../errors';
+
+/** Resource names are URL-safe: lowercase letters, digits and inner hyphens, 1-64 characters. */
+export function validateName(field: string, value: string): string {
+  const name = value.trim();
+  if (!/^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/.test(name)) {
+    throw badInput(field, 'must be 1-64 lowercase letters, digits or inner hyphens');
+  }
+  return name;
+}
+
+export function validateDescription(value: string | undefined): string {
+  const description = (value ?? '').trim();
+  if (description.length > 1000) throw badInput('description', 'must be at most 1000 characters');
+  return description;
+}
+
+/** The Postgres error behind a driver error (drizzle wraps the driver's error as `cause`). */
+function postgresError(error: unknown): { code?: string; constraint?: string } {
+  return (error as { cause?: { code?: string } }).cause?.code ? (error as { cause: { code?: string; constraint?: string } }).cause : (error as { code?: string; constraint?: string });
+}
+
+/** Rethrows a unique violation of `constraint` as CONFLICT naming the field; other errors as they are. */
+export function rethrowConflict(error: unknown, constraint: string, field: string, message: string): never {
+  const pg = postgresError(error);
+  if (pg.code === '23505' && pg.constraint === constraint) throw new AppError('CONFLICT', message, { field });
+  throw error;
+}

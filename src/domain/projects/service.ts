@@ -1,0 +1,59 @@
+// Projects of an organization (the release domain extends them). Creating one counts against
+// ResourceLimitProjectsPerOrganization in the same transaction as the insert.
+import { and, eq, sql } from 'drizzle-orm';
+import type { Caller } from '../../auth/rbac';
+import type { HttpDatabase } from '../../db/client';
+import { projects, type Project } from '../../db/schema';
+import { notFound } from '../../errors';
+import { authorizeOn } from '../access';
+import { rethrowConflict, validateDescription, validateName } from '../names';
+import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+
+export async function createProject(db: HttpDatabase, caller: Caller, input: { organizationId: string; name: string; description?: string }): Promise<Project> {
+  authorizeOn(caller, 'project:create', { organizationId: input.organizationId }, 'Organization');
+  const name = validateName('name', input.name);
+  const description = validateDescription(input.description);
+  try {
+    const row = await insertWithinLimit<{ id: string }>(db, {
+      limitName: 'ResourceLimitProjectsPerOrganization',
+      lockKey: `projects:${input.organizationId}`,
+      statement: sql`
+        insert into projects (organization_id, name, description)
+        select ${input.organizationId}, ${name}, ${description}
+        where ${withinLimit('ResourceLimitProjectsPerOrganization', sql`select count(*) from projects where organization_id = ${input.organizationId}`)}
+        returning id`,
+    });
+    return (await db.select().from(projects).where(eq(projects.id, row.id)))[0]!;
+  } catch (error) {
+    return rethrowConflict(error, 'projects_organization_name_key', 'name', `A project named ${name} already exists in this organization`);
+  }
+}
+
+async function load(db: HttpDatabase, id: string): Promise<Project> {
+  const [project] = await db.select().from(projects).where(eq(projects.id, id));
+  if (!project) throw notFound('Project');
+  return project;
+}
+
+export async function getProject(db: HttpDatabase, caller: Caller, id: string): Promise<Project> {
+  const project = await load(db, id);
+  authorizeOn(caller, 'project:view', { organizationId: project.organizationId, projectId: project.id }, 'Project');
+  return project;
+}
+
+export async function updateProject(db: HttpDatabase, caller: Caller, id: string, input: { description?: string }): Promise<Project> {
+  const project = await load(db, id);
+  authorizeOn(caller, 'project:update', { organizationId: project.organizationId, projectId: project.id }, 'Project');
+  const [updated] = await db
+    .update(projects)
+    .set({ description: validateDescription(input.description), updatedAt: new Date(), version: sql`${projects.version} + 1` })
+    .where(and(eq(projects.id, id), eq(projects.organizationId, project.organizationId)))
+    .returning();
+  return updated!;
+}
+
+export async function deleteProject(db: HttpDatabase, caller: Caller, id: string): Promise<void> {
+  const project = await load(db, id);
+  authorizeOn(caller, 'project:delete', { organizationId: project.organizationId, projectId: project.id }, 'Project');
+  await db.delete(projects).where(eq(projects.id, id));
+}

@@ -1,0 +1,74 @@
+// Service accounts of an organization and their trust policies (which external tokens may sign
+// in as them). Both creates count against their resource limits in the insert's transaction.
+import { eq, sql } from 'drizzle-orm';
+import type { Caller } from '../../auth/rbac';
+import { assertFetchableIssuer } from '../../auth/sso/discovery';
+import type { HttpDatabase } from '../../db/client';
+import { serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
+import { badInput, notFound } from '../../errors';
+import { authorizeOn } from '../access';
+import { rethrowConflict, validateDescription, validateName } from '../names';
+import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+
+export async function createServiceAccount(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { organizationId: string; name: string; description?: string },
+): Promise<ServiceAccount> {
+  authorizeOn(caller, 'service_account:manage', { organizationId: input.organizationId }, 'Organization');
+  const name = validateName('name', input.name);
+  const createdBy = caller.principal.kind === 'user' ? caller.principal.userId : null;
+  try {
+    const row = await insertWithinLimit<{ id: string }>(db, {
+      limitName: 'ResourceLimitServiceAccountsPerOrganization',
+      lockKey: `service_accounts:${input.organizationId}`,
+      statement: sql`
+        insert into service_accounts (organization_id, name, description, created_by)
+        select ${input.organizationId}, ${name}, ${validateDescription(input.description)}, ${createdBy}
+        where ${withinLimit('ResourceLimitServiceAccountsPerOrganization', sql`select count(*) from service_accounts where organization_id = ${input.organizationId}`)}
+        returning id`,
+    });
+    return (await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, row.id)))[0]!;
+  } catch (error) {
+    return rethrowConflict(error, 'service_accounts_organization_name_key', 'name', `A service account named ${name} already exists`);
+  }
+}
+
+export async function listServiceAccounts(db: HttpDatabase, caller: Caller, organizationId: string): Promise<ServiceAccount[]> {
+  authorizeOn(caller, 'service_account:view', { organizationId }, 'Organization');
+  return db.select().from(serviceAccounts).where(eq(serviceAccounts.organizationId, organizationId)).orderBy(serviceAccounts.name);
+}
+
+export async function addTrustPolicy(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { serviceAccountId: string; issuer: string; boundClaims: Record<string, unknown> },
+): Promise<TrustPolicy> {
+  const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
+  if (!account) throw notFound('Service account');
+  authorizeOn(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  assertFetchableIssuer(input.issuer);
+  const entries = Object.entries(input.boundClaims ?? {});
+  // Without bound claims any token of the issuer (any project of a CI system) could sign in.
+  if (entries.length === 0) throw badInput('boundClaims', 'must bind at least one claim');
+  if (entries.some(([claim, value]) => !claim || typeof value !== 'string' || value.length === 0)) {
+    throw badInput('boundClaims', 'must map claim names to non-empty string values');
+  }
+  const row = await insertWithinLimit<{ id: string }>(db, {
+    limitName: 'ResourceLimitTrustPoliciesPerServiceAccount',
+    lockKey: `trust_policies:${account.id}`,
+    statement: sql`
+      insert into service_account_trust_policies (service_account_id, issuer, bound_claims)
+      select ${account.id}, ${input.issuer}, ${JSON.stringify(Object.fromEntries(entries))}::jsonb
+      where ${withinLimit('ResourceLimitTrustPoliciesPerServiceAccount', sql`select count(*) from service_account_trust_policies where service_account_id = ${account.id}`)}
+      returning id`,
+  });
+  return (await db.select().from(trustPolicies).where(eq(trustPolicies.id, row.id)))[0]!;
+}
+
+export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id: string): Promise<void> {
+  const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, id));
+  if (!account) throw notFound('Service account');
+  authorizeOn(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  await db.delete(serviceAccounts).where(eq(serviceAccounts.id, id));
+}
