@@ -24,6 +24,7 @@ const createKeyBody = z.object({
 });
 
 accountRoutes.post('/auth/api-keys', async (c) => {
+  requireAuthenticated(c.get('principal'));
   const parsed = createKeyBody.safeParse(await c.req.json().catch(() => undefined));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -51,6 +52,7 @@ accountRoutes.get('/auth/api-keys', async (c) => {
 });
 
 accountRoutes.delete('/auth/api-keys/:id', async (c) => {
+  requireAuthenticated(c.get('principal'));
   const id = c.req.param('id');
   if (!z.uuid().safeParse(id).success) throw badInput('id', 'must be a UUID');
   return c.json({ apiKey: await revokeApiKey(c.get('database')().http, await c.get('caller')(), id) });
