@@ -1,6 +1,6 @@
 // Every way a bearer token can be wrong is refused with 401 and a reason — checked against the
 // real authentication middleware, real signing keys and the real database.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { SignJWT, generateKeyPair } from 'jose';
 import { createApp } from '../../src/app';
@@ -143,5 +143,26 @@ describe('Phobos access tokens', () => {
     const anonymous = await app.request('/auth/whoami', {}, env);
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('logs', () => {
+  it('never contain the credentials of a request, accepted or refused', async () => {
+    const lines: string[] = [];
+    const capture = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+    const spies = [vi.spyOn(console, 'log').mockImplementation(capture), vi.spyOn(console, 'warn').mockImplementation(capture), vi.spyOn(console, 'error').mockImplementation(capture)];
+    try {
+      const { accessToken } = await issueUserTokens(signing.signer, config, user, { sessionId: crypto.randomUUID() });
+      const badKey = 'phb_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
+      await whoami(accessToken);
+      await whoami(`${accessToken.slice(0, -3)}xyz`);
+      await app.request('/auth/whoami', { headers: { 'x-api-key': badKey } }, env);
+      await app.request('/oauth/token', { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'phr_secret-refresh-value' }) }, env);
+      expect(lines.length).toBeGreaterThan(0);
+      const output = lines.join('\n');
+      for (const secret of [accessToken, accessToken.split('.')[2]!, badKey, 'phr_secret-refresh-value']) expect(output).not.toContain(secret);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });
