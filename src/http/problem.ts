@@ -31,6 +31,7 @@ export function problemFor(error: AppError, requestId: string, instance?: string
 }
 
 export function problemResponse(error: AppError, requestId: string, instance?: string): Response {
-  const headers = new Headers({ 'content-type': problemContentType, ...error.options.headers });
+  // The error response replaces whatever the route had set, so the request id is added here too.
+  const headers = new Headers({ 'content-type': problemContentType, 'x-request-id': requestId, ...error.options.headers });
   return new Response(JSON.stringify(problemFor(error, requestId, instance)), { status: error.status, headers });
 }

@@ -60,3 +60,34 @@ describe('GET /readyz', () => {
     expect(body.checks.database).toMatchObject({ status: 'fail', message: 'PHOBOS_DB_HOST is not set' });
   });
 });
+
+describe('errors', () => {
+  it('answer problem+json with a stable code, and keep the request id header', async () => {
+    const response = await app.request('/no-such-route', { headers: { 'x-request-id': 'client-chosen-id-123' } }, env);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('x-request-id')).toBe('client-chosen-id-123');
+    expect(await response.json()).toEqual({
+      type: '/docs/errors#not_found',
+      title: 'Not found',
+      status: 404,
+      detail: 'No route for GET /no-such-route',
+      code: 'NOT_FOUND',
+      requestId: 'client-chosen-id-123',
+      instance: '/no-such-route',
+    });
+  });
+
+  it('replace an unacceptable incoming request id with a fresh one', async () => {
+    const response = await app.request('/healthz', { headers: { 'x-request-id': 'bad id with spaces' } }, env);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answer 503 without details when the configuration is invalid', async () => {
+    const response = await app.request('/readyz', {}, { ...env, PHOBOS_HTTP_RATE_LIMIT: 'abc' });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { code: string; detail: string };
+    expect(body.code).toBe('SERVICE_UNAVAILABLE');
+    expect(body.detail).toBe('The server is misconfigured');
+  });
+});
