@@ -1,0 +1,66 @@
+// Inbound rate limiting per client (PHOBOS_HTTP_RATE_LIMIT), a sliding window in the configured
+// store. Over the limit: 429 problem+json with Retry-After. The store failing never fails the
+// request: it is logged and the request goes ahead (an outage of the limiter is not an outage of the API).
+import type { Context, MiddlewareHandler } from 'hono';
+import { isAuthenticated, principalKey } from '../auth/principal';
+import { AppError } from '../errors';
+import { limitFailingOpen, rateLimitStoreFor, type RateLimitResult } from '../platform/ratelimit';
+import type { AppEnv } from './app-env';
+import { clientIp } from './client-ip';
+
+/** Probes from load balancers and orchestrators must never be refused, however often they come. */
+const unlimitedPaths = new Set(['/healthz', '/readyz']);
+
+/**
+ * Who is counted: the principal when the request authenticated (so a user keeps one budget across
+ * addresses), else the client address. CF-Connecting-IP is set by Cloudflare's edge and cannot be
+ * forged by the client; X-Forwarded-For is only the fallback for local runs and other proxies.
+ * The principal is undefined when this runs before authentication: anonymous, then.
+ */
+export function clientKey(c: Context<AppEnv>): string {
+  const principal = c.get('principal');
+  if (principal && isAuthenticated(principal)) return principalKey(principal);
+  return `ip:${clientIp(c)}`;
+}
+
+/** Seconds until the current window ends, never 0: clients treat `Retry-After: 0` as "now". */
+function secondsUntil(resetMs: number): number {
+  return Math.max(1, Math.ceil((resetMs - Date.now()) / 1000));
+}
+
+/** The IETF draft's headers (draft-ietf-httpapi-ratelimit-headers), reset in seconds. */
+function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(result.limit),
+    'RateLimit-Remaining': String(result.remaining),
+    'RateLimit-Reset': String(secondsUntil(result.resetMs)),
+  };
+}
+
+export function rateLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (unlimitedPaths.has(c.req.path)) return next();
+    const config = c.get('config');
+    const key = clientKey(c);
+    const result = await limitFailingOpen(rateLimitStoreFor(config, c.env), key, {
+      onFailure: (error) =>
+        c.get('logger').warn('rate limit store unavailable; request allowed', {
+          store: config.rateLimitStore.type,
+          error,
+        }),
+    });
+    // No verdict (the store failed): no headers either, rather than numbers nobody counted.
+    if (!result) return next();
+
+    const headers = rateLimitHeaders(result);
+    if (!result.allowed) {
+      const { limit, windowSeconds } = config.server.httpRateLimit;
+      throw new AppError('RATE_LIMITED', `Rate limit exceeded: ${limit} requests per ${windowSeconds} s`, {
+        headers: { 'Retry-After': headers['RateLimit-Reset']!, ...headers },
+      });
+    }
+    await next();
+    // After the route: c.header copies a finalized (possibly immutable) response before setting.
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  };
+}

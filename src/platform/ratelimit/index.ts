@@ -1,0 +1,19 @@
+// Chooses the rate-limit store from PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE.
+import type { PhobosConfig } from '../../config/load';
+import type { WorkerEnv } from '../../env';
+import { DurableObjectStore, type RateLimiterNamespace } from './durable-object-store';
+import type { RateLimitStore } from './store';
+import { upstashStoreFor } from './upstash-store';
+
+export { limitFailingOpen, STORE_TIMEOUT_MS, type RateLimitResult, type RateLimitStore } from './store';
+
+export function rateLimitStoreFor(config: PhobosConfig, env: WorkerEnv): RateLimitStore {
+  const rate = config.server.httpRateLimit;
+  if (config.rateLimitStore.type === 'redis') {
+    // The config module requires the endpoint when the type is redis.
+    return upstashStoreFor({ url: config.rateLimitStore.redisEndpoint!, token: config.rateLimitStore.redisToken, rate });
+  }
+  // The binding is declared untyped in env.ts; its class is RateLimiter, whose `limit` RPC this uses.
+  // The store itself is two field reads, so it is not worth memoising.
+  return new DurableObjectStore(env.RATE_LIMITER as unknown as RateLimiterNamespace, rate);
+}
