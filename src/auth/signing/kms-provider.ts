@@ -85,7 +85,7 @@ export function createKmsProvider(config: PhobosConfig['jwsProvider']): JwsProvi
       const publicJwk = kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y };
       return { kid, algorithm: spec.jws, publicJwk, kmsKeyId: keyId };
     },
-    async sign(key: SigningKey, signingInput: Uint8Array): Promise<Uint8Array> {
+    async sign(key: SigningKey, signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
       const keySpec = (Object.keys(algorithms) as KeySpec[]).find((name) => algorithms[name].jws === key.algorithm) ?? config.keySpec;
       const algorithm = algorithms[keySpec];
       // KMS signs RAW messages up to 4096 bytes; longer inputs are sent as their digest.

@@ -60,7 +60,7 @@ export function createMemoryProvider(keyEncryptionKey: string | undefined): JwsP
         encryptedPrivateKey: `${toBase64(iv)}.${toBase64(ciphertext)}`,
       };
     },
-    async sign(key: SigningKey, signingInput: Uint8Array): Promise<Uint8Array> {
+    async sign(key: SigningKey, signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
       let privateKey = privateKeys.get(key.kid);
       if (!privateKey) {
         privateKey = (async () => {

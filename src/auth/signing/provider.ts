@@ -18,7 +18,7 @@ export interface JwsProvider {
   readonly type: 'memory' | 'awskms';
   createKey(): Promise<NewSigningKey>;
   /** Signs the JWS signing input (`base64url(header).base64url(payload)`) with `key`. */
-  sign(key: SigningKey, signingInput: Uint8Array): Promise<Uint8Array>;
+  sign(key: SigningKey, signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
 }
 
 export function newKeyId(): string {
