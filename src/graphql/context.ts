@@ -1,0 +1,49 @@
+// What every resolver receives, built once per request from what the Hono middleware already
+// resolved: who is calling (authentication ran before GraphQL), the request's database handle,
+// configuration, the request-scoped logger and id, and the request's dataloaders.
+import { initContextCache } from '@pothos/core';
+import type { LoadableRef } from '@pothos/plugin-dataloader';
+import type DataLoader from 'dataloader';
+import type { Context } from 'hono';
+import type { Principal } from '../auth/principal';
+import type { Caller } from '../auth/rbac';
+import type { PhobosConfig } from '../config/load';
+import type { Database } from '../db/client';
+import type { AppEnv } from '../http/app-env';
+import type { Logger } from '../platform/logger';
+
+/**
+ * The request's dataloaders. Loadable types and fields (builder.loadableNode, t.loadable) create
+ * theirs on first use and keep them for the request only, so a list never costs one query per
+ * item and nothing cached outlives the request (or leaks to another caller).
+ */
+export interface RequestLoaders {
+  of<K, V>(ref: LoadableRef<K, V, GraphQLContext>): DataLoader<K, V>;
+}
+
+export interface GraphQLContext {
+  /** The caller with its role bindings (loaded on first use, once per request). */
+  caller: () => Promise<Caller>;
+  principal: Principal;
+  db: Database;
+  config: PhobosConfig;
+  logger: Logger;
+  requestId: string;
+  loaders: RequestLoaders;
+}
+
+export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
+  const context: GraphQLContext = {
+    // Pothos keeps its per-request caches (dataloaders, node cache) under this key, so they survive
+    // the server extending or copying the context object.
+    ...initContextCache(),
+    caller: c.get('caller'),
+    principal: c.get('principal'),
+    db: c.get('database')(),
+    config: c.get('config'),
+    logger: c.get('logger'),
+    requestId: c.get('requestId'),
+    loaders: { of: (ref) => ref.getDataloader(context) },
+  };
+  return context;
+}

@@ -1,0 +1,30 @@
+// The GraphQL routes: the API itself (GET and POST /graphql), its SDL and the GraphiQL playground.
+// Mounted after the authentication middleware, so the principal, caller and database handle of
+// the request are already in the Hono context when the GraphQL context is built from them.
+import { printSchema } from 'graphql';
+import { renderGraphiQL } from 'graphql-yoga';
+import { Hono } from 'hono';
+import { AppError } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { createGraphQLContext } from './context';
+import { graphqlSchema } from './schema';
+import { graphqlEndpoint, graphqlServer } from './server';
+
+export const graphqlRoutes = new Hono<AppEnv>();
+
+let sdl: string | undefined;
+
+graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => c.text((sdl ??= printSchema(graphqlSchema()))));
+
+// yoga's GraphiQL page (its assets come from unpkg), pointed at the API endpoint.
+graphqlRoutes.get('/graphql-playground', (c) => c.html(renderGraphiQL({ endpoint: graphqlEndpoint, title: 'Phobos GraphiQL' })));
+
+graphqlRoutes.on(['GET', 'POST'], graphqlEndpoint, async (c) => {
+  const response = await graphqlServer().fetch(c.req.raw, createGraphQLContext(c));
+  // Through Hono's context, so the headers middleware already set (x-request-id) are kept.
+  return c.newResponse(response.body, response);
+});
+
+graphqlRoutes.all(graphqlEndpoint, () => {
+  throw new AppError('METHOD_NOT_ALLOWED', 'GraphQL accepts GET and POST', { headers: { allow: 'GET, POST' } });
+});

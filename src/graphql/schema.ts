@@ -1,0 +1,13 @@
+// The GraphQL schema: every module registers its types on the shared builder when imported; the
+// schema is built once per isolate, on first use, so requests that never touch GraphQL never pay
+// for it. Add a module here when a new aggregate gets its GraphQL surface.
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder';
+import './modules/viewer';
+import './modules/resource-limits';
+
+let schema: GraphQLSchema | undefined;
+
+export function graphqlSchema(): GraphQLSchema {
+  return (schema ??= builder.toSchema({ sortSchema: true }));
+}

@@ -1,0 +1,31 @@
+// graphql-yoga, set up once per isolate. Yoga runs the GraphQL-over-HTTP protocol (GET and POST,
+// parsing, validation, execution, result encoding); everything request-wide — authentication,
+// request ids, logging, security headers — has already been done by the Hono app around it.
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLContext } from './context';
+import { maskError, unexpectedErrorMessage, useErrorReporting } from './errors';
+import { queryLimitPlugins, queryLimits } from './query-limits';
+import { graphqlSchema } from './schema';
+
+export const graphqlEndpoint = '/graphql';
+
+let yoga: YogaServerInstance<GraphQLContext, Record<string, never>> | undefined;
+
+export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<string, never>> {
+  return (yoga ??= createYoga<GraphQLContext, Record<string, never>>({
+    schema: graphqlSchema(),
+    graphqlEndpoint,
+    // GraphiQL is served at /graphql-playground, never on the API endpoint itself.
+    graphiql: false,
+    landingPage: false,
+    // CORS is the app's decision (PHOBOS_CORS_ALLOWED_ORIGINS), not yoga's permissive default.
+    cors: false,
+    multipart: false,
+    batching: false,
+    maxRequestBodySize: queryLimits.maxDocumentBytes,
+    maskedErrors: { errorMessage: unexpectedErrorMessage, maskError },
+    // Failures are logged by useErrorReporting, with the request's id; yoga's own logger has none.
+    logging: false,
+    plugins: [...queryLimitPlugins(), useErrorReporting()],
+  }));
+}

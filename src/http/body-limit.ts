@@ -1,0 +1,28 @@
+// Request body size limits per route family, checked before a body is read (Content-Length) and
+// while it streams. Sign-in and token requests are small forms; GraphQL carries documents and
+// variables, up to twice the largest pipeline template (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE) or 1 MiB.
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import { AppError } from '../errors';
+import type { AppEnv } from './app-env';
+
+export const authBodyLimitBytes = 64 * 1024;
+export const defaultBodyLimitBytes = 1024 * 1024;
+
+export function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
+  if (path.startsWith('/oauth/') || path.startsWith('/auth/')) return authBodyLimitBytes;
+  if (path === '/graphql') return Math.max(defaultBodyLimitBytes, templateMaxUploadSize * 2);
+  return defaultBodyLimitBytes;
+}
+
+export function bodyLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const maxSize = bodyLimitFor(new URL(c.req.url).pathname, c.get('config').server.templateMaxUploadSize);
+    return honoBodyLimit({
+      maxSize,
+      onError: () => {
+        throw new AppError('PAYLOAD_TOO_LARGE', `Request body exceeds the ${maxSize}-byte limit of this route`, { details: { limit: maxSize } });
+      },
+    })(c, next);
+  };
+}

@@ -1,0 +1,71 @@
+// The request pipeline in front of every route: CORS from PHOBOS_CORS_ALLOWED_ORIGINS, security
+// headers, per-route body limits, and rate limiting by principal after authentication.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
+import type { WorkerEnv } from '../../src/env';
+import { isolatedEnv } from '../support/worker-database';
+
+const app = createApp();
+let env: WorkerEnv;
+
+beforeAll(async () => {
+  env = await isolatedEnv({ PHOBOS_UI_URL: 'https://console.example.com' });
+});
+
+describe('CORS', () => {
+  it('allows the UI URL by default and answers preflights without authentication', async () => {
+    const preflight = await app.request('/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://console.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    }, env);
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+
+  it('gives other origins no CORS grant, and honours an explicit list', async () => {
+    const foreign = await app.request('/healthz', { headers: { origin: 'https://evil.example' } }, env);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    const listed = await app.request('/healthz', { headers: { origin: 'https://ops.example.com' } }, { ...env, PHOBOS_CORS_ALLOWED_ORIGINS: 'https://a.example,https://ops.example.com' });
+    expect(listed.headers.get('access-control-allow-origin')).toBe('https://ops.example.com');
+    expect(listed.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+  });
+});
+
+describe('security headers', () => {
+  it('are on every response', async () => {
+    const response = await app.request('/healthz', {}, env);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(response.headers.get('strict-transport-security')).toContain('max-age=');
+  });
+});
+
+describe('body limits', () => {
+  it('refuses an oversized sign-in or token request with 413 before reading it', async () => {
+    const response = await app.request('/oauth/token', { method: 'POST', body: 'x'.repeat(70 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' } }, env);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 65536 });
+  });
+
+  it('lets a normal-sized request through', async () => {
+    const response = await app.request('/oauth/token', { method: 'POST', body: new URLSearchParams({ grant_type: 'password' }) }, env);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe('unsupported_grant_type');
+  });
+});
+
+describe('rate limiting in the app', () => {
+  it('limits anonymous clients by address on API routes, never on health checks', async () => {
+    const limited = { ...env, PHOBOS_HTTP_RATE_LIMIT: '3/m' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.9' } }, limited)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const refused = await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.9' } }, limited);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    expect((await app.request('/healthz', { headers: { 'cf-connecting-ip': '203.0.113.9' } }, limited)).status).toBe(200);
+    expect((await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.10' } }, limited)).status).toBe(200);
+  });
+});
