@@ -113,7 +113,8 @@ const periodSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 /**
  * PHOBOS_HTTP_RATE_LIMIT: a bare number means requests per second (Phobos); the `N/period` form
  * follows RATE_LIMIT_DEFAULT, where only the period's first letter counts (s, m, h, d), so
- * `100/minute`, `100/min` and `100/m` are the same rate.
+ * `100/minute`, `100/min` and `100/m` are the same rate. `0` turns inbound rate limiting off (a
+ * Phobos Edge addition, for deployments that limit at Cloudflare's edge instead).
  */
 export const requestRate = kind(
   'a number of requests per second (e.g. 60) or a rate such as 100/minute (period s, m, h or d)',
@@ -126,5 +127,5 @@ export const requestRate = kind(
       const windowSeconds = period ? periodSeconds[period[0]!.toLowerCase()] : 1;
       return { limit: Number(count), windowSeconds: windowSeconds ?? Number.NaN };
     })
-    .refine((rate) => Number.isFinite(rate.windowSeconds) && rate.limit > 0),
+    .refine((rate) => Number.isFinite(rate.windowSeconds)),
 );

@@ -65,7 +65,7 @@ export const variables = {
   PHOBOS_TLS_CERT_FILE: spec({ kind: k.text, group: 'Server', description: 'Path to the TLS certificate file.', notApplicable: noTls }),
   PHOBOS_TLS_KEY_FILE: spec({ kind: k.text, group: 'Server', description: 'Path to the TLS key file.', notApplicable: noTls }),
   PHOBOS_CORS_ALLOWED_ORIGINS: spec({ kind: k.urlList, group: 'Server', description: 'Comma-delimited list of allowed CORS origins.', defaultText: 'the UI URL' }),
-  PHOBOS_HTTP_RATE_LIMIT: spec({ kind: k.requestRate, group: 'Server', description: 'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`.', default: '60' }),
+  PHOBOS_HTTP_RATE_LIMIT: spec({ kind: k.requestRate, group: 'Server', description: 'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).', default: '60' }),
   PHOBOS_MAX_GRAPHQL_COMPLEXITY: spec({ kind: k.integer(0), group: 'Server', description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.', default: '0' }),
   PHOBOS_ASYNC_TASK_TIMEOUT: spec({ kind: k.integer(1), group: 'Server', description: 'Timeout in seconds for async background tasks.', default: '100' }),
   PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE: spec({ kind: k.integer(1), group: 'Server', description: 'Maximum upload size in bytes for pipeline templates.', default: '131072' }),

@@ -39,8 +39,9 @@ function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
 
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (unlimitedPaths.has(c.req.path)) return next();
     const config = c.get('config');
+    // Probes are never limited; PHOBOS_HTTP_RATE_LIMIT=0 turns the limiter off altogether.
+    if (unlimitedPaths.has(c.req.path) || config.server.httpRateLimit.limit === 0) return next();
     const key = clientKey(c);
     const result = await limitFailingOpen(rateLimitStoreFor(config, c.env), key, {
       onFailure: (error) =>

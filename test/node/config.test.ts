@@ -53,6 +53,7 @@ describe('loadConfig values', () => {
     expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '5/s' }).server.httpRateLimit).toEqual({ limit: 5, windowSeconds: 1 });
     expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '1000/hr' }).server.httpRateLimit).toEqual({ limit: 1000, windowSeconds: 3600 });
     expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '9 / day' }).server.httpRateLimit).toEqual({ limit: 9, windowSeconds: 86400 });
+    expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '0' }).server.httpRateLimit).toEqual({ limit: 0, windowSeconds: 1 });
   });
 
   it('collects indexed OIDC providers with their username claim default', () => {
@@ -99,7 +100,7 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
   it.each([
     ['PHOBOS_HTTP_RATE_LIMIT', 'abc', 'a number of requests per second'],
     ['PHOBOS_HTTP_RATE_LIMIT', '10/fortnight', 'period s, m, h or d'],
-    ['PHOBOS_HTTP_RATE_LIMIT', '0', 'a number of requests per second'],
+    ['PHOBOS_HTTP_RATE_LIMIT', '-5', 'a number of requests per second'],
     ['PHOBOS_HTTP_SERVER_PORT', '70000', 'an integer between 1 and 65535'],
     ['PHOBOS_DB_PORT', '54x', 'an integer between 1 and 65535'],
     ['PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', '0', 'an integer >= 1'],

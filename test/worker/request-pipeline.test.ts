@@ -68,4 +68,13 @@ describe('rate limiting in the app', () => {
     expect((await app.request('/healthz', { headers: { 'cf-connecting-ip': '203.0.113.9' } }, limited)).status).toBe(200);
     expect((await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.10' } }, limited)).status).toBe(200);
   });
+
+  it('is off when PHOBOS_HTTP_RATE_LIMIT is 0', async () => {
+    const off = { ...env, PHOBOS_HTTP_RATE_LIMIT: '0' };
+    for (let i = 0; i < 5; i++) {
+      const response = await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.11' } }, off);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('ratelimit-limit')).toBeNull();
+    }
+  });
 });

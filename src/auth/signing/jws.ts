@@ -37,6 +37,17 @@ export interface TokenSigner {
 }
 
 export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsProvider): TokenSigner {
+  // Importing a JWK costs more than verifying with it; keys never change under a kid.
+  const publicKeys = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  const publicKeyFor = (key: { kid: string; publicJwk: JsonWebKey; algorithm: string }) => {
+    let imported = publicKeys.get(key.kid);
+    if (!imported) {
+      imported = importJWK({ ...key.publicJwk, alg: key.algorithm } as Parameters<typeof importJWK>[0], key.algorithm);
+      publicKeys.set(key.kid, imported);
+      imported.catch(() => publicKeys.delete(key.kid));
+    }
+    return imported;
+  };
   return {
     issuer,
     async sign(options) {
@@ -71,8 +82,7 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
       key ??= (await keys.verificationKeys({ refresh: true })).find((candidate) => candidate.kid === kid);
       if (!key) throw unauthenticated('Token signed by an unknown or decommissioned key');
       try {
-        const publicKey = await importJWK({ ...key.publicJwk, alg: key.algorithm } as Parameters<typeof importJWK>[0], key.algorithm);
-        const { payload } = await jwtVerify(token, publicKey, {
+        const { payload } = await jwtVerify(token, await publicKeyFor(key), {
           issuer,
           audience: options.audience,
           algorithms: [key.algorithm],

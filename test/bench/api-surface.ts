@@ -1,0 +1,166 @@
+// `npm run bench`: throughput and latency of the API surface under the local stack (real Workers
+// under wrangler's dev server, PostgreSQL through the bridge, Redis through its REST bridge), each
+// scenario beside a bare route measured in the same run, since absolute numbers on a shared
+// machine mean little. Loopback only; every run is bounded in time.
+//
+// Targets (ratios to the bare route in this run):
+//   - an authenticated GraphQL query that reads the database keeps >= 50% of the bare throughput;
+//   - the memory-store (Durable Object) rate limiter costs < 10% of the bare throughput.
+import autocannon from 'autocannon';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { unstable_dev } from 'wrangler';
+import { startDbBridge } from '../../scripts/db-bridge';
+import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
+import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
+import { runMigrations } from '../../scripts/local-stack/migrations';
+import { startRedisRestBridge } from '../../scripts/redis-rest-bridge';
+import { freePort } from '../setup/global-database';
+import { signInWithPassword } from '../support/browser-sign-in';
+
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const durationSeconds = Number(process.env.BENCH_DURATION_SECONDS ?? 5);
+const resultsPath = new URL('./results/api-surface.json', import.meta.url).pathname;
+
+interface Measurement {
+  scenario: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+}
+
+async function measure(scenario: string, options: autocannon.Options): Promise<Measurement> {
+  // A short warm-up first: the first requests pay isolate start-up and connection set-up.
+  await autocannon({ ...options, connections, duration: 1 });
+  const result = await autocannon({ ...options, connections, duration: durationSeconds });
+  const measurement = {
+    scenario,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+  console.log(`${scenario.padEnd(52)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p50 ${measurement.p50Ms} ms  p99 ${measurement.p99Ms} ms  non-2xx ${measurement.non2xx}`);
+  return measurement;
+}
+
+async function main(): Promise<void> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), 'phobos-bench-'));
+  try {
+    // Database: the embedded server, or PHOBOS_TEST_DATABASE_URL's server, with a database of the run's own.
+    let adminUrl = process.env.PHOBOS_TEST_DATABASE_URL;
+    if (!adminUrl) {
+      const server = await startEmbeddedPostgres({ stateDir, port: await freePort(), database: 'postgres' });
+      stops.push(server.stop);
+      adminUrl = server.connectionString;
+    }
+    const name = `phobos_bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`drop database if exists "${name}"`);
+    await admin.query(`create database "${name}"`);
+    stops.push(async () => {
+      await admin.query(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    });
+    const databaseUrl = new URL(adminUrl);
+    databaseUrl.pathname = `/${name}`;
+    await runMigrations(databaseUrl.toString());
+    const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
+    await ensureAdminUser(databaseUrl.toString(), credentials);
+
+    const dbBridge = await startDbBridge({ allowedTargets: [`${databaseUrl.hostname}:${databaseUrl.port || '5432'}`] });
+    stops.push(dbBridge.close);
+    const redisToken = 'bench-redis-token';
+    const redisBridge = await startRedisRestBridge({ token: redisToken });
+    stops.push(redisBridge.close);
+
+    const startWorker = async (vars: Record<string, string>) => {
+      const port = await freePort();
+      const worker = await unstable_dev('src/worker.ts', {
+        config: 'wrangler.toml',
+        ip: '127.0.0.1',
+        port,
+        persist: false,
+        logLevel: 'none',
+        vars: {
+          PHOBOS_API_URL: `http://127.0.0.1:${port}`,
+          PHOBOS_DB_HOST: databaseUrl.hostname,
+          PHOBOS_DB_PORT: databaseUrl.port || '5432',
+          PHOBOS_DB_USERNAME: decodeURIComponent(databaseUrl.username),
+          PHOBOS_DB_PASSWORD: decodeURIComponent(databaseUrl.password),
+          PHOBOS_DB_NAME: name,
+          PHOBOS_DB_PROXY_URL: dbBridge.url,
+          PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'bench-key-encryption-key',
+          // High enough that the limiter is consulted on every request but never refuses.
+          PHOBOS_HTTP_RATE_LIMIT: '1000000/s',
+          ...vars,
+        },
+        experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
+      });
+      stops.push(() => worker.stop());
+      return `http://127.0.0.1:${port}`;
+    };
+
+    const unlimited = await startWorker({ PHOBOS_HTTP_RATE_LIMIT: '0' });
+    const memory = await startWorker({ PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: 'memory' });
+    const redis = await startWorker({
+      PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: 'redis',
+      PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT: redisBridge.url,
+      PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN: redisToken,
+    });
+    const { access_token: token } = await signInWithPassword({ url: memory }, credentials.email, credentials.password);
+
+    console.log(`${connections} connections, ${durationSeconds} s per scenario\n`);
+    const graphqlBody = JSON.stringify({ query: '{ resourceLimits { id name value } }' });
+    // The bare route: /healthz passes request-context and security headers only (no limiter, no auth).
+    const bare = await measure('bare Hono route (GET /healthz)', { url: `${memory}/healthz` });
+    // One cheap route behind authentication (anonymous) with the limiter off, then on, per store.
+    const unlimitedRoute = await measure('GET /graphql/schema, rate limiting off', { url: `${unlimited}/graphql/schema` });
+    const limitedMemory = await measure('GET /graphql/schema, memory store (Durable Object)', { url: `${memory}/graphql/schema` });
+    const limitedRedis = await measure('GET /graphql/schema, redis store (Upstash REST)', { url: `${redis}/graphql/schema` });
+    const graphql = await measure('authenticated GraphQL query reading the database', {
+      url: `${memory}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: graphqlBody,
+    });
+    const ratio = (m: Measurement, base = bare) => Math.round((m.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000;
+    // The limiter's cost, as a share of the bare route's throughput: the throughput it takes away
+    // from the same route, relative to what the bare route serves.
+    const limiterCost = (m: Measurement) => Math.round(((unlimitedRoute.requestsPerSecond - m.requestsPerSecond) / bare.requestsPerSecond) * 1000) / 1000;
+    const summary = {
+      date: new Date().toISOString(),
+      connections,
+      durationSeconds,
+      measurements: [bare, unlimitedRoute, limitedMemory, limitedRedis, graphql],
+      ratios: { graphqlToBare: ratio(graphql) },
+      limiterCostShareOfBare: { memoryStore: limiterCost(limitedMemory), redisStore: limiterCost(limitedRedis) },
+      addedLatencyP50Ms: {
+        memoryStore: limitedMemory.p50Ms - unlimitedRoute.p50Ms,
+        redisStore: limitedRedis.p50Ms - unlimitedRoute.p50Ms,
+      },
+      targets: {
+        graphqlKeepsHalfOfBare: ratio(graphql) >= 0.5,
+        memoryLimiterCostsUnderTenPercent: limiterCost(limitedMemory) < 0.1,
+      },
+    };
+    mkdirSync(new URL('./results/', import.meta.url).pathname, { recursive: true });
+    writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
+    console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
+    console.log(`added p50 latency: memory ${summary.addedLatencyP50Ms.memoryStore} ms, redis ${summary.addedLatencyP50Ms.redisStore} ms`);
+    console.log(`targets: ${JSON.stringify(summary.targets)}`);
+    console.log(`written to ${resultsPath}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+await main();
+// wrangler's dev servers leave handles behind; the run is over.
+process.exit(0);
