@@ -39,7 +39,23 @@ export class RateLimiter extends DurableObject<WorkerEnv> {
    * `now` is for tests; callers leave it to the object's clock.
    */
   async limit(key: string, limit: number, windowMs: number, now: number = Date.now()): Promise<RateLimitResult> {
-    if (!(Number.isInteger(limit) && limit > 0 && Number.isInteger(windowMs) && windowMs > 0)) {
+    const { admitted, ...rest } = await this.limitMany(key, 1, limit, windowMs, now);
+    return { ...rest, allowed: admitted === 1 };
+  }
+
+  /**
+   * Counts `count` requests of `key` at once (an isolate coalesces concurrent requests of one
+   * client into one call) and says how many of them are admitted: the first `admitted`, in order.
+   * `remaining` is what is left after all of them.
+   */
+  async limitMany(
+    key: string,
+    count: number,
+    limit: number,
+    windowMs: number,
+    now: number = Date.now(),
+  ): Promise<{ admitted: number; limit: number; remaining: number; resetMs: number }> {
+    if (!(Number.isInteger(limit) && limit > 0 && Number.isInteger(windowMs) && windowMs > 0 && Number.isInteger(count) && count > 0)) {
       throw new RangeError(`invalid rate: ${limit} per ${windowMs} ms`);
     }
     this.sweep(now);
@@ -48,11 +64,9 @@ export class RateLimiter extends DurableObject<WorkerEnv> {
     const resetMs = (window + 1) * windowMs;
     // In integers: (1 - elapsed / window) in floating point turns 10 × 10 % into 0.99999…, floored to 0.
     const weightedPrevious = Math.floor((counts.previous * (windowMs - (now % windowMs))) / windowMs);
-    if (weightedPrevious + counts.current >= limit) {
-      return { allowed: false, limit, remaining: 0, resetMs };
-    }
-    counts.current += 1;
-    return { allowed: true, limit, remaining: Math.max(0, limit - (weightedPrevious + counts.current)), resetMs };
+    const admitted = Math.max(0, Math.min(count, limit - (weightedPrevious + counts.current)));
+    counts.current += admitted;
+    return { admitted, limit, remaining: Math.max(0, limit - (weightedPrevious + counts.current)), resetMs };
   }
 
   /** The key's counts rolled forward to `window` (a gap of two or more windows forgets both). */

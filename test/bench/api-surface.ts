@@ -34,8 +34,10 @@ interface Measurement {
 
 async function measure(scenario: string, options: autocannon.Options): Promise<Measurement> {
   // A short warm-up first: the first requests pay isolate start-up and connection set-up.
-  await autocannon({ ...options, connections, duration: 1 });
-  const result = await autocannon({ ...options, connections, duration: durationSeconds });
+  // The load generator runs in a worker thread, so it does not compete with the bridges in this
+  // process's event loop.
+  await autocannon({ ...options, connections, duration: 1, workers: 1 });
+  const result = await autocannon({ ...options, connections, duration: durationSeconds, workers: 1 });
   const measurement = {
     scenario,
     requestsPerSecond: Math.round(result.requests.average),
@@ -89,6 +91,8 @@ async function main(): Promise<void> {
         logLevel: 'none',
         vars: {
           PHOBOS_API_URL: `http://127.0.0.1:${port}`,
+          // One issuer for every worker of the run, so a token from one is valid at all of them.
+          PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
           PHOBOS_DB_HOST: databaseUrl.hostname,
           PHOBOS_DB_PORT: databaseUrl.port || '5432',
           PHOBOS_DB_USERNAME: decodeURIComponent(databaseUrl.username),
@@ -123,6 +127,25 @@ async function main(): Promise<void> {
     const unlimitedRoute = await measure('GET /graphql/schema, rate limiting off', { url: `${unlimited}/graphql/schema` });
     const limitedMemory = await measure('GET /graphql/schema, memory store (Durable Object)', { url: `${memory}/graphql/schema` });
     const limitedRedis = await measure('GET /graphql/schema, redis store (Upstash REST)', { url: `${redis}/graphql/schema` });
+    // Where a GraphQL request's time goes: the engine alone, then with token verification.
+    const graphqlAnonymous = await measure('GraphQL { __typename }, anonymous, limiter off', {
+      url: `${unlimited}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    const graphqlAuthenticated = await measure('GraphQL { me }, authenticated, no database, limiter off', {
+      url: `${unlimited}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ me { __typename } }' }),
+    });
+    const graphqlUnlimited = await measure('authenticated GraphQL query reading the database, limiter off', {
+      url: `${unlimited}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: graphqlBody,
+    });
     const graphql = await measure('authenticated GraphQL query reading the database', {
       url: `${memory}/graphql`,
       method: 'POST',
@@ -137,7 +160,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       connections,
       durationSeconds,
-      measurements: [bare, unlimitedRoute, limitedMemory, limitedRedis, graphql],
+      measurements: [bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql],
       ratios: { graphqlToBare: ratio(graphql) },
       limiterCostShareOfBare: { memoryStore: limiterCost(limitedMemory), redisStore: limiterCost(limitedRedis) },
       addedLatencyP50Ms: {

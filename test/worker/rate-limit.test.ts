@@ -210,7 +210,7 @@ describe('failing open', () => {
     // The one stand-in in this file: a real Durable Object cannot be made to fail on demand from
     // a test without code in it for that purpose, so the namespace is replaced by one that throws.
     const throwing: RateLimiterNamespace = {
-      getByName: () => ({ limit: async () => Promise.reject(new Error('Durable Object reset because its code was updated')) }),
+      getByName: () => ({ limitMany: async () => Promise.reject(new Error('Durable Object reset because its code was updated')) }),
     };
     const env = { ...testEnv, PHOBOS_HTTP_RATE_LIMIT: '1/s', RATE_LIMITER: throwing } as unknown as WorkerEnv;
     const warn = vi.spyOn(console, 'warn');
@@ -225,7 +225,7 @@ describe('failing open', () => {
   });
 
   it('allows the request within the bound when the object does not answer', async () => {
-    const silent: RateLimiterNamespace = { getByName: () => ({ limit: () => new Promise(() => {}) }) };
+    const silent: RateLimiterNamespace = { getByName: () => ({ limitMany: () => new Promise(() => {}) }) };
     const env = { ...testEnv, RATE_LIMITER: silent } as unknown as WorkerEnv;
     const warn = vi.spyOn(console, 'warn');
     const started = Date.now();

@@ -1,7 +1,9 @@
 // Resource limits: system-wide caps on how many of a thing may exist (ResourceLimit<Things>Per<Parent>,
-// seeded by migration 0002). Any authenticated caller may read them, since they bound what the
+// seeded by migration 0002). Any authenticated principal may read them (no role bindings needed,
+// so reads take the principal and skip loading them), since they bound what the
 // caller itself may create; only system administrators change them. Enforcement lives beside this
 // file (within-limit.ts), in the transaction that creates the limited thing.
+import type { Principal } from '../../auth/principal';
 import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -19,14 +21,14 @@ export interface ListPage {
   inverted: boolean;
 }
 
-export async function listResourceLimits(db: HttpDatabase, caller: Caller): Promise<ResourceLimit[]> {
-  requireAuthenticated(caller.principal);
+export async function listResourceLimits(db: HttpDatabase, principal: Principal): Promise<ResourceLimit[]> {
+  requireAuthenticated(principal);
   return db.select().from(resourceLimits).orderBy(asc(resourceLimits.name));
 }
 
 /** A page of resource limits ordered by name (unique, so it is the keyset), with the total count. */
-export async function pageResourceLimits(db: HttpDatabase, caller: Caller, page: ListPage): Promise<{ rows: ResourceLimit[]; totalCount: number }> {
-  requireAuthenticated(caller.principal);
+export async function pageResourceLimits(db: HttpDatabase, principal: Principal, page: ListPage): Promise<{ rows: ResourceLimit[]; totalCount: number }> {
+  requireAuthenticated(principal);
   const conditions: SQL[] = [];
   if (page.after !== undefined) conditions.push(gt(resourceLimits.name, page.after));
   if (page.before !== undefined) conditions.push(lt(resourceLimits.name, page.before));
@@ -46,8 +48,8 @@ export async function pageResourceLimits(db: HttpDatabase, caller: Caller, page:
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The limits with these ids, in no particular order; ids that match nothing are left out. */
-export async function resourceLimitsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ResourceLimit[]> {
-  requireAuthenticated(caller.principal);
+export async function resourceLimitsByIds(db: HttpDatabase, principal: Principal, ids: readonly string[]): Promise<ResourceLimit[]> {
+  requireAuthenticated(principal);
   // Ids come from clients (inside global ids): one that is not a UUID matches nothing, and must not
   // reach Postgres, which would reject the whole query.
   const wellFormed = ids.filter((id) => uuid.test(id));

@@ -19,7 +19,7 @@ export const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
   description: 'A system-wide cap on how many of one kind of resource may exist, e.g. ResourceLimitProjectsPerOrganization.',
   id: { resolve: (limit) => limit.id },
   // Every `node(id:)` / `nodes(ids:)` lookup of a request goes through one batched query.
-  load: async (ids: string[], context: GraphQLContext) => resourceLimitsByIds(context.db.http, await context.caller(), ids),
+  load: async (ids: string[], context: GraphQLContext) => resourceLimitsByIds(context.db.http, context.principal, ids),
   // Rows come back in any order; the loader puts them in the order asked, null where none matched.
   sort: (limit) => limit.id,
   fields: (t) => ({
@@ -33,15 +33,14 @@ builder.queryFields((t) => ({
   resourceLimits: t.field({
     type: [ResourceLimitNode],
     description: 'Every resource limit, by name.',
-    resolve: async (_root, _args, context) => listResourceLimits(context.db.http, await context.caller()),
+    resolve: async (_root, _args, context) => listResourceLimits(context.db.http, context.principal),
   }),
   resourceLimitsConnection: t.connection(
     {
       type: ResourceLimitNode,
       description: 'The resource limits by name, one page at a time.',
       resolve: async (_root, args, context) => {
-        const caller = await context.caller();
-        return keysetConnection<ResourceLimit>(args, (limit) => limit.name, (page) => pageResourceLimits(context.db.http, caller, page));
+        return keysetConnection<ResourceLimit>(args, (limit) => limit.name, (page) => pageResourceLimits(context.db.http, context.principal, page));
       },
     },
     { name: 'ResourceLimitConnection' },

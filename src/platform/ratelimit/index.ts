@@ -13,7 +13,15 @@ export function rateLimitStoreFor(config: PhobosConfig, env: WorkerEnv): RateLim
     // The config module requires the endpoint when the type is redis.
     return upstashStoreFor({ url: config.rateLimitStore.redisEndpoint!, token: config.rateLimitStore.redisToken, rate });
   }
-  // The binding is declared untyped in env.ts; its class is RateLimiter, whose `limit` RPC this uses.
-  // The store itself is two field reads, so it is not worth memoising.
-  return new DurableObjectStore(env.RATE_LIMITER as unknown as RateLimiterNamespace, rate);
+  // One store per isolate and configuration: it coalesces the concurrent requests of a client, which
+  // only works if they meet in the same store. (The binding is declared untyped in env.ts; its class
+  // is RateLimiter, whose `limitMany` RPC this uses.)
+  let store = durableObjectStores.get(config);
+  if (!store) {
+    store = new DurableObjectStore(env.RATE_LIMITER as unknown as RateLimiterNamespace, rate);
+    durableObjectStores.set(config, store);
+  }
+  return store;
 }
+
+const durableObjectStores = new WeakMap<PhobosConfig, DurableObjectStore>();
