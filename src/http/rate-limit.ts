@@ -60,8 +60,9 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
         headers: { 'Retry-After': headers['RateLimit-Reset']!, ...headers },
       });
     }
-    await next();
-    // After the route: c.header copies a finalized (possibly immutable) response before setting.
+    // Set before the route runs, so they go into the response it creates (setting them on a
+    // finished response would copy it).
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    await next();
   };
 }

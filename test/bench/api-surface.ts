@@ -7,16 +7,17 @@
 //   - an authenticated GraphQL query that reads the database keeps >= 50% of the bare throughput;
 //   - the memory-store (Durable Object) rate limiter costs < 10% of the bare throughput.
 import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { unstable_dev } from 'wrangler';
-import { startDbBridge } from '../../scripts/db-bridge';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
 import { runMigrations } from '../../scripts/local-stack/migrations';
-import { startRedisRestBridge } from '../../scripts/redis-rest-bridge';
 import { freePort } from '../setup/global-database';
 import { signInWithPassword } from '../support/browser-sign-in';
 
@@ -32,18 +33,38 @@ interface Measurement {
   non2xx: number;
 }
 
-async function measure(scenario: string, options: autocannon.Options): Promise<Measurement> {
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+async function measureOnce(options: autocannon.Options): Promise<autocannon.Result> {
   // A short warm-up first: the first requests pay isolate start-up and connection set-up.
   // The load generator runs in a worker thread, so it does not compete with the bridges in this
   // process's event loop.
   await autocannon({ ...options, connections, duration: 1, workers: 1 });
-  const result = await autocannon({ ...options, connections, duration: durationSeconds, workers: 1 });
+  return autocannon({ ...options, connections, duration: durationSeconds, workers: 1 });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Each scenario runs `rounds` times, interleaved with the others (round-robin), and reports the
+ * median: on a shared two-core machine one run of a few seconds varies by ±20%, and interleaving
+ * spreads slow spells over all scenarios instead of one.
+ */
+async function measureAll(scenarios: [string, autocannon.Options][]): Promise<Measurement[]> {
+  const results = scenarios.map(() => [] as autocannon.Result[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, [, options]] of scenarios.entries()) results[index]!.push(await measureOnce(options));
+  }
+  return scenarios.map(([scenario], index) => report(scenario, results[index]!));
+}
+
+function report(scenario: string, runs: autocannon.Result[]): Measurement {
   const measurement = {
     scenario,
-    requestsPerSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
+    requestsPerSecond: Math.round(median(runs.map((run) => run.requests.average))),
+    p50Ms: median(runs.map((run) => run.latency.p50)),
+    p99Ms: median(runs.map((run) => run.latency.p99)),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
   };
   console.log(`${scenario.padEnd(52)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p50 ${measurement.p50Ms} ms  p99 ${measurement.p99Ms} ms  non-2xx ${measurement.non2xx}`);
   return measurement;
@@ -75,11 +96,18 @@ async function main(): Promise<void> {
     const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
     await ensureAdminUser(databaseUrl.toString(), credentials);
 
-    const dbBridge = await startDbBridge({ allowedTargets: [`${databaseUrl.hostname}:${databaseUrl.port || '5432'}`] });
-    stops.push(dbBridge.close);
     const redisToken = 'bench-redis-token';
-    const redisBridge = await startRedisRestBridge({ token: redisToken });
-    stops.push(redisBridge.close);
+    const bridges = spawn(process.execPath, ['--import', 'tsx', 'scripts/bridges.ts', '--postgres', `${databaseUrl.hostname}:${databaseUrl.port || '5432'}`, '--redis-token', redisToken], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    stops.push(async () => {
+      bridges.kill('SIGTERM');
+      await once(bridges, 'exit');
+    });
+    const [line] = (await once(createInterface({ input: bridges.stdout! }), 'line')) as [string];
+    const urls = JSON.parse(line) as { postgres: string; redis: string };
+    const dbBridge = { url: urls.postgres };
+    const redisBridge = { url: urls.redis };
 
     const startWorker = async (vars: Record<string, string>) => {
       const port = await freePort();
@@ -119,39 +147,24 @@ async function main(): Promise<void> {
     });
     const { access_token: token } = await signInWithPassword({ url: memory }, credentials.email, credentials.password);
 
-    console.log(`${connections} connections, ${durationSeconds} s per scenario\n`);
+    console.log(`${connections} connections, ${durationSeconds} s per run, median of ${rounds} interleaved runs\n`);
     const graphqlBody = JSON.stringify({ query: '{ resourceLimits { id name value } }' });
-    // The bare route: /healthz passes request-context and security headers only (no limiter, no auth).
-    const bare = await measure('bare Hono route (GET /healthz)', { url: `${memory}/healthz` });
-    // One cheap route behind authentication (anonymous) with the limiter off, then on, per store.
-    const unlimitedRoute = await measure('GET /graphql/schema, rate limiting off', { url: `${unlimited}/graphql/schema` });
-    const limitedMemory = await measure('GET /graphql/schema, memory store (Durable Object)', { url: `${memory}/graphql/schema` });
-    const limitedRedis = await measure('GET /graphql/schema, redis store (Upstash REST)', { url: `${redis}/graphql/schema` });
-    // Where a GraphQL request's time goes: the engine alone, then with token verification.
-    const graphqlAnonymous = await measure('GraphQL { __typename }, anonymous, limiter off', {
-      url: `${unlimited}/graphql`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
-    const graphqlAuthenticated = await measure('GraphQL { me }, authenticated, no database, limiter off', {
-      url: `${unlimited}/graphql`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: '{ me { __typename } }' }),
-    });
-    const graphqlUnlimited = await measure('authenticated GraphQL query reading the database, limiter off', {
-      url: `${unlimited}/graphql`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: graphqlBody,
-    });
-    const graphql = await measure('authenticated GraphQL query reading the database', {
-      url: `${memory}/graphql`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: graphqlBody,
-    });
+    const json = { 'content-type': 'application/json' };
+    const authenticated = { ...json, authorization: `Bearer ${token}` };
+    const [bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql] = (await measureAll([
+      // The bare route: /healthz passes request context and security headers only (no limiter, no auth).
+      ['bare Hono route (GET /healthz)', { url: `${memory}/healthz` }],
+      // One cheap route behind authentication (anonymous) with the limiter off, then on, per store.
+      ['GET /graphql/schema, rate limiting off', { url: `${unlimited}/graphql/schema` }],
+      ['GET /graphql/schema, memory store (Durable Object)', { url: `${memory}/graphql/schema` }],
+      ['GET /graphql/schema, redis store (Upstash REST)', { url: `${redis}/graphql/schema` }],
+      // Where a GraphQL request's time goes: the engine alone, then with token verification, then the database.
+      ['GraphQL { __typename }, anonymous, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: json, body: JSON.stringify({ query: '{ __typename }' }) }],
+      ['GraphQL { me }, authenticated, no database, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: JSON.stringify({ query: '{ me { __typename } }' }) }],
+      ['GraphQL resourceLimits, authenticated, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
+      ['GraphQL resourceLimits, authenticated, memory store', { url: `${memory}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
+    ])) as [Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement];
+
     const ratio = (m: Measurement, base = bare) => Math.round((m.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000;
     // The limiter's cost, as a share of the bare route's throughput: the throughput it takes away
     // from the same route, relative to what the bare route serves.
@@ -160,6 +173,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       connections,
       durationSeconds,
+      rounds,
       measurements: [bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql],
       ratios: { graphqlToBare: ratio(graphql) },
       limiterCostShareOfBare: { memoryStore: limiterCost(limitedMemory), redisStore: limiterCost(limitedRedis) },

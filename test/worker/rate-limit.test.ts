@@ -10,7 +10,7 @@ import type { AppEnv } from '../../src/http/app-env';
 import { handleError } from '../../src/http/error-handler';
 import { rateLimit } from '../../src/http/rate-limit';
 import { requestContext } from '../../src/http/request-context';
-import { DurableObjectStore, shardNameFor, type RateLimiterNamespace } from '../../src/platform/ratelimit/durable-object-store';
+import { DurableObjectStore, leaseSize, shardNameFor, type RateLimiterNamespace } from '../../src/platform/ratelimit/durable-object-store';
 import { limitFailingOpen } from '../../src/platform/ratelimit/store';
 
 const testEnv = bindings as unknown as WorkerEnv;
@@ -243,5 +243,33 @@ describe('failing open', () => {
     expect(result).toBeUndefined();
     expect(failures).toHaveLength(1);
     expect(String(failures[0])).toContain('invalid rate');
+  });
+});
+
+describe('permits taken ahead', () => {
+  it('admit exactly the limit from one isolate while calling the object far less than once per request', async () => {
+    // A counting wrapper around the real binding: every call still reaches the real object.
+    let calls = 0;
+    const counting: RateLimiterNamespace = {
+      getByName: (name) => {
+        const stub = (testEnv.RATE_LIMITER as unknown as RateLimiterNamespace).getByName(name);
+        return { limitMany: (...args) => ((calls += 1), stub.limitMany(...args)) };
+      },
+    };
+    const store = new DurableObjectStore(counting, { limit: 200, windowSeconds: 60 });
+    const key = `ip:${newClientIp()}`;
+    await withinOneWindow(60_000, 5_000);
+    const results = [];
+    for (let round = 0; round < 30; round++) results.push(...(await Promise.all(Array.from({ length: 10 }, () => store.limit(key)))));
+    expect(results.filter((result) => result.allowed)).toHaveLength(200);
+    expect(results.filter((result) => !result.allowed)).toHaveLength(100);
+    expect(calls).toBeLessThan(60);
+  });
+
+  it('take nothing ahead for small limits, so counting stays exact across isolates', () => {
+    expect(leaseSize(5)).toBe(0);
+    expect(leaseSize(19)).toBe(0);
+    expect(leaseSize(60)).toBe(6);
+    expect(leaseSize(1_000_000)).toBe(50);
   });
 });
