@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -68,6 +68,40 @@ function report(scenario: string, runs: autocannon.Result[]): Measurement {
   };
   console.log(`${scenario.padEnd(52)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p50 ${measurement.p50Ms} ms  p99 ${measurement.p99Ms} ms  non-2xx ${measurement.non2xx}`);
   return measurement;
+}
+
+const readmePath = new URL('../../README.md', import.meta.url).pathname;
+const startMarker = '<!-- bench:start (written by `npm run bench`) -->';
+const endMarker = '<!-- bench:end -->';
+
+/** Replaces README.md's benchmark summary with this run's, so the two never disagree. */
+function writeReadmeSummary(summary: {
+  date: string;
+  measurements: Measurement[];
+  ratios: { graphqlToBare: number };
+  limiterCostShareOfBare: { memoryStore: number; redisStore: number };
+  targets: Record<string, boolean>;
+}): void {
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker);
+  if (start === -1 || end === -1) return;
+  const rows = summary.measurements.map((m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} |`);
+  const table = [
+    startMarker,
+    '',
+    `Last run ${summary.date.slice(0, 10)} (${connections} connections, ${durationSeconds} s per run, median of ${rounds}):`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `GraphQL query reading the database / bare route: **${summary.ratios.graphqlToBare}** (target ≥ 0.5: ${summary.targets.graphqlKeepsHalfOfBare ? 'met' : 'missed'}). ` +
+      `Limiter cost as a share of the bare route: memory **${summary.limiterCostShareOfBare.memoryStore}** (target < 0.1: ${summary.targets.memoryLimiterCostsUnderTenPercent ? 'met' : 'missed'}), redis ${summary.limiterCostShareOfBare.redisStore}.`,
+    '',
+    endMarker,
+  ].join('\n');
+  writeFileSync(readmePath, readme.slice(0, start) + table + readme.slice(end + endMarker.length));
 }
 
 async function main(): Promise<void> {
@@ -188,6 +222,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(new URL('./results/', import.meta.url).pathname, { recursive: true });
     writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
+    writeReadmeSummary(summary);
     console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
     console.log(`added p50 latency: memory ${summary.addedLatencyP50Ms.memoryStore} ms, redis ${summary.addedLatencyP50Ms.redisStore} ms`);
     console.log(`targets: ${JSON.stringify(summary.targets)}`);

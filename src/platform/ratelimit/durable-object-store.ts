@@ -1,7 +1,7 @@
 // The `memory` store: counts live in RateLimiter Durable Objects (src/durable/rate-limiter.ts),
 // one object per shard of client keys.
 import type { RequestRate } from '../../config/kinds';
-import { STORE_TIMEOUT_MS, type RateLimitResult, type RateLimitStore } from './store';
+import { withStoreTimeout, type RateLimitResult, type RateLimitStore } from './store';
 
 /**
  * Client keys are spread over this many RateLimiter objects. An object runs one call at a time, so a
@@ -94,14 +94,7 @@ export class DurableObjectStore implements RateLimitStore {
     const ahead = leaseSize(this.rate.limit);
     // A call that never answers must not hold the client's queue forever: give up after the
     // store's time bound (the requests fail open) and let the next batch go.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`RateLimiter did not answer within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
-    });
-    Promise.race([
-      this.namespace.getByName(shardNameFor(key)).limitMany(key, batch.length + ahead, this.rate.limit, this.rate.windowSeconds * 1000),
-      timeout,
-    ])
+    withStoreTimeout(this.namespace.getByName(shardNameFor(key)).limitMany(key, batch.length + ahead, this.rate.limit, this.rate.windowSeconds * 1000))
       .then(
         ({ admitted, limit, remaining, resetMs }) => {
           const used = Math.min(admitted, batch.length);
@@ -113,7 +106,6 @@ export class DurableObjectStore implements RateLimitStore {
         (error: unknown) => batch.forEach((waiter) => waiter.reject(error)),
       )
       .finally(() => {
-        clearTimeout(timer);
         client.inFlight = false;
         // Requests that queued meanwhile use the permits just taken ahead before asking again.
         while (client.waiting.length > 0 && client.permits > 0 && Date.now() < client.resetMs) {

@@ -3,7 +3,7 @@
 import { Ratelimit, type Duration } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis/cloudflare';
 import type { RequestRate } from '../../config/kinds';
-import type { RateLimitResult, RateLimitStore } from './store';
+import { withStoreTimeout, type RateLimitResult, type RateLimitStore } from './store';
 
 export interface UpstashStoreOptions {
   /** The REST endpoint (PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT). */
@@ -27,7 +27,8 @@ export class UpstashStore implements RateLimitStore {
       redis,
       limiter: Ratelimit.slidingWindow(options.rate.limit, `${options.rate.windowSeconds} s` as Duration),
       prefix: 'phobos:ratelimit',
-      // Off: its own timeout would allow the request silently. limitFailingOpen bounds the wait and logs.
+      // Off: its own timeout would allow the request silently; withStoreTimeout bounds the wait and
+      // limitFailingOpen logs.
       timeout: 0,
       analytics: false,
       // Left at its default: a per-instance Map of keys refused until their window ends, answered
@@ -37,7 +38,7 @@ export class UpstashStore implements RateLimitStore {
 
   async limit(key: string): Promise<RateLimitResult> {
     // `pending` is only used by analytics and multi-region sync, both off, so it needs no waitUntil.
-    const response = await this.ratelimit.limit(key);
+    const response = await withStoreTimeout(this.ratelimit.limit(key));
     return { allowed: response.success, limit: response.limit, remaining: response.remaining, resetMs: response.reset };
   }
 }
