@@ -7,6 +7,7 @@
 //     connection or password handshake.
 // Neon's own proxy is a Rust service that is not on npm; this small bridge is written by hand for
 // that reason. It only forwards to the targets it was started with, and listens on loopback.
+import { readBody, sendJson } from './local-stack/http-json';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -55,23 +56,6 @@ const rawText = { getTypeParser: () => (value: string) => value };
 function targetOf(connectionString: string): string {
   const url = new URL(connectionString);
   return `${url.hostname}:${url.port || '5432'}`;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('request body too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function toNeonResult(result: pg.QueryResult<unknown[]>) {

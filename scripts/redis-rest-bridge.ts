@@ -11,6 +11,7 @@
 // an unreachable Redis 503 at once (no offline queue, no retries).
 // Upstash's own local emulator (serverless-redis-http) is an Elixir service that is not on npm;
 // this small bridge is written by hand for that reason. It listens on loopback.
+import { readBody, sendJson } from './local-stack/http-json';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,23 +80,6 @@ export function adaptScript(script: string): string {
     return `flags=${kept.join(',')}`;
   });
   return changed ? ['#!lua', ...options].join(' ') + script.slice(shebang.length) : script;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('request body too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

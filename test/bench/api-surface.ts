@@ -14,11 +14,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { unstable_dev } from 'wrangler';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
 import { runMigrations } from '../../scripts/local-stack/migrations';
-import { freePort } from '../setup/global-database';
+import { freePort } from '../setup/free-port';
+import { startDevWorker } from '../support/dev-worker';
 import { signInWithPassword } from '../support/browser-sign-in';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -144,32 +144,19 @@ async function main(): Promise<void> {
     const redisBridge = { url: urls.redis };
 
     const startWorker = async (vars: Record<string, string>) => {
-      const port = await freePort();
-      const worker = await unstable_dev('src/worker.ts', {
-        config: 'wrangler.toml',
-        ip: '127.0.0.1',
-        port,
-        persist: false,
-        logLevel: 'none',
+      const worker = await startDevWorker({
+        databaseUrl: databaseUrl.toString(),
+        proxyUrl: dbBridge.url,
         vars: {
-          PHOBOS_API_URL: `http://127.0.0.1:${port}`,
           // One issuer for every worker of the run, so a token from one is valid at all of them.
           PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
-          PHOBOS_DB_HOST: databaseUrl.hostname,
-          PHOBOS_DB_PORT: databaseUrl.port || '5432',
-          PHOBOS_DB_USERNAME: decodeURIComponent(databaseUrl.username),
-          PHOBOS_DB_PASSWORD: decodeURIComponent(databaseUrl.password),
-          PHOBOS_DB_NAME: name,
-          PHOBOS_DB_PROXY_URL: dbBridge.url,
-          PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'bench-key-encryption-key',
           // High enough that the limiter is consulted on every request but never refuses.
           PHOBOS_HTTP_RATE_LIMIT: '1000000/s',
           ...vars,
         },
-        experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
       });
-      stops.push(() => worker.stop());
-      return `http://127.0.0.1:${port}`;
+      stops.push(worker.stop);
+      return worker.url;
     };
 
     const unlimited = await startWorker({ PHOBOS_HTTP_RATE_LIMIT: '0' });

@@ -2,7 +2,7 @@
 // default, or PHOBOS_TEST_DATABASE_URL), a migrated template database that each test file clones
 // into a database of its own, and the Neon-compatible bridge the Worker tests connect through.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -28,16 +28,7 @@ declare module 'vitest' {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export default async function setup(project: TestProject) {
   const runPrefix = `phobos_t${process.pid}_`;

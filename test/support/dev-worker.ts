@@ -1,0 +1,36 @@
+// Starts src/worker.ts under wrangler's dev server (workerd + miniflare) on a loopback port, pointed
+// at a database through a bridge. Shared by the end-to-end tests and the benchmark; imports nothing
+// of the test runner.
+import { unstable_dev } from 'wrangler';
+import { freePort } from '../setup/free-port';
+
+export interface DevWorker {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startDevWorker(options: { databaseUrl: string; proxyUrl: string; port?: number; vars?: Record<string, string> }): Promise<DevWorker> {
+  const db = new URL(options.databaseUrl);
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const worker = await unstable_dev('src/worker.ts', {
+    config: 'wrangler.toml',
+    ip: '127.0.0.1',
+    port,
+    persist: false,
+    logLevel: 'none',
+    vars: {
+      PHOBOS_API_URL: url,
+      PHOBOS_DB_HOST: db.hostname,
+      PHOBOS_DB_PORT: db.port || '5432',
+      PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
+      PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
+      PHOBOS_DB_NAME: db.pathname.slice(1),
+      PHOBOS_DB_PROXY_URL: options.proxyUrl,
+      PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
+      ...options.vars,
+    },
+    experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
+  });
+  return { url, stop: () => worker.stop() };
+}
