@@ -154,10 +154,13 @@ describe('logs', () => {
     try {
       const { accessToken } = await issueUserTokens(signing.signer, config, user, { sessionId: crypto.randomUUID() });
       const badKey = 'phb_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
-      await whoami(accessToken);
-      await whoami(`${accessToken.slice(0, -3)}xyz`);
-      await app.request('/auth/whoami', { headers: { 'x-api-key': badKey } }, env);
-      await app.request('/oauth/token', { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'phr_secret-refresh-value' }) }, env);
+      // DEBUG on: the most verbose logging there is, access lines included.
+      const verbose = { ...env, DEBUG: 'true' };
+      const ask = (init: RequestInit, path = '/auth/whoami') => app.request(path, init, verbose);
+      await ask({ headers: { authorization: `Bearer ${accessToken}` } });
+      await ask({ headers: { authorization: `Bearer ${accessToken.slice(0, -3)}xyz` } });
+      await ask({ headers: { 'x-api-key': badKey } });
+      await ask({ method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'phr_secret-refresh-value' }) }, '/oauth/token');
       expect(lines.length).toBeGreaterThan(0);
       const output = lines.join('\n');
       for (const secret of [accessToken, accessToken.split('.')[2]!, badKey, 'phr_secret-refresh-value']) expect(output).not.toContain(secret);
