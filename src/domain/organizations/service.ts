@@ -1,7 +1,7 @@
 // Organizations: the tenants. System admins create them (the creator becomes owner); members see
 // and manage them according to their roles.
 import { eq, inArray, sql } from 'drizzle-orm';
-import { organizationIdsVisibleTo, requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
+import { hasPermission, organizationIdsVisibleTo, requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { memberships, organizations, type Organization } from '../../db/schema';
 import { notFound } from '../../errors';
@@ -33,6 +33,18 @@ export async function listOrganizations(db: HttpDatabase, caller: Caller): Promi
   if (visible !== 'all' && visible.length === 0) return [];
   const query = db.select().from(organizations).orderBy(organizations.name);
   return visible === 'all' ? query : query.where(inArray(organizations.id, visible));
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The organizations with these ids that the caller may see; the rest are simply not found. */
+export async function organizationsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<Organization[]> {
+  requireAuthenticated(caller.principal);
+  // Ids arrive inside client-supplied global ids: one that is not a UUID matches nothing.
+  const wellFormed = ids.filter((id) => uuid.test(id));
+  if (wellFormed.length === 0) return [];
+  const rows = await db.select().from(organizations).where(inArray(organizations.id, wellFormed));
+  return rows.filter((row) => hasPermission(caller, 'organization:view', { organizationId: row.id }));
 }
 
 export async function getOrganizationByName(db: HttpDatabase, caller: Caller, name: string): Promise<Organization> {

@@ -1,0 +1,173 @@
+// Organizations, as the Phobos API exposes them:
+//   query { organization(name: "acme") { id name description metadata { version } } }
+//   query { organizations { id name } }
+//   mutation { createOrganization(input: { name: "acme" }) { organization { id } } }
+//   mutation { updateOrganization(input: { id: "...", description: "..." }) { organization { id } } }
+//   mutation { deleteOrganization(input: { id: "..." }) { organization { id } } }
+//   mutation { addOrganizationMember(input: { organizationId: "...", userId: "...", role: "viewer" }) { membership { id role } } }
+// Who may see and change what is decided in the domain services.
+import type { Membership } from '../../db/schema';
+import { addMember } from '../../domain/memberships/service';
+import {
+  createOrganization,
+  deleteOrganization,
+  getOrganizationByName,
+  listOrganizations,
+  organizationsByIds,
+  updateOrganization,
+} from '../../domain/organizations/service';
+import { builder } from '../builder';
+import type { GraphQLContext } from '../context';
+import { decodeIdOf, decodeOptionalIdOf } from '../global-ids';
+import { ResourceMetadata } from '../metadata';
+
+export const OrganizationNode = builder.loadableNode('Organization', {
+  description: 'A tenant: it owns projects, service accounts and role bindings.',
+  id: { resolve: (organization) => organization.id },
+  load: async (ids: string[], context: GraphQLContext) => organizationsByIds(context.db.http, await context.caller(), ids),
+  sort: (organization) => organization.id,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    metadata: t.field({ type: ResourceMetadata, resolve: (organization) => organization }),
+  }),
+});
+
+export const MembershipRef = builder.objectRef<Membership>('Membership').implement({
+  description: 'A role held by a user or service account in an organization or one of its projects.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    role: t.exposeString('role'),
+    organizationId: t.globalID({ resolve: (membership) => ({ type: 'Organization', id: membership.organizationId }) }),
+    projectId: t.globalID({ nullable: true, resolve: (membership) => (membership.projectId ? { type: 'Project', id: membership.projectId } : null) }),
+    userId: t.globalID({ nullable: true, resolve: (membership) => (membership.userId ? { type: 'User', id: membership.userId } : null) }),
+    serviceAccountId: t.globalID({
+      nullable: true,
+      resolve: (membership) => (membership.serviceAccountId ? { type: 'ServiceAccount', id: membership.serviceAccountId } : null),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  organization: t.field({
+    type: OrganizationNode,
+    description: 'One organization, by name.',
+    args: { name: t.arg.string({ required: true }) },
+    resolve: async (_root, { name }, context) => getOrganizationByName(context.db.http, await context.caller(), name),
+  }),
+  organizations: t.field({
+    type: [OrganizationNode],
+    description: 'The organizations the caller can see, by name.',
+    resolve: async (_root, _args, context) => listOrganizations(context.db.http, await context.caller()),
+  }),
+}));
+
+builder.relayMutationField(
+  'createOrganization',
+  {
+    name: 'CreateOrganizationInput',
+    inputFields: (t) => ({
+      name: t.string({ required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    description: 'Creates an organization; the creator becomes its owner. System administrators only.',
+    resolve: async (_root, { input }, context) => ({
+      organization: await createOrganization(context.db.http, await context.caller(), {
+        name: input.name,
+        description: input.description ?? undefined,
+      }),
+    }),
+  },
+  {
+    name: 'CreateOrganizationPayload',
+    outputFields: (t) => ({
+      organization: t.field({ type: OrganizationNode, resolve: (payload) => payload.organization }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateOrganization',
+  {
+    name: 'UpdateOrganizationInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    description: "Changes an organization's description.",
+    resolve: async (_root, { input }, context) => ({
+      organization: await updateOrganization(context.db.http, await context.caller(), decodeIdOf('Organization', String(input.id), 'id'), {
+        description: input.description ?? undefined,
+      }),
+    }),
+  },
+  {
+    name: 'UpdateOrganizationPayload',
+    outputFields: (t) => ({
+      organization: t.field({ type: OrganizationNode, resolve: (payload) => payload.organization }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteOrganization',
+  {
+    name: 'DeleteOrganizationInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+    }),
+  },
+  {
+    description: 'Deletes an organization and everything it owns.',
+    resolve: async (_root, { input }, context) => {
+      const id = decodeIdOf('Organization', String(input.id), 'id');
+      // What it was, for the payload; the service decides whether the caller may delete it.
+      const caller = await context.caller();
+      const [organization] = await organizationsByIds(context.db.http, caller, [id]);
+      await deleteOrganization(context.db.http, caller, id);
+      return { organization: organization! };
+    },
+  },
+  {
+    name: 'DeleteOrganizationPayload',
+    outputFields: (t) => ({
+      organization: t.field({ type: OrganizationNode, resolve: (payload) => payload.organization }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'addOrganizationMember',
+  {
+    name: 'AddOrganizationMemberInput',
+    inputFields: (t) => ({
+      organizationId: t.id({ required: true }),
+      projectId: t.id({ description: 'Bind the role in this project only.' }),
+      userId: t.id(),
+      serviceAccountId: t.id(),
+      role: t.string({ required: true }),
+    }),
+  },
+  {
+    description: 'Gives a user or service account a role in an organization or one of its projects.',
+    resolve: async (_root, { input }, context) => ({
+      membership: await addMember(context.db.http, await context.caller(), {
+        organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
+        projectId: decodeOptionalIdOf('Project', input.projectId?.toString(), 'projectId'),
+        userId: decodeOptionalIdOf('User', input.userId?.toString(), 'userId'),
+        serviceAccountId: decodeOptionalIdOf('ServiceAccount', input.serviceAccountId?.toString(), 'serviceAccountId'),
+        role: input.role,
+      }),
+    }),
+  },
+  {
+    name: 'AddOrganizationMemberPayload',
+    outputFields: (t) => ({
+      membership: t.field({ type: MembershipRef, resolve: (payload) => payload.membership }),
+    }),
+  },
+);

@@ -1,0 +1,118 @@
+// Projects, as the Phobos API exposes them:
+//   query { project(id: "...") { id name description organization { name } } }
+//   mutation { createProject(input: { organizationId: "...", name: "app" }) { project { id } } }
+//   mutation { updateProject(input: { id: "...", description: "..." }) { project { id } } }
+//   mutation { deleteProject(input: { id: "..." }) { project { id } } }
+// Who may see and change them is decided in the domain service.
+import type { Project } from '../../db/schema';
+import { createProject, deleteProject, getProject, updateProject } from '../../domain/projects/service';
+import { builder } from '../builder';
+import type { GraphQLContext } from '../context';
+import { decodeIdOf } from '../global-ids';
+import { ResourceMetadata } from '../metadata';
+import { OrganizationNode } from './organizations';
+
+export const ProjectNode = builder.loadableNode('Project', {
+  description: 'A project of an organization.',
+  id: { resolve: (project) => project.id },
+  // Each id on its own: a project the caller may not see is its own NOT_FOUND, not the batch's.
+  load: async (ids: string[], context: GraphQLContext) => {
+    const caller = await context.caller();
+    return Promise.all(ids.map((id) => getProject(context.db.http, caller, id).catch((error: unknown) => error as Error)));
+  },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description'),
+    metadata: t.field({ type: ResourceMetadata, resolve: (project) => project }),
+    organization: t.field({ type: OrganizationNode, resolve: (project) => project.organizationId }),
+  }),
+});
+
+builder.queryField('project', (t) =>
+  t.field({
+    type: ProjectNode,
+    description: 'One project, by its global id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, context) => getProject(context.db.http, await context.caller(), decodeIdOf('Project', String(id), 'id')),
+  }),
+);
+
+builder.relayMutationField(
+  'createProject',
+  {
+    name: 'CreateProjectInput',
+    inputFields: (t) => ({
+      organizationId: t.id({ required: true }),
+      name: t.string({ required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    description: 'Creates a project in an organization.',
+    resolve: async (_root, { input }, context) => ({
+      project: await createProject(context.db.http, await context.caller(), {
+        organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
+        name: input.name,
+        description: input.description ?? undefined,
+      }),
+    }),
+  },
+  {
+    name: 'CreateProjectPayload',
+    outputFields: (t) => ({
+      project: t.field({ type: ProjectNode, resolve: (payload) => payload.project }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateProject',
+  {
+    name: 'UpdateProjectInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    description: "Changes a project's description.",
+    resolve: async (_root, { input }, context) => ({
+      project: await updateProject(context.db.http, await context.caller(), decodeIdOf('Project', String(input.id), 'id'), {
+        description: input.description ?? undefined,
+      }),
+    }),
+  },
+  {
+    name: 'UpdateProjectPayload',
+    outputFields: (t) => ({
+      project: t.field({ type: ProjectNode, resolve: (payload) => payload.project }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteProject',
+  {
+    name: 'DeleteProjectInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+    }),
+  },
+  {
+    description: 'Deletes a project.',
+    resolve: async (_root, { input }, context) => {
+      const id = decodeIdOf('Project', String(input.id), 'id');
+      const caller = await context.caller();
+      // What it was, for the payload; getProject also answers NOT_FOUND for what the caller cannot see.
+      const project: Project = await getProject(context.db.http, caller, id);
+      await deleteProject(context.db.http, caller, id);
+      return { project };
+    },
+  },
+  {
+    name: 'DeleteProjectPayload',
+    outputFields: (t) => ({
+      project: t.field({ type: ProjectNode, resolve: (payload) => payload.project }),
+    }),
+  },
+);

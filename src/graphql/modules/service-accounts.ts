@@ -1,0 +1,143 @@
+// Service accounts, as the Phobos API exposes them:
+//   query { serviceAccounts(organizationId: "...") { id name description } }
+//   mutation { createServiceAccount(input: { organizationId: "...", name: "ci" }) { serviceAccount { id } } }
+//   mutation { addServiceAccountTrustPolicy(input: { serviceAccountId: "...", issuer: "https://...",
+//     boundClaims: [{ claim: "repository", value: "acme/app" }] }) { trustPolicy { id issuer boundClaims { claim value } } } }
+// The ServiceAccount type itself is declared in viewer.ts (for `me`); this module widens it with
+// what only a stored account has. Who may see and change accounts is decided in the domain service.
+import type { ServiceAccount, TrustPolicy } from '../../db/schema';
+import { addTrustPolicy, createServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
+import { badInput } from '../../errors';
+import { builder } from '../builder';
+import { decodeIdOf } from '../global-ids';
+import { OrganizationNode } from './organizations';
+import { ServiceAccountNode } from './viewer';
+
+/** A stored account in the shape the ServiceAccount type (and `me`) resolves from. */
+function accountShape(row: ServiceAccount) {
+  return { ...row, kind: 'service_account' as const };
+}
+
+// `me` resolves the type from the authenticated principal, which carries neither field: they are
+// null there and filled wherever the account comes from the database.
+builder.objectFields(ServiceAccountNode, (t) => ({
+  description: t.string({ nullable: true, resolve: (account) => (account as Partial<ServiceAccount>).description ?? null }),
+  organization: t.field({
+    type: OrganizationNode,
+    nullable: true,
+    resolve: (account) => (account as Partial<ServiceAccount>).organizationId ?? null,
+  }),
+}));
+
+interface BoundClaim {
+  claim: string;
+  value: string;
+}
+
+const BoundClaimRef = builder.objectRef<BoundClaim>('BoundClaim').implement({
+  description: 'A claim an external token must carry, with exactly this value.',
+  fields: (t) => ({
+    claim: t.exposeString('claim'),
+    value: t.exposeString('value'),
+  }),
+});
+
+const BoundClaimInput = builder.inputType('BoundClaimInput', {
+  fields: (t) => ({
+    claim: t.string({ required: true }),
+    value: t.string({ required: true }),
+  }),
+});
+
+export const TrustPolicyRef = builder.objectRef<TrustPolicy>('ServiceAccountTrustPolicy').implement({
+  description: 'Which external OIDC tokens may sign in as a service account.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    issuer: t.exposeString('issuer'),
+    boundClaims: t.field({
+      type: [BoundClaimRef],
+      resolve: (policy) => Object.entries(policy.boundClaims).map(([claim, value]) => ({ claim, value })),
+    }),
+    createdAt: t.field({ type: 'Time', resolve: (policy) => policy.createdAt }),
+  }),
+});
+
+builder.queryField('serviceAccounts', (t) =>
+  t.field({
+    type: [ServiceAccountNode],
+    description: "An organization's service accounts, by name.",
+    args: { organizationId: t.arg.id({ required: true }) },
+    resolve: async (_root, { organizationId }, context) => {
+      const rows = await listServiceAccounts(context.db.http, await context.caller(), decodeIdOf('Organization', String(organizationId), 'organizationId'));
+      return rows.map(accountShape);
+    },
+  }),
+);
+
+builder.relayMutationField(
+  'createServiceAccount',
+  {
+    name: 'CreateServiceAccountInput',
+    inputFields: (t) => ({
+      organizationId: t.id({ required: true }),
+      name: t.string({ required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    description: 'Creates a service account in an organization.',
+    resolve: async (_root, { input }, context) => ({
+      serviceAccount: accountShape(
+        await createServiceAccount(context.db.http, await context.caller(), {
+          organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
+          name: input.name,
+          description: input.description ?? undefined,
+        }),
+      ),
+    }),
+  },
+  {
+    name: 'CreateServiceAccountPayload',
+    outputFields: (t) => ({
+      serviceAccount: t.field({ type: ServiceAccountNode, resolve: (payload) => payload.serviceAccount }),
+    }),
+  },
+);
+
+/** Bound claims as the service takes them; a claim named twice is ambiguous, so refused. */
+function boundClaimsOf(claims: BoundClaim[]): Record<string, string> {
+  const bound: Record<string, string> = {};
+  for (const { claim, value } of claims) {
+    if (claim in bound) throw badInput('boundClaims', `claim ${claim} is bound twice`);
+    bound[claim] = value;
+  }
+  return bound;
+}
+
+builder.relayMutationField(
+  'addServiceAccountTrustPolicy',
+  {
+    name: 'AddServiceAccountTrustPolicyInput',
+    inputFields: (t) => ({
+      serviceAccountId: t.id({ required: true }),
+      issuer: t.string({ required: true }),
+      boundClaims: t.field({ type: [BoundClaimInput], required: true }),
+    }),
+  },
+  {
+    description: 'Lets tokens of an OIDC issuer carrying the bound claims sign in as a service account.',
+    resolve: async (_root, { input }, context) => ({
+      trustPolicy: await addTrustPolicy(context.db.http, await context.caller(), {
+        serviceAccountId: decodeIdOf('ServiceAccount', String(input.serviceAccountId), 'serviceAccountId'),
+        issuer: input.issuer,
+        boundClaims: boundClaimsOf(input.boundClaims),
+      }),
+    }),
+  },
+  {
+    name: 'AddServiceAccountTrustPolicyPayload',
+    outputFields: (t) => ({
+      trustPolicy: t.field({ type: TrustPolicyRef, resolve: (payload) => payload.trustPolicy }),
+    }),
+  },
+);
