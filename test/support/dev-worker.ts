@@ -9,6 +9,9 @@ export interface DevWorker {
   stop(): Promise<void>;
 }
 
+// Offline here: skip miniflare's download of a sample Request.cf object (its placeholder is used).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+
 export async function startDevWorker(options: { databaseUrl: string; proxyUrl: string; port?: number; vars?: Record<string, string> }): Promise<DevWorker> {
   const db = new URL(options.databaseUrl);
   const port = options.port ?? (await freePort());
