@@ -3,13 +3,12 @@
 // is set), the Neon-compatible bridge, migrations, the admin user, and the Worker under
 // `wrangler dev` on PHOBOS_HTTP_SERVER_PORT. Ctrl-C stops everything it started, in reverse order.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAdminUser } from './local-stack/admin-user';
 import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
 import { startDbBridge, type DbBridge } from './db-bridge';
 import { loadNodeEnvironment, runTool } from './local-stack/environment';
+import { readOrCreateSecret } from './local-stack/local-secrets';
 import { runMigrations } from './local-stack/migrations';
 import { embeddedPort, prepareStateDir, projectRoot, stateDir } from './local-stack/paths';
 import { workerEnvironment, writeEnvFile } from './local-stack/worker-env';
@@ -22,20 +21,13 @@ function log(message: string): void {
 
 /** Local defaults for the admin user, generated once and kept under .phobos/. */
 function localAdminPassword(): { password: string; generated: boolean } {
-  const path = join(stateDir, 'admin-password');
-  if (existsSync(path)) return { password: readFileSync(path, 'utf8').trim(), generated: false };
-  const password = randomBytes(15).toString('base64url');
-  writeFileSync(path, `${password}\n`, { mode: 0o600 });
-  return { password, generated: true };
+  const { secret, created } = readOrCreateSecret(join(stateDir, 'admin-password'), 15);
+  return { password: secret, generated: created };
 }
 
 /** A local secret for the memory JWS provider's key encryption, unless one is configured. */
 function localKeyEncryptionKey(): string {
-  const path = join(stateDir, 'key-encryption-key');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const key = randomBytes(32).toString('base64url');
-  writeFileSync(path, `${key}\n`, { mode: 0o600 });
-  return key;
+  return readOrCreateSecret(join(stateDir, 'key-encryption-key'), 32).secret;
 }
 
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {

