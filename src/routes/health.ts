@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { readMigrationStatus } from '../db/migration-status';
 import type { AppEnv } from '../http/app-env';
+import { withTimeout } from '../platform/timeout';
 import { databaseFor, isDatabaseConfigured } from '../runtime';
 
 type CheckStatus = 'pass' | 'fail' | 'skip';
@@ -15,14 +16,6 @@ interface Check {
 }
 
 const readinessTimeoutMs = 3000;
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 export const healthRoutes = new Hono<AppEnv>();
 

@@ -7,6 +7,7 @@ import { memberships, organizations, type Organization } from '../../db/schema';
 import { notFound } from '../../errors';
 import { authorizeOn } from '../access';
 import { rethrowConflict, validateDescription, validateName } from '../names';
+import { wellFormedIds } from '../ids';
 
 export async function createOrganization(db: HttpDatabase, caller: Caller, input: { name: string; description?: string }): Promise<Organization> {
   requireSystemPermission(caller, 'organization:create');
@@ -35,13 +36,10 @@ export async function listOrganizations(db: HttpDatabase, caller: Caller): Promi
   return visible === 'all' ? query : query.where(inArray(organizations.id, visible));
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The organizations with these ids that the caller may see; the rest are simply not found. */
 export async function organizationsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<Organization[]> {
   requireAuthenticated(caller.principal);
-  // Ids arrive inside client-supplied global ids: one that is not a UUID matches nothing.
-  const wellFormed = ids.filter((id) => uuid.test(id));
+  const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   const rows = await db.select().from(organizations).where(inArray(organizations.id, wellFormed));
   return rows.filter((row) => hasPermission(caller, 'organization:view', { organizationId: row.id }));

@@ -9,6 +9,7 @@ import { requireAuthenticated, requireSystemPermission, type Caller } from '../.
 import type { HttpDatabase } from '../../db/client';
 import { resourceLimits, type ResourceLimit } from '../../db/schema';
 import { AppError, badInput, notFound } from '../../errors';
+import { wellFormedIds } from '../ids';
 
 /**
  * One page of a keyset-paginated list: rows after/before a sort key, `limit` of them, in reverse
@@ -45,14 +46,10 @@ export async function pageResourceLimits(db: HttpDatabase, principal: Principal,
   return { rows, totalCount: total?.value ?? 0 };
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The limits with these ids, in no particular order; ids that match nothing are left out. */
 export async function resourceLimitsByIds(db: HttpDatabase, principal: Principal, ids: readonly string[]): Promise<ResourceLimit[]> {
   requireAuthenticated(principal);
-  // Ids come from clients (inside global ids): one that is not a UUID matches nothing, and must not
-  // reach Postgres, which would reject the whole query.
-  const wellFormed = ids.filter((id) => uuid.test(id));
+  const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   return db.select().from(resourceLimits).where(inArray(resourceLimits.id, wellFormed));
 }

@@ -1,6 +1,7 @@
 // The rate-limit store contract: count one request for a client key against the configured rate.
 // Two stores implement it (the RateLimiter Durable Object and Upstash Redis); callers go through
 // limitFailingOpen, because an unavailable limiter must never take the API down with it.
+import { withTimeout } from '../timeout';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -36,11 +37,7 @@ export class RateLimitStoreTimeout extends Error {
 
 /** Rejects with RateLimitStoreTimeout when `work` has not settled within `timeoutMs`. */
 export function withStoreTimeout<T>(work: Promise<T>, timeoutMs = STORE_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RateLimitStoreTimeout(timeoutMs)), timeoutMs);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return withTimeout(work, timeoutMs, () => new RateLimitStoreTimeout(timeoutMs));
 }
 
 /**
