@@ -13,7 +13,7 @@ import type { Caller } from '../auth/rbac';
 import { signingFor } from '../auth/signing';
 import { describeJoseError } from '../auth/signing/jws';
 import { discover, externalAlgorithms, issuerKeys } from '../auth/sso/discovery';
-import { signInExternalUser } from '../auth/sso/external-users';
+import { profileFromClaims, signInExternalUser } from '../auth/sso/external-users';
 import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
 import { AppError } from '../errors';
@@ -61,12 +61,7 @@ async function principalFromBearer(config: PhobosConfig, database: Database, tok
   const user = await signInExternalUser(database.http, config, {
     provider: `oidc-${provider.index}`,
     issuer: provider.issuerUrl,
-    profile: {
-      subject: payload.sub!,
-      email: typeof payload.email === 'string' ? payload.email : undefined,
-      emailVerified: typeof payload.email_verified === 'boolean' ? payload.email_verified : undefined,
-      username: String(payload[provider.usernameClaim] ?? payload.sub),
-    },
+    profile: profileFromClaims(payload, payload.sub!, [provider.usernameClaim]),
   });
   return { kind: 'user', userId: user.id, username: user.username, email: user.email, isAdmin: user.isAdmin, via: 'external_token' };
 }

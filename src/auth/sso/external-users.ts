@@ -15,6 +15,20 @@ export interface ExternalSignIn {
   profile: ExternalProfile;
 }
 
+/**
+ * An external identity from verified OIDC claims. The username is the first of `usernameClaims`
+ * present (the provider's configured claim first), else the subject.
+ */
+export function profileFromClaims(claims: Record<string, unknown>, subject: string, usernameClaims: string[]): ExternalProfile {
+  const username = usernameClaims.map((claim) => claims[claim]).find((value) => value !== undefined && value !== null);
+  return {
+    subject,
+    email: typeof claims.email === 'string' ? claims.email : undefined,
+    emailVerified: typeof claims.email_verified === 'boolean' ? claims.email_verified : undefined,
+    username: String(username ?? subject),
+  };
+}
+
 export function emailDomainAllowed(config: PhobosConfig, email: string | undefined): boolean {
   const whitelist = config.sso.emailDomainWhitelist;
   if (whitelist.length === 0) return true;

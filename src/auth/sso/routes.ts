@@ -12,7 +12,7 @@ import { issueAuthorizationCode } from '../idp/authorization-codes';
 import { redirectWithParams, validateAuthorizationRequest, type AuthorizationRequest } from '../idp/authorization-request';
 import { randomSecret, sha256Base64url } from '../secrets';
 import { discover, externalAlgorithms, issuerKeys } from './discovery';
-import { signInExternalUser } from './external-users';
+import { profileFromClaims, signInExternalUser } from './external-users';
 import { findSsoProvider, type ExternalProfile, type SsoProvider } from './providers';
 
 const pendingLifetimeMs = 10 * 60_000;
@@ -120,13 +120,7 @@ async function profileFromOidc(
     throw new AppError('UNAUTHENTICATED', `The ID token from ${provider.name} is not valid`, { cause: error });
   }
   const claims = typeof verified.email === 'string' ? verified : { ...(await userinfoClaims(provider, tokens.access_token, verified.sub!)), ...verified };
-  return {
-    issuer,
-    subject: verified.sub!,
-    email: typeof claims.email === 'string' ? claims.email : undefined,
-    emailVerified: typeof claims.email_verified === 'boolean' ? claims.email_verified : undefined,
-    username: String(claims[provider.usernameClaim] ?? claims.preferred_username ?? verified.sub),
-  };
+  return { issuer, ...profileFromClaims(claims, verified.sub!, [provider.usernameClaim, 'preferred_username']) };
 }
 
 ssoRoutes.get('/auth/callback/:provider', async (c) => {
