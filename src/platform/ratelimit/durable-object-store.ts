@@ -59,6 +59,13 @@ interface ClientState {
   resetMs: number;
 }
 
+/** Admits one request from the client's permits taken ahead, while it has some for this window. */
+function takePermit(client: ClientState): RateLimitResult | undefined {
+  if (client.permits === 0 || Date.now() >= client.resetMs) return undefined;
+  client.permits -= 1;
+  return { allowed: true, limit: client.limit, remaining: client.remaining + client.permits, resetMs: client.resetMs };
+}
+
 /**
  * One store per isolate. A request is admitted from the client's local permits when it has some;
  * otherwise concurrent requests of the client queue behind one object call that counts them all
@@ -74,10 +81,8 @@ export class DurableObjectStore implements RateLimitStore {
 
   limit(key: string): Promise<RateLimitResult> {
     let client = this.clients.get(key);
-    if (client && client.permits > 0 && Date.now() < client.resetMs) {
-      client.permits -= 1;
-      return Promise.resolve({ allowed: true, limit: client.limit, remaining: client.remaining + client.permits, resetMs: client.resetMs });
-    }
+    const permitted = client && takePermit(client);
+    if (permitted) return Promise.resolve(permitted);
     return new Promise<RateLimitResult>((resolve, reject) => {
       if (!client) {
         client = { waiting: [], inFlight: false, permits: 0, limit: this.rate.limit, remaining: 0, resetMs: 0 };
@@ -108,9 +113,10 @@ export class DurableObjectStore implements RateLimitStore {
       .finally(() => {
         client.inFlight = false;
         // Requests that queued meanwhile use the permits just taken ahead before asking again.
-        while (client.waiting.length > 0 && client.permits > 0 && Date.now() < client.resetMs) {
-          client.permits -= 1;
-          client.waiting.shift()!.resolve({ allowed: true, limit: client.limit, remaining: client.remaining + client.permits, resetMs: client.resetMs });
+        while (client.waiting.length > 0) {
+          const permitted = takePermit(client);
+          if (!permitted) break;
+          client.waiting.shift()!.resolve(permitted);
         }
         if (client.waiting.length > 0) this.flush(key, client);
         else if (client.permits === 0 || Date.now() >= client.resetMs) this.clients.delete(key);
