@@ -16,7 +16,7 @@ export function validateDescription(value: string | undefined): string {
 }
 
 /** The Postgres error behind a driver error (drizzle wraps the driver's error as `cause`). */
-function postgresError(error: unknown): { code?: string; constraint?: string } {
+export function postgresError(error: unknown): { code?: string; constraint?: string } {
   return (error as { cause?: { code?: string } }).cause?.code ? (error as { cause: { code?: string; constraint?: string } }).cause : (error as { code?: string; constraint?: string });
 }
 

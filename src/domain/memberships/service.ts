@@ -5,7 +5,7 @@ import type { HttpDatabase } from '../../db/client';
 import { memberships, projects, roleNames, type Membership, type RoleName } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { authorizeOn } from '../access';
-import { rethrowConflict } from '../names';
+import { postgresError, rethrowConflict } from '../names';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export interface AddMemberInput {
@@ -40,8 +40,8 @@ export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemb
     });
     return (await db.select().from(memberships).where(eq(memberships.id, row.id)))[0]!;
   } catch (error) {
-    const pgError = (error as { cause?: { code?: string } }).cause;
-    if (pgError?.code === '23503') throw notFound('User');
+    // A foreign-key violation: the user named does not exist.
+    if (postgresError(error).code === '23503') throw notFound('User');
     return rethrowConflict(error, 'memberships_member_scope_key', 'member', 'This member already has a role here');
   }
 }
