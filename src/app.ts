@@ -23,7 +23,8 @@ export function createApp(): Hono<AppEnv> {
   app.use('*', cors());
   app.route('/', healthRoutes);
   app.use('*', bodyLimit());
-  // Everything below knows who is calling, and is rate limited per caller.
+  // Everything below knows who is calling, and is rate limited per caller (requests whose
+  // credentials are refused are counted against their address inside authenticate()).
   app.use('*', authenticate());
   app.use('*', rateLimit());
   app.route('/', idpRoutes);

@@ -38,7 +38,7 @@ import type { GraphQLContext } from './context';
 import { clientError } from './errors';
 
 export const queryLimits = {
-  /** Bytes of a request body; larger ones are refused with 413 before parsing. */
+  /** Bytes of a GraphQL document; larger ones are refused with 413 before parsing. */
   maxDocumentBytes: 100 * 1024,
   /** Lexical tokens of a document: bounds the parser's work. */
   maxTokens: 5000,
@@ -151,6 +151,32 @@ function useComplexityLimit(): Plugin<GraphQLContext> {
   };
 }
 
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of a document, counted only when its length alone does not settle the question. */
+function documentBytes(text: string): number {
+  return text.length * 3 <= queryLimits.maxDocumentBytes ? text.length : encoder.encode(text).byteLength;
+}
+
+/**
+ * The document's size is checked once the request is read, before parsing. It applies to the
+ * document, not the request body: variables may carry more (a pipeline template), and the body as a
+ * whole is bounded by the route's body limit (src/http/body-limit.ts) before GraphQL sees it. (A
+ * check inside parsing would be reported with status 200: yoga marks parse errors as GraphQL's own.)
+ */
+function useDocumentSizeLimit(): Plugin<GraphQLContext> {
+  return {
+    onParams({ params }) {
+      if (typeof params.query === 'string' && documentBytes(params.query) > queryLimits.maxDocumentBytes) {
+        throw clientError(`GraphQL documents are limited to ${queryLimits.maxDocumentBytes} bytes.`, 'PAYLOAD_TOO_LARGE', {
+          limit: queryLimits.maxDocumentBytes,
+          http: { status: 413 },
+        });
+      }
+    },
+  };
+}
+
 /**
  * graphql-js counts tokens itself (`maxLexicalTokens`) and stops parsing at the limit. (Not
  * graphql-armor's max-tokens: it imports graphql's CommonJS parser, which would put a second copy
@@ -173,9 +199,10 @@ function useTokenLimit(): Plugin<GraphQLContext> {
   };
 }
 
-/** The yoga plugins enforcing every limit but the body size (a yoga option). */
+/** The yoga plugins enforcing every limit on a document. */
 export function queryLimitPlugins(): Plugin<GraphQLContext>[] {
   return [
+    useDocumentSizeLimit(),
     useTokenLimit(),
     maxDepthPlugin({ n: queryLimits.maxDepth, propagateOnRejection: false, onReject: [reportLimit] }),
     maxAliasesPlugin({ n: queryLimits.maxAliases, propagateOnRejection: false, onReject: [reportLimit] }),

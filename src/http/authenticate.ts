@@ -19,6 +19,7 @@ import type { Database } from '../db/client';
 import { AppError } from '../errors';
 import { databaseFor } from '../runtime';
 import type { AppEnv } from './app-env';
+import { countRefusedCredentials } from './rate-limit';
 
 function refuse(reason: string, scheme: 'Bearer' | 'ApiKey'): AppError {
   return new AppError('UNAUTHENTICATED', reason, {
@@ -27,14 +28,14 @@ function refuse(reason: string, scheme: 'Bearer' | 'ApiKey'): AppError {
 }
 
 async function principalFromBearer(config: PhobosConfig, database: Database, token: string): Promise<AuthenticatedPrincipal> {
-  let issuer: unknown;
+  const { signer } = signingFor(config, database);
+  let issuer: unknown = signer.verifiedBefore(token) ? config.tokenIssuerUrl : undefined;
   try {
-    issuer = decodeJwt(token).iss;
+    issuer ??= decodeJwt(token).iss;
   } catch {
     throw refuse('Malformed token', 'Bearer');
   }
   if (issuer === config.tokenIssuerUrl) {
-    const { signer } = signingFor(config, database);
     try {
       const payload = await signer.verify(token, { type: 'at+jwt', audience: config.internalIdentityProviderClientId });
       return principalFromAccessToken(payload);
@@ -76,23 +77,29 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     const authorization = c.req.header('authorization');
     const apiKey = c.req.header('x-api-key');
     let principal: Principal = anonymous;
-    if (authorization && apiKey) {
-      throw new AppError('BAD_USER_INPUT', 'Send either Authorization or X-API-Key, not both');
-    } else if (authorization) {
-      const [scheme, token] = authorization.split(' ');
-      if (scheme?.toLowerCase() !== 'bearer' || !token) throw refuse('Authorization must be "Bearer <token>"', 'Bearer');
-      principal = await principalFromBearer(config, getDatabase(), token);
-    } else if (apiKey) {
-      principal = await principalFromApiKey(getDatabase().http, apiKey, (work) => {
-        const logged = work.catch((error: unknown) => c.get('logger').warn('api key last-used update failed', { error }));
-        try {
-          c.executionCtx.waitUntil(logged);
-        } catch {
-          // app.request() in tests has no execution context; the promise still runs.
-        }
-      }).catch((error: unknown) => {
-        throw error instanceof AppError && error.code === 'UNAUTHENTICATED' ? refuse(error.message, 'ApiKey') : error;
-      });
+    try {
+      if (authorization && apiKey) {
+        throw new AppError('BAD_USER_INPUT', 'Send either Authorization or X-API-Key, not both');
+      } else if (authorization) {
+        const [scheme, token] = authorization.split(' ');
+        if (scheme?.toLowerCase() !== 'bearer' || !token) throw refuse('Authorization must be "Bearer <token>"', 'Bearer');
+        principal = await principalFromBearer(config, getDatabase(), token);
+      } else if (apiKey) {
+        principal = await principalFromApiKey(getDatabase().http, apiKey, (work) => {
+          const logged = work.catch((error: unknown) => c.get('logger').warn('api key last-used update failed', { error }));
+          try {
+            c.executionCtx.waitUntil(logged);
+          } catch {
+            // app.request() in tests has no execution context; the promise still runs.
+          }
+        }).catch((error: unknown) => {
+          throw error instanceof AppError && error.code === 'UNAUTHENTICATED' ? refuse(error.message, 'ApiKey') : error;
+        });
+      }
+    } catch (error) {
+      // Refused credentials still count against the client's address (429 once over the limit).
+      if (error instanceof AppError && (error.code === 'UNAUTHENTICATED' || error.code === 'BAD_USER_INPUT')) await countRefusedCredentials(c);
+      throw error;
     }
     c.set('principal', principal);
 

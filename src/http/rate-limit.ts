@@ -37,32 +37,51 @@ function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
   };
 }
 
-export function rateLimit(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const config = c.get('config');
-    // Probes are never limited; PHOBOS_HTTP_RATE_LIMIT=0 turns the limiter off altogether.
-    if (unlimitedPaths.has(c.req.path) || config.server.httpRateLimit.limit === 0) return next();
-    const key = clientKey(c);
-    const result = await limitFailingOpen(rateLimitStoreFor(config, c.env), key, {
+/**
+ * Counts this request against `key`: over the limit, throws RATE_LIMITED (429 with Retry-After);
+ * else sets the RateLimit-* headers on the response to come. Does nothing for probes or when
+ * PHOBOS_HTTP_RATE_LIMIT is 0.
+ */
+async function countRequest(c: Context<AppEnv>, key: string): Promise<void> {
+  const config = c.get('config');
+  // Probes are never limited; PHOBOS_HTTP_RATE_LIMIT=0 turns the limiter off altogether.
+  if (unlimitedPaths.has(c.req.path) || config.server.httpRateLimit.limit === 0) return;
+  const result = await limitFailingOpen(rateLimitStoreFor(config, c.env), key, {
       onFailure: (error) =>
         c.get('logger').warn('rate limit store unavailable; request allowed', {
           store: config.rateLimitStore.type,
           error,
         }),
     });
-    // No verdict (the store failed): no headers either, rather than numbers nobody counted.
-    if (!result) return next();
+  // No verdict (the store failed): no headers either, rather than numbers nobody counted.
+  if (!result) return;
 
-    const headers = rateLimitHeaders(result);
-    if (!result.allowed) {
-      const { limit, windowSeconds } = config.server.httpRateLimit;
-      throw new AppError('RATE_LIMITED', `Rate limit exceeded: ${limit} requests per ${windowSeconds} s`, {
-        headers: { 'Retry-After': headers['RateLimit-Reset']!, ...headers },
-      });
-    }
-    // Set before the route runs, so they go into the response it creates (setting them on a
-    // finished response would copy it).
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  const headers = rateLimitHeaders(result);
+  if (!result.allowed) {
+    const { limit, windowSeconds } = config.server.httpRateLimit;
+    throw new AppError('RATE_LIMITED', `Rate limit exceeded: ${limit} requests per ${windowSeconds} s`, {
+      headers: { 'Retry-After': headers['RateLimit-Reset']!, ...headers },
+    });
+  }
+  // Set before the route runs, so they go into the response it creates (setting them on a
+  // finished response would copy it).
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+}
+
+/** Counts every request that authenticated (or sent no credentials) against its client key. */
+export function rateLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await countRequest(c, clientKey(c));
     await next();
   };
+}
+
+/**
+ * A request whose credentials were refused never reaches rateLimit(); it is counted here against
+ * its address instead, so a flood of bad tokens or guessed API keys is answered with 429 once over
+ * the limit like any other anonymous traffic. Throws RATE_LIMITED when over, else returns and the
+ * caller answers 401.
+ */
+export async function countRefusedCredentials(c: Context<AppEnv>): Promise<void> {
+  await countRequest(c, `ip:${clientIp(c)}`);
 }

@@ -172,6 +172,15 @@ describe('limits on what a request may ask', () => {
     expect(result.errors![0]!.extensions!.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('limits the document, not the variables, which only the route body limit (1 MiB) bounds', async () => {
+    const large = 'x'.repeat(200 * 1024);
+    const accepted = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: large }, { as: member });
+    expect(accepted.status).not.toBe(413);
+    expect(accepted.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const tooLarge = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: 'x'.repeat(1100 * 1024) }, { as: member });
+    expect(tooLarge.status).toBe(413);
+  });
+
   it('refuses documents of more than 5000 tokens', async () => {
     const fields = Array.from({ length: 5001 }, () => '__typename').join(' ');
     const result = await h.gql(`{ ${fields} }`, undefined, { as: member });

@@ -1,5 +1,6 @@
 // The request pipeline in front of every route: CORS from PHOBOS_CORS_ALLOWED_ORIGINS, security
-// headers, per-route body limits, and rate limiting by principal after authentication.
+// headers, per-route body limits, and rate limiting by principal after authentication (by address
+// for anonymous requests and for requests whose credentials were refused).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import type { WorkerEnv } from '../../src/env';
@@ -67,6 +68,22 @@ describe('rate limiting in the app', () => {
     expect(refused.headers.get('ratelimit-remaining')).toBe('0');
     expect((await app.request('/healthz', { headers: { 'cf-connecting-ip': '203.0.113.9' } }, limited)).status).toBe(200);
     expect((await app.request('/graphql/schema', { headers: { 'cf-connecting-ip': '203.0.113.10' } }, limited)).status).toBe(200);
+  });
+
+  it('counts requests with refused credentials against their address, so credential floods get 429', async () => {
+    const limited = { ...env, PHOBOS_HTTP_RATE_LIMIT: '3/m' };
+    const from = (ip: string, headers: Record<string, string>) => app.request('/graphql/schema', { headers: { 'cf-connecting-ip': ip, ...headers } }, limited);
+    const statuses: number[] = [];
+    statuses.push((await from('203.0.113.20', { authorization: 'Bearer not-a-token' })).status);
+    statuses.push((await from('203.0.113.20', { 'x-api-key': 'phb_guessed_secret' })).status);
+    statuses.push((await from('203.0.113.20', { authorization: 'Bearer a', 'x-api-key': 'b' })).status);
+    const flooded = await from('203.0.113.20', { authorization: 'Bearer not-a-token' });
+    statuses.push(flooded.status);
+    expect(statuses).toEqual([401, 401, 400, 429]);
+    expect(flooded.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The address's budget is spent for anonymous requests too; other addresses are unaffected.
+    expect((await from('203.0.113.20', {})).status).toBe(429);
+    expect((await from('203.0.113.21', { authorization: 'Bearer not-a-token' })).status).toBe(401);
   });
 
   it('is off when PHOBOS_HTTP_RATE_LIMIT is 0', async () => {

@@ -114,11 +114,14 @@ describe('Phobos access tokens', () => {
     const day = 86_400_000;
     expect(await signing.keys.rotateIfDue(new Date(Date.now() + 2 * day))).toBe('rotated');
     expect((await signing.keys.activeKey()).kid).not.toBe(oldKid);
-    // Signed by the rotated key: still valid, and both keys are published.
+    // Signed by the rotated key: still valid (and now remembered as verified by this isolate), and
+    // both keys are published.
+    expect((await whoami(before.accessToken)).status).toBe(200);
     expect((await whoami(before.accessToken)).status).toBe(200);
     const jwks = (await (await app.request('/.well-known/jwks.json', {}, env)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((key) => key.kid)).toContain(oldKid);
 
+    // Decommissioning the key refuses its tokens, remembered ones included.
     expect(await signing.keys.decommissionExpired(new Date(Date.now() + 10 * day))).toBe(1);
     expect(await refusal(before.accessToken)).toBe('Token signed by an unknown or decommissioned key');
     const after = (await (await app.request('/.well-known/jwks.json', {}, env)).json()) as { keys: { kid: string }[] };

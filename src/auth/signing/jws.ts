@@ -6,6 +6,7 @@ import { decodeProtectedHeader, importJWK, jwtVerify, type JWTPayload } from 'jo
 import { unauthenticated } from '../../errors';
 import type { KeyStore } from './key-store';
 import type { JwsProvider } from './provider';
+import { createVerifiedTokens } from './verified-tokens';
 
 const encoder = new TextEncoder();
 
@@ -33,6 +34,8 @@ export interface TokenSigner {
   issuer: string;
   sign(options: SignOptions): Promise<string>;
   verify(token: string, options: VerifyOptions): Promise<JWTPayload>;
+  /** Whether this signer verified this exact token before: it needs no decoding to be recognised as ours. */
+  verifiedBefore(token: string): boolean;
   jwks(): Promise<{ keys: JsonWebKey[] }>;
 }
 
@@ -48,6 +51,7 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
     }
     return imported;
   };
+  const verified = createVerifiedTokens();
   return {
     issuer,
     async sign(options) {
@@ -70,6 +74,10 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
     },
 
     async verify(token, options) {
+      const optionsKey = `${options.type} ${options.audience}`;
+      const remembered = verified.recall(token, optionsKey, Math.floor(Date.now() / 1000));
+      if (remembered && (await keys.verificationKeys()).some((candidate) => candidate.kid === remembered.kid)) return remembered.payload;
+
       let kid: string | undefined;
       try {
         kid = decodeProtectedHeader(token).kid;
@@ -90,11 +98,14 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
           requiredClaims: ['exp', 'iat', 'sub', 'jti'],
           clockTolerance: 5,
         });
+        verified.remember(token, optionsKey, { payload: Object.freeze(payload), kid, expiresAt: payload.exp! });
         return payload;
       } catch (error) {
         throw unauthenticated(`Invalid token: ${describeJoseError(error)}`);
       }
     },
+
+    verifiedBefore: (token) => verified.knows(token),
 
     async jwks() {
       const published = await keys.verificationKeys();
