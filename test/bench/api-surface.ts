@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -30,17 +30,47 @@ interface Measurement {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time the servers (workerd, bridges, PostgreSQL: everything but this process) spent per request. */
+  serverCpuUsPerRequest: number | null;
   non2xx: number;
+}
+
+interface Run {
+  result: autocannon.Result;
+  serverCpuUsPerRequest: number | null;
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-async function measureOnce(options: autocannon.Options): Promise<autocannon.Result> {
+/** Busy CPU time of the whole machine, in microseconds (Linux: /proc/stat counts in 1/100 s). */
+function machineBusyMicros(): number | null {
+  if (!existsSync('/proc/stat')) return null;
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3]! + fields[4]!;
+  return (fields.reduce((sum, value) => sum + value, 0) - idle) * 10_000;
+}
+
+/** This process's CPU time (the load generator's worker thread included), in microseconds. */
+function ownMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+async function measureOnce(options: autocannon.Options): Promise<Run> {
   // A short warm-up first: the first requests pay isolate start-up and connection set-up.
   // The load generator runs in a worker thread, so it does not compete with the bridges in this
   // process's event loop.
   await autocannon({ ...options, connections, duration: 1, workers: 1 });
-  return autocannon({ ...options, connections, duration: durationSeconds, workers: 1 });
+  const [machineBefore, ownBefore] = [machineBusyMicros(), ownMicros()];
+  const result = await autocannon({ ...options, connections, duration: durationSeconds, workers: 1 });
+  const [machineAfter, ownAfter] = [machineBusyMicros(), ownMicros()];
+  // Throughput on a shared machine swings with whatever else runs; the servers' CPU time per
+  // request is steadier, and says what a request costs rather than how fast this machine was.
+  const serverCpuUsPerRequest =
+    machineBefore === null || machineAfter === null || result.requests.total === 0
+      ? null
+      : Math.round((machineAfter - machineBefore - (ownAfter - ownBefore)) / result.requests.total);
+  return { result, serverCpuUsPerRequest };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -51,22 +81,29 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * spreads slow spells over all scenarios instead of one.
  */
 async function measureAll(scenarios: [string, autocannon.Options][]): Promise<Measurement[]> {
-  const results = scenarios.map(() => [] as autocannon.Result[]);
+  const results = scenarios.map(() => [] as Run[]);
   for (let round = 0; round < rounds; round++) {
     for (const [index, [, options]] of scenarios.entries()) results[index]!.push(await measureOnce(options));
   }
   return scenarios.map(([scenario], index) => report(scenario, results[index]!));
 }
 
-function report(scenario: string, runs: autocannon.Result[]): Measurement {
+function report(scenario: string, runs: Run[]): Measurement {
+  const cpu = runs.map((run) => run.serverCpuUsPerRequest).filter((value): value is number => value !== null);
   const measurement = {
     scenario,
-    requestsPerSecond: Math.round(median(runs.map((run) => run.requests.average))),
-    p50Ms: median(runs.map((run) => run.latency.p50)),
-    p99Ms: median(runs.map((run) => run.latency.p99)),
-    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    requestsPerSecond: Math.round(median(runs.map((run) => run.result.requests.average))),
+    p50Ms: median(runs.map((run) => run.result.latency.p50)),
+    p99Ms: median(runs.map((run) => run.result.latency.p99)),
+    serverCpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
+    non2xx: runs.reduce((sum, run) => sum + run.result.non2xx + run.result.errors, 0),
   };
-  console.log(`${scenario.padEnd(52)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p50 ${measurement.p50Ms} ms  p99 ${measurement.p99Ms} ms  non-2xx ${measurement.non2xx}`);
+  console.log(
+    `${scenario.padEnd(58)} ${String(measurement.requestsPerSecond).padStart(6)} req/s  p50 ${measurement.p50Ms} ms  p99 ${measurement.p99Ms} ms  ` +
+      `server CPU ${measurement.serverCpuUsPerRequest ?? '?'} µs/req  non-2xx ${measurement.non2xx}`,
+  );
+  // A refused or failed request is far cheaper than a served one: a run with any measures nothing.
+  if (measurement.non2xx > 0) throw new Error(`${scenario}: ${measurement.non2xx} requests were not answered with 2xx; the run is invalid`);
   return measurement;
 }
 
@@ -78,7 +115,7 @@ const endMarker = '<!-- bench:end -->';
 function writeReadmeSummary(summary: {
   date: string;
   measurements: Measurement[];
-  ratios: { graphqlToBare: number };
+  ratios: { graphqlToBare: number; oneReadToBare: number };
   limiterCostShareOfBare: { memoryStore: number; redisStore: number };
   targets: Record<string, boolean>;
 }): void {
@@ -86,17 +123,18 @@ function writeReadmeSummary(summary: {
   const start = readme.indexOf(startMarker);
   const end = readme.indexOf(endMarker);
   if (start === -1 || end === -1) return;
-  const rows = summary.measurements.map((m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} |`);
+  const rows = summary.measurements.map((m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} | ${m.serverCpuUsPerRequest ?? '–'} |`);
   const table = [
     startMarker,
     '',
     `Last run ${summary.date.slice(0, 10)} (${connections} connections, ${durationSeconds} s per run, median of ${rounds}):`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms |',
-    '|---|---|---|---|',
+    '| scenario | req/s | p50 ms | p99 ms | server CPU µs/req |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
-    `GraphQL query reading the database / bare route: **${summary.ratios.graphqlToBare}** (target ≥ 0.5: ${summary.targets.graphqlKeepsHalfOfBare ? 'met' : 'missed'}). ` +
+    `GraphQL query reading the database / bare route: **${summary.ratios.graphqlToBare}** (target ≥ 0.5: ${summary.targets.graphqlKeepsHalfOfBare ? 'met' : 'missed'}); ` +
+      `one database read alone / bare, in a minimal Worker: ${summary.ratios.oneReadToBare}. ` +
       `Limiter cost as a share of the bare route: memory **${summary.limiterCostShareOfBare.memoryStore}** (target < 0.1: ${summary.targets.memoryLimiterCostsUnderTenPercent ? 'met' : 'missed'}), redis ${summary.limiterCostShareOfBare.redisStore}.`,
     '',
     endMarker,
@@ -143,15 +181,18 @@ async function main(): Promise<void> {
     const dbBridge = { url: urls.postgres };
     const redisBridge = { url: urls.redis };
 
-    const startWorker = async (vars: Record<string, string>) => {
+    const startWorker = async (vars: Record<string, string>, script?: { path: string; config: string }) => {
       const worker = await startDevWorker({
         databaseUrl: databaseUrl.toString(),
         proxyUrl: dbBridge.url,
+        script,
         vars: {
           // One issuer for every worker of the run, so a token from one is valid at all of them.
           PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
           // High enough that the limiter is consulted on every request but never refuses.
           PHOBOS_HTTP_RATE_LIMIT: '1000000/s',
+          // The run takes longer than the default 5 minutes; a token must outlive it.
+          PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES: '120',
           ...vars,
         },
       });
@@ -166,13 +207,18 @@ async function main(): Promise<void> {
       PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT: redisBridge.url,
       PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN: redisToken,
     });
+    const floor = await startWorker({ PHOBOS_HTTP_RATE_LIMIT: '0' }, { path: 'test/bench/floor-worker.ts', config: 'wrangler.noui.toml' });
     const { access_token: token } = await signInWithPassword({ url: memory }, credentials.email, credentials.password);
 
     console.log(`${connections} connections, ${durationSeconds} s per run, median of ${rounds} interleaved runs\n`);
     const graphqlBody = JSON.stringify({ query: '{ resourceLimits { id name value } }' });
     const json = { 'content-type': 'application/json' };
     const authenticated = { ...json, authorization: `Bearer ${token}` };
-    const [bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql] = (await measureAll([
+    const [floorBare, floorRead, bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql] = (await measureAll([
+      // What the runtime charges: a minimal Worker's bare route, and the same Worker reading what the
+      // GraphQL scenario reads through the same driver and bridge (test/bench/floor-worker.ts).
+      ['floor: minimal Worker, bare route', { url: `${floor}/bare` }],
+      ['floor: minimal Worker, one database read', { url: `${floor}/read` }],
       // The bare route: /healthz passes request context and security headers only (no limiter, no auth).
       ['bare Hono route (GET /healthz)', { url: `${memory}/healthz` }],
       // One cheap route behind authentication (anonymous) with the limiter off, then on, per store.
@@ -184,7 +230,7 @@ async function main(): Promise<void> {
       ['GraphQL { me }, authenticated, no database, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: JSON.stringify({ query: '{ me { __typename } }' }) }],
       ['GraphQL resourceLimits, authenticated, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
       ['GraphQL resourceLimits, authenticated, memory store', { url: `${memory}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
-    ])) as [Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement];
+    ])) as [Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement];
 
     const ratio = (m: Measurement, base = bare) => Math.round((m.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000;
     // The limiter's cost, as a share of the bare route's throughput: the throughput it takes away
@@ -195,8 +241,13 @@ async function main(): Promise<void> {
       connections,
       durationSeconds,
       rounds,
-      measurements: [bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql],
-      ratios: { graphqlToBare: ratio(graphql) },
+      measurements: [floorBare, floorRead, bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql],
+      ratios: {
+        graphqlToBare: ratio(graphql),
+        // How much of a bare route's throughput one database read alone leaves in this runtime:
+        // the ceiling for any route that reads the database.
+        oneReadToBare: ratio(floorRead, floorBare),
+      },
       limiterCostShareOfBare: { memoryStore: limiterCost(limitedMemory), redisStore: limiterCost(limitedRedis) },
       addedLatencyP50Ms: {
         memoryStore: limitedMemory.p50Ms - unlimitedRoute.p50Ms,
@@ -210,7 +261,7 @@ async function main(): Promise<void> {
     mkdirSync(new URL('./results/', import.meta.url).pathname, { recursive: true });
     writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
     writeReadmeSummary(summary);
-    console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
+    console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; one read / bare (minimal Worker): ${summary.ratios.oneReadToBare}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
     console.log(`added p50 latency: memory ${summary.addedLatencyP50Ms.memoryStore} ms, redis ${summary.addedLatencyP50Ms.redisStore} ms`);
     console.log(`targets: ${JSON.stringify(summary.targets)}`);
     console.log(`written to ${resultsPath}`);

@@ -12,12 +12,21 @@ export interface DevWorker {
 // Offline here: skip miniflare's download of a sample Request.cf object (its placeholder is used).
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
-export async function startDevWorker(options: { databaseUrl: string; proxyUrl: string; port?: number; vars?: Record<string, string> }): Promise<DevWorker> {
+export interface DevWorkerOptions {
+  databaseUrl: string;
+  proxyUrl: string;
+  port?: number;
+  vars?: Record<string, string>;
+  /** Another entry module (the benchmark's floor Worker) with its wrangler configuration. */
+  script?: { path: string; config: string };
+}
+
+export async function startDevWorker(options: DevWorkerOptions): Promise<DevWorker> {
   const db = new URL(options.databaseUrl);
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const worker = await unstable_dev('src/worker.ts', {
-    config: 'wrangler.toml',
+  const worker = await unstable_dev(options.script?.path ?? 'src/worker.ts', {
+    config: options.script?.config ?? 'wrangler.toml',
     ip: '127.0.0.1',
     port,
     persist: false,
