@@ -1,6 +1,7 @@
 // Loads the role bindings of a principal: one query per request, memoised by the middleware.
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../db/client';
+import { preparedQuery } from '../db/prepared';
 import { memberships } from '../db/schema';
 import type { Principal } from './principal';
 import type { Caller, RoleBinding } from './rbac';
@@ -9,11 +10,19 @@ export async function loadCaller(db: HttpDatabase, principal: Principal): Promis
   if (principal.kind === 'anonymous') return { principal, bindings: [] };
   // An unscoped system admin passes every check without looking at bindings: skip the query.
   if (principal.kind === 'user' && principal.isAdmin && principal.organizationScope === undefined) return { principal, bindings: [] };
-  const memberColumn = principal.kind === 'user' ? memberships.userId : memberships.serviceAccountId;
-  const memberId = principal.kind === 'user' ? principal.userId : principal.serviceAccountId;
-  const bindings: RoleBinding[] = await db
-    .select({ organizationId: memberships.organizationId, projectId: memberships.projectId, role: memberships.role })
-    .from(memberships)
-    .where(eq(memberColumn, memberId));
+  const bindings: RoleBinding[] =
+    principal.kind === 'user'
+      ? await bindingsOfUser(db).execute({ memberId: principal.userId })
+      : await bindingsOfServiceAccount(db).execute({ memberId: principal.serviceAccountId });
   return { principal, bindings };
 }
+
+const bindingColumns = { organizationId: memberships.organizationId, projectId: memberships.projectId, role: memberships.role };
+
+const bindingsOfUser = preparedQuery((db) =>
+  db.select(bindingColumns).from(memberships).where(eq(memberships.userId, sql.placeholder('memberId'))).prepare('bindings_of_user'),
+);
+
+const bindingsOfServiceAccount = preparedQuery((db) =>
+  db.select(bindingColumns).from(memberships).where(eq(memberships.serviceAccountId, sql.placeholder('memberId'))).prepare('bindings_of_service_account'),
+);

@@ -7,6 +7,7 @@ import type { Principal } from '../../auth/principal';
 import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
+import { preparedQuery } from '../../db/prepared';
 import { resourceLimits, type ResourceLimit } from '../../db/schema';
 import { AppError, badInput, notFound } from '../../errors';
 import { wellFormedIds } from '../ids';
@@ -22,9 +23,11 @@ export interface ListPage {
   inverted: boolean;
 }
 
+const allResourceLimits = preparedQuery((db) => db.select().from(resourceLimits).orderBy(asc(resourceLimits.name)).prepare('all_resource_limits'));
+
 export async function listResourceLimits(db: HttpDatabase, principal: Principal): Promise<ResourceLimit[]> {
   requireAuthenticated(principal);
-  return db.select().from(resourceLimits).orderBy(asc(resourceLimits.name));
+  return allResourceLimits(db).execute();
 }
 
 /** A page of resource limits ordered by name (unique, so it is the keyset), with the total count. */
