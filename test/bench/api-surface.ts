@@ -18,7 +18,8 @@ import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
 import { runMigrations } from '../../scripts/local-stack/migrations';
 import { freePort } from '../setup/free-port';
-import { startDevWorker } from '../support/dev-worker';
+import { databaseVars, startDevWorker } from '../support/dev-worker';
+import { startPlainWorkerd } from './plain-workerd';
 import { signInWithPassword } from '../support/browser-sign-in';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -28,6 +29,8 @@ const resultsPath = new URL('./results/api-surface.json', import.meta.url).pathn
 interface Measurement {
   scenario: string;
   requestsPerSecond: number;
+  /** Each round's throughput, in round order: ratios pair the scenarios of one round. */
+  requestsPerSecondByRound: number[];
   p50Ms: number;
   p99Ms: number;
   /** CPU time the servers (workerd, bridges, PostgreSQL: everything but this process) spent per request. */
@@ -40,7 +43,7 @@ interface Run {
   serverCpuUsPerRequest: number | null;
 }
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 /** Busy CPU time of the whole machine, in microseconds (Linux: /proc/stat counts in 1/100 s). */
 function machineBusyMicros(): number | null {
@@ -93,6 +96,7 @@ function report(scenario: string, runs: Run[]): Measurement {
   const measurement = {
     scenario,
     requestsPerSecond: Math.round(median(runs.map((run) => run.result.requests.average))),
+    requestsPerSecondByRound: runs.map((run) => Math.round(run.result.requests.average)),
     p50Ms: median(runs.map((run) => run.result.latency.p50)),
     p99Ms: median(runs.map((run) => run.result.latency.p99)),
     serverCpuUsPerRequest: cpu.length > 0 ? median(cpu) : null,
@@ -103,7 +107,10 @@ function report(scenario: string, runs: Run[]): Measurement {
       `server CPU ${measurement.serverCpuUsPerRequest ?? '?'} µs/req  non-2xx ${measurement.non2xx}`,
   );
   // A refused or failed request is far cheaper than a served one: a run with any measures nothing.
-  if (measurement.non2xx > 0) throw new Error(`${scenario}: ${measurement.non2xx} requests were not answered with 2xx; the run is invalid`);
+  if (measurement.non2xx > 0) {
+    const answers = runs.map((run) => ({ statusCodes: run.result.statusCodeStats, errors: run.result.errors, timeouts: run.result.timeouts }));
+    throw new Error(`${scenario}: ${measurement.non2xx} requests were not answered with 2xx; the run is invalid. Per round: ${JSON.stringify(answers)}`);
+  }
   return measurement;
 }
 
@@ -115,7 +122,7 @@ const endMarker = '<!-- bench:end -->';
 function writeReadmeSummary(summary: {
   date: string;
   measurements: Measurement[];
-  ratios: { graphqlToBare: number; oneReadToBare: number; graphqlToOneRead: number };
+  ratios: { graphqlToBare: number; oneReadToBare: number; graphqlToOneRead: number; workerdAloneGraphqlToBare: number };
   limiterCostShareOfBare: { memoryStore: number; redisStore: number };
   targets: Record<string, boolean>;
 }): void {
@@ -134,7 +141,8 @@ function writeReadmeSummary(summary: {
     ...rows,
     '',
     `GraphQL query reading the database / bare route: **${summary.ratios.graphqlToBare}** (target ≥ 0.5: ${summary.targets.graphqlKeepsHalfOfBare ? 'met' : 'missed'}); ` +
-      `one database read alone / bare, in a minimal Worker: ${summary.ratios.oneReadToBare}; GraphQL query / that one read: ${summary.ratios.graphqlToOneRead}. ` +
+      `one database read alone / bare, in a minimal Worker: ${summary.ratios.oneReadToBare}; GraphQL query / that one read: ${summary.ratios.graphqlToOneRead}; ` +
+      `on workerd alone, GraphQL query / bare: ${summary.ratios.workerdAloneGraphqlToBare}. ` +
       `Limiter cost as a share of the bare route: memory **${summary.limiterCostShareOfBare.memoryStore}** (target < 0.1: ${summary.targets.memoryLimiterCostsUnderTenPercent ? 'met' : 'missed'}), redis ${summary.limiterCostShareOfBare.redisStore}.`,
     '',
     endMarker,
@@ -181,21 +189,16 @@ async function main(): Promise<void> {
     const dbBridge = { url: urls.postgres };
     const redisBridge = { url: urls.redis };
 
+    const benchVars = {
+      // One issuer for every worker of the run, so a token from one is valid at all of them.
+      PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
+      // High enough that the limiter is consulted on every request but never refuses.
+      PHOBOS_HTTP_RATE_LIMIT: '1000000/s',
+      // The run takes longer than the default 5 minutes; a token must outlive it.
+      PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES: '120',
+    };
     const startWorker = async (vars: Record<string, string>, script?: { path: string; config: string }) => {
-      const worker = await startDevWorker({
-        databaseUrl: databaseUrl.toString(),
-        proxyUrl: dbBridge.url,
-        script,
-        vars: {
-          // One issuer for every worker of the run, so a token from one is valid at all of them.
-          PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
-          // High enough that the limiter is consulted on every request but never refuses.
-          PHOBOS_HTTP_RATE_LIMIT: '1000000/s',
-          // The run takes longer than the default 5 minutes; a token must outlive it.
-          PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES: '120',
-          ...vars,
-        },
-      });
+      const worker = await startDevWorker({ databaseUrl: databaseUrl.toString(), proxyUrl: dbBridge.url, script, vars: { ...benchVars, ...vars } });
       stops.push(worker.stop);
       return worker.url;
     };
@@ -208,13 +211,15 @@ async function main(): Promise<void> {
       PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN: redisToken,
     });
     const floor = await startWorker({ PHOBOS_HTTP_RATE_LIMIT: '0' }, { path: 'test/bench/floor-worker.ts', config: 'wrangler.noui.toml' });
+    const plain = await startPlainWorkerd({ stateDir, vars: { ...databaseVars(databaseUrl.toString(), dbBridge.url), ...benchVars, PHOBOS_HTTP_RATE_LIMIT: '0' } });
+    stops.push(plain.stop);
     const { access_token: token } = await signInWithPassword({ url: memory }, credentials.email, credentials.password);
 
     console.log(`${connections} connections, ${durationSeconds} s per run, median of ${rounds} interleaved runs\n`);
     const graphqlBody = JSON.stringify({ query: '{ resourceLimits { id name value } }' });
     const json = { 'content-type': 'application/json' };
     const authenticated = { ...json, authorization: `Bearer ${token}` };
-    const [floorBare, floorRead, bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql] = (await measureAll([
+    const measurements = await measureAll([
       // What the runtime charges: a minimal Worker's bare route, and the same Worker reading what the
       // GraphQL scenario reads through the same driver and bridge (test/bench/floor-worker.ts).
       ['floor: minimal Worker, bare route', { url: `${floor}/bare` }],
@@ -230,18 +235,30 @@ async function main(): Promise<void> {
       ['GraphQL { me }, authenticated, no database, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: JSON.stringify({ query: '{ me { __typename } }' }) }],
       ['GraphQL resourceLimits, authenticated, limiter off', { url: `${unlimited}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
       ['GraphQL resourceLimits, authenticated, memory store', { url: `${memory}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
-    ])) as [Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement];
+      // The deployable bundle on workerd alone (test/bench/plain-workerd.ts), limiter off.
+      ['workerd alone: bare route (GET /healthz)', { url: `${plain.url}/healthz` }],
+      ['workerd alone: GraphQL { me }, authenticated', { url: `${plain.url}/graphql`, method: 'POST', headers: authenticated, body: JSON.stringify({ query: '{ me { __typename } }' }) }],
+      ['workerd alone: GraphQL resourceLimits, authenticated', { url: `${plain.url}/graphql`, method: 'POST', headers: authenticated, body: graphqlBody }],
+    ]);
+    const [floorBare, floorRead, bare, unlimitedRoute, limitedMemory, limitedRedis, , , , graphql, plainBare, , plainGraphql] = measurements as [
+      Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement, Measurement,
+    ];
 
-    const ratio = (m: Measurement, base = bare) => Math.round((m.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000;
+    // Ratios are taken within each round, between scenarios measured minutes apart at most, and the
+    // median of the rounds is reported: the machine's slow and fast spells then cancel out instead
+    // of landing on one side of a ratio.
+    const perRound = (value: (round: number) => number) => Math.round(median(Array.from({ length: rounds }, (_, round) => value(round))) * 1000) / 1000;
+    const ratio = (m: Measurement, base = bare) => perRound((round) => m.requestsPerSecondByRound[round]! / base.requestsPerSecondByRound[round]!);
     // The limiter's cost, as a share of the bare route's throughput: the throughput it takes away
     // from the same route, relative to what the bare route serves.
-    const limiterCost = (m: Measurement) => Math.round(((unlimitedRoute.requestsPerSecond - m.requestsPerSecond) / bare.requestsPerSecond) * 1000) / 1000;
+    const limiterCost = (m: Measurement) =>
+      perRound((round) => (unlimitedRoute.requestsPerSecondByRound[round]! - m.requestsPerSecondByRound[round]!) / bare.requestsPerSecondByRound[round]!);
     const summary = {
       date: new Date().toISOString(),
       connections,
       durationSeconds,
       rounds,
-      measurements: [floorBare, floorRead, bare, unlimitedRoute, limitedMemory, limitedRedis, graphqlAnonymous, graphqlAuthenticated, graphqlUnlimited, graphql],
+      measurements,
       ratios: {
         graphqlToBare: ratio(graphql),
         // How much of a bare route's throughput one database read alone leaves in this runtime:
@@ -250,6 +267,8 @@ async function main(): Promise<void> {
         // The GraphQL query against that ceiling: what the API adds to one read (middleware,
         // authentication, GraphQL), as a share of the throughput left.
         graphqlToOneRead: ratio(graphql, floorRead),
+        // The same query against the bare route on workerd alone, without the development layers.
+        workerdAloneGraphqlToBare: ratio(plainGraphql, plainBare),
       },
       limiterCostShareOfBare: { memoryStore: limiterCost(limitedMemory), redisStore: limiterCost(limitedRedis) },
       addedLatencyP50Ms: {
@@ -264,7 +283,7 @@ async function main(): Promise<void> {
     mkdirSync(new URL('./results/', import.meta.url).pathname, { recursive: true });
     writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
     writeReadmeSummary(summary);
-    console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; one read / bare (minimal Worker): ${summary.ratios.oneReadToBare}; GraphQL / one read: ${summary.ratios.graphqlToOneRead}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
+    console.log(`\nGraphQL / bare: ${summary.ratios.graphqlToBare}; one read / bare (minimal Worker): ${summary.ratios.oneReadToBare}; GraphQL / one read: ${summary.ratios.graphqlToOneRead}; workerd alone GraphQL / bare: ${summary.ratios.workerdAloneGraphqlToBare}; limiter cost (share of bare): memory ${summary.limiterCostShareOfBare.memoryStore}, redis ${summary.limiterCostShareOfBare.redisStore}`);
     console.log(`added p50 latency: memory ${summary.addedLatencyP50Ms.memoryStore} ms, redis ${summary.addedLatencyP50Ms.redisStore} ms`);
     console.log(`targets: ${JSON.stringify(summary.targets)}`);
     console.log(`written to ${resultsPath}`);

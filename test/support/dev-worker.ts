@@ -21,8 +21,21 @@ export interface DevWorkerOptions {
   script?: { path: string; config: string };
 }
 
+/** The variables that point a Worker at a database through the bridge, with a local signing key. */
+export function databaseVars(databaseUrl: string, proxyUrl: string): Record<string, string> {
+  const db = new URL(databaseUrl);
+  return {
+    PHOBOS_DB_HOST: db.hostname,
+    PHOBOS_DB_PORT: db.port || '5432',
+    PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
+    PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
+    PHOBOS_DB_NAME: db.pathname.slice(1),
+    PHOBOS_DB_PROXY_URL: proxyUrl,
+    PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
+  };
+}
+
 export async function startDevWorker(options: DevWorkerOptions): Promise<DevWorker> {
-  const db = new URL(options.databaseUrl);
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const worker = await unstable_dev(options.script?.path ?? 'src/worker.ts', {
@@ -33,13 +46,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     logLevel: 'none',
     vars: {
       PHOBOS_API_URL: url,
-      PHOBOS_DB_HOST: db.hostname,
-      PHOBOS_DB_PORT: db.port || '5432',
-      PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
-      PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
-      PHOBOS_DB_NAME: db.pathname.slice(1),
-      PHOBOS_DB_PROXY_URL: options.proxyUrl,
-      PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
+      ...databaseVars(options.databaseUrl, options.proxyUrl),
       ...options.vars,
     },
     experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
