@@ -19,11 +19,6 @@ export interface RateLimiterNamespace {
   };
 }
 
-interface Waiter {
-  resolve(result: RateLimitResult): void;
-  reject(error: unknown): void;
-}
-
 /** FNV-1a (32 bit): fast, well spread for short strings, and the same in every isolate. */
 function hashKey(key: string): number {
   let hash = 0x811c9dc5;
@@ -50,10 +45,22 @@ export function leaseSize(limit: number): number {
 }
 
 interface ClientState {
-  waiting: Waiter[];
-  inFlight: boolean;
   /** Permits counted by the object but not yet used, valid until `resetMs`. */
   permits: number;
+  limit: number;
+  remaining: number;
+  resetMs: number;
+  /** The object call in flight for this client, made by one of its requests; the others wait for it. */
+  pending?: Promise<CallOutcome>;
+  /** Requests of this client waiting for the pending call: the next call asks for them too. */
+  waiting: number;
+}
+
+interface CallOutcome {
+  /** Whether the request that made the call was admitted. */
+  admitted: boolean;
+  /** The object admitted fewer than asked: the client is at its limit until the window slides. */
+  exhausted: boolean;
   limit: number;
   remaining: number;
   resetMs: number;
@@ -67,9 +74,12 @@ function takePermit(client: ClientState): RateLimitResult | undefined {
 }
 
 /**
- * One store per isolate. A request is admitted from the client's local permits when it has some;
- * otherwise concurrent requests of the client queue behind one object call that counts them all
- * (plus the permits taken ahead), and the object admits the first `admitted` of them in order.
+ * One store per isolate. A request is admitted from the client's local permits when it has some.
+ * Otherwise it asks the object itself — for itself, the client's requests waiting at that moment and
+ * the permits taken ahead — or, when another request of the client is asking already, waits for that
+ * answer and takes a permit from it. Every object call is made by a request that awaits it: workerd
+ * cancels a request's I/O when the request ends, so a call made on behalf of other requests could be
+ * cancelled under them (they would hang until the runtime fails them with 500).
  */
 export class DurableObjectStore implements RateLimitStore {
   private readonly clients = new Map<string, ClientState>();
@@ -80,46 +90,61 @@ export class DurableObjectStore implements RateLimitStore {
   ) {}
 
   limit(key: string): Promise<RateLimitResult> {
-    let client = this.clients.get(key);
+    const client = this.clients.get(key);
     const permitted = client && takePermit(client);
     if (permitted) return Promise.resolve(permitted);
-    return new Promise<RateLimitResult>((resolve, reject) => {
-      if (!client) {
-        client = { waiting: [], inFlight: false, permits: 0, limit: this.rate.limit, remaining: 0, resetMs: 0 };
-        this.clients.set(key, client);
-      }
-      client.waiting.push({ resolve, reject });
-      if (!client.inFlight) this.flush(key, client);
-    });
+    return this.admit(key);
   }
 
-  private flush(key: string, client: ClientState): void {
-    const batch = client.waiting.splice(0);
-    client.inFlight = true;
-    const ahead = leaseSize(this.rate.limit);
-    // A call that never answers must not hold the client's queue forever: give up after the
-    // store's time bound (the requests fail open) and let the next batch go.
-    withStoreTimeout(this.namespace.getByName(shardNameFor(key)).limitMany(key, batch.length + ahead, this.rate.limit, this.rate.windowSeconds * 1000))
-      .then(
-        ({ admitted, limit, remaining, resetMs }) => {
-          const used = Math.min(admitted, batch.length);
-          Object.assign(client, { permits: admitted - used, limit, remaining, resetMs });
-          batch.forEach((waiter, index) =>
-            waiter.resolve({ allowed: index < used, limit, remaining: index < used ? remaining + client.permits + (used - 1 - index) : 0, resetMs }),
-          );
-        },
-        (error: unknown) => batch.forEach((waiter) => waiter.reject(error)),
-      )
-      .finally(() => {
-        client.inFlight = false;
-        // Requests that queued meanwhile use the permits just taken ahead before asking again.
-        while (client.waiting.length > 0) {
-          const permitted = takePermit(client);
-          if (!permitted) break;
-          client.waiting.shift()!.resolve(permitted);
-        }
-        if (client.waiting.length > 0) this.flush(key, client);
-        else if (client.permits === 0 || Date.now() >= client.resetMs) this.clients.delete(key);
-      });
+  private async admit(key: string): Promise<RateLimitResult> {
+    for (;;) {
+      let client = this.clients.get(key);
+      if (!client) {
+        client = { permits: 0, limit: this.rate.limit, remaining: 0, resetMs: 0, waiting: 0 };
+        this.clients.set(key, client);
+      }
+      const permitted = takePermit(client);
+      if (permitted) return permitted;
+      if (!client.pending) return this.ask(key, client);
+
+      client.waiting += 1;
+      let outcome: CallOutcome;
+      try {
+        // Bounded here too: the asking request's own bound dies with it if it is cancelled.
+        outcome = await withStoreTimeout(client.pending);
+      } finally {
+        client.waiting -= 1;
+      }
+      const fromAnswer = takePermit(client);
+      if (fromAnswer) return fromAnswer;
+      // The answer admitted nothing more: this request was concurrent with the one refused.
+      if (outcome.exhausted) return { allowed: false, limit: outcome.limit, remaining: 0, resetMs: outcome.resetMs };
+    }
+  }
+
+  /** Asks the object for this request, the client's waiting requests and the permits taken ahead. */
+  private async ask(key: string, client: ClientState): Promise<RateLimitResult> {
+    const asked = 1 + Math.max(client.waiting, leaseSize(this.rate.limit));
+    const call = withStoreTimeout(this.namespace.getByName(shardNameFor(key)).limitMany(key, asked, this.rate.limit, this.rate.windowSeconds * 1000)).then(
+      ({ admitted, limit, remaining, resetMs }): CallOutcome => {
+        const extra = Math.max(0, admitted - 1);
+        if (resetMs > client.resetMs) Object.assign(client, { permits: extra, limit, remaining, resetMs });
+        else if (resetMs === client.resetMs) Object.assign(client, { permits: client.permits + extra, remaining: Math.min(client.remaining, remaining) });
+        // (An answer for a window already past brings permits nobody may use.)
+        return { admitted: admitted > 0, exhausted: admitted < asked, limit, remaining, resetMs };
+      },
+    );
+    client.pending = call;
+    try {
+      const outcome = await call;
+      if (!outcome.admitted) return { allowed: false, limit: outcome.limit, remaining: 0, resetMs: outcome.resetMs };
+      return { allowed: true, limit: outcome.limit, remaining: outcome.remaining + client.permits, resetMs: outcome.resetMs };
+    } finally {
+      if (client.pending === call) client.pending = undefined;
+      // Nothing left to serve and nobody waiting: forget the client (the map holds busy clients only).
+      if (!client.pending && client.waiting === 0 && (client.permits === 0 || Date.now() >= client.resetMs) && this.clients.get(key) === client) {
+        this.clients.delete(key);
+      }
+    }
   }
 }
