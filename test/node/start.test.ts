@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../setup/global-database';
 import { createTestDatabase } from '../support/node-database';
+import { databaseConnectionVars } from '../support/database-vars';
 
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
@@ -23,21 +24,10 @@ function launch(env: Record<string, string>): { child: ChildProcess; output: () 
   return { child, output: () => output, exited };
 }
 
-function databaseEnv(url: string): Record<string, string> {
-  const parsed = new URL(url);
-  return {
-    PHOBOS_DB_HOST: parsed.hostname,
-    PHOBOS_DB_PORT: parsed.port || '5432',
-    PHOBOS_DB_USERNAME: decodeURIComponent(parsed.username),
-    PHOBOS_DB_PASSWORD: decodeURIComponent(parsed.password),
-    PHOBOS_DB_NAME: parsed.pathname.slice(1),
-  };
-}
-
 describe('npm start', () => {
   it('exits 1 naming a bad variable, and writes nothing to the database', async () => {
     const database = await createTestDatabase({ migrated: false });
-    const run = launch({ ...databaseEnv(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
+    const run = launch({ ...databaseConnectionVars(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('PHOBOS_HTTP_RATE_LIMIT: expected a number of requests per second');
     const tables = await database.query("select count(*)::int as count from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')");
@@ -56,7 +46,7 @@ describe('npm start', () => {
       const database = await createTestDatabase({ migrated: false });
       const port = await freePort();
       const run = launch({
-        ...databaseEnv(database.url),
+        ...databaseConnectionVars(database.url),
         PHOBOS_HTTP_SERVER_PORT: String(port),
         PHOBOS_ADMIN_USER_EMAIL: 'ops@example.com',
         PHOBOS_ADMIN_USER_PASSWORD: 'correct horse battery staple',

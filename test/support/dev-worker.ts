@@ -3,6 +3,7 @@
 // of the test runner.
 import { unstable_dev } from 'wrangler';
 import { freePort } from '../setup/free-port';
+import { databaseConnectionVars } from './database-vars';
 
 export interface DevWorker {
   url: string;
@@ -23,13 +24,8 @@ export interface DevWorkerOptions {
 
 /** The variables that point a Worker at a database through the bridge, with a local signing key. */
 export function databaseVars(databaseUrl: string, proxyUrl: string): Record<string, string> {
-  const db = new URL(databaseUrl);
   return {
-    PHOBOS_DB_HOST: db.hostname,
-    PHOBOS_DB_PORT: db.port || '5432',
-    PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
-    PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
-    PHOBOS_DB_NAME: db.pathname.slice(1),
+    ...databaseConnectionVars(databaseUrl),
     PHOBOS_DB_PROXY_URL: proxyUrl,
     PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
   };
