@@ -11,6 +11,7 @@ import type { WorkerEnv } from '../../src/env';
 import { rateLimitStoreFor } from '../../src/platform/ratelimit';
 import { limitFailingOpen, RateLimitStoreTimeout, STORE_TIMEOUT_MS, type RateLimitResult } from '../../src/platform/ratelimit/store';
 import { UpstashStore, upstashStoreFor } from '../../src/platform/ratelimit/upstash-store';
+import { freePort } from '../setup/free-port';
 
 const token = `test-token-${crypto.randomUUID()}`;
 const redisUrl = 'redis://127.0.0.1:6379';
@@ -42,16 +43,6 @@ async function ask(store: UpstashStore, key: string): Promise<RateLimitResult> {
   return result!;
 }
 
-/** A port with nothing listening on it (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('the redis store (Upstash sliding window)', () => {
   it('allows exactly the limit in a burst of 200 from one client, and not another client', async () => {
@@ -96,7 +87,7 @@ describe('the redis store (Upstash sliding window)', () => {
 
 describe('the redis store failing open', () => {
   it('allows the request, reports once and answers at once when the endpoint refuses connections', async () => {
-    const store = new UpstashStore({ url: `http://127.0.0.1:${await closedPort()}`, token, rate: hourly });
+    const store = new UpstashStore({ url: `http://127.0.0.1:${await freePort()}`, token, rate: hourly });
     const failures: unknown[] = [];
     const started = Date.now();
     const result = await limitFailingOpen(store, `ip:refused-${runId}`, { onFailure: (error) => failures.push(error) });

@@ -1,13 +1,12 @@
 // The Upstash REST bridge against the real Redis on 127.0.0.1:6379: the wire format read raw, then
 // the official @upstash/redis client and @upstash/ratelimit running through it.
 import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis as UpstashRedis } from '@upstash/redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adaptScript, startRedisRestBridge, type RedisRestBridge } from '../../scripts/redis-rest-bridge';
+import { freePort } from '../setup/free-port';
 
 const token = `test-token-${randomUUID()}`;
 const prefix = `phobos-test:${randomUUID()}:`;
@@ -52,16 +51,6 @@ async function errorOf(response: Response): Promise<string> {
   return ((await response.json()) as { error: string }).error;
 }
 
-/** A port with nothing listening on it (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** Waits for the next window when fewer than `neededMs` are left in the current one. */
 async function freshWindow(windowMs: number, neededMs: number): Promise<void> {
@@ -283,7 +272,7 @@ describe('@upstash/ratelimit through the bridge', () => {
 describe('when Redis is unreachable', () => {
   it('starts, and answers 503 at once instead of hanging', async () => {
     const started = Date.now();
-    const down = await startRedisRestBridge({ token, redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+    const down = await startRedisRestBridge({ token, redisUrl: `redis://127.0.0.1:${await freePort()}` });
     try {
       expect(Date.now() - started).toBeLessThan(2_000);
 
