@@ -7,10 +7,9 @@
 //     connection or password handshake.
 // Neon's own proxy is a Rust service that is not on npm; this small bridge is written by hand for
 // that reason. It only forwards to the targets it was started with, and listens on loopback.
-import { readBody, sendJson } from './local-stack/http-json';
+import { listenOn, readBody, sendJson } from './local-stack/http-json';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -186,16 +185,8 @@ export async function startDbBridge(options: DbBridgeOptions): Promise<DbBridge>
     wss.handleUpgrade(req, socket, head, (ws) => pipeToPostgres(ws, address, sockets));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
-
   return {
-    url: `http://${host}:${port}`,
-    port,
+    ...(await listenOn(server, options)),
     async close() {
       for (const socket of sockets) socket.destroy();
       for (const client of wss.clients) client.terminate();

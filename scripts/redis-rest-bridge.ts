@@ -11,10 +11,9 @@
 // an unreachable Redis 503 at once (no offline queue, no retries).
 // Upstash's own local emulator (serverless-redis-http) is an Elixir service that is not on npm;
 // this small bridge is written by hand for that reason. It listens on loopback.
-import { readBody, sendJson } from './local-stack/http-json';
+import { listenOn, readBody, sendJson } from './local-stack/http-json';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis, ReplyError } from 'ioredis';
 
 export interface RedisRestBridgeOptions {
@@ -260,21 +259,16 @@ export async function startRedisRestBridge(options: RedisRestBridgeOptions): Pro
     }
   });
 
+  let listening: { url: string; port: number };
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    });
+    listening = await listenOn(server, options);
   } catch (error) {
     redis.disconnect();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
 
   return {
-    url: `http://${host}:${port}`,
-    port,
+    ...listening,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

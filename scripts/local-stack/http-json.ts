@@ -1,5 +1,18 @@
-// The two JSON-over-HTTP chores both local bridges need (node:http has neither built in).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// The HTTP chores both local bridges need: listening on loopback, and JSON in and out (node:http
+// has neither JSON helper built in).
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Starts `server` on `host` (loopback unless told) and `port` (0: a free one); its URL once listening. */
+export async function listenOn(server: Server, options: { host?: string; port?: number }): Promise<{ url: string; port: number }> {
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://${host}:${port}`, port };
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
