@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unstable_readConfig } from 'wrangler';
 import { freePort } from '../setup/free-port';
 
 export interface PlainWorkerd {
@@ -34,15 +35,20 @@ function buildBundle(outDir: string): void {
 
 const capnpString = (value: string) => JSON.stringify(value);
 
-/** workerd's configuration: the bundle, its variables, the Durable Objects on local disk, loopback egress. */
+/**
+ * workerd's configuration: the bundle, its variables, the Durable Objects of the wrangler
+ * configuration (SQLite-backed, as its migrations declare them) on local disk, loopback egress.
+ */
 function workerdConfig(options: { port: number; storageDir: string; vars: Record<string, string> }): string {
+  const wrangler = unstable_readConfig({ config: wranglerConfig });
+  const durableObjects = wrangler.durable_objects.bindings as { name: string; class_name: string }[];
   const bindings = [
     ...Object.entries(options.vars).map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`),
-    '(name = "RATE_LIMITER", durableObjectNamespace = "RateLimiter")',
-    '(name = "AGENT_QUEUE", durableObjectNamespace = "AgentQueue")',
-    '(name = "JOB_LOG", durableObjectNamespace = "JobLog")',
+    ...durableObjects.map((binding) => `(name = ${capnpString(binding.name)}, durableObjectNamespace = ${capnpString(binding.class_name)})`),
   ];
-  const namespaces = ['RateLimiter', 'AgentQueue', 'JobLog'].map((className) => `(className = "${className}", uniqueKey = "bench-${className}", enableSql = true)`);
+  const namespaces = durableObjects.map(
+    ({ class_name: className }) => `(className = ${capnpString(className)}, uniqueKey = ${capnpString(`bench-${className}`)}, enableSql = true)`,
+  );
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -57,7 +63,7 @@ const config :Workerd.Config = (
 
 const worker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
-  compatibilityDate = "2026-11-01",
+  compatibilityDate = ${capnpString(wrangler.compatibility_date!)},
   bindings = [
     ${bindings.join(',\n    ')},
   ],
