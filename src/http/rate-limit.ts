@@ -20,6 +20,11 @@ const unlimitedPaths = new Set(['/healthz', '/readyz']);
 export function clientKey(c: Context<AppEnv>): string {
   const principal = c.get('principal');
   if (principal && isAuthenticated(principal)) return principalKey(principal);
+  return addressKey(c);
+}
+
+/** The key of the client's address: anonymous requests, and requests whose credentials were refused. */
+function addressKey(c: Context<AppEnv>): string {
   return `ip:${clientIp(c)}`;
 }
 
@@ -83,5 +88,5 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
  * caller answers 401.
  */
 export async function countRefusedCredentials(c: Context<AppEnv>): Promise<void> {
-  await countRequest(c, `ip:${clientIp(c)}`);
+  await countRequest(c, addressKey(c));
 }
