@@ -1,12 +1,10 @@
 // The caller's own identity and API keys over REST, for automation and the CLI. (GraphQL exposes
 // the same services.) Thin: parse, call the service, answer.
-import { desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { apiKeys } from '../db/schema';
+import { createApiKey, listOwnApiKeys, revokeApiKey } from '../domain/api-keys/service';
 import { badInput } from '../errors';
 import type { AppEnv } from '../http/app-env';
-import { createApiKey, revokeApiKey, toView } from './api-keys';
 import { requireAuthenticated } from './rbac';
 
 export const accountRoutes = new Hono<AppEnv>();
@@ -24,6 +22,7 @@ const createKeyBody = z.object({
 });
 
 accountRoutes.post('/auth/api-keys', async (c) => {
+  // Anonymous callers learn nothing about the body's shape: 401 before validation.
   requireAuthenticated(c.get('principal'));
   const parsed = createKeyBody.safeParse(await c.req.json().catch(() => undefined));
   if (!parsed.success) {
@@ -40,19 +39,10 @@ accountRoutes.post('/auth/api-keys', async (c) => {
 });
 
 accountRoutes.get('/auth/api-keys', async (c) => {
-  const principal = requireAuthenticated(c.get('principal'));
-  if (principal.kind !== 'user') return c.json({ apiKeys: [] });
-  const rows = await c
-    .get('database')()
-    .http.select()
-    .from(apiKeys)
-    .where(eq(apiKeys.userId, principal.userId))
-    .orderBy(desc(apiKeys.createdAt));
-  return c.json({ apiKeys: rows.map(toView) });
+  return c.json({ apiKeys: await listOwnApiKeys(c.get('database')().http, await c.get('caller')()) });
 });
 
 accountRoutes.delete('/auth/api-keys/:id', async (c) => {
-  requireAuthenticated(c.get('principal'));
   const id = c.req.param('id');
   if (!z.uuid().safeParse(id).success) throw badInput('id', 'must be a UUID');
   return c.json({ apiKey: await revokeApiKey(c.get('database')().http, await c.get('caller')(), id) });

@@ -4,12 +4,11 @@ import type { HttpDatabase } from '../db/client';
 import { preparedQuery } from '../db/prepared';
 import { memberships } from '../db/schema';
 import type { Principal } from './principal';
-import type { Caller, RoleBinding } from './rbac';
+import { needsRoleBindings, type Caller, type RoleBinding } from './rbac';
 
 export async function loadCaller(db: HttpDatabase, principal: Principal): Promise<Caller> {
-  if (principal.kind === 'anonymous') return { principal, bindings: [] };
-  // An unscoped system admin passes every check without looking at bindings: skip the query.
-  if (principal.kind === 'user' && principal.isAdmin && principal.organizationScope === undefined) return { principal, bindings: [] };
+  // Anonymous callers hold none; an unscoped system admin passes every check without them.
+  if (!needsRoleBindings(principal)) return { principal, bindings: [] };
   const bindings: RoleBinding[] =
     principal.kind === 'user'
       ? await bindingsOfUser(db).execute({ memberId: principal.userId })

@@ -1,12 +1,26 @@
-// Authorization, decided in one place. Roles are bound to users and service accounts at
-// organization level (applying to every project in it) or at project level; system admins may do
-// everything. Services call `requirePermission` before acting and scope their queries with
-// `organizationIdsVisibleTo`, so another tenant's data is never read, let alone returned.
-import { forbidden, unauthenticated } from '../errors';
+// Authorization, decided in one place: `authorize(caller, permission, target)`, the first call of
+// every service operation. Nothing else in the code base compares roles, admin flags or credential
+// scopes.
+//
+// Three kinds of target:
+// - an organization, or one project in it: roles bound to users and service accounts at
+//   organization level (applying to every project in it) or at project level grant permissions
+//   there; system admins hold every permission everywhere;
+// - the installation: creating tenants, changing resource limits, managing users (system admins);
+// - one user's own credentials (API keys, sign-in sessions): that user, or a system admin.
+// The credential's scope is part of the caller: an API key narrowed to one organization acts in that
+// organization only. It can never reach the installation, another organization, or a credential
+// broader than itself — so a scoped key can neither mint an unscoped key nor sign its owner out
+// everywhere.
+//
+// Order of refusals: anonymous → UNAUTHENTICATED; a target the caller cannot see → NOT_FOUND (so
+// other tenants' names and ids are not confirmed); seen but not permitted → FORBIDDEN.
+import { forbidden, notFound, unauthenticated } from '../errors';
 import type { RoleName } from '../db/schema/memberships';
 import { isAuthenticated, type AuthenticatedPrincipal, type Principal } from './principal';
 
-export const permissions = [
+/** Permissions held through roles, in an organization or a project. */
+export const organizationPermissions = [
   'organization:view',
   'organization:update',
   'organization:delete',
@@ -28,19 +42,25 @@ export const permissions = [
   'agent:view',
   'agent:manage',
 ] as const;
-export type Permission = (typeof permissions)[number];
+export type OrganizationPermission = (typeof organizationPermissions)[number];
 
-/** Permissions only system admins hold: they act on the whole installation. */
-export const systemPermissions = ['organization:create', 'resource_limit:update', 'user:manage'] as const;
-export type SystemPermission = (typeof systemPermissions)[number];
+/** Permissions on the whole installation. Every authenticated caller may view resource limits. */
+export const installationPermissions = ['organization:create', 'resource_limit:view', 'resource_limit:update', 'user:manage'] as const;
+export type InstallationPermission = (typeof installationPermissions)[number];
 
-const viewer: Permission[] = ['organization:view', 'membership:view', 'service_account:view', 'project:view', 'release:view', 'agent:view'];
-const developer: Permission[] = [...viewer, 'pipeline_template:manage', 'project:update'];
-const deployer: Permission[] = [...developer, 'pipeline:execute'];
-const releaseManager: Permission[] = [...deployer, 'release:manage', 'approval:respond', 'environment:manage'];
-const owner: Permission[] = [...permissions];
+/** Permissions on one user's own sign-in credentials. */
+export const personalPermissions = ['api_key:manage', 'session:manage'] as const;
+export type PersonalPermission = (typeof personalPermissions)[number];
 
-export const rolePermissions: Record<RoleName, ReadonlySet<Permission>> = {
+export type Permission = OrganizationPermission | InstallationPermission | PersonalPermission;
+
+const viewer: OrganizationPermission[] = ['organization:view', 'membership:view', 'service_account:view', 'project:view', 'release:view', 'agent:view'];
+const developer: OrganizationPermission[] = [...viewer, 'pipeline_template:manage', 'project:update'];
+const deployer: OrganizationPermission[] = [...developer, 'pipeline:execute'];
+const releaseManager: OrganizationPermission[] = [...deployer, 'release:manage', 'approval:respond', 'environment:manage'];
+const owner: OrganizationPermission[] = [...organizationPermissions];
+
+export const rolePermissions: Record<RoleName, ReadonlySet<OrganizationPermission>> = {
   viewer: new Set(viewer),
   developer: new Set(developer),
   deployer: new Set(deployer),
@@ -56,10 +76,23 @@ export interface RoleBinding {
   role: RoleName;
 }
 
-/** What the request is about: an organization, and optionally one project in it. */
-export interface Scope {
+/** An organization, or one project in it. */
+export interface OrganizationTarget {
   organizationId: string;
   projectId?: string;
+}
+
+/** The installation as a whole. */
+export const installation = { installation: true } as const;
+export type InstallationTarget = typeof installation;
+
+/**
+ * A credential of one user: an API key (narrowed to `organizationScope`, or null when it acts
+ * everywhere the user may) or the user's sign-in sessions (never narrowed).
+ */
+export interface CredentialTarget {
+  userId: string;
+  organizationScope: string | null;
 }
 
 /** The principal with the role bindings it holds, loaded once per request. */
@@ -68,60 +101,109 @@ export interface Caller {
   bindings: RoleBinding[];
 }
 
-function isSystemAdmin(principal: Principal): boolean {
+function isUnscopedAdmin(principal: AuthenticatedPrincipal): boolean {
   return principal.kind === 'user' && principal.isAdmin && principal.organizationScope === undefined;
 }
 
-function withinKeyScope(principal: AuthenticatedPrincipal, organizationId: string): boolean {
+/** Whether the credential may act in the organization at all (its scope, a service account's home). */
+function reaches(principal: AuthenticatedPrincipal, organizationId: string): boolean {
   if (principal.organizationScope !== undefined && principal.organizationScope !== organizationId) return false;
-  // A service account belongs to one organization and never acts outside it.
   return principal.kind !== 'service_account' || principal.organizationId === organizationId;
 }
 
-export function hasPermission(caller: Caller, permission: Permission, scope: Scope): boolean {
-  const { principal } = caller;
-  if (!isAuthenticated(principal)) return false;
-  if (!withinKeyScope(principal, scope.organizationId)) return false;
-  if (isSystemAdmin(principal)) return true;
+function holds(caller: Caller, principal: AuthenticatedPrincipal, permission: OrganizationPermission, target: OrganizationTarget): boolean {
+  if (!reaches(principal, target.organizationId)) return false;
+  // An admin's key narrowed to one organization keeps the admin's powers there, and only there.
+  if (principal.kind === 'user' && principal.isAdmin) return true;
   // Members of any project may see the organization it belongs to (its name and description),
   // not the rest of it.
-  if (permission === 'organization:view' && !scope.projectId) {
-    return caller.bindings.some((binding) => binding.organizationId === scope.organizationId);
+  if (permission === 'organization:view' && !target.projectId) {
+    return caller.bindings.some((binding) => binding.organizationId === target.organizationId);
   }
   return caller.bindings.some(
     (binding) =>
-      binding.organizationId === scope.organizationId &&
-      (binding.projectId === null || binding.projectId === scope.projectId) &&
+      binding.organizationId === target.organizationId &&
+      (binding.projectId === null || binding.projectId === target.projectId) &&
       rolePermissions[binding.role].has(permission),
   );
 }
 
+/** The caller's principal, or UNAUTHENTICATED: for operations on the caller itself (`whoami`). */
 export function requireAuthenticated(principal: Principal): AuthenticatedPrincipal {
   if (!isAuthenticated(principal)) throw unauthenticated();
   return principal;
 }
 
-/** Throws UNAUTHENTICATED for anonymous callers and FORBIDDEN when the permission is missing. */
-export function requirePermission(caller: Caller, permission: Permission, scope: Scope): void {
-  requireAuthenticated(caller.principal);
-  if (!hasPermission(caller, permission, scope)) {
-    throw forbidden(`Missing permission ${permission} on this ${scope.projectId ? 'project' : 'organization'}`);
+const authenticated = (caller: Caller) => requireAuthenticated(caller.principal);
+
+/**
+ * The one authorization check. Returns the authenticated principal; throws UNAUTHENTICATED,
+ * NOT_FOUND (naming `what`, default the target's kind) or FORBIDDEN.
+ */
+export function authorize(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget, what?: string): AuthenticatedPrincipal;
+export function authorize(caller: Caller, permission: InstallationPermission, target: InstallationTarget): AuthenticatedPrincipal;
+export function authorize(caller: Caller, permission: PersonalPermission, target: CredentialTarget, what?: string): AuthenticatedPrincipal;
+export function authorize(caller: Caller, permission: Permission, target: OrganizationTarget | InstallationTarget | CredentialTarget, what?: string): AuthenticatedPrincipal {
+  const principal = authenticated(caller);
+  if ('organizationId' in target) {
+    const place = target.projectId ? 'project' : 'organization';
+    if (!holds(caller, principal, target.projectId ? 'project:view' : 'organization:view', target)) {
+      throw notFound(what ?? (target.projectId ? 'Project' : 'Organization'));
+    }
+    if (!holds(caller, principal, permission as OrganizationPermission, target)) throw forbidden(`Missing permission ${permission} on this ${place}`);
+    return principal;
   }
+  if ('userId' in target) {
+    if (principal.kind !== 'user') throw forbidden('Service accounts have no personal credentials');
+    if (principal.userId !== target.userId && !isUnscopedAdmin(principal)) throw notFound(what ?? 'User');
+    if (principal.organizationScope !== undefined && principal.organizationScope !== target.organizationScope) {
+      throw forbidden('This credential is limited to one organization: it may only manage credentials limited to the same organization');
+    }
+    return principal;
+  }
+  if (permission === 'resource_limit:view') return principal;
+  if (principal.organizationScope !== undefined) throw forbidden('This credential is limited to one organization');
+  if (!isUnscopedAdmin(principal)) throw forbidden(`Only system administrators may ${describe(permission)}`);
+  return principal;
 }
 
-export function requireSystemPermission(caller: Caller, permission: SystemPermission): void {
-  requireAuthenticated(caller.principal);
-  if (!isSystemAdmin(caller.principal)) throw forbidden(`Only system administrators may ${permission.replace(':', ' ').replace('_', ' ')}`);
+const installationActions: Record<Exclude<InstallationPermission, 'resource_limit:view'>, string> = {
+  'organization:create': 'create organizations',
+  'resource_limit:update': 'change resource limits',
+  'user:manage': 'manage users',
+};
+
+function describe(permission: Permission): string {
+  return installationActions[permission as keyof typeof installationActions] ?? permission;
+}
+
+/** Whether authorize() would let the caller act; for filtering rows already loaded. */
+export function isAllowed(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget): boolean {
+  const { principal } = caller;
+  return isAuthenticated(principal) && holds(caller, principal, permission, target);
 }
 
 /**
  * The organizations whose data the caller may read: `'all'` for system admins, else the
- * organizations of its bindings (narrowed by an API key's scope). Services filter by it.
+ * organizations of its bindings (narrowed by a credential's scope). Services filter lists by it.
  */
 export function organizationIdsVisibleTo(caller: Caller): 'all' | string[] {
-  const { principal } = caller;
-  if (!isAuthenticated(principal)) return [];
-  if (isSystemAdmin(principal)) return 'all';
+  const principal = authenticated(caller);
+  if (isUnscopedAdmin(principal)) return 'all';
+  if (principal.kind === 'user' && principal.isAdmin && principal.organizationScope) return [principal.organizationScope];
   const ids = new Set(caller.bindings.map((binding) => binding.organizationId));
-  return [...ids].filter((id) => withinKeyScope(principal, id));
+  return [...ids].filter((id) => reaches(principal, id));
+}
+
+/** Whether role bindings matter for this principal (an unscoped system admin passes every check). */
+export function needsRoleBindings(principal: Principal): principal is AuthenticatedPrincipal {
+  return isAuthenticated(principal) && !isUnscopedAdmin(principal);
+}
+
+/**
+ * A caller whose role bindings are not loaded, for installation-wide reads that never consult them
+ * (resource limits): saves the bindings query on a hot path. Organization checks on it fail closed.
+ */
+export function withoutBindings(principal: Principal): Caller {
+  return { principal, bindings: [] };
 }

@@ -26,3 +26,12 @@ export function rethrowConflict(error: unknown, constraint: string, field: strin
   if (pg.code === '23505' && pg.constraint === constraint) throw new AppError('CONFLICT', message, { field });
   throw error;
 }
+
+/** A free-text label (an API key's name): trimmed, 1 to `max` characters, on one line. */
+export function validateLabel(field: string, value: string, max: number): string {
+  const label = value.trim();
+  if (!label || label.length > max) throw badInput(field, `must be 1 to ${max} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(label)) throw badInput(field, 'must not contain control characters');
+  return label;
+}

@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { decodeJwt, jwtVerify } from 'jose';
 import { principalFromAccessToken } from '../auth/access-tokens';
-import { principalFromApiKey } from '../auth/api-keys';
+import { principalFromApiKey } from '../auth/api-key-authentication';
 import { loadCaller } from '../auth/caller';
 import { anonymous, type AuthenticatedPrincipal, type Principal } from '../auth/principal';
 import type { Caller } from '../auth/rbac';

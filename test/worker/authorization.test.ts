@@ -3,7 +3,7 @@
 // here by hand — not derived from the role table they check.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { createApiKey } from '../../src/auth/api-keys';
+import { createApiKey } from '../../src/domain/api-keys/service';
 import { loadCaller } from '../../src/auth/caller';
 import { anonymous, type Principal } from '../../src/auth/principal';
 import type { Caller } from '../../src/auth/rbac';

@@ -1,10 +1,9 @@
 // Role bindings: who holds which role in an organization or one of its projects.
 import { and, eq, sql } from 'drizzle-orm';
-import type { Caller } from '../../auth/rbac';
+import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { memberships, projects, roleNames, type Membership, type RoleName } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
-import { authorizeOn } from '../access';
 import { postgresError, rethrowConflict } from '../names';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
@@ -17,7 +16,7 @@ export interface AddMemberInput {
 }
 
 export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemberInput): Promise<Membership> {
-  authorizeOn(caller, 'membership:manage', { organizationId: input.organizationId }, 'Organization');
+  authorize(caller, 'membership:manage', { organizationId: input.organizationId });
   if (!roleNames.includes(input.role as RoleName)) throw badInput('role', `must be one of ${roleNames.join(', ')}`);
   if (!!input.userId === !!input.serviceAccountId) throw badInput('member', 'give exactly one of userId and serviceAccountId');
   if (input.projectId) {
@@ -47,13 +46,16 @@ export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemb
 }
 
 export async function listMembers(db: HttpDatabase, caller: Caller, organizationId: string): Promise<Membership[]> {
-  authorizeOn(caller, 'membership:view', { organizationId }, 'Organization');
+  authorize(caller, 'membership:view', { organizationId });
   return db.select().from(memberships).where(eq(memberships.organizationId, organizationId));
 }
 
-export async function removeMember(db: HttpDatabase, caller: Caller, membershipId: string): Promise<void> {
+/** Takes a role binding away; returns what it was. */
+export async function removeMember(db: HttpDatabase, caller: Caller, membershipId: string): Promise<Membership> {
   const [membership] = await db.select().from(memberships).where(eq(memberships.id, membershipId));
   if (!membership) throw notFound('Membership');
-  authorizeOn(caller, 'membership:manage', { organizationId: membership.organizationId }, 'Membership');
-  await db.delete(memberships).where(eq(memberships.id, membershipId));
+  authorize(caller, 'membership:manage', { organizationId: membership.organizationId }, 'Membership');
+  const [removed] = await db.delete(memberships).where(eq(memberships.id, membershipId)).returning();
+  if (!removed) throw notFound('Membership');
+  return removed;
 }

@@ -1,19 +1,17 @@
 // Organizations: the tenants. System admins create them (the creator becomes owner); members see
 // and manage them according to their roles.
 import { eq, inArray, sql } from 'drizzle-orm';
-import { hasPermission, organizationIdsVisibleTo, requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
+import { authorize, installation, isAllowed, organizationIdsVisibleTo, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { memberships, organizations, type Organization } from '../../db/schema';
 import { notFound } from '../../errors';
-import { authorizeOn } from '../access';
 import { rethrowConflict, validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 
 export async function createOrganization(db: HttpDatabase, caller: Caller, input: { name: string; description?: string }): Promise<Organization> {
-  requireSystemPermission(caller, 'organization:create');
+  const principal = authorize(caller, 'organization:create', installation);
   const name = validateName('name', input.name);
   const description = validateDescription(input.description);
-  const principal = caller.principal;
   const creator = principal.kind === 'user' ? principal.userId : null;
   const id = crypto.randomUUID();
   try {
@@ -29,7 +27,6 @@ export async function createOrganization(db: HttpDatabase, caller: Caller, input
 }
 
 export async function listOrganizations(db: HttpDatabase, caller: Caller): Promise<Organization[]> {
-  requireAuthenticated(caller.principal);
   const visible = organizationIdsVisibleTo(caller);
   if (visible !== 'all' && visible.length === 0) return [];
   const query = db.select().from(organizations).orderBy(organizations.name);
@@ -38,22 +35,21 @@ export async function listOrganizations(db: HttpDatabase, caller: Caller): Promi
 
 /** The organizations with these ids that the caller may see; the rest are simply not found. */
 export async function organizationsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<Organization[]> {
-  requireAuthenticated(caller.principal);
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   const rows = await db.select().from(organizations).where(inArray(organizations.id, wellFormed));
-  return rows.filter((row) => hasPermission(caller, 'organization:view', { organizationId: row.id }));
+  return rows.filter((row) => isAllowed(caller, 'organization:view', { organizationId: row.id }));
 }
 
 export async function getOrganizationByName(db: HttpDatabase, caller: Caller, name: string): Promise<Organization> {
   const [organization] = await db.select().from(organizations).where(eq(organizations.name, name));
   if (!organization) throw notFound('Organization');
-  authorizeOn(caller, 'organization:view', { organizationId: organization.id }, 'Organization');
+  authorize(caller, 'organization:view', { organizationId: organization.id });
   return organization;
 }
 
 export async function updateOrganization(db: HttpDatabase, caller: Caller, id: string, input: { description?: string }): Promise<Organization> {
-  authorizeOn(caller, 'organization:update', { organizationId: id }, 'Organization');
+  authorize(caller, 'organization:update', { organizationId: id });
   const [updated] = await db
     .update(organizations)
     .set({ description: validateDescription(input.description), updatedAt: new Date(), version: sql`${organizations.version} + 1` })
@@ -63,8 +59,10 @@ export async function updateOrganization(db: HttpDatabase, caller: Caller, id: s
   return updated;
 }
 
-export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: string): Promise<void> {
-  authorizeOn(caller, 'organization:delete', { organizationId: id }, 'Organization');
-  const deleted = await db.delete(organizations).where(eq(organizations.id, id)).returning({ id: organizations.id });
-  if (deleted.length === 0) throw notFound('Organization');
+/** Deletes the organization and everything it owns; returns what it was. */
+export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: string): Promise<Organization> {
+  authorize(caller, 'organization:delete', { organizationId: id });
+  const [deleted] = await db.delete(organizations).where(eq(organizations.id, id)).returning();
+  if (!deleted) throw notFound('Organization');
+  return deleted;
 }

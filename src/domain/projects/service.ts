@@ -1,16 +1,16 @@
 // Projects of an organization (the release domain extends them). Creating one counts against
 // ResourceLimitProjectsPerOrganization in the same transaction as the insert.
-import { and, eq, sql } from 'drizzle-orm';
-import type { Caller } from '../../auth/rbac';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { projects, type Project } from '../../db/schema';
 import { notFound } from '../../errors';
-import { authorizeOn } from '../access';
 import { rethrowConflict, validateDescription, validateName } from '../names';
+import { wellFormedIds } from '../ids';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export async function createProject(db: HttpDatabase, caller: Caller, input: { organizationId: string; name: string; description?: string }): Promise<Project> {
-  authorizeOn(caller, 'project:create', { organizationId: input.organizationId }, 'Organization');
+  authorize(caller, 'project:create', { organizationId: input.organizationId });
   const name = validateName('name', input.name);
   const description = validateDescription(input.description);
   try {
@@ -37,13 +37,13 @@ async function load(db: HttpDatabase, id: string): Promise<Project> {
 
 export async function getProject(db: HttpDatabase, caller: Caller, id: string): Promise<Project> {
   const project = await load(db, id);
-  authorizeOn(caller, 'project:view', { organizationId: project.organizationId, projectId: project.id }, 'Project');
+  authorize(caller, 'project:view', { organizationId: project.organizationId, projectId: project.id });
   return project;
 }
 
 export async function updateProject(db: HttpDatabase, caller: Caller, id: string, input: { description?: string }): Promise<Project> {
   const project = await load(db, id);
-  authorizeOn(caller, 'project:update', { organizationId: project.organizationId, projectId: project.id }, 'Project');
+  authorize(caller, 'project:update', { organizationId: project.organizationId, projectId: project.id });
   const [updated] = await db
     .update(projects)
     .set({ description: validateDescription(input.description), updatedAt: new Date(), version: sql`${projects.version} + 1` })
@@ -52,8 +52,19 @@ export async function updateProject(db: HttpDatabase, caller: Caller, id: string
   return updated!;
 }
 
-export async function deleteProject(db: HttpDatabase, caller: Caller, id: string): Promise<void> {
+/** Deletes the project; returns what it was. */
+export async function deleteProject(db: HttpDatabase, caller: Caller, id: string): Promise<Project> {
   const project = await load(db, id);
-  authorizeOn(caller, 'project:delete', { organizationId: project.organizationId, projectId: project.id }, 'Project');
-  await db.delete(projects).where(eq(projects.id, id));
+  authorize(caller, 'project:delete', { organizationId: project.organizationId, projectId: project.id });
+  const [deleted] = await db.delete(projects).where(eq(projects.id, id)).returning();
+  if (!deleted) throw notFound('Project');
+  return deleted;
+}
+
+/** The projects with these ids that the caller may see, in one query; the rest are not found. */
+export async function projectsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<Project[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await db.select().from(projects).where(inArray(projects.id, wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'project:view', { organizationId: row.organizationId, projectId: row.id }));
 }

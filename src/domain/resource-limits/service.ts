@@ -1,11 +1,10 @@
 // Resource limits: system-wide caps on how many of a thing may exist (ResourceLimit<Things>Per<Parent>,
-// seeded by migration 0002). Any authenticated principal may read them (no role bindings needed,
-// so reads take the principal and skip loading them), since they bound what the
+// seeded by migration 0002). Any authenticated caller may read them (no role bindings needed, so
+// transports pass `withoutBindings(principal)` and skip loading them), since they bound what the
 // caller itself may create; only system administrators change them. Enforcement lives beside this
 // file (within-limit.ts), in the transaction that creates the limited thing.
-import type { Principal } from '../../auth/principal';
 import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import { requireAuthenticated, requireSystemPermission, type Caller } from '../../auth/rbac';
+import { authorize, installation, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { preparedQuery } from '../../db/prepared';
 import { resourceLimits, type ResourceLimit } from '../../db/schema';
@@ -25,14 +24,14 @@ export interface ListPage {
 
 const allResourceLimits = preparedQuery((db) => db.select().from(resourceLimits).orderBy(asc(resourceLimits.name)).prepare('all_resource_limits'));
 
-export async function listResourceLimits(db: HttpDatabase, principal: Principal): Promise<ResourceLimit[]> {
-  requireAuthenticated(principal);
+export async function listResourceLimits(db: HttpDatabase, caller: Caller): Promise<ResourceLimit[]> {
+  authorize(caller, 'resource_limit:view', installation);
   return allResourceLimits(db).execute();
 }
 
 /** A page of resource limits ordered by name (unique, so it is the keyset), with the total count. */
-export async function pageResourceLimits(db: HttpDatabase, principal: Principal, page: ListPage): Promise<{ rows: ResourceLimit[]; totalCount: number }> {
-  requireAuthenticated(principal);
+export async function pageResourceLimits(db: HttpDatabase, caller: Caller, page: ListPage): Promise<{ rows: ResourceLimit[]; totalCount: number }> {
+  authorize(caller, 'resource_limit:view', installation);
   const conditions: SQL[] = [];
   if (page.after !== undefined) conditions.push(gt(resourceLimits.name, page.after));
   if (page.before !== undefined) conditions.push(lt(resourceLimits.name, page.before));
@@ -50,8 +49,8 @@ export async function pageResourceLimits(db: HttpDatabase, principal: Principal,
 }
 
 /** The limits with these ids, in no particular order; ids that match nothing are left out. */
-export async function resourceLimitsByIds(db: HttpDatabase, principal: Principal, ids: readonly string[]): Promise<ResourceLimit[]> {
-  requireAuthenticated(principal);
+export async function resourceLimitsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ResourceLimit[]> {
+  authorize(caller, 'resource_limit:view', installation);
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   return db.select().from(resourceLimits).where(inArray(resourceLimits.id, wellFormed));
@@ -65,7 +64,7 @@ export interface UpdateResourceLimitInput {
 }
 
 export async function updateResourceLimit(db: HttpDatabase, caller: Caller, input: UpdateResourceLimitInput): Promise<ResourceLimit> {
-  requireSystemPermission(caller, 'resource_limit:update');
+  authorize(caller, 'resource_limit:update', installation);
   if (!Number.isSafeInteger(input.value) || input.value < 0) throw badInput('value', 'must be a non-negative integer');
   if (input.value > 2_147_483_647) throw badInput('value', 'must be at most 2147483647');
 

@@ -1,13 +1,13 @@
 // Service accounts of an organization and their trust policies (which external tokens may sign
 // in as them). Both creates count against their resource limits in the insert's transaction.
-import { eq, sql } from 'drizzle-orm';
-import type { Caller } from '../../auth/rbac';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import { assertFetchableIssuer } from '../../auth/sso/discovery';
 import type { HttpDatabase } from '../../db/client';
 import { serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
-import { authorizeOn } from '../access';
 import { rethrowConflict, validateDescription, validateName } from '../names';
+import { wellFormedIds } from '../ids';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export async function createServiceAccount(
@@ -15,7 +15,7 @@ export async function createServiceAccount(
   caller: Caller,
   input: { organizationId: string; name: string; description?: string },
 ): Promise<ServiceAccount> {
-  authorizeOn(caller, 'service_account:manage', { organizationId: input.organizationId }, 'Organization');
+  authorize(caller, 'service_account:manage', { organizationId: input.organizationId });
   const name = validateName('name', input.name);
   const createdBy = caller.principal.kind === 'user' ? caller.principal.userId : null;
   try {
@@ -35,7 +35,7 @@ export async function createServiceAccount(
 }
 
 export async function listServiceAccounts(db: HttpDatabase, caller: Caller, organizationId: string): Promise<ServiceAccount[]> {
-  authorizeOn(caller, 'service_account:view', { organizationId }, 'Organization');
+  authorize(caller, 'service_account:view', { organizationId });
   return db.select().from(serviceAccounts).where(eq(serviceAccounts.organizationId, organizationId)).orderBy(serviceAccounts.name);
 }
 
@@ -46,7 +46,7 @@ export async function addTrustPolicy(
 ): Promise<TrustPolicy> {
   const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
   if (!account) throw notFound('Service account');
-  authorizeOn(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
   assertFetchableIssuer(input.issuer);
   const entries = Object.entries(input.boundClaims ?? {});
   // Without bound claims any token of the issuer (any project of a CI system) could sign in.
@@ -66,9 +66,21 @@ export async function addTrustPolicy(
   return (await db.select().from(trustPolicies).where(eq(trustPolicies.id, row.id)))[0]!;
 }
 
-export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id: string): Promise<void> {
+/** Deletes the account with its keys and trust policies; returns what it was. */
+export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id: string): Promise<ServiceAccount> {
   const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, id));
   if (!account) throw notFound('Service account');
-  authorizeOn(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
-  await db.delete(serviceAccounts).where(eq(serviceAccounts.id, id));
+  authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  const [deleted] = await db.delete(serviceAccounts).where(eq(serviceAccounts.id, id)).returning();
+  if (!deleted) throw notFound('Service account');
+  return deleted;
+}
+
+/** The service accounts with these ids that the caller may see (an account always sees itself), in one query. */
+export async function serviceAccountsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ServiceAccount[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await db.select().from(serviceAccounts).where(inArray(serviceAccounts.id, wellFormed));
+  const self = caller.principal.kind === 'service_account' ? caller.principal.serviceAccountId : undefined;
+  return rows.filter((row) => row.id === self || isAllowed(caller, 'service_account:view', { organizationId: row.organizationId }));
 }

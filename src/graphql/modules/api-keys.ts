@@ -2,8 +2,8 @@
 //   mutation { createApiKey(input: { name: "ci", serviceAccountId: "..." }) { apiKey { id name prefix expiresAt } secret } }
 //   mutation { revokeApiKey(input: { id: "..." }) { apiKey { id revokedAt } } }
 // The secret is in createApiKey's payload only: it is shown once and never stored. Who may create
-// and revoke which keys is decided in src/auth/api-keys.ts.
-import { createApiKey, revokeApiKey, type ApiKeyView } from '../../auth/api-keys';
+// and revoke which keys is decided by the domain service and authorize().
+import { createApiKey, revokeApiKey, type ApiKeyView } from '../../domain/api-keys/service';
 import { builder } from '../builder';
 import { decodeIdOf, decodeOptionalIdOf } from '../global-ids';
 

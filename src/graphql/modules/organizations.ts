@@ -5,9 +5,10 @@
 //   mutation { updateOrganization(input: { id: "...", description: "..." }) { organization { id } } }
 //   mutation { deleteOrganization(input: { id: "..." }) { organization { id } } }
 //   mutation { addOrganizationMember(input: { organizationId: "...", userId: "...", role: "viewer" }) { membership { id role } } }
+//   mutation { removeOrganizationMember(input: { id: "<membership id>" }) { membership { id } } }
 // Who may see and change what is decided in the domain services.
 import type { Membership } from '../../db/schema';
-import { addMember } from '../../domain/memberships/service';
+import { addMember, removeMember } from '../../domain/memberships/service';
 import {
   createOrganization,
   deleteOrganization,
@@ -36,7 +37,7 @@ export const OrganizationNode = builder.loadableNode('Organization', {
 export const MembershipRef = builder.objectRef<Membership>('Membership').implement({
   description: 'A role held by a user or service account in an organization or one of its projects.',
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.globalID({ resolve: (membership) => ({ type: 'Membership', id: membership.id }) }),
     role: t.exposeString('role'),
     organizationId: t.globalID({ resolve: (membership) => ({ type: 'Organization', id: membership.organizationId }) }),
     projectId: t.globalID({ nullable: true, resolve: (membership) => (membership.projectId ? { type: 'Project', id: membership.projectId } : null) }),
@@ -123,14 +124,9 @@ builder.relayMutationField(
   },
   {
     description: 'Deletes an organization and everything it owns.',
-    resolve: async (_root, { input }, context) => {
-      const id = decodeIdOf('Organization', String(input.id), 'id');
-      // What it was, for the payload; the service decides whether the caller may delete it.
-      const caller = await context.caller();
-      const [organization] = await organizationsByIds(context.db.http, caller, [id]);
-      await deleteOrganization(context.db.http, caller, id);
-      return { organization: organization! };
-    },
+    resolve: async (_root, { input }, context) => ({
+      organization: await deleteOrganization(context.db.http, await context.caller(), decodeIdOf('Organization', String(input.id), 'id')),
+    }),
   },
   {
     name: 'DeleteOrganizationPayload',
@@ -166,6 +162,28 @@ builder.relayMutationField(
   },
   {
     name: 'AddOrganizationMemberPayload',
+    outputFields: (t) => ({
+      membership: t.field({ type: MembershipRef, resolve: (payload) => payload.membership }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'removeOrganizationMember',
+  {
+    name: 'RemoveOrganizationMemberInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true, description: 'The membership to remove.' }),
+    }),
+  },
+  {
+    description: 'Takes a role away from a user or service account.',
+    resolve: async (_root, { input }, context) => ({
+      membership: await removeMember(context.db.http, await context.caller(), decodeIdOf('Membership', String(input.id), 'id')),
+    }),
+  },
+  {
+    name: 'RemoveOrganizationMemberPayload',
     outputFields: (t) => ({
       membership: t.field({ type: MembershipRef, resolve: (payload) => payload.membership }),
     }),

@@ -4,8 +4,7 @@
 //   mutation { updateProject(input: { id: "...", description: "..." }) { project { id } } }
 //   mutation { deleteProject(input: { id: "..." }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import type { Project } from '../../db/schema';
-import { createProject, deleteProject, getProject, updateProject } from '../../domain/projects/service';
+import { createProject, deleteProject, getProject, projectsByIds, updateProject } from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { decodeIdOf } from '../global-ids';
@@ -15,11 +14,9 @@ import { OrganizationNode } from './organizations';
 export const ProjectNode = builder.loadableNode('Project', {
   description: 'A project of an organization.',
   id: { resolve: (project) => project.id },
-  // Each id on its own: a project the caller may not see is its own NOT_FOUND, not the batch's.
-  load: async (ids: string[], context: GraphQLContext) => {
-    const caller = await context.caller();
-    return Promise.all(ids.map((id) => getProject(context.db.http, caller, id).catch((error: unknown) => error as Error)));
-  },
+  // Every lookup of a request in one query; projects the caller may not see are simply not found.
+  load: async (ids: string[], context: GraphQLContext) => projectsByIds(context.db.http, await context.caller(), ids),
+  sort: (project) => project.id,
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
@@ -100,14 +97,9 @@ builder.relayMutationField(
   },
   {
     description: 'Deletes a project.',
-    resolve: async (_root, { input }, context) => {
-      const id = decodeIdOf('Project', String(input.id), 'id');
-      const caller = await context.caller();
-      // What it was, for the payload; getProject also answers NOT_FOUND for what the caller cannot see.
-      const project: Project = await getProject(context.db.http, caller, id);
-      await deleteProject(context.db.http, caller, id);
-      return { project };
-    },
+    resolve: async (_root, { input }, context) => ({
+      project: await deleteProject(context.db.http, await context.caller(), decodeIdOf('Project', String(input.id), 'id')),
+    }),
   },
   {
     name: 'DeleteProjectPayload',

@@ -9,6 +9,7 @@ import {
   resourceLimitsByIds,
   updateResourceLimit,
 } from '../../domain/resource-limits/service';
+import { withoutBindings } from '../../auth/rbac';
 import type { ResourceLimit } from '../../db/schema';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
@@ -19,7 +20,7 @@ export const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
   description: 'A system-wide cap on how many of one kind of resource may exist, e.g. ResourceLimitProjectsPerOrganization.',
   id: { resolve: (limit) => limit.id },
   // Every `node(id:)` / `nodes(ids:)` lookup of a request goes through one batched query.
-  load: async (ids: string[], context: GraphQLContext) => resourceLimitsByIds(context.db.http, context.principal, ids),
+  load: async (ids: string[], context: GraphQLContext) => resourceLimitsByIds(context.db.http, withoutBindings(context.principal), ids),
   // Rows come back in any order; the loader puts them in the order asked, null where none matched.
   sort: (limit) => limit.id,
   fields: (t) => ({
@@ -33,14 +34,14 @@ builder.queryFields((t) => ({
   resourceLimits: t.field({
     type: [ResourceLimitNode],
     description: 'Every resource limit, by name.',
-    resolve: async (_root, _args, context) => listResourceLimits(context.db.http, context.principal),
+    resolve: async (_root, _args, context) => listResourceLimits(context.db.http, withoutBindings(context.principal)),
   }),
   resourceLimitsConnection: t.connection(
     {
       type: ResourceLimitNode,
       description: 'The resource limits by name, one page at a time.',
       resolve: async (_root, args, context) => {
-        return keysetConnection<ResourceLimit>(args, (limit) => limit.name, (page) => pageResourceLimits(context.db.http, context.principal, page));
+        return keysetConnection<ResourceLimit>(args, (limit) => limit.name, (page) => pageResourceLimits(context.db.http, withoutBindings(context.principal), page));
       },
     },
     { name: 'ResourceLimitConnection' },

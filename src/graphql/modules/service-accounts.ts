@@ -1,12 +1,13 @@
 // Service accounts, as the Phobos API exposes them:
 //   query { serviceAccounts(organizationId: "...") { id name description } }
 //   mutation { createServiceAccount(input: { organizationId: "...", name: "ci" }) { serviceAccount { id } } }
+//   mutation { deleteServiceAccount(input: { id: "..." }) { serviceAccount { id name } } }
 //   mutation { addServiceAccountTrustPolicy(input: { serviceAccountId: "...", issuer: "https://...",
 //     boundClaims: [{ claim: "repository", value: "acme/app" }] }) { trustPolicy { id issuer boundClaims { claim value } } } }
 // The ServiceAccount type itself is declared in viewer.ts (for `me`); this module widens it with
 // what only a stored account has. Who may see and change accounts is decided in the domain service.
 import type { ServiceAccount, TrustPolicy } from '../../db/schema';
-import { addTrustPolicy, createServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
+import { addTrustPolicy, createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
 import { badInput } from '../../errors';
 import { builder } from '../builder';
 import { decodeIdOf } from '../global-ids';
@@ -138,6 +139,28 @@ builder.relayMutationField(
     name: 'AddServiceAccountTrustPolicyPayload',
     outputFields: (t) => ({
       trustPolicy: t.field({ type: TrustPolicyRef, resolve: (payload) => payload.trustPolicy }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteServiceAccount',
+  {
+    name: 'DeleteServiceAccountInput',
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+    }),
+  },
+  {
+    description: 'Deletes a service account, its API keys and trust policies; its tokens stop working when they expire.',
+    resolve: async (_root, { input }, context) => ({
+      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), decodeIdOf('ServiceAccount', String(input.id), 'id'))),
+    }),
+  },
+  {
+    name: 'DeleteServiceAccountPayload',
+    outputFields: (t) => ({
+      serviceAccount: t.field({ type: ServiceAccountNode, resolve: (payload) => payload.serviceAccount }),
     }),
   },
 );

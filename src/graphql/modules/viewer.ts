@@ -2,9 +2,11 @@
 // Built from the principal the authentication middleware resolved, so it costs no query and shows
 // exactly what authorization decides from. Nothing secret is exposed: no session, key or token ids.
 //
-// User and ServiceAccount are nodes so their ids are real global ids; for now a caller can fetch
-// only itself by id. The modules for users and service accounts widen that when they arrive.
+// User and ServiceAccount are nodes so their ids are real global ids; for now a user can fetch
+// only itself by id (the users module widens that when it arrives); service accounts load from the
+// database, as far as the caller may see them.
 import type { Principal } from '../../auth/principal';
+import { serviceAccountsByIds } from '../../domain/service-accounts/service';
 import { builder } from '../builder';
 
 interface UserShape {
@@ -49,9 +51,11 @@ export const UserNode = builder.node(builder.objectRef<UserShape>('User'), {
 export const ServiceAccountNode = builder.node(builder.objectRef<ServiceAccountShape>('ServiceAccount'), {
   description: 'An automation identity of one organization.',
   id: { resolve: (account) => account.id },
-  loadOne: (id, context) => {
-    const viewer = viewerOf(context.principal);
-    return viewer?.kind === 'service_account' && viewer.id === id ? viewer : null;
+  // Every lookup of a request in one query; accounts the caller may not see are not found.
+  loadMany: async (ids, context) => {
+    const rows = await serviceAccountsByIds(context.db.http, await context.caller(), ids);
+    const byId = new Map(rows.map((row) => [row.id, { ...row, kind: 'service_account' as const }]));
+    return ids.map((id) => byId.get(id) ?? null);
   },
   fields: (t) => ({
     name: t.exposeString('name'),

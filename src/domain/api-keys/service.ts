@@ -1,0 +1,110 @@
+// API keys for `X-API-Key`, owned by a user or a service account, optionally narrowed to one
+// organization, until they expire or are revoked. Who may create, see and revoke which keys is
+// decided by authorize() (src/auth/rbac.ts): a user's own keys are personal credentials, a service
+// account's keys need `api_key:manage` in its organization, and a credential narrowed to one
+// organization only ever reaches keys narrowed to the same organization — so a scoped key can
+// never mint a broader one.
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { authorize, type Caller } from '../../auth/rbac';
+import type { HttpDatabase } from '../../db/client';
+import { apiKeys, organizations, serviceAccounts, type ApiKey } from '../../db/schema';
+import { badInput, notFound } from '../../errors';
+import { validateLabel } from '../names';
+import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+import { newApiKey } from './key-format';
+
+export type ApiKeyView = Omit<ApiKey, 'secretHash'>;
+
+function toView(key: ApiKey): ApiKeyView {
+  const { secretHash: _secret, ...view } = key;
+  return view;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  /** Create the key for this service account instead of the caller. */
+  serviceAccountId?: string;
+  /** Narrow the key to this organization. A caller itself narrowed to one organization always narrows its keys to it. */
+  organizationId?: string;
+  expiresAt?: Date;
+}
+
+interface KeyOwner {
+  column: 'user_id' | 'service_account_id';
+  id: string;
+  organizationId: string | null;
+  limitName: string;
+}
+
+async function ownerOfNewKey(db: HttpDatabase, caller: Caller, input: CreateApiKeyInput): Promise<KeyOwner> {
+  if (input.serviceAccountId) {
+    const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
+    if (!account) throw notFound('Service account');
+    authorize(caller, 'api_key:manage', { organizationId: account.organizationId }, 'Service account');
+    if (input.organizationId && input.organizationId !== account.organizationId) throw badInput('organizationId', "must be the service account's organization");
+    return { column: 'service_account_id', id: account.id, organizationId: account.organizationId, limitName: 'ResourceLimitApiKeysPerServiceAccount' };
+  }
+  const scope = caller.principal.kind !== 'anonymous' ? caller.principal.organizationScope : undefined;
+  const organizationId = input.organizationId ?? scope ?? null;
+  const userId = caller.principal.kind === 'user' ? caller.principal.userId : '';
+  authorize(caller, 'api_key:manage', { userId, organizationScope: organizationId });
+  if (organizationId) {
+    // The caller must see the organization, and it must exist (a system admin sees every id).
+    authorize(caller, 'organization:view', { organizationId });
+    const [organization] = await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId));
+    if (!organization) throw notFound('Organization');
+  }
+  return { column: 'user_id', id: userId, organizationId, limitName: 'ResourceLimitApiKeysPerUser' };
+}
+
+export async function createApiKey(db: HttpDatabase, caller: Caller, input: CreateApiKeyInput): Promise<{ key: ApiKeyView; secret: string }> {
+  const name = validateLabel('name', input.name, 100);
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt', 'must be in the future');
+  const owner = await ownerOfNewKey(db, caller, input);
+  const createdBy = caller.principal.kind === 'user' ? caller.principal.userId : null;
+  const { prefix, key, hash } = await newApiKey();
+  const ownerColumn = sql.identifier(owner.column);
+  const row = await insertWithinLimit<{ id: string }>(db, {
+    limitName: owner.limitName,
+    lockKey: `api_keys:${owner.column}:${owner.id}`,
+    statement: sql`
+      insert into api_keys (name, prefix, secret_hash, ${ownerColumn}, organization_id, created_by, expires_at)
+      select ${name}, ${prefix}, ${hash}, ${owner.id}, ${owner.organizationId}, ${createdBy}, ${input.expiresAt?.toISOString() ?? null}
+      where ${withinLimit(owner.limitName, sql`select count(*) from api_keys where ${ownerColumn} = ${owner.id} and revoked_at is null`)}
+      returning id`,
+  });
+  const [created] = await db.select().from(apiKeys).where(eq(apiKeys.id, row.id));
+  return { key: toView(created!), secret: key };
+}
+
+/** The caller's own keys, newest first; a credential narrowed to one organization sees only keys narrowed to it. */
+export async function listOwnApiKeys(db: HttpDatabase, caller: Caller): Promise<ApiKeyView[]> {
+  const principal = caller.principal;
+  if (principal.kind === 'service_account') return [];
+  const scope = principal.kind === 'user' ? (principal.organizationScope ?? null) : null;
+  const userId = principal.kind === 'user' ? principal.userId : '';
+  authorize(caller, 'api_key:manage', { userId, organizationScope: scope });
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.userId, userId), scope ? eq(apiKeys.organizationId, scope) : undefined))
+    .orderBy(desc(apiKeys.createdAt));
+  return rows.map(toView);
+}
+
+/** Revokes a key at once; returns it. Keys the caller may not manage are not found. */
+export async function revokeApiKey(db: HttpDatabase, caller: Caller, keyId: string): Promise<ApiKeyView> {
+  const [row] = await db
+    .select({ key: apiKeys, accountOrganizationId: serviceAccounts.organizationId })
+    .from(apiKeys)
+    .leftJoin(serviceAccounts, eq(serviceAccounts.id, apiKeys.serviceAccountId))
+    .where(eq(apiKeys.id, keyId));
+  if (!row) throw notFound('API key');
+  if (row.accountOrganizationId) {
+    authorize(caller, 'api_key:manage', { organizationId: row.accountOrganizationId }, 'API key');
+  } else {
+    authorize(caller, 'api_key:manage', { userId: row.key.userId!, organizationScope: row.key.organizationId }, 'API key');
+  }
+  const [revoked] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))).returning();
+  return toView(revoked ?? row.key);
+}
