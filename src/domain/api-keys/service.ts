@@ -80,7 +80,6 @@ export async function createApiKey(db: HttpDatabase, caller: Caller, input: Crea
 /** The caller's own keys, newest first; a credential narrowed to one organization sees only keys narrowed to it. */
 export async function listOwnApiKeys(db: HttpDatabase, caller: Caller): Promise<ApiKeyView[]> {
   const principal = caller.principal;
-  if (principal.kind === 'service_account') return [];
   const scope = principal.kind === 'user' ? (principal.organizationScope ?? null) : null;
   const userId = principal.kind === 'user' ? principal.userId : '';
   authorize(caller, 'api_key:manage', { userId, organizationScope: scope });
