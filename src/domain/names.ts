@@ -1,4 +1,4 @@
-import { AppError, badInput } from '../errors';
+import { badInput } from '../errors';
 
 /** Resource names are URL-safe: lowercase letters, digits and inner hyphens, 1-64 characters. */
 export function validateName(field: string, value: string): string {
@@ -13,18 +13,6 @@ export function validateDescription(value: string | undefined): string {
   const description = (value ?? '').trim();
   if (description.length > 1000) throw badInput('description', 'must be at most 1000 characters');
   return description;
-}
-
-/** The Postgres error behind a driver error (drizzle wraps the driver's error as `cause`). */
-export function postgresError(error: unknown): { code?: string; constraint?: string } {
-  return (error as { cause?: { code?: string } }).cause?.code ? (error as { cause: { code?: string; constraint?: string } }).cause : (error as { code?: string; constraint?: string });
-}
-
-/** Rethrows a unique violation of `constraint` as CONFLICT naming the field; other errors as they are. */
-export function rethrowConflict(error: unknown, constraint: string, field: string, message: string): never {
-  const pg = postgresError(error);
-  if (pg.code === '23505' && pg.constraint === constraint) throw new AppError('CONFLICT', message, { field });
-  throw error;
 }
 
 /** A free-text label (an API key's name): trimmed, 1 to `max` characters, on one line. */

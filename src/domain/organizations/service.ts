@@ -5,7 +5,8 @@ import { authorize, installation, isAllowed, organizationIdsVisibleTo, type Call
 import type { HttpDatabase } from '../../db/client';
 import { memberships, organizations, type Organization } from '../../db/schema';
 import { notFound } from '../../errors';
-import { rethrowConflict, validateDescription, validateName } from '../names';
+import { rethrowConflict } from '../../db/postgres-errors';
+import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 
 export async function createOrganization(db: HttpDatabase, caller: Caller, input: { name: string; description?: string }): Promise<Organization> {

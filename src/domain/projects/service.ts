@@ -5,7 +5,8 @@ import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { projects, type Project } from '../../db/schema';
 import { notFound } from '../../errors';
-import { rethrowConflict, validateDescription, validateName } from '../names';
+import { rethrowConflict } from '../../db/postgres-errors';
+import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 

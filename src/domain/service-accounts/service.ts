@@ -6,7 +6,8 @@ import { assertFetchableIssuer } from '../../auth/sso/discovery';
 import type { HttpDatabase } from '../../db/client';
 import { serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
-import { rethrowConflict, validateDescription, validateName } from '../names';
+import { rethrowConflict } from '../../db/postgres-errors';
+import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
