@@ -117,6 +117,35 @@ describe('organizations and projects: happy path', () => {
     expect(gone.errors!.map((error) => error.extensions!.code)).toEqual(['NOT_FOUND']);
   });
 
+  it('lists memberships to members, removes one, and returns what it removed', async () => {
+    const listed = await h.gql<{ organization: { memberships: { id: string; role: string; userId: string | null }[] } }>(
+      'query($name: String!) { organization(name: $name) { memberships { id role userId } } }',
+      { name: orgName },
+      { as: viewer },
+    );
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data!.organization.memberships).toContainEqual(expect.objectContaining({ role: 'viewer', userId: globalId('User', viewer.id) }));
+
+    const newcomer = await h.createUser();
+    const added = await h.gql<{ addOrganizationMember: { membership: { id: string } } }>(
+      'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }',
+      { input: { organizationId, userId: globalId('User', newcomer.id), role: 'developer' } },
+      { as: admin },
+    );
+    const membershipId = added.data!.addOrganizationMember.membership.id;
+    expect(decodeGlobalId(membershipId).typename).toBe('Membership');
+    const removedByViewer = await h.gql('mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id } } }', { input: { id: membershipId } }, { as: viewer });
+    expect(removedByViewer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const removed = await h.gql<{ removeOrganizationMember: { membership: { id: string; role: string } } }>(
+      'mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id role } } }',
+      { input: { id: membershipId } },
+      { as: admin },
+    );
+    expect(removed.data!.removeOrganizationMember.membership).toEqual({ id: membershipId, role: 'developer' });
+    const rows = await h.db.http.execute(sql`select 1 from memberships where user_id = ${newcomer.id}`);
+    expect(rows.rows).toHaveLength(0);
+  });
+
   it('updates the description for the admin and deletes an organization', async () => {
     const updated = await h.gql<{ updateOrganization: { organization: OrganizationResult } }>(
       updateOrganizationMutation,

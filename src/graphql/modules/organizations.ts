@@ -1,6 +1,7 @@
 // Organizations, as the Phobos API exposes them:
 //   query { organization(name: "acme") { id name description metadata { version } } }
 //   query { organizations { id name } }
+//   query { organization(name: "acme") { memberships { id role userId serviceAccountId projectId } } }
 //   mutation { createOrganization(input: { name: "acme" }) { organization { id } } }
 //   mutation { updateOrganization(input: { id: "...", description: "..." }) { organization { id } } }
 //   mutation { deleteOrganization(input: { id: "..." }) { organization { id } } }
@@ -8,7 +9,7 @@
 //   mutation { removeOrganizationMember(input: { id: "<membership id>" }) { membership { id } } }
 // Who may see and change what is decided in the domain services.
 import type { Membership } from '../../db/schema';
-import { addMember, removeMember } from '../../domain/memberships/service';
+import { addMember, listMembers, removeMember } from '../../domain/memberships/service';
 import {
   createOrganization,
   deleteOrganization,
@@ -48,6 +49,14 @@ export const MembershipRef = builder.objectRef<Membership>('Membership').impleme
     }),
   }),
 });
+
+builder.objectField(OrganizationNode, 'memberships', (t) =>
+  t.field({
+    type: [MembershipRef],
+    description: 'Who holds which role in the organization and its projects (needs membership:view).',
+    resolve: async (organization, _args, context) => listMembers(context.db.http, await context.caller(), organization.id),
+  }),
+);
 
 builder.queryFields((t) => ({
   organization: t.field({
