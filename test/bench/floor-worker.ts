@@ -1,9 +1,9 @@
 // A bench-only Worker: the least a request can do in this runtime, beside the least a request that
-// reads the database can do. `npm run bench` runs it next to the real Worker so the cost the
-// runtime itself charges for one database read (the subrequest to the database proxy, the driver,
-// and under wrangler's dev server its outbound interceptor) is measured apart from what the API adds
-// on top (middleware, authentication, GraphQL). It shares the app's configuration and database
-// handle, and reads what the GraphQL scenario reads.
+// reads the database can do. `npm run bench` runs it next to the real Worker, under wrangler's dev
+// server and on workerd alone, so the cost the runtime itself charges for one database read (the
+// subrequest to the database proxy, the driver, and under the dev server its outbound interceptor)
+// is measured apart from what the API adds on top (middleware, authentication, GraphQL). It shares
+// the app's configuration and database handle, and reads what the GraphQL scenario reads.
 import { asc } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { resourceLimits } from '../../src/db/schema';

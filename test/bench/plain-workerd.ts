@@ -1,13 +1,14 @@
 // Runs the Worker as it is deployed — the bundle of `wrangler deploy --dry-run` — on workerd alone:
 // the open-source runtime of Cloudflare's edge, without what `wrangler dev` adds in front of it for
 // development (wrangler's proxy worker, miniflare's entry worker and the outbound interceptor every
-// subrequest passes). The benchmark measures the same scenarios here, so its ratios are not only
-// ratios of development overhead. The workerd binary is the one wrangler itself runs.
+// subrequest passes). The benchmark measures the same scenarios here, and the floor Worker
+// (test/bench/floor-worker.ts) too, so its ratios are not only ratios of development overhead. The
+// workerd binary is the one wrangler itself runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unstable_readConfig } from 'wrangler';
 import { freePort } from '../setup/free-port';
@@ -24,9 +25,10 @@ function workerdBinary(): string {
   return (fromWrangler('workerd') as { default: string }).default;
 }
 
-function buildBundle(outDir: string): void {
+/** Bundles `entry` (default: the configuration's `main`, the Worker itself) as `wrangler deploy` would. */
+function buildBundle(outDir: string, entry?: string): void {
   const wrangler = join(dirname(fileURLToPath(import.meta.resolve('wrangler/package.json'))), 'bin', 'wrangler.js');
-  const build = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outDir, '-c', wranglerConfig], {
+  const build = spawnSync(process.execPath, [wrangler, 'deploy', ...(entry ? [entry] : []), '--dry-run', '--outdir', outDir, '-c', wranglerConfig], {
     encoding: 'utf8',
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
@@ -39,7 +41,7 @@ const capnpString = (value: string) => JSON.stringify(value);
  * workerd's configuration: the bundle, its variables, the Durable Objects of the wrangler
  * configuration (SQLite-backed, as its migrations declare them) on local disk, loopback egress.
  */
-function workerdConfig(options: { port: number; storageDir: string; vars: Record<string, string> }): string {
+function workerdConfig(options: { bundle: string; port: number; storageDir: string; vars: Record<string, string> }): string {
   const wrangler = unstable_readConfig({ config: wranglerConfig });
   const durableObjects = wrangler.durable_objects.bindings as { name: string; class_name: string }[];
   const bindings = [
@@ -62,7 +64,7 @@ const config :Workerd.Config = (
 );
 
 const worker :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  modules = [(name = ${capnpString(options.bundle)}, esModule = embed ${capnpString(options.bundle)})],
   compatibilityDate = ${capnpString(wrangler.compatibility_date!)},
   bindings = [
     ${bindings.join(',\n    ')},
@@ -81,23 +83,34 @@ async function waitUntilServing(url: string, workerd: ReturnType<typeof spawn>):
   while (Date.now() < deadline) {
     if (workerd.exitCode !== null) throw new Error(`workerd exited with ${workerd.exitCode}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
+      if ((await fetch(url)).ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('workerd did not serve /healthz within 20 s');
+  throw new Error(`workerd did not serve ${url} within 20 s`);
 }
 
-export async function startPlainWorkerd(options: { stateDir: string; vars: Record<string, string> }): Promise<PlainWorkerd> {
-  const dir = join(options.stateDir, 'workerd');
+export interface PlainWorkerdOptions {
+  stateDir: string;
+  vars: Record<string, string>;
+  /** Another entry module (the floor Worker) than the configuration's; it exports the same Durable Objects. */
+  entry?: string;
+  /** A path that answers 2xx once the Worker serves. */
+  readyPath?: string;
+}
+
+export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<PlainWorkerd> {
+  // wrangler names the bundle after its entry module.
+  const bundle = `${basename(options.entry ?? unstable_readConfig({ config: wranglerConfig }).main!, '.ts')}.js`;
+  const dir = join(options.stateDir, `workerd-${bundle}`);
   const storageDir = join(dir, 'durable-objects');
   mkdirSync(storageDir, { recursive: true });
-  buildBundle(dir);
+  buildBundle(dir, options.entry);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars } }));
+  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ bundle, port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars } }));
   const workerd = spawn(workerdBinary(), ['serve', '--experimental', 'config.capnp'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async () => {
     if (workerd.exitCode !== null) return;
@@ -105,7 +118,7 @@ export async function startPlainWorkerd(options: { stateDir: string; vars: Recor
     await once(workerd, 'exit');
   };
   try {
-    await waitUntilServing(url, workerd);
+    await waitUntilServing(`${url}${options.readyPath ?? '/healthz'}`, workerd);
   } catch (error) {
     await stop();
     throw error;

@@ -26,9 +26,7 @@ async function kmsServer(keySpec: string): Promise<WorkerServer> {
 }
 
 beforeAll(async () => {
-  // Real KMS does not require x-amz-content-sha256 (aws4fetch does not send it for kms); the body
-  // hash is still covered by the signature.
-  kms = await startFakeKms({ ...credentials, requireContentSha256: false });
+  kms = await startFakeKms(credentials);
 });
 
 afterAll(async () => {
