@@ -211,6 +211,34 @@ describe('limits on what a request may ask', () => {
     expect(refused.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
 
+  /** 15 aliases of nodes(ids: 100 ids) selecting 8 fields each: 15 × (1 + 100 × 8) = 12,015. */
+  const fifteenTimesHundred = `query ($ids: [ID!]!) { ${Array.from(
+    { length: 15 },
+    (_, index) => `n${index}: nodes(ids: $ids) { id ... on Organization { id name description metadata { createdAt updatedAt version } } }`,
+  ).join(' ')} }`;
+  const hundredIds = () => Array.from({ length: 100 }, () => btoa(`Organization:${crypto.randomUUID()}`));
+
+  it('counts the ids of nodes(ids:) against a default ceiling of 10,000 although complexity is unlimited', async () => {
+    expect(h.config.server.maxGraphqlComplexity).toBe(0);
+    const result = await h.gql(fifteenTimesHundred, { ids: hundredIds() }, { as: member });
+    expect(result.data).toBeUndefined();
+    expect(result.errors).toEqual([
+      { message: 'Query complexity 12015 exceeds the maximum of 10000.', extensions: { code: 'BAD_USER_INPUT', complexity: 12015, maxComplexity: 10000 } },
+    ]);
+    // One alias of it is an ordinary request.
+    const single = await h.gql<{ nodes: unknown[] }>('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name } } }', { ids: hundredIds() }, { as: member });
+    expect(single.errors).toBeUndefined();
+    expect(single.data!.nodes).toEqual(Array.from({ length: 100 }, () => null));
+  });
+
+  it('lets PHOBOS_MAX_GRAPHQL_COMPLEXITY raise the ceiling above the default', async () => {
+    const generous = await graphqlHarness({ PHOBOS_MAX_GRAPHQL_COMPLEXITY: '20000' });
+    const user = await generous.createUser();
+    const result = await generous.gql<Record<string, unknown[]>>(fifteenTimesHundred, { ids: hundredIds() }, { as: user });
+    expect(result.errors).toBeUndefined();
+    expect(Object.keys(result.data!)).toHaveLength(15);
+  });
+
   describe('with PHOBOS_MAX_GRAPHQL_COMPLEXITY=50', () => {
     let limited: GraphQLHarness;
     let limitedAdmin: Identity;
