@@ -3,6 +3,7 @@
 import { exports } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/app';
 import { decodeGlobalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
 let h: GraphQLHarness;
@@ -42,13 +43,67 @@ describe('routes', () => {
     expect(sdl).toMatch(/type ResourceLimitConnection \{[^}]*edges: \[ResourceLimitEdge!\]![^}]*pageInfo: PageInfo![^}]*totalCount: Int!/);
   });
 
-  it('GET /graphql-playground serves GraphiQL pointed at /graphql', async () => {
+  it('GET /graphql-playground serves GraphiQL pointed at /graphql, every file from this origin', async () => {
     const response = await h.request('/graphql-playground');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await response.text();
-    expect(html).toContain('YogaGraphiQL');
-    expect(html).toContain('"endpoint":"/graphql"');
+    expect(html).toContain('<script type="application/json" id="graphiql-options">{"endpoint":"/graphql","title":"Phobos GraphiQL"}</script>');
+    // Nothing from another origin, not even protocol-relative.
+    expect(html).not.toMatch(/https?:|\/\/[a-z0-9]/i);
+    const references = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((match) => match[1]!);
+    expect(references).toEqual(['/graphiql/favicon.ico', '/graphiql/graphiql.css', '/graphiql/graphiql.js', '/graphiql/start.js']);
+    // No inline script: every <script> loads a file, but the options block, which is data.
+    const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
+    expect(scripts.filter(([, attributes, body]) => !attributes!.includes('src=') && body!.trim() !== '').map(([, attributes]) => attributes!.trim())).toEqual([
+      'type="application/json" id="graphiql-options"',
+    ]);
+  });
+
+  it('sends GraphiQL with a Content-Security-Policy that allows scripts from this origin only', async () => {
+    const response = await h.request('/graphql-playground');
+    const policy = Object.fromEntries(
+      response.headers
+        .get('content-security-policy')!
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name, ...sources]) => [name, sources]),
+    );
+    expect(policy['default-src']).toEqual(["'none'"]);
+    expect(policy['script-src']).toEqual(["'self'"]);
+    expect(policy['worker-src']).toEqual(["'self'"]);
+    expect(policy['connect-src']).toEqual(["'self'"]);
+    expect(policy['frame-ancestors']).toEqual(["'none'"]);
+    expect(policy['base-uri']).toEqual(["'none'"]);
+    for (const sources of Object.values(policy) as string[][]) expect(sources.filter((source) => !/^('self'|'none'|'unsafe-inline'|data:)$/.test(source))).toEqual([]);
+  });
+
+  it('has the GraphiQL files the page loads in the static assets', async () => {
+    const assets = h.env.ASSETS!;
+    for (const [file, type] of [
+      ['graphiql.js', /javascript/],
+      ['start.js', /javascript/],
+      ['graphiql.css', /css/],
+      ['editor.worker.js', /javascript/],
+      ['json.worker.js', /javascript/],
+      ['graphql.worker.js', /javascript/],
+    ] as const) {
+      const response = await assets.fetch(`http://localhost/graphiql/${file}`);
+      expect(response.status, file).toBe(200);
+      expect(response.headers.get('content-type'), file).toMatch(type);
+      await response.body?.cancel();
+    }
+    const start = await (await assets.fetch('http://localhost/graphiql/start.js')).text();
+    expect(start).toContain('"graphql":"/graphiql/graphql.worker.js"');
+    expect(start).toContain('YogaGraphiQL.renderYogaGraphiQL');
+  });
+
+  it('serves no playground in the API-only build, which has no static assets', async () => {
+    const response = await h.request('/graphql-playground');
+    expect(response.status).toBe(200);
+    const apiOnly = await createApp().request('/graphql-playground', undefined, { ...h.env, ASSETS: undefined });
+    expect(apiOnly.status).toBe(404);
+    expect(((await apiOnly.json()) as { code: string }).code).toBe('NOT_FOUND');
   });
 
   it('never serves GraphiQL on /graphql itself', async () => {
