@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { WorkerEnv } from '../env';
-import type { RateLimitResult } from '../platform/ratelimit/store';
+import type { CountedRequests, InvalidRate, RateLimitResult } from '../platform/ratelimit/store';
 
 /** One client key's counts in the two fixed windows the sliding estimate looks at. */
 interface WindowCounts {
@@ -38,8 +38,10 @@ export class RateLimiter extends DurableObject<WorkerEnv> {
    * Upstash's (weighted count floored, refused requests not counted) so both stores agree.
    * `now` is for tests; callers leave it to the object's clock.
    */
-  async limit(key: string, limit: number, windowMs: number, now: number = Date.now()): Promise<RateLimitResult> {
-    const { admitted, ...rest } = await this.limitMany(key, 1, limit, windowMs, now);
+  async limit(key: string, limit: number, windowMs: number, now: number = Date.now()): Promise<RateLimitResult | InvalidRate> {
+    const counted = await this.limitMany(key, 1, limit, windowMs, now);
+    if ('invalid' in counted) return counted;
+    const { admitted, ...rest } = counted;
     return { ...rest, allowed: admitted === 1 };
   }
 
@@ -47,16 +49,13 @@ export class RateLimiter extends DurableObject<WorkerEnv> {
    * Counts `count` requests of `key` at once (an isolate coalesces concurrent requests of one
    * client into one call) and says how many of them are admitted: the first `admitted`, in order.
    * `remaining` is what is left after all of them.
+   *
+   * A rate it cannot count against is answered, not thrown: an exception leaving an RPC method is
+   * reported by workerd as uncaught in the object, although the caller handles the rejection.
    */
-  async limitMany(
-    key: string,
-    count: number,
-    limit: number,
-    windowMs: number,
-    now: number = Date.now(),
-  ): Promise<{ admitted: number; limit: number; remaining: number; resetMs: number }> {
+  async limitMany(key: string, count: number, limit: number, windowMs: number, now: number = Date.now()): Promise<CountedRequests | InvalidRate> {
     if (!(Number.isInteger(limit) && limit > 0 && Number.isInteger(windowMs) && windowMs > 0 && Number.isInteger(count) && count > 0)) {
-      throw new RangeError(`invalid rate: ${limit} per ${windowMs} ms`);
+      return { invalid: `invalid rate: ${limit} per ${windowMs} ms (${count} at once)` };
     }
     this.sweep(now);
     const window = Math.floor(now / windowMs);

@@ -11,13 +11,18 @@
 //   / `nodes(ids:)` lookups, loaded through per-request dataloaders;
 // - lists that grow are Relay connections (`first/after`, `last/before`, `pageInfo`,
 //   `totalCount`), resolved with `keysetConnection` from connections.ts;
-// - mutations are Relay mutations (`builder.relayMutationField`) with an optional clientMutationId.
+// - mutations are Relay mutations (`builder.relayMutationField`) with an optional clientMutationId;
+// - arguments and input fields that name objects are global ids declared with their type:
+//   `t.arg.globalID({ for: OrganizationNode, required: true })`, or `t.globalID({ for: … })` in an
+//   input; the resolver receives `{ typename, id }` already decoded and checked (input-rules.ts);
+// - text inputs obey one rule (src/domain/text.ts), checked before execution: a field that may
+//   span lines is named `description` or says so with `extensions: { multiline: true }`.
 import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
-import { GraphQLError, isObjectType, type GraphQLResolveInfo } from 'graphql';
-import { AppError } from '../errors';
+import { GraphQLError } from 'graphql';
 import type { GraphQLContext } from './context';
+import { decodeGlobalIdOrThrow } from './global-ids';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -37,31 +42,11 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    nodeQueryOptions: {
-      resolve: (_root, { id }, _context, info, resolveNode) => {
-        requireNodeType(info, id.typename);
-        return resolveNode(id);
-      },
-    },
-    nodesQueryOptions: {
-      resolve: (_root, { ids }, _context, info, resolveNodes) => {
-        for (const id of ids) requireNodeType(info, id.typename);
-        return resolveNodes(ids);
-      },
-    },
+    // The one validating decoder. input-rules.ts has refused malformed ids (and ids of types that
+    // are not nodes, and lists of more than 100) before any resolver runs, naming the field.
+    decodeGlobalID: decodeGlobalIdOrThrow,
   },
 });
-
-/**
- * A well-formed global id can still name a type that is not a node (or no type at all); that is
- * the client's mistake, not a missing object, and must not reach the loaders as one.
- */
-function requireNodeType(info: GraphQLResolveInfo, typename: string): void {
-  const type = info.schema.getType(typename);
-  if (!isObjectType(type) || !type.getInterfaces().some((candidate) => candidate.name === 'Node')) {
-    throw new AppError('BAD_USER_INPUT', `Not the id of an object that can be fetched by id: ${typename}`, { field: 'id' });
-  }
-}
 
 builder.queryType({});
 builder.mutationType({});

@@ -3,6 +3,7 @@
 // count; this turns that into edges, opaque cursors and pageInfo. Keysets (not offsets) keep pages
 // stable while rows are inserted or deleted, and cost an index range scan however deep the page.
 import { decodeBase64, encodeBase64, parseCursorConnectionArgs, PothosValidationError } from '@pothos/core';
+import { textProblem } from '../domain/text';
 import { AppError } from '../errors';
 
 /** Page sizes: `first`/`last` default to 20 and are capped at 100, whatever the client asks. */
@@ -42,7 +43,8 @@ function decodeCursor(cursor: string, field: 'after' | 'before'): string {
   } catch {
     decoded = undefined;
   }
-  if (!decoded?.startsWith(cursorPrefix)) throw new AppError('BAD_USER_INPUT', `${field}: not a cursor of this list`, { field });
+  // The key goes into SQL: one forged to carry a NUL would make Postgres fail the query.
+  if (!decoded?.startsWith(cursorPrefix) || textProblem(decoded)) throw new AppError('BAD_USER_INPUT', `${field}: not a cursor of this list`, { field });
   return decoded.slice(cursorPrefix.length);
 }
 

@@ -7,7 +7,11 @@
 // 2. `useErrorReporting` sees the final result with the request's context: it logs every masked
 //    error's real cause through the request logger (so the log line carries the request id), puts
 //    the request id into the masked error for the client to quote, and gives errors that GraphQL
-//    itself raised (syntax, validation, variable coercion) the code BAD_USER_INPUT.
+//    itself raised (syntax, validation, variable coercion) the code BAD_USER_INPUT. Anonymous
+//    callers get validation messages without graphql-js's "Did you mean …?" field suggestions,
+//    which would let a stranger spell out the schema by trial and error.
+// 3. `useOpaqueParseErrors` answers a request whose JSON does not parse with a fixed message: the
+//    parser's own words describe the input back to whoever sent it and help nobody else.
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -81,14 +85,23 @@ function isResult(value: unknown): value is ReportedResult {
   return typeof value === 'object' && value !== null && !(Symbol.asyncIterator in value);
 }
 
+/** graphql-js ends validation and coercion messages with its guesses: `… Did you mean "name"?` */
+const suggestion = / Did you mean .*$/s;
+
+function withoutSuggestions(error: GraphQLError): GraphQLError {
+  if (!suggestion.test(error.message)) return error;
+  return new GraphQLError(error.message.replace(suggestion, ''), { ...locationOf(error), extensions: error.extensions });
+}
+
 /** Logs masked errors with the request's logger and id, and codes every other error. */
 export function useErrorReporting(): Plugin<Record<string, unknown>, GraphQLContext> {
   return {
     onResultProcess({ result, setResult, serverContext }) {
+      const anonymous = serverContext.principal.kind === 'anonymous';
       const report = (single: ReportedResult): ReportedResult => {
         if (!single.errors?.length) return single;
         const errors = single.errors.map((error) => {
-          if (!unexpectedCauses.has(error)) return withKnownCode(error);
+          if (!unexpectedCauses.has(error)) return anonymous ? withoutSuggestions(withKnownCode(error)) : withKnownCode(error);
           serverContext.logger.error('graphql operation failed', { error: unexpectedCauses.get(error), path: error.path?.join('.') });
           return clientError(error.message, 'INTERNAL', { requestId: serverContext.requestId }, locationOf(error));
         });
@@ -96,6 +109,31 @@ export function useErrorReporting(): Plugin<Record<string, unknown>, GraphQLCont
       };
       if (Array.isArray(result)) setResult(result.map((single) => (isResult(single) ? report(single) : single)) as typeof result);
       else if (isResult(result)) setResult(report(result) as typeof result);
+    },
+  };
+}
+
+/** Whether a request-parsing failure is JSON that did not parse (yoga wraps the POST body's, not the query string's). */
+function isJsonSyntaxError(error: unknown): boolean {
+  if (error instanceof SyntaxError) return true;
+  const original = error instanceof GraphQLError ? (error.extensions.originalError as { name?: string } | undefined) : undefined;
+  return original?.name === 'SyntaxError';
+}
+
+/** See the header (3). */
+export function useOpaqueParseErrors(): Plugin<Record<string, unknown>, GraphQLContext> {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      const where = request.method === 'GET' ? 'the variables or extensions parameter' : 'request body';
+      setRequestParser(async (parsed) => {
+        try {
+          return await requestParser(parsed);
+        } catch (error) {
+          if (isJsonSyntaxError(error)) throw clientError(`${where} is not valid JSON`, 'BAD_USER_INPUT', { http: { status: 400 } });
+          throw error;
+        }
+      });
     },
   };
 }

@@ -1,17 +1,40 @@
-// Ids in mutation inputs that name objects are the global ids the node types expose. Decoding one
-// checks it names the expected type: an id of another type (or no id at all) is the client's
-// mistake, BAD_USER_INPUT naming the input field, never a lookup of something else.
+// The one decoder of global ids (Relay's base64 of `Type:id`). Every object id is a UUID, so a
+// global id whose inner id is not one names nothing and is the client's mistake: BAD_USER_INPUT
+// naming the field, never a lookup that Postgres would refuse with a 500 or that silently finds
+// nothing. Pothos decodes `node(id:)`, `nodes(ids:)` and `t.arg.globalID` arguments with it (see
+// builder.ts), input-rules.ts checks every global-id argument with it before execution, and
+// decodeIdOf serves ids that resolvers decode by hand.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { badInput } from '../errors';
+import { isUuid } from '../domain/ids';
+import { AppError, badInput } from '../errors';
 
-export function decodeIdOf(typename: string, value: string, field: string): string {
-  let decoded: { typename: string; id: string };
+export interface GlobalId {
+  typename: string;
+  id: string;
+}
+
+/** The type and UUID a global id names, or undefined when it is not a well-formed one. */
+export function parseGlobalId(value: string): GlobalId | undefined {
+  let decoded: GlobalId;
   try {
     decoded = decodeGlobalID(value);
   } catch {
-    throw badInput(field, `not a ${typename} id`);
+    return undefined;
   }
-  if (decoded.typename !== typename || !decoded.id) throw badInput(field, `not a ${typename} id`);
+  return isUuid(decoded.id) ? { typename: decoded.typename, id: decoded.id } : undefined;
+}
+
+/** parseGlobalId for Pothos, which needs an answer or an error (input-rules.ts has already named the field). */
+export function decodeGlobalIdOrThrow(value: string): GlobalId {
+  const decoded = parseGlobalId(value);
+  if (!decoded) throw new AppError('BAD_USER_INPUT', 'Not a global id');
+  return decoded;
+}
+
+/** The UUID of a global id that must name a `typename`, or BAD_USER_INPUT naming `field`. */
+export function decodeIdOf(typename: string, value: string, field: string): string {
+  const decoded = parseGlobalId(value);
+  if (decoded?.typename !== typename) throw badInput(field, `not a ${typename} id`);
   return decoded.id;
 }
 

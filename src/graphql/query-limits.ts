@@ -1,6 +1,8 @@
 // Limits on what one GraphQL request may ask for, so no query can exhaust a Worker's CPU or the
-// database. Always on: document size (maxRequestBodySize in server.ts), tokens, depth and aliases.
-// Complexity is PHOBOS_MAX_GRAPHQL_COMPLEXITY (0 = unlimited, the Phobos API's default).
+// database. Always on: document size (maxRequestBodySize in server.ts), tokens, depth, aliases,
+// global ids per list (input-rules.ts) and complexity. Complexity is at most
+// PHOBOS_MAX_GRAPHQL_COMPLEXITY; its default 0, which the Phobos API reads as "unlimited", means
+// queryLimits.defaultMaxComplexity here: a Worker has no CPU to spare for an unbounded query.
 //
 // Complexity is computed here rather than with graphql-armor's cost-limit, whose estimate ignores
 // page sizes passed as variables (`first: $n` costs as much as one item) and reports the cost only
@@ -46,6 +48,13 @@ export const queryLimits = {
   maxDepth: 12,
   /** Aliased fields: each alias runs its field again. */
   maxAliases: 15,
+  /** Global ids in one list argument (`nodes(ids:)`): each is a lookup. */
+  maxGlobalIdsPerList: 100,
+  /**
+   * Complexity when PHOBOS_MAX_GRAPHQL_COMPLEXITY is 0. Every real page fits: a connection of 100
+   * items with ten fields each costs about 1,100, `nodes` of 100 ids with the same fields as much.
+   */
+  defaultMaxComplexity: 10_000,
 } as const;
 
 /** Unlisted list fields are assumed to return this many items. */
@@ -139,8 +148,7 @@ export function queryComplexity(schema: GraphQLSchema, document: DocumentNode, o
 function useComplexityLimit(): Plugin<GraphQLContext> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const maximum = (args.contextValue as GraphQLContext).config.server.maxGraphqlComplexity;
-      if (!maximum) return;
+      const maximum = (args.contextValue as GraphQLContext).config.server.maxGraphqlComplexity || queryLimits.defaultMaxComplexity;
       const complexity = queryComplexity(args.schema, args.document, args.operationName, args.variableValues);
       if (complexity > maximum) {
         setResultAndStopExecution({

@@ -2,11 +2,11 @@
 // Mounted after the authentication middleware, so the principal, caller and database handle of
 // the request are already in the Hono context when the GraphQL context is built from them.
 import { printSchema } from 'graphql';
-import { renderGraphiQL } from 'graphql-yoga';
 import { Hono } from 'hono';
 import { AppError } from '../errors';
 import type { AppEnv } from '../http/app-env';
 import { createGraphQLContext } from './context';
+import { playgroundContentSecurityPolicy, playgroundPage } from './playground';
 import { graphqlSchema } from './schema';
 import { graphqlEndpoint, graphqlServer } from './server';
 
@@ -16,8 +16,12 @@ let sdl: string | undefined;
 
 graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => c.text((sdl ??= printSchema(graphqlSchema()))));
 
-// yoga's GraphiQL page (its assets come from unpkg), pointed at the API endpoint.
-graphqlRoutes.get('/graphql-playground', (c) => c.html(renderGraphiQL({ endpoint: graphqlEndpoint, title: 'Phobos GraphiQL' })));
+// GraphiQL pointed at the API endpoint, every file of it from this origin (see playground.ts).
+graphqlRoutes.get('/graphql-playground', (c) => {
+  if (!c.env.ASSETS) throw new AppError('NOT_FOUND', 'This API-only build does not serve the GraphiQL playground');
+  c.header('content-security-policy', playgroundContentSecurityPolicy);
+  return c.html(playgroundPage({ endpoint: graphqlEndpoint, title: 'Phobos GraphiQL' }));
+});
 
 graphqlRoutes.on(['GET', 'POST'], graphqlEndpoint, async (c) => {
   const response = await graphqlServer().fetch(c.req.raw, createGraphQLContext(c));

@@ -3,7 +3,8 @@
 // request ids, logging, security headers — has already been done by the Hono app around it.
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from './context';
-import { maskError, unexpectedErrorMessage, useErrorReporting } from './errors';
+import { maskError, unexpectedErrorMessage, useErrorReporting, useOpaqueParseErrors } from './errors';
+import { useInputRules } from './input-rules';
 import { queryLimitPlugins } from './query-limits';
 import { graphqlSchema } from './schema';
 
@@ -28,6 +29,7 @@ export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<strin
     maskedErrors: { errorMessage: unexpectedErrorMessage, maskError },
     // Failures are logged by useErrorReporting, with the request's id; yoga's own logger has none.
     logging: false,
-    plugins: [...queryLimitPlugins(), useErrorReporting()],
+    // Input rules before the complexity limit: a broken input is named as such, whatever it costs.
+    plugins: [useOpaqueParseErrors(), useInputRules(), ...queryLimitPlugins(), useErrorReporting()],
   }));
 }

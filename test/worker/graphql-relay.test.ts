@@ -1,6 +1,7 @@
 // The Relay machinery every domain module reuses, exercised on resource limits: connections paged
 // forwards and backwards, global ids and node(id:) round trips, and dataloaders keeping lists to a
 // fixed number of database round trips however many items they hold.
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countQueries, globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
@@ -121,14 +122,37 @@ describe('global ids and node(id:)', () => {
 
   it('fetches several at once with nodes(ids:), in the order asked, null for ids that match nothing', async () => {
     const missing = globalId('ResourceLimit', crypto.randomUUID());
-    const malformed = globalId('ResourceLimit', 'not-a-uuid');
     const result = await h.gql<{ nodes: ({ id: string } | null)[] }>(
       'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }',
-      { ids: [allIds[5], missing, allIds[0], malformed] },
+      { ids: [allIds[5], missing, allIds[0]] },
       { as: member },
     );
     expect(result.errors).toBeUndefined();
-    expect(result.data!.nodes).toEqual([{ id: allIds[5] }, null, { id: allIds[0] }, null]);
+    expect(result.data!.nodes).toEqual([{ id: allIds[5] }, null, { id: allIds[0] }]);
+  });
+
+  it('refuses an id that cannot name anything, instead of answering null as if it named nothing', async () => {
+    const malformed = globalId('ResourceLimit', 'not-a-uuid');
+    const result = await h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: [allIds[5], malformed] }, { as: member });
+    expect(result.data).toBeUndefined();
+    expect(result.errors).toEqual([{ message: 'ids.1: not a global id', extensions: { code: 'BAD_USER_INPUT', field: 'ids.1' } }]);
+  });
+
+  it('takes at most 100 ids in one nodes(ids:), refusing more before loading any', async () => {
+    const ids = (count: number) => Array.from({ length: count }, (_, index) => allIds[index % allIds.length]);
+    const hundred = await h.gql<{ nodes: unknown[] }>('query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ids(100) }, { as: member });
+    expect(hundred.errors).toBeUndefined();
+    expect(hundred.data!.nodes).toHaveLength(100);
+
+    for (const count of [101, 3000]) {
+      const queries = await countQueries(h.env.PHOBOS_DB_NAME as string, async () => {
+        const result = await h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ids(count) }, { as: member });
+        expect(result.errors).toEqual([
+          { message: `ids: at most 100 ids in one request, not ${count}`, extensions: { code: 'BAD_USER_INPUT', field: 'ids' } },
+        ]);
+      });
+      expect(queries.count).toBe(0);
+    }
   });
 
   it('fetches the caller back by the id `me` gave, and no one else', async () => {
@@ -146,6 +170,26 @@ describe('global ids and node(id:)', () => {
 
 describe('dataloaders', () => {
   const database = () => h.env.PHOBOS_DB_NAME as string;
+
+  it('loads 50 organizations asked for with nodes(ids:) in one query', async () => {
+    const admin = await h.createUser({ admin: true });
+    const prefix = `batch-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await h.db.http.execute<{ id: string }>(
+      sql`insert into organizations (name) select ${prefix} || '-' || n from generate_series(1, 50) as n returning id`,
+    );
+    const ids = created.rows.map((row) => globalId('Organization', row.id));
+    const query = 'query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name } } }';
+    const loads = (statements: string[]) => statements.filter((statement) => statement.includes('from "organizations"'));
+
+    const one = await countQueries(database(), () => h.gql(query, { ids: ids.slice(0, 1) }, { as: admin }));
+    const fifty = await countQueries(database(), async () => {
+      const result = await h.gql<{ nodes: { id: string; name: string }[] }>(query, { ids }, { as: admin });
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.nodes.map((node) => node.id)).toEqual(ids);
+    });
+    expect(loads(fifty.statements)).toHaveLength(1);
+    expect(fifty.count).toBe(one.count);
+  });
 
   it('loads any number of nodes in one query, however they are asked for', async () => {
     const one = await countQueries(database(), () => h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on ResourceLimit { name value } } }', { ids: allIds.slice(0, 1) }, { as: member }));

@@ -3,6 +3,7 @@
 import { exports } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/app';
 import { decodeGlobalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
 let h: GraphQLHarness;
@@ -42,13 +43,67 @@ describe('routes', () => {
     expect(sdl).toMatch(/type ResourceLimitConnection \{[^}]*edges: \[ResourceLimitEdge!\]![^}]*pageInfo: PageInfo![^}]*totalCount: Int!/);
   });
 
-  it('GET /graphql-playground serves GraphiQL pointed at /graphql', async () => {
+  it('GET /graphql-playground serves GraphiQL pointed at /graphql, every file from this origin', async () => {
     const response = await h.request('/graphql-playground');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await response.text();
-    expect(html).toContain('YogaGraphiQL');
-    expect(html).toContain('"endpoint":"/graphql"');
+    expect(html).toContain('<script type="application/json" id="graphiql-options">{"endpoint":"/graphql","title":"Phobos GraphiQL"}</script>');
+    // Nothing from another origin, not even protocol-relative.
+    expect(html).not.toMatch(/https?:|\/\/[a-z0-9]/i);
+    const references = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((match) => match[1]!);
+    expect(references).toEqual(['/graphiql/favicon.ico', '/graphiql/graphiql.css', '/graphiql/graphiql.js', '/graphiql/start.js']);
+    // No inline script: every <script> loads a file, but the options block, which is data.
+    const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
+    expect(scripts.filter(([, attributes, body]) => !attributes!.includes('src=') && body!.trim() !== '').map(([, attributes]) => attributes!.trim())).toEqual([
+      'type="application/json" id="graphiql-options"',
+    ]);
+  });
+
+  it('sends GraphiQL with a Content-Security-Policy that allows scripts from this origin only', async () => {
+    const response = await h.request('/graphql-playground');
+    const policy = Object.fromEntries(
+      response.headers
+        .get('content-security-policy')!
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name, ...sources]) => [name, sources]),
+    );
+    expect(policy['default-src']).toEqual(["'none'"]);
+    expect(policy['script-src']).toEqual(["'self'"]);
+    expect(policy['worker-src']).toEqual(["'self'"]);
+    expect(policy['connect-src']).toEqual(["'self'"]);
+    expect(policy['frame-ancestors']).toEqual(["'none'"]);
+    expect(policy['base-uri']).toEqual(["'none'"]);
+    for (const sources of Object.values(policy) as string[][]) expect(sources.filter((source) => !/^('self'|'none'|'unsafe-inline'|data:)$/.test(source))).toEqual([]);
+  });
+
+  it('has the GraphiQL files the page loads in the static assets', async () => {
+    const assets = h.env.ASSETS!;
+    for (const [file, type] of [
+      ['graphiql.js', /javascript/],
+      ['start.js', /javascript/],
+      ['graphiql.css', /css/],
+      ['editor.worker.js', /javascript/],
+      ['json.worker.js', /javascript/],
+      ['graphql.worker.js', /javascript/],
+    ] as const) {
+      const response = await assets.fetch(`http://localhost/graphiql/${file}`);
+      expect(response.status, file).toBe(200);
+      expect(response.headers.get('content-type'), file).toMatch(type);
+      await response.body?.cancel();
+    }
+    const start = await (await assets.fetch('http://localhost/graphiql/start.js')).text();
+    expect(start).toContain('"graphql":"/graphiql/graphql.worker.js"');
+    expect(start).toContain('YogaGraphiQL.renderYogaGraphiQL');
+  });
+
+  it('serves no playground in the API-only build, which has no static assets', async () => {
+    const response = await h.request('/graphql-playground');
+    expect(response.status).toBe(200);
+    const apiOnly = await createApp().request('/graphql-playground', undefined, { ...h.env, ASSETS: undefined });
+    expect(apiOnly.status).toBe(404);
+    expect(((await apiOnly.json()) as { code: string }).code).toBe('NOT_FOUND');
   });
 
   it('never serves GraphiQL on /graphql itself', async () => {
@@ -209,6 +264,34 @@ describe('limits on what a request may ask', () => {
     expect(refused.data).toBeUndefined();
     expect(refused.errors![0]!.message).toBe('Aliases limit of 15 exceeded, found 16.');
     expect(refused.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+  });
+
+  /** 15 aliases of nodes(ids: 100 ids) selecting 8 fields each: 15 × (1 + 100 × 8) = 12,015. */
+  const fifteenTimesHundred = `query ($ids: [ID!]!) { ${Array.from(
+    { length: 15 },
+    (_, index) => `n${index}: nodes(ids: $ids) { id ... on Organization { id name description metadata { createdAt updatedAt version } } }`,
+  ).join(' ')} }`;
+  const hundredIds = () => Array.from({ length: 100 }, () => btoa(`Organization:${crypto.randomUUID()}`));
+
+  it('counts the ids of nodes(ids:) against a default ceiling of 10,000 although complexity is unlimited', async () => {
+    expect(h.config.server.maxGraphqlComplexity).toBe(0);
+    const result = await h.gql(fifteenTimesHundred, { ids: hundredIds() }, { as: member });
+    expect(result.data).toBeUndefined();
+    expect(result.errors).toEqual([
+      { message: 'Query complexity 12015 exceeds the maximum of 10000.', extensions: { code: 'BAD_USER_INPUT', complexity: 12015, maxComplexity: 10000 } },
+    ]);
+    // One alias of it is an ordinary request.
+    const single = await h.gql<{ nodes: unknown[] }>('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name } } }', { ids: hundredIds() }, { as: member });
+    expect(single.errors).toBeUndefined();
+    expect(single.data!.nodes).toEqual(Array.from({ length: 100 }, () => null));
+  });
+
+  it('lets PHOBOS_MAX_GRAPHQL_COMPLEXITY raise the ceiling above the default', async () => {
+    const generous = await graphqlHarness({ PHOBOS_MAX_GRAPHQL_COMPLEXITY: '20000' });
+    const user = await generous.createUser();
+    const result = await generous.gql<Record<string, unknown[]>>(fifteenTimesHundred, { ids: hundredIds() }, { as: user });
+    expect(result.errors).toBeUndefined();
+    expect(Object.keys(result.data!)).toHaveLength(15);
   });
 
   describe('with PHOBOS_MAX_GRAPHQL_COMPLEXITY=50', () => {

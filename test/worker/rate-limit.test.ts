@@ -196,6 +196,17 @@ describe('RateLimiter (the Durable Object)', () => {
     expect(await at(3100)).toMatchObject({ allowed: true, remaining: 9, resetMs: start + 4000 });
   });
 
+  it('answers a rate it cannot count against instead of throwing out of the RPC call', async () => {
+    // A throw would reach the caller as a rejection all the same, but workerd would also report it as
+    // an uncaught exception in the object: a passing suite printing an uncaught error hides real ones.
+    const limiter = rateLimiters.getByName(`test-${crypto.randomUUID()}`);
+    expect(await limiter.limitMany('ip:192.0.2.3', 1, 0, 1000)).toEqual({ invalid: 'invalid rate: 0 per 1000 ms (1 at once)' });
+    expect(await limiter.limitMany('ip:192.0.2.3', 0, 10, 1000)).toEqual({ invalid: 'invalid rate: 10 per 1000 ms (0 at once)' });
+    expect(await limiter.limit('ip:192.0.2.3', 10, 0.5)).toEqual({ invalid: 'invalid rate: 10 per 0.5 ms (1 at once)' });
+    // Nothing was counted: the key still has its whole budget.
+    expect(await limiter.limit('ip:192.0.2.3', 10, 1000)).toMatchObject({ allowed: true, remaining: 9 });
+  });
+
   it('keeps keys apart within one object', async () => {
     const limiter = rateLimiters.getByName(`test-${crypto.randomUUID()}`);
     const now = 1_800_000_000_000;
@@ -236,7 +247,7 @@ describe('failing open', () => {
     expect(String(warn.mock.calls[0]![0])).toContain('RateLimitStoreTimeout');
   });
 
-  it('fails open when the real object rejects the call', async () => {
+  it('fails open when the real object refuses the rate', async () => {
     const store = new DurableObjectStore(testEnv.RATE_LIMITER as unknown as RateLimiterNamespace, { limit: 0, windowSeconds: 1 });
     const failures: unknown[] = [];
     const result = await limitFailingOpen(store, 'ip:192.0.2.9', { onFailure: (error) => failures.push(error) });

@@ -1,7 +1,7 @@
 // The `memory` store: counts live in RateLimiter Durable Objects (src/durable/rate-limiter.ts),
 // one object per shard of client keys.
 import type { RequestRate } from '../../config/kinds';
-import { withStoreTimeout, type RateLimitResult, type RateLimitStore } from './store';
+import { withStoreTimeout, type CountedRequests, type InvalidRate, type RateLimitResult, type RateLimitStore } from './store';
 
 /**
  * Client keys are spread over this many RateLimiter objects. An object runs one call at a time, so a
@@ -15,7 +15,7 @@ export const RATE_LIMITER_SHARDS = 32;
 /** What the store needs of the RATE_LIMITER namespace: a stub per shard with the RPC method. */
 export interface RateLimiterNamespace {
   getByName(name: string): {
-    limitMany(key: string, count: number, limit: number, windowMs: number): Promise<{ admitted: number; limit: number; remaining: number; resetMs: number }>;
+    limitMany(key: string, count: number, limit: number, windowMs: number): Promise<CountedRequests | InvalidRate>;
   };
 }
 
@@ -126,7 +126,10 @@ export class DurableObjectStore implements RateLimitStore {
   private async ask(key: string, client: ClientState): Promise<RateLimitResult> {
     const asked = 1 + Math.max(client.waiting, leaseSize(this.rate.limit));
     const call = withStoreTimeout(this.namespace.getByName(shardNameFor(key)).limitMany(key, asked, this.rate.limit, this.rate.windowSeconds * 1000)).then(
-      ({ admitted, limit, remaining, resetMs }): CallOutcome => {
+      (counted): CallOutcome => {
+        // A rejection here, for limitFailingOpen to report: the object answered instead of throwing.
+        if ('invalid' in counted) throw new RangeError(counted.invalid);
+        const { admitted, limit, remaining, resetMs } = counted;
         const extra = Math.max(0, admitted - 1);
         if (resetMs > client.resetMs) Object.assign(client, { permits: extra, limit, remaining, resetMs });
         else if (resetMs === client.resetMs) Object.assign(client, { permits: client.permits + extra, remaining: Math.min(client.remaining, remaining) });

@@ -13,6 +13,19 @@ export interface RateLimitResult {
   resetMs: number;
 }
 
+/** What the RateLimiter object answers for `count` requests of one key: how many it admitted. */
+export interface CountedRequests {
+  admitted: number;
+  limit: number;
+  remaining: number;
+  resetMs: number;
+}
+
+/** The RateLimiter object's answer to a rate or count it cannot count against (not whole and positive). */
+export interface InvalidRate {
+  invalid: string;
+}
+
 export interface RateLimitStore {
   /**
    * Counts one request for `key` (refused requests are not counted). Answers or fails within
