@@ -232,14 +232,14 @@ describe('organizations: errors', () => {
   it('refuses an id of the wrong type, or no global id at all, with BAD_USER_INPUT naming the field', async () => {
     for (const id of [projectId, globalId('User', admin.id), 'garbage']) {
       const result = await h.gql(updateOrganizationMutation, { input: { id, description: 'x' } }, { as: admin });
-      expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.id' });
     }
     const member = await h.gql(
       'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { role } } }',
       { input: { organizationId, userId: organizationId, role: 'viewer' } },
       { as: admin },
     );
-    expect(member.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userId' });
+    expect(member.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.userId' });
   });
 
   it('refuses an unknown role with BAD_USER_INPUT naming `role`', async () => {

@@ -131,7 +131,7 @@ describe('global ids', () => {
   it('refuses an id whose inner id is not a UUID in a mutation input, naming the field', async () => {
     for (const id of malformed) {
       const result = await h.gql('mutation ($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { id } } }', { input: { id, description: 'x' } }, { as: admin });
-      expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.id' });
     }
     const project = await h.gql('query ($id: ID!) { project(id: $id) { id } }', { id: globalId('Project', 'not-a-uuid') }, { as: admin });
     expect(project.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });

@@ -5,7 +5,8 @@
 // and revoke which keys is decided by the domain service and authorize().
 import { createApiKey, revokeApiKey, type ApiKeyView } from '../../domain/api-keys/service';
 import { builder } from '../builder';
-import { decodeIdOf, decodeOptionalIdOf } from '../global-ids';
+import { OrganizationNode } from './organizations';
+import { ServiceAccountNode } from './viewer';
 
 export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   description: 'A key for the X-API-Key header. Never carries the secret.',
@@ -26,8 +27,8 @@ builder.relayMutationField(
     name: 'CreateApiKeyInput',
     inputFields: (t) => ({
       name: t.string({ required: true }),
-      serviceAccountId: t.id({ description: 'Create the key for this service account instead of the caller.' }),
-      organizationId: t.id({ description: 'Let the key act only within this organization.' }),
+      serviceAccountId: t.globalID({ for: ServiceAccountNode, description: 'Create the key for this service account instead of the caller.' }),
+      organizationId: t.globalID({ for: OrganizationNode, description: 'Let the key act only within this organization.' }),
       expiresAt: t.field({ type: 'Time' }),
     }),
   },
@@ -36,8 +37,8 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context) => {
       const { key, secret } = await createApiKey(context.db.http, await context.caller(), {
         name: input.name,
-        serviceAccountId: decodeOptionalIdOf('ServiceAccount', input.serviceAccountId?.toString(), 'serviceAccountId'),
-        organizationId: decodeOptionalIdOf('Organization', input.organizationId?.toString(), 'organizationId'),
+        serviceAccountId: input.serviceAccountId?.id,
+        organizationId: input.organizationId?.id,
         expiresAt: input.expiresAt ?? undefined,
       });
       return { apiKey: key, secret };
@@ -57,13 +58,13 @@ builder.relayMutationField(
   {
     name: 'RevokeApiKeyInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: ApiKeyRef, required: true }),
     }),
   },
   {
     description: 'Revokes an API key at once; requests with it are refused from then on.',
     resolve: async (_root, { input }, context) => ({
-      apiKey: await revokeApiKey(context.db.http, await context.caller(), decodeIdOf('ApiKey', String(input.id), 'id')),
+      apiKey: await revokeApiKey(context.db.http, await context.caller(), input.id.id),
     }),
   },
   {

@@ -20,7 +20,8 @@ import {
 } from '../../domain/organizations/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
-import { decodeIdOf, decodeOptionalIdOf } from '../global-ids';
+import { ProjectNode } from './projects';
+import { ServiceAccountNode, UserNode } from './viewer';
 import { ResourceMetadata } from '../metadata';
 
 export const OrganizationNode = builder.loadableNode('Organization', {
@@ -103,14 +104,14 @@ builder.relayMutationField(
   {
     name: 'UpdateOrganizationInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: OrganizationNode, required: true }),
       description: t.string(),
     }),
   },
   {
     description: "Changes an organization's description.",
     resolve: async (_root, { input }, context) => ({
-      organization: await updateOrganization(context.db.http, await context.caller(), decodeIdOf('Organization', String(input.id), 'id'), {
+      organization: await updateOrganization(context.db.http, await context.caller(), input.id.id, {
         description: input.description ?? undefined,
       }),
     }),
@@ -128,13 +129,13 @@ builder.relayMutationField(
   {
     name: 'DeleteOrganizationInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: OrganizationNode, required: true }),
     }),
   },
   {
     description: 'Deletes an organization and everything it owns.',
     resolve: async (_root, { input }, context) => ({
-      organization: await deleteOrganization(context.db.http, await context.caller(), decodeIdOf('Organization', String(input.id), 'id')),
+      organization: await deleteOrganization(context.db.http, await context.caller(), input.id.id),
     }),
   },
   {
@@ -150,10 +151,10 @@ builder.relayMutationField(
   {
     name: 'AddOrganizationMemberInput',
     inputFields: (t) => ({
-      organizationId: t.id({ required: true }),
-      projectId: t.id({ description: 'Bind the role in this project only.' }),
-      userId: t.id(),
-      serviceAccountId: t.id(),
+      organizationId: t.globalID({ for: OrganizationNode, required: true }),
+      projectId: t.globalID({ for: ProjectNode, description: 'Bind the role in this project only.' }),
+      userId: t.globalID({ for: UserNode }),
+      serviceAccountId: t.globalID({ for: ServiceAccountNode }),
       role: t.string({ required: true }),
     }),
   },
@@ -161,10 +162,10 @@ builder.relayMutationField(
     description: 'Gives a user or service account a role in an organization or one of its projects.',
     resolve: async (_root, { input }, context) => ({
       membership: await addMember(context.db.http, await context.caller(), {
-        organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
-        projectId: decodeOptionalIdOf('Project', input.projectId?.toString(), 'projectId'),
-        userId: decodeOptionalIdOf('User', input.userId?.toString(), 'userId'),
-        serviceAccountId: decodeOptionalIdOf('ServiceAccount', input.serviceAccountId?.toString(), 'serviceAccountId'),
+        organizationId: input.organizationId.id,
+        projectId: input.projectId?.id,
+        userId: input.userId?.id,
+        serviceAccountId: input.serviceAccountId?.id,
         role: input.role,
       }),
     }),
@@ -182,13 +183,13 @@ builder.relayMutationField(
   {
     name: 'RemoveOrganizationMemberInput',
     inputFields: (t) => ({
-      id: t.id({ required: true, description: 'The membership to remove.' }),
+      id: t.globalID({ for: MembershipRef, required: true, description: 'The membership to remove.' }),
     }),
   },
   {
     description: 'Takes a role away from a user or service account.',
     resolve: async (_root, { input }, context) => ({
-      membership: await removeMember(context.db.http, await context.caller(), decodeIdOf('Membership', String(input.id), 'id')),
+      membership: await removeMember(context.db.http, await context.caller(), input.id.id),
     }),
   },
   {

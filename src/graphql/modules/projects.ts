@@ -7,7 +7,6 @@
 import { createProject, deleteProject, getProject, projectsByIds, updateProject } from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
-import { decodeIdOf } from '../global-ids';
 import { ResourceMetadata } from '../metadata';
 import { OrganizationNode } from './organizations';
 
@@ -29,8 +28,8 @@ builder.queryField('project', (t) =>
   t.field({
     type: ProjectNode,
     description: 'One project, by its global id.',
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, context) => getProject(context.db.http, await context.caller(), decodeIdOf('Project', String(id), 'id')),
+    args: { id: t.arg.globalID({ for: ProjectNode, required: true }) },
+    resolve: async (_root, { id }, context) => getProject(context.db.http, await context.caller(), id.id),
   }),
 );
 
@@ -39,7 +38,7 @@ builder.relayMutationField(
   {
     name: 'CreateProjectInput',
     inputFields: (t) => ({
-      organizationId: t.id({ required: true }),
+      organizationId: t.globalID({ for: OrganizationNode, required: true }),
       name: t.string({ required: true }),
       description: t.string(),
     }),
@@ -48,7 +47,7 @@ builder.relayMutationField(
     description: 'Creates a project in an organization.',
     resolve: async (_root, { input }, context) => ({
       project: await createProject(context.db.http, await context.caller(), {
-        organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
+        organizationId: input.organizationId.id,
         name: input.name,
         description: input.description ?? undefined,
       }),
@@ -67,14 +66,14 @@ builder.relayMutationField(
   {
     name: 'UpdateProjectInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: ProjectNode, required: true }),
       description: t.string(),
     }),
   },
   {
     description: "Changes a project's description.",
     resolve: async (_root, { input }, context) => ({
-      project: await updateProject(context.db.http, await context.caller(), decodeIdOf('Project', String(input.id), 'id'), {
+      project: await updateProject(context.db.http, await context.caller(), input.id.id, {
         description: input.description ?? undefined,
       }),
     }),
@@ -92,13 +91,13 @@ builder.relayMutationField(
   {
     name: 'DeleteProjectInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: ProjectNode, required: true }),
     }),
   },
   {
     description: 'Deletes a project.',
     resolve: async (_root, { input }, context) => ({
-      project: await deleteProject(context.db.http, await context.caller(), decodeIdOf('Project', String(input.id), 'id')),
+      project: await deleteProject(context.db.http, await context.caller(), input.id.id),
     }),
   },
   {

@@ -10,7 +10,6 @@ import type { ServiceAccount, TrustPolicy } from '../../db/schema';
 import { addTrustPolicy, createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
 import { badInput } from '../../errors';
 import { builder } from '../builder';
-import { decodeIdOf } from '../global-ids';
 import { OrganizationNode } from './organizations';
 import { ServiceAccountNode } from './viewer';
 
@@ -67,9 +66,9 @@ builder.queryField('serviceAccounts', (t) =>
   t.field({
     type: [ServiceAccountNode],
     description: "An organization's service accounts, by name.",
-    args: { organizationId: t.arg.id({ required: true }) },
+    args: { organizationId: t.arg.globalID({ for: OrganizationNode, required: true }) },
     resolve: async (_root, { organizationId }, context) => {
-      const rows = await listServiceAccounts(context.db.http, await context.caller(), decodeIdOf('Organization', String(organizationId), 'organizationId'));
+      const rows = await listServiceAccounts(context.db.http, await context.caller(), organizationId.id);
       return rows.map(accountShape);
     },
   }),
@@ -80,7 +79,7 @@ builder.relayMutationField(
   {
     name: 'CreateServiceAccountInput',
     inputFields: (t) => ({
-      organizationId: t.id({ required: true }),
+      organizationId: t.globalID({ for: OrganizationNode, required: true }),
       name: t.string({ required: true }),
       description: t.string(),
     }),
@@ -90,7 +89,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context) => ({
       serviceAccount: accountShape(
         await createServiceAccount(context.db.http, await context.caller(), {
-          organizationId: decodeIdOf('Organization', String(input.organizationId), 'organizationId'),
+          organizationId: input.organizationId.id,
           name: input.name,
           description: input.description ?? undefined,
         }),
@@ -120,7 +119,7 @@ builder.relayMutationField(
   {
     name: 'AddServiceAccountTrustPolicyInput',
     inputFields: (t) => ({
-      serviceAccountId: t.id({ required: true }),
+      serviceAccountId: t.globalID({ for: ServiceAccountNode, required: true }),
       issuer: t.string({ required: true }),
       boundClaims: t.field({ type: [BoundClaimInput], required: true }),
     }),
@@ -129,7 +128,7 @@ builder.relayMutationField(
     description: 'Lets tokens of an OIDC issuer carrying the bound claims sign in as a service account.',
     resolve: async (_root, { input }, context) => ({
       trustPolicy: await addTrustPolicy(context.db.http, await context.caller(), {
-        serviceAccountId: decodeIdOf('ServiceAccount', String(input.serviceAccountId), 'serviceAccountId'),
+        serviceAccountId: input.serviceAccountId.id,
         issuer: input.issuer,
         boundClaims: boundClaimsOf(input.boundClaims),
       }),
@@ -148,13 +147,13 @@ builder.relayMutationField(
   {
     name: 'DeleteServiceAccountInput',
     inputFields: (t) => ({
-      id: t.id({ required: true }),
+      id: t.globalID({ for: ServiceAccountNode, required: true }),
     }),
   },
   {
     description: 'Deletes a service account, its API keys and trust policies; its tokens stop working when they expire.',
     resolve: async (_root, { input }, context) => ({
-      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), decodeIdOf('ServiceAccount', String(input.id), 'id'))),
+      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), input.id.id)),
     }),
   },
   {
