@@ -3,12 +3,8 @@
 // a 0600 env file for `wrangler dev --env-file`, so secrets never appear on a command line.
 import { writeFileSync } from 'node:fs';
 import type { Environment } from '../../src/config/load';
-import { indexedFamilies, variables } from '../../src/config/variables';
+import { isConfigurationVariable } from '../../src/config/variables';
 import type { DatabaseTarget } from './database';
-
-function isConfigurationVariable(name: string): boolean {
-  return name in variables || Object.keys(indexedFamilies).some((family) => name.startsWith(`${family}_`));
-}
 
 export interface LocalStackValues {
   database: Pick<DatabaseTarget, 'connectionString'>;

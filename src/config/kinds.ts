@@ -15,6 +15,10 @@ export const text = kind('a string', z.string());
 
 export const nonEmptyText = kind('a non-empty string', z.string().trim().min(1));
 
+export function boundedText(max: number): VariableKind<string> {
+  return kind(`at most ${max} characters`, z.string().max(max));
+}
+
 export const url = kind(
   'an absolute http(s) URL',
   z
