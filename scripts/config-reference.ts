@@ -32,8 +32,8 @@ export function renderConfigReference(): string {
   const groups = new Map<string, string[]>();
   const add = (group: string, line: string) => groups.set(group, [...(groups.get(group) ?? []), line]);
   for (const variable of declaredVariables) add(variable.meta.group, row(variable));
-  const sections = [...groups.entries()].map(
-    ([group, lines]) => [`#### ${group}`, '', '| Variable | Default | Description |', '|---|---|---|', ...lines].join('\n'),
+  const sections = [...groups.entries()].map(([group, lines]) =>
+    [`#### ${group}`, '', '| Variable | Default | Description |', '|---|---|---|', ...lines].join('\n'),
   );
   return [startMarker, '', ...sections.flatMap((section) => [section, '']), endMarker].join('\n');
 }

@@ -67,7 +67,12 @@ interface Details {
  * it has a default; `required` (indexed families, SSO presets) fails when its container needs it.
  */
 export function variableGroup(group: string) {
-  const register = <S extends z.ZodType>(schema: S, name: string, kind: VariableKind<unknown>, details: Details & { default?: string; notApplicable?: string }): S => {
+  const register = <S extends z.ZodType>(
+    schema: S,
+    name: string,
+    kind: VariableKind<unknown>,
+    details: Details & { default?: string; notApplicable?: string },
+  ): S => {
     const { requiredWhen, ...meta } = details;
     variableRegistry.add(schema, { name, group, expected: kind.expected, ...meta });
     if (requiredWhen) requirements.set(schema, requiredWhen);
@@ -122,11 +127,12 @@ interface Section {
 }
 
 /** The parsed type of a section: each variable's zod output, not-applicable variables left out. */
-export type ConfigOf<T> = T extends ConfigNode<infer Output>
-  ? Output
-  : T extends z.ZodType
-    ? z.output<T>
-    : { [K in keyof T as T[K] extends { readonly [notApplicableBrand]: true } ? never : K]: ConfigOf<T[K]> };
+export type ConfigOf<T> =
+  T extends ConfigNode<infer Output>
+    ? Output
+    : T extends z.ZodType
+      ? z.output<T>
+      : { [K in keyof T as T[K] extends { readonly [notApplicableBrand]: true } ? never : K]: ConfigOf<T[K]> };
 
 function isVariable(node: unknown): node is z.ZodType {
   return node instanceof z.ZodType;

@@ -57,7 +57,8 @@ export class EnvironmentReader {
     }
     const result = schema.safeParse(raw);
     if (!result.success) {
-      if (raw === undefined && meta.default === undefined) this.issues.push({ variable: name, message: requiredFor ? `is required ${requiredFor}` : 'is required' });
+      if (raw === undefined && meta.default === undefined)
+        this.issues.push({ variable: name, message: requiredFor ? `is required ${requiredFor}` : 'is required' });
       else this.issues.push({ variable: name, message: describeExpected(meta, raw ?? meta.default!) });
       return undefined;
     }

@@ -26,10 +26,7 @@ export class SecretFileError extends Error {
  * Returns a copy of `env` where every known variable with a `_FILE` companion takes the file's
  * content (one trailing newline trimmed, as files written by `echo` or editors end with one).
  */
-export function resolveFileSecrets(
-  env: Environment,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
-): ResolvedEnvironment {
+export function resolveFileSecrets(env: Environment, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ResolvedEnvironment {
   const resolved: Environment = { ...env };
   const fromFile: string[] = [];
   for (const [key, path] of Object.entries(env)) {

@@ -1,6 +1,6 @@
 // Indexed families: PHOBOS_OAUTH_PROVIDERS_<n>_<FIELD> and PHOBOS_INTERNAL_AGENTS_<n>_<FIELD>. Each
 // index any of whose variables is set becomes one item, with the family's required fields checked.
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigNode, type ConfigOf, type DeclaredVariable, metaOf } from './declarations';
 import type { EnvironmentReader } from './environment-reader';
 

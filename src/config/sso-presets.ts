@@ -84,7 +84,8 @@ export class SsoPresetSelection extends ConfigNode<SsoPresetConfig[]> {
     const selectorName = metaOf(this.selector).name;
     const enabled = new Set(reader.parse(selectorName, this.selector) ?? []);
     for (const slug of enabled) {
-      if (!isPresetSlug(slug)) reader.issues.push({ variable: selectorName, message: `unknown provider "${slug}" (expected ${Object.keys(ssoPresets).join(', ')})` });
+      if (!isPresetSlug(slug))
+        reader.issues.push({ variable: selectorName, message: `unknown provider "${slug}" (expected ${Object.keys(ssoPresets).join(', ')})` });
     }
     const valid = new Map<string, SsoPresetConfig>();
     for (const [slug, { name, fields, schema }] of Object.entries(ssoPresets)) {

@@ -28,12 +28,27 @@ const oidcProviders = variableGroup('OIDC providers');
 const jobExecution = variableGroup('Job execution');
 
 // Plugin types, which other variables' requirements refer to.
-const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), { description: 'Object store plugin type: `aws_s3` (S3 or any S3-compatible service) or `r2` (the Worker\'s R2 binding).', default: 'r2' });
-const jwsType = jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', k.oneOf(['memory', 'awskms']), { description: 'JWS provider plugin type: `memory` or `awskms`.', default: 'memory' });
+const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), {
+  description: "Object store plugin type: `aws_s3` (S3 or any S3-compatible service) or `r2` (the Worker's R2 binding).",
+  default: 'r2',
+});
+const jwsType = jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', k.oneOf(['memory', 'awskms']), {
+  description: 'JWS provider plugin type: `memory` or `awskms`.',
+  default: 'memory',
+});
 const otelEnabled = observability.variable('PHOBOS_OTEL_TRACE_ENABLED', k.boolean, { description: 'Enable OpenTelemetry tracing.', default: 'false' });
-const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', k.oneOf(['memory', 'redis']), { description: 'Rate limit store plugin type: `memory` (RateLimiter Durable Object) or `redis` (Upstash Redis REST).', default: 'memory' });
-const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(['smtp', 'ses', 'plunk', 'empty']), { description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).', default: 'empty' });
-const ssoProviders = singleSignOn.variable('SSO_PROVIDERS', k.commaList, { description: 'Comma-separated list of enabled SSO presets: google, github, gitlab, github-enterprise, google-oidc, authentik, authelia, jumpcloud-oidc, entra-id-oidc, okta-oidc.' });
+const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', k.oneOf(['memory', 'redis']), {
+  description: 'Rate limit store plugin type: `memory` (RateLimiter Durable Object) or `redis` (Upstash Redis REST).',
+  default: 'memory',
+});
+const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(['smtp', 'ses', 'plunk', 'empty']), {
+  description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).',
+  default: 'empty',
+});
+const ssoProviders = singleSignOn.variable('SSO_PROVIDERS', k.commaList, {
+  description:
+    'Comma-separated list of enabled SSO presets: google, github, gitlab, github-enterprise, google-oidc, authentik, authelia, jumpcloud-oidc, entra-id-oidc, okta-oidc.',
+});
 
 export const configDeclaration = {
   admin: {
@@ -44,103 +59,241 @@ export const configDeclaration = {
     username: database.variable('PHOBOS_DB_USERNAME', k.nonEmptyText, { description: 'The username for the PostgreSQL database.' }),
     name: database.variable('PHOBOS_DB_NAME', k.nonEmptyText, { description: 'Name of the PostgreSQL database.' }),
     password: database.variable('PHOBOS_DB_PASSWORD', k.text, { description: 'The password for the PostgreSQL database.', secret: true }),
-    host: database.variable('PHOBOS_DB_HOST', k.nonEmptyText, { description: 'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server.' }),
+    host: database.variable('PHOBOS_DB_HOST', k.nonEmptyText, {
+      description: 'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server.',
+    }),
     port: database.variable('PHOBOS_DB_PORT', k.port, { description: 'Port number for the database.', default: '5432' }),
-    sslMode: database.variable('PHOBOS_DB_SSL_MODE', k.oneOf(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']), { description: 'SSL mode for the database connection.', default: 'prefer' }),
-    maxConnections: database.variable('PHOBOS_DB_MAX_CONNECTIONS', k.integer(1, 1000), { description: 'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request uses at most one).', default: '10' }),
-    autoMigrateEnabled: database.variable('PHOBOS_DB_AUTO_MIGRATE_ENABLED', k.boolean, { description: 'Automatically run database migrations on startup.', default: 'true' }),
-    proxyUrl: database.variable('PHOBOS_DB_PROXY_URL', k.url, { description: 'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon.', edge: true }),
+    sslMode: database.variable('PHOBOS_DB_SSL_MODE', k.oneOf(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']), {
+      description: 'SSL mode for the database connection.',
+      default: 'prefer',
+    }),
+    maxConnections: database.variable('PHOBOS_DB_MAX_CONNECTIONS', k.integer(1, 1000), {
+      description: 'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request uses at most one).',
+      default: '10',
+    }),
+    autoMigrateEnabled: database.variable('PHOBOS_DB_AUTO_MIGRATE_ENABLED', k.boolean, {
+      description: 'Automatically run database migrations on startup.',
+      default: 'true',
+    }),
+    proxyUrl: database.variable('PHOBOS_DB_PROXY_URL', k.url, {
+      description:
+        'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon.',
+      edge: true,
+    }),
   },
-  internalIdentityProviderClientId: authentication.variable('PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID', k.nonEmptyText, { description: 'Client ID for the internal OIDC identity provider.', default: 'phobos' }),
-  tokenIssuerUrl: authentication.variable('PHOBOS_TOKEN_ISSUER_URL', k.url, { description: 'Issuer URL for Phobos service account tokens.', defaultText: 'the API URL' }),
+  internalIdentityProviderClientId: authentication.variable('PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID', k.nonEmptyText, {
+    description: 'Client ID for the internal OIDC identity provider.',
+    default: 'phobos',
+  }),
+  tokenIssuerUrl: authentication.variable('PHOBOS_TOKEN_ISSUER_URL', k.url, {
+    description: 'Issuer URL for Phobos service account tokens.',
+    defaultText: 'the API URL',
+  }),
   signingKeys: {
-    rotationPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS', k.integer(0), { description: 'Days after which an asymmetric signing key is rotated. 0 disables rotation.', default: '0' }),
-    decommissionPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS', k.integer(0), { description: 'Days after which a rotated signing key is decommissioned.', default: '7' }),
+    rotationPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS', k.integer(0), {
+      description: 'Days after which an asymmetric signing key is rotated. 0 disables rotation.',
+      default: '0',
+    }),
+    decommissionPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS', k.integer(0), {
+      description: 'Days after which a rotated signing key is decommissioned.',
+      default: '7',
+    }),
   },
   userSessions: {
-    accessTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES', k.integer(1), { description: 'Access token expiration time in minutes.', default: '5' }),
-    refreshTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES', k.integer(1), { description: 'Refresh token expiration time in minutes.', default: '720' }),
-    maxSessionsPerUser: userSessions.variable('PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', k.integer(1), { description: 'Maximum concurrent sessions per user; the oldest is revoked.', default: '20' }),
+    accessTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES', k.integer(1), {
+      description: 'Access token expiration time in minutes.',
+      default: '5',
+    }),
+    refreshTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES', k.integer(1), {
+      description: 'Refresh token expiration time in minutes.',
+      default: '720',
+    }),
+    maxSessionsPerUser: userSessions.variable('PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', k.integer(1), {
+      description: 'Maximum concurrent sessions per user; the oldest is revoked.',
+      default: '20',
+    }),
   },
   server: {
     apiUrl: server.variable('PHOBOS_API_URL', k.url, { description: 'External URL where the Phobos API is accessible.', default: 'http://localhost:9000' }),
     uiUrl: server.variable('PHOBOS_UI_URL', k.url, { description: 'External URL for the Phobos UI.', defaultText: 'the API URL' }),
     supportUrl: server.variable('PHOBOS_SUPPORT_URL', k.url, { description: 'URL to display for support links.' }),
-    httpPort: server.variable('PHOBOS_HTTP_SERVER_PORT', k.port, { description: 'HTTP server port (`npm start`; on Workers the platform chooses).', default: '9000' }),
+    httpPort: server.variable('PHOBOS_HTTP_SERVER_PORT', k.port, {
+      description: 'HTTP server port (`npm start`; on Workers the platform chooses).',
+      default: '9000',
+    }),
     grpcPort: server.notApplicable('PHOBOS_GRPC_SERVER_PORT', k.port, { description: 'gRPC server port.', default: '9010', notApplicable: noGrpc }),
-    externalGrpcPort: server.notApplicable('PHOBOS_EXTERNAL_GRPC_PORT', k.port, { description: 'External gRPC port when using a reverse proxy.', defaultText: 'the gRPC server port', notApplicable: noGrpc }),
-    tlsEnabled: server.notApplicable('PHOBOS_TLS_ENABLED', k.boolean, { description: 'Enable TLS for the API server.', default: 'false', notApplicable: noTls }),
+    externalGrpcPort: server.notApplicable('PHOBOS_EXTERNAL_GRPC_PORT', k.port, {
+      description: 'External gRPC port when using a reverse proxy.',
+      defaultText: 'the gRPC server port',
+      notApplicable: noGrpc,
+    }),
+    tlsEnabled: server.notApplicable('PHOBOS_TLS_ENABLED', k.boolean, {
+      description: 'Enable TLS for the API server.',
+      default: 'false',
+      notApplicable: noTls,
+    }),
     tlsCertFile: server.notApplicable('PHOBOS_TLS_CERT_FILE', k.text, { description: 'Path to the TLS certificate file.', notApplicable: noTls }),
     tlsKeyFile: server.notApplicable('PHOBOS_TLS_KEY_FILE', k.text, { description: 'Path to the TLS key file.', notApplicable: noTls }),
-    corsAllowedOrigins: server.variable('PHOBOS_CORS_ALLOWED_ORIGINS', k.urlList, { description: 'Comma-delimited list of allowed CORS origins.', defaultText: 'the UI URL' }),
-    httpRateLimit: server.variable('PHOBOS_HTTP_RATE_LIMIT', k.requestRate, { description: 'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).', default: '60' }),
-    maxGraphqlComplexity: server.variable('PHOBOS_MAX_GRAPHQL_COMPLEXITY', k.integer(0), { description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.', default: '0' }),
-    asyncTaskTimeoutSeconds: server.variable('PHOBOS_ASYNC_TASK_TIMEOUT', k.integer(1), { description: 'Timeout in seconds for async background tasks.', default: '100' }),
-    templateMaxUploadSize: server.variable('PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE', k.integer(1), { description: 'Maximum upload size in bytes for pipeline templates.', default: '131072' }),
-    pluginBinaryMaxUploadSize: server.variable('PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE', k.integer(1), { description: 'Maximum upload size in bytes for plugin binaries.', default: '1073741824' }),
+    corsAllowedOrigins: server.variable('PHOBOS_CORS_ALLOWED_ORIGINS', k.urlList, {
+      description: 'Comma-delimited list of allowed CORS origins.',
+      defaultText: 'the UI URL',
+    }),
+    httpRateLimit: server.variable('PHOBOS_HTTP_RATE_LIMIT', k.requestRate, {
+      description:
+        'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).',
+      default: '60',
+    }),
+    maxGraphqlComplexity: server.variable('PHOBOS_MAX_GRAPHQL_COMPLEXITY', k.integer(0), {
+      description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.',
+      default: '0',
+    }),
+    asyncTaskTimeoutSeconds: server.variable('PHOBOS_ASYNC_TASK_TIMEOUT', k.integer(1), {
+      description: 'Timeout in seconds for async background tasks.',
+      default: '100',
+    }),
+    templateMaxUploadSize: server.variable('PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE', k.integer(1), {
+      description: 'Maximum upload size in bytes for pipeline templates.',
+      default: '131072',
+    }),
+    pluginBinaryMaxUploadSize: server.variable('PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE', k.integer(1), {
+      description: 'Maximum upload size in bytes for plugin binaries.',
+      default: '1073741824',
+    }),
   },
   objectStore: {
     type: objectStoreType,
-    bucket: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET', k.nonEmptyText, { description: 'Name of the bucket where objects will be stored (aws_s3).', requiredWhen: when(objectStoreType, 'aws_s3') }),
-    region: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION', k.nonEmptyText, { description: 'Region where the object store is hosted (aws_s3).' }),
-    accessKeyId: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, { description: 'AWS access key ID used to access the object store.' }),
-    secretAccessKey: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, { description: 'AWS secret access key used to access the object store.', secret: true }),
+    bucket: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET', k.nonEmptyText, {
+      description: 'Name of the bucket where objects will be stored (aws_s3).',
+      requiredWhen: when(objectStoreType, 'aws_s3'),
+    }),
+    region: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      description: 'Region where the object store is hosted (aws_s3).',
+    }),
+    accessKeyId: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      description: 'AWS access key ID used to access the object store.',
+    }),
+    secretAccessKey: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      description: 'AWS secret access key used to access the object store.',
+      secret: true,
+    }),
     endpoint: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Custom endpoint URL (e.g. for Minio).' }),
   },
   jwsProvider: {
     type: jwsType,
-    region: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', k.nonEmptyText, { description: 'AWS region where the KMS key is hosted. Required for awskms.', requiredWhen: when(jwsType, 'awskms') }),
-    keySpec: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC', k.oneOf(['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384']), { description: 'KMS key spec.', default: 'RSA_2048' }),
-    aliasPrefix: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX', k.nonEmptyText, { description: 'Prefix for the KMS key alias.', default: 'phobos' }),
+    region: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      description: 'AWS region where the KMS key is hosted. Required for awskms.',
+      requiredWhen: when(jwsType, 'awskms'),
+    }),
+    keySpec: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC', k.oneOf(['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384']), {
+      description: 'KMS key spec.',
+      default: 'RSA_2048',
+    }),
+    aliasPrefix: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX', k.nonEmptyText, {
+      description: 'Prefix for the KMS key alias.',
+      default: 'phobos',
+    }),
     tags: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS', k.keyValueList, { description: 'Comma-separated key=value tags for the KMS key.' }),
     endpoint: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ENDPOINT', k.url, { description: 'KMS endpoint override (a KMS-compatible service).', edge: true }),
-    accessKeyId: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, { description: 'AWS access key ID for KMS (Workers have no instance role).', edge: true }),
-    secretAccessKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, { description: 'AWS secret access key for KMS.', secret: true, edge: true }),
-    keyEncryptionKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY', k.nonEmptyText, { description: 'Secret from which the memory provider derives the key that encrypts private signing keys at rest. Required in production; `npm start` generates one under .phobos/.', secret: true, edge: true }),
+    accessKeyId: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      description: 'AWS access key ID for KMS (Workers have no instance role).',
+      edge: true,
+    }),
+    secretAccessKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      description: 'AWS secret access key for KMS.',
+      secret: true,
+      edge: true,
+    }),
+    keyEncryptionKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY', k.nonEmptyText, {
+      description:
+        'Secret from which the memory provider derives the key that encrypts private signing keys at rest. Required in production; `npm start` generates one under .phobos/.',
+      secret: true,
+      edge: true,
+    }),
   },
   otel: {
     enabled: otelEnabled,
-    type: observability.variable('PHOBOS_OTEL_TRACE_TYPE', k.oneOf(['otlp', 'xray']), { description: 'Type of tracing exporter: otlp or xray.', default: 'otlp' }),
-    host: observability.variable('PHOBOS_OTEL_TRACE_HOST', k.nonEmptyText, { description: 'Host to send trace data to.', requiredWhen: when(otelEnabled, true) }),
+    type: observability.variable('PHOBOS_OTEL_TRACE_TYPE', k.oneOf(['otlp', 'xray']), {
+      description: 'Type of tracing exporter: otlp or xray.',
+      default: 'otlp',
+    }),
+    host: observability.variable('PHOBOS_OTEL_TRACE_HOST', k.nonEmptyText, {
+      description: 'Host to send trace data to.',
+      requiredWhen: when(otelEnabled, true),
+    }),
     port: observability.variable('PHOBOS_OTEL_TRACE_PORT', k.port, { description: 'Port to send trace data to (OTLP over HTTP on Workers).', default: '4318' }),
   },
   rateLimitStore: {
     type: rateLimitStoreType,
-    redisEndpoint: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT', k.url, { description: 'Redis connection URL (an Upstash-compatible REST endpoint). Required for redis.', requiredWhen: when(rateLimitStoreType, 'redis') }),
-    redisToken: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN', k.nonEmptyText, { description: 'Bearer token for the Redis REST endpoint.', secret: true, edge: true }),
+    redisEndpoint: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT', k.url, {
+      description: 'Redis connection URL (an Upstash-compatible REST endpoint). Required for redis.',
+      requiredWhen: when(rateLimitStoreType, 'redis'),
+    }),
+    redisToken: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN', k.nonEmptyText, {
+      description: 'Bearer token for the Redis REST endpoint.',
+      secret: true,
+      edge: true,
+    }),
   },
   email: {
     type: emailType,
     footer: email.variable('PHOBOS_EMAIL_FOOTER', k.text, { description: 'Footer text for emails sent by Phobos.' }),
-    smtpHost: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST', k.nonEmptyText, { description: 'SMTP server hostname.', requiredWhen: when(emailType, 'smtp') }),
+    smtpHost: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST', k.nonEmptyText, {
+      description: 'SMTP server hostname.',
+      requiredWhen: when(emailType, 'smtp'),
+    }),
     smtpPort: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT', k.port, { description: 'SMTP server port.', default: '587' }),
-    fromAddress: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', k.email, { description: 'Sender email address (smtp, ses).', requiredWhen: when(emailType, 'smtp', 'ses') }),
+    fromAddress: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', k.email, {
+      description: 'Sender email address (smtp, ses).',
+      requiredWhen: when(emailType, 'smtp', 'ses'),
+    }),
     smtpUsername: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME', k.nonEmptyText, { description: 'SMTP authentication username.' }),
     smtpPassword: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD', k.text, { description: 'SMTP authentication password.', secret: true }),
-    disableTls: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS', k.boolean, { description: 'Disable TLS for the SMTP connection.', default: 'false' }),
-    awsConfigurationSetName: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME', k.nonEmptyText, { description: 'AWS SES configuration set name.' }),
+    disableTls: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS', k.boolean, {
+      description: 'Disable TLS for the SMTP connection.',
+      default: 'false',
+    }),
+    awsConfigurationSetName: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME', k.nonEmptyText, {
+      description: 'AWS SES configuration set name.',
+    }),
     region: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION', k.nonEmptyText, { description: 'AWS region for SES.' }),
     endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Plunk API endpoint.' }),
-    apiKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY', k.nonEmptyText, { description: 'Plunk API key.', secret: true, requiredWhen: when(emailType, 'plunk') }),
+    apiKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY', k.nonEmptyText, {
+      description: 'Plunk API key.',
+      secret: true,
+      requiredWhen: when(emailType, 'plunk'),
+    }),
   },
   // Callback of every SSO provider: ${PHOBOS_API_URL}/auth/callback/<slug>.
   sso: {
     enabledProviders: ssoProviders,
-    emailDomainWhitelist: singleSignOn.variable('USER_EMAIL_DOMAIN_WHITELIST', k.commaList, { description: 'Comma-separated email domains allowed to sign up through SSO. Unset allows all.' }),
-    loginBannerText: singleSignOn.variable('LOGIN_BANNER_TEXT', k.boundedText(512), { description: 'Message shown on the built-in login page (max 512 characters).' }),
+    emailDomainWhitelist: singleSignOn.variable('USER_EMAIL_DOMAIN_WHITELIST', k.commaList, {
+      description: 'Comma-separated email domains allowed to sign up through SSO. Unset allows all.',
+    }),
+    loginBannerText: singleSignOn.variable('LOGIN_BANNER_TEXT', k.boundedText(512), {
+      description: 'Message shown on the built-in login page (max 512 characters).',
+    }),
     presets: new SsoPresetSelection(ssoProviders),
   },
-  debug: diagnostics.variable('DEBUG', k.boolean, { description: 'Debug logging (includes where each secret was loaded from, never its value). Never in production.', default: 'false' }),
+  debug: diagnostics.variable('DEBUG', k.boolean, {
+    description: 'Debug logging (includes where each secret was loaded from, never its value). Never in production.',
+    default: 'false',
+  }),
   oauthProviders: new IndexedFamily('PHOBOS_OAUTH_PROVIDERS', 'OIDC provider', 'OIDC providers', {
     issuerUrl: oidcProviders.required('ISSUER_URL', k.url, { description: "Configured OIDC provider's issuer URL (required for each provider)." }),
     clientId: oidcProviders.required('CLIENT_ID', k.nonEmptyText, { description: 'Client ID for identity provider (required for each provider).' }),
     usernameClaim: oidcProviders.variable('USERNAME_CLAIM', k.nonEmptyText, { description: 'Supported username claim.', default: 'sub' }),
     scope: oidcProviders.variable('SCOPE', k.nonEmptyText, { description: 'OAuth scopes used by the Phobos UI.', default: 'openid profile email' }),
-    clientSecret: oidcProviders.variable('CLIENT_SECRET', k.nonEmptyText, { description: 'Client secret, for providers that require a confidential client.', secret: true, edge: true }),
+    clientSecret: oidcProviders.variable('CLIENT_SECRET', k.nonEmptyText, {
+      description: 'Client secret, for providers that require a confidential client.',
+      secret: true,
+      edge: true,
+    }),
   }),
   internalAgents: new IndexedFamily('PHOBOS_INTERNAL_AGENTS', 'internal agent', 'Job execution', {
     name: jobExecution.required('NAME', k.nonEmptyText, { description: 'Name of the internal agent (required for each agent).' }),
-    jobDispatcherType: jobExecution.required('JOB_DISPATCHER_TYPE', k.oneOf(['local', 'docker', 'kubernetes', 'ecs']), { description: 'Job dispatcher type: local, docker, kubernetes, or ecs (required for each agent).' }),
+    jobDispatcherType: jobExecution.required('JOB_DISPATCHER_TYPE', k.oneOf(['local', 'docker', 'kubernetes', 'ecs']), {
+      description: 'Job dispatcher type: local, docker, kubernetes, or ecs (required for each agent).',
+    }),
     jobDispatcherData: new FreeFormData('JOB_DISPATCHER_DATA_', 'Key-value configuration for the job dispatcher plugin.'),
   }),
 };

@@ -100,7 +100,12 @@ describe('loadConfig values', () => {
       PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_HOST: 'unix:///var/run/docker.sock',
     });
     expect(config.internalAgents).toEqual([
-      { index: 0, name: 'local-runner', jobDispatcherType: 'docker', jobDispatcherData: { IMAGE: 'phobos/job-executor:latest', HOST: 'unix:///var/run/docker.sock' } },
+      {
+        index: 0,
+        name: 'local-runner',
+        jobDispatcherType: 'docker',
+        jobDispatcherData: { IMAGE: 'phobos/job-executor:latest', HOST: 'unix:///var/run/docker.sock' },
+      },
     ]);
   });
 
@@ -163,8 +168,15 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
     expect(issuesOf({ PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: 'ses' })).toEqual([
       { variable: 'PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', message: 'is required when PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE is ses' },
     ]);
-    expect(issuesOf({ PHOBOS_OTEL_TRACE_ENABLED: 'yes' })).toEqual([{ variable: 'PHOBOS_OTEL_TRACE_HOST', message: 'is required when PHOBOS_OTEL_TRACE_ENABLED is true' }]);
-    expect(loadConfig({ PHOBOS_OTEL_TRACE_ENABLED: 'yes', PHOBOS_OTEL_TRACE_HOST: 'collector' }).otel).toEqual({ enabled: true, type: 'otlp', host: 'collector', port: 4318 });
+    expect(issuesOf({ PHOBOS_OTEL_TRACE_ENABLED: 'yes' })).toEqual([
+      { variable: 'PHOBOS_OTEL_TRACE_HOST', message: 'is required when PHOBOS_OTEL_TRACE_ENABLED is true' },
+    ]);
+    expect(loadConfig({ PHOBOS_OTEL_TRACE_ENABLED: 'yes', PHOBOS_OTEL_TRACE_HOST: 'collector' }).otel).toEqual({
+      enabled: true,
+      type: 'otlp',
+      host: 'collector',
+      port: 4318,
+    });
     expect(issuesOf({ PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'x' })[0]!.variable).toBe('PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL');
     expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a' })[0]!.variable).toBe('PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE');
     expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a', PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE: 'lambda' })[0]!.variable).toBe(
@@ -175,7 +187,14 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
 
 describe('SSO presets', () => {
   it('enables presets listed in SSO_PROVIDERS when their variables are set', () => {
-    const config = loadConfig({ SSO_PROVIDERS: 'github, okta-oidc', GITHUB_CLIENT_ID: 'a', GITHUB_CLIENT_SECRET: 'b', OKTA_OIDC_CLIENT_ID: 'c', OKTA_OIDC_CLIENT_SECRET: 'd', OKTA_OIDC_ISSUER: 'https://acme.okta.com' });
+    const config = loadConfig({
+      SSO_PROVIDERS: 'github, okta-oidc',
+      GITHUB_CLIENT_ID: 'a',
+      GITHUB_CLIENT_SECRET: 'b',
+      OKTA_OIDC_CLIENT_ID: 'c',
+      OKTA_OIDC_CLIENT_SECRET: 'd',
+      OKTA_OIDC_ISSUER: 'https://acme.okta.com',
+    });
     expect(config.sso.enabledProviders).toEqual(['github', 'okta-oidc']);
     expect(config.sso.presets).toEqual([
       { slug: 'github', name: 'GitHub', clientId: 'a', clientSecret: 'b' },
@@ -187,7 +206,10 @@ describe('SSO presets', () => {
     expect(issuesOf({ SSO_PROVIDERS: 'gitlab', GITLAB_CLIENT_ID: 'x' })).toEqual([
       { variable: 'GITLAB_CLIENT_SECRET', message: 'is required when SSO_PROVIDERS includes gitlab' },
     ]);
-    expect(issuesOf({ SSO_PROVIDERS: 'myspace' })[0]).toMatchObject({ variable: 'SSO_PROVIDERS', message: expect.stringContaining('unknown provider "myspace"') });
+    expect(issuesOf({ SSO_PROVIDERS: 'myspace' })[0]).toMatchObject({
+      variable: 'SSO_PROVIDERS',
+      message: expect.stringContaining('unknown provider "myspace"'),
+    });
   });
 
   it('validates an enabled preset into its typed object, naming each bad or missing variable', () => {
@@ -204,12 +226,19 @@ describe('SSO presets', () => {
   });
 
   it('checks a set preset variable even when its preset is not enabled', () => {
-    expect(issuesOf({ AUTHELIA_URL: 'ftp://auth.example.com' })).toEqual([{ variable: 'AUTHELIA_URL', message: 'expected an absolute http(s) URL, got "ftp://auth.example.com"' }]);
+    expect(issuesOf({ AUTHELIA_URL: 'ftp://auth.example.com' })).toEqual([
+      { variable: 'AUTHELIA_URL', message: 'expected an absolute http(s) URL, got "ftp://auth.example.com"' },
+    ]);
   });
 
   it('reports preset, plugin and value problems together', () => {
     const issues = issuesOf({ SSO_PROVIDERS: 'gitlab', PHOBOS_JWS_PROVIDER_PLUGIN_TYPE: 'awskms', PHOBOS_DB_PORT: 'x' });
-    expect(issues.map((issue) => issue.variable).sort()).toEqual(['GITLAB_CLIENT_ID', 'GITLAB_CLIENT_SECRET', 'PHOBOS_DB_PORT', 'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION']);
+    expect(issues.map((issue) => issue.variable).sort()).toEqual([
+      'GITLAB_CLIENT_ID',
+      'GITLAB_CLIENT_SECRET',
+      'PHOBOS_DB_PORT',
+      'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION',
+    ]);
   });
 
   it('applies preset defaults and builds each provider from its typed preset', () => {
