@@ -1,5 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+// With an extension, which Vite's config loader asks for; `.js` resolves to the .ts source.
+import { databaseVariablesFor } from './src/db/connection-string.js';
 
 // Two projects: Node-side tools and config in plain Node; Worker code inside workerd (miniflare)
 // with the bindings of wrangler.toml. Both share one PostgreSQL server and bridge (global setup).
@@ -22,15 +24,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const database = inject('database');
-            const admin = new URL(database.adminUrl);
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings: {
-                  PHOBOS_DB_HOST: admin.hostname,
-                  PHOBOS_DB_PORT: admin.port || '5432',
-                  PHOBOS_DB_USERNAME: decodeURIComponent(admin.username),
-                  PHOBOS_DB_PASSWORD: decodeURIComponent(admin.password),
+                  ...databaseVariablesFor(database.adminUrl),
                   PHOBOS_DB_NAME: database.templateName,
                   PHOBOS_DB_PROXY_URL: database.bridgeUrl,
                   PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'test-key-encryption-key',

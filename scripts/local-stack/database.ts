@@ -87,8 +87,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<D
   await server.start();
 
   const database = options.database ?? 'phobos';
-  const base = `postgresql://phobos:${encodeURIComponent(password)}@127.0.0.1:${options.port}`;
-  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  const urlOf = (name: string) => connectionStringFor({ host: '127.0.0.1', port: options.port, username: 'phobos', password, name });
+  const admin = new pg.Client({ connectionString: urlOf('postgres') });
   await admin.connect();
   try {
     const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
@@ -98,7 +98,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<D
   }
 
   return {
-    connectionString: `${base}/${database}`,
+    connectionString: urlOf(database),
     host: '127.0.0.1',
     port: options.port,
     embedded: true,

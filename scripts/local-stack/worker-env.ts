@@ -3,12 +3,9 @@
 // a 0600 env file for `wrangler dev --env-file`, so secrets never appear on a command line.
 import { writeFileSync } from 'node:fs';
 import type { Environment } from '../../src/config/load';
-import { indexedFamilies, variables } from '../../src/config/variables';
+import { isConfigurationVariable } from '../../src/config/variables';
+import { databaseVariablesFor } from '../../src/db/connection-string';
 import type { DatabaseTarget } from './database';
-
-function isConfigurationVariable(name: string): boolean {
-  return name in variables || Object.keys(indexedFamilies).some((family) => name.startsWith(`${family}_`));
-}
 
 export interface LocalStackValues {
   database: Pick<DatabaseTarget, 'connectionString'>;
@@ -22,13 +19,8 @@ export function workerEnvironment(env: Environment, local: LocalStackValues): Re
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== '' && isConfigurationVariable(name)) out[name] = value;
   }
-  const db = new URL(local.database.connectionString);
   Object.assign(out, {
-    PHOBOS_DB_HOST: db.hostname,
-    PHOBOS_DB_PORT: db.port || '5432',
-    PHOBOS_DB_USERNAME: decodeURIComponent(db.username),
-    PHOBOS_DB_PASSWORD: decodeURIComponent(db.password),
-    PHOBOS_DB_NAME: decodeURIComponent(db.pathname.slice(1)),
+    ...databaseVariablesFor(local.database.connectionString),
     PHOBOS_DB_PROXY_URL: local.proxyUrl,
     PHOBOS_ADMIN_USER_EMAIL: local.admin.email,
     PHOBOS_ADMIN_USER_PASSWORD: local.admin.password,

@@ -2,10 +2,10 @@
 // NAME and wins over NAME itself. Workers have no filesystem, so this runs in the Node-side tools
 // (`npm start`, migrations, deploy's secret upload) before the environment reaches the Worker.
 import { readFileSync } from 'node:fs';
-import { indexedFamilies, variables } from './variables';
-import type { Environment } from './load';
+import type { Environment } from './environment-reader';
+import { isConfigurationVariable } from './variables';
 
-export interface ResolvedEnvironment {
+interface ResolvedEnvironment {
   env: Environment;
   /** Names whose value came from a file (for the DEBUG log line; values are never reported). */
   fromFile: string[];
@@ -22,26 +22,18 @@ export class SecretFileError extends Error {
   }
 }
 
-function isKnownVariable(name: string): boolean {
-  if (name in variables) return true;
-  return Object.keys(indexedFamilies).some((family) => name.startsWith(`${family}_`));
-}
-
 /**
  * Returns a copy of `env` where every known variable with a `_FILE` companion takes the file's
  * content (one trailing newline trimmed, as files written by `echo` or editors end with one).
  */
-export function resolveFileSecrets(
-  env: Environment,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
-): ResolvedEnvironment {
+export function resolveFileSecrets(env: Environment, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ResolvedEnvironment {
   const resolved: Environment = { ...env };
   const fromFile: string[] = [];
   for (const [key, path] of Object.entries(env)) {
     if (!key.endsWith('_FILE') || !path) continue;
     const name = key.slice(0, -'_FILE'.length);
     // Only known variables: PHOBOS_TLS_CERT_FILE is a variable in its own right, not PHOBOS_TLS_CERT's file.
-    if (!isKnownVariable(name)) continue;
+    if (!isConfigurationVariable(name)) continue;
     let content: string;
     try {
       content = readFile(path);

@@ -15,6 +15,10 @@ export const text = kind('a string', z.string());
 
 export const nonEmptyText = kind('a non-empty string', z.string().trim().min(1));
 
+export function boundedText(max: number): VariableKind<string> {
+  return kind(`at most ${max} characters`, z.string().max(max));
+}
+
 export const url = kind(
   'an absolute http(s) URL',
   z
@@ -37,15 +41,7 @@ const integerPattern = /^-?\d+$/;
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): VariableKind<number> {
   const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
-  return kind(
-    `an integer ${range}`,
-    z
-      .string()
-      .trim()
-      .regex(integerPattern)
-      .transform(Number)
-      .pipe(z.number().int().min(min).max(max)),
-  );
+  return kind(`an integer ${range}`, z.string().trim().regex(integerPattern).transform(Number).pipe(z.number().int().min(min).max(max)));
 }
 
 export const port = integer(1, 65535);
@@ -69,21 +65,17 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
 
 export const commaList = kind(
   'a comma-separated list',
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0),
-    ),
+  z.string().transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  ),
 );
 
 export const urlList = kind(
   'a comma-separated list of http(s) origins or *',
-  commaList.schema.refine((items) =>
-    items.every((item) => item === '*' || url.schema.safeParse(item).success),
-  ),
+  commaList.schema.refine((items) => items.every((item) => item === '*' || url.schema.safeParse(item).success)),
 );
 
 /** `key=value,key=value`, as used by PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS. */

@@ -1,181 +1,310 @@
-// Every environment variable Phobos Edge reads, with its kind, documented default and meaning.
-// Names and defaults follow the Phobos API configuration reference (PHOBOS_*) and Phase's secrets
-// and SSO reference (SSO presets, USER_EMAIL_DOMAIN_WHITELIST, LOGIN_BANNER_TEXT, DEBUG).
-// README.md's configuration reference is generated from this list (`npm run docs:config`).
+// Every environment variable Phobos Edge reads, declared once: its place in the parsed configuration
+// (the property it sits under), its kind, documented default and meaning. Names and defaults follow
+// the Phobos API configuration reference (PHOBOS_*) and Phase's secrets and SSO reference (SSO
+// presets, USER_EMAIL_DOMAIN_WHITELIST, LOGIN_BANNER_TEXT, DEBUG). The configuration's TypeScript
+// type is inferred from these declarations, and README.md's configuration reference is generated from
+// them (`npm run docs:config`), in this order.
+import { type DeclaredVariable, sectionDeclarations, variableGroup, when } from './declarations';
+import { FreeFormData, IndexedFamily } from './indexed-family';
 import * as k from './kinds';
-
-export interface VariableSpec<T = unknown> {
-  kind: k.VariableKind<T>;
-  group: string;
-  description: string;
-  /** Default as documented (a raw string, parsed by `kind` like any value). */
-  default?: string;
-  /** Human wording for a computed default, e.g. "the API URL". */
-  defaultText?: string;
-  /** Never logged or returned; may be given as NAME_FILE. */
-  secret?: boolean;
-  /** Accepted for compatibility but meaningless on Workers; reported once when set. */
-  notApplicable?: string;
-  /** Not in the Phobos reference: added by Phobos Edge. */
-  edge?: boolean;
-}
-
-function spec<T>(value: VariableSpec<T>): VariableSpec<T> {
-  return value;
-}
+import { SsoPresetSelection } from './sso-presets';
 
 const noGrpc = 'Workers serve HTTP only; there is no gRPC server';
 const noTls = 'TLS is terminated by the Workers platform (or wrangler dev --local-protocol https)';
 
-export const variables = {
-  // Admin
-  PHOBOS_ADMIN_USER_EMAIL: spec({ kind: k.email, group: 'Admin', description: 'Email for the default API admin user (built-in identity provider).' }),
-  PHOBOS_ADMIN_USER_PASSWORD: spec({ kind: k.nonEmptyText, group: 'Admin', description: 'Password for the default API admin user.', secret: true }),
+const admin = variableGroup('Admin');
+const database = variableGroup('Database');
+const authentication = variableGroup('Authentication');
+const userSessions = variableGroup('User sessions');
+const server = variableGroup('Server');
+const objectStore = variableGroup('Object store');
+const jws = variableGroup('JWS provider');
+const observability = variableGroup('Observability');
+const rateLimiting = variableGroup('Rate limiting');
+const email = variableGroup('Email');
+const singleSignOn = variableGroup('Single sign-on');
+const diagnostics = variableGroup('Diagnostics');
+const oidcProviders = variableGroup('OIDC providers');
+const jobExecution = variableGroup('Job execution');
 
-  // Database
-  PHOBOS_DB_USERNAME: spec({ kind: k.nonEmptyText, group: 'Database', description: 'The username for the PostgreSQL database.' }),
-  PHOBOS_DB_NAME: spec({ kind: k.nonEmptyText, group: 'Database', description: 'Name of the PostgreSQL database.' }),
-  PHOBOS_DB_PASSWORD: spec({ kind: k.text, group: 'Database', description: 'The password for the PostgreSQL database.', secret: true }),
-  PHOBOS_DB_HOST: spec({ kind: k.nonEmptyText, group: 'Database', description: 'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server.' }),
-  PHOBOS_DB_PORT: spec({ kind: k.port, group: 'Database', description: 'Port number for the database.', default: '5432' }),
-  PHOBOS_DB_SSL_MODE: spec({ kind: k.oneOf(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']), group: 'Database', description: 'SSL mode for the database connection.', default: 'prefer' }),
-  PHOBOS_DB_MAX_CONNECTIONS: spec({ kind: k.integer(1, 1000), group: 'Database', description: 'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request uses at most one).', default: '10' }),
-  PHOBOS_DB_AUTO_MIGRATE_ENABLED: spec({ kind: k.boolean, group: 'Database', description: 'Automatically run database migrations on startup.', default: 'true' }),
-  PHOBOS_DB_PROXY_URL: spec({ kind: k.url, group: 'Database', description: 'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon.', edge: true }),
+// Plugin types, which other variables' requirements refer to.
+const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), {
+  description: "Object store plugin type: `aws_s3` (S3 or any S3-compatible service) or `r2` (the Worker's R2 binding).",
+  default: 'r2',
+});
+const jwsType = jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', k.oneOf(['memory', 'awskms']), {
+  description: 'JWS provider plugin type: `memory` or `awskms`.',
+  default: 'memory',
+});
+const otelEnabled = observability.variable('PHOBOS_OTEL_TRACE_ENABLED', k.boolean, { description: 'Enable OpenTelemetry tracing.', default: 'false' });
+const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', k.oneOf(['memory', 'redis']), {
+  description: 'Rate limit store plugin type: `memory` (RateLimiter Durable Object) or `redis` (Upstash Redis REST).',
+  default: 'memory',
+});
+const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(['smtp', 'ses', 'plunk', 'empty']), {
+  description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).',
+  default: 'empty',
+});
+const ssoProviders = singleSignOn.variable('SSO_PROVIDERS', k.commaList, {
+  description:
+    'Comma-separated list of enabled SSO presets: google, github, gitlab, github-enterprise, google-oidc, authentik, authelia, jumpcloud-oidc, entra-id-oidc, okta-oidc.',
+});
 
-  // Authentication
-  PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'Authentication', description: 'Client ID for the internal OIDC identity provider.', default: 'phobos' }),
-  PHOBOS_TOKEN_ISSUER_URL: spec({ kind: k.url, group: 'Authentication', description: 'Issuer URL for Phobos service account tokens.', defaultText: 'the API URL' }),
-  PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS: spec({ kind: k.integer(0), group: 'Authentication', description: 'Days after which an asymmetric signing key is rotated. 0 disables rotation.', default: '0' }),
-  PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS: spec({ kind: k.integer(0), group: 'Authentication', description: 'Days after which a rotated signing key is decommissioned.', default: '7' }),
-
-  // User sessions
-  PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES: spec({ kind: k.integer(1), group: 'User sessions', description: 'Access token expiration time in minutes.', default: '5' }),
-  PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES: spec({ kind: k.integer(1), group: 'User sessions', description: 'Refresh token expiration time in minutes.', default: '720' }),
-  PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER: spec({ kind: k.integer(1), group: 'User sessions', description: 'Maximum concurrent sessions per user; the oldest is revoked.', default: '20' }),
-
-  // Server
-  PHOBOS_API_URL: spec({ kind: k.url, group: 'Server', description: 'External URL where the Phobos API is accessible.', default: 'http://localhost:9000' }),
-  PHOBOS_UI_URL: spec({ kind: k.url, group: 'Server', description: 'External URL for the Phobos UI.', defaultText: 'the API URL' }),
-  PHOBOS_SUPPORT_URL: spec({ kind: k.url, group: 'Server', description: 'URL to display for support links.' }),
-  PHOBOS_HTTP_SERVER_PORT: spec({ kind: k.port, group: 'Server', description: 'HTTP server port (`npm start`; on Workers the platform chooses).', default: '9000' }),
-  PHOBOS_GRPC_SERVER_PORT: spec({ kind: k.port, group: 'Server', description: 'gRPC server port.', default: '9010', notApplicable: noGrpc }),
-  PHOBOS_EXTERNAL_GRPC_PORT: spec({ kind: k.port, group: 'Server', description: 'External gRPC port when using a reverse proxy.', defaultText: 'the gRPC server port', notApplicable: noGrpc }),
-  PHOBOS_TLS_ENABLED: spec({ kind: k.boolean, group: 'Server', description: 'Enable TLS for the API server.', default: 'false', notApplicable: noTls }),
-  PHOBOS_TLS_CERT_FILE: spec({ kind: k.text, group: 'Server', description: 'Path to the TLS certificate file.', notApplicable: noTls }),
-  PHOBOS_TLS_KEY_FILE: spec({ kind: k.text, group: 'Server', description: 'Path to the TLS key file.', notApplicable: noTls }),
-  PHOBOS_CORS_ALLOWED_ORIGINS: spec({ kind: k.urlList, group: 'Server', description: 'Comma-delimited list of allowed CORS origins.', defaultText: 'the UI URL' }),
-  PHOBOS_HTTP_RATE_LIMIT: spec({ kind: k.requestRate, group: 'Server', description: 'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).', default: '60' }),
-  PHOBOS_MAX_GRAPHQL_COMPLEXITY: spec({ kind: k.integer(0), group: 'Server', description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.', default: '0' }),
-  PHOBOS_ASYNC_TASK_TIMEOUT: spec({ kind: k.integer(1), group: 'Server', description: 'Timeout in seconds for async background tasks.', default: '100' }),
-  PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE: spec({ kind: k.integer(1), group: 'Server', description: 'Maximum upload size in bytes for pipeline templates.', default: '131072' }),
-  PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE: spec({ kind: k.integer(1), group: 'Server', description: 'Maximum upload size in bytes for plugin binaries.', default: '1073741824' }),
-
-  // Object store
-  PHOBOS_OBJECT_STORE_PLUGIN_TYPE: spec({ kind: k.oneOf(['aws_s3', 'r2']), group: 'Object store', description: 'Object store plugin type: `aws_s3` (S3 or any S3-compatible service) or `r2` (the Worker\'s R2 binding).', default: 'r2' }),
-  PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET: spec({ kind: k.nonEmptyText, group: 'Object store', description: 'Name of the bucket where objects will be stored (aws_s3).' }),
-  PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION: spec({ kind: k.nonEmptyText, group: 'Object store', description: 'Region where the object store is hosted (aws_s3).' }),
-  PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID: spec({ kind: k.nonEmptyText, group: 'Object store', description: 'AWS access key ID used to access the object store.' }),
-  PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY: spec({ kind: k.nonEmptyText, group: 'Object store', description: 'AWS secret access key used to access the object store.', secret: true }),
-  PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT: spec({ kind: k.url, group: 'Object store', description: 'Custom endpoint URL (e.g. for Minio).' }),
-
-  // JWS provider
-  PHOBOS_JWS_PROVIDER_PLUGIN_TYPE: spec({ kind: k.oneOf(['memory', 'awskms']), group: 'JWS provider', description: 'JWS provider plugin type: `memory` or `awskms`.', default: 'memory' }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION: spec({ kind: k.nonEmptyText, group: 'JWS provider', description: 'AWS region where the KMS key is hosted. Required for awskms.' }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC: spec({ kind: k.oneOf(['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384']), group: 'JWS provider', description: 'KMS key spec.', default: 'RSA_2048' }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX: spec({ kind: k.nonEmptyText, group: 'JWS provider', description: 'Prefix for the KMS key alias.', default: 'phobos' }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS: spec({ kind: k.keyValueList, group: 'JWS provider', description: 'Comma-separated key=value tags for the KMS key.' }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ENDPOINT: spec({ kind: k.url, group: 'JWS provider', description: 'KMS endpoint override (a KMS-compatible service).', edge: true }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_ACCESS_KEY_ID: spec({ kind: k.nonEmptyText, group: 'JWS provider', description: 'AWS access key ID for KMS (Workers have no instance role).', edge: true }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY: spec({ kind: k.nonEmptyText, group: 'JWS provider', description: 'AWS secret access key for KMS.', secret: true, edge: true }),
-  PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: spec({ kind: k.nonEmptyText, group: 'JWS provider', description: 'Secret from which the memory provider derives the key that encrypts private signing keys at rest. Required in production; `npm start` generates one under .phobos/.', secret: true, edge: true }),
-
-  // Observability
-  PHOBOS_OTEL_TRACE_ENABLED: spec({ kind: k.boolean, group: 'Observability', description: 'Enable OpenTelemetry tracing.', default: 'false' }),
-  PHOBOS_OTEL_TRACE_TYPE: spec({ kind: k.oneOf(['otlp', 'xray']), group: 'Observability', description: 'Type of tracing exporter: otlp or xray.', default: 'otlp' }),
-  PHOBOS_OTEL_TRACE_HOST: spec({ kind: k.nonEmptyText, group: 'Observability', description: 'Host to send trace data to.' }),
-  PHOBOS_OTEL_TRACE_PORT: spec({ kind: k.port, group: 'Observability', description: 'Port to send trace data to (OTLP over HTTP on Workers).', default: '4318' }),
-
-  // Rate limiting
-  PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: spec({ kind: k.oneOf(['memory', 'redis']), group: 'Rate limiting', description: 'Rate limit store plugin type: `memory` (RateLimiter Durable Object) or `redis` (Upstash Redis REST).', default: 'memory' }),
-  PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT: spec({ kind: k.url, group: 'Rate limiting', description: 'Redis connection URL (an Upstash-compatible REST endpoint). Required for redis.' }),
-  PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN: spec({ kind: k.nonEmptyText, group: 'Rate limiting', description: 'Bearer token for the Redis REST endpoint.', secret: true, edge: true }),
-
-  // Email
-  PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: spec({ kind: k.oneOf(['smtp', 'ses', 'plunk', 'empty']), group: 'Email', description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).', default: 'empty' }),
-  PHOBOS_EMAIL_FOOTER: spec({ kind: k.text, group: 'Email', description: 'Footer text for emails sent by Phobos.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST: spec({ kind: k.nonEmptyText, group: 'Email', description: 'SMTP server hostname.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT: spec({ kind: k.port, group: 'Email', description: 'SMTP server port.', default: '587' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS: spec({ kind: k.email, group: 'Email', description: 'Sender email address (smtp, ses).' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME: spec({ kind: k.nonEmptyText, group: 'Email', description: 'SMTP authentication username.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD: spec({ kind: k.text, group: 'Email', description: 'SMTP authentication password.', secret: true }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS: spec({ kind: k.boolean, group: 'Email', description: 'Disable TLS for the SMTP connection.', default: 'false' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME: spec({ kind: k.nonEmptyText, group: 'Email', description: 'AWS SES configuration set name.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION: spec({ kind: k.nonEmptyText, group: 'Email', description: 'AWS region for SES.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT: spec({ kind: k.url, group: 'Email', description: 'Plunk API endpoint.' }),
-  PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY: spec({ kind: k.nonEmptyText, group: 'Email', description: 'Plunk API key.', secret: true }),
-
-  // Single sign-on presets (Phase reference). Callback: ${PHOBOS_API_URL}/auth/callback/<slug>.
-  SSO_PROVIDERS: spec({ kind: k.commaList, group: 'Single sign-on', description: 'Comma-separated list of enabled SSO presets: google, github, gitlab, github-enterprise, google-oidc, authentik, authelia, jumpcloud-oidc, entra-id-oidc, okta-oidc.' }),
-  USER_EMAIL_DOMAIN_WHITELIST: spec({ kind: k.commaList, group: 'Single sign-on', description: 'Comma-separated email domains allowed to sign up through SSO. Unset allows all.' }),
-  LOGIN_BANNER_TEXT: spec({ kind: { schema: k.text.schema.refine((value) => value.length <= 512), expected: 'at most 512 characters' }, group: 'Single sign-on', description: 'Message shown on the built-in login page (max 512 characters).' }),
-  GOOGLE_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Google OAuth 2.0 client ID.' }),
-  GOOGLE_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Google OAuth 2.0 client secret.', secret: true }),
-  GITHUB_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitHub OAuth client ID.' }),
-  GITHUB_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitHub OAuth client secret.', secret: true }),
-  GITHUB_ENTERPRISE_BASE_URL: spec({ kind: k.url, group: 'SSO presets', description: 'URL of your GitHub Enterprise Server instance.' }),
-  GITHUB_ENTERPRISE_API_URL: spec({ kind: k.url, group: 'SSO presets', description: 'API URL of your GitHub Enterprise Server instance (usually BASE_URL + /api).' }),
-  GITHUB_ENTERPRISE_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitHub Enterprise Server OAuth client ID.' }),
-  GITHUB_ENTERPRISE_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitHub Enterprise Server OAuth client secret.', secret: true }),
-  GITLAB_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitLab OAuth client ID.' }),
-  GITLAB_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'GitLab OAuth client secret.', secret: true }),
-  GITLAB_AUTH_URL: spec({ kind: k.url, group: 'SSO presets', description: 'GitLab instance URL for self-hosted GitLab.', default: 'https://gitlab.com' }),
-  AUTHENTIK_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Authentik OIDC client ID.' }),
-  AUTHENTIK_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Authentik OIDC client secret.', secret: true }),
-  AUTHENTIK_URL: spec({ kind: k.url, group: 'SSO presets', description: 'Authentik instance URL.' }),
-  AUTHENTIK_APP_SLUG: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Authentik application slug.' }),
-  AUTHELIA_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Authelia OIDC client ID.' }),
-  AUTHELIA_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Authelia OIDC client secret.', secret: true }),
-  AUTHELIA_URL: spec({ kind: k.url, group: 'SSO presets', description: 'Authelia instance URL.' }),
-  GOOGLE_OIDC_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Google OIDC client ID.' }),
-  GOOGLE_OIDC_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Google OIDC client secret.', secret: true }),
-  JUMPCLOUD_OIDC_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'JumpCloud OIDC client ID.' }),
-  JUMPCLOUD_OIDC_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'JumpCloud OIDC client secret.', secret: true }),
-  ENTRA_ID_OIDC_TENANT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Microsoft Entra ID directory (tenant) ID.' }),
-  ENTRA_ID_OIDC_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Microsoft Entra ID application (client) ID.' }),
-  ENTRA_ID_OIDC_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Microsoft Entra ID client secret.', secret: true }),
-  OKTA_OIDC_CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Okta OIDC application client ID.' }),
-  OKTA_OIDC_CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'SSO presets', description: 'Okta OIDC application client secret.', secret: true }),
-  OKTA_OIDC_ISSUER: spec({ kind: k.url, group: 'SSO presets', description: 'Your Okta domain URL (issuer).' }),
-
-  // Diagnostics
-  DEBUG: spec({ kind: k.boolean, group: 'Diagnostics', description: 'Debug logging (includes where each secret was loaded from, never its value). Never in production.', default: 'false' }),
-} as const;
-
-export type VariableName = keyof typeof variables;
-
-/** Indexed families: PHOBOS_OAUTH_PROVIDERS_<n>_<FIELD> and PHOBOS_INTERNAL_AGENTS_<n>_<FIELD>. */
-export const indexedFamilies = {
-  PHOBOS_OAUTH_PROVIDERS: {
-    group: 'OIDC providers',
-    fields: {
-      ISSUER_URL: spec({ kind: k.url, group: 'OIDC providers', description: "Configured OIDC provider's issuer URL (required for each provider)." }),
-      CLIENT_ID: spec({ kind: k.nonEmptyText, group: 'OIDC providers', description: 'Client ID for identity provider (required for each provider).' }),
-      USERNAME_CLAIM: spec({ kind: k.nonEmptyText, group: 'OIDC providers', description: 'Supported username claim.', default: 'sub' }),
-      SCOPE: spec({ kind: k.nonEmptyText, group: 'OIDC providers', description: 'OAuth scopes used by the Phobos UI.', default: 'openid profile email' }),
-      CLIENT_SECRET: spec({ kind: k.nonEmptyText, group: 'OIDC providers', description: 'Client secret, for providers that require a confidential client.', secret: true, edge: true }),
-    },
+export const configDeclaration = {
+  admin: {
+    email: admin.variable('PHOBOS_ADMIN_USER_EMAIL', k.email, { description: 'Email for the default API admin user (built-in identity provider).' }),
+    password: admin.variable('PHOBOS_ADMIN_USER_PASSWORD', k.nonEmptyText, { description: 'Password for the default API admin user.', secret: true }),
   },
-  PHOBOS_INTERNAL_AGENTS: {
-    group: 'Job execution',
-    fields: {
-      NAME: spec({ kind: k.nonEmptyText, group: 'Job execution', description: 'Name of the internal agent (required for each agent).' }),
-      JOB_DISPATCHER_TYPE: spec({ kind: k.oneOf(['local', 'docker', 'kubernetes', 'ecs']), group: 'Job execution', description: 'Job dispatcher type: local, docker, kubernetes, or ecs (required for each agent).' }),
-    },
-    /** PHOBOS_INTERNAL_AGENTS_<n>_JOB_DISPATCHER_DATA_<KEY>: free-form dispatcher settings. */
-    dataPrefix: 'JOB_DISPATCHER_DATA_',
+  database: {
+    username: database.variable('PHOBOS_DB_USERNAME', k.nonEmptyText, { description: 'The username for the PostgreSQL database.' }),
+    name: database.variable('PHOBOS_DB_NAME', k.nonEmptyText, { description: 'Name of the PostgreSQL database.' }),
+    password: database.variable('PHOBOS_DB_PASSWORD', k.text, { description: 'The password for the PostgreSQL database.', secret: true }),
+    host: database.variable('PHOBOS_DB_HOST', k.nonEmptyText, {
+      description: 'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server.',
+    }),
+    port: database.variable('PHOBOS_DB_PORT', k.port, { description: 'Port number for the database.', default: '5432' }),
+    sslMode: database.variable('PHOBOS_DB_SSL_MODE', k.oneOf(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']), {
+      description: 'SSL mode for the database connection.',
+      default: 'prefer',
+    }),
+    maxConnections: database.variable('PHOBOS_DB_MAX_CONNECTIONS', k.integer(1, 1000), {
+      description: 'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request uses at most one).',
+      default: '10',
+    }),
+    autoMigrateEnabled: database.variable('PHOBOS_DB_AUTO_MIGRATE_ENABLED', k.boolean, {
+      description: 'Automatically run database migrations on startup.',
+      default: 'true',
+    }),
+    proxyUrl: database.variable('PHOBOS_DB_PROXY_URL', k.url, {
+      description:
+        'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon.',
+      edge: true,
+    }),
   },
-} as const;
+  internalIdentityProviderClientId: authentication.variable('PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID', k.nonEmptyText, {
+    description: 'Client ID for the internal OIDC identity provider.',
+    default: 'phobos',
+  }),
+  tokenIssuerUrl: authentication.variable('PHOBOS_TOKEN_ISSUER_URL', k.url, {
+    description: 'Issuer URL for Phobos service account tokens.',
+    defaultText: 'the API URL',
+  }),
+  signingKeys: {
+    rotationPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS', k.integer(0), {
+      description: 'Days after which an asymmetric signing key is rotated. 0 disables rotation.',
+      default: '0',
+    }),
+    decommissionPeriodDays: authentication.variable('PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS', k.integer(0), {
+      description: 'Days after which a rotated signing key is decommissioned.',
+      default: '7',
+    }),
+  },
+  userSessions: {
+    accessTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES', k.integer(1), {
+      description: 'Access token expiration time in minutes.',
+      default: '5',
+    }),
+    refreshTokenExpirationMinutes: userSessions.variable('PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES', k.integer(1), {
+      description: 'Refresh token expiration time in minutes.',
+      default: '720',
+    }),
+    maxSessionsPerUser: userSessions.variable('PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', k.integer(1), {
+      description: 'Maximum concurrent sessions per user; the oldest is revoked.',
+      default: '20',
+    }),
+  },
+  server: {
+    apiUrl: server.variable('PHOBOS_API_URL', k.url, { description: 'External URL where the Phobos API is accessible.', default: 'http://localhost:9000' }),
+    uiUrl: server.variable('PHOBOS_UI_URL', k.url, { description: 'External URL for the Phobos UI.', defaultText: 'the API URL' }),
+    supportUrl: server.variable('PHOBOS_SUPPORT_URL', k.url, { description: 'URL to display for support links.' }),
+    httpPort: server.variable('PHOBOS_HTTP_SERVER_PORT', k.port, {
+      description: 'HTTP server port (`npm start`; on Workers the platform chooses).',
+      default: '9000',
+    }),
+    grpcPort: server.notApplicable('PHOBOS_GRPC_SERVER_PORT', k.port, { description: 'gRPC server port.', default: '9010', notApplicable: noGrpc }),
+    externalGrpcPort: server.notApplicable('PHOBOS_EXTERNAL_GRPC_PORT', k.port, {
+      description: 'External gRPC port when using a reverse proxy.',
+      defaultText: 'the gRPC server port',
+      notApplicable: noGrpc,
+    }),
+    tlsEnabled: server.notApplicable('PHOBOS_TLS_ENABLED', k.boolean, {
+      description: 'Enable TLS for the API server.',
+      default: 'false',
+      notApplicable: noTls,
+    }),
+    tlsCertFile: server.notApplicable('PHOBOS_TLS_CERT_FILE', k.text, { description: 'Path to the TLS certificate file.', notApplicable: noTls }),
+    tlsKeyFile: server.notApplicable('PHOBOS_TLS_KEY_FILE', k.text, { description: 'Path to the TLS key file.', notApplicable: noTls }),
+    corsAllowedOrigins: server.variable('PHOBOS_CORS_ALLOWED_ORIGINS', k.urlList, {
+      description: 'Comma-delimited list of allowed CORS origins.',
+      defaultText: 'the UI URL',
+    }),
+    httpRateLimit: server.variable('PHOBOS_HTTP_RATE_LIMIT', k.requestRate, {
+      description:
+        'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).',
+      default: '60',
+    }),
+    maxGraphqlComplexity: server.variable('PHOBOS_MAX_GRAPHQL_COMPLEXITY', k.integer(0), {
+      description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.',
+      default: '0',
+    }),
+    asyncTaskTimeoutSeconds: server.variable('PHOBOS_ASYNC_TASK_TIMEOUT', k.integer(1), {
+      description: 'Timeout in seconds for async background tasks.',
+      default: '100',
+    }),
+    templateMaxUploadSize: server.variable('PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE', k.integer(1), {
+      description: 'Maximum upload size in bytes for pipeline templates.',
+      default: '131072',
+    }),
+    pluginBinaryMaxUploadSize: server.variable('PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE', k.integer(1), {
+      description: 'Maximum upload size in bytes for plugin binaries.',
+      default: '1073741824',
+    }),
+  },
+  objectStore: {
+    type: objectStoreType,
+    bucket: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET', k.nonEmptyText, {
+      description: 'Name of the bucket where objects will be stored (aws_s3).',
+      requiredWhen: when(objectStoreType, 'aws_s3'),
+    }),
+    region: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      description: 'Region where the object store is hosted (aws_s3).',
+    }),
+    accessKeyId: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      description: 'AWS access key ID used to access the object store.',
+    }),
+    secretAccessKey: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      description: 'AWS secret access key used to access the object store.',
+      secret: true,
+    }),
+    endpoint: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Custom endpoint URL (e.g. for Minio).' }),
+  },
+  jwsProvider: {
+    type: jwsType,
+    region: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      description: 'AWS region where the KMS key is hosted. Required for awskms.',
+      requiredWhen: when(jwsType, 'awskms'),
+    }),
+    keySpec: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC', k.oneOf(['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384']), {
+      description: 'KMS key spec.',
+      default: 'RSA_2048',
+    }),
+    aliasPrefix: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX', k.nonEmptyText, {
+      description: 'Prefix for the KMS key alias.',
+      default: 'phobos',
+    }),
+    tags: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS', k.keyValueList, { description: 'Comma-separated key=value tags for the KMS key.' }),
+    endpoint: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ENDPOINT', k.url, { description: 'KMS endpoint override (a KMS-compatible service).', edge: true }),
+    accessKeyId: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      description: 'AWS access key ID for KMS (Workers have no instance role).',
+      edge: true,
+    }),
+    secretAccessKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      description: 'AWS secret access key for KMS.',
+      secret: true,
+      edge: true,
+    }),
+    keyEncryptionKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY', k.nonEmptyText, {
+      description:
+        'Secret from which the memory provider derives the key that encrypts private signing keys at rest. Required in production; `npm start` generates one under .phobos/.',
+      secret: true,
+      edge: true,
+    }),
+  },
+  otel: {
+    enabled: otelEnabled,
+    type: observability.variable('PHOBOS_OTEL_TRACE_TYPE', k.oneOf(['otlp', 'xray']), {
+      description: 'Type of tracing exporter: otlp or xray.',
+      default: 'otlp',
+    }),
+    host: observability.variable('PHOBOS_OTEL_TRACE_HOST', k.nonEmptyText, {
+      description: 'Host to send trace data to.',
+      requiredWhen: when(otelEnabled, true),
+    }),
+    port: observability.variable('PHOBOS_OTEL_TRACE_PORT', k.port, { description: 'Port to send trace data to (OTLP over HTTP on Workers).', default: '4318' }),
+  },
+  rateLimitStore: {
+    type: rateLimitStoreType,
+    redisEndpoint: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT', k.url, {
+      description: 'Redis connection URL (an Upstash-compatible REST endpoint). Required for redis.',
+      requiredWhen: when(rateLimitStoreType, 'redis'),
+    }),
+    redisToken: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN', k.nonEmptyText, {
+      description: 'Bearer token for the Redis REST endpoint.',
+      secret: true,
+      edge: true,
+    }),
+  },
+  email: {
+    type: emailType,
+    footer: email.variable('PHOBOS_EMAIL_FOOTER', k.text, { description: 'Footer text for emails sent by Phobos.' }),
+    smtpHost: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST', k.nonEmptyText, {
+      description: 'SMTP server hostname.',
+      requiredWhen: when(emailType, 'smtp'),
+    }),
+    smtpPort: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT', k.port, { description: 'SMTP server port.', default: '587' }),
+    fromAddress: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', k.email, {
+      description: 'Sender email address (smtp, ses).',
+      requiredWhen: when(emailType, 'smtp', 'ses'),
+    }),
+    smtpUsername: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME', k.nonEmptyText, { description: 'SMTP authentication username.' }),
+    smtpPassword: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD', k.text, { description: 'SMTP authentication password.', secret: true }),
+    disableTls: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS', k.boolean, {
+      description: 'Disable TLS for the SMTP connection.',
+      default: 'false',
+    }),
+    awsConfigurationSetName: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME', k.nonEmptyText, {
+      description: 'AWS SES configuration set name.',
+    }),
+    region: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION', k.nonEmptyText, { description: 'AWS region for SES.' }),
+    endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Plunk API endpoint.' }),
+    apiKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY', k.nonEmptyText, {
+      description: 'Plunk API key.',
+      secret: true,
+      requiredWhen: when(emailType, 'plunk'),
+    }),
+  },
+  // Callback of every SSO provider: ${PHOBOS_API_URL}/auth/callback/<slug>.
+  sso: {
+    enabledProviders: ssoProviders,
+    emailDomainWhitelist: singleSignOn.variable('USER_EMAIL_DOMAIN_WHITELIST', k.commaList, {
+      description: 'Comma-separated email domains allowed to sign up through SSO. Unset allows all.',
+    }),
+    loginBannerText: singleSignOn.variable('LOGIN_BANNER_TEXT', k.boundedText(512), {
+      description: 'Message shown on the built-in login page (max 512 characters).',
+    }),
+    presets: new SsoPresetSelection(ssoProviders),
+  },
+  debug: diagnostics.variable('DEBUG', k.boolean, {
+    description: 'Debug logging (includes where each secret was loaded from, never its value). Never in production.',
+    default: 'false',
+  }),
+  oauthProviders: new IndexedFamily('PHOBOS_OAUTH_PROVIDERS', 'OIDC provider', 'OIDC providers', {
+    issuerUrl: oidcProviders.required('ISSUER_URL', k.url, { description: "Configured OIDC provider's issuer URL (required for each provider)." }),
+    clientId: oidcProviders.required('CLIENT_ID', k.nonEmptyText, { description: 'Client ID for identity provider (required for each provider).' }),
+    usernameClaim: oidcProviders.variable('USERNAME_CLAIM', k.nonEmptyText, { description: 'Supported username claim.', default: 'sub' }),
+    scope: oidcProviders.variable('SCOPE', k.nonEmptyText, { description: 'OAuth scopes used by the Phobos UI.', default: 'openid profile email' }),
+    clientSecret: oidcProviders.variable('CLIENT_SECRET', k.nonEmptyText, {
+      description: 'Client secret, for providers that require a confidential client.',
+      secret: true,
+      edge: true,
+    }),
+  }),
+  internalAgents: new IndexedFamily('PHOBOS_INTERNAL_AGENTS', 'internal agent', 'Job execution', {
+    name: jobExecution.required('NAME', k.nonEmptyText, { description: 'Name of the internal agent (required for each agent).' }),
+    jobDispatcherType: jobExecution.required('JOB_DISPATCHER_TYPE', k.oneOf(['local', 'docker', 'kubernetes', 'ecs']), {
+      description: 'Job dispatcher type: local, docker, kubernetes, or ecs (required for each agent).',
+    }),
+    jobDispatcherData: new FreeFormData('JOB_DISPATCHER_DATA_', 'Key-value configuration for the job dispatcher plugin.'),
+  }),
+};
 
-/** Free-form key-value families (any suffix accepted). */
-export const openPrefixes = ['PHOBOS_INTERNAL_AGENTS_'] as const;
+/** Every declared variable, in README order (indexed families as `<FAMILY>_<n>_<FIELD>`). */
+export const declaredVariables: DeclaredVariable[] = sectionDeclarations(configDeclaration);
+
+const plainNames = new Set(declaredVariables.filter((variable) => !variable.family).map((variable) => variable.name));
+const familyPrefixes = [...new Set(declaredVariables.flatMap((variable) => (variable.family ? [variable.family] : [])))];
+
+/** Whether Phobos Edge reads `name` (so NAME_FILE resolves it and the local Worker receives it). */
+export function isConfigurationVariable(name: string): boolean {
+  return plainNames.has(name) || familyPrefixes.some((family) => name.startsWith(`${family}_`));
+}

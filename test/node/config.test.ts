@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Environment } from '../../src/config/load';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { signInProviderLinks, ssoProviders } from '../../src/auth/sso/providers';
+import { ConfigError, loadConfig, type Environment, type PhobosConfig } from '../../src/config/load';
+import type { RequestRate } from '../../src/config/kinds';
 
 function issuesOf(env: Environment): { variable: string; message: string }[] {
   try {
@@ -37,6 +39,25 @@ describe('loadConfig defaults', () => {
     expect(config.oauthProviders).toEqual([]);
     expect(config.internalAgents).toEqual([]);
     expect(config.notApplicable).toEqual([]);
+  });
+
+  it('has the type inferred from the declarations: a default makes a value present, no default leaves it optional', () => {
+    expectTypeOf(config.database.port).toEqualTypeOf<number>();
+    expectTypeOf(config.database.host).toEqualTypeOf<string | undefined>();
+    expectTypeOf(config.database.sslMode).toEqualTypeOf<'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'>();
+    expectTypeOf(config.server.uiUrl).toEqualTypeOf<string>();
+    expectTypeOf(config.server.httpRateLimit).toEqualTypeOf<RequestRate>();
+    expectTypeOf(config.jwsProvider.tags).toEqualTypeOf<Record<string, string>>();
+    expectTypeOf<PhobosConfig['oauthProviders'][number]['clientId']>().toEqualTypeOf<string>();
+    expectTypeOf<PhobosConfig['oauthProviders'][number]['clientSecret']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<PhobosConfig['internalAgents'][number]['jobDispatcherData']>().toEqualTypeOf<Record<string, string>>();
+    expectTypeOf<PhobosConfig['server']>().not.toHaveProperty('grpcPort');
+    // Variables that mean nothing on Workers are validated but kept out of the parsed configuration.
+    expect(loadConfig({ PHOBOS_GRPC_SERVER_PORT: '9010' }).server).not.toHaveProperty('grpcPort');
+    expect(config.jwsProvider.tags).toEqual({});
+    expect(config.sso).toEqual({ enabledProviders: [], emailDomainWhitelist: [], loginBannerText: undefined, presets: [] });
+    expect(config.email.smtpPort).toBe(587);
+    expect(config.database.sslMode).toBe('prefer');
   });
 
   it('derives the UI URL, token issuer and CORS origins from the URLs set', () => {
@@ -79,7 +100,12 @@ describe('loadConfig values', () => {
       PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_HOST: 'unix:///var/run/docker.sock',
     });
     expect(config.internalAgents).toEqual([
-      { index: 0, name: 'local-runner', jobDispatcherType: 'docker', jobDispatcherData: { IMAGE: 'phobos/job-executor:latest', HOST: 'unix:///var/run/docker.sock' } },
+      {
+        index: 0,
+        name: 'local-runner',
+        jobDispatcherType: 'docker',
+        jobDispatcherData: { IMAGE: 'phobos/job-executor:latest', HOST: 'unix:///var/run/docker.sock' },
+      },
     ]);
   });
 
@@ -139,6 +165,18 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
       { variable: 'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', message: 'is required when PHOBOS_JWS_PROVIDER_PLUGIN_TYPE is awskms' },
     ]);
     expect(issuesOf({ PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: 'redis' })[0]!.variable).toBe('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT');
+    expect(issuesOf({ PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: 'ses' })).toEqual([
+      { variable: 'PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', message: 'is required when PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE is ses' },
+    ]);
+    expect(issuesOf({ PHOBOS_OTEL_TRACE_ENABLED: 'yes' })).toEqual([
+      { variable: 'PHOBOS_OTEL_TRACE_HOST', message: 'is required when PHOBOS_OTEL_TRACE_ENABLED is true' },
+    ]);
+    expect(loadConfig({ PHOBOS_OTEL_TRACE_ENABLED: 'yes', PHOBOS_OTEL_TRACE_HOST: 'collector' }).otel).toEqual({
+      enabled: true,
+      type: 'otlp',
+      host: 'collector',
+      port: 4318,
+    });
     expect(issuesOf({ PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'x' })[0]!.variable).toBe('PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL');
     expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a' })[0]!.variable).toBe('PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE');
     expect(issuesOf({ PHOBOS_INTERNAL_AGENTS_1_NAME: 'a', PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE: 'lambda' })[0]!.variable).toBe(
@@ -149,16 +187,78 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
 
 describe('SSO presets', () => {
   it('enables presets listed in SSO_PROVIDERS when their variables are set', () => {
-    const config = loadConfig({ SSO_PROVIDERS: 'github, okta-oidc', GITHUB_CLIENT_ID: 'a', GITHUB_CLIENT_SECRET: 'b', OKTA_OIDC_CLIENT_ID: 'c', OKTA_OIDC_CLIENT_SECRET: 'd', OKTA_OIDC_ISSUER: 'https://acme.okta.com' });
+    const config = loadConfig({
+      SSO_PROVIDERS: 'github, okta-oidc',
+      GITHUB_CLIENT_ID: 'a',
+      GITHUB_CLIENT_SECRET: 'b',
+      OKTA_OIDC_CLIENT_ID: 'c',
+      OKTA_OIDC_CLIENT_SECRET: 'd',
+      OKTA_OIDC_ISSUER: 'https://acme.okta.com',
+    });
     expect(config.sso.enabledProviders).toEqual(['github', 'okta-oidc']);
-    expect(config.sso.presetVariables.OKTA_OIDC_ISSUER).toBe('https://acme.okta.com');
+    expect(config.sso.presets).toEqual([
+      { slug: 'github', name: 'GitHub', clientId: 'a', clientSecret: 'b' },
+      { slug: 'okta-oidc', name: 'Okta', clientId: 'c', clientSecret: 'd', issuer: 'https://acme.okta.com' },
+    ]);
   });
 
   it('names the missing variables of an enabled preset and rejects unknown slugs', () => {
     expect(issuesOf({ SSO_PROVIDERS: 'gitlab', GITLAB_CLIENT_ID: 'x' })).toEqual([
       { variable: 'GITLAB_CLIENT_SECRET', message: 'is required when SSO_PROVIDERS includes gitlab' },
     ]);
-    expect(issuesOf({ SSO_PROVIDERS: 'myspace' })[0]).toMatchObject({ variable: 'SSO_PROVIDERS', message: expect.stringContaining('unknown provider "myspace"') });
+    expect(issuesOf({ SSO_PROVIDERS: 'myspace' })[0]).toMatchObject({
+      variable: 'SSO_PROVIDERS',
+      message: expect.stringContaining('unknown provider "myspace"'),
+    });
+  });
+
+  it('validates an enabled preset into its typed object, naming each bad or missing variable', () => {
+    expect(issuesOf({ SSO_PROVIDERS: 'okta-oidc', OKTA_OIDC_CLIENT_ID: 'c', OKTA_OIDC_CLIENT_SECRET: 'd', OKTA_OIDC_ISSUER: 'acme.okta.com' })).toEqual([
+      { variable: 'OKTA_OIDC_ISSUER', message: 'expected an absolute http(s) URL, got "acme.okta.com"' },
+    ]);
+    expect(issuesOf({ SSO_PROVIDERS: 'entra-id-oidc' }).map((issue) => issue.variable)).toEqual([
+      'ENTRA_ID_OIDC_TENANT_ID',
+      'ENTRA_ID_OIDC_CLIENT_ID',
+      'ENTRA_ID_OIDC_CLIENT_SECRET',
+    ]);
+    const hidden = issuesOf({ SSO_PROVIDERS: 'github', GITHUB_CLIENT_ID: 'a', GITHUB_CLIENT_SECRET: '  ' });
+    expect(hidden).toEqual([{ variable: 'GITHUB_CLIENT_SECRET', message: 'expected a non-empty string, got (hidden)' }]);
+  });
+
+  it('checks a set preset variable even when its preset is not enabled', () => {
+    expect(issuesOf({ AUTHELIA_URL: 'ftp://auth.example.com' })).toEqual([
+      { variable: 'AUTHELIA_URL', message: 'expected an absolute http(s) URL, got "ftp://auth.example.com"' },
+    ]);
+  });
+
+  it('reports preset, plugin and value problems together', () => {
+    const issues = issuesOf({ SSO_PROVIDERS: 'gitlab', PHOBOS_JWS_PROVIDER_PLUGIN_TYPE: 'awskms', PHOBOS_DB_PORT: 'x' });
+    expect(issues.map((issue) => issue.variable).sort()).toEqual([
+      'GITLAB_CLIENT_ID',
+      'GITLAB_CLIENT_SECRET',
+      'PHOBOS_DB_PORT',
+      'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION',
+    ]);
+  });
+
+  it('applies preset defaults and builds each provider from its typed preset', () => {
+    const config = loadConfig({
+      SSO_PROVIDERS: 'gitlab,entra-id-oidc,gitlab',
+      GITLAB_CLIENT_ID: 'gl',
+      GITLAB_CLIENT_SECRET: 'gl-secret',
+      ENTRA_ID_OIDC_TENANT_ID: 'tenant-1',
+      ENTRA_ID_OIDC_CLIENT_ID: 'entra',
+      ENTRA_ID_OIDC_CLIENT_SECRET: 'entra-secret',
+    });
+    expect(config.sso.presets).toEqual([
+      { slug: 'gitlab', name: 'GitLab', clientId: 'gl', clientSecret: 'gl-secret', authUrl: 'https://gitlab.com' },
+      { slug: 'entra-id-oidc', name: 'Microsoft Entra ID', tenantId: 'tenant-1', clientId: 'entra', clientSecret: 'entra-secret' },
+    ]);
+    expect(ssoProviders(config).map((provider) => [provider.slug, provider.issuer, provider.clientId])).toEqual([
+      ['gitlab', 'https://gitlab.com', 'gl'],
+      ['entra-id-oidc', 'https://login.microsoftonline.com/tenant-1/v2.0', 'entra'],
+    ]);
+    expect(signInProviderLinks(config).map((link) => link.href)).toEqual(['/auth/login/gitlab', '/auth/login/entra-id-oidc']);
   });
 
   it('lower-cases the email domain whitelist', () => {

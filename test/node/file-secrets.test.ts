@@ -43,17 +43,12 @@ describe('NAME_FILE secrets', () => {
   it('names the variable and path when the file cannot be read', () => {
     const missing = join(dir, 'missing');
     expect(() => resolveFileSecrets({ PHOBOS_ADMIN_USER_PASSWORD_FILE: missing })).toThrow(SecretFileError);
-    expect(() => resolveFileSecrets({ PHOBOS_ADMIN_USER_PASSWORD_FILE: missing })).toThrow(
-      `PHOBOS_ADMIN_USER_PASSWORD_FILE: cannot read ${missing}`,
-    );
+    expect(() => resolveFileSecrets({ PHOBOS_ADMIN_USER_PASSWORD_FILE: missing })).toThrow(`PHOBOS_ADMIN_USER_PASSWORD_FILE: cannot read ${missing}`);
   });
 
   it('logs only "from file" under DEBUG, never the value', () => {
     const lines: string[] = [];
-    loadNodeEnvironment(
-      { DEBUG: 'true', PHOBOS_ADMIN_USER_PASSWORD_FILE: secretFile('admin', 'hunter2-very-secret') },
-      (line) => lines.push(line),
-    );
+    loadNodeEnvironment({ DEBUG: 'true', PHOBOS_ADMIN_USER_PASSWORD_FILE: secretFile('admin', 'hunter2-very-secret') }, (line) => lines.push(line));
     expect(lines).toEqual(['[debug] PHOBOS_ADMIN_USER_PASSWORD from file']);
     expect(lines.join('\n')).not.toContain('hunter2');
   });

@@ -5,9 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { databaseVariablesFor } from '../../src/db/connection-string';
 import { freePort } from '../setup/global-database';
 import { createTestDatabase } from '../support/node-database';
-import { databaseConnectionVars } from '../support/database-vars';
 
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
@@ -27,7 +27,7 @@ function launch(env: Record<string, string>): { child: ChildProcess; output: () 
 describe('npm start', () => {
   it('exits 1 naming a bad variable, and writes nothing to the database', async () => {
     const database = await createTestDatabase({ migrated: false });
-    const run = launch({ ...databaseConnectionVars(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
+    const run = launch({ ...databaseVariablesFor(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('PHOBOS_HTTP_RATE_LIMIT: expected a number of requests per second');
     const tables = await database.query("select count(*)::int as count from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')");
@@ -46,7 +46,7 @@ describe('npm start', () => {
       const database = await createTestDatabase({ migrated: false });
       const port = await freePort();
       const run = launch({
-        ...databaseConnectionVars(database.url),
+        ...databaseVariablesFor(database.url),
         PHOBOS_HTTP_SERVER_PORT: String(port),
         PHOBOS_ADMIN_USER_EMAIL: 'ops@example.com',
         PHOBOS_ADMIN_USER_PASSWORD: 'correct horse battery staple',

@@ -2,8 +2,8 @@
 // at a database through a bridge. Shared by the end-to-end tests and the benchmark; imports nothing
 // of the test runner.
 import { unstable_dev } from 'wrangler';
+import { databaseVariablesFor } from '../../src/db/connection-string';
 import { freePort } from '../setup/free-port';
-import { databaseConnectionVars } from './database-vars';
 
 export interface DevWorker {
   url: string;
@@ -25,7 +25,7 @@ export interface DevWorkerOptions {
 /** The variables that point a Worker at a database through the bridge, with a local signing key. */
 export function databaseVars(databaseUrl: string, proxyUrl: string): Record<string, string> {
   return {
-    ...databaseConnectionVars(databaseUrl),
+    ...databaseVariablesFor(databaseUrl),
     PHOBOS_DB_PROXY_URL: proxyUrl,
     PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
   };

@@ -2,25 +2,18 @@
 // through the same Neon driver and bridge the Worker uses, and the env that points the app at it.
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
+import { loadConfig } from '../../src/config/load';
 import { createDatabase } from '../../src/db/client';
+import { connectionStringFor } from '../../src/db/connection-string';
 import type { WorkerEnv } from '../../src/env';
 
 const testEnv = env as unknown as WorkerEnv;
 /** The string bindings vitest.config.ts passes in from the global setup. */
 const vars = env as unknown as Record<string, string>;
 
-function connectionString(database: string): string {
-  const url = new URL('postgresql://localhost');
-  url.hostname = vars.PHOBOS_DB_HOST!;
-  url.port = vars.PHOBOS_DB_PORT!;
-  url.username = vars.PHOBOS_DB_USERNAME!;
-  url.password = vars.PHOBOS_DB_PASSWORD!;
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 export function databaseHandle(database: string) {
-  return createDatabase({ connectionString: connectionString(database), proxyUrl: vars.PHOBOS_DB_PROXY_URL });
+  const config = loadConfig(vars).database;
+  return createDatabase({ connectionString: connectionStringFor({ ...config, name: database }), proxyUrl: config.proxyUrl });
 }
 
 /** Creates a migrated database for this test file and returns the Worker env that uses it. */

@@ -3,8 +3,7 @@
 // from discovery); GitHub and Google's plain OAuth 2.0 apps have fixed endpoints and a profile API.
 // Every provider's callback is ${PHOBOS_API_URL}/auth/callback/<slug>.
 import type { PhobosConfig } from '../../config/load';
-import { ssoPresets, type SsoPresetSlug } from '../../config/sso-presets';
-import type { VariableName } from '../../config/variables';
+import type { SsoPresetConfig } from '../../config/sso-presets';
 
 export interface ExternalProfile {
   subject: string;
@@ -58,15 +57,15 @@ function githubProfile(apiBase: string) {
   };
 }
 
-function preset(slug: SsoPresetSlug, v: Partial<Record<VariableName, string>>): SsoProvider {
-  const name = ssoPresets[slug].name;
+function preset(p: SsoPresetConfig): SsoProvider {
+  const { slug, name } = p;
   const oidc = (issuer: string, clientId: string, clientSecret: string): OidcProvider => ({
     protocol: 'oidc', slug, name, issuer, clientId, clientSecret, scope: 'openid profile email', usernameClaim: 'preferred_username',
   });
-  switch (slug) {
+  switch (p.slug) {
     case 'google':
       return {
-        protocol: 'oauth2', slug, name, issuer: 'https://accounts.google.com', clientId: v.GOOGLE_CLIENT_ID!, clientSecret: v.GOOGLE_CLIENT_SECRET!,
+        protocol: 'oauth2', slug, name, issuer: 'https://accounts.google.com', clientId: p.clientId, clientSecret: p.clientSecret,
         scope: 'openid email profile', usernameClaim: 'email',
         authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
         tokenEndpoint: 'https://oauth2.googleapis.com/token',
@@ -76,39 +75,37 @@ function preset(slug: SsoPresetSlug, v: Partial<Record<VariableName, string>>): 
         },
       };
     case 'google-oidc':
-      return oidc('https://accounts.google.com', v.GOOGLE_OIDC_CLIENT_ID!, v.GOOGLE_OIDC_CLIENT_SECRET!);
+      return oidc('https://accounts.google.com', p.clientId, p.clientSecret);
     case 'github':
       return {
-        protocol: 'oauth2', slug, name, issuer: 'https://github.com', clientId: v.GITHUB_CLIENT_ID!, clientSecret: v.GITHUB_CLIENT_SECRET!,
+        protocol: 'oauth2', slug, name, issuer: 'https://github.com', clientId: p.clientId, clientSecret: p.clientSecret,
         scope: 'read:user user:email', usernameClaim: 'login',
         authorizationEndpoint: 'https://github.com/login/oauth/authorize',
         tokenEndpoint: 'https://github.com/login/oauth/access_token',
         profile: githubProfile('https://api.github.com'),
       };
-    case 'github-enterprise': {
-      const base = v.GITHUB_ENTERPRISE_BASE_URL!;
+    case 'github-enterprise':
       return {
-        protocol: 'oauth2', slug, name, issuer: base, clientId: v.GITHUB_ENTERPRISE_CLIENT_ID!, clientSecret: v.GITHUB_ENTERPRISE_CLIENT_SECRET!,
+        protocol: 'oauth2', slug, name, issuer: p.baseUrl, clientId: p.clientId, clientSecret: p.clientSecret,
         scope: 'read:user user:email', usernameClaim: 'login',
-        authorizationEndpoint: `${base}/login/oauth/authorize`,
-        tokenEndpoint: `${base}/login/oauth/access_token`,
+        authorizationEndpoint: `${p.baseUrl}/login/oauth/authorize`,
+        tokenEndpoint: `${p.baseUrl}/login/oauth/access_token`,
         // Phase's convention: GITHUB_ENTERPRISE_API_URL + /v3/user.
-        profile: githubProfile(`${v.GITHUB_ENTERPRISE_API_URL!}/v3`),
+        profile: githubProfile(`${p.apiUrl}/v3`),
       };
-    }
     case 'gitlab':
-      return { ...oidc(v.GITLAB_AUTH_URL ?? 'https://gitlab.com', v.GITLAB_CLIENT_ID!, v.GITLAB_CLIENT_SECRET!), scope: 'openid profile email', usernameClaim: 'nickname' };
+      return { ...oidc(p.authUrl, p.clientId, p.clientSecret), scope: 'openid profile email', usernameClaim: 'nickname' };
     case 'authentik':
       // Authentik's issuer for an application ends with a slash.
-      return oidc(`${v.AUTHENTIK_URL!}/application/o/${v.AUTHENTIK_APP_SLUG!}/`, v.AUTHENTIK_CLIENT_ID!, v.AUTHENTIK_CLIENT_SECRET!);
+      return oidc(`${p.url}/application/o/${p.appSlug}/`, p.clientId, p.clientSecret);
     case 'authelia':
-      return oidc(v.AUTHELIA_URL!, v.AUTHELIA_CLIENT_ID!, v.AUTHELIA_CLIENT_SECRET!);
+      return oidc(p.url, p.clientId, p.clientSecret);
     case 'jumpcloud-oidc':
-      return oidc('https://oauth.id.jumpcloud.com/', v.JUMPCLOUD_OIDC_CLIENT_ID!, v.JUMPCLOUD_OIDC_CLIENT_SECRET!);
+      return oidc('https://oauth.id.jumpcloud.com/', p.clientId, p.clientSecret);
     case 'entra-id-oidc':
-      return oidc(`https://login.microsoftonline.com/${v.ENTRA_ID_OIDC_TENANT_ID!}/v2.0`, v.ENTRA_ID_OIDC_CLIENT_ID!, v.ENTRA_ID_OIDC_CLIENT_SECRET!);
+      return oidc(`https://login.microsoftonline.com/${p.tenantId}/v2.0`, p.clientId, p.clientSecret);
     case 'okta-oidc':
-      return oidc(v.OKTA_OIDC_ISSUER!, v.OKTA_OIDC_CLIENT_ID!, v.OKTA_OIDC_CLIENT_SECRET!);
+      return oidc(p.issuer, p.clientId, p.clientSecret);
   }
 }
 
@@ -128,7 +125,7 @@ export function ssoProviders(config: PhobosConfig): SsoProvider[] {
       scope: provider.scope,
       usernameClaim: provider.usernameClaim,
     }));
-    const presets = config.sso.enabledProviders.map((slug) => preset(slug as SsoPresetSlug, config.sso.presetVariables));
+    const presets = config.sso.presets.map(preset);
     providers = [...generic, ...presets];
     registries.set(config, providers);
   }
