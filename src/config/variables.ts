@@ -144,7 +144,7 @@ export const configDeclaration = {
       default: '60',
     }),
     maxGraphqlComplexity: server.variable('PHOBOS_MAX_GRAPHQL_COMPLEXITY', k.integer(0), {
-      description: 'Maximum allowed GraphQL query complexity. 0 is unlimited.',
+      description: 'Maximum allowed GraphQL query complexity. 0 applies the default ceiling of 10000 (list arguments and page sizes always count).',
       default: '0',
     }),
     asyncTaskTimeoutSeconds: server.variable('PHOBOS_ASYNC_TASK_TIMEOUT', k.integer(1), {
