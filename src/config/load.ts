@@ -64,6 +64,7 @@ export interface PhobosConfig {
     httpPort: number;
     corsAllowedOrigins: string[];
     httpRateLimit: RequestRate;
+    clientIpHeader: ValueOf<'PHOBOS_CLIENT_IP_HEADER'>;
     maxGraphqlComplexity: number;
     asyncTaskTimeoutSeconds: number;
     templateMaxUploadSize: number;
@@ -228,6 +229,12 @@ function readPresetVariables(reader: EnvironmentReader): Partial<Record<Variable
   return out;
 }
 
+/** A local run (`npm start`, `wrangler dev`): nothing in front of it sets trustworthy headers. */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\./.test(host);
+}
+
 /** Parses and validates the environment. Throws ConfigError listing every problem. */
 export function loadConfig(env: Environment): PhobosConfig {
   const r = new EnvironmentReader(env);
@@ -279,6 +286,7 @@ export function loadConfig(env: Environment): PhobosConfig {
       httpPort: r.required('PHOBOS_HTTP_SERVER_PORT'),
       corsAllowedOrigins: r.get('PHOBOS_CORS_ALLOWED_ORIGINS') ?? [uiUrl],
       httpRateLimit: r.required('PHOBOS_HTTP_RATE_LIMIT'),
+      clientIpHeader: r.get('PHOBOS_CLIENT_IP_HEADER') ?? (isLoopbackUrl(apiUrl) ? 'none' : 'cf-connecting-ip'),
       maxGraphqlComplexity: r.required('PHOBOS_MAX_GRAPHQL_COMPLEXITY'),
       asyncTaskTimeoutSeconds: r.required('PHOBOS_ASYNC_TASK_TIMEOUT'),
       templateMaxUploadSize: r.required('PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE'),
