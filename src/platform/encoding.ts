@@ -7,11 +7,8 @@ import { base64url } from 'jose';
 import { decodeBase64, encodeBase64 } from 'hono/utils/encode';
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 export const utf8Encode = (text: string): Uint8Array<ArrayBuffer> => utf8Encoder.encode(text);
-/** Throws on bytes that are not valid UTF-8 rather than inventing replacement characters. */
-export const utf8Decode = (bytes: Uint8Array): string => utf8Decoder.decode(bytes);
 
 export function base64urlEncode(input: Uint8Array | string): string {
   return base64url.encode(input);
@@ -27,12 +24,6 @@ export function isCanonicalBase64url(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Decodes canonical unpadded base64url; throws TypeError for anything else. */
-export function base64urlDecode(text: string): Uint8Array {
-  if (!isCanonicalBase64url(text)) throw new TypeError('not canonical base64url');
-  return base64url.decode(text);
 }
 
 /** Standard base64; `padding: false` for formats that omit it (PHC password hashes). */

@@ -19,7 +19,7 @@ export class ExternalTokenRejected extends Error {
   override readonly name = 'ExternalTokenRejected';
 }
 
-export interface ExternalTokenExpectations {
+interface ExternalTokenExpectations {
   /** The issuer as configured; a trailing slash does not matter (see ./issuer). */
   issuer: string;
   /** The token's `aud` must contain one of these. */
