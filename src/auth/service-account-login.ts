@@ -18,7 +18,7 @@ import { audienceIncludes, ExternalTokenRejected, verifyExternalToken, type Veri
 
 const acceptedTokenTypes = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 
-export interface TokenExchangeDependencies {
+interface TokenExchangeDependencies {
   config: PhobosConfig;
   database: Database;
   logger: Logger;
@@ -38,7 +38,7 @@ export function trustPolicyAudience(policy: Pick<TrustPolicy, 'audience'>, confi
  * must contain it). Own properties only: a claim named `constructor` or `toString` is absent from
  * a token that does not carry it, not the inherited function.
  */
-export function claimsSatisfy(payload: JWTPayload, boundClaims: Record<string, string>): boolean {
+function claimsSatisfy(payload: JWTPayload, boundClaims: Record<string, string>): boolean {
   return Object.entries(boundClaims).every(([claim, expected]) => {
     if (!Object.hasOwn(payload, claim)) return false;
     const actual = payload[claim];

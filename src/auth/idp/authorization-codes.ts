@@ -29,7 +29,7 @@ export async function issueAuthorizationCode(db: HttpDatabase, userId: string, r
   return code;
 }
 
-export interface RedeemedCode {
+interface RedeemedCode {
   codeHash: string;
   userId: string;
   scope: string;

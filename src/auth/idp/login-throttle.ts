@@ -20,7 +20,7 @@ import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import type { User } from '../../db/schema';
 
-export const throttlePolicy = {
+const throttlePolicy = {
   pair: { maxFailures: 5, windowSeconds: 900, lockSeconds: 900 },
   address: { maxFailures: 20, windowSeconds: 900, lockSeconds: 900 },
   account: { maxFailures: 50, windowSeconds: 900, lockSeconds: 0 },
