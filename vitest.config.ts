@@ -34,6 +34,8 @@ export default defineConfig({
                   PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'test-key-encryption-key',
                   // Test files share the RateLimiter objects; tests of the limiter set their own rate.
                   PHOBOS_HTTP_RATE_LIMIT: '100000/s',
+                  // Requests in these tests stand in for ones from Cloudflare's edge, which sets CF-Connecting-IP.
+                  PHOBOS_CLIENT_IP_HEADER: 'cf-connecting-ip',
                   TEST_DATABASE_RUN_PREFIX: database.runPrefix,
                   TEST_DATABASE_CLOSED_PORT: String(database.closedPort),
                 },

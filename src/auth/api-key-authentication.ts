@@ -8,7 +8,8 @@ import { apiKeys, serviceAccounts, users } from '../db/schema';
 import { prefixOf } from '../domain/api-keys/key-format';
 import { unauthenticated } from '../errors';
 import type { AuthenticatedPrincipal } from './principal';
-import { sha256Hex, timingSafeEqual } from './secrets';
+import { constantTimeEqual } from '../platform/encoding';
+import { sha256Hex } from './secrets';
 
 /** Writing last_used_at on every request would turn reads into writes; once a minute is enough. */
 const lastUsedResolutionMs = 60_000;
@@ -27,7 +28,7 @@ export async function principalFromApiKey(
     .leftJoin(users, eq(users.id, apiKeys.userId))
     .leftJoin(serviceAccounts, eq(serviceAccounts.id, apiKeys.serviceAccountId))
     .where(eq(apiKeys.prefix, prefix));
-  if (!row || !timingSafeEqual(row.key.secretHash, await sha256Hex(presented))) throw unauthenticated('Unknown API key');
+  if (!row || !constantTimeEqual(row.key.secretHash, await sha256Hex(presented))) throw unauthenticated('Unknown API key');
   if (row.key.revokedAt) throw unauthenticated('API key revoked');
   if (row.key.expiresAt && row.key.expiresAt.getTime() <= Date.now()) throw unauthenticated('API key expired');
   if (!row.key.lastUsedAt || Date.now() - row.key.lastUsedAt.getTime() > lastUsedResolutionMs) {

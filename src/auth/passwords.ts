@@ -3,13 +3,14 @@
 // so the hash runs in @noble/hashes' audited pure-JS Argon2 (~0.2 s per hash on this machine).
 // Hashes are stored as PHC strings, so parameters can be raised later without breaking old hashes.
 import { argon2id } from '@noble/hashes/argon2.js';
+import { base64Decode, base64Encode, constantTimeEqual } from '../platform/encoding';
 
 const defaults = { m: 19456, t: 2, p: 1 } as const;
 const saltBytes = 16;
 const hashBytes = 32;
 
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/=+$/, '');
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+// PHC strings use standard base64 without padding.
+const toBase64 = (bytes: Uint8Array) => base64Encode(bytes, { padding: false });
 
 export function hashPassword(password: string): string {
   const salt = crypto.getRandomValues(new Uint8Array(saltBytes));
@@ -24,14 +25,12 @@ export function verifyPassword(password: string, stored: string): boolean {
   const match = phcPattern.exec(stored);
   if (!match) return false;
   const [, m, t, p, salt, expected] = match;
-  const expectedBytes = fromBase64(expected!);
-  const actual = argon2id(password, fromBase64(salt!), {
+  const expectedBytes = base64Decode(expected!);
+  const actual = argon2id(password, base64Decode(salt!), {
     m: Number(m),
     t: Number(t),
     p: Number(p),
     dkLen: expectedBytes.length,
   });
-  let difference = actual.length ^ expectedBytes.length;
-  for (let i = 0; i < actual.length; i++) difference |= actual[i]! ^ (expectedBytes[i] ?? 0);
-  return difference === 0;
+  return constantTimeEqual(actual, expectedBytes);
 }

@@ -1,51 +1,73 @@
 // Service accounts sign in without a password (RFC 8693 token exchange at /oauth/token): they
 // present an OIDC token from a trusted issuer (a CI system, a cloud workload identity). The token
-// must verify against its issuer's published keys and satisfy one of the service account's trust
-// policies (same issuer, every bound claim equal); then Phobos Edge issues its own short-lived
-// token, signed by the JWS provider.
+// must verify against its issuer's published keys (auth/sso/verify-external-token.ts) and satisfy
+// one of the service account's trust policies: same issuer, `aud` containing the policy's audience
+// (by default the Phobos token issuer URL, so a token minted for another service is refused), and
+// every bound claim equal. Then Phobos Edge issues its own short-lived token, signed by the JWS
+// provider. Transport-free: the route hands over the form fields and translates the outcome.
 import { and, eq } from 'drizzle-orm';
-import type { Context } from 'hono';
-import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
+import type { PhobosConfig } from '../config/load';
+import type { Database } from '../db/client';
 import { organizations, serviceAccounts, trustPolicies, type TrustPolicy } from '../db/schema';
-import type { AppEnv } from '../http/app-env';
+import type { Logger } from '../platform/logger';
 import { issueServiceAccountToken } from './access-tokens';
 import { signingFor } from './signing';
-import { discover, externalAlgorithms, issuerKeys } from './sso/discovery';
+import { sameIssuer } from './sso/issuer';
+import { audienceIncludes, ExternalTokenRejected, verifyExternalToken, type VerifiedExternalToken } from './sso/verify-external-token';
 
 const acceptedTokenTypes = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 
-type ExchangeResult =
-  | { access_token: string; issued_token_type: string; token_type: 'Bearer'; expires_in: number }
-  | { error: string; description: string; status: 400 | 401 };
+interface TokenExchangeDependencies {
+  config: PhobosConfig;
+  database: Database;
+  logger: Logger;
+}
 
-const normalise = (issuer: string) => issuer.replace(/\/$/, '');
+type TokenExchangeResult =
+  | { ok: true; response: { access_token: string; issued_token_type: string; token_type: 'Bearer'; expires_in: number } }
+  | { ok: false; error: 'invalid_request' | 'invalid_grant'; description: string; status: 400 | 401 };
 
-export function claimsSatisfy(payload: JWTPayload, boundClaims: Record<string, string>): boolean {
+/** The audience a trust policy accepts: its own, or the Phobos token issuer URL when it names none. */
+export function trustPolicyAudience(policy: Pick<TrustPolicy, 'audience'>, config: PhobosConfig): string {
+  return policy.audience ?? config.tokenIssuerUrl;
+}
+
+/**
+ * Every bound claim is an own claim of the token with exactly the bound value (an array claim
+ * must contain it). Own properties only: a claim named `constructor` or `toString` is absent from
+ * a token that does not carry it, not the inherited function.
+ */
+function claimsSatisfy(payload: JWTPayload, boundClaims: Record<string, string>): boolean {
   return Object.entries(boundClaims).every(([claim, expected]) => {
+    if (!Object.hasOwn(payload, claim)) return false;
     const actual = payload[claim];
     if (Array.isArray(actual)) return actual.map(String).includes(expected);
-    return actual !== undefined && actual !== null && String(actual) === expected;
+    return actual !== undefined && actual !== null && typeof actual !== 'object' && String(actual) === expected;
   });
 }
 
-export async function exchangeServiceAccountToken(c: Context<AppEnv>, form: Record<string, string>): Promise<ExchangeResult> {
-  const denied: ExchangeResult = { error: 'invalid_grant', description: 'The token is not trusted by this service account', status: 401 };
-  if (!form.subject_token || !acceptedTokenTypes.includes(form.subject_token_type ?? '')) {
-    return { error: 'invalid_request', description: 'subject_token and a JWT subject_token_type are required', status: 400 };
-  }
-  const [organizationName, accountName, ...rest] = (form.service_account ?? '').split('/');
-  if (!organizationName || !accountName || rest.length) {
-    return { error: 'invalid_request', description: 'service_account must be "<organization>/<service account>"', status: 400 };
-  }
+function policyAccepts(payload: JWTPayload, policy: TrustPolicy, config: PhobosConfig): boolean {
+  return audienceIncludes(payload, trustPolicyAudience(policy, config)) && claimsSatisfy(payload, policy.boundClaims);
+}
+
+export async function exchangeServiceAccountToken(
+  { config, database, logger }: TokenExchangeDependencies,
+  fields: Record<string, string | undefined>,
+): Promise<TokenExchangeResult> {
+  const denied: TokenExchangeResult = { ok: false, error: 'invalid_grant', description: 'The token is not trusted by this service account', status: 401 };
+  const invalid = (description: string): TokenExchangeResult => ({ ok: false, error: 'invalid_request', description, status: 400 });
+  if (!fields.subject_token) return invalid('subject_token is required');
+  if (!acceptedTokenTypes.includes(fields.subject_token_type ?? '')) return invalid(`subject_token_type must be one of ${acceptedTokenTypes.join(', ')}`);
+  const [organizationName, accountName, ...rest] = (fields.service_account ?? '').split('/');
+  if (!organizationName || !accountName || rest.length) return invalid('service_account must be "<organization>/<service account>"');
   let unverified: JWTPayload;
   try {
-    unverified = decodeJwt(form.subject_token);
+    unverified = decodeJwt(fields.subject_token);
   } catch {
-    return { error: 'invalid_request', description: 'subject_token is not a JWT', status: 400 };
+    return invalid('subject_token is not a JWT');
   }
 
-  const config = c.get('config');
-  const database = c.get('database')();
   const rows = await database.http
     .select({ account: serviceAccounts, policy: trustPolicies })
     .from(serviceAccounts)
@@ -54,29 +76,28 @@ export async function exchangeServiceAccountToken(c: Context<AppEnv>, form: Reco
     .where(and(eq(organizations.name, organizationName), eq(serviceAccounts.name, accountName)));
   const account = rows[0]?.account;
   const issuer = typeof unverified.iss === 'string' ? unverified.iss : '';
-  const policies = rows.map((row) => row.policy).filter((policy): policy is TrustPolicy => !!policy && normalise(policy.issuer) === normalise(issuer));
+  const policies = rows.map((row) => row.policy).filter((policy): policy is TrustPolicy => !!policy && sameIssuer(policy.issuer, issuer));
   if (!account || policies.length === 0) return denied;
 
-  let payload: JWTPayload;
+  let payload: VerifiedExternalToken;
   try {
-    const document = await discover(policies[0]!.issuer);
-    ({ payload } = await jwtVerify(form.subject_token, await issuerKeys(policies[0]!.issuer), {
-      issuer: document.issuer,
-      algorithms: externalAlgorithms,
-      requiredClaims: ['exp', 'iat'],
-      clockTolerance: 30,
-    }));
+    const audiences = [...new Set(policies.map((policy) => trustPolicyAudience(policy, config)))];
+    payload = await verifyExternalToken(fields.subject_token, { issuer: policies[0]!.issuer, audience: audiences });
   } catch (error) {
-    c.get('logger').info('service account sign-in refused', { serviceAccountId: account.id, reason: (error as Error).message });
+    if (!(error instanceof ExternalTokenRejected)) throw error;
+    logger.info('service account sign-in refused', { serviceAccountId: account.id, reason: error.message });
     return denied;
   }
-  if (!policies.some((policy) => claimsSatisfy(payload, policy.boundClaims))) {
-    c.get('logger').info('service account sign-in refused', { serviceAccountId: account.id, reason: 'bound claims do not match' });
+  if (!policies.some((policy) => policyAccepts(payload, policy, config))) {
+    logger.info('service account sign-in refused', { serviceAccountId: account.id, reason: 'no trust policy accepts the audience and bound claims' });
     return denied;
   }
 
   const { signer } = signingFor(config, database);
   const issued = await issueServiceAccountToken(signer, config, account);
-  c.get('logger').info('service account sign-in', { serviceAccountId: account.id });
-  return { access_token: issued.accessToken, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: issued.expiresIn };
+  logger.info('service account sign-in', { serviceAccountId: account.id });
+  return {
+    ok: true,
+    response: { access_token: issued.accessToken, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: issued.expiresIn },
+  };
 }

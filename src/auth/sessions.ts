@@ -1,11 +1,13 @@
 // User sessions of the built-in identity provider. A session is a chain of refresh tokens: every
 // refresh rotates the token, and a token presented twice (reuse, the mark of a stolen token)
-// revokes the whole session. A user holds at most PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER live
-// sessions; opening one more revokes the oldest.
+// revokes the whole session, unless the second presentation comes within refreshReuseGraceMs of
+// the first (then it gets the same successor). A user holds at most
+// PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER live sessions; opening one more revokes the oldest.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { refreshTokens, userSessions, users, type User } from '../db/schema';
+import { base64urlEncode, utf8Encode } from '../platform/encoding';
 import { randomSecret, sha256Hex } from './secrets';
 
 export interface IssuedSession {
@@ -20,13 +22,29 @@ export type RefreshOutcome =
 
 const refreshPrefix = 'phr_';
 
+/**
+ * How long a used refresh token may be presented again and answered with the same successor
+ * instead of being treated as stolen: two tabs refreshing at once, or a client retrying after a
+ * lost response. After it, a second presentation revokes the session as before.
+ */
+const refreshReuseGraceMs = 30_000;
+
+/**
+ * The successor of a refresh token is not random but derived: HMAC-SHA-256 of the presented
+ * token, keyed by the presented token's `successor_seed` (32 random bytes, stored beside its hash
+ * and never sent anywhere). So presenting the same token again within the grace yields the same
+ * successor, while the database still holds only hashes of tokens: the seed alone gives nothing
+ * (the HMAC needs the token itself), and the token alone gives nothing (the HMAC needs the seed),
+ * so a stolen token cannot be rolled forward offline to dodge reuse detection. Nothing secret
+ * needs configuring, and no token is ever stored in a readable form.
+ */
+async function successorOf(presented: string, seed: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', utf8Encode(seed), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return `${refreshPrefix}${base64urlEncode(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8Encode(presented))))}`;
+}
+
 export function createSessionService(db: HttpDatabase, settings: PhobosConfig['userSessions']) {
   const refreshLifetimeMs = settings.refreshTokenExpirationMinutes * 60_000;
-
-  async function newRefreshToken(): Promise<{ token: string; hash: string }> {
-    const token = `${refreshPrefix}${randomSecret()}`;
-    return { token, hash: await sha256Hex(token) };
-  }
 
   async function revokeSession(sessionId: string, reason: string): Promise<void> {
     await db
@@ -35,10 +53,50 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
       .where(and(eq(userSessions.id, sessionId), isNull(userSessions.revokedAt)));
   }
 
+  async function findByToken(presented: string) {
+    const [row] = await db
+      .select({
+        token: refreshTokens,
+        session: userSessions,
+        user: users,
+        // The database's clock decides, as it stamped used_at.
+        usedWithinGrace: sql<boolean>`coalesce(${refreshTokens.usedAt} > now() - make_interval(secs => ${refreshReuseGraceMs / 1000}), false)`,
+      })
+      .from(refreshTokens)
+      .innerJoin(userSessions, eq(userSessions.id, refreshTokens.sessionId))
+      .innerJoin(users, eq(users.id, userSessions.userId))
+      .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)));
+    return row;
+  }
+
+  type TokenRow = NonNullable<Awaited<ReturnType<typeof findByToken>>>;
+
+  function sessionEnded(row: TokenRow, now: number): RefreshOutcome | undefined {
+    if (row.session.revokedAt || !row.user.active) return { ok: false, reason: 'revoked' };
+    if (row.token.expiresAt.getTime() <= now || row.session.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+    return undefined;
+  }
+
+  /** A used token presented again: its successor again within the grace, else the session ends. */
+  async function answerReuse(presented: string, row: TokenRow): Promise<RefreshOutcome> {
+    if (row.usedWithinGrace && row.token.successorSeed) {
+      const ended = sessionEnded(row, Date.now());
+      if (ended) return ended;
+      const successor = await successorOf(presented, row.token.successorSeed);
+      const [issued] = await db
+        .select({ id: refreshTokens.id })
+        .from(refreshTokens)
+        .where(and(eq(refreshTokens.tokenHash, await sha256Hex(successor)), eq(refreshTokens.sessionId, row.session.id)));
+      if (issued) return { ok: true, session: { sessionId: row.session.id, refreshToken: successor, user: row.user } };
+    }
+    await revokeSession(row.session.id, 'refresh_token_reuse');
+    return { ok: false, reason: 'reused' };
+  }
+
   return {
     async open(user: User, clientId: string): Promise<IssuedSession> {
       const sessionId = crypto.randomUUID();
-      const { token, hash } = await newRefreshToken();
+      const token = `${refreshPrefix}${randomSecret()}`;
       const expiresAt = new Date(Date.now() + refreshLifetimeMs);
       // One transaction, serialised per user by an advisory lock, so concurrent sign-ins cannot
       // leave more than the cap alive: revoke all but the newest (max - 1), then add this one.
@@ -53,33 +111,25 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
             offset ${settings.maxSessionsPerUser - 1}
           )`),
         db.insert(userSessions).values({ id: sessionId, userId: user.id, clientId, expiresAt }),
-        db.insert(refreshTokens).values({ sessionId, tokenHash: hash, expiresAt }),
+        db.insert(refreshTokens).values({ sessionId, tokenHash: await sha256Hex(token), expiresAt, successorSeed: randomSecret() }),
       ]);
       return { sessionId, refreshToken: token, user };
     },
 
     async refresh(presented: string): Promise<RefreshOutcome> {
       if (!presented.startsWith(refreshPrefix)) return { ok: false, reason: 'unknown' };
-      const hash = await sha256Hex(presented);
-      const [row] = await db
-        .select({ token: refreshTokens, session: userSessions, user: users })
-        .from(refreshTokens)
-        .innerJoin(userSessions, eq(userSessions.id, refreshTokens.sessionId))
-        .innerJoin(users, eq(users.id, userSessions.userId))
-        .where(eq(refreshTokens.tokenHash, hash));
+      const row = await findByToken(presented);
       if (!row) return { ok: false, reason: 'unknown' };
-      if (row.token.usedAt) {
-        await revokeSession(row.session.id, 'refresh_token_reuse');
-        return { ok: false, reason: 'reused' };
-      }
-      if (row.session.revokedAt || !row.user.active) return { ok: false, reason: 'revoked' };
+      if (row.token.usedAt) return answerReuse(presented, row);
       const now = Date.now();
-      if (row.token.expiresAt.getTime() <= now || row.session.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+      const ended = sessionEnded(row, now);
+      if (ended) return ended;
 
-      const next = await newRefreshToken();
+      // Tokens issued before successors were derived have no seed: theirs is random (no grace).
+      const next = row.token.successorSeed ? await successorOf(presented, row.token.successorSeed) : `${refreshPrefix}${randomSecret()}`;
       const expiresAt = new Date(now + refreshLifetimeMs);
       // Consume the presented token and issue its successor atomically; if a concurrent refresh
-      // consumed it first, nothing is inserted and this counts as reuse.
+      // consumed it first, nothing is inserted and this is a reuse within the grace.
       const inserted = await db.execute<{ id: string }>(sql`
         with consumed as (
           update refresh_tokens set used_at = now()
@@ -90,14 +140,15 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
           where id in (select session_id from consumed) and revoked_at is null
           returning id
         )
-        insert into refresh_tokens (session_id, token_hash, expires_at)
-        select id, ${next.hash}, ${expiresAt.toISOString()} from extended
+        insert into refresh_tokens (session_id, token_hash, expires_at, successor_seed)
+        select id, ${await sha256Hex(next)}, ${expiresAt.toISOString()}, ${randomSecret()} from extended
         returning id`);
       if (inserted.rows.length === 0) {
-        await revokeSession(row.session.id, 'refresh_token_reuse');
-        return { ok: false, reason: 'reused' };
+        const current = await findByToken(presented);
+        if (current?.token.usedAt) return answerReuse(presented, current);
+        return { ok: false, reason: 'revoked' };
       }
-      return { ok: true, session: { sessionId: row.session.id, refreshToken: next.token, user: row.user } };
+      return { ok: true, session: { sessionId: row.session.id, refreshToken: next, user: row.user } };
     },
 
     /** Revokes the session a refresh token belongs to (RFC 7009 revocation). */

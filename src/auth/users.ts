@@ -21,8 +21,12 @@ export async function findUserById(db: HttpDatabase, id: string): Promise<User |
   return user;
 }
 
-export async function authenticatePassword(db: HttpDatabase, login: string, password: string): Promise<User | undefined> {
-  const user = await findUserByLogin(db, login);
+/**
+ * The account `password` signs in to: `user` (from findUserByLogin, looked up first so the
+ * sign-in throttle can count per account) when it is active, has a password and the password
+ * matches.
+ */
+export function checkPassword(user: User | undefined, password: string): User | undefined {
   if (!user || !user.passwordHash || !user.active) {
     decoyHash ??= hashPassword('decoy-password');
     verifyPassword(password, decoyHash);

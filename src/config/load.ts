@@ -14,6 +14,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** A local run (`npm start`, `wrangler dev`): nothing in front of it sets trustworthy headers. */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\./.test(host);
+}
+
 /** The defaults documented as another setting ("the API URL", "the UI URL") or as "unset". */
 function withComputedDefaults(parsed: ConfigOf<typeof configDeclaration>, notApplicable: ConfigIssue[]) {
   const { server, sso, jwsProvider } = parsed;
@@ -21,7 +27,12 @@ function withComputedDefaults(parsed: ConfigOf<typeof configDeclaration>, notApp
   return {
     ...parsed,
     tokenIssuerUrl: parsed.tokenIssuerUrl ?? server.apiUrl,
-    server: { ...server, uiUrl, corsAllowedOrigins: server.corsAllowedOrigins ?? [uiUrl] },
+    server: {
+      ...server,
+      uiUrl,
+      corsAllowedOrigins: server.corsAllowedOrigins ?? [uiUrl],
+      clientIpHeader: server.clientIpHeader ?? (isLoopbackUrl(server.apiUrl) ? 'none' : 'cf-connecting-ip'),
+    },
     jwsProvider: { ...jwsProvider, tags: jwsProvider.tags ?? {} },
     sso: {
       ...sso,

@@ -143,6 +143,12 @@ export const configDeclaration = {
         'HTTP requests per second allowed per client; also accepts `N/period` (s, m, h, d), e.g. `100/minute`. `0` turns rate limiting off (Phobos Edge addition).',
       default: '60',
     }),
+    clientIpHeader: server.variable('PHOBOS_CLIENT_IP_HEADER', k.oneOf(['cf-connecting-ip', 'x-forwarded-for', 'none']), {
+      description:
+        "Where a client's address (rate limiting, sign-in throttling) is read: `cf-connecting-ip` (Cloudflare's edge sets it and overwrites what a client sends), `x-forwarded-for` (its last hop, for a proxy of your own in front), or `none` (every client counts as the address `unknown`). A local server (`npm start`, `wrangler dev`) passes a client's headers through unchanged, so there no header can be trusted.",
+      defaultText: '`cf-connecting-ip`; `none` when PHOBOS_API_URL is a loopback URL',
+      edge: true,
+    }),
     maxGraphqlComplexity: server.variable('PHOBOS_MAX_GRAPHQL_COMPLEXITY', k.integer(0), {
       description: 'Maximum allowed GraphQL query complexity. 0 applies the default ceiling of 10000 (list arguments and page sizes always count).',
       default: '0',

@@ -4,16 +4,16 @@
 // sends none. Credentials that are present but invalid are refused with 401 and the reason; they
 // never fall back to anonymous.
 import type { MiddlewareHandler } from 'hono';
-import { decodeJwt, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
 import { principalFromAccessToken } from '../auth/access-tokens';
 import { principalFromApiKey } from '../auth/api-key-authentication';
 import { loadCaller } from '../auth/caller';
 import { anonymous, type AuthenticatedPrincipal, type Principal } from '../auth/principal';
 import type { Caller } from '../auth/rbac';
 import { signingFor } from '../auth/signing';
-import { describeJoseError } from '../auth/signing/jws';
-import { discover, externalAlgorithms, issuerKeys } from '../auth/sso/discovery';
 import { profileFromClaims, signInExternalUser } from '../auth/sso/external-users';
+import { sameIssuer } from '../auth/sso/issuer';
+import { ExternalTokenRejected, verifyExternalToken, type VerifiedExternalToken } from '../auth/sso/verify-external-token';
 import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
 import { AppError } from '../errors';
@@ -43,28 +43,33 @@ async function principalFromBearer(config: PhobosConfig, database: Database, tok
       throw refuse((error as Error).message, 'Bearer');
     }
   }
-  const provider = config.oauthProviders.find((candidate) => typeof issuer === 'string' && candidate.issuerUrl === issuer.replace(/\/$/, ''));
+  const provider = config.oauthProviders.find((candidate) => typeof issuer === 'string' && sameIssuer(candidate.issuerUrl, issuer));
   if (!provider) throw refuse('Token issuer is not trusted', 'Bearer');
-  let payload;
+  let payload: VerifiedExternalToken;
   try {
-    const document = await discover(provider.issuerUrl);
-    ({ payload } = await jwtVerify(token, await issuerKeys(provider.issuerUrl), {
-      issuer: document.issuer,
-      audience: provider.clientId,
-      algorithms: externalAlgorithms,
-      requiredClaims: ['sub', 'exp', 'iat'],
-      clockTolerance: 30,
-    }));
+    payload = await verifyExternalToken(token, { issuer: provider.issuerUrl, audience: provider.clientId });
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw refuse(`Invalid token: ${describeJoseError(error)}`, 'Bearer');
+    if (error instanceof ExternalTokenRejected) throw refuse(`Invalid token: ${error.message}`, 'Bearer');
+    throw error;
   }
   const user = await signInExternalUser(database.http, config, {
     provider: `oidc-${provider.index}`,
     issuer: provider.issuerUrl,
-    profile: profileFromClaims(payload, payload.sub!, [provider.usernameClaim]),
+    profile: profileFromClaims(payload, payload.sub, [provider.usernameClaim]),
   });
   return { kind: 'user', userId: user.id, username: user.username, email: user.email, isAdmin: user.isAdmin, via: 'external_token' };
+}
+
+/**
+ * RFC 6750 §2.1: `Bearer`, one space, then a token68 (letters, digits, `-._~+/`, trailing `=`),
+ * and nothing after it. The scheme name is case-insensitive (RFC 9110 §11.1).
+ */
+const bearerCredentials = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+function bearerToken(authorization: string): string {
+  const match = bearerCredentials.exec(authorization);
+  if (!match) throw refuse('Authorization must be "Bearer <token>": one space, then a token of letters, digits and -._~+/ with nothing after it', 'Bearer');
+  return match[1]!;
 }
 
 export function authenticate(): MiddlewareHandler<AppEnv> {
@@ -81,9 +86,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       if (authorization && apiKey) {
         throw new AppError('BAD_USER_INPUT', 'Send either Authorization or X-API-Key, not both');
       } else if (authorization) {
-        const [scheme, token] = authorization.split(' ');
-        if (scheme?.toLowerCase() !== 'bearer' || !token) throw refuse('Authorization must be "Bearer <token>"', 'Bearer');
-        principal = await principalFromBearer(config, getDatabase(), token);
+        principal = await principalFromBearer(config, getDatabase(), bearerToken(authorization));
       } else if (apiKey) {
         principal = await principalFromApiKey(getDatabase().http, apiKey, (work) => {
           const logged = work.catch((error: unknown) => c.get('logger').warn('api key last-used update failed', { error }));

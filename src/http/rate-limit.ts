@@ -13,8 +13,7 @@ const unlimitedPaths = new Set(['/healthz', '/readyz']);
 
 /**
  * Who is counted: the principal when the request authenticated (so a user keeps one budget across
- * addresses), else the client address. CF-Connecting-IP is set by Cloudflare's edge and cannot be
- * forged by the client; X-Forwarded-For is only the fallback for local runs and other proxies.
+ * addresses), else the client address (./client-ip.ts says which header, if any, is believed).
  * The principal is undefined when this runs before authentication: anonymous, then.
  */
 export function clientKey(c: Context<AppEnv>): string {

@@ -6,7 +6,7 @@ import { freePort } from '../setup/global-database';
 
 export interface CiIssuer {
   issuer: string;
-  issue(claims: Record<string, unknown>, options?: { expiresIn?: string | number; audience?: string }): Promise<string>;
+  issue(claims: Record<string, unknown>, options?: { expiresIn?: string | number; audience?: string | string[] }): Promise<string>;
   stop(): Promise<void>;
 }
 

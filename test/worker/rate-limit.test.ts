@@ -155,12 +155,13 @@ describe('rateLimit() on the memory store', () => {
     expect(statuses).toEqual([200, 200, 429]);
   });
 
-  it('falls back to the first X-Forwarded-For address without CF-Connecting-IP', async () => {
-    const env = { ...testEnv, PHOBOS_HTTP_RATE_LIMIT: '1/m' };
+  it('counts the last X-Forwarded-For hop (the one a proxy appended) when PHOBOS_CLIENT_IP_HEADER is x-forwarded-for', async () => {
+    const env = { ...testEnv, PHOBOS_HTTP_RATE_LIMIT: '1/m', PHOBOS_CLIENT_IP_HEADER: 'x-forwarded-for' };
     const ip = newClientIp();
     await withinOneWindow(60_000, 2_000);
-    const first = await app.request('/things', { headers: { 'x-forwarded-for': `${ip}, 10.0.0.1` } }, env);
-    const second = await app.request('/things', { headers: { 'x-forwarded-for': `${ip}, 10.0.0.2` } }, env);
+    // Whatever the client wrote before the proxy's hop does not make it a new client.
+    const first = await app.request('/things', { headers: { 'x-forwarded-for': `10.0.0.1, ${ip}` } }, env);
+    const second = await app.request('/things', { headers: { 'x-forwarded-for': `10.0.0.2, ${ip}` } }, env);
     expect([first.status, second.status]).toEqual([200, 429]);
   });
 

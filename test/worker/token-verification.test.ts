@@ -6,10 +6,10 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { createApp } from '../../src/app';
 import { issueUserTokens } from '../../src/auth/access-tokens';
 import { signingFor, type Signing } from '../../src/auth/signing';
-import { base64url } from '../../src/auth/signing/jws';
 import type { PhobosConfig } from '../../src/config/load';
 import type { User } from '../../src/db/schema';
 import type { WorkerEnv } from '../../src/env';
+import { base64urlEncode } from '../../src/platform/encoding';
 import { configFor, databaseFor } from '../../src/runtime';
 import { isolatedEnv } from '../support/worker-database';
 
@@ -19,7 +19,7 @@ let config: PhobosConfig;
 let signing: Signing;
 let user: User;
 
-const encode = (value: unknown) => base64url(new TextEncoder().encode(JSON.stringify(value)));
+const encode = (value: unknown) => base64urlEncode(JSON.stringify(value));
 
 beforeAll(async () => {
   env = await isolatedEnv({ PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS: '1', PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS: '7' });
@@ -48,7 +48,7 @@ async function forge(header: Record<string, unknown>, claims: Record<string, unk
   const fullHeader = { alg: key.algorithm, kid: key.kid, typ: 'at+jwt', ...header };
   const payload = { iss: config.tokenIssuerUrl, aud: 'phobos', sub: user.id, iat: now, nbf: now, exp: now + 300, jti: crypto.randomUUID(), phobos_type: 'user', email: user.email, ...claims };
   const input = `${encode(fullHeader)}.${encode(payload)}`;
-  return `${input}.${base64url(await signing.provider.sign(key, new TextEncoder().encode(input)))}`;
+  return `${input}.${base64urlEncode(await signing.provider.sign(key, new TextEncoder().encode(input)))}`;
 }
 
 describe('Phobos access tokens', () => {
@@ -64,6 +64,17 @@ describe('Phobos access tokens', () => {
     const [h, p, s] = accessToken.split('.');
     const flipped = s!.startsWith('A') ? `B${s!.slice(1)}` : `A${s!.slice(1)}`;
     expect(await refusal(`${h}.${p}.${flipped}`)).toContain('signature verification failed');
+  });
+
+  it('refuses a signature spelled in non-canonical base64url (the unused low bits of its last character set)', async () => {
+    const { accessToken } = await issueUserTokens(signing.signer, config, user, { sessionId: crypto.randomUUID() });
+    const [h, p, s] = accessToken.split('.');
+    // A 256-byte RS256 signature is 342 characters; the last carries 2 bits and 4 unused ones.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sameBytes = `${s!.slice(0, -1)}${alphabet[alphabet.indexOf(s!.at(-1)!) ^ 1]}`;
+    expect(await refusal(`${h}.${p}.${sameBytes}`)).toContain('canonical base64url');
+    expect(await refusal(`${h}.${p}.${s}=`)).toContain('malformed');
+    expect((await whoami(accessToken)).status).toBe(200);
   });
 
   it('refuses alg "none" and a symmetric algorithm keyed with the public key', async () => {
@@ -141,6 +152,14 @@ describe('Phobos access tokens', () => {
     expect(basic.status).toBe(401);
     const garbage = await whoami('not-a-jwt');
     expect(garbage.status).toBe(401);
+    // RFC 6750 §2.1: one space, one token68, nothing after it.
+    const { accessToken } = await issueUserTokens(signing.signer, config, user, { sessionId: crypto.randomUUID() });
+    for (const header of [`Bearer ${accessToken} junk`, `Bearer  ${accessToken}`, `Bearer\t${accessToken}`, `Bearer ${accessToken},x`, 'Bearer ']) {
+      const response = await app.request('/auth/whoami', { headers: { authorization: header } }, env);
+      expect(response.status, header).toBe(401);
+      expect(((await response.json()) as { detail: string }).detail).toContain('Authorization must be "Bearer <token>"');
+    }
+    expect((await app.request('/auth/whoami', { headers: { authorization: `bearer ${accessToken}` } }, env)).status).toBe(200);
     const both = await app.request('/auth/whoami', { headers: { authorization: 'Bearer x', 'x-api-key': 'y' } }, env);
     expect(both.status).toBe(400);
     const anonymous = await app.request('/auth/whoami', {}, env);

@@ -1,20 +1,34 @@
 // CSRF protection for the login form: a random token in an HttpOnly, SameSite=Strict cookie and
-// the same token in a hidden field (double submit), plus an Origin check when the browser sends one.
+// the same token in a hidden field (double submit), plus an Origin check.
+//
+// The cookie is `__Host-phobos_csrf` when the API is served over https: the prefix makes the
+// browser refuse it unless it is Secure, for Path=/ and without Domain, so neither a sibling
+// subdomain nor a plain-http page can plant or overwrite it. Browsers refuse a `__Host-` cookie
+// that is not Secure, and a Secure cookie is not sent over plain http, so a local API on
+// http://localhost or 127.0.0.1 uses the unprefixed `phobos_csrf` (Path=/oauth) instead.
+//
+// Origin: a browser sends it with every form POST; it must be the API's own origin. `Origin: null`
+// (sandboxed frames, data: URLs, some cross-origin redirects) is refused like any other foreign
+// origin. A request without Origin (not a browser, or a very old one) still needs the token pair.
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import { randomSecret, timingSafeEqual } from '../secrets';
+import { constantTimeEqual } from '../../platform/encoding';
+import { randomSecret } from '../secrets';
 
-const cookieName = 'phobos_csrf';
+function cookieFor(apiUrl: string): { name: string; secure: boolean; path: string } {
+  return apiUrl.startsWith('https:') ? { name: '__Host-phobos_csrf', secure: true, path: '/' } : { name: 'phobos_csrf', secure: false, path: '/oauth' };
+}
 
-export function issueCsrfToken(c: Context, secure: boolean): string {
+export function issueCsrfToken(c: Context, apiUrl: string): string {
   const token = randomSecret(24);
-  setCookie(c, cookieName, token, { httpOnly: true, sameSite: 'Strict', secure, path: '/oauth', maxAge: 1800 });
+  const cookie = cookieFor(apiUrl);
+  setCookie(c, cookie.name, token, { httpOnly: true, sameSite: 'Strict', secure: cookie.secure, path: cookie.path, maxAge: 1800 });
   return token;
 }
 
-export function verifyCsrf(c: Context, submitted: string | undefined, expectedOrigin: string): boolean {
+export function verifyCsrf(c: Context, submitted: string | undefined, apiUrl: string): boolean {
   const origin = c.req.header('origin');
-  if (origin && origin !== 'null' && origin !== expectedOrigin) return false;
-  const cookie = getCookie(c, cookieName);
-  return !!cookie && !!submitted && timingSafeEqual(cookie, submitted);
+  if (origin !== undefined && origin !== new URL(apiUrl).origin) return false;
+  const cookie = getCookie(c, cookieFor(apiUrl).name);
+  return !!cookie && !!submitted && constantTimeEqual(cookie, submitted);
 }

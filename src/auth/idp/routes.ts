@@ -9,17 +9,26 @@ import { issueUserTokens } from '../access-tokens';
 import { exchangeServiceAccountToken } from '../service-account-login';
 import { identityServices } from '../services';
 import { signInProviderLinks } from '../sso/providers';
-import { authenticatePassword, findUserById } from '../users';
-import { issueAuthorizationCode, redeemAuthorizationCode } from './authorization-codes';
-import { redirectWithParams, requestFields, validateAuthorizationRequest, type AuthorizationRequest } from './authorization-request';
+import { checkPassword, findUserById, findUserByLogin } from '../users';
+import { issueAuthorizationCode, linkSessionToCode, redeemAuthorizationCode } from './authorization-codes';
+import {
+  isWellFormedCodeVerifier,
+  redirectWithParams,
+  requestFields,
+  supportedScopes,
+  validateAuthorizationRequest,
+  type AuthorizationRequest,
+} from './authorization-request';
 import { issueCsrfToken, verifyCsrf } from './csrf';
+import { readFormBody } from './form-body';
+import { accountKeyFor } from './login-throttle';
 import { renderLoginPage } from './login-page';
 
 export const idpRoutes = new Hono<AppEnv>();
 
 const services = (c: Context<AppEnv>) => identityServices(c.get('config'), c.get('database')());
 
-function oauthError(c: Context<AppEnv>, status: 400 | 401, error: string, description: string) {
+function oauthError(c: Context<AppEnv>, status: 400 | 401 | 415, error: string, description: string) {
   c.header('cache-control', 'no-store');
   return c.json({ error, error_description: description }, status);
 }
@@ -45,7 +54,7 @@ idpRoutes.get('/.well-known/openid-configuration', async (c) => {
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['none'],
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    scopes_supported: supportedScopes,
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'email', 'preferred_username', 'name'],
   });
 });
@@ -61,7 +70,7 @@ function showLogin(c: Context<AppEnv>, request: AuthorizationRequest, extra: { e
   const config = c.get('config');
   const fields = requestFields(request);
   const query = new URLSearchParams(fields).toString();
-  const csrfToken = issueCsrfToken(c, config.server.apiUrl.startsWith('https:'));
+  const csrfToken = issueCsrfToken(c, config.server.apiUrl);
   c.header('cache-control', 'no-store');
   c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
   return c.html(
@@ -91,42 +100,62 @@ idpRoutes.get('/oauth/authorize', (c) => {
   return showLogin(c, validation.request);
 });
 
+/** The sign-in form's own fields; a problem with one of them is shown on the page. */
+const loginFormFields = new Set(['login', 'password', 'csrf_token']);
+
 idpRoutes.post('/oauth/login', async (c) => {
   const config = c.get('config');
-  const form = (await c.req.parseBody()) as Record<string, string>;
+  const { fields: form, problem } = await readFormBody(c);
+  if (problem?.status === 415) throw new AppError('UNSUPPORTED_MEDIA_TYPE', problem.message);
+  // A bad field of the authorization request itself leaves no request to show the page for.
+  if (problem && !(problem.field && loginFormFields.has(problem.field))) throw new AppError('BAD_USER_INPUT', problem.message, problem.field ? { field: problem.field } : {});
   const validation = validateAuthorizationRequest(config, form);
   if (!validation.ok) return rejectRequest(c, validation);
   const request = validation.request;
-  if (!verifyCsrf(c, form.csrf_token, new URL(config.server.apiUrl).origin)) {
+  if (!verifyCsrf(c, form.csrf_token, config.server.apiUrl)) {
     return showLogin(c, request, { error: 'Your sign-in form expired. Please try again.', status: 400 });
   }
   const login = (form.login ?? '').trim();
+  if (problem) return showLogin(c, request, { error: `Sign-in refused: ${problem.message}.`, login, status: 400 });
   const password = form.password ?? '';
   if (!login || !password) return showLogin(c, request, { error: 'Enter your email or username and password.', login, status: 400 });
 
   const db = c.get('database')().http;
   const { throttle } = services(c);
-  const subjects = { account: login, ip: clientIp(c) };
-  const lockedSeconds = await throttle.lockedFor(subjects);
+  const candidate = await findUserByLogin(db, login);
+  const attempt = { account: accountKeyFor(candidate, login), address: clientIp(c) };
+  const lockedSeconds = await throttle.lockedFor(attempt);
   if (lockedSeconds > 0) {
     c.header('retry-after', String(lockedSeconds));
     return showLogin(c, request, { error: `Too many failed sign-ins. Try again in ${Math.ceil(lockedSeconds / 60)} minute(s).`, login, status: 429 });
   }
-  const user = await authenticatePassword(db, login, password);
+  const user = checkPassword(candidate, password);
   if (!user) {
-    await throttle.recordFailure(subjects);
+    const { accountFailures } = await throttle.recordFailure(attempt);
     c.get('logger').info('sign-in failed', { reason: 'bad_credentials' });
+    if (candidate && throttle.isUnderDistributedGuessing(accountFailures)) {
+      c.get('logger').warn('many failed sign-ins to one account from several addresses', { userId: candidate.id, failures: accountFailures });
+    }
     return showLogin(c, request, { error: 'Incorrect email, username or password.', login, status: 401 });
   }
-  await throttle.recordSuccess(login);
+  await throttle.recordSuccess(attempt);
   const code = await issueAuthorizationCode(db, user.id, request);
   c.get('logger').info('sign-in', { userId: user.id, method: 'password' });
   return c.redirect(redirectWithParams(request.redirect_uri, { code, state: request.state }), 302);
 });
 
+/** Reads an OAuth endpoint's form, or answers its problem in the OAuth error format. */
+async function oauthForm(c: Context<AppEnv>): Promise<{ form: Record<string, string> } | { error: Response }> {
+  const { fields, problem } = await readFormBody(c);
+  if (problem) return { error: oauthError(c, problem.status, 'invalid_request', problem.message) };
+  return { form: fields };
+}
+
 idpRoutes.post('/oauth/token', async (c) => {
   const config = c.get('config');
-  const form = (await c.req.parseBody()) as Record<string, string>;
+  const read = await oauthForm(c);
+  if ('error' in read) return read.error;
+  const { form } = read;
   const clientId = form.client_id ?? config.internalIdentityProviderClientId;
   if (clientId !== config.internalIdentityProviderClientId) return oauthError(c, 401, 'invalid_client', 'Unknown client_id');
   const { signer, sessions } = services(c);
@@ -138,11 +167,26 @@ idpRoutes.post('/oauth/token', async (c) => {
       if (!form.code || !form.redirect_uri || !form.code_verifier) {
         return oauthError(c, 400, 'invalid_request', 'code, redirect_uri and code_verifier are required');
       }
-      const redeemed = await redeemAuthorizationCode(db, { code: form.code, clientId, redirectUri: form.redirect_uri, codeVerifier: form.code_verifier });
-      if (!redeemed) return oauthError(c, 400, 'invalid_grant', 'The authorization code is invalid, expired, already used, or does not match the PKCE verifier');
+      if (!isWellFormedCodeVerifier(form.code_verifier)) {
+        return oauthError(c, 400, 'invalid_request', 'code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9 and -._~ (RFC 7636)');
+      }
+      const redemption = await redeemAuthorizationCode(db, { code: form.code, clientId, redirectUri: form.redirect_uri, codeVerifier: form.code_verifier });
+      if (!redemption.ok) {
+        if (redemption.reason === 'replayed') {
+          if (redemption.sessionId) await sessions.revokeSession(redemption.sessionId, 'authorization_code_replay');
+          c.get('logger').warn('authorization code replayed: the session it opened is revoked', { sessionId: redemption.sessionId });
+          return oauthError(c, 400, 'invalid_grant', 'The authorization code was already used; the tokens issued from it are revoked');
+        }
+        return oauthError(c, 400, 'invalid_grant', 'The authorization code is invalid, expired, or does not match the client, redirect_uri or PKCE verifier');
+      }
+      const redeemed = redemption.code;
       const user = await findUserById(db, redeemed.userId);
       if (!user?.active) return oauthError(c, 400, 'invalid_grant', 'The user is not active');
       const session = await sessions.open(user, clientId);
+      if (!(await linkSessionToCode(db, redeemed, session.sessionId))) {
+        await sessions.revokeSession(session.sessionId, 'authorization_code_replay');
+        return oauthError(c, 400, 'invalid_grant', 'The authorization code was already used; the tokens issued from it are revoked');
+      }
       const tokens = await issueUserTokens(signer, config, user, { sessionId: session.sessionId, nonce: redeemed.nonce, authTime: redeemed.authTime });
       return c.json({
         access_token: tokens.accessToken,
@@ -166,9 +210,9 @@ idpRoutes.post('/oauth/token', async (c) => {
       return c.json({ access_token: tokens.accessToken, id_token: tokens.idToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: tokens.expiresIn });
     }
     case 'urn:ietf:params:oauth:grant-type:token-exchange': {
-      const result = await exchangeServiceAccountToken(c, form);
-      if ('error' in result) return oauthError(c, result.status, result.error, result.description);
-      return c.json(result);
+      const result = await exchangeServiceAccountToken({ config, database: c.get('database')(), logger: c.get('logger') }, form);
+      if (!result.ok) return oauthError(c, result.status, result.error, result.description);
+      return c.json(result.response);
     }
     default:
       return oauthError(c, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or token exchange');
@@ -176,7 +220,9 @@ idpRoutes.post('/oauth/token', async (c) => {
 });
 
 idpRoutes.post('/oauth/revoke', async (c) => {
-  const form = (await c.req.parseBody()) as Record<string, string>;
+  const read = await oauthForm(c);
+  if ('error' in read) return read.error;
+  const { form } = read;
   // RFC 7009: answer 200 whether or not the token was known, so the endpoint reveals nothing.
   if (form.token?.startsWith('phr_')) await services(c).sessions.revokeByRefreshToken(form.token);
   return c.body(null, 200);
@@ -196,7 +242,9 @@ idpRoutes.post('/oauth/userinfo', userinfo);
 idpRoutes.post('/oauth/sessions/revoke-all', async (c) => {
   const principal = c.get('principal');
   if (principal.kind !== 'user') throw new AppError('UNAUTHENTICATED', 'Sign in as a user to sign out everywhere');
+  // A credential scoped to one organization never acts outside it, and sessions belong to no
+  // organization: signing the user out everywhere is beyond any scoped key.
+  if (principal.organizationScope) throw new AppError('FORBIDDEN', 'An organization-scoped API key cannot sign its user out everywhere');
   const revoked = await services(c).sessions.revokeAll(principal.userId);
   return c.json({ revokedSessions: revoked });
 });
-

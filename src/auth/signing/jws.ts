@@ -4,16 +4,20 @@
 // named by `kid`, and the token type.
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWTPayload } from 'jose';
 import { unauthenticated } from '../../errors';
+import { base64urlEncode, isCanonicalBase64url, utf8Encode } from '../../platform/encoding';
 import type { KeyStore } from './key-store';
 import type { JwsProvider } from './provider';
 import { createVerifiedTokens } from './verified-tokens';
 
-const encoder = new TextEncoder();
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/**
+ * A compact JWS whose three segments are canonical base64url. jose's decoder, like most, ignores
+ * the unused low bits of a segment's last character, so without this check one signature could be
+ * written several ways and a token altered in those bits would still verify. Every token verifier
+ * (ours and the one for external issuers) refuses other spellings first.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.');
+  return segments.length === 3 && segments.every((segment) => segment.length > 0 && isCanonicalBase64url(segment));
 }
 
 export interface SignOptions {
@@ -68,9 +72,9 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
         exp: now + options.expiresInSeconds,
         jti: crypto.randomUUID(),
       };
-      const signingInput = `${base64url(encoder.encode(JSON.stringify(header)))}.${base64url(encoder.encode(JSON.stringify(payload)))}`;
-      const signature = await provider.sign(key, encoder.encode(signingInput));
-      return `${signingInput}.${base64url(signature)}`;
+      const signingInput = `${base64urlEncode(JSON.stringify(header))}.${base64urlEncode(JSON.stringify(payload))}`;
+      const signature = await provider.sign(key, utf8Encode(signingInput));
+      return `${signingInput}.${base64urlEncode(signature)}`;
     },
 
     async verify(token, options) {
@@ -78,6 +82,7 @@ export function createTokenSigner(issuer: string, keys: KeyStore, provider: JwsP
       const remembered = verified.recall(token, optionsKey, Math.floor(Date.now() / 1000));
       if (remembered && (await keys.verificationKeys()).some((candidate) => candidate.kid === remembered.kid)) return remembered.payload;
 
+      if (!isCanonicalCompactJws(token)) throw unauthenticated('Invalid token: malformed token (a compact JWS of canonical base64url segments is required)');
       let kid: string | undefined;
       try {
         kid = decodeProtectedHeader(token).kid;

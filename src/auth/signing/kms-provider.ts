@@ -6,6 +6,7 @@ import { AwsClient } from 'aws4fetch';
 import type { PhobosConfig } from '../../config/load';
 import type { SigningKey } from '../../db/schema';
 import { AppError } from '../../errors';
+import { base64Decode, base64Encode } from '../../platform/encoding';
 import { newKeyId, type JwsAlgorithm, type JwsProvider, type NewSigningKey } from './provider';
 
 type KeySpec = PhobosConfig['jwsProvider']['keySpec'];
@@ -17,9 +18,6 @@ const algorithms: Record<KeySpec, { jws: JwsAlgorithm; kms: string; importParams
   ECC_NIST_P256: { jws: 'ES256', kms: 'ECDSA_SHA_256', importParams: { name: 'ECDSA', namedCurve: 'P-256' }, size: 32 },
   ECC_NIST_P384: { jws: 'ES384', kms: 'ECDSA_SHA_384', importParams: { name: 'ECDSA', namedCurve: 'P-384' }, size: 48 },
 };
-
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 
 /**
  * KMS returns ECDSA signatures DER-encoded (SEQUENCE of two INTEGERs); JWS wants the fixed-width
@@ -80,7 +78,7 @@ export function createKmsProvider(config: PhobosConfig['jwsProvider']): JwsProvi
       const keyId = created.KeyMetadata.KeyId;
       await call('CreateAlias', { AliasName: `alias/${config.aliasPrefix}-${kid}`, TargetKeyId: keyId });
       const { PublicKey } = await call<{ PublicKey: string }>('GetPublicKey', { KeyId: keyId });
-      const publicKey = await crypto.subtle.importKey('spki', fromBase64(PublicKey), spec.importParams, true, ['verify']);
+      const publicKey = await crypto.subtle.importKey('spki', base64Decode(PublicKey), spec.importParams, true, ['verify']);
       const { kty, n, e, crv, x, y } = (await crypto.subtle.exportKey('jwk', publicKey)) as JsonWebKey;
       const publicJwk = kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y };
       return { kid, algorithm: spec.jws, publicJwk, kmsKeyId: keyId };
@@ -94,11 +92,11 @@ export function createKmsProvider(config: PhobosConfig['jwsProvider']): JwsProvi
       const message = raw ? signingInput : new Uint8Array(await crypto.subtle.digest(hash, signingInput));
       const { Signature } = await call<{ Signature: string }>('Sign', {
         KeyId: key.kmsKeyId,
-        Message: toBase64(message),
+        Message: base64Encode(message),
         MessageType: raw ? 'RAW' : 'DIGEST',
         SigningAlgorithm: algorithm.kms,
       });
-      const der = fromBase64(Signature);
+      const der = base64Decode(Signature);
       return algorithm.size ? derToJoseSignature(der, algorithm.size) : der;
     },
   };

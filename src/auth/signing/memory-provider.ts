@@ -4,19 +4,16 @@
 // PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY, with the kid as associated data so a
 // ciphertext cannot be moved to another key's row.
 import { AppError } from '../../errors';
+import { base64Decode, base64Encode, utf8Encode } from '../../platform/encoding';
 import type { SigningKey } from '../../db/schema';
 import { newKeyId, type JwsProvider, type NewSigningKey } from './provider';
 
 const rsa = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
-const encoder = new TextEncoder();
-
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 
 async function wrappingKey(secret: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
+  const material = await crypto.subtle.importKey('raw', utf8Encode(secret), 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('phobos-edge/signing-keys/v1'), info: new Uint8Array() },
+    { name: 'HKDF', hash: 'SHA-256', salt: utf8Encode('phobos-edge/signing-keys/v1'), info: new Uint8Array() },
     material,
     { name: 'AES-GCM', length: 256 },
     false,
@@ -50,14 +47,14 @@ export function createMemoryProvider(keyEncryptionKey: string | undefined): JwsP
       const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const ciphertext = new Uint8Array(
-        await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(kid) }, await wrappingKey(secret), pkcs8),
+        await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8Encode(kid) }, await wrappingKey(secret), pkcs8),
       );
       const { kty, n, e } = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey;
       return {
         kid,
         algorithm: 'RS256',
         publicJwk: { kty, n, e },
-        encryptedPrivateKey: `${toBase64(iv)}.${toBase64(ciphertext)}`,
+        encryptedPrivateKey: `${base64Encode(iv)}.${base64Encode(ciphertext)}`,
       };
     },
     async sign(key: SigningKey, signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
@@ -66,9 +63,9 @@ export function createMemoryProvider(keyEncryptionKey: string | undefined): JwsP
         privateKey = (async () => {
           const [iv, ciphertext] = (key.encryptedPrivateKey ?? '').split('.');
           const pkcs8 = await crypto.subtle.decrypt(
-            { name: 'AES-GCM', iv: fromBase64(iv ?? ''), additionalData: encoder.encode(key.kid) },
+            { name: 'AES-GCM', iv: base64Decode(iv ?? ''), additionalData: utf8Encode(key.kid) },
             await wrappingKey(requireSecret()),
-            fromBase64(ciphertext ?? ''),
+            base64Decode(ciphertext ?? ''),
           );
           return crypto.subtle.importKey('pkcs8', pkcs8, rsa, false, ['sign']);
         })();

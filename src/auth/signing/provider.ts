@@ -2,6 +2,7 @@
 // they sign. Token encoding and verification do not depend on the provider; verification always
 // uses the public keys the key store publishes in JWKS.
 import type { SigningKey } from '../../db/schema';
+import { hexEncode } from '../../platform/encoding';
 
 export type JwsAlgorithm = 'RS256' | 'ES256' | 'ES384';
 
@@ -22,6 +23,5 @@ export interface JwsProvider {
 }
 
 export function newKeyId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return hexEncode(crypto.getRandomValues(new Uint8Array(16)));
 }

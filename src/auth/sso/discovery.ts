@@ -2,6 +2,7 @@
 // hour, keys by jose's remote key set (which refetches on an unknown kid, with a cooldown).
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { AppError } from '../../errors';
+import { normaliseIssuer, sameIssuer } from './issuer';
 
 export interface DiscoveryDocument {
   issuer: string;
@@ -37,17 +38,16 @@ export async function discover(issuer: string): Promise<DiscoveryDocument> {
   const cached = documents.get(issuer);
   if (cached && Date.now() - cached.at < discoveryTtlMs) return cached.document;
   assertFetchableIssuer(issuer);
-  const response = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, {
+  const response = await fetch(`${normaliseIssuer(issuer)}/.well-known/openid-configuration`, {
     headers: { accept: 'application/json' },
     signal: AbortSignal.timeout(5000),
   }).catch((error: unknown) => {
     throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} is unreachable`, { cause: error });
   });
   if (!response.ok) throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} discovery failed (${response.status})`);
-  const document = (await response.json()) as DiscoveryDocument;
+  const document = (await response.json().catch(() => null)) as DiscoveryDocument | null;
   // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
-  // (A trailing slash is tolerated: configuration normalises URLs without one.)
-  if (document.issuer.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} announces a different issuer`);
+  if (typeof document?.issuer !== 'string' || !sameIssuer(document.issuer, issuer)) throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} announces a different issuer`);
   documents.set(issuer, { document, at: Date.now() });
   return document;
 }

@@ -4,16 +4,16 @@
 // find or create the user, and complete the original request with a Phobos authorization code.
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
-import { jwtVerify, type JWTPayload } from 'jose';
 import { pendingSignIns } from '../../db/schema';
 import { AppError } from '../../errors';
 import type { AppEnv } from '../../http/app-env';
 import { issueAuthorizationCode } from '../idp/authorization-codes';
 import { redirectWithParams, validateAuthorizationRequest, type AuthorizationRequest } from '../idp/authorization-request';
 import { randomSecret, sha256Base64url } from '../secrets';
-import { discover, externalAlgorithms, issuerKeys } from './discovery';
+import { discover } from './discovery';
 import { profileFromClaims, signInExternalUser } from './external-users';
 import { findSsoProvider, type ExternalProfile, type SsoProvider } from './providers';
+import { ExternalTokenRejected, verifyExternalToken, type VerifiedExternalToken } from './verify-external-token';
 
 const pendingLifetimeMs = 10 * 60_000;
 
@@ -104,23 +104,16 @@ async function profileFromOidc(
 ): Promise<ExternalProfile & { issuer: string }> {
   const idToken = tokens.id_token;
   if (!idToken) throw new AppError('UNAUTHENTICATED', `${provider.name} returned no ID token`);
-  const { issuer } = await discover(provider.issuer);
-  let verified: JWTPayload;
+  let verified: VerifiedExternalToken;
   try {
-    const { payload } = await jwtVerify(idToken, await issuerKeys(provider.issuer), {
-      issuer,
-      audience: provider.clientId,
-      algorithms: externalAlgorithms,
-      requiredClaims: ['sub', 'exp', 'iat'],
-      clockTolerance: 30,
-    });
-    if (payload.nonce !== nonce) throw new Error('nonce mismatch');
-    verified = payload;
+    verified = await verifyExternalToken(idToken, { issuer: provider.issuer, audience: provider.clientId, nonce });
   } catch (error) {
-    throw new AppError('UNAUTHENTICATED', `The ID token from ${provider.name} is not valid`, { cause: error });
+    if (!(error instanceof ExternalTokenRejected)) throw error;
+    throw new AppError('UNAUTHENTICATED', `The ID token from ${provider.name} is not valid (${error.message})`, { cause: error });
   }
-  const claims = typeof verified.email === 'string' ? verified : { ...(await userinfoClaims(provider, tokens.access_token, verified.sub!)), ...verified };
-  return { issuer, ...profileFromClaims(claims, verified.sub!, [provider.usernameClaim, 'preferred_username']) };
+  const { issuer } = await discover(provider.issuer);
+  const claims = typeof verified.email === 'string' ? verified : { ...(await userinfoClaims(provider, tokens.access_token, verified.sub)), ...verified };
+  return { issuer, ...profileFromClaims(claims, verified.sub, [provider.usernameClaim, 'preferred_username']) };
 }
 
 ssoRoutes.get('/auth/callback/:provider', async (c) => {

@@ -26,9 +26,10 @@ export const serviceAccounts = pgTable(
 );
 
 /**
- * Which external tokens a service account accepts: the token's issuer must equal `issuer` and
- * every bound claim must be present with exactly the given value (e.g. {"aud":"phobos",
- * "project_path":"acme/app","ref":"main"}).
+ * Which external tokens a service account accepts: the token's issuer must equal `issuer`, its
+ * `aud` must contain `audience` (null: the Phobos token issuer URL, PHOBOS_TOKEN_ISSUER_URL, as
+ * it is when the token is presented), and every bound claim must be present with exactly the given
+ * value (e.g. {"project_path":"acme/app","ref":"main"}).
  */
 export const trustPolicies = pgTable(
   'service_account_trust_policies',
@@ -38,6 +39,7 @@ export const trustPolicies = pgTable(
       .notNull()
       .references(() => serviceAccounts.id, { onDelete: 'cascade' }),
     issuer: text('issuer').notNull(),
+    audience: text('audience'),
     boundClaims: jsonb('bound_claims').$type<Record<string, string>>().notNull(),
     createdAt: createdAt(),
   },

@@ -43,24 +43,31 @@ export async function listServiceAccounts(db: HttpDatabase, caller: Caller, orga
 export async function addTrustPolicy(
   db: HttpDatabase,
   caller: Caller,
-  input: { serviceAccountId: string; issuer: string; boundClaims: Record<string, unknown> },
+  input: { serviceAccountId: string; issuer: string; boundClaims: Record<string, unknown>; audience?: string | null },
 ): Promise<TrustPolicy> {
   const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
   if (!account) throw notFound('Service account');
   authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
   assertFetchableIssuer(input.issuer);
+  // Own properties only (Object.entries): a claim named `constructor` or `__proto__` is a claim
+  // like any other, never something inherited.
   const entries = Object.entries(input.boundClaims ?? {});
   // Without bound claims any token of the issuer (any project of a CI system) could sign in.
   if (entries.length === 0) throw badInput('boundClaims', 'must bind at least one claim');
   if (entries.some(([claim, value]) => !claim || typeof value !== 'string' || value.length === 0)) {
     throw badInput('boundClaims', 'must map claim names to non-empty string values');
   }
+  // Absent: null, which means the Phobos token issuer URL (see auth/service-account-login.ts).
+  const audience = input.audience ?? null;
+  if (audience !== null && (audience.trim() !== audience || audience.length === 0 || audience.length > 2048 || /[\u0000-\u001f\u007f]/.test(audience))) {
+    throw badInput('audience', 'must be 1 to 2048 characters without surrounding spaces or control characters');
+  }
   const row = await insertWithinLimit<{ id: string }>(db, {
     limitName: 'ResourceLimitTrustPoliciesPerServiceAccount',
     lockKey: `trust_policies:${account.id}`,
     statement: sql`
-      insert into service_account_trust_policies (service_account_id, issuer, bound_claims)
-      select ${account.id}, ${input.issuer}, ${JSON.stringify(Object.fromEntries(entries))}::jsonb
+      insert into service_account_trust_policies (service_account_id, issuer, audience, bound_claims)
+      select ${account.id}, ${input.issuer}, ${audience}, ${JSON.stringify(Object.fromEntries(entries))}::jsonb
       where ${withinLimit('ResourceLimitTrustPoliciesPerServiceAccount', sql`select count(*) from service_account_trust_policies where service_account_id = ${account.id}`)}
       returning id`,
   });

@@ -2,12 +2,13 @@
 //   query { serviceAccounts(organizationId: "...") { id name description } }
 //   mutation { createServiceAccount(input: { organizationId: "...", name: "ci" }) { serviceAccount { id } } }
 //   mutation { deleteServiceAccount(input: { id: "..." }) { serviceAccount { id name } } }
-//   mutation { addServiceAccountTrustPolicy(input: { serviceAccountId: "...", issuer: "https://...",
-//     boundClaims: [{ claim: "repository", value: "acme/app" }] }) { trustPolicy { id issuer boundClaims { claim value } } } }
+//   mutation { addServiceAccountTrustPolicy(input: { serviceAccountId: "...", issuer: "https://...", audience: "https://phobos.example",
+//     boundClaims: [{ claim: "repository", value: "acme/app" }] }) { trustPolicy { id issuer audience boundClaims { claim value } } } }
 // The ServiceAccount type itself is declared in viewer.ts (for `me`); this module widens it with
 // what only a stored account has. Who may see and change accounts is decided in the domain service.
 import type { ServiceAccount, TrustPolicy } from '../../db/schema';
 import { addTrustPolicy, createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
+import { trustPolicyAudience } from '../../auth/service-account-login';
 import { badInput } from '../../errors';
 import { builder } from '../builder';
 import { OrganizationNode } from './organizations';
@@ -54,6 +55,10 @@ export const TrustPolicyRef = builder.objectRef<TrustPolicy>('ServiceAccountTrus
   fields: (t) => ({
     id: t.exposeID('id'),
     issuer: t.exposeString('issuer'),
+    audience: t.string({
+      description: "The audience a token's `aud` must contain (the Phobos token issuer URL unless the policy names another).",
+      resolve: (policy, _args, context) => trustPolicyAudience(policy, context.config),
+    }),
     boundClaims: t.field({
       type: [BoundClaimRef],
       resolve: (policy) => Object.entries(policy.boundClaims).map(([claim, value]) => ({ claim, value })),
@@ -104,14 +109,18 @@ builder.relayMutationField(
   },
 );
 
-/** Bound claims as the service takes them; a claim named twice is ambiguous, so refused. */
+/**
+ * Bound claims as the service takes them; a claim named twice is ambiguous, so refused. Collected
+ * in a Map: on a plain object `constructor` would already be "bound" and `__proto__` would set the
+ * prototype instead of binding a claim.
+ */
 function boundClaimsOf(claims: BoundClaim[]): Record<string, string> {
-  const bound: Record<string, string> = {};
+  const bound = new Map<string, string>();
   for (const { claim, value } of claims) {
-    if (claim in bound) throw badInput('boundClaims', `claim ${claim} is bound twice`);
-    bound[claim] = value;
+    if (bound.has(claim)) throw badInput('boundClaims', `claim ${claim} is bound twice`);
+    bound.set(claim, value);
   }
-  return bound;
+  return Object.fromEntries(bound);
 }
 
 builder.relayMutationField(
@@ -121,6 +130,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       serviceAccountId: t.globalID({ for: ServiceAccountNode, required: true }),
       issuer: t.string({ required: true }),
+      audience: t.string({ description: "The audience the token's `aud` must contain. Default: the Phobos token issuer URL (PHOBOS_TOKEN_ISSUER_URL)." }),
       boundClaims: t.field({ type: [BoundClaimInput], required: true }),
     }),
   },
@@ -130,6 +140,7 @@ builder.relayMutationField(
       trustPolicy: await addTrustPolicy(context.db.http, await context.caller(), {
         serviceAccountId: input.serviceAccountId.id,
         issuer: input.issuer,
+        audience: input.audience,
         boundClaims: boundClaimsOf(input.boundClaims),
       }),
     }),

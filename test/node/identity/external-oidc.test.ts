@@ -135,6 +135,14 @@ describe('external OIDC provider (PHOBOS_OAUTH_PROVIDERS_0_*)', () => {
     const refused = await fetch(`${server.url}/auth/whoami`, { headers: { authorization: `Bearer ${tampered}` } });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { detail: string }).detail).toContain('signature verification failed');
+
+    // The same signature bytes spelled another way (an unused low bit of the last character set).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    expect((signature!.length * 6) % 8).not.toBe(0);
+    const respelled = `${header}.${payload}.${signature!.slice(0, -1)}${alphabet[alphabet.indexOf(signature!.at(-1)!) ^ 1]}`;
+    const nonCanonical = await fetch(`${server.url}/auth/whoami`, { headers: { authorization: `Bearer ${respelled}` } });
+    expect(nonCanonical.status).toBe(401);
+    expect(((await nonCanonical.json()) as { detail: string }).detail).toBe('Invalid token: malformed token');
   });
 
   it('lists the provider on the sign-in page with its callback under the API URL', async () => {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   await server.database.query('insert into service_account_trust_policies (service_account_id, issuer, bound_claims) values ($1, $2, $3)', [
     serviceAccountId,
     ci.issuer,
-    JSON.stringify({ aud: 'phobos', repository: 'acme/web', ref: 'refs/heads/main' }),
+    JSON.stringify({ repository: 'acme/web', ref: 'refs/heads/main' }),
   ]);
   adminToken = (await signInWithPassword(server, server.admin.email, server.admin.password)).access_token;
 }, 60_000);
@@ -42,9 +42,11 @@ function whoami(headers: Record<string, string>) {
 
 describe('service account sign-in with a trusted OIDC token', () => {
   const trusted = { repository: 'acme/web', ref: 'refs/heads/main', sub: 'repo:acme/web:ref:refs/heads/main' };
+  // The policy names no audience: the token must be meant for Phobos, whose issuer URL is the server's URL.
+  const forPhobos = () => ({ audience: server.url });
 
   it('exchanges a token that matches a trust policy for a short-lived Phobos token', async () => {
-    const response = await exchange(await ci.issue(trusted));
+    const response = await exchange(await ci.issue(trusted, forPhobos()));
     expect(response.status).toBe(200);
     const body = (await response.json()) as { access_token: string; token_type: string; expires_in: number; issued_token_type: string };
     expect(body.token_type).toBe('Bearer');
@@ -55,10 +57,10 @@ describe('service account sign-in with a trusted OIDC token', () => {
   });
 
   it.each([
-    ['a bound claim differs', () => ci.issue({ ...trusted, ref: 'refs/heads/feature' })],
+    ['a bound claim differs', () => ci.issue({ ...trusted, ref: 'refs/heads/feature' }, forPhobos())],
     ['the audience differs', () => ci.issue(trusted, { audience: 'someone-else' })],
-    ['the token is expired', () => ci.issue(trusted, { expiresIn: Math.floor(Date.now() / 1000) - 120 })],
-    ['another issuer signed it', () => otherCi.issue(trusted)],
+    ['the token is expired', () => ci.issue(trusted, { ...forPhobos(), expiresIn: Math.floor(Date.now() / 1000) - 120 })],
+    ['another issuer signed it', () => otherCi.issue(trusted, forPhobos())],
   ])('refuses the exchange when %s', async (_case, token) => {
     const response = await exchange(await token());
     expect(response.status).toBe(401);
@@ -66,14 +68,86 @@ describe('service account sign-in with a trusted OIDC token', () => {
   });
 
   it('answers an unknown service account exactly like an untrusted token', async () => {
-    const response = await exchange(await ci.issue(trusted), 'acme/nobody');
+    const response = await exchange(await ci.issue(trusted, forPhobos()), 'acme/nobody');
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
   it('rejects malformed exchange requests with 400', async () => {
     expect((await exchange('not-a-jwt')).status).toBe(400);
-    expect((await exchange(await ci.issue(trusted), 'no-slash')).status).toBe(400);
+    expect((await exchange(await ci.issue(trusted, forPhobos()), 'no-slash')).status).toBe(400);
+  });
+});
+
+describe('trust policies created through GraphQL', () => {
+  async function gql<T>(query: string, variables: Record<string, unknown>): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] }> {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as never;
+  }
+
+  const addPolicy = `mutation($input: AddServiceAccountTrustPolicyInput!) {
+    addServiceAccountTrustPolicy(input: $input) { trustPolicy { issuer audience boundClaims { claim value } } }
+  }`;
+
+  /** A new service account `policies/<name>`, and its global id. */
+  async function serviceAccount(name: string): Promise<string> {
+    const account = await gql<{ createServiceAccount: { serviceAccount: { id: string } } }>(
+      'mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } } }',
+      { input: { organizationId: organizationGlobalId, name } },
+    );
+    return account.data!.createServiceAccount.serviceAccount.id;
+  }
+
+  let organizationGlobalId: string;
+  beforeAll(async () => {
+    const created = await gql<{ createOrganization: { organization: { id: string } } }>(
+      'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }',
+      { input: { name: 'policies' } },
+    );
+    organizationGlobalId = created.data!.createOrganization.organization.id;
+  });
+
+  it("accepts only tokens meant for Phobos when the policy names no audience (another service's token is refused)", async () => {
+    const id = await serviceAccount('default-audience');
+    const added = await gql<{ addServiceAccountTrustPolicy: { trustPolicy: { audience: string } } }>(addPolicy, {
+      input: { serviceAccountId: id, issuer: ci.issuer, boundClaims: [{ claim: 'repository', value: 'acme/api' }] },
+    });
+    expect(added.data!.addServiceAccountTrustPolicy.trustPolicy.audience).toBe(server.url);
+    const claims = { repository: 'acme/api', sub: 'repo:acme/api' };
+    expect((await exchange(await ci.issue(claims, { audience: 'https://another-service.example' }), 'policies/default-audience')).status).toBe(401);
+    expect((await exchange(await ci.issue(claims, { audience: server.url }), 'policies/default-audience')).status).toBe(200);
+  });
+
+  it('accepts the audience a policy names, among others in `aud`', async () => {
+    const id = await serviceAccount('named-audience');
+    const added = await gql<{ addServiceAccountTrustPolicy: { trustPolicy: { audience: string } } }>(addPolicy, {
+      input: { serviceAccountId: id, issuer: ci.issuer, audience: 'sts.phobos.example', boundClaims: [{ claim: 'repository', value: 'acme/api' }] },
+    });
+    expect(added.data!.addServiceAccountTrustPolicy.trustPolicy.audience).toBe('sts.phobos.example');
+    const claims = { repository: 'acme/api', sub: 'repo:acme/api' };
+    expect((await exchange(await ci.issue(claims, { audience: ['other', 'sts.phobos.example'] }), 'policies/named-audience')).status).toBe(200);
+    expect((await exchange(await ci.issue(claims, { audience: server.url }), 'policies/named-audience')).status).toBe(401);
+    const blank = await gql(addPolicy, { input: { serviceAccountId: id, issuer: ci.issuer, audience: ' padded ', boundClaims: [{ claim: 'repository', value: 'acme/api' }] } });
+    expect(blank.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'audience' });
+  });
+
+  it.each(['constructor', 'toString', '__proto__'])('treats a bound claim named %s as a claim the token must carry', async (claim) => {
+    const name = `claim-${claim.replaceAll('_', '')}`.toLowerCase();
+    const id = await serviceAccount(name);
+    const inherited = String(({} as Record<string, unknown>)[claim]);
+    const added = await gql<{ addServiceAccountTrustPolicy: { trustPolicy: { boundClaims: { claim: string; value: string }[] } } }>(addPolicy, {
+      input: { serviceAccountId: id, issuer: ci.issuer, boundClaims: [{ claim, value: inherited }] },
+    });
+    expect(added.errors).toBeUndefined();
+    expect(added.data!.addServiceAccountTrustPolicy.trustPolicy.boundClaims).toEqual([{ claim, value: inherited }]);
+    // A token without the claim does not match through what every object inherits.
+    expect((await exchange(await ci.issue({ sub: 'x' }, { audience: server.url }), `policies/${name}`)).status).toBe(401);
+    const twice = await gql(addPolicy, { input: { serviceAccountId: id, issuer: ci.issuer, boundClaims: [{ claim, value: 'a' }, { claim, value: 'b' }] } });
+    expect(twice.errors?.[0]?.message).toBe(`boundClaims: claim ${claim} is bound twice`);
   });
 });
 
