@@ -35,12 +35,13 @@ export async function principalFromApiKey(
     touch(db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.key.id)));
   }
   const organizationScope = row.key.organizationId ?? undefined;
+  const apiKeyExpiresAt = row.key.expiresAt ?? undefined;
   if (row.user) {
     if (!row.user.active) throw unauthenticated('API key owner is deactivated');
-    return { kind: 'user', userId: row.user.id, username: row.user.username, email: row.user.email, isAdmin: row.user.isAdmin, via: 'api_key', apiKeyId: row.key.id, organizationScope };
+    return { kind: 'user', userId: row.user.id, username: row.user.username, email: row.user.email, isAdmin: row.user.isAdmin, via: 'api_key', apiKeyId: row.key.id, organizationScope, apiKeyExpiresAt };
   }
   if (row.account) {
-    return { kind: 'service_account', serviceAccountId: row.account.id, organizationId: row.account.organizationId, name: row.account.name, via: 'api_key', apiKeyId: row.key.id, organizationScope };
+    return { kind: 'service_account', serviceAccountId: row.account.id, organizationId: row.account.organizationId, name: row.account.name, via: 'api_key', apiKeyId: row.key.id, organizationScope, apiKeyExpiresAt };
   }
   throw unauthenticated('Unknown API key');
 }

@@ -4,10 +4,14 @@ import type { HttpDatabase } from '../db/client';
 import { preparedQuery } from '../db/prepared';
 import { memberships } from '../db/schema';
 import type { Principal } from './principal';
-import { needsRoleBindings, type Caller, type RoleBinding } from './rbac';
+import { needsRoleBindings, requireAuthenticated, type Caller, type RoleBinding } from './rbac';
 
 export async function loadCaller(db: HttpDatabase, principal: Principal): Promise<Caller> {
-  // Anonymous callers hold none; an unscoped system admin passes every check without them.
+  // Every operation that needs a caller needs an authenticated one. Refusing anonymous requests here,
+  // before any service loads what it was asked about, keeps them from telling what exists (an
+  // existing target would answer UNAUTHENTICATED, a missing one NOT_FOUND).
+  requireAuthenticated(principal);
+  // An unscoped system admin passes every check without looking at bindings: skip the query.
   if (!needsRoleBindings(principal)) return { principal, bindings: [] };
   const bindings: RoleBinding[] =
     principal.kind === 'user'

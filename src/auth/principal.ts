@@ -13,6 +13,8 @@ export interface UserPrincipal {
   apiKeyId?: string;
   /** Set when an API key limits the user to one organization. */
   organizationScope?: string;
+  /** When the API key the request authenticated with expires: keys it creates may not outlive it. */
+  apiKeyExpiresAt?: Date;
 }
 
 export interface ServiceAccountPrincipal {
@@ -23,6 +25,7 @@ export interface ServiceAccountPrincipal {
   via: 'access_token' | 'api_key';
   apiKeyId?: string;
   organizationScope?: string;
+  apiKeyExpiresAt?: Date;
 }
 
 export interface AnonymousPrincipal {

@@ -17,7 +17,7 @@
 // other tenants' names and ids are not confirmed); seen but not permitted → FORBIDDEN.
 import { forbidden, notFound, unauthenticated } from '../errors';
 import type { RoleName } from '../db/schema/memberships';
-import { isAuthenticated, type AuthenticatedPrincipal, type Principal } from './principal';
+import { isAuthenticated, type AuthenticatedPrincipal, type Principal, type UserPrincipal } from './principal';
 
 /** Permissions held through roles, in an organization or a project. */
 export const organizationPermissions = [
@@ -88,10 +88,11 @@ export type InstallationTarget = typeof installation;
 
 /**
  * A credential of one user: an API key (narrowed to `organizationScope`, or null when it acts
- * everywhere the user may) or the user's sign-in sessions (never narrowed).
+ * everywhere the user may) or the user's sign-in sessions (never narrowed). `owner: 'caller'` is the
+ * caller's own, to create or list; a stored credential names its owner.
  */
 export interface CredentialTarget {
-  userId: string;
+  owner: 'caller' | { userId: string };
   organizationScope: string | null;
 }
 
@@ -142,7 +143,7 @@ const authenticated = (caller: Caller) => requireAuthenticated(caller.principal)
  */
 export function authorize(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget, what?: string): AuthenticatedPrincipal;
 export function authorize(caller: Caller, permission: InstallationPermission, target: InstallationTarget): AuthenticatedPrincipal;
-export function authorize(caller: Caller, permission: PersonalPermission, target: CredentialTarget, what?: string): AuthenticatedPrincipal;
+export function authorize(caller: Caller, permission: PersonalPermission, target: CredentialTarget, what?: string): UserPrincipal;
 export function authorize(caller: Caller, permission: Permission, target: OrganizationTarget | InstallationTarget | CredentialTarget, what?: string): AuthenticatedPrincipal {
   const principal = authenticated(caller);
   if ('organizationId' in target) {
@@ -153,9 +154,13 @@ export function authorize(caller: Caller, permission: Permission, target: Organi
     if (!holds(caller, principal, permission as OrganizationPermission, target)) throw forbidden(`Missing permission ${permission} on this ${place}`);
     return principal;
   }
-  if ('userId' in target) {
-    if (principal.kind !== 'user') throw forbidden('Service accounts have no personal credentials');
-    if (principal.userId !== target.userId && !isUnscopedAdmin(principal)) throw notFound(what ?? 'User');
+  if ('owner' in target) {
+    if (target.owner === 'caller') {
+      if (principal.kind !== 'user') throw forbidden('Service accounts have no personal credentials');
+    } else if (principal.kind !== 'user' || (principal.userId !== target.owner.userId && !isUnscopedAdmin(principal))) {
+      // Someone else's credential does not exist for the caller, whoever the caller is.
+      throw notFound(what ?? 'Credential');
+    }
     if (principal.organizationScope !== undefined && principal.organizationScope !== target.organizationScope) {
       throw forbidden('This credential is limited to one organization: it may only manage credentials limited to the same organization');
     }

@@ -8,6 +8,7 @@ import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { refreshTokens, userSessions, users, type User } from '../db/schema';
 import { base64urlEncode, utf8Encode } from '../platform/encoding';
+import { authorize, type Caller } from './rbac';
 import { randomSecret, sha256Hex } from './secrets';
 
 export interface IssuedSession {
@@ -162,8 +163,12 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
 
     revokeSession,
 
-    /** Sign-out everywhere: every live session of the user. */
-    async revokeAll(userId: string): Promise<number> {
+    /**
+     * Sign-out everywhere: every live session of the calling user. Sessions belong to no
+     * organization, so a credential narrowed to one may not (authorize() refuses it).
+     */
+    async signOutEverywhere(caller: Caller): Promise<number> {
+      const { userId } = authorize(caller, 'session:manage', { owner: 'caller', organizationScope: null });
       const revoked = await db
         .update(userSessions)
         .set({ revokedAt: new Date(), revokedReason: 'signed_out_everywhere' })

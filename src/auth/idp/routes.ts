@@ -240,11 +240,6 @@ idpRoutes.get('/oauth/userinfo', userinfo);
 idpRoutes.post('/oauth/userinfo', userinfo);
 
 idpRoutes.post('/oauth/sessions/revoke-all', async (c) => {
-  const principal = c.get('principal');
-  if (principal.kind !== 'user') throw new AppError('UNAUTHENTICATED', 'Sign in as a user to sign out everywhere');
-  // A credential scoped to one organization never acts outside it, and sessions belong to no
-  // organization: signing the user out everywhere is beyond any scoped key.
-  if (principal.organizationScope) throw new AppError('FORBIDDEN', 'An organization-scoped API key cannot sign its user out everywhere');
-  const revoked = await services(c).sessions.revokeAll(principal.userId);
+  const revoked = await services(c).sessions.signOutEverywhere(await c.get('caller')());
   return c.json({ revokedSessions: revoked });
 });

@@ -8,7 +8,7 @@ import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { apiKeys, organizations, serviceAccounts, type ApiKey } from '../../db/schema';
-import { badInput, notFound } from '../../errors';
+import { AppError, badInput, notFound } from '../../errors';
 import { validateLabel } from '../names';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 import { newApiKey } from './key-format';
@@ -46,8 +46,7 @@ async function ownerOfNewKey(db: HttpDatabase, caller: Caller, input: CreateApiK
   }
   const scope = caller.principal.kind !== 'anonymous' ? caller.principal.organizationScope : undefined;
   const organizationId = input.organizationId ?? scope ?? null;
-  const userId = caller.principal.kind === 'user' ? caller.principal.userId : '';
-  authorize(caller, 'api_key:manage', { userId, organizationScope: organizationId });
+  const { userId } = authorize(caller, 'api_key:manage', { owner: 'caller', organizationScope: organizationId });
   if (organizationId) {
     // The caller must see the organization, and it must exist (a system admin sees every id).
     authorize(caller, 'organization:view', { organizationId });
@@ -57,20 +56,37 @@ async function ownerOfNewKey(db: HttpDatabase, caller: Caller, input: CreateApiK
   return { column: 'user_id', id: userId, organizationId, limitName: 'ResourceLimitApiKeysPerUser' };
 }
 
+/**
+ * A key created with a key never outlives it: without `expiresAt` it expires with its parent, and
+ * a later expiry is refused. (Otherwise a leaked short-lived key could mint lasting access.)
+ */
+function expiryOfNewKey(caller: Caller, requested: Date | undefined): Date | undefined {
+  if (requested && requested.getTime() <= Date.now()) throw badInput('expiresAt', 'must be in the future');
+  const parent = caller.principal.kind === 'anonymous' ? undefined : caller.principal.apiKeyExpiresAt;
+  if (!parent) return requested;
+  if (requested && requested > parent) {
+    throw new AppError('FORBIDDEN', 'A key may not outlive the API key that creates it', { field: 'expiresAt' });
+  }
+  return requested ?? parent;
+}
+
 export async function createApiKey(db: HttpDatabase, caller: Caller, input: CreateApiKeyInput): Promise<{ key: ApiKeyView; secret: string }> {
   const name = validateLabel('name', input.name, 100);
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt', 'must be in the future');
   const owner = await ownerOfNewKey(db, caller, input);
+  const expiresAt = expiryOfNewKey(caller, input.expiresAt);
   const createdBy = caller.principal.kind === 'user' ? caller.principal.userId : null;
   const { prefix, key, hash } = await newApiKey();
   const ownerColumn = sql.identifier(owner.column);
+  // A user's keys count per organization scope (unscoped keys are one more scope), so a key narrowed
+  // to one organization cannot use up the budget its owner has everywhere else.
+  const sameScope = owner.column === 'user_id' ? sql`and organization_id is not distinct from ${owner.organizationId}` : sql``;
   const row = await insertWithinLimit<{ id: string }>(db, {
     limitName: owner.limitName,
-    lockKey: `api_keys:${owner.column}:${owner.id}`,
+    lockKey: `api_keys:${owner.column}:${owner.id}:${owner.organizationId ?? 'all'}`,
     statement: sql`
       insert into api_keys (name, prefix, secret_hash, ${ownerColumn}, organization_id, created_by, expires_at)
-      select ${name}, ${prefix}, ${hash}, ${owner.id}, ${owner.organizationId}, ${createdBy}, ${input.expiresAt?.toISOString() ?? null}
-      where ${withinLimit(owner.limitName, sql`select count(*) from api_keys where ${ownerColumn} = ${owner.id} and revoked_at is null`)}
+      select ${name}, ${prefix}, ${hash}, ${owner.id}, ${owner.organizationId}, ${createdBy}, ${expiresAt?.toISOString() ?? null}
+      where ${withinLimit(owner.limitName, sql`select count(*) from api_keys where ${ownerColumn} = ${owner.id} ${sameScope} and revoked_at is null`)}
       returning id`,
   });
   const [created] = await db.select().from(apiKeys).where(eq(apiKeys.id, row.id));
@@ -79,10 +95,8 @@ export async function createApiKey(db: HttpDatabase, caller: Caller, input: Crea
 
 /** The caller's own keys, newest first; a credential narrowed to one organization sees only keys narrowed to it. */
 export async function listOwnApiKeys(db: HttpDatabase, caller: Caller): Promise<ApiKeyView[]> {
-  const principal = caller.principal;
-  const scope = principal.kind === 'user' ? (principal.organizationScope ?? null) : null;
-  const userId = principal.kind === 'user' ? principal.userId : '';
-  authorize(caller, 'api_key:manage', { userId, organizationScope: scope });
+  const scope = caller.principal.kind === 'user' ? (caller.principal.organizationScope ?? null) : null;
+  const { userId } = authorize(caller, 'api_key:manage', { owner: 'caller', organizationScope: scope });
   const rows = await db
     .select()
     .from(apiKeys)
@@ -102,7 +116,7 @@ export async function revokeApiKey(db: HttpDatabase, caller: Caller, keyId: stri
   if (row.accountOrganizationId) {
     authorize(caller, 'api_key:manage', { organizationId: row.accountOrganizationId }, 'API key');
   } else {
-    authorize(caller, 'api_key:manage', { userId: row.key.userId!, organizationScope: row.key.organizationId }, 'API key');
+    authorize(caller, 'api_key:manage', { owner: { userId: row.key.userId! }, organizationScope: row.key.organizationId }, 'API key');
   }
   const [revoked] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))).returning();
   return toView(revoked ?? row.key);
