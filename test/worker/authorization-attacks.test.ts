@@ -428,3 +428,79 @@ describe('holds', () => {
     });
   });
 });
+
+describe('breaks', () => {
+  // authorize() refuses anonymous callers with UNAUTHENTICATED, but the services load the target
+  // first and answer NOT_FOUND when it is missing: anyone, without credentials, learns which
+  // organization names (guessable) and which ids exist. Anonymous callers must get the same answer
+  // whether or not the thing exists.
+  it('anonymous callers learn nothing about what exists (organization names, ids)', async () => {
+    const pairs: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ['query($name: String!) { organization(name: $name) { id } }', { name: 'globex' }, { name: 'no-such-org' }],
+      ['query($id: ID!) { project(id: $id) { id } }', { id: globalId('Project', globexWeb) }, { id: globalId('Project', crypto.randomUUID()) }],
+      [
+        'mutation($input: DeleteServiceAccountInput!) { deleteServiceAccount(input: $input) { serviceAccount { id } } }',
+        { input: { id: globalId('ServiceAccount', globexRobot) } },
+        { input: { id: globalId('ServiceAccount', crypto.randomUUID()) } },
+      ],
+      [
+        'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } } }',
+        { input: { id: globalId('ApiKey', ownerGlobexKeyId) } },
+        { input: { id: globalId('ApiKey', crypto.randomUUID()) } },
+      ],
+    ];
+    const seen: { operation: string; existing?: string; missing?: string }[] = [];
+    for (const [operation, existing, missing] of pairs) {
+      seen.push({ operation, existing: codeOf(await h.gql(operation, existing)), missing: codeOf(await h.gql(operation, missing)) });
+    }
+    expect(seen).toEqual(pairs.map(([operation]) => ({ operation, existing: 'UNAUTHENTICATED', missing: 'UNAUTHENTICATED' })));
+
+    const rest404 = await rest('DELETE', `/auth/api-keys/${crypto.randomUUID()}`, {});
+    const rest401 = await rest('DELETE', `/auth/api-keys/${ownerGlobexKeyId}`, {});
+    expect([rest401.status, rest404.status]).toEqual([401, 401]);
+  });
+
+  // For a credential target authorize() says FORBIDDEN to a service account before it checks
+  // whose key it is, so a service account tells any existing key id from a missing one.
+  it("a service account cannot tell another user's key id from a missing one", async () => {
+    const headers = { authorization: `Bearer ${acmeRobotToken}` };
+    const existing = await rest('DELETE', `/auth/api-keys/${ownerGlobexKeyId}`, headers);
+    const missing = await rest('DELETE', `/auth/api-keys/${crypto.randomUUID()}`, headers);
+    expect(existing.status).toBe(missing.status);
+    expect(existing.status).toBe(404);
+  });
+
+  // A key that expires tomorrow mints keys that never expire: whoever holds it (leaked from a CI
+  // log, say) keeps access after the owner's chosen lifetime, and revoking the parent leaves the
+  // children. A key created by a key must be bounded by it: no expiry later than the parent's.
+  it('a key that expires cannot mint a key that outlives it', async () => {
+    const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+    const parent = (await createApiKey(h.db.http, ownerCaller, { name: 'short-lived', organizationId: acme, expiresAt: tomorrow })).secret;
+    const forever = await rest('POST', '/auth/api-keys', apiKey(parent), { name: 'forever' });
+    const later = await rest('POST', '/auth/api-keys', apiKey(parent), {
+      name: 'next year',
+      expiresAt: new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString(),
+    });
+    const robot = await rest('POST', '/auth/api-keys', apiKey(parent), { name: 'robot forever', serviceAccountId: acmeRobot });
+    for (const attempt of [forever, later, robot]) {
+      const expiresAt = (attempt.body.apiKey as { expiresAt: string | null } | undefined)?.expiresAt ?? null;
+      // Either refused, or capped at the parent's expiry.
+      if (attempt.status === 201) expect({ expiresAt, capped: expiresAt !== null && new Date(expiresAt) <= tomorrow }).toMatchObject({ capped: true });
+      else expect(attempt.status).toBe(400);
+    }
+  });
+
+  // ResourceLimitApiKeysPerUser counts every key of the user, whatever its scope: a key narrowed to
+  // acme (leaked, or a misbehaving CI job) fills the owner's whole budget and the owner can no longer
+  // create keys for globex or unscoped ones — a change outside the key's scope.
+  it("a key narrowed to acme cannot use up the owner's key budget elsewhere", async () => {
+    const victim = await h.createUser();
+    for (const organizationId of [acme, globex]) await addMember(h.db.http, adminCaller, { organizationId, userId: victim.id, role: 'viewer' });
+    const acmeOnly = (await createApiKey(h.db.http, await callerOf(victim), { name: 'acme', organizationId: acme })).secret;
+    let minted = 0;
+    while (minted < 60 && (await rest('POST', '/auth/api-keys', apiKey(acmeOnly), { name: `flood-${minted}` })).status === 201) minted++;
+    expect(minted).toBeLessThan(60);
+    const elsewhere = await rest('POST', '/auth/api-keys', bearer(victim), { name: 'globex', organizationId: globex });
+    expect({ status: elsewhere.status, code: elsewhere.body.code }).toEqual({ status: 201, code: undefined });
+  });
+});
