@@ -3,8 +3,8 @@
 // project-only member, deactivated owners, ids of one type passed as another, nested fields and
 // node lookups, and what refusals reveal about things the caller cannot see.
 //
-// 'holds': lines the layer keeps (a regression here is a hole). 'breaks': problems found; each test
-// states the rule and fails until the source keeps it.
+// 'holds': lines the layer kept from the start (a regression here is a hole). 'found and fixed':
+// problems this review found, each test stating the rule; they failed before the fix.
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueServiceAccountToken } from '../../src/auth/access-tokens';
@@ -429,7 +429,7 @@ describe('holds', () => {
   });
 });
 
-describe('breaks', () => {
+describe('found and fixed', () => {
   // authorize() refuses anonymous callers with UNAUTHENTICATED, but the services load the target
   // first and answer NOT_FOUND when it is missing: anyone, without credentials, learns which
   // organization names (guessable) and which ids exist. Anonymous callers must get the same answer
@@ -486,7 +486,7 @@ describe('breaks', () => {
       const expiresAt = (attempt.body.apiKey as { expiresAt: string | null } | undefined)?.expiresAt ?? null;
       // Either refused, or capped at the parent's expiry.
       if (attempt.status === 201) expect({ expiresAt, capped: expiresAt !== null && new Date(expiresAt) <= tomorrow }).toMatchObject({ capped: true });
-      else expect(attempt.status).toBe(400);
+      else expect(attempt.status).toBe(403);
     }
   });
 
