@@ -242,6 +242,20 @@ describe('organizations: errors', () => {
     expect(member.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.userId' });
   });
 
+  it('answers NOT_FOUND, never INTERNAL, when an id names nothing (a system admin skips the membership check)', async () => {
+    const ghostOrganization = globalId('Organization', crypto.randomUUID());
+    const project = await h.gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }', { input: { organizationId: ghostOrganization, name: 'p' } }, { as: admin });
+    expect(project.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([['NOT_FOUND', 'Organization not found']]);
+    const account = await h.gql('mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } } }', { input: { organizationId: ghostOrganization, name: 'sa' } }, { as: admin });
+    expect(account.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([['NOT_FOUND', 'Organization not found']]);
+    const member = await h.gql(
+      'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }',
+      { input: { organizationId, userId: globalId('User', crypto.randomUUID()), role: 'viewer' } },
+      { as: admin },
+    );
+    expect(member.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([['NOT_FOUND', 'User not found']]);
+  });
+
   it('refuses an unknown role with BAD_USER_INPUT naming `role`', async () => {
     const result = await h.gql(
       'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { role } } }',

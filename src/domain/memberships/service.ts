@@ -4,7 +4,7 @@ import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { memberships, projects, roleNames, type Membership, type RoleName } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
-import { isForeignKeyViolation, rethrowConflict } from '../../db/postgres-errors';
+import { rethrowConflict } from '../../db/postgres-errors';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export interface AddMemberInput {
@@ -39,8 +39,6 @@ export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemb
     });
     return (await db.select().from(memberships).where(eq(memberships.id, row.id)))[0]!;
   } catch (error) {
-    // A foreign-key violation: the user named does not exist.
-    if (isForeignKeyViolation(error)) throw notFound('User');
     return rethrowConflict(error, 'memberships_member_scope_key', 'member', 'This member already has a role here');
   }
 }

@@ -4,6 +4,7 @@
 // table means no limit.
 import { sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
+import { rethrowMissingReference } from '../../db/postgres-errors';
 import { AppError } from '../../errors';
 
 export function withinLimit(limitName: string, currentCount: SQL): SQL {
@@ -19,10 +20,13 @@ export interface LimitedInsert {
 }
 
 export async function insertWithinLimit<Row extends Record<string, unknown>>(db: HttpDatabase, insert: LimitedInsert): Promise<Row> {
-  const [, inserted] = await db.batch([
-    db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`),
-    db.execute<Row>(insert.statement),
-  ]);
+  // A parent deleted (or never there) between authorization and the insert is NOT_FOUND, not a 500.
+  const [, inserted] = await db
+    .batch([db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`), db.execute<Row>(insert.statement)])
+    .catch((error: unknown) => {
+      rethrowMissingReference(error);
+      throw error;
+    });
   const row = (inserted as { rows: Row[] }).rows[0];
   if (!row) {
     const [limit] = (await db.execute<{ value: number }>(sql`select value from resource_limits where name = ${insert.limitName}`)).rows;
