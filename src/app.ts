@@ -1,19 +1,20 @@
-// Builds the Hono application from its route modules. Transports stay thin: middleware decides
-// request-wide concerns once, routes call domain services.
+// The route table: every HTTP surface of the Worker, mounted in one place. Middleware (src/http/)
+// decides request-wide concerns once; transports (src/routes/, src/graphql/routes.ts) parse, call a
+// service and answer; services (src/auth/, src/domain/) decide.
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
+import { graphqlRoutes } from './graphql/routes';
 import type { AppEnv } from './http/app-env';
-import { handleError, handleNotFound } from './http/error-handler';
-import { requestContext } from './http/request-context';
-import { healthRoutes } from './routes/health';
 import { authenticate } from './http/authenticate';
 import { bodyLimit } from './http/body-limit';
 import { cors } from './http/cors';
+import { handleError, handleNotFound } from './http/error-handler';
 import { rateLimit } from './http/rate-limit';
-import { idpRoutes } from './auth/idp/routes';
-import { ssoRoutes } from './auth/sso/routes';
-import { accountRoutes } from './auth/account-routes';
-import { graphqlRoutes } from './graphql/routes';
+import { requestContext } from './http/request-context';
+import { accountRoutes } from './routes/account';
+import { healthRoutes } from './routes/health';
+import { oauthRoutes } from './routes/oauth/routes';
+import { ssoRoutes } from './routes/sso';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -21,15 +22,20 @@ export function createApp(): Hono<AppEnv> {
   app.use('*', secureHeaders());
   // Preflights are answered here, before authentication and rate limiting.
   app.use('*', cors());
+  // GET /healthz, /readyz: never authenticated, never rate limited.
   app.route('/', healthRoutes);
   app.use('*', bodyLimit());
   // Everything below knows who is calling, and is rate limited per caller (requests whose
   // credentials are refused are counted against their address inside authenticate()).
   app.use('*', authenticate());
   app.use('*', rateLimit());
-  app.route('/', idpRoutes);
+  // /.well-known/openid-configuration, /.well-known/jwks.json, /oauth/*: the built-in OpenID Provider.
+  app.route('/', oauthRoutes);
+  // /auth/login/:provider, /auth/callback/:provider, /auth/callback: sign-in through external providers.
   app.route('/', ssoRoutes);
+  // /auth/whoami, /auth/api-keys: the caller's own identity and keys.
   app.route('/', accountRoutes);
+  // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);
   app.notFound(handleNotFound);

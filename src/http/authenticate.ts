@@ -1,20 +1,14 @@
 // The one authentication middleware: resolves every request's principal from its credentials —
-// a Phobos access token (user or service account), a token of a configured external OIDC provider
-// (PHOBOS_OAUTH_PROVIDERS_<n>, as the Phobos API accepts), or an API key — or anonymous when it
-// sends none. Credentials that are present but invalid are refused with 401 and the reason; they
-// never fall back to anonymous.
+// a bearer token (auth/bearer-token-authentication.ts) or an API key (auth/api-key-authentication.ts)
+// — or anonymous when it sends none. Credentials that are present but invalid are refused with 401
+// and the reason; they never fall back to anonymous. Transport only: deciding what a credential
+// means is the auth services'.
 import type { MiddlewareHandler } from 'hono';
-import { decodeJwt } from 'jose';
-import { principalFromAccessToken } from '../auth/access-tokens';
 import { principalFromApiKey } from '../auth/api-key-authentication';
+import { principalFromBearerToken } from '../auth/bearer-token-authentication';
 import { loadCaller } from '../auth/caller';
-import { anonymous, type AuthenticatedPrincipal, type Principal } from '../auth/principal';
+import { anonymous, type Principal } from '../auth/principal';
 import type { Caller } from '../auth/rbac';
-import { signingFor } from '../auth/signing';
-import { profileFromClaims, signInExternalUser } from '../auth/sso/external-users';
-import { sameIssuer } from '../auth/sso/issuer';
-import { ExternalTokenRejected, verifyExternalToken, type VerifiedExternalToken } from '../auth/sso/verify-external-token';
-import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
 import { AppError } from '../errors';
 import { databaseFor } from '../runtime';
@@ -27,38 +21,10 @@ function refuse(reason: string, scheme: 'Bearer' | 'ApiKey'): AppError {
   });
 }
 
-async function principalFromBearer(config: PhobosConfig, database: Database, token: string): Promise<AuthenticatedPrincipal> {
-  const { signer } = signingFor(config, database);
-  let issuer: unknown = signer.verifiedBefore(token) ? config.tokenIssuerUrl : undefined;
-  try {
-    issuer ??= decodeJwt(token).iss;
-  } catch {
-    throw refuse('Malformed token', 'Bearer');
-  }
-  if (issuer === config.tokenIssuerUrl) {
-    try {
-      const payload = await signer.verify(token, { type: 'at+jwt', audience: config.internalIdentityProviderClientId });
-      return principalFromAccessToken(payload);
-    } catch (error) {
-      throw refuse((error as Error).message, 'Bearer');
-    }
-  }
-  const provider = config.oauthProviders.find((candidate) => typeof issuer === 'string' && sameIssuer(candidate.issuerUrl, issuer));
-  if (!provider) throw refuse('Token issuer is not trusted', 'Bearer');
-  let payload: VerifiedExternalToken;
-  try {
-    payload = await verifyExternalToken(token, { issuer: provider.issuerUrl, audience: provider.clientId });
-  } catch (error) {
-    if (error instanceof ExternalTokenRejected) throw refuse(`Invalid token: ${error.message}`, 'Bearer');
-    throw error;
-  }
-  const user = await signInExternalUser(database.http, config, {
-    provider: `oidc-${provider.index}`,
-    issuer: provider.issuerUrl,
-    profile: profileFromClaims(payload, payload.sub, [provider.usernameClaim]),
-  });
-  return { kind: 'user', userId: user.id, username: user.username, email: user.email, isAdmin: user.isAdmin, via: 'external_token' };
-}
+/** An authentication service's UNAUTHENTICATED as a 401 that names the scheme to use. */
+const refusedAs = (scheme: 'Bearer' | 'ApiKey') => (error: unknown) => {
+  throw error instanceof AppError && error.code === 'UNAUTHENTICATED' ? refuse(error.message, scheme) : error;
+};
 
 /**
  * RFC 6750 §2.1: `Bearer`, one space, then a token68 (letters, digits, `-._~+/`, trailing `=`),
@@ -86,7 +52,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       if (authorization && apiKey) {
         throw new AppError('BAD_USER_INPUT', 'Send either Authorization or X-API-Key, not both');
       } else if (authorization) {
-        principal = await principalFromBearer(config, getDatabase(), bearerToken(authorization));
+        principal = await principalFromBearerToken(config, getDatabase(), bearerToken(authorization)).catch(refusedAs('Bearer'));
       } else if (apiKey) {
         principal = await principalFromApiKey(getDatabase().http, apiKey, (work) => {
           const logged = work.catch((error: unknown) => c.get('logger').warn('api key last-used update failed', { error }));
@@ -95,9 +61,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
           } catch {
             // app.request() in tests has no execution context; the promise still runs.
           }
-        }).catch((error: unknown) => {
-          throw error instanceof AppError && error.code === 'UNAUTHENTICATED' ? refuse(error.message, 'ApiKey') : error;
-        });
+        }).catch(refusedAs('ApiKey'));
       }
     } catch (error) {
       // Refused credentials still count against the client's address (429 once over the limit).

@@ -1,5 +1,5 @@
 // The one verifier for tokens of external OpenID issuers, used for ID tokens of a browser sign-in
-// (auth/sso/routes.ts), bearer tokens of a configured provider (http/authenticate.ts) and subject
+// (routes/sso.ts), bearer tokens of a configured provider (http/authenticate.ts) and subject
 // tokens of a service account's token exchange (auth/service-account-login.ts). Every caller gets
 // the same checks, so they cannot drift apart:
 //   - a compact JWS of canonical base64url segments;

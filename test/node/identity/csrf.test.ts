@@ -3,7 +3,7 @@
 // Secure cookie (which `__Host-` requires) could not be set at all.
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { issueCsrfToken, verifyCsrf } from '../../../src/auth/idp/csrf';
+import { issueCsrfToken, verifyCsrf } from '../../../src/routes/oauth/csrf';
 
 function formApp(apiUrl: string) {
   const app = new Hono();

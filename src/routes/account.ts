@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { createApiKey, listOwnApiKeys, revokeApiKey } from '../domain/api-keys/service';
 import { badInput } from '../errors';
 import type { AppEnv } from '../http/app-env';
-import { requireAuthenticated } from './rbac';
+import { requireAuthenticated } from '../auth/rbac';
 
 export const accountRoutes = new Hono<AppEnv>();
 

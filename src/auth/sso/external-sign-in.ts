@@ -1,71 +1,66 @@
-// Browser sign-in through external providers. The built-in provider's sign-in page links to
-// /auth/login/<slug> with the pending authorization request; this starts the provider's own
-// authorization code flow (state, nonce, PKCE), and /auth/callback/<slug> finishes it: verify,
-// find or create the user, and complete the original request with a Phobos authorization code.
+// Browser sign-in through an external provider, without the transport: start its authorization
+// code flow (state, nonce, PKCE; the pending request is stored for ten minutes), then finish it on
+// the callback — redeem the code, verify the ID token (or read an OAuth 2.0 provider's profile),
+// find or create the user, and complete the original authorization request with a Phobos code.
+// The routes (routes/sso.ts) only read the request and redirect.
 import { and, eq, gt, sql } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
+import type { PhobosConfig } from '../../config/load';
+import type { HttpDatabase } from '../../db/client';
 import { pendingSignIns } from '../../db/schema';
 import { AppError } from '../../errors';
-import type { AppEnv } from '../../http/app-env';
+import type { Logger } from '../../platform/logger';
 import { issueAuthorizationCode } from '../idp/authorization-codes';
-import { redirectWithParams, validateAuthorizationRequest, type AuthorizationRequest } from '../idp/authorization-request';
+import { redirectWithParams, type AuthorizationRequest } from '../idp/authorization-request';
 import { randomSecret, sha256Base64url } from '../secrets';
 import { discover } from './discovery';
 import { profileFromClaims, signInExternalUser } from './external-users';
-import { findSsoProvider, type ExternalProfile, type SsoProvider } from './providers';
+import type { ExternalProfile, SsoProvider } from './providers';
 import { ExternalTokenRejected, verifyExternalToken, type VerifiedExternalToken } from './verify-external-token';
 
 const pendingLifetimeMs = 10 * 60_000;
 
-export const ssoRoutes = new Hono<AppEnv>();
-
-function callbackUrl(c: Context<AppEnv>, provider: SsoProvider): string {
-  return `${c.get('config').server.apiUrl}/auth/callback/${provider.slug}`;
+interface SignInContext {
+  config: PhobosConfig;
+  db: HttpDatabase;
+  logger: Logger;
 }
 
-function providerOr404(c: Context<AppEnv>): SsoProvider {
-  const provider = findSsoProvider(c.get('config'), c.req.param('provider') ?? '');
-  if (!provider) throw new AppError('NOT_FOUND', `No sign-in provider named ${c.req.param('provider')}`);
-  return provider;
+function callbackUrl(config: PhobosConfig, provider: SsoProvider): string {
+  return `${config.server.apiUrl}/auth/callback/${provider.slug}`;
 }
 
-ssoRoutes.get('/auth/login/:provider', async (c) => {
-  const provider = providerOr404(c);
-  const validation = validateAuthorizationRequest(c.get('config'), c.req.query());
-  if (!validation.ok) throw new AppError('BAD_USER_INPUT', validation.redirect ? validation.description : validation.error);
+/** Stores the pending request and returns the provider's authorization URL to send the browser to. */
+export async function startExternalSignIn({ config, db }: Omit<SignInContext, 'logger'>, provider: SsoProvider, request: AuthorizationRequest): Promise<string> {
   const state = randomSecret();
   const nonce = randomSecret();
   const codeVerifier = randomSecret(48);
-  await c.get('database')().http.insert(pendingSignIns).values({
+  await db.insert(pendingSignIns).values({
     state,
     provider: provider.slug,
     nonce,
     codeVerifier,
-    authorizationRequest: { ...validation.request },
+    authorizationRequest: { ...request },
     expiresAt: new Date(Date.now() + pendingLifetimeMs),
   });
   const authorizationEndpoint = provider.protocol === 'oidc' ? (await discover(provider.issuer)).authorization_endpoint : provider.authorizationEndpoint;
-  return c.redirect(
-    redirectWithParams(authorizationEndpoint, {
-      client_id: provider.clientId,
-      redirect_uri: callbackUrl(c, provider),
-      response_type: 'code',
-      scope: provider.scope,
-      state,
-      nonce,
-      code_challenge: await sha256Base64url(codeVerifier),
-      code_challenge_method: 'S256',
-    }),
-    302,
-  );
-});
+  return redirectWithParams(authorizationEndpoint, {
+    client_id: provider.clientId,
+    redirect_uri: callbackUrl(config, provider),
+    response_type: 'code',
+    scope: provider.scope,
+    state,
+    nonce,
+    code_challenge: await sha256Base64url(codeVerifier),
+    code_challenge_method: 'S256',
+  });
+}
 
-async function exchangeCode(c: Context<AppEnv>, provider: SsoProvider, code: string, codeVerifier: string) {
+async function exchangeCode(config: PhobosConfig, provider: SsoProvider, code: string, codeVerifier: string) {
   const tokenEndpoint = provider.protocol === 'oidc' ? (await discover(provider.issuer)).token_endpoint : provider.tokenEndpoint;
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
     code,
-    redirect_uri: callbackUrl(c, provider),
+    redirect_uri: callbackUrl(config, provider),
     client_id: provider.clientId,
     code_verifier: codeVerifier,
   });
@@ -116,11 +111,15 @@ async function profileFromOidc(
   return { issuer, ...profileFromClaims(claims, verified.sub, [provider.usernameClaim, 'preferred_username']) };
 }
 
-ssoRoutes.get('/auth/callback/:provider', async (c) => {
-  const provider = providerOr404(c);
-  const config = c.get('config');
-  const db = c.get('database')().http;
-  const { state, code, error } = c.req.query();
+/** What the provider sent back to the callback. */
+export interface CallbackParameters {
+  state?: string;
+  code?: string;
+  error?: string;
+}
+
+/** Finishes the sign-in; returns where to redirect the browser (the client, with a code or an error). */
+export async function finishExternalSignIn({ config, db, logger }: SignInContext, provider: SsoProvider, { state, code, error }: CallbackParameters): Promise<string> {
   if (!state) throw new AppError('BAD_USER_INPUT', 'state: missing', { field: 'state' });
   // Single use: the row is deleted as it is read, so a replayed callback finds nothing.
   const [pending] = await db
@@ -130,11 +129,11 @@ ssoRoutes.get('/auth/callback/:provider', async (c) => {
   if (!pending) throw new AppError('BAD_USER_INPUT', 'This sign-in link expired or was already used; start again', { field: 'state' });
   const request = pending.authorizationRequest as unknown as AuthorizationRequest;
   if (error || !code) {
-    return c.redirect(redirectWithParams(request.redirect_uri, { error: 'access_denied', error_description: `${provider.name}: ${error ?? 'no code'}`, state: request.state }), 302);
+    return redirectWithParams(request.redirect_uri, { error: 'access_denied', error_description: `${provider.name}: ${error ?? 'no code'}`, state: request.state });
   }
 
   try {
-    const tokens = await exchangeCode(c, provider, code, pending.codeVerifier);
+    const tokens = await exchangeCode(config, provider, code, pending.codeVerifier);
     let profile: ExternalProfile;
     let issuer: string;
     if (provider.protocol === 'oidc') {
@@ -146,19 +145,13 @@ ssoRoutes.get('/auth/callback/:provider', async (c) => {
     }
     const user = await signInExternalUser(db, config, { provider: provider.slug, issuer, profile });
     const authorizationCode = await issueAuthorizationCode(db, user.id, request);
-    c.get('logger').info('sign-in', { userId: user.id, method: provider.slug });
-    return c.redirect(redirectWithParams(request.redirect_uri, { code: authorizationCode, state: request.state }), 302);
+    logger.info('sign-in', { userId: user.id, method: provider.slug });
+    return redirectWithParams(request.redirect_uri, { code: authorizationCode, state: request.state });
   } catch (failure) {
     // A refused sign-in (domain not allowed, invalid token, conflicting account) goes back to the
     // client as an OAuth error, so the console can say why; server faults stay 5xx.
     if (!(failure instanceof AppError) || failure.status >= 500) throw failure;
-    c.get('logger').info('sign-in refused', { method: provider.slug, code: failure.code, reason: failure.message });
-    return c.redirect(redirectWithParams(request.redirect_uri, { error: 'access_denied', error_description: failure.message, state: request.state }), 302);
+    logger.info('sign-in refused', { method: provider.slug, code: failure.code, reason: failure.message });
+    return redirectWithParams(request.redirect_uri, { error: 'access_denied', error_description: failure.message, state: request.state });
   }
-});
-
-// The console's own redirect URI: a client-side route, served by the console in the unified build.
-ssoRoutes.get('/auth/callback', async (c) => {
-  if (!c.env.ASSETS) throw new AppError('NOT_FOUND', 'This API-only build does not serve the console');
-  return c.env.ASSETS.fetch(new Request(new URL('/index.html', c.req.url)));
-});
+}

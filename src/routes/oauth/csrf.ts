@@ -13,7 +13,7 @@
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { constantTimeEqual } from '../../platform/encoding';
-import { randomSecret } from '../secrets';
+import { randomSecret } from '../../auth/secrets';
 
 function cookieFor(apiUrl: string): { name: string; secure: boolean; path: string } {
   return apiUrl.startsWith('https:') ? { name: '__Host-phobos_csrf', secure: true, path: '/' } : { name: 'phobos_csrf', secure: false, path: '/oauth' };

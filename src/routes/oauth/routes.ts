@@ -5,12 +5,12 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { clientIp } from '../../http/client-ip';
 import { AppError } from '../../errors';
-import { issueUserTokens } from '../access-tokens';
-import { exchangeServiceAccountToken } from '../service-account-login';
-import { identityServices } from '../services';
-import { signInProviderLinks } from '../sso/providers';
-import { checkPassword, findUserById, findUserByLogin } from '../users';
-import { issueAuthorizationCode, linkSessionToCode, redeemAuthorizationCode } from './authorization-codes';
+import { issueUserTokens } from '../../auth/access-tokens';
+import { exchangeServiceAccountToken } from '../../auth/service-account-login';
+import { identityServices } from '../../auth/services';
+import { signInProviderLinks } from '../../auth/sso/providers';
+import { checkPassword, findUserById, findUserByLogin } from '../../auth/users';
+import { issueAuthorizationCode, linkSessionToCode, redeemAuthorizationCode } from '../../auth/idp/authorization-codes';
 import {
   isWellFormedCodeVerifier,
   redirectWithParams,
@@ -18,13 +18,13 @@ import {
   supportedScopes,
   validateAuthorizationRequest,
   type AuthorizationRequest,
-} from './authorization-request';
+} from '../../auth/idp/authorization-request';
 import { issueCsrfToken, verifyCsrf } from './csrf';
 import { readFormBody } from './form-body';
-import { accountKeyFor } from './login-throttle';
+import { accountKeyFor } from '../../auth/idp/login-throttle';
 import { renderLoginPage } from './login-page';
 
-export const idpRoutes = new Hono<AppEnv>();
+export const oauthRoutes = new Hono<AppEnv>();
 
 const services = (c: Context<AppEnv>) => identityServices(c.get('config'), c.get('database')());
 
@@ -33,7 +33,7 @@ function oauthError(c: Context<AppEnv>, status: 400 | 401 | 415, error: string, 
   return c.json({ error, error_description: description }, status);
 }
 
-idpRoutes.get('/.well-known/openid-configuration', async (c) => {
+oauthRoutes.get('/.well-known/openid-configuration', async (c) => {
   const config = c.get('config');
   const api = config.server.apiUrl;
   const { keys } = services(c);
@@ -59,7 +59,7 @@ idpRoutes.get('/.well-known/openid-configuration', async (c) => {
   });
 });
 
-idpRoutes.get('/.well-known/jwks.json', async (c) => {
+oauthRoutes.get('/.well-known/jwks.json', async (c) => {
   const { signer, keys } = services(c);
   await keys.activeKey(); // the first request of a new installation creates the first key
   c.header('cache-control', 'public, max-age=300');
@@ -94,7 +94,7 @@ function rejectRequest(c: Context<AppEnv>, validation: Exclude<ReturnType<typeof
   );
 }
 
-idpRoutes.get('/oauth/authorize', (c) => {
+oauthRoutes.get('/oauth/authorize', (c) => {
   const validation = validateAuthorizationRequest(c.get('config'), c.req.query());
   if (!validation.ok) return rejectRequest(c, validation);
   return showLogin(c, validation.request);
@@ -103,7 +103,7 @@ idpRoutes.get('/oauth/authorize', (c) => {
 /** The sign-in form's own fields; a problem with one of them is shown on the page. */
 const loginFormFields = new Set(['login', 'password', 'csrf_token']);
 
-idpRoutes.post('/oauth/login', async (c) => {
+oauthRoutes.post('/oauth/login', async (c) => {
   const config = c.get('config');
   const { fields: form, problem } = await readFormBody(c);
   if (problem?.status === 415) throw new AppError('UNSUPPORTED_MEDIA_TYPE', problem.message);
@@ -151,7 +151,7 @@ async function oauthForm(c: Context<AppEnv>): Promise<{ form: Record<string, str
   return { form: fields };
 }
 
-idpRoutes.post('/oauth/token', async (c) => {
+oauthRoutes.post('/oauth/token', async (c) => {
   const config = c.get('config');
   const read = await oauthForm(c);
   if ('error' in read) return read.error;
@@ -219,7 +219,7 @@ idpRoutes.post('/oauth/token', async (c) => {
   }
 });
 
-idpRoutes.post('/oauth/revoke', async (c) => {
+oauthRoutes.post('/oauth/revoke', async (c) => {
   const read = await oauthForm(c);
   if ('error' in read) return read.error;
   const { form } = read;
@@ -236,10 +236,10 @@ async function userinfo(c: Context<AppEnv>) {
   }
   return c.json({ sub: principal.userId, email: principal.email, preferred_username: principal.username, name: principal.username });
 }
-idpRoutes.get('/oauth/userinfo', userinfo);
-idpRoutes.post('/oauth/userinfo', userinfo);
+oauthRoutes.get('/oauth/userinfo', userinfo);
+oauthRoutes.post('/oauth/userinfo', userinfo);
 
-idpRoutes.post('/oauth/sessions/revoke-all', async (c) => {
+oauthRoutes.post('/oauth/sessions/revoke-all', async (c) => {
   const revoked = await services(c).sessions.signOutEverywhere(await c.get('caller')());
   return c.json({ revokedSessions: revoked });
 });
