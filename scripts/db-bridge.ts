@@ -44,8 +44,22 @@ const isolationLevels: Record<string, string> = {
 };
 
 const postgresErrorFields = [
-  'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
 ] as const;
 
 // Neon answers with column values as text and lets the client parse them by type OID, so the
@@ -146,11 +160,7 @@ export async function startDbBridge(options: DbBridgeOptions): Promise<DbBridge>
       const isolation = isolationLevels[String(req.headers['neon-batch-isolation-level'])];
       const readOnly = req.headers['neon-batch-read-only'] === 'true';
       const deferrable = req.headers['neon-batch-deferrable'] === 'true';
-      await client.query(
-        ['BEGIN', isolation && `ISOLATION LEVEL ${isolation}`, readOnly && 'READ ONLY', deferrable && 'DEFERRABLE']
-          .filter(Boolean)
-          .join(' '),
-      );
+      await client.query(['BEGIN', isolation && `ISOLATION LEVEL ${isolation}`, readOnly && 'READ ONLY', deferrable && 'DEFERRABLE'].filter(Boolean).join(' '));
       const results = [];
       for (const q of body.queries) results.push(toNeonResult(await runQuery(client, q)));
       await client.query('COMMIT');
@@ -201,8 +211,12 @@ export async function startDbBridge(options: DbBridgeOptions): Promise<DbBridge>
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
   // Node socket errors, and Postgres classes 08 (connection exception) and 57P (operator intervention).
-  return /^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P') ||
-    /Connection terminated|connect ECONNREFUSED/.test((error as Error).message ?? '');
+  return (
+    /^E[A-Z]+$/.test(code) ||
+    code.startsWith('08') ||
+    code.startsWith('57P') ||
+    /Connection terminated|connect ECONNREFUSED/.test((error as Error).message ?? '')
+  );
 }
 
 function pipeToPostgres(ws: WebSocket, address: string, sockets: Set<Socket>): void {

@@ -50,10 +50,36 @@ class BadRequest extends Error {}
 // Each REST request stands alone over one shared connection, so nothing may change that
 // connection's state or block it for everyone else. Transactions go through /multi-exec.
 const refusedCommands = new Set([
-  'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'SELECT', 'AUTH', 'HELLO', 'RESET', 'QUIT',
-  'MONITOR', 'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE',
-  'SYNC', 'PSYNC', 'REPLCONF', 'BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN',
-  'BZPOPMAX', 'BZMPOP', 'WAIT', 'WAITAOF',
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'WATCH',
+  'UNWATCH',
+  'SELECT',
+  'AUTH',
+  'HELLO',
+  'RESET',
+  'QUIT',
+  'MONITOR',
+  'SUBSCRIBE',
+  'PSUBSCRIBE',
+  'SSUBSCRIBE',
+  'UNSUBSCRIBE',
+  'PUNSUBSCRIBE',
+  'SUNSUBSCRIBE',
+  'SYNC',
+  'PSYNC',
+  'REPLCONF',
+  'BLPOP',
+  'BRPOP',
+  'BRPOPLPUSH',
+  'BLMOVE',
+  'BLMPOP',
+  'BZPOPMIN',
+  'BZPOPMAX',
+  'BZMPOP',
+  'WAIT',
+  'WAITAOF',
 ]);
 
 // Shebang flags only Upstash knows. @upstash/ratelimit's scripts start with
@@ -69,15 +95,20 @@ export function adaptScript(script: string): string {
   const shebang = /^#!lua[^\n]*/.exec(script)?.[0];
   if (!shebang) return script;
   let changed = false;
-  const options = shebang.slice('#!lua'.length).trim().split(/\s+/).filter(Boolean).map((option) => {
-    if (!option.startsWith('flags=')) return option;
-    const flags = option.slice('flags='.length).split(',').filter(Boolean);
-    const kept = flags.filter((flag) => !upstashOnlyScriptFlags.has(flag));
-    if (kept.length === flags.length) return option;
-    changed = true;
-    // `flags=` stays even when empty: a script that declares flags runs in Redis 7's strict mode.
-    return `flags=${kept.join(',')}`;
-  });
+  const options = shebang
+    .slice('#!lua'.length)
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((option) => {
+      if (!option.startsWith('flags=')) return option;
+      const flags = option.slice('flags='.length).split(',').filter(Boolean);
+      const kept = flags.filter((flag) => !upstashOnlyScriptFlags.has(flag));
+      if (kept.length === flags.length) return option;
+      changed = true;
+      // `flags=` stays even when empty: a script that declares flags runs in Redis 7's strict mode.
+      return `flags=${kept.join(',')}`;
+    });
   return changed ? ['#!lua', ...options].join(' ') + script.slice(shebang.length) : script;
 }
 
@@ -245,7 +276,11 @@ export async function startRedisRestBridge(options: RedisRestBridgeOptions): Pro
     }
     const lost = replies.find(([error]) => error && !isReplyError(error));
     if (lost) return sendJson(res, 503, unavailable(lost[0]));
-    sendJson(res, 200, replies.map(([error, reply], i) => entry(commands[i]!, error, reply)));
+    sendJson(
+      res,
+      200,
+      replies.map(([error, reply], i) => entry(commands[i]!, error, reply)),
+    );
   };
 
   const server: Server = createServer((req, res) => {

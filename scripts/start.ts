@@ -113,20 +113,29 @@ await runTool(async () => {
       [
         join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
         'dev',
-        '--port', String(port),
-        '--ip', '127.0.0.1',
-        '--env-file', envFile,
-        '--persist-to', join(stateDir, 'wrangler'),
+        '--port',
+        String(port),
+        '--ip',
+        '127.0.0.1',
+        '--env-file',
+        envFile,
+        '--persist-to',
+        join(stateDir, 'wrangler'),
         '--show-interactive-dev-session=false',
-        '--log-level', config.debug ? 'debug' : 'warn',
+        '--log-level',
+        config.debug ? 'debug' : 'warn',
       ],
-      { cwd: projectRoot, stdio: ['ignore', 'inherit', 'inherit'], env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        // Miniflare otherwise downloads a sample Request.cf object at every start and prints a
-        // stack trace when offline; the built-in placeholder serves local development as well.
-        CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
-      } },
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          // Miniflare otherwise downloads a sample Request.cf object at every start and prints a
+          // stack trace when offline; the built-in placeholder serves local development as well.
+          CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+        },
+      },
     );
     stops.push(async () => {
       if (wrangler.exitCode !== null) return;

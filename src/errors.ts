@@ -42,9 +42,7 @@ export class AppError extends Error {
   }
 }
 
-export const badInput = (field: string, message: string) =>
-  new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field });
+export const badInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field });
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const forbidden = (message = 'You do not have permission to perform this action') =>
-  new AppError('FORBIDDEN', message);
+export const forbidden = (message = 'You do not have permission to perform this action') => new AppError('FORBIDDEN', message);
 export const unauthenticated = (message = 'Authentication required') => new AppError('UNAUTHENTICATED', message);

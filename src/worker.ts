@@ -16,8 +16,6 @@ export default {
   async scheduled(controller, env, ctx) {
     const config = configFor(env);
     const logger = createLogger({ level: config.debug ? 'debug' : 'info', fields: { cron: controller.cron } });
-    ctx.waitUntil(
-      runScheduledTasks(scheduledTasks, { env, config, logger, now: new Date(controller.scheduledTime) }),
-    );
+    ctx.waitUntil(runScheduledTasks(scheduledTasks, { env, config, logger, now: new Date(controller.scheduledTime) }));
   },
 } satisfies ExportedHandler<WorkerEnv>;

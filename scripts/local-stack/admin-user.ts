@@ -7,14 +7,14 @@ import { hashPassword, verifyPassword } from '../../src/auth/passwords';
 export type AdminUserOutcome = 'created' | 'updated' | 'unchanged';
 
 export function usernameFromEmail(email: string): string {
-  const local = email.split('@')[0]!.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const local = email
+    .split('@')[0]!
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-');
   return local.length > 0 ? local : 'admin';
 }
 
-export async function ensureAdminUser(
-  connectionString: string,
-  admin: { email: string; password: string },
-): Promise<AdminUserOutcome> {
+export async function ensureAdminUser(connectionString: string, admin: { email: string; password: string }): Promise<AdminUserOutcome> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
@@ -33,10 +33,10 @@ export async function ensureAdminUser(
     }
     const passwordCurrent = row.password_hash !== null && verifyPassword(admin.password, row.password_hash);
     if (passwordCurrent && row.is_admin) return 'unchanged';
-    await client.query(
-      `update users set password_hash = $2, is_admin = true, updated_at = now(), version = version + 1 where id = $1`,
-      [row.id, passwordCurrent ? row.password_hash : hashPassword(admin.password)],
-    );
+    await client.query(`update users set password_hash = $2, is_admin = true, updated_at = now(), version = version + 1 where id = $1`, [
+      row.id,
+      passwordCurrent ? row.password_hash : hashPassword(admin.password),
+    ]);
     return 'updated';
   } finally {
     await client.end();

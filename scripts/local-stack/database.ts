@@ -106,10 +106,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<D
   };
 }
 
-export async function resolveDatabase(
-  config: PhobosConfig,
-  options: Omit<EmbeddedOptions, 'database'>,
-): Promise<DatabaseTarget> {
+export async function resolveDatabase(config: PhobosConfig, options: Omit<EmbeddedOptions, 'database'>): Promise<DatabaseTarget> {
   if (config.database.host) {
     const connectionString = connectionStringFor(config.database);
     return {

@@ -8,10 +8,7 @@ export interface NodeEnvironment {
   config: PhobosConfig;
 }
 
-export function loadNodeEnvironment(
-  source: Environment = process.env,
-  report: (line: string) => void = (line) => console.error(line),
-): NodeEnvironment {
+export function loadNodeEnvironment(source: Environment = process.env, report: (line: string) => void = (line) => console.error(line)): NodeEnvironment {
   const { env, fromFile } = resolveFileSecrets(source);
   const config = loadConfig(env);
   if (config.debug) {

@@ -8,17 +8,14 @@ import { fileURLToPath } from 'node:url';
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any fixed 64-bit key works; this one is "phobos-edge migrations" hashed, written out so every
 // tool agrees on it without sharing code.
-export const migrationLockKey = 7_431_920_560_217_614n;
+const migrationLockKey = 7_431_920_560_217_614n;
 
 export interface MigrationResult {
   applied: number;
   total: number;
 }
 
-export async function runMigrations(
-  connectionString: string,
-  log: (message: string) => void = () => undefined,
-): Promise<MigrationResult> {
+export async function runMigrations(connectionString: string, log: (message: string) => void = () => undefined): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {

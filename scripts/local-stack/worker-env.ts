@@ -29,7 +29,7 @@ export function workerEnvironment(env: Environment, local: LocalStackValues): Re
   return out;
 }
 
-export function formatEnvFile(values: Record<string, string>): string {
+function formatEnvFile(values: Record<string, string>): string {
   return Object.entries(values)
     .map(([name, value]) => `${name}="${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`)
     .join('\n')

@@ -9,7 +9,7 @@ import { unauthenticated } from '../errors';
 import type { AuthenticatedPrincipal } from './principal';
 import type { TokenSigner } from './signing/jws';
 
-export const serviceAccountTokenLifetimeSeconds = 3600;
+const serviceAccountTokenLifetimeSeconds = 3600;
 
 export interface UserTokenSet {
   accessToken: string;

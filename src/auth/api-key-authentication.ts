@@ -15,11 +15,7 @@ import { sha256Hex } from './secrets';
 const lastUsedResolutionMs = 60_000;
 
 /** Resolves an `X-API-Key` header to its owner, or throws UNAUTHENTICATED with the reason. */
-export async function principalFromApiKey(
-  db: HttpDatabase,
-  presented: string,
-  touch: (work: Promise<unknown>) => void,
-): Promise<AuthenticatedPrincipal> {
+export async function principalFromApiKey(db: HttpDatabase, presented: string, touch: (work: Promise<unknown>) => void): Promise<AuthenticatedPrincipal> {
   const prefix = prefixOf(presented);
   if (!prefix) throw unauthenticated('Malformed API key');
   const [row] = await db
@@ -38,10 +34,29 @@ export async function principalFromApiKey(
   const apiKeyExpiresAt = row.key.expiresAt ?? undefined;
   if (row.user) {
     if (!row.user.active) throw unauthenticated('API key owner is deactivated');
-    return { kind: 'user', userId: row.user.id, username: row.user.username, email: row.user.email, isAdmin: row.user.isAdmin, via: 'api_key', apiKeyId: row.key.id, organizationScope, apiKeyExpiresAt };
+    return {
+      kind: 'user',
+      userId: row.user.id,
+      username: row.user.username,
+      email: row.user.email,
+      isAdmin: row.user.isAdmin,
+      via: 'api_key',
+      apiKeyId: row.key.id,
+      organizationScope,
+      apiKeyExpiresAt,
+    };
   }
   if (row.account) {
-    return { kind: 'service_account', serviceAccountId: row.account.id, organizationId: row.account.organizationId, name: row.account.name, via: 'api_key', apiKeyId: row.key.id, organizationScope, apiKeyExpiresAt };
+    return {
+      kind: 'service_account',
+      serviceAccountId: row.account.id,
+      organizationId: row.account.organizationId,
+      name: row.account.name,
+      via: 'api_key',
+      apiKeyId: row.key.id,
+      organizationScope,
+      apiKeyExpiresAt,
+    };
   }
   throw unauthenticated('Unknown API key');
 }

@@ -23,9 +23,17 @@ export async function loadCaller(db: HttpDatabase, principal: Principal): Promis
 const bindingColumns = { organizationId: memberships.organizationId, projectId: memberships.projectId, role: memberships.role };
 
 const bindingsOfUser = preparedQuery((db) =>
-  db.select(bindingColumns).from(memberships).where(eq(memberships.userId, sql.placeholder('memberId'))).prepare('bindings_of_user'),
+  db
+    .select(bindingColumns)
+    .from(memberships)
+    .where(eq(memberships.userId, sql.placeholder('memberId')))
+    .prepare('bindings_of_user'),
 );
 
 const bindingsOfServiceAccount = preparedQuery((db) =>
-  db.select(bindingColumns).from(memberships).where(eq(memberships.serviceAccountId, sql.placeholder('memberId'))).prepare('bindings_of_service_account'),
+  db
+    .select(bindingColumns)
+    .from(memberships)
+    .where(eq(memberships.serviceAccountId, sql.placeholder('memberId')))
+    .prepare('bindings_of_service_account'),
 );

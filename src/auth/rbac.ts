@@ -60,7 +60,7 @@ const deployer: OrganizationPermission[] = [...developer, 'pipeline:execute'];
 const releaseManager: OrganizationPermission[] = [...deployer, 'release:manage', 'approval:respond', 'environment:manage'];
 const owner: OrganizationPermission[] = [...organizationPermissions];
 
-export const rolePermissions: Record<RoleName, ReadonlySet<OrganizationPermission>> = {
+const rolePermissions: Record<RoleName, ReadonlySet<OrganizationPermission>> = {
   viewer: new Set(viewer),
   developer: new Set(developer),
   deployer: new Set(deployer),
@@ -144,7 +144,12 @@ const authenticated = (caller: Caller) => requireAuthenticated(caller.principal)
 export function authorize(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget, what?: string): AuthenticatedPrincipal;
 export function authorize(caller: Caller, permission: InstallationPermission, target: InstallationTarget): AuthenticatedPrincipal;
 export function authorize(caller: Caller, permission: PersonalPermission, target: CredentialTarget, what?: string): UserPrincipal;
-export function authorize(caller: Caller, permission: Permission, target: OrganizationTarget | InstallationTarget | CredentialTarget, what?: string): AuthenticatedPrincipal {
+export function authorize(
+  caller: Caller,
+  permission: Permission,
+  target: OrganizationTarget | InstallationTarget | CredentialTarget,
+  what?: string,
+): AuthenticatedPrincipal {
   const principal = authenticated(caller);
   if ('organizationId' in target) {
     const place = target.projectId ? 'project' : 'organization';

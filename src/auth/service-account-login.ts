@@ -98,6 +98,11 @@ export async function exchangeServiceAccountToken(
   logger.info('service account sign-in', { serviceAccountId: account.id });
   return {
     ok: true,
-    response: { access_token: issued.accessToken, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: issued.expiresIn },
+    response: {
+      access_token: issued.accessToken,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: issued.expiresIn,
+    },
   };
 }

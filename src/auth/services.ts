@@ -13,5 +13,3 @@ export function identityServices(config: PhobosConfig, database: Database) {
     throttle: createLoginThrottle(database.http),
   };
 }
-
-export type IdentityServices = ReturnType<typeof identityServices>;

@@ -17,9 +17,7 @@ export interface IssuedSession {
   user: User;
 }
 
-export type RefreshOutcome =
-  | { ok: true; session: IssuedSession }
-  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
+export type RefreshOutcome = { ok: true; session: IssuedSession } | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
 
 const refreshPrefix = 'phr_';
 
@@ -186,5 +184,3 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
     },
   };
 }
-
-export type SessionService = ReturnType<typeof createSessionService>;

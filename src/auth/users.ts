@@ -27,7 +27,7 @@ export async function findUserById(db: HttpDatabase, id: string): Promise<User |
  * matches.
  */
 export function checkPassword(user: User | undefined, password: string): User | undefined {
-  if (!user || !user.passwordHash || !user.active) {
+  if (!user?.passwordHash || !user.active) {
     decoyHash ??= hashPassword('decoy-password');
     verifyPassword(password, decoyHash);
     return undefined;

@@ -11,16 +11,12 @@ export interface MigrationStatus {
   pending: string[];
 }
 
-export const expectedMigrations = journal.entries.map((entry) => ({ tag: entry.tag, when: entry.when }));
+const expectedMigrations = journal.entries.map((entry) => ({ tag: entry.tag, when: entry.when }));
 
 export async function readMigrationStatus(db: HttpDatabase): Promise<MigrationStatus> {
-  const table = await db.execute<{ present: boolean }>(
-    sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`,
-  );
+  const table = await db.execute<{ present: boolean }>(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
   const applied = table.rows[0]?.present
-    ? (await db.execute<{ created_at: string }>(sql`select created_at::text from drizzle.__drizzle_migrations`)).rows.map(
-        (row) => Number(row.created_at),
-      )
+    ? (await db.execute<{ created_at: string }>(sql`select created_at::text from drizzle.__drizzle_migrations`)).rows.map((row) => Number(row.created_at))
     : [];
   const appliedSet = new Set(applied);
   const pending = expectedMigrations.filter((entry) => !appliedSet.has(entry.when)).map((entry) => entry.tag);

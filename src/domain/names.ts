@@ -1,4 +1,5 @@
 import { badInput } from '../errors';
+import { textProblem } from './text';
 
 /** Resource names are URL-safe: lowercase letters, digits and inner hyphens, 1-64 characters. */
 export function validateName(field: string, value: string): string {
@@ -19,7 +20,7 @@ export function validateDescription(value: string | undefined): string {
 export function validateLabel(field: string, value: string, max: number): string {
   const label = value.trim();
   if (!label || label.length > max) throw badInput(field, `must be 1 to ${max} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(label)) throw badInput(field, 'must not contain control characters');
+  const problem = textProblem(label);
+  if (problem) throw badInput(field, problem);
   return label;
 }

@@ -74,7 +74,7 @@ interface CostContext {
   visiting: Set<string>;
 }
 
-function valueOf(node: ValueNode | undefined, context: CostContext): unknown {
+function literalValue(node: ValueNode | undefined, context: CostContext): unknown {
   if (!node) return undefined;
   if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
   if (node.kind === Kind.LIST) return node.values;
@@ -83,7 +83,7 @@ function valueOf(node: ValueNode | undefined, context: CostContext): unknown {
 }
 
 function argument(field: FieldNode, name: string, context: CostContext): unknown {
-  return valueOf(field.arguments?.find((candidate) => candidate.name.value === name)?.value, context);
+  return literalValue(field.arguments?.find((candidate) => candidate.name.value === name)?.value, context);
 }
 
 function requestedPageSize(field: FieldNode, context: CostContext): number {
@@ -128,14 +128,21 @@ function fieldCost(field: FieldNode, parent: GraphQLNamedType | undefined, conte
 }
 
 /** The complexity of the operation that would run, by the rules in the header. */
-export function queryComplexity(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): number {
+function queryComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): number {
   const operation = getOperationAST(document, operationName);
   if (!operation) return 0;
   const values: Record<string, unknown> = {};
   for (const definition of operation.variableDefinitions ?? []) {
     const name = definition.variable.name.value;
     const defaultValue = definition.defaultValue;
-    values[name] = variables?.[name] ?? (defaultValue?.kind === Kind.INT ? Number.parseInt(defaultValue.value, 10) : defaultValue?.kind === Kind.LIST ? defaultValue.values : undefined);
+    values[name] =
+      variables?.[name] ??
+      (defaultValue?.kind === Kind.INT ? Number.parseInt(defaultValue.value, 10) : defaultValue?.kind === Kind.LIST ? defaultValue.values : undefined);
   }
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) {

@@ -14,7 +14,10 @@ export const graphqlRoutes = new Hono<AppEnv>();
 
 let sdl: string | undefined;
 
-graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => c.text((sdl ??= printSchema(graphqlSchema()))));
+graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => {
+  sdl ??= printSchema(graphqlSchema());
+  return c.text(sdl);
+});
 
 // GraphiQL pointed at the API endpoint, every file of it from this origin (see playground.ts).
 graphqlRoutes.get('/graphql-playground', (c) => {

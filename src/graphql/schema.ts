@@ -13,5 +13,6 @@ import './modules/api-keys';
 let schema: GraphQLSchema | undefined;
 
 export function graphqlSchema(): GraphQLSchema {
-  return (schema ??= builder.toSchema({ sortSchema: true }));
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
 }

@@ -13,7 +13,7 @@ export const graphqlEndpoint = '/graphql';
 let yoga: YogaServerInstance<GraphQLContext, Record<string, never>> | undefined;
 
 export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<string, never>> {
-  return (yoga ??= createYoga<GraphQLContext, Record<string, never>>({
+  yoga ??= createYoga<GraphQLContext, Record<string, never>>({
     schema: graphqlSchema(),
     graphqlEndpoint,
     // GraphiQL is served at /graphql-playground, never on the API endpoint itself.
@@ -31,5 +31,6 @@ export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<strin
     logging: false,
     // Input rules before the complexity limit: a broken input is named as such, whatever it costs.
     plugins: [useOpaqueParseErrors(), useInputRules(), ...queryLimitPlugins(), useErrorReporting()],
-  }));
+  });
+  return yoga;
 }

@@ -6,10 +6,10 @@ import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors';
 import type { AppEnv } from './app-env';
 
-export const authBodyLimitBytes = 64 * 1024;
-export const defaultBodyLimitBytes = 1024 * 1024;
+const authBodyLimitBytes = 64 * 1024;
+const defaultBodyLimitBytes = 1024 * 1024;
 
-export function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
+function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
   if (path.startsWith('/oauth/') || path.startsWith('/auth/')) return authBodyLimitBytes;
   if (path === '/graphql') return Math.max(defaultBodyLimitBytes, templateMaxUploadSize * 2);
   return defaultBodyLimitBytes;

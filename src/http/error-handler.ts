@@ -25,7 +25,7 @@ function requestIdOf(c: Context<AppEnv>): string {
   return c.get('requestId') ?? crypto.randomUUID();
 }
 
-export function toAppError(error: unknown): AppError | undefined {
+function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof HTTPException) {
     const code = statusCodes[error.status];
@@ -53,8 +53,4 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
 };
 
 export const handleNotFound: NotFoundHandler<AppEnv> = (c) =>
-  problemResponse(
-    new AppError('NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`),
-    requestIdOf(c),
-    new URL(c.req.url).pathname,
-  );
+  problemResponse(new AppError('NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), requestIdOf(c), new URL(c.req.url).pathname);

@@ -1,6 +1,6 @@
 // RFC 9457 problem details, the body of every REST error. `code` is the stable machine-readable
 // identifier shared with GraphQL's `extensions.code`; `type` points at its entry in the error reference (README, "Errors").
-import { AppError, errorCodes, type ErrorCode } from '../errors';
+import { type AppError, errorCodes, type ErrorCode } from '../errors';
 
 export interface ProblemDetails {
   type: string;
@@ -14,9 +14,9 @@ export interface ProblemDetails {
   [extension: string]: unknown;
 }
 
-export const problemContentType = 'application/problem+json';
+const problemContentType = 'application/problem+json';
 
-export function problemFor(error: AppError, requestId: string, instance?: string): ProblemDetails {
+function problemFor(error: AppError, requestId: string, instance?: string): ProblemDetails {
   return {
     type: `/docs/errors#${error.code.toLowerCase()}`,
     title: errorCodes[error.code].title,

@@ -16,7 +16,7 @@ const unlimitedPaths = new Set(['/healthz', '/readyz']);
  * addresses), else the client address (./client-ip.ts says which header, if any, is believed).
  * The principal is undefined when this runs before authentication: anonymous, then.
  */
-export function clientKey(c: Context<AppEnv>): string {
+function clientKey(c: Context<AppEnv>): string {
   const principal = c.get('principal');
   if (principal && isAuthenticated(principal)) return principalKey(principal);
   return addressKey(c);
@@ -51,12 +51,12 @@ async function countRequest(c: Context<AppEnv>, key: string): Promise<void> {
   // Probes are never limited; PHOBOS_HTTP_RATE_LIMIT=0 turns the limiter off altogether.
   if (unlimitedPaths.has(c.req.path) || config.server.httpRateLimit.limit === 0) return;
   const result = await limitFailingOpen(rateLimitStoreFor(config, c.env), key, {
-      onFailure: (error) =>
-        c.get('logger').warn('rate limit store unavailable; request allowed', {
-          store: config.rateLimitStore.type,
-          error,
-        }),
-    });
+    onFailure: (error) =>
+      c.get('logger').warn('rate limit store unavailable; request allowed', {
+        store: config.rateLimitStore.type,
+        error,
+      }),
+  });
   // No verdict (the store failed): no headers either, rather than numbers nobody counted.
   if (!result) return;
 

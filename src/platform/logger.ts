@@ -14,19 +14,17 @@ const sensitiveValue = [
   /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi,
 ];
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 export function redactString(value: string): string {
   let out = value;
   for (const pattern of sensitiveValue) {
-    out = out.replace(pattern, (_match, keep?: string) =>
-      typeof keep === 'string' && keep.startsWith('postgres') ? `${keep}${REDACTED}@` : REDACTED,
-    );
+    out = out.replace(pattern, (_match, keep?: string) => (typeof keep === 'string' && keep.startsWith('postgres') ? `${keep}${REDACTED}@` : REDACTED));
   }
   return out;
 }
 
-export function redact(value: unknown, depth = 0): unknown {
+function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[truncated]';
   if (typeof value === 'string') return redactString(value);
   if (value instanceof Error) {
@@ -59,9 +57,7 @@ const consoleSink: LogSink = (line, level) => {
   else console.log(line);
 };
 
-export function createLogger(
-  options: { level?: LogLevel; fields?: Record<string, unknown>; sink?: LogSink } = {},
-): Logger {
+export function createLogger(options: { level?: LogLevel; fields?: Record<string, unknown>; sink?: LogSink } = {}): Logger {
   const minimum = levelOrder[options.level ?? 'info'];
   const base = options.fields ?? {};
   const sink = options.sink ?? consoleSink;

@@ -27,7 +27,11 @@ ssoRoutes.get('/auth/login/:provider', async (c) => {
 ssoRoutes.get('/auth/callback/:provider', async (c) => {
   const provider = providerOr404(c);
   const { state, code, error } = c.req.query();
-  const target = await finishExternalSignIn({ config: c.get('config'), db: c.get('database')().http, logger: c.get('logger') }, provider, { state, code, error });
+  const target = await finishExternalSignIn({ config: c.get('config'), db: c.get('database')().http, logger: c.get('logger') }, provider, {
+    state,
+    code,
+    error,
+  });
   return c.redirect(target, 302);
 });
 

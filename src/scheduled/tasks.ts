@@ -13,10 +13,7 @@ export interface ScheduledTask {
 /** Later milestones register their tasks here. */
 export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask];
 
-export async function runScheduledTasks(
-  tasks: ScheduledTask[],
-  context: Parameters<ScheduledTask['run']>[0],
-): Promise<{ name: string; ok: boolean }[]> {
+export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {
   return Promise.all(
     tasks.map(async (task) => {
       try {

@@ -182,7 +182,9 @@ function writeReadmeSummary(summary: Summary): void {
   const start = readme.indexOf(startMarker);
   const end = readme.indexOf(endMarker);
   if (start === -1 || end === -1) return;
-  const rows = Object.values(summary.measurements).map((m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} | ${m.serverCpuUsPerRequest ?? '–'} |`);
+  const rows = Object.values(summary.measurements).map(
+    (m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} | ${m.serverCpuUsPerRequest ?? '–'} |`,
+  );
   const table = [
     startMarker,
     '',
@@ -242,7 +244,9 @@ function summarize(measurements: Record<keyof ReturnType<typeof scenarios>, Meas
   // The limiter's cost, as a share of the bare route's throughput: the throughput it takes away
   // from the same route, relative to what the bare route serves.
   const limiterCost = (limited: Measurement) =>
-    perRound((round) => (m.schemaUnlimited.requestsPerSecondByRound[round]! - limited.requestsPerSecondByRound[round]!) / m.bare.requestsPerSecondByRound[round]!);
+    perRound(
+      (round) => (m.schemaUnlimited.requestsPerSecondByRound[round]! - limited.requestsPerSecondByRound[round]!) / m.bare.requestsPerSecondByRound[round]!,
+    );
   const figures = (of: Measurement) => ({ scenario: of.scenario, requestsPerSecond: of.requestsPerSecond, serverCpuUsPerRequest: of.serverCpuUsPerRequest });
   const ratios = {
     // On workerd alone, without the development layers: what the API adds to one database read
@@ -307,9 +311,13 @@ async function main(): Promise<void> {
     progress(`database ${name} migrated`);
 
     const redisToken = 'bench-redis-token';
-    const bridges = spawn(process.execPath, ['--import', 'tsx', 'scripts/bridges.ts', '--postgres', `${databaseUrl.hostname}:${databaseUrl.port || '5432'}`, '--redis-token', redisToken], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const bridges = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bridges.ts', '--postgres', `${databaseUrl.hostname}:${databaseUrl.port || '5432'}`, '--redis-token', redisToken],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     stops.push(async () => {
       bridges.kill('SIGTERM');
       await once(bridges, 'exit');

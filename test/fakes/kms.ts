@@ -38,7 +38,11 @@ export interface FakeKms {
 }
 
 class KmsError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -123,7 +127,9 @@ const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 async function verifySigV4(req: IncomingMessage, body: string, options: FakeKmsOptions): Promise<void> {
   const authorization = req.headers.authorization;
   if (!authorization) throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
-  const parts = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(authorization);
+  const parts = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+    authorization,
+  );
   if (!parts) throw new KmsError('IncompleteSignatureException', `Authorization header is not an AWS4-HMAC-SHA256 signature: '${authorization}'.`);
   const [, accessKeyId, scopeDate, region, service, signedHeaders, signature] = parts as unknown as string[];
   if (accessKeyId !== options.accessKeyId) throw new KmsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
@@ -135,12 +141,14 @@ async function verifySigV4(req: IncomingMessage, body: string, options: FakeKmsO
   if (!/^\d{8}T\d{6}Z$/.test(amzDate) || Number.isNaN(time) || scopeDate !== amzDate.slice(0, 8)) {
     throw new KmsError('IncompleteSignatureException', `X-Amz-Date must be an ISO 8601 basic date matching the credential scope, got '${amzDate}'.`);
   }
-  if (Math.abs(Date.now() - time) > MAX_CLOCK_SKEW_MS) throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is more than 5 minutes from now.`);
+  if (Math.abs(Date.now() - time) > MAX_CLOCK_SKEW_MS)
+    throw new KmsError('InvalidSignatureException', `Signature expired: ${amzDate} is more than 5 minutes from now.`);
   const signed = signedHeaders!.split(';');
   // The target is signed so a captured request cannot be replayed as another operation.
   const mustSign = ['host', 'x-amz-target', ...Object.keys(req.headers).filter((name) => name.startsWith('x-amz-'))];
   for (const name of mustSign) {
-    if (!signed.includes(name)) throw new KmsError('InvalidSignatureException', `The request header '${name}' must be a 'SignedHeader' in the AWS Authorization.`);
+    if (!signed.includes(name))
+      throw new KmsError('InvalidSignatureException', `The request header '${name}' must be a 'SignedHeader' in the AWS Authorization.`);
   }
   const bodyHash = req.headers['x-amz-content-sha256'];
   if (bodyHash !== undefined && bodyHash !== createHash('sha256').update(body).digest('hex')) {
@@ -161,7 +169,10 @@ async function verifySigV4(req: IncomingMessage, body: string, options: FakeKmsO
   const given = Buffer.from(signature!);
   const computed = Buffer.from(await expected.signature());
   if (expected.signedHeaders !== signedHeaders || !timingSafeEqual(given, computed)) {
-    throw new KmsError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+    throw new KmsError(
+      'InvalidSignatureException',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+    );
   }
 }
 
@@ -196,7 +207,13 @@ export async function startFakeKms(options: FakeKmsOptions): Promise<FakeKms> {
   };
   /** A key by key id, key ARN, alias name or alias ARN, as GetPublicKey and Sign accept. */
   const findKey = (identifier: string): StoredKey => {
-    const resource = identifier.startsWith('arn:') ? identifier.split(':').slice(5).join(':').replace(/^key\//, '') : identifier;
+    const resource = identifier.startsWith('arn:')
+      ? identifier
+          .split(':')
+          .slice(5)
+          .join(':')
+          .replace(/^key\//, '')
+      : identifier;
     const key = keys.get(aliases.get(resource) ?? resource);
     if (!key) throw new KmsError('NotFoundException', `Key '${identifier}' does not exist`);
     return key;
@@ -249,7 +266,8 @@ export async function startFakeKms(options: FakeKmsOptions): Promise<FakeKms> {
       if (!/^alias\/[a-zA-Z0-9/_-]+$/.test(aliasName) || aliasName.startsWith('alias/aws/')) {
         throw new KmsError('ValidationException', `Alias '${aliasName}' must start with alias/ (not alias/aws/) and use only a-z A-Z 0-9 / _ -.`);
       }
-      if (aliases.has(aliasName)) throw new KmsError('AlreadyExistsException', `An alias with the name arn:aws:kms:${options.region}:${accountId}:${aliasName} already exists`);
+      if (aliases.has(aliasName))
+        throw new KmsError('AlreadyExistsException', `An alias with the name arn:aws:kms:${options.region}:${accountId}:${aliasName} already exists`);
       aliases.set(aliasName, target.keyId);
       return undefined;
     },
@@ -279,7 +297,8 @@ export async function startFakeKms(options: FakeKmsOptions): Promise<FakeKms> {
       if (messageType === 'RAW') {
         signature = sign(hash, message, { key: key.privateKey, dsaEncoding: 'der' });
       } else if (messageType === 'DIGEST') {
-        if (message.length !== createHash(hash).digest().length) throw new KmsError('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
+        if (message.length !== createHash(hash).digest().length)
+          throw new KmsError('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
         signature = spec.curve
           ? ecdsaOverDigest(key.privateKey, spec.curve, message)
           : privateEncrypt(key.privateKey, Buffer.concat([Buffer.from(DIGEST_INFO[hash], 'hex'), message]));
@@ -295,23 +314,33 @@ export async function startFakeKms(options: FakeKmsOptions): Promise<FakeKms> {
     const body = await readBody(req, 1024 * 1024);
     await verifySigV4(req, body, options);
     if (req.method !== 'POST' || req.url !== '/' || req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-      throw new KmsError('UnknownOperationException', `KMS answers POST / with Content-Type application/x-amz-json-1.1, not ${req.method} ${req.url} ${req.headers['content-type']}.`);
+      throw new KmsError(
+        'UnknownOperationException',
+        `KMS answers POST / with Content-Type application/x-amz-json-1.1, not ${req.method} ${req.url} ${req.headers['content-type']}.`,
+      );
     }
     const handler = Object.hasOwn(operations, operation) ? operations[operation]! : undefined;
-    if (!handler) throw new KmsError('UnknownOperationException', `The fake KMS answers ${Object.keys(operations).join(', ')}, not '${req.headers['x-amz-target']}'.`);
+    if (!handler)
+      throw new KmsError('UnknownOperationException', `The fake KMS answers ${Object.keys(operations).join(', ')}, not '${req.headers['x-amz-target']}'.`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
       throw new KmsError('SerializationException', 'The request body is not JSON.');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new KmsError('SerializationException', 'The request body must be a JSON object.');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new KmsError('SerializationException', 'The request body must be a JSON object.');
     return handler(parsed as Json);
   }
 
   function send(res: ServerResponse, status: number, payload: Json | undefined, headers: Record<string, string> = {}): void {
     const text = payload === undefined ? '' : JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+      ...headers,
+    });
     res.end(text);
   }
 

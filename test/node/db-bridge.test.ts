@@ -35,15 +35,13 @@ describe('HTTP /sql (Neon HTTP format)', () => {
 
   it('runs a batch as one transaction: a failing statement rolls back the earlier ones', async () => {
     const sql = neon(database.url);
-    await expect(
-      sql.transaction([sql`insert into notes (body) values ('first')`, sql`insert into notes (body) values ('first')`]),
-    ).rejects.toMatchObject({ code: '23505', constraint: 'notes_body_key' });
+    await expect(sql.transaction([sql`insert into notes (body) values ('first')`, sql`insert into notes (body) values ('first')`])).rejects.toMatchObject({
+      code: '23505',
+      constraint: 'notes_body_key',
+    });
     expect(await sql`select count(*)::int as count from notes`).toEqual([{ count: 0 }]);
 
-    const [, inserted] = await sql.transaction([
-      sql`insert into notes (body) values ('a')`,
-      sql`insert into notes (body) values ('b') returning body`,
-    ]);
+    const [, inserted] = await sql.transaction([sql`insert into notes (body) values ('a')`, sql`insert into notes (body) values ('b') returning body`]);
     expect(inserted).toEqual([{ body: 'b' }]);
   });
 

@@ -13,9 +13,7 @@ describe('migrations', () => {
     const tables = await database.query<{ table_name: string }>(
       "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(
-      expect.arrayContaining(['memberships', 'organizations', 'resource_limits', 'users']),
-    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual(expect.arrayContaining(['memberships', 'organizations', 'resource_limits', 'users']));
   });
 
   it('serialise concurrent starters with the advisory lock', async () => {

@@ -43,7 +43,6 @@ async function ask(store: UpstashStore, key: string): Promise<RateLimitResult> {
   return result!;
 }
 
-
 describe('the redis store (Upstash sliding window)', () => {
   it('allows exactly the limit in a burst of 200 from one client, and not another client', async () => {
     const store = new UpstashStore({ url: bridge.url, token, rate: hourly });

@@ -51,7 +51,6 @@ async function errorOf(response: Response): Promise<string> {
   return ((await response.json()) as { error: string }).error;
 }
 
-
 /** Waits for the next window when fewer than `neededMs` are left in the current one. */
 async function freshWindow(windowMs: number, neededMs: number): Promise<void> {
   const left = windowMs - (Date.now() % windowMs);
@@ -95,7 +94,12 @@ describe('wire format', () => {
 
   it('runs a pipeline, with an error in its own entry', async () => {
     const key = `${prefix}pipe`;
-    const response = await post('/pipeline', [['SET', key, '1'], ['INCR', key], ['HGET', key, 'f'], ['GET', key]]);
+    const response = await post('/pipeline', [
+      ['SET', key, '1'],
+      ['INCR', key],
+      ['HGET', key, 'f'],
+      ['GET', key],
+    ]);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual([
       { result: b64('OK') },
@@ -107,15 +111,18 @@ describe('wire format', () => {
 
   it('runs multi-exec as a transaction: runtime errors per entry, a queueing error aborts it all', async () => {
     const key = `${prefix}tx`;
-    const ran = await post('/multi-exec', [['SET', key, 'x'], ['INCR', key], ['APPEND', key, 'y']]);
-    expect(ran.status).toBe(200);
-    expect(await ran.json()).toEqual([
-      { result: b64('OK') },
-      { error: 'ERR value is not an integer or out of range' },
-      { result: 2 },
+    const ran = await post('/multi-exec', [
+      ['SET', key, 'x'],
+      ['INCR', key],
+      ['APPEND', key, 'y'],
     ]);
+    expect(ran.status).toBe(200);
+    expect(await ran.json()).toEqual([{ result: b64('OK') }, { error: 'ERR value is not an integer or out of range' }, { result: 2 }]);
 
-    const aborted = await post('/multi-exec', [['SET', key, 'changed'], ['NOSUCHCOMMAND', key]]);
+    const aborted = await post('/multi-exec', [
+      ['SET', key, 'changed'],
+      ['NOSUCHCOMMAND', key],
+    ]);
     expect(aborted.status).toBe(400);
     expect(await errorOf(aborted)).toMatch(/^EXECABORT .*unknown command/);
     expect(await direct.get(key)).toBe('xy');
@@ -190,8 +197,11 @@ describe('@upstash/redis through the bridge', () => {
   it('runs a pipeline and a transaction', async () => {
     const key = `${prefix}client-pipe`;
     expect(await client.pipeline().set(key, 5).incr(key).get(key).exec()).toEqual(['OK', 6, 6]);
-    expect(await client.multi().incrby(key, 10).lpush(`${prefix}client-list`, 'a', 'b').lrange(`${prefix}client-list`, 0, -1).exec())
-      .toEqual([16, 2, ['b', 'a']]);
+    expect(await client.multi().incrby(key, 10).lpush(`${prefix}client-list`, 'a', 'b').lrange(`${prefix}client-list`, 0, -1).exec()).toEqual([
+      16,
+      2,
+      ['b', 'a'],
+    ]);
     await expect(client.pipeline().set(key, 'abc').incr(key).exec()).rejects.toThrow(/not an integer/);
     expect(await client.pipeline().set(key, 'abc').incr(key).exec({ keepErrors: true })).toEqual([
       { error: undefined, result: 'OK' },

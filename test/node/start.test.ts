@@ -30,7 +30,9 @@ describe('npm start', () => {
     const run = launch({ ...databaseVariablesFor(database.url), PHOBOS_HTTP_RATE_LIMIT: 'abc' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('PHOBOS_HTTP_RATE_LIMIT: expected a number of requests per second');
-    const tables = await database.query("select count(*)::int as count from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')");
+    const tables = await database.query(
+      "select count(*)::int as count from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')",
+    );
     expect(tables.rows[0]!.count).toBe(0);
   });
 
@@ -40,37 +42,33 @@ describe('npm start', () => {
     expect(run.output()).toContain('PHOBOS_ADMIN_USER_PASSWORD_FILE: cannot read /nonexistent/admin-password');
   });
 
-  it(
-    'migrates, creates the admin, serves /readyz on the configured port, and stops cleanly on SIGINT',
-    async () => {
-      const database = await createTestDatabase({ migrated: false });
-      const port = await freePort();
-      const run = launch({
-        ...databaseVariablesFor(database.url),
-        PHOBOS_HTTP_SERVER_PORT: String(port),
-        PHOBOS_ADMIN_USER_EMAIL: 'ops@example.com',
-        PHOBOS_ADMIN_USER_PASSWORD: 'correct horse battery staple',
-        PHOBOS_GRPC_SERVER_PORT: '9010',
-      });
-      try {
-        const deadline = Date.now() + 90_000;
-        while (!run.output().includes('ready on') && Date.now() < deadline && run.child.exitCode === null) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-        expect(run.output()).toContain(`ready on http://localhost:${port}`);
-        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-        expect(ready.status).toBe(200);
-        expect(await ready.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'pass' }, migrations: { status: 'pass' } } });
-        const admins = await database.query<{ email: string }>('select email from users where is_admin');
-        expect(admins.rows.map((row) => row.email)).toEqual(['ops@example.com']);
-        expect(run.output()).toContain('PHOBOS_GRPC_SERVER_PORT is set but not applicable on Workers');
-        expect(run.output()).not.toContain('correct horse battery staple');
-      } finally {
-        run.child.kill('SIGINT');
+  it('migrates, creates the admin, serves /readyz on the configured port, and stops cleanly on SIGINT', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    const port = await freePort();
+    const run = launch({
+      ...databaseVariablesFor(database.url),
+      PHOBOS_HTTP_SERVER_PORT: String(port),
+      PHOBOS_ADMIN_USER_EMAIL: 'ops@example.com',
+      PHOBOS_ADMIN_USER_PASSWORD: 'correct horse battery staple',
+      PHOBOS_GRPC_SERVER_PORT: '9010',
+    });
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!run.output().includes('ready on') && Date.now() < deadline && run.child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      expect(await run.exited).toBe(0);
-      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-    },
-    120_000,
-  );
+      expect(run.output()).toContain(`ready on http://localhost:${port}`);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'pass' }, migrations: { status: 'pass' } } });
+      const admins = await database.query<{ email: string }>('select email from users where is_admin');
+      expect(admins.rows.map((row) => row.email)).toEqual(['ops@example.com']);
+      expect(run.output()).toContain('PHOBOS_GRPC_SERVER_PORT is set but not applicable on Workers');
+      expect(run.output()).not.toContain('correct horse battery staple');
+    } finally {
+      run.child.kill('SIGINT');
+    }
+    expect(await run.exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 120_000);
 });

@@ -40,7 +40,9 @@ describe('multilineText()', () => {
 
   it('refuses the other control characters', () => {
     for (const description of ['nul\u0000', 'bell\u0007', 'vertical tab\u000b', 'form feed\u000c', 'delete\u007f']) {
-      expect(body.safeParse({ description }).error!.issues[0]!.message).toBe('must not contain control characters other than tab, line feed and carriage return');
+      expect(body.safeParse({ description }).error!.issues[0]!.message).toBe(
+        'must not contain control characters other than tab, line feed and carriage return',
+      );
     }
   });
 });

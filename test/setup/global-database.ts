@@ -33,7 +33,7 @@ export { freePort };
 export default async function setup(project: TestProject) {
   const runPrefix = `phobos_t${process.pid}_`;
   let stateDir: string | undefined;
-  let stopServer = async () => undefined as void;
+  let stopServer = async (): Promise<void> => {};
   let adminUrl = process.env.PHOBOS_TEST_DATABASE_URL;
   if (!adminUrl) {
     stateDir = mkdtempSync(join(tmpdir(), 'phobos-edge-test-'));
@@ -61,10 +61,7 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await bridge.close();
-    const created = await admin.query<{ datname: string }>(
-      'select datname from pg_database where starts_with(datname, $1)',
-      [runPrefix],
-    );
+    const created = await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [runPrefix]);
     for (const { datname } of created.rows) {
       await admin.query(`drop database if exists "${datname}" with (force)`);
     }

@@ -32,7 +32,16 @@ export async function signInWithPassword(server: { url: string }, login: string,
   const challenge = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))).toString('base64url');
   const redirectUri = `${server.url}/auth/callback`;
   const authorize = new URL(`${server.url}/oauth/authorize`);
-  for (const [key, value] of Object.entries({ client_id: 'phobos', redirect_uri: redirectUri, response_type: 'code', scope: 'openid email', state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' })) {
+  for (const [key, value] of Object.entries({
+    client_id: 'phobos',
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid email',
+    state: 's',
+    nonce: 'n',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  })) {
     authorize.searchParams.set(key, value);
   }
   const jar = new CookieJar();

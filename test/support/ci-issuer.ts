@@ -18,7 +18,13 @@ export async function startCiIssuer(): Promise<CiIssuer> {
   const server: Server = createServer((req, res) => {
     const body =
       req.url === '/.well-known/openid-configuration'
-        ? { issuer, jwks_uri: `${issuer}/jwks`, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, id_token_signing_alg_values_supported: ['RS256'] }
+        ? {
+            issuer,
+            jwks_uri: `${issuer}/jwks`,
+            authorization_endpoint: `${issuer}/authorize`,
+            token_endpoint: `${issuer}/token`,
+            id_token_signing_alg_values_supported: ['RS256'],
+          }
         : req.url === '/jwks'
           ? { keys: [jwk] }
           : undefined;

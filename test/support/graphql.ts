@@ -73,7 +73,10 @@ export async function graphqlHarness(overrides: Record<string, string> = {}): Pr
 
     async createUser({ admin = false, username } = {}) {
       const name = username ?? `user-${crypto.randomUUID().slice(0, 8)}`;
-      const [user] = await db.http.insert(users).values({ username: name, email: `${name}@example.com`, isAdmin: admin }).returning();
+      const [user] = await db.http
+        .insert(users)
+        .values({ username: name, email: `${name}@example.com`, isAdmin: admin })
+        .returning();
       const { accessToken } = await issueUserTokens(signer, config, user!, { sessionId: crypto.randomUUID() });
       return { kind: 'user', id: user!.id, name, accessToken };
     },

@@ -21,9 +21,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(
-      options.migrated === false ? `create database "${name}"` : `create database "${name}" template "${templateName}"`,
-    );
+    await admin.query(options.migrated === false ? `create database "${name}"` : `create database "${name}" template "${templateName}"`);
   } finally {
     await admin.end();
   }

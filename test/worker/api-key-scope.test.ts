@@ -22,7 +22,11 @@ let unscopedKeyId: string;
 const withKey = (key: string) => ({ 'x-api-key': key });
 
 async function postKey(key: string, body: Record<string, unknown>) {
-  const response = await h.request('/auth/api-keys', { method: 'POST', headers: { ...withKey(key), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await h.request('/auth/api-keys', {
+    method: 'POST',
+    headers: { ...withKey(key), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as { apiKey?: { organizationId: string | null }; secret?: string; code?: string } };
 }
 
@@ -58,7 +62,11 @@ describe('a key narrowed to one organization', () => {
 
   it("gives its children none of the admin's powers outside the organization", async () => {
     const child = await postKey(scopedKey, { name: 'grandchild' });
-    const attempt = await h.gql('mutation { createOrganization(input: { name: "initech" }) { organization { id } } }', {}, { headers: withKey(child.body.secret!) });
+    const attempt = await h.gql(
+      'mutation { createOrganization(input: { name: "initech" }) { organization { id } } }',
+      {},
+      { headers: withKey(child.body.secret!) },
+    );
     expect(attempt.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const hidden = await h.gql<{ organization: unknown }>('{ organization(name: "globex") { id } }', {}, { headers: withKey(child.body.secret!) });
     expect(hidden.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');

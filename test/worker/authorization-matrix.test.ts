@@ -24,16 +24,7 @@ import { databaseFor } from '../../src/runtime';
 import { globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
 const roles = ['owner', 'release_manager', 'deployer', 'developer', 'viewer'] as const satisfies readonly RoleName[];
-const actors = [
-  'anonymous',
-  'admin',
-  ...roles,
-  'project_developer',
-  'service_account',
-  'other_tenant',
-  'scoped_key_in',
-  'scoped_key_out',
-] as const;
+const actors = ['anonymous', 'admin', ...roles, 'project_developer', 'service_account', 'other_tenant', 'scoped_key_in', 'scoped_key_out'] as const;
 type Actor = (typeof actors)[number];
 type Outcome = 'ok' | 'null' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | `status ${number}`;
 
@@ -67,7 +58,14 @@ async function newTenant(): Promise<Tenant> {
   await addMember(db, adminCaller, { organizationId: organization.id, serviceAccountId: account.id, role: 'viewer' });
   const { signer } = signingFor(h.config, databaseFor(h.config));
   const accountToken = await issueServiceAccountToken(signer, h.config, account);
-  const ownerCaller = await loadCaller(db, { kind: 'user', userId: users.owner.id, username: users.owner.name, email: '', isAdmin: false, via: 'access_token' });
+  const ownerCaller = await loadCaller(db, {
+    kind: 'user',
+    userId: users.owner.id,
+    username: users.owner.name,
+    email: '',
+    isAdmin: false,
+    via: 'access_token',
+  });
   const scopedKey = await createApiKey(db, ownerCaller, { name: 'scoped', organizationId: organization.id });
   return {
     id: organization.id,
@@ -144,9 +142,15 @@ const graphqlRows: Record<string, Row> = {
     // project_developer's role is in this very project, so it sees it.
     expected: { ...inTenant(seeTenant), other_tenant: 'null', scoped_key_out: 'null' },
   },
-  'Query.organization': { run: (a) => graphqlOutcome(a, 'query($name: String!) { organization(name: $name) { id } }', { name: tenant.name }), expected: inTenant(seeTenant) },
+  'Query.organization': {
+    run: (a) => graphqlOutcome(a, 'query($name: String!) { organization(name: $name) { id } }', { name: tenant.name }),
+    expected: inTenant(seeTenant),
+  },
   'Query.organizations': { run: (a) => graphqlOutcome(a, '{ organizations { id } }'), expected: authenticated() },
-  'Query.project': { run: (a) => graphqlOutcome(a, 'query($id: ID!) { project(id: $id) { id } }', { id: globalId('Project', tenant.projectId) }), expected: inTenant(seeTenant) },
+  'Query.project': {
+    run: (a) => graphqlOutcome(a, 'query($id: ID!) { project(id: $id) { id } }', { id: globalId('Project', tenant.projectId) }),
+    expected: inTenant(seeTenant),
+  },
   'Query.serviceAccounts': {
     run: (a) => graphqlOutcome(a, 'query($id: ID!) { serviceAccounts(organizationId: $id) { id } }', { id: globalId('Organization', tenant.id) }),
     expected: inTenant(['admin', ...roles, 'service_account', 'scoped_key_in']),
@@ -155,7 +159,10 @@ const graphqlRows: Record<string, Row> = {
   'Query.resourceLimitsConnection': { run: (a) => graphqlOutcome(a, '{ resourceLimitsConnection(first: 1) { totalCount } }'), expected: authenticated() },
 
   'Mutation.createOrganization': {
-    run: (a) => graphqlOutcome(a, 'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }', { input: { name: unique('new-org') } }),
+    run: (a) =>
+      graphqlOutcome(a, 'mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }', {
+        input: { name: unique('new-org') },
+      }),
     expected: systemAdminsOnly(),
   },
   'Mutation.updateOrganization': {
@@ -169,7 +176,12 @@ const graphqlRows: Record<string, Row> = {
     // A tenant of its own for every actor, so an allowed delete leaves the others' tenant in place.
     run: async (a) => {
       const doomed = await newTenant();
-      return graphqlOutcome(a, 'mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { organization { id } } }', { input: { id: globalId('Organization', doomed.id) } }, doomed);
+      return graphqlOutcome(
+        a,
+        'mutation($input: DeleteOrganizationInput!) { deleteOrganization(input: $input) { organization { id } } }',
+        { input: { id: globalId('Organization', doomed.id) } },
+        doomed,
+      );
     },
     expected: inTenant(owners),
   },
@@ -210,7 +222,9 @@ const graphqlRows: Record<string, Row> = {
   'Mutation.deleteProject': {
     run: async (a) => {
       const doomed = await createProject(h.db.http, adminCaller, { organizationId: tenant.id, name: unique('doomed') });
-      return graphqlOutcome(a, 'mutation($input: DeleteProjectInput!) { deleteProject(input: $input) { project { id } } }', { input: { id: globalId('Project', doomed.id) } });
+      return graphqlOutcome(a, 'mutation($input: DeleteProjectInput!) { deleteProject(input: $input) { project { id } } }', {
+        input: { id: globalId('Project', doomed.id) },
+      });
     },
     // project_developer holds a role in another project only: this one does not exist for it.
     expected: { ...inTenant(owners), project_developer: 'NOT_FOUND' },
@@ -234,7 +248,11 @@ const graphqlRows: Record<string, Row> = {
   'Mutation.addServiceAccountTrustPolicy': {
     run: (a) =>
       graphqlOutcome(a, 'mutation($input: AddServiceAccountTrustPolicyInput!) { addServiceAccountTrustPolicy(input: $input) { trustPolicy { id } } }', {
-        input: { serviceAccountId: globalId('ServiceAccount', tenant.serviceAccountId), issuer: 'https://ci.example.com', boundClaims: [{ claim: 'repository', value: unique('acme/web') }] },
+        input: {
+          serviceAccountId: globalId('ServiceAccount', tenant.serviceAccountId),
+          issuer: 'https://ci.example.com',
+          boundClaims: [{ claim: 'repository', value: unique('acme/web') }],
+        },
       }),
     expected: inTenant(owners),
   },
@@ -248,7 +266,9 @@ const graphqlRows: Record<string, Row> = {
   'Mutation.revokeApiKey': {
     run: async (a) => {
       const { key } = await createApiKey(h.db.http, adminCaller, { name: unique('key'), serviceAccountId: tenant.serviceAccountId });
-      return graphqlOutcome(a, 'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } } }', { input: { id: globalId('ApiKey', key.id) } });
+      return graphqlOutcome(a, 'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } } }', {
+        input: { id: globalId('ApiKey', key.id) },
+      });
     },
     expected: inTenant(owners),
   },
@@ -278,11 +298,21 @@ const restRows: Record<string, Row> = {
   // userinfo answers for user access tokens only (not API keys, not service accounts).
   'GET /oauth/userinfo': {
     run: (a) => restOutcome(a, 'GET', '/oauth/userinfo'),
-    expected: same('ok', { anonymous: 'UNAUTHENTICATED', service_account: 'UNAUTHENTICATED', scoped_key_in: 'UNAUTHENTICATED', scoped_key_out: 'UNAUTHENTICATED' }),
+    expected: same('ok', {
+      anonymous: 'UNAUTHENTICATED',
+      service_account: 'UNAUTHENTICATED',
+      scoped_key_in: 'UNAUTHENTICATED',
+      scoped_key_out: 'UNAUTHENTICATED',
+    }),
   },
   'POST /oauth/userinfo': {
     run: (a) => restOutcome(a, 'POST', '/oauth/userinfo'),
-    expected: same('ok', { anonymous: 'UNAUTHENTICATED', service_account: 'UNAUTHENTICATED', scoped_key_in: 'UNAUTHENTICATED', scoped_key_out: 'UNAUTHENTICATED' }),
+    expected: same('ok', {
+      anonymous: 'UNAUTHENTICATED',
+      service_account: 'UNAUTHENTICATED',
+      scoped_key_in: 'UNAUTHENTICATED',
+      scoped_key_out: 'UNAUTHENTICATED',
+    }),
   },
   // Sign-out everywhere reaches every session of the user: a key narrowed to one organization may not.
   'POST /oauth/sessions/revoke-all': {
@@ -299,7 +329,14 @@ const restRows: Record<string, Row> = {
   'DELETE /auth/api-keys/:id': {
     // The owner's own key, narrowed to the tenant: the owner, its key for the tenant and an admin may revoke it.
     run: async (a) => {
-      const ownerCaller = await loadCaller(h.db.http, { kind: 'user', userId: users.owner.id, username: users.owner.name, email: '', isAdmin: false, via: 'access_token' });
+      const ownerCaller = await loadCaller(h.db.http, {
+        kind: 'user',
+        userId: users.owner.id,
+        username: users.owner.name,
+        email: '',
+        isAdmin: false,
+        via: 'access_token',
+      });
       const { key } = await createApiKey(h.db.http, ownerCaller, { name: unique('owned'), organizationId: tenant.id });
       return restOutcome(a, 'DELETE', `/auth/api-keys/${key.id}`);
     },
@@ -322,7 +359,14 @@ beforeAll(async () => {
   for (const role of roles) users[role] = await h.createUser({ username: unique(role.replace('_', '-')) });
   users.project_developer = await h.createUser({ username: unique('project-developer') });
   users.other_tenant = await h.createUser({ username: unique('outsider') });
-  adminCaller = await loadCaller(h.db.http, { kind: 'user', userId: users.admin.id, username: users.admin.name, email: '', isAdmin: true, via: 'access_token' });
+  adminCaller = await loadCaller(h.db.http, {
+    kind: 'user',
+    userId: users.admin.id,
+    username: users.admin.name,
+    email: '',
+    isAdmin: true,
+    via: 'access_token',
+  });
   tenant = await newTenant();
   const other = await createOrganization(h.db.http, adminCaller, { name: unique('other') });
   otherTenantId = other.id;
@@ -339,7 +383,13 @@ describe('the authorization matrix', () => {
       return isObjectType(type) ? Object.keys(type.getFields()).map((field) => `${root}.${field}`) : [];
     });
     expect(Object.keys(graphqlRows).sort()).toEqual(operations.sort());
-    const routes = [...new Set(createApp().routes.filter((route) => route.path !== '/*').map((route) => `${route.method} ${route.path}`))];
+    const routes = [
+      ...new Set(
+        createApp()
+          .routes.filter((route) => route.path !== '/*')
+          .map((route) => `${route.method} ${route.path}`),
+      ),
+    ];
     expect(Object.keys(restRows).sort()).toEqual(routes.sort());
   });
 

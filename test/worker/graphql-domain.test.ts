@@ -65,7 +65,9 @@ describe('organizations and projects: happy path', () => {
 
     const project = decodeGlobalId(projectId);
     expect(project.typename).toBe('Project');
-    const projects = await h.db.http.execute<{ organization_id: string; name: string }>(sql`select organization_id, name from projects where id = ${project.id}`);
+    const projects = await h.db.http.execute<{ organization_id: string; name: string }>(
+      sql`select organization_id, name from projects where id = ${project.id}`,
+    );
     expect(projects.rows).toEqual([{ organization_id: id, name: 'app' }]);
 
     const roles = await h.db.http.execute<{ role: string }>(sql`select role from memberships where organization_id = ${id} and user_id = ${viewer.id}`);
@@ -88,7 +90,11 @@ describe('organizations and projects: happy path', () => {
     expect(project.errors).toBeUndefined();
     expect(project.data!.project).toEqual({ name: 'app', organization: { name: orgName } });
 
-    const node = await h.gql<{ node: { __typename: string; id: string } }>('query($id: ID!) { node(id: $id) { __typename id } }', { id: organizationId }, { as: viewer });
+    const node = await h.gql<{ node: { __typename: string; id: string } }>(
+      'query($id: ID!) { node(id: $id) { __typename id } }',
+      { id: organizationId },
+      { as: viewer },
+    );
     expect(node.data!.node).toEqual({ __typename: 'Organization', id: organizationId });
   });
 
@@ -134,7 +140,11 @@ describe('organizations and projects: happy path', () => {
     );
     const membershipId = added.data!.addOrganizationMember.membership.id;
     expect(decodeGlobalId(membershipId).typename).toBe('Membership');
-    const removedByViewer = await h.gql('mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id } } }', { input: { id: membershipId } }, { as: viewer });
+    const removedByViewer = await h.gql(
+      'mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id } } }',
+      { input: { id: membershipId } },
+      { as: viewer },
+    );
     expect(removedByViewer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const removed = await h.gql<{ removeOrganizationMember: { membership: { id: string; role: string } } }>(
       'mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id role } } }',
@@ -244,9 +254,17 @@ describe('organizations: errors', () => {
 
   it('answers NOT_FOUND, never INTERNAL, when an id names nothing (a system admin skips the membership check)', async () => {
     const ghostOrganization = globalId('Organization', crypto.randomUUID());
-    const project = await h.gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }', { input: { organizationId: ghostOrganization, name: 'p' } }, { as: admin });
+    const project = await h.gql(
+      'mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }',
+      { input: { organizationId: ghostOrganization, name: 'p' } },
+      { as: admin },
+    );
     expect(project.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([['NOT_FOUND', 'Organization not found']]);
-    const account = await h.gql('mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } } }', { input: { organizationId: ghostOrganization, name: 'sa' } }, { as: admin });
+    const account = await h.gql(
+      'mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } } }',
+      { input: { organizationId: ghostOrganization, name: 'sa' } },
+      { as: admin },
+    );
     expect(account.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([['NOT_FOUND', 'Organization not found']]);
     const member = await h.gql(
       'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }',
@@ -325,7 +343,10 @@ describe('service accounts and API keys', () => {
 
   it('creates an API key for the service account whose secret authenticates as it', async () => {
     const created = await h.gql<{
-      createApiKey: { apiKey: { id: string; name: string; prefix: string; expiresAt: string | null; lastUsedAt: string | null; revokedAt: string | null }; secret: string };
+      createApiKey: {
+        apiKey: { id: string; name: string; prefix: string; expiresAt: string | null; lastUsedAt: string | null; revokedAt: string | null };
+        secret: string;
+      };
     }>(
       'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id name prefix expiresAt lastUsedAt revokedAt } secret } }',
       { input: { name: 'ci-key', serviceAccountId, organizationId, expiresAt: new Date(Date.now() + 86_400_000).toISOString() } },

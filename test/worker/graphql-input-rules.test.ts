@@ -32,7 +32,11 @@ const NoteInput = builder.inputType('NoteInput', {
 
 builder.queryType({
   fields: (t) => ({
-    thing: t.field({ type: Thing, args: { id: t.arg.globalID({ for: Thing, required: true }) }, resolve: (_root, { id }) => ({ id: `${id.typename}/${id.id}` }) }),
+    thing: t.field({
+      type: Thing,
+      args: { id: t.arg.globalID({ for: Thing, required: true }) },
+      resolve: (_root, { id }) => ({ id: `${id.typename}/${id.id}` }),
+    }),
     note: t.string({ args: { input: t.arg({ type: NoteInput, required: true }) }, resolve: (_root, { input }) => JSON.stringify(input) }),
   }),
 });
@@ -44,7 +48,10 @@ const problem = (query: string, variables?: Record<string, unknown>) => findInpu
 describe('input rules on a module’s declarations', () => {
   it('checks a global id against the type it is declared for, naming the argument', () => {
     expect(problem('query ($id: ID!) { thing(id: $id) { uuid } }', { id: thingId })).toBeUndefined();
-    expect(problem('query ($id: ID!) { thing(id: $id) { uuid } }', { id: btoa(`Other:${crypto.randomUUID()}`) })).toEqual({ field: 'id', message: 'not a Thing id' });
+    expect(problem('query ($id: ID!) { thing(id: $id) { uuid } }', { id: btoa(`Other:${crypto.randomUUID()}`) })).toEqual({
+      field: 'id',
+      message: 'not a Thing id',
+    });
     expect(problem('query ($id: ID!) { thing(id: $id) { uuid } }', { id: btoa('Thing:not-a-uuid') })).toEqual({ field: 'id', message: 'not a Thing id' });
   });
 
@@ -71,7 +78,10 @@ describe('input rules on a module’s declarations', () => {
   });
 
   it('finds arguments inside fragments and literals as well as in variables', () => {
-    expect(problem(`query { ...F } fragment F on Query { note(input: { title: "x\\u0007" }) }`)).toEqual({ field: 'input.title', message: 'must not contain control characters' });
+    expect(problem(`query { ...F } fragment F on Query { note(input: { title: "x\\u0007" }) }`)).toEqual({
+      field: 'input.title',
+      message: 'must not contain control characters',
+    });
     expect(problem(`query { ... on Query { thing(id: "${btoa('Thing:1')}") { uuid } } }`)).toEqual({ field: 'id', message: 'not a Thing id' });
   });
 });

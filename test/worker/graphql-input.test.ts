@@ -109,7 +109,11 @@ describe('text inputs', () => {
   it('allows line breaks and tabs in a description, not in a name', async () => {
     const description = 'First line\nsecond line\r\n\tindented';
     const name = `multiline-${crypto.randomUUID().slice(0, 8)}`;
-    const created = await h.gql<{ createOrganization: { organization: { description: string } } }>(createOrganization, { input: { name, description } }, { as: admin });
+    const created = await h.gql<{ createOrganization: { organization: { description: string } } }>(
+      createOrganization,
+      { input: { name, description } },
+      { as: admin },
+    );
     expect(created.errors).toBeUndefined();
     expect(created.data!.createOrganization.organization.description).toBe(description);
 
@@ -120,7 +124,11 @@ describe('text inputs', () => {
 
   it('refuses a cursor that decodes to a NUL byte instead of passing it to SQL', async () => {
     const forged = btoa('k:\u0000');
-    const result = await h.gql('query ($after: String) { resourceLimitsConnection(first: 2, after: $after) { totalCount } }', { after: forged }, { as: member });
+    const result = await h.gql(
+      'query ($after: String) { resourceLimitsConnection(first: 2, after: $after) { totalCount } }',
+      { after: forged },
+      { as: member },
+    );
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 });
@@ -130,7 +138,11 @@ describe('global ids', () => {
 
   it('refuses an id whose inner id is not a UUID in a mutation input, naming the field', async () => {
     for (const id of malformed) {
-      const result = await h.gql('mutation ($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { id } } }', { input: { id, description: 'x' } }, { as: admin });
+      const result = await h.gql(
+        'mutation ($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { id } } }',
+        { input: { id, description: 'x' } },
+        { as: admin },
+      );
       expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.id' });
     }
     const project = await h.gql('query ($id: ID!) { project(id: $id) { id } }', { id: globalId('Project', 'not-a-uuid') }, { as: admin });
@@ -187,8 +199,12 @@ describe('what a refused request tells the caller', () => {
   });
 
   it('answers variables in a GET query string that are not JSON with 400, not a masked 500', async () => {
-    const response = await h.request(`/graphql?${new URLSearchParams({ query: '{ __typename }', variables: '{x' })}`, { headers: { accept: 'application/json', ...anonymously.headers } });
+    const response = await h.request(`/graphql?${new URLSearchParams({ query: '{ __typename }', variables: '{x' })}`, {
+      headers: { accept: 'application/json', ...anonymously.headers },
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ errors: [{ message: 'the variables or extensions parameter is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } }] });
+    expect(await response.json()).toEqual({
+      errors: [{ message: 'the variables or extensions parameter is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } }],
+    });
   });
 });

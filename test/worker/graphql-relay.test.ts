@@ -147,9 +147,7 @@ describe('global ids and node(id:)', () => {
     for (const count of [101, 3000]) {
       const queries = await countQueries(h.env.PHOBOS_DB_NAME as string, async () => {
         const result = await h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ids(count) }, { as: member });
-        expect(result.errors).toEqual([
-          { message: `ids: at most 100 ids in one request, not ${count}`, extensions: { code: 'BAD_USER_INPUT', field: 'ids' } },
-        ]);
+        expect(result.errors).toEqual([{ message: `ids: at most 100 ids in one request, not ${count}`, extensions: { code: 'BAD_USER_INPUT', field: 'ids' } }]);
       });
       expect(queries.count).toBe(0);
     }
@@ -192,10 +190,21 @@ describe('dataloaders', () => {
   });
 
   it('loads any number of nodes in one query, however they are asked for', async () => {
-    const one = await countQueries(database(), () => h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on ResourceLimit { name value } } }', { ids: allIds.slice(0, 1) }, { as: member }));
-    const all = await countQueries(database(), () => h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on ResourceLimit { name value } } }', { ids: allIds }, { as: member }));
+    const one = await countQueries(database(), () =>
+      h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on ResourceLimit { name value } } }', { ids: allIds.slice(0, 1) }, { as: member }),
+    );
+    const all = await countQueries(database(), () =>
+      h.gql('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on ResourceLimit { name value } } }', { ids: allIds }, { as: member }),
+    );
     const aliased = await countQueries(database(), () =>
-      h.gql(`{ ${allIds.slice(0, 11).map((id, index) => `n${index}: node(id: "${id}") { ... on ResourceLimit { name } }`).join(' ')} }`, undefined, { as: member }),
+      h.gql(
+        `{ ${allIds
+          .slice(0, 11)
+          .map((id, index) => `n${index}: node(id: "${id}") { ... on ResourceLimit { name } }`)
+          .join(' ')} }`,
+        undefined,
+        { as: member },
+      ),
     );
     const loads = (statements: string[]) => statements.filter((statement) => statement.includes('from "resource_limits"'));
     expect(loads(one.statements)).toHaveLength(1);

@@ -75,7 +75,8 @@ describe('routes', () => {
     expect(policy['connect-src']).toEqual(["'self'"]);
     expect(policy['frame-ancestors']).toEqual(["'none'"]);
     expect(policy['base-uri']).toEqual(["'none'"]);
-    for (const sources of Object.values(policy) as string[][]) expect(sources.filter((source) => !/^('self'|'none'|'unsafe-inline'|data:)$/.test(source))).toEqual([]);
+    for (const sources of Object.values(policy) as string[][])
+      expect(sources.filter((source) => !/^('self'|'none'|'unsafe-inline'|data:)$/.test(source))).toEqual([]);
   });
 
   it('has the GraphiQL files the page loads in the static assets', async () => {
@@ -119,7 +120,11 @@ describe('routes', () => {
   });
 
   it('refuses mutations sent with GET: a link must never change anything', async () => {
-    const result = await h.gql('mutation { updateResourceLimit(input: { name: "ResourceLimitApiKeysPerUser", value: 1 }) { resourceLimit { id } } }', undefined, { as: admin, method: 'GET' });
+    const result = await h.gql(
+      'mutation { updateResourceLimit(input: { name: "ResourceLimitApiKeysPerUser", value: 1 }) { resourceLimit { id } } }',
+      undefined,
+      { as: admin, method: 'GET' },
+    );
     expect(result.status).toBe(405);
     expect(result.errors![0]!.extensions!.code).toBe('METHOD_NOT_ALLOWED');
     const stored = await h.db.http.execute<{ value: number }>(sql`select value from resource_limits where name = 'ResourceLimitApiKeysPerUser'`);
@@ -196,12 +201,20 @@ describe('errors', () => {
       logged.push(String(line));
     });
 
-    const result = await broken.gql('query { resourceLimits { id name value } }', undefined, { as: brokenAdmin, headers: { 'x-request-id': 'masked-error-test-01' } });
+    const result = await broken.gql('query { resourceLimits { id name value } }', undefined, {
+      as: brokenAdmin,
+      headers: { 'x-request-id': 'masked-error-test-01' },
+    });
 
     expect(result.status).toBe(200);
     expect(result.data).toBeNull();
     expect(result.errors).toEqual([
-      { message: 'Unexpected error.', locations: expect.any(Array), path: ['resourceLimits'], extensions: { code: 'INTERNAL', requestId: 'masked-error-test-01' } },
+      {
+        message: 'Unexpected error.',
+        locations: expect.any(Array),
+        path: ['resourceLimits'],
+        extensions: { code: 'INTERNAL', requestId: 'masked-error-test-01' },
+      },
     ]);
     expect(result.text).not.toMatch(/resource_limits|relation|postgres|select/i);
 
@@ -281,7 +294,11 @@ describe('limits on what a request may ask', () => {
       { message: 'Query complexity 12015 exceeds the maximum of 10000.', extensions: { code: 'BAD_USER_INPUT', complexity: 12015, maxComplexity: 10000 } },
     ]);
     // One alias of it is an ordinary request.
-    const single = await h.gql<{ nodes: unknown[] }>('query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name } } }', { ids: hundredIds() }, { as: member });
+    const single = await h.gql<{ nodes: unknown[] }>(
+      'query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Organization { name } } }',
+      { ids: hundredIds() },
+      { as: member },
+    );
     expect(single.errors).toBeUndefined();
     expect(single.data!.nodes).toEqual(Array.from({ length: 100 }, () => null));
   });
@@ -325,10 +342,16 @@ describe('limits on what a request may ask', () => {
 
     it('refuses before executing anything', async () => {
       // Twelve updates at 1 + resourceLimit (1 + id, name, value 3) = 5 each: 60.
-      const updates = Array.from({ length: 12 }, (_, index) => `u${index}: updateResourceLimit(input: { name: "ResourceLimitAgentsPerOrganization", value: ${index} }) { resourceLimit { id name value } }`);
+      const updates = Array.from(
+        { length: 12 },
+        (_, index) =>
+          `u${index}: updateResourceLimit(input: { name: "ResourceLimitAgentsPerOrganization", value: ${index} }) { resourceLimit { id name value } }`,
+      );
       const result = await limited.gql(`mutation { ${updates.join(' ')} }`, undefined, { as: limitedAdmin });
       expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', complexity: 60 });
-      const stored = await limited.db.http.execute<{ value: number; version: number }>(sql`select value, version from resource_limits where name = 'ResourceLimitAgentsPerOrganization'`);
+      const stored = await limited.db.http.execute<{ value: number; version: number }>(
+        sql`select value, version from resource_limits where name = 'ResourceLimitAgentsPerOrganization'`,
+      );
       expect(stored.rows[0]).toEqual({ value: 100, version: 1 });
     });
 

@@ -265,7 +265,12 @@ describe('permits taken ahead', () => {
     const counting: RateLimiterNamespace = {
       getByName: (name) => {
         const stub = (testEnv.RATE_LIMITER as unknown as RateLimiterNamespace).getByName(name);
-        return { limitMany: (...args) => ((calls += 1), stub.limitMany(...args)) };
+        return {
+          limitMany: (...args) => {
+            calls += 1;
+            return stub.limitMany(...args);
+          },
+        };
       },
     };
     const store = new DurableObjectStore(counting, { limit: 200, windowSeconds: 60 });

@@ -15,10 +15,18 @@ beforeAll(async () => {
 
 describe('CORS', () => {
   it('allows the UI URL by default and answers preflights without authentication', async () => {
-    const preflight = await app.request('/graphql', {
-      method: 'OPTIONS',
-      headers: { origin: 'https://console.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
-    }, env);
+    const preflight = await app.request(
+      '/graphql',
+      {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://console.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      },
+      env,
+    );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
@@ -28,7 +36,11 @@ describe('CORS', () => {
   it('gives other origins no CORS grant, and honours an explicit list', async () => {
     const foreign = await app.request('/healthz', { headers: { origin: 'https://evil.example' } }, env);
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
-    const listed = await app.request('/healthz', { headers: { origin: 'https://ops.example.com' } }, { ...env, PHOBOS_CORS_ALLOWED_ORIGINS: 'https://a.example,https://ops.example.com' });
+    const listed = await app.request(
+      '/healthz',
+      { headers: { origin: 'https://ops.example.com' } },
+      { ...env, PHOBOS_CORS_ALLOWED_ORIGINS: 'https://a.example,https://ops.example.com' },
+    );
     expect(listed.headers.get('access-control-allow-origin')).toBe('https://ops.example.com');
     expect(listed.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
   });
@@ -45,7 +57,11 @@ describe('security headers', () => {
 
 describe('body limits', () => {
   it('refuses an oversized sign-in or token request with 413 before reading it', async () => {
-    const response = await app.request('/oauth/token', { method: 'POST', body: 'x'.repeat(70 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' } }, env);
+    const response = await app.request(
+      '/oauth/token',
+      { method: 'POST', body: 'x'.repeat(70 * 1024), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      env,
+    );
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', limit: 65536 });
   });

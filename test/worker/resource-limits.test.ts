@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeGlobalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
 const listQuery = 'query { resourceLimits { id name value } }';
-const updateMutation = 'mutation { updateResourceLimit(input: { name: "ResourceLimitProjectsPerOrganization", value: 45 }) { resourceLimit { id name value } } }';
+const updateMutation =
+  'mutation { updateResourceLimit(input: { name: "ResourceLimitProjectsPerOrganization", value: 45 }) { resourceLimit { id name value } } }';
 
 interface Limit {
   id: string;
@@ -75,11 +76,9 @@ describe('resource limits: happy path', () => {
     const mutation = `mutation Update($input: UpdateResourceLimitInput!) {
       updateResourceLimit(input: $input) { clientMutationId resourceLimit { name value metadata { version createdAt updatedAt } } }
     }`;
-    const first = await h.gql<{ updateResourceLimit: { clientMutationId: string; resourceLimit: { value: number; metadata: { version: string; updatedAt: string } } } }>(
-      mutation,
-      { input: { name: 'ResourceLimitAgentsPerOrganization', value: 7, clientMutationId: 'abc-1' } },
-      { as: admin },
-    );
+    const first = await h.gql<{
+      updateResourceLimit: { clientMutationId: string; resourceLimit: { value: number; metadata: { version: string; updatedAt: string } } };
+    }>(mutation, { input: { name: 'ResourceLimitAgentsPerOrganization', value: 7, clientMutationId: 'abc-1' } }, { as: admin });
     expect(first.errors).toBeUndefined();
     const payload = first.data!.updateResourceLimit;
     expect(payload.clientMutationId).toBe('abc-1');
@@ -87,7 +86,11 @@ describe('resource limits: happy path', () => {
     expect(Number.isNaN(Date.parse(payload.resourceLimit.metadata.updatedAt))).toBe(false);
 
     const version = payload.resourceLimit.metadata.version;
-    const second = await h.gql<typeof first.data>(mutation, { input: { name: 'ResourceLimitAgentsPerOrganization', value: 8, metadata: { version } } }, { as: admin });
+    const second = await h.gql<typeof first.data>(
+      mutation,
+      { input: { name: 'ResourceLimitAgentsPerOrganization', value: 8, metadata: { version } } },
+      { as: admin },
+    );
     expect(second.errors).toBeUndefined();
     expect(Number(second.data!.updateResourceLimit.resourceLimit.metadata.version)).toBe(Number(version) + 1);
   });
@@ -105,7 +108,11 @@ describe('resource limits: happy path', () => {
 
 describe('resource limits: errors', () => {
   it('refuses an unknown name with NOT_FOUND naming it', async () => {
-    const result = await h.gql('mutation { updateResourceLimit(input: { name: "ResourceLimitUnicornsPerStable", value: 3 }) { resourceLimit { id } } }', undefined, { as: admin });
+    const result = await h.gql(
+      'mutation { updateResourceLimit(input: { name: "ResourceLimitUnicornsPerStable", value: 3 }) { resourceLimit { id } } }',
+      undefined,
+      { as: admin },
+    );
     expect(result.data).toBeNull();
     expect(result.errors).toHaveLength(1);
     expect(result.errors![0]!.extensions!.code).toBe('NOT_FOUND');
@@ -115,14 +122,22 @@ describe('resource limits: errors', () => {
 
   it('refuses a negative value with BAD_USER_INPUT naming `value`, and changes nothing', async () => {
     await setValue('ResourceLimitMembersPerOrganization', 1000);
-    const result = await h.gql('mutation { updateResourceLimit(input: { name: "ResourceLimitMembersPerOrganization", value: -1 }) { resourceLimit { id } } }', undefined, { as: admin });
+    const result = await h.gql(
+      'mutation { updateResourceLimit(input: { name: "ResourceLimitMembersPerOrganization", value: -1 }) { resourceLimit { id } } }',
+      undefined,
+      { as: admin },
+    );
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'value' });
     expect(result.errors![0]!.message).toContain('value');
     expect(await storedValue('ResourceLimitMembersPerOrganization')).toBe(1000);
   });
 
   it('refuses a value that is not an Int before running anything', async () => {
-    const result = await h.gql('mutation { updateResourceLimit(input: { name: "ResourceLimitMembersPerOrganization", value: "many" }) { resourceLimit { id } } }', undefined, { as: admin });
+    const result = await h.gql(
+      'mutation { updateResourceLimit(input: { name: "ResourceLimitMembersPerOrganization", value: "many" }) { resourceLimit { id } } }',
+      undefined,
+      { as: admin },
+    );
     expect(result.data).toBeUndefined();
     expect(result.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     expect(result.errors![0]!.message).toMatch(/Int/);
@@ -165,7 +180,11 @@ describe('resource limits: security', () => {
   it('refuses anonymous paging and lookups by id with UNAUTHENTICATED', async () => {
     const list = await h.gql<{ resourceLimits: Limit[] }>(listQuery, undefined, { as: admin });
     const id = list.data!.resourceLimits[0]!.id;
-    for (const query of ['query { resourceLimitsConnection(first: 2) { totalCount } }', `query { node(id: "${id}") { id } }`, `query { nodes(ids: ["${id}"]) { id } }`]) {
+    for (const query of [
+      'query { resourceLimitsConnection(first: 2) { totalCount } }',
+      `query { node(id: "${id}") { id } }`,
+      `query { nodes(ids: ["${id}"]) { id } }`,
+    ]) {
       const result = await h.gql(query);
       expect(result.errors!.map((error) => error.extensions!.code)).toEqual(['UNAUTHENTICATED']);
       expect(result.text).not.toContain(id);
@@ -185,7 +204,9 @@ describe('resource limits: security', () => {
   });
 
   it('refuses updates by an admin acting through an API key scoped to one organization', async () => {
-    const organization = await h.db.http.execute<{ id: string }>(sql`insert into organizations (name) values (${`scoped-${crypto.randomUUID().slice(0, 8)}`}) returning id`);
+    const organization = await h.db.http.execute<{ id: string }>(
+      sql`insert into organizations (name) values (${`scoped-${crypto.randomUUID().slice(0, 8)}`}) returning id`,
+    );
     const created = await h.request('/auth/api-keys', {
       method: 'POST',
       headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' },

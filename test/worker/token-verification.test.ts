@@ -26,7 +26,9 @@ beforeAll(async () => {
   config = configFor(env);
   const database = databaseFor(config);
   signing = signingFor(config, database);
-  const rows = await database.http.execute<User>(sql`insert into users (username, email) values ('tess', 'tess@example.com') returning id, username, email, is_admin as "isAdmin", active`);
+  const rows = await database.http.execute<User>(
+    sql`insert into users (username, email) values ('tess', 'tess@example.com') returning id, username, email, is_admin as "isAdmin", active`,
+  );
   user = rows.rows[0]!;
 });
 
@@ -46,7 +48,18 @@ async function forge(header: Record<string, unknown>, claims: Record<string, unk
   const key = await signing.keys.activeKey();
   const now = Math.floor(Date.now() / 1000);
   const fullHeader = { alg: key.algorithm, kid: key.kid, typ: 'at+jwt', ...header };
-  const payload = { iss: config.tokenIssuerUrl, aud: 'phobos', sub: user.id, iat: now, nbf: now, exp: now + 300, jti: crypto.randomUUID(), phobos_type: 'user', email: user.email, ...claims };
+  const payload = {
+    iss: config.tokenIssuerUrl,
+    aud: 'phobos',
+    sub: user.id,
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: crypto.randomUUID(),
+    phobos_type: 'user',
+    email: user.email,
+    ...claims,
+  };
   const input = `${encode(fullHeader)}.${encode(payload)}`;
   return `${input}.${base64urlEncode(await signing.provider.sign(key, new TextEncoder().encode(input)))}`;
 }
@@ -172,7 +185,11 @@ describe('logs', () => {
   it('never contain the credentials of a request, accepted or refused', async () => {
     const lines: string[] = [];
     const capture = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
-    const spies = [vi.spyOn(console, 'log').mockImplementation(capture), vi.spyOn(console, 'warn').mockImplementation(capture), vi.spyOn(console, 'error').mockImplementation(capture)];
+    const spies = [
+      vi.spyOn(console, 'log').mockImplementation(capture),
+      vi.spyOn(console, 'warn').mockImplementation(capture),
+      vi.spyOn(console, 'error').mockImplementation(capture),
+    ];
     try {
       const { accessToken } = await issueUserTokens(signing.signer, config, user, { sessionId: crypto.randomUUID() });
       const badKey = 'phb_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';

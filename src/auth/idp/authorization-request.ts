@@ -35,9 +35,9 @@ export const supportedScopes = ['openid', 'profile', 'email', 'offline_access'] 
  * or `[::1]` (not `localhost`, §8.3), any port, no userinfo, no fragment, no spaces or control
  * characters (which the URL parser would silently drop).
  */
-const loopbackRedirect = /^http:\/\/(?:127\.0\.0\.1|\[::1\])(?::\d{1,5})?(?:[/?][^#\u0000-\u0020\u007f]*)?$/;
+const loopbackRedirect = /^http:\/\/(?:127\.0\.0\.1|\[::1\])(?::\d{1,5})?(?:[/?][^#\p{Cc} ]*)?$/u;
 
-export function allowedRedirectUri(config: PhobosConfig, uri: string): boolean {
+function allowedRedirectUri(config: PhobosConfig, uri: string): boolean {
   let parsed: URL;
   try {
     parsed = new URL(uri);
@@ -70,7 +70,8 @@ export function validateAuthorizationRequest(config: PhobosConfig, input: Record
   if (input.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (PKCE is required)');
   // A SHA-256 digest in base64url: 43 characters, the last one with its two unused bits zero.
   const challenge = input.code_challenge ?? '';
-  if (challenge.length !== 43 || !isCanonicalBase64url(challenge)) return fail('invalid_request', 'code_challenge must be a base64url SHA-256 digest (43 characters)');
+  if (challenge.length !== 43 || !isCanonicalBase64url(challenge))
+    return fail('invalid_request', 'code_challenge must be a base64url SHA-256 digest (43 characters)');
   if ((input.nonce ?? '').length > 512 || state.length > 512) return fail('invalid_request', 'state and nonce are limited to 512 characters');
   const request = Object.fromEntries(fields.map((field) => [field, input[field] ?? ''])) as unknown as AuthorizationRequest;
   request.scope = scopes.join(' ');

@@ -16,10 +16,8 @@ export interface Signing {
 
 const setups = new WeakMap<PhobosConfig, Signing>();
 
-export function createJwsProvider(config: PhobosConfig): JwsProvider {
-  return config.jwsProvider.type === 'awskms'
-    ? createKmsProvider(config.jwsProvider)
-    : createMemoryProvider(config.jwsProvider.keyEncryptionKey);
+function createJwsProvider(config: PhobosConfig): JwsProvider {
+  return config.jwsProvider.type === 'awskms' ? createKmsProvider(config.jwsProvider) : createMemoryProvider(config.jwsProvider.keyEncryptionKey);
 }
 
 export function signingFor(config: PhobosConfig, database: Database): Signing {

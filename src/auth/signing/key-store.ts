@@ -2,7 +2,7 @@
 // A key signs while `active`; rotation (every PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS,
 // 0 = never) marks it `rotated` and creates the next one; a rotated key keeps verifying tokens it
 // signed until PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS later, then is decommissioned.
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte } from 'drizzle-orm';
 import type { PhobosConfig } from '../../config/load';
 import type { HttpDatabase } from '../../db/client';
 import { signingKeys, type SigningKey } from '../../db/schema';
@@ -29,7 +29,10 @@ export function createKeyStore(db: HttpDatabase, provider: JwsProvider, config: 
   let cache: { keys: SigningKey[]; at: number } | undefined;
 
   const readKeys = async (): Promise<SigningKey[]> => {
-    const keys = await db.select().from(signingKeys).where(inArray(signingKeys.status, ['active', 'rotated']));
+    const keys = await db
+      .select()
+      .from(signingKeys)
+      .where(inArray(signingKeys.status, ['active', 'rotated']));
     cache = { keys, at: Date.now() };
     return keys;
   };
@@ -93,9 +96,3 @@ export function createKeyStore(db: HttpDatabase, provider: JwsProvider, config: 
 }
 
 /** For tests and the scheduled task: the raw count of keys per status. */
-export async function countKeysByStatus(db: HttpDatabase): Promise<Record<string, number>> {
-  const rows = await db.execute<{ status: string; count: number }>(
-    sql`select status, count(*)::int as count from signing_keys group by status`,
-  );
-  return Object.fromEntries(rows.rows.map((row) => [row.status, Number(row.count)]));
-}

@@ -23,7 +23,7 @@ const algorithms: Record<KeySpec, { jws: JwsAlgorithm; kms: string; importParams
  * KMS returns ECDSA signatures DER-encoded (SEQUENCE of two INTEGERs); JWS wants the fixed-width
  * concatenation r || s (RFC 7518 §3.4).
  */
-export function derToJoseSignature(der: Uint8Array, size: number): Uint8Array {
+function derToJoseSignature(der: Uint8Array, size: number): Uint8Array {
   let offset = 2;
   if (der[1]! & 0x80) offset += der[1]! & 0x7f;
   const out = new Uint8Array(size * 2);

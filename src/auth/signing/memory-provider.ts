@@ -24,10 +24,7 @@ async function wrappingKey(secret: string): Promise<CryptoKey> {
 export function createMemoryProvider(keyEncryptionKey: string | undefined): JwsProvider {
   const requireSecret = (): string => {
     if (!keyEncryptionKey) {
-      throw new AppError(
-        'SERVICE_UNAVAILABLE',
-        'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY must be set for the memory JWS provider',
-      );
+      throw new AppError('SERVICE_UNAVAILABLE', 'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY must be set for the memory JWS provider');
     }
     return keyEncryptionKey;
   };
@@ -39,11 +36,10 @@ export function createMemoryProvider(keyEncryptionKey: string | undefined): JwsP
     async createKey(): Promise<NewSigningKey> {
       const secret = requireSecret();
       const kid = newKeyId();
-      const pair = (await crypto.subtle.generateKey(
-        { ...rsa, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-        true,
-        ['sign', 'verify'],
-      )) as CryptoKeyPair;
+      const pair = (await crypto.subtle.generateKey({ ...rsa, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) }, true, [
+        'sign',
+        'verify',
+      ])) as CryptoKeyPair;
       const pkcs8 = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const ciphertext = new Uint8Array(

@@ -47,7 +47,8 @@ export async function discover(issuer: string): Promise<DiscoveryDocument> {
   if (!response.ok) throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} discovery failed (${response.status})`);
   const document = (await response.json().catch(() => null)) as DiscoveryDocument | null;
   // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
-  if (typeof document?.issuer !== 'string' || !sameIssuer(document.issuer, issuer)) throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} announces a different issuer`);
+  if (typeof document?.issuer !== 'string' || !sameIssuer(document.issuer, issuer))
+    throw new AppError('SERVICE_UNAVAILABLE', `Identity provider ${issuer} announces a different issuer`);
   documents.set(issuer, { document, at: Date.now() });
   return document;
 }

@@ -30,7 +30,11 @@ function callbackUrl(config: PhobosConfig, provider: SsoProvider): string {
 }
 
 /** Stores the pending request and returns the provider's authorization URL to send the browser to. */
-export async function startExternalSignIn({ config, db }: Omit<SignInContext, 'logger'>, provider: SsoProvider, request: AuthorizationRequest): Promise<string> {
+export async function startExternalSignIn(
+  { config, db }: Omit<SignInContext, 'logger'>,
+  provider: SsoProvider,
+  request: AuthorizationRequest,
+): Promise<string> {
   const state = randomSecret();
   const nonce = randomSecret();
   const codeVerifier = randomSecret(48);
@@ -82,10 +86,17 @@ async function exchangeCode(config: PhobosConfig, provider: SsoProvider, code: s
  * Providers that follow OIDC Core §5.4 strictly put scope claims (email, ...) in the userinfo
  * response rather than the ID token; fetch them there when the ID token lacks them.
  */
-async function userinfoClaims(provider: SsoProvider & { protocol: 'oidc' }, accessToken: string | undefined, subject: string): Promise<Record<string, unknown>> {
+async function userinfoClaims(
+  provider: SsoProvider & { protocol: 'oidc' },
+  accessToken: string | undefined,
+  subject: string,
+): Promise<Record<string, unknown>> {
   const { userinfo_endpoint } = await discover(provider.issuer);
   if (!userinfo_endpoint || !accessToken) return {};
-  const response = await fetch(userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+  const response = await fetch(userinfo_endpoint, {
+    headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+    signal: AbortSignal.timeout(5000),
+  });
   if (!response.ok) return {};
   const claims = (await response.json()) as Record<string, unknown>;
   // OIDC Core §5.3.2: the userinfo subject must be the ID token's, or the response is discarded.
@@ -119,7 +130,11 @@ export interface CallbackParameters {
 }
 
 /** Finishes the sign-in; returns where to redirect the browser (the client, with a code or an error). */
-export async function finishExternalSignIn({ config, db, logger }: SignInContext, provider: SsoProvider, { state, code, error }: CallbackParameters): Promise<string> {
+export async function finishExternalSignIn(
+  { config, db, logger }: SignInContext,
+  provider: SsoProvider,
+  { state, code, error }: CallbackParameters,
+): Promise<string> {
   if (!state) throw new AppError('BAD_USER_INPUT', 'state: missing', { field: 'state' });
   // Single use: the row is deleted as it is read, so a replayed callback finds nothing.
   const [pending] = await db
@@ -129,7 +144,11 @@ export async function finishExternalSignIn({ config, db, logger }: SignInContext
   if (!pending) throw new AppError('BAD_USER_INPUT', 'This sign-in link expired or was already used; start again', { field: 'state' });
   const request = pending.authorizationRequest as unknown as AuthorizationRequest;
   if (error || !code) {
-    return redirectWithParams(request.redirect_uri, { error: 'access_denied', error_description: `${provider.name}: ${error ?? 'no code'}`, state: request.state });
+    return redirectWithParams(request.redirect_uri, {
+      error: 'access_denied',
+      error_description: `${provider.name}: ${error ?? 'no code'}`,
+      state: request.state,
+    });
   }
 
   try {

@@ -29,7 +29,7 @@ export function profileFromClaims(claims: Record<string, unknown>, subject: stri
   };
 }
 
-export function emailDomainAllowed(config: PhobosConfig, email: string | undefined): boolean {
+function emailDomainAllowed(config: PhobosConfig, email: string | undefined): boolean {
   const whitelist = config.sso.emailDomainWhitelist;
   if (whitelist.length === 0) return true;
   const domain = email?.split('@')[1]?.toLowerCase();
@@ -37,7 +37,10 @@ export function emailDomainAllowed(config: PhobosConfig, email: string | undefin
 }
 
 function usernameCandidate(profile: ExternalProfile): string {
-  const base = (profile.username ?? profile.email?.split('@')[0] ?? 'user').toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 48);
+  const base = (profile.username ?? profile.email?.split('@')[0] ?? 'user')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-')
+    .slice(0, 48);
   return base || 'user';
 }
 

@@ -60,13 +60,26 @@ function githubProfile(apiBase: string) {
 function preset(p: SsoPresetConfig): SsoProvider {
   const { slug, name } = p;
   const oidc = (issuer: string, clientId: string, clientSecret: string): OidcProvider => ({
-    protocol: 'oidc', slug, name, issuer, clientId, clientSecret, scope: 'openid profile email', usernameClaim: 'preferred_username',
+    protocol: 'oidc',
+    slug,
+    name,
+    issuer,
+    clientId,
+    clientSecret,
+    scope: 'openid profile email',
+    usernameClaim: 'preferred_username',
   });
   switch (p.slug) {
     case 'google':
       return {
-        protocol: 'oauth2', slug, name, issuer: 'https://accounts.google.com', clientId: p.clientId, clientSecret: p.clientSecret,
-        scope: 'openid email profile', usernameClaim: 'email',
+        protocol: 'oauth2',
+        slug,
+        name,
+        issuer: 'https://accounts.google.com',
+        clientId: p.clientId,
+        clientSecret: p.clientSecret,
+        scope: 'openid email profile',
+        usernameClaim: 'email',
         authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
         tokenEndpoint: 'https://oauth2.googleapis.com/token',
         profile: async (token) => {
@@ -78,16 +91,28 @@ function preset(p: SsoPresetConfig): SsoProvider {
       return oidc('https://accounts.google.com', p.clientId, p.clientSecret);
     case 'github':
       return {
-        protocol: 'oauth2', slug, name, issuer: 'https://github.com', clientId: p.clientId, clientSecret: p.clientSecret,
-        scope: 'read:user user:email', usernameClaim: 'login',
+        protocol: 'oauth2',
+        slug,
+        name,
+        issuer: 'https://github.com',
+        clientId: p.clientId,
+        clientSecret: p.clientSecret,
+        scope: 'read:user user:email',
+        usernameClaim: 'login',
         authorizationEndpoint: 'https://github.com/login/oauth/authorize',
         tokenEndpoint: 'https://github.com/login/oauth/access_token',
         profile: githubProfile('https://api.github.com'),
       };
     case 'github-enterprise':
       return {
-        protocol: 'oauth2', slug, name, issuer: p.baseUrl, clientId: p.clientId, clientSecret: p.clientSecret,
-        scope: 'read:user user:email', usernameClaim: 'login',
+        protocol: 'oauth2',
+        slug,
+        name,
+        issuer: p.baseUrl,
+        clientId: p.clientId,
+        clientSecret: p.clientSecret,
+        scope: 'read:user user:email',
+        usernameClaim: 'login',
         authorizationEndpoint: `${p.baseUrl}/login/oauth/authorize`,
         tokenEndpoint: `${p.baseUrl}/login/oauth/access_token`,
         // Phase's convention: GITHUB_ENTERPRISE_API_URL + /v3/user.

@@ -30,9 +30,7 @@ export const memberships = pgTable(
   },
   (table) => [
     // One binding per member and scope (NULLS NOT DISTINCT: an organization-level binding has no project).
-    unique('memberships_member_scope_key')
-      .on(table.organizationId, table.projectId, table.userId, table.serviceAccountId)
-      .nullsNotDistinct(),
+    unique('memberships_member_scope_key').on(table.organizationId, table.projectId, table.userId, table.serviceAccountId).nullsNotDistinct(),
     index('memberships_user_idx').on(table.userId),
     index('memberships_service_account_idx').on(table.serviceAccountId),
     check('memberships_role_valid', sql`${table.role} in ('owner', 'release_manager', 'deployer', 'developer', 'viewer')`),

@@ -13,10 +13,7 @@ export const resourceLimits = pgTable(
     updatedAt: updatedAt(),
     version: version(),
   },
-  (table) => [
-    uniqueIndex('resource_limits_name_key').on(table.name),
-    check('resource_limits_value_non_negative', sql`${table.value} >= 0`),
-  ],
+  (table) => [uniqueIndex('resource_limits_name_key').on(table.name), check('resource_limits_value_non_negative', sql`${table.value} >= 0`)],
 );
 
 export type ResourceLimit = typeof resourceLimits.$inferSelect;

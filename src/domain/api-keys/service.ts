@@ -118,6 +118,10 @@ export async function revokeApiKey(db: HttpDatabase, caller: Caller, keyId: stri
   } else {
     authorize(caller, 'api_key:manage', { owner: { userId: row.key.userId! }, organizationScope: row.key.organizationId }, 'API key');
   }
-  const [revoked] = await db.update(apiKeys).set({ revokedAt: new Date() }).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))).returning();
+  const [revoked] = await db
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
+    .returning();
   return toView(revoked ?? row.key);
 }

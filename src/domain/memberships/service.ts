@@ -20,7 +20,10 @@ export async function addMember(db: HttpDatabase, caller: Caller, input: AddMemb
   if (!roleNames.includes(input.role as RoleName)) throw badInput('role', `must be one of ${roleNames.join(', ')}`);
   if (!!input.userId === !!input.serviceAccountId) throw badInput('member', 'give exactly one of userId and serviceAccountId');
   if (input.projectId) {
-    const [project] = await db.select().from(projects).where(and(eq(projects.id, input.projectId), eq(projects.organizationId, input.organizationId)));
+    const [project] = await db
+      .select()
+      .from(projects)
+      .where(and(eq(projects.id, input.projectId), eq(projects.organizationId, input.organizationId)));
     if (!project) throw notFound('Project');
   }
   if (input.serviceAccountId) {

@@ -9,6 +9,7 @@ import { badInput, notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
+import { textProblem } from '../text';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export async function createServiceAccount(
@@ -59,7 +60,7 @@ export async function addTrustPolicy(
   }
   // Absent: null, which means the Phobos token issuer URL (see auth/service-account-login.ts).
   const audience = input.audience ?? null;
-  if (audience !== null && (audience.trim() !== audience || audience.length === 0 || audience.length > 2048 || /[\u0000-\u001f\u007f]/.test(audience))) {
+  if (audience !== null && (audience.trim() !== audience || audience.length === 0 || audience.length > 2048 || textProblem(audience))) {
     throw badInput('audience', 'must be 1 to 2048 characters without surrounding spaces or control characters');
   }
   const row = await insertWithinLimit<{ id: string }>(db, {

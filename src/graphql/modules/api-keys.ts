@@ -8,7 +8,7 @@ import { builder } from '../builder';
 import { OrganizationNode } from './organizations';
 import { ServiceAccountNode } from './viewer';
 
-export const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
+const ApiKeyRef = builder.objectRef<ApiKeyView>('ApiKey').implement({
   description: 'A key for the X-API-Key header. Never carries the secret.',
   fields: (t) => ({
     id: t.globalID({ resolve: (key) => ({ type: 'ApiKey', id: key.id }) }),

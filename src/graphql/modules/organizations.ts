@@ -36,7 +36,7 @@ export const OrganizationNode = builder.loadableNode('Organization', {
   }),
 });
 
-export const MembershipRef = builder.objectRef<Membership>('Membership').implement({
+const MembershipRef = builder.objectRef<Membership>('Membership').implement({
   description: 'A role held by a user or service account in an organization or one of its projects.',
   fields: (t) => ({
     id: t.globalID({ resolve: (membership) => ({ type: 'Membership', id: membership.id }) }),

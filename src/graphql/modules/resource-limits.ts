@@ -3,12 +3,7 @@
 //   mutation { updateResourceLimit(input: { name: "...", value: 45 }) { resourceLimit { id name value } } }
 // plus `resourceLimitsConnection` (the same list, paged) and `node(id:)` lookups. The rules —
 // who may read and change them, what a valid value is — live in the domain service.
-import {
-  listResourceLimits,
-  pageResourceLimits,
-  resourceLimitsByIds,
-  updateResourceLimit,
-} from '../../domain/resource-limits/service';
+import { listResourceLimits, pageResourceLimits, resourceLimitsByIds, updateResourceLimit } from '../../domain/resource-limits/service';
 import { withoutBindings } from '../../auth/rbac';
 import type { ResourceLimit } from '../../db/schema';
 import { builder } from '../builder';
@@ -16,7 +11,7 @@ import type { GraphQLContext } from '../context';
 import { keysetConnection } from '../connections';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
 
-export const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
+const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
   description: 'A system-wide cap on how many of one kind of resource may exist, e.g. ResourceLimitProjectsPerOrganization.',
   id: { resolve: (limit) => limit.id },
   // Every `node(id:)` / `nodes(ids:)` lookup of a request goes through one batched query.
@@ -41,7 +36,11 @@ builder.queryFields((t) => ({
       type: ResourceLimitNode,
       description: 'The resource limits by name, one page at a time.',
       resolve: async (_root, args, context) => {
-        return keysetConnection<ResourceLimit>(args, (limit) => limit.name, (page) => pageResourceLimits(context.db.http, withoutBindings(context.principal), page));
+        return keysetConnection<ResourceLimit>(
+          args,
+          (limit) => limit.name,
+          (page) => pageResourceLimits(context.db.http, withoutBindings(context.principal), page),
+        );
       },
     },
     { name: 'ResourceLimitConnection' },

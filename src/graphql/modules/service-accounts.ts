@@ -50,7 +50,7 @@ const BoundClaimInput = builder.inputType('BoundClaimInput', {
   }),
 });
 
-export const TrustPolicyRef = builder.objectRef<TrustPolicy>('ServiceAccountTrustPolicy').implement({
+const TrustPolicyRef = builder.objectRef<TrustPolicy>('ServiceAccountTrustPolicy').implement({
   description: 'Which external OIDC tokens may sign in as a service account.',
   fields: (t) => ({
     id: t.exposeID('id'),

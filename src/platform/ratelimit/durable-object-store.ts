@@ -10,7 +10,7 @@ import { withStoreTimeout, type CountedRequests, type InvalidRate, type RateLimi
  * a hot client shares its object with about 1/32 of the others, and the count of objects stays fixed.
  * Changing it re-homes keys, which only forgets current counts (they restart from zero).
  */
-export const RATE_LIMITER_SHARDS = 32;
+const RATE_LIMITER_SHARDS = 32;
 
 /** What the store needs of the RATE_LIMITER namespace: a stub per shard with the RPC method. */
 export interface RateLimiterNamespace {

@@ -5,7 +5,7 @@ import { DurableObjectStore, type RateLimiterNamespace } from './durable-object-
 import type { RateLimitStore } from './store';
 import { upstashStoreFor } from './upstash-store';
 
-export { limitFailingOpen, STORE_TIMEOUT_MS, type RateLimitResult, type RateLimitStore } from './store';
+export { limitFailingOpen, type RateLimitResult, type RateLimitStore } from './store';
 
 export function rateLimitStoreFor(config: PhobosConfig, env: WorkerEnv): RateLimitStore {
   const rate = config.server.httpRateLimit;

@@ -5,10 +5,10 @@
 // at most `maxFieldLength` characters, and free of control characters. (The whole body is already
 // capped by the body-limit middleware.)
 import type { Context } from 'hono';
+import { textProblem } from '../../domain/text';
 
 /** Longer than any field a client sends here; a subject token of a CI system is 1–2 KiB. */
 const maxFieldLength = 8192;
-const controlCharacter = /[\u0000-\u001f\u007f]/;
 
 interface FormProblem {
   status: 400 | 415;
@@ -39,9 +39,11 @@ export async function readFormBody(c: Context): Promise<FormBody> {
   const fields = Object.create(null) as Record<string, string>;
   const seen = new Set<string>();
   let problem: FormProblem | undefined;
-  const note = (found: FormProblem) => void (problem ??= found);
+  const note = (found: FormProblem) => {
+    problem ??= found;
+  };
   for (const [name, value] of new URLSearchParams(await c.req.text())) {
-    if (controlCharacter.test(name) || name.length > 100) {
+    if (textProblem(name) || name.length > 100) {
       note({ status: 400, message: 'A field name is malformed' });
       continue;
     }
@@ -52,7 +54,7 @@ export async function readFormBody(c: Context): Promise<FormBody> {
     }
     seen.add(name);
     if (value.length > maxFieldLength) note({ status: 400, field: name, message: `${name}: longer than ${maxFieldLength} characters` });
-    else if (controlCharacter.test(value)) note({ status: 400, field: name, message: `${name}: contains control characters` });
+    else if (textProblem(value)) note({ status: 400, field: name, message: `${name}: ${textProblem(value)}` });
     else fields[name] = value;
   }
   return problem ? { fields, problem } : { fields };

@@ -41,9 +41,11 @@ export function renderLoginPage(model: LoginPageModel): HtmlEscapedString | Prom
         <label>Password <input type="password" name="password" autocomplete="current-password" required /></label>
         <button type="submit">Sign in</button>
       </form>
-      ${model.providers.length
-        ? html`<h2>Or sign in with</h2>${model.providers.map((provider) => html`<a class="provider" href="${provider.href}">${provider.name}</a>`)}`
-        : ''}
+      ${
+        model.providers.length
+          ? html`<h2>Or sign in with</h2>${model.providers.map((provider) => html`<a class="provider" href="${provider.href}">${provider.name}</a>`)}`
+          : ''
+      }
     </main>
   </body>
 </html>`;

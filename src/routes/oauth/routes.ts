@@ -108,7 +108,8 @@ oauthRoutes.post('/oauth/login', async (c) => {
   const { fields: form, problem } = await readFormBody(c);
   if (problem?.status === 415) throw new AppError('UNSUPPORTED_MEDIA_TYPE', problem.message);
   // A bad field of the authorization request itself leaves no request to show the page for.
-  if (problem && !(problem.field && loginFormFields.has(problem.field))) throw new AppError('BAD_USER_INPUT', problem.message, problem.field ? { field: problem.field } : {});
+  if (problem && !(problem.field && loginFormFields.has(problem.field)))
+    throw new AppError('BAD_USER_INPUT', problem.message, problem.field ? { field: problem.field } : {});
   const validation = validateAuthorizationRequest(config, form);
   if (!validation.ok) return rejectRequest(c, validation);
   const request = validation.request;
@@ -202,12 +203,23 @@ oauthRoutes.post('/oauth/token', async (c) => {
       const outcome = await sessions.refresh(form.refresh_token);
       if (!outcome.ok) {
         if (outcome.reason === 'reused') c.get('logger').warn('refresh token reuse: session revoked');
-        const reasons = { unknown: 'unknown refresh token', expired: 'refresh token expired', revoked: 'session revoked', reused: 'refresh token already used; the session has been revoked' };
+        const reasons = {
+          unknown: 'unknown refresh token',
+          expired: 'refresh token expired',
+          revoked: 'session revoked',
+          reused: 'refresh token already used; the session has been revoked',
+        };
         return oauthError(c, 400, 'invalid_grant', reasons[outcome.reason]);
       }
       const { user, sessionId, refreshToken } = outcome.session;
       const tokens = await issueUserTokens(signer, config, user, { sessionId });
-      return c.json({ access_token: tokens.accessToken, id_token: tokens.idToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: tokens.expiresIn });
+      return c.json({
+        access_token: tokens.accessToken,
+        id_token: tokens.idToken,
+        refresh_token: refreshToken,
+        token_type: 'Bearer',
+        expires_in: tokens.expiresIn,
+      });
     }
     case 'urn:ietf:params:oauth:grant-type:token-exchange': {
       const result = await exchangeServiceAccountToken({ config, database: c.get('database')(), logger: c.get('logger') }, form);

@@ -117,7 +117,10 @@ describe('built-in OpenID Provider', () => {
   });
 
   it('throttles an account after repeated failures, even with the right password', async () => {
-    await server.database.query(`insert into users (username, email, password_hash) select 'victim', 'victim@phobos.test', password_hash from users where email = $1`, [server.admin.email]);
+    await server.database.query(
+      `insert into users (username, email, password_hash) select 'victim', 'victim@phobos.test', password_hash from users where email = $1`,
+      [server.admin.email],
+    );
     for (let i = 0; i < 5; i++) {
       expect((await submitLogin(await authorizationRequest(), 'victim@phobos.test', `guess-${i}`)).response.status).toBe(401);
     }
@@ -147,7 +150,11 @@ describe('built-in OpenID Provider', () => {
     const { response } = await submitLogin(attempt, server.admin.email, server.admin.password);
     const callback = new URL(response.headers.get('location')!);
     await expect(
-      oidc.authorizationCodeGrant(client, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: attempt.state, expectedNonce: attempt.nonce }),
+      oidc.authorizationCodeGrant(client, callback, {
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+        expectedState: attempt.state,
+        expectedNonce: attempt.nonce,
+      }),
     ).rejects.toMatchObject({ error: 'invalid_grant' });
     // The failed attempt consumed the code: the right verifier is too late now.
     await expect(

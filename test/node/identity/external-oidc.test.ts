@@ -13,13 +13,16 @@ let restricted: WorkerServer;
 let phobos: oidc.Configuration;
 
 async function startPhobos(port: number, extra: Record<string, string> = {}): Promise<WorkerServer> {
-  return startWorkerServer({
-    PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL: external.issuer,
-    PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: external.clientId,
-    PHOBOS_OAUTH_PROVIDERS_0_CLIENT_SECRET: external.clientSecret,
-    PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM: 'preferred_username',
-    ...extra,
-  }, { port });
+  return startWorkerServer(
+    {
+      PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL: external.issuer,
+      PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: external.clientId,
+      PHOBOS_OAUTH_PROVIDERS_0_CLIENT_SECRET: external.clientSecret,
+      PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM: 'preferred_username',
+      ...extra,
+    },
+    { port },
+  );
 }
 
 const ports: number[] = [];
@@ -42,7 +45,8 @@ afterAll(async () => {
 
 /** The whole browser journey: Phobos sign-in page → provider link → provider → Phobos callback. */
 async function browserSignIn(target: WorkerServer) {
-  const config = target === server ? phobos : await oidc.discovery(new URL(target.url), 'phobos', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const config =
+    target === server ? phobos : await oidc.discovery(new URL(target.url), 'phobos', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -80,7 +84,11 @@ describe('external OIDC provider (PHOBOS_OAUTH_PROVIDERS_0_*)', () => {
     expect(claims.email).toBe('alice@example.com');
 
     const again = await browserSignIn(server);
-    const second = await oidc.authorizationCodeGrant(again.config, again.final, { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+    const second = await oidc.authorizationCodeGrant(again.config, again.final, {
+      pkceCodeVerifier: again.verifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+    });
     expect(second.claims()!.sub).toBe(claims.sub);
     const identities = await server.database.query('select issuer, subject from external_identities');
     expect(identities.rows).toEqual([{ issuer: external.issuer, subject: 'alice-123' }]);
@@ -110,9 +118,15 @@ describe('external OIDC provider (PHOBOS_OAUTH_PROVIDERS_0_*)', () => {
 
   it("accepts the provider's own ID token as a bearer token, and refuses a tampered one", async () => {
     external.signInAs({ sub: 'dave-7', email: 'dave@example.com', preferred_username: 'dave' });
-    const direct = await oidc.discovery(new URL(external.issuer), external.clientId, { client_secret: external.clientSecret, token_endpoint_auth_method: 'client_secret_post' }, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const direct = await oidc.discovery(
+      new URL(external.issuer),
+      external.clientId,
+      { client_secret: external.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
+      undefined,
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(direct, {

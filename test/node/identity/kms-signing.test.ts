@@ -55,7 +55,9 @@ describe.each([
     const alias = kms.keys.aliases().find((entry) => entry.aliasName === `alias/phobos-test-${published.keys[0]!.kid}`);
     expect(alias).toBeDefined();
     expect(kms.keys.tags(alias!.targetKeyId)).toEqual({ team: 'platform', env: 'test' });
-    const stored = await server.database.query<{ provider: string; kms_key_id: string; encrypted_private_key: string | null }>('select provider, kms_key_id, encrypted_private_key from signing_keys');
+    const stored = await server.database.query<{ provider: string; kms_key_id: string; encrypted_private_key: string | null }>(
+      'select provider, kms_key_id, encrypted_private_key from signing_keys',
+    );
     expect(stored.rows).toEqual([{ provider: 'awskms', kms_key_id: alias!.targetKeyId, encrypted_private_key: null }]);
 
     const whoami = await fetch(`${server.url}/auth/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });

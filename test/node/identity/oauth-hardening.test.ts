@@ -32,7 +32,17 @@ async function authorizationRequest(target: WorkerServer, overrides: Record<stri
   const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
   const redirectUri = overrides.redirect_uri ?? `${target.url}/auth/callback`;
   const url = new URL(`${target.url}/oauth/authorize`);
-  const params = { client_id: 'phobos', redirect_uri: redirectUri, response_type: 'code', scope: 'openid email', state: 'st', nonce: 'nn', code_challenge: challenge, code_challenge_method: 'S256', ...overrides };
+  const params = {
+    client_id: 'phobos',
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid email',
+    state: 'st',
+    nonce: 'nn',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...overrides,
+  };
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   return { verifier, state: params.state, redirectUri, url };
 }
@@ -244,7 +254,10 @@ describe('malformed OAuth requests', () => {
     for (const path of ['/oauth/token', '/oauth/revoke']) {
       const response = await fetch(`${server.url}${path}`, { method: 'POST', ...init() });
       expect(response.status).toBe(415);
-      expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('application/x-www-form-urlencoded') });
+      expect(await response.json()).toMatchObject({
+        error: 'invalid_request',
+        error_description: expect.stringContaining('application/x-www-form-urlencoded'),
+      });
     }
   });
 
@@ -254,7 +267,10 @@ describe('malformed OAuth requests', () => {
     ['a field given twice', (field: string) => `${field}=phr_a&${field}=phr_b`],
     ['a huge field', (field: string) => `${field}=phr_${'x'.repeat(20_000)}`],
   ])('answers %s with 400 invalid_request naming the field', async (_case, body) => {
-    for (const [path, field] of [['/oauth/token', 'refresh_token'], ['/oauth/revoke', 'token']] as const) {
+    for (const [path, field] of [
+      ['/oauth/token', 'refresh_token'],
+      ['/oauth/revoke', 'token'],
+    ] as const) {
       const response = await fetch(`${server.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -314,7 +330,11 @@ describe('sign-in throttling (behind Cloudflare, where CF-Connecting-IP is belie
 
   async function addUser(username: string): Promise<string> {
     const email = `${username}@phobos.test`;
-    await edge.database.query('insert into users (username, email, password_hash) select $1, $2, password_hash from users where email = $3', [username, email, edge.admin.email]);
+    await edge.database.query('insert into users (username, email, password_hash) select $1, $2, password_hash from users where email = $3', [
+      username,
+      email,
+      edge.admin.email,
+    ]);
     return email;
   }
 

@@ -15,7 +15,9 @@ const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
 beforeAll(async () => {
   [server, ci, otherCi] = await Promise.all([startWorkerServer(), startCiIssuer(), startCiIssuer()]);
   const org = await server.database.query<{ id: string }>("insert into organizations (name) values ('acme') returning id");
-  const account = await server.database.query<{ id: string }>("insert into service_accounts (organization_id, name) values ($1, 'deployer') returning id", [org.rows[0]!.id]);
+  const account = await server.database.query<{ id: string }>("insert into service_accounts (organization_id, name) values ($1, 'deployer') returning id", [
+    org.rows[0]!.id,
+  ]);
   serviceAccountId = account.rows[0]!.id;
   await server.database.query('insert into service_account_trust_policies (service_account_id, issuer, bound_claims) values ($1, $2, $3)', [
     serviceAccountId,
@@ -32,7 +34,12 @@ afterAll(async () => {
 function exchange(subjectToken: string, serviceAccount = 'acme/deployer') {
   return fetch(`${server.url}/oauth/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: tokenExchange, subject_token: subjectToken, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', service_account: serviceAccount }),
+    body: new URLSearchParams({
+      grant_type: tokenExchange,
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      service_account: serviceAccount,
+    }),
   });
 }
 
@@ -80,7 +87,10 @@ describe('service account sign-in with a trusted OIDC token', () => {
 });
 
 describe('trust policies created through GraphQL', () => {
-  async function gql<T>(query: string, variables: Record<string, unknown>): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] }> {
+  async function gql<T>(
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] }> {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -131,7 +141,9 @@ describe('trust policies created through GraphQL', () => {
     const claims = { repository: 'acme/api', sub: 'repo:acme/api' };
     expect((await exchange(await ci.issue(claims, { audience: ['other', 'sts.phobos.example'] }), 'policies/named-audience')).status).toBe(200);
     expect((await exchange(await ci.issue(claims, { audience: server.url }), 'policies/named-audience')).status).toBe(401);
-    const blank = await gql(addPolicy, { input: { serviceAccountId: id, issuer: ci.issuer, audience: ' padded ', boundClaims: [{ claim: 'repository', value: 'acme/api' }] } });
+    const blank = await gql(addPolicy, {
+      input: { serviceAccountId: id, issuer: ci.issuer, audience: ' padded ', boundClaims: [{ claim: 'repository', value: 'acme/api' }] },
+    });
     expect(blank.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'audience' });
   });
 
@@ -146,7 +158,16 @@ describe('trust policies created through GraphQL', () => {
     expect(added.data!.addServiceAccountTrustPolicy.trustPolicy.boundClaims).toEqual([{ claim, value: inherited }]);
     // A token without the claim does not match through what every object inherits.
     expect((await exchange(await ci.issue({ sub: 'x' }, { audience: server.url }), `policies/${name}`)).status).toBe(401);
-    const twice = await gql(addPolicy, { input: { serviceAccountId: id, issuer: ci.issuer, boundClaims: [{ claim, value: 'a' }, { claim, value: 'b' }] } });
+    const twice = await gql(addPolicy, {
+      input: {
+        serviceAccountId: id,
+        issuer: ci.issuer,
+        boundClaims: [
+          { claim, value: 'a' },
+          { claim, value: 'b' },
+        ],
+      },
+    });
     expect(twice.errors?.[0]?.message).toBe(`boundClaims: claim ${claim} is bound twice`);
   });
 });
@@ -174,7 +195,9 @@ describe('API keys', () => {
     const me = await whoami({ 'x-api-key': secret });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ kind: 'service_account', serviceAccountId, via: 'api_key' });
-    await expect.poll(async () => (await server.database.query('select last_used_at from api_keys where id = $1', [apiKey.id])).rows[0]!.last_used_at).not.toBeNull();
+    await expect
+      .poll(async () => (await server.database.query('select last_used_at from api_keys where id = $1', [apiKey.id])).rows[0]!.last_used_at)
+      .not.toBeNull();
 
     const revoked = await fetch(`${server.url}/auth/api-keys/${apiKey.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } });
     expect(revoked.status).toBe(200);
@@ -207,7 +230,10 @@ describe('API keys', () => {
   });
 
   it('never exceeds ResourceLimitApiKeysPerUser, even under concurrent creates', async () => {
-    await server.database.query("update resource_limits set value = (select count(*) from api_keys a join users u on u.id = a.user_id where u.email = $1 and a.revoked_at is null) + 3 where name = 'ResourceLimitApiKeysPerUser'", [server.admin.email]);
+    await server.database.query(
+      "update resource_limits set value = (select count(*) from api_keys a join users u on u.id = a.user_id where u.email = $1 and a.revoked_at is null) + 3 where name = 'ResourceLimitApiKeysPerUser'",
+      [server.admin.email],
+    );
     const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => createKey({ name: `burst-${i}` })));
     const statuses = responses.map((response) => response.status).sort();
     expect(statuses.filter((status) => status === 201)).toHaveLength(3);
