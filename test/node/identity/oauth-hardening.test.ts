@@ -301,7 +301,7 @@ describe('malformed OAuth requests', () => {
     expect(nul.status).toBe(400);
     const html = await nul.text();
     expect(html).toContain('<form');
-    expect(html).toContain('login: contains control characters');
+    expect(html).toContain('login: must not contain control characters');
   });
 });
 
