@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { createApiKey, listOwnApiKeys, revokeApiKey } from '../domain/api-keys/service';
+import { text } from '../domain/text';
 import { badInput } from '../errors';
 import type { AppEnv } from '../http/app-env';
 import { requireAuthenticated } from '../auth/rbac';
@@ -15,7 +16,7 @@ accountRoutes.get('/auth/whoami', (c) => {
 });
 
 const createKeyBody = z.object({
-  name: z.string(),
+  name: text(),
   serviceAccountId: z.uuid().optional(),
   organizationId: z.uuid().optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),

@@ -223,6 +223,11 @@ describe('API keys', () => {
     expect(await past.json()).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
     const noName = await createKey({ name: '   ' });
     expect(await noName.json()).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    const nul = await createKey({ name: 'ci\u0000key' });
+    expect(nul.status).toBe(400);
+    expect(await nul.json()).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    const notAnObject = await createKey('just a string' as never);
+    expect(await notAnObject.json()).toMatchObject({ code: 'BAD_USER_INPUT' });
     const badId = await createKey({ name: 'x', serviceAccountId: 'not-a-uuid' });
     expect(await badId.json()).toMatchObject({ code: 'BAD_USER_INPUT', field: 'serviceAccountId' });
     const anonymous = await fetch(`${server.url}/auth/api-keys`, { method: 'POST', body: '{}' });
