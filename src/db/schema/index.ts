@@ -9,3 +9,5 @@ export * from './external-identities';
 export * from './api-keys';
 export * from './signing-keys';
 export * from './login-throttle';
+export * from './activity-events';
+export * from './teams';

@@ -6,23 +6,34 @@ import type { HttpDatabase } from '../../db/client';
 import { projects, type Project } from '../../db/schema';
 import { notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
+import { recordActivity } from '../activity/record';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 
 export async function createProject(db: HttpDatabase, caller: Caller, input: { organizationId: string; name: string; description?: string }): Promise<Project> {
-  authorize(caller, 'project:create', { organizationId: input.organizationId });
+  const principal = authorize(caller, 'project:create', { organizationId: input.organizationId });
   const name = validateName('name', input.name);
   const description = validateDescription(input.description);
+  // The id is chosen here so the activity event can name it in the same transaction.
+  const id = crypto.randomUUID();
   try {
     const row = await insertWithinLimit<{ id: string }>(db, {
       limitName: 'ResourceLimitProjectsPerOrganization',
       lockKey: `projects:${input.organizationId}`,
       statement: sql`
-        insert into projects (organization_id, name, description)
-        select ${input.organizationId}, ${name}, ${description}
+        insert into projects (id, organization_id, name, description)
+        select ${id}, ${input.organizationId}, ${name}, ${description}
         where ${withinLimit('ResourceLimitProjectsPerOrganization', sql`select count(*) from projects where organization_id = ${input.organizationId}`)}
         returning id`,
+      after: [
+        recordActivity(
+          db,
+          principal,
+          { action: 'create', targetType: 'project', targetId: id, organizationId: input.organizationId, projectId: id, payload: { name } },
+          sql`exists (select 1 from projects where id = ${id})`,
+        ),
+      ],
     });
     return (await db.select().from(projects).where(eq(projects.id, row.id)))[0]!;
   } catch (error) {

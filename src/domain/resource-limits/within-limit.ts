@@ -17,12 +17,17 @@ export interface LimitedInsert {
   lockKey: string;
   /** `insert into … select … where ${withinLimit(...)} returning …` */
   statement: SQL;
+  /**
+   * Statements to run in the same transaction after the insert, e.g. its activity event
+   * (recordActivity with `onlyIf` the inserted row exists, so an over-limit create records nothing).
+   */
+  after?: ReturnType<HttpDatabase['execute']>[];
 }
 
 export async function insertWithinLimit<Row extends Record<string, unknown>>(db: HttpDatabase, insert: LimitedInsert): Promise<Row> {
   // A parent deleted (or never there) between authorization and the insert is NOT_FOUND, not a 500.
   const [, inserted] = await db
-    .batch([db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`), db.execute<Row>(insert.statement)])
+    .batch([db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`), db.execute<Row>(insert.statement), ...(insert.after ?? [])])
     .catch((error: unknown) => {
       rethrowMissingReference(error);
       throw error;

@@ -1,0 +1,40 @@
+// Writing the activity log. Every mutation of every aggregate records one event in the same
+// transaction as the change: services put `recordActivity(...)` into the `db.batch([...])` that makes
+// the change (or pass it to insertWithinLimit), so a failed mutation leaves no event and a committed
+// one always has its event. When the change may do nothing (a conditional insert or update), pass
+// `onlyIf` — the same condition the change depends on — so the event is written only with it.
+import { sql, type SQL } from 'drizzle-orm';
+import type { AuthenticatedPrincipal } from '../../auth/principal';
+import type { HttpDatabase } from '../../db/client';
+
+export interface ActivityInput {
+  /** What was done: `create`, `update`, `delete`, `add_member`, `remove_member`, `sign_in`, ... */
+  action: string;
+  /** What kind of thing: `organization`, `project`, `team`, `api_key`, ... */
+  targetType: string;
+  targetId: string | null;
+  targetPrn?: string | null;
+  organizationId?: string | null;
+  projectId?: string | null;
+  /** Small and never secret: old and new values of what changed, names. */
+  payload?: Record<string, unknown>;
+}
+
+/** The system itself (the cron trigger), for events no principal caused. */
+export const systemInitiator = 'system' as const;
+
+function initiatorOf(initiator: AuthenticatedPrincipal | typeof systemInitiator): { kind: string; id: string | null; name: string } {
+  if (initiator === systemInitiator) return { kind: 'system', id: null, name: 'system' };
+  if (initiator.kind === 'user') return { kind: 'user', id: initiator.userId, name: initiator.username };
+  return { kind: 'service_account', id: initiator.serviceAccountId, name: initiator.name };
+}
+
+/** The insert of one activity event, to run in the batch that makes the change. */
+export function recordActivity(db: HttpDatabase, initiator: AuthenticatedPrincipal | typeof systemInitiator, input: ActivityInput, onlyIf?: SQL) {
+  const who = initiatorOf(initiator);
+  return db.execute(sql`
+    insert into activity_events (organization_id, project_id, initiator_kind, initiator_id, initiator_name, action, target_type, target_id, target_prn, payload)
+    select ${input.organizationId ?? null}, ${input.projectId ?? null}, ${who.kind}, ${who.id}, ${who.name}, ${input.action}, ${input.targetType},
+      ${input.targetId}, ${input.targetPrn ?? null}, ${JSON.stringify(input.payload ?? {})}::jsonb
+    where ${onlyIf ?? sql`true`}`);
+}
