@@ -26,6 +26,8 @@ export const organizationPermissions = [
   'organization:delete',
   'membership:view',
   'membership:manage',
+  'team:view',
+  'team:manage',
   'service_account:view',
   'service_account:manage',
   'api_key:manage',
@@ -33,7 +35,13 @@ export const organizationPermissions = [
   'project:create',
   'project:update',
   'project:delete',
+  'environment:view',
   'environment:manage',
+  'approval_rule:view',
+  'approval_rule:manage',
+  'vcs_provider:view',
+  'vcs_provider:manage',
+  'activity:view',
   'pipeline_template:manage',
   'pipeline:execute',
   'release:view',
@@ -44,8 +52,19 @@ export const organizationPermissions = [
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 
-/** Permissions on the whole installation. Every authenticated caller may view resource limits. */
-export const installationPermissions = ['organization:create', 'resource_limit:view', 'resource_limit:update', 'user:manage'] as const;
+/**
+ * Permissions on the whole installation. Every authenticated caller may view resource limits, users
+ * (to add them as members) and roles; the rest are system admins'.
+ */
+export const installationPermissions = [
+  'organization:create',
+  'resource_limit:view',
+  'resource_limit:update',
+  'user:view',
+  'user:manage',
+  'role:view',
+  'role:manage',
+] as const;
 export type InstallationPermission = (typeof installationPermissions)[number];
 
 /** Permissions on one user's own sign-in credentials. */
@@ -54,7 +73,19 @@ export type PersonalPermission = (typeof personalPermissions)[number];
 
 export type Permission = OrganizationPermission | InstallationPermission | PersonalPermission;
 
-const viewer: OrganizationPermission[] = ['organization:view', 'membership:view', 'service_account:view', 'project:view', 'release:view', 'agent:view'];
+const viewer: OrganizationPermission[] = [
+  'organization:view',
+  'membership:view',
+  'team:view',
+  'service_account:view',
+  'project:view',
+  'environment:view',
+  'approval_rule:view',
+  'vcs_provider:view',
+  'activity:view',
+  'release:view',
+  'agent:view',
+];
 const developer: OrganizationPermission[] = [...viewer, 'pipeline_template:manage', 'project:update'];
 const deployer: OrganizationPermission[] = [...developer, 'pipeline:execute'];
 const releaseManager: OrganizationPermission[] = [...deployer, 'release:manage', 'approval:respond', 'environment:manage'];
@@ -171,16 +202,20 @@ export function authorize(
     }
     return principal;
   }
-  if (permission === 'resource_limit:view') return principal;
+  if (everyonesInstallationPermissions.has(permission)) return principal;
   if (principal.organizationScope !== undefined) throw forbidden('This credential is limited to one organization');
   if (!isUnscopedAdmin(principal)) throw forbidden(`Only system administrators may ${describe(permission)}`);
   return principal;
 }
 
-const installationActions: Record<Exclude<InstallationPermission, 'resource_limit:view'>, string> = {
+/** Installation permissions every authenticated caller holds (a scoped key too: they reveal no tenant's data). */
+const everyonesInstallationPermissions: ReadonlySet<Permission> = new Set(['resource_limit:view', 'user:view', 'role:view']);
+
+const installationActions: Record<Exclude<InstallationPermission, 'resource_limit:view' | 'user:view' | 'role:view'>, string> = {
   'organization:create': 'create organizations',
   'resource_limit:update': 'change resource limits',
   'user:manage': 'manage users',
+  'role:manage': 'manage roles',
 };
 
 function describe(permission: Permission): string {

@@ -8,6 +8,8 @@ export interface MetadataShape {
   createdAt: Date;
   updatedAt: Date;
   version: number;
+  /** The resource's PRN (src/domain/prn.ts); every resource's module passes it. */
+  prn?: string;
 }
 
 export const ResourceMetadata = builder.objectRef<MetadataShape>('ResourceMetadata').implement({
@@ -15,6 +17,7 @@ export const ResourceMetadata = builder.objectRef<MetadataShape>('ResourceMetada
     createdAt: t.field({ type: 'Time', resolve: (row) => row.createdAt }),
     updatedAt: t.field({ type: 'Time', resolve: (row) => row.updatedAt }),
     version: t.string({ resolve: (row) => String(row.version) }),
+    prn: t.string({ nullable: true, description: 'The Phobos Resource Name: prn:<type>:<path>.', resolve: (row) => row.prn ?? null }),
   }),
 });
 

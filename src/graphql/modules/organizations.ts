@@ -18,6 +18,7 @@ import {
   organizationsByIds,
   updateOrganization,
 } from '../../domain/organizations/service';
+import { prnOf } from '../../domain/prn';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { ProjectNode } from './projects';
@@ -32,7 +33,7 @@ export const OrganizationNode = builder.loadableNode('Organization', {
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
-    metadata: t.field({ type: ResourceMetadata, resolve: (organization) => organization }),
+    metadata: t.field({ type: ResourceMetadata, resolve: (organization) => ({ ...organization, prn: prnOf('organization', organization.name) }) }),
   }),
 });
 
