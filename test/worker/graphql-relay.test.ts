@@ -153,16 +153,16 @@ describe('global ids and node(id:)', () => {
     }
   });
 
-  it('fetches the caller back by the id `me` gave, and no one else', async () => {
+  it('fetches the caller back by the id `me` gave; other users are found too, without their email', async () => {
     const me = await h.gql<{ me: { id: string } }>('{ me { ... on User { id } } }', undefined, { as: member });
     const myId = me.data!.me.id;
     const other = await h.createUser();
-    const result = await h.gql<{ mine: { username: string }; theirs: unknown }>(
-      'query ($mine: ID!, $theirs: ID!) { mine: node(id: $mine) { ... on User { username } } theirs: node(id: $theirs) { id } }',
+    const result = await h.gql<{ mine: { username: string; email: string }; theirs: unknown }>(
+      'query ($mine: ID!, $theirs: ID!) { mine: node(id: $mine) { ... on User { username email } } theirs: node(id: $theirs) { ... on User { username email } } }',
       { mine: myId, theirs: globalId('User', other.id) },
       { as: member },
     );
-    expect(result.data).toEqual({ mine: { username: member.name }, theirs: null });
+    expect(result.data).toEqual({ mine: { username: member.name, email: `${member.name}@example.com` }, theirs: { username: other.name, email: null } });
   });
 });
 
