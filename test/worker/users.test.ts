@@ -310,6 +310,18 @@ describe('disabling and enabling users', () => {
     expect((await userEvents(dora.id)).map((event) => event.action)).toEqual(['disable', 'enable']);
   });
 
+  it('records one event when two admins disable the same user at once', async () => {
+    const second = await h.createUser({ admin: true });
+    for (let round = 0; round < 3; round++) {
+      const target = await h.createUser();
+      const results = await Promise.all([admin, second].map((as) => h.gql(disable, { input: { id: globalId('User', target.id) } }, { as })));
+      expect(results.map((result) => result.errors)).toEqual([undefined, undefined]);
+      expect((await userEvents(target.id)).map((event) => event.action)).toEqual(['disable']);
+      const version = await h.db.http.execute<{ version: number }>(sql`select version from users where id = ${target.id}`);
+      expect(version.rows[0]!.version).toBe(2);
+    }
+  });
+
   it('refuses a stale version with CONFLICT naming metadata.version, changing nothing', async () => {
     const eve = await h.createUser({ username: 'eve' });
     const stale = await h.gql(disable, { input: { id: globalId('User', eve.id), metadata: { version: '7' } } }, { as: admin });

@@ -13,7 +13,7 @@
 // There is always an active system admin: revoking admin status from, or disabling, the last one is
 // refused. Both take one advisory lock, so two concurrent revocations of the last two admins cannot
 // each see the other still standing.
-import { and, asc, count, desc, eq, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { hashPassword } from '../../auth/passwords';
 import type { AuthenticatedPrincipal } from '../../auth/principal';
 import { authorize, installation, type Caller } from '../../auth/rbac';
@@ -214,8 +214,7 @@ interface UserChange {
   /** The version the client last saw; CONFLICT when it moved on. */
   version?: number;
   action: 'disable' | 'enable' | 'grant_admin' | 'revoke_admin';
-  /** Already so: nothing to change, nothing recorded. */
-  alreadyDone: (user: UserRow) => boolean;
+  /** The column set and its new value; a user already so is left as is, and nothing is recorded. */
   set: { active: boolean } | { isAdmin: boolean };
   /** Sessions to end with the change (disabling). */
   revokeSessionsReason?: string;
@@ -227,7 +226,9 @@ async function changeUser(db: HttpDatabase, caller: Caller, change: UserChange):
   const view = viewFor(caller, true);
   const stale = (version: number) =>
     new AppError('CONFLICT', `User ${current.username} was changed meanwhile (now at version ${version})`, { field: 'metadata.version', details: { version } });
-  if (change.alreadyDone(current)) {
+  const [[field, value]] = Object.entries(change.set) as [['active' | 'isAdmin', boolean]];
+  const alreadyDone = (user: UserRow) => user[field] === value;
+  if (alreadyDone(current)) {
     if (change.version !== undefined && change.version !== current.version) throw stale(current.version);
     return view(current);
   }
@@ -238,7 +239,8 @@ async function changeUser(db: HttpDatabase, caller: Caller, change: UserChange):
     db
       .update(users)
       .set({ ...change.set, updatedAt: sql`now()`, version: sql`${users.version} + 1` })
-      .where(and(byId, change.version === undefined ? undefined : eq(users.version, change.version), leavesAnotherActiveAdmin))
+      // Only a real change: a concurrent request that made it first leaves this one nothing to do (and nothing to record).
+      .where(and(byId, ne(users[field], value), change.version === undefined ? undefined : eq(users.version, change.version), leavesAnotherActiveAdmin))
       .returning({ id: users.id }),
     ...(change.revokeSessionsReason ? [revokeSessionsOfUser(db, change.id, change.revokeSessionsReason, { onlyIf: changed })] : []),
     recordActivity(
@@ -251,6 +253,7 @@ async function changeUser(db: HttpDatabase, caller: Caller, change: UserChange):
   const after = await loadRow(db, change.id);
   if (updated.length > 0) return view(after);
   if (change.version !== undefined && after.version !== change.version) throw stale(after.version);
+  if (alreadyDone(after)) return view(after);
   throw new AppError('CONFLICT', `${current.username} is the last active system administrator; make another user a system administrator first`, {
     details: { reason: 'last_active_admin' },
   });
@@ -266,21 +269,20 @@ export function disableUser(db: HttpDatabase, caller: Caller, input: UserStateIn
   return changeUser(db, caller, {
     ...input,
     action: 'disable',
-    alreadyDone: (user) => !user.active,
     set: { active: false },
     revokeSessionsReason: 'user_disabled',
   });
 }
 
 export function enableUser(db: HttpDatabase, caller: Caller, input: UserStateInput): Promise<UserView> {
-  return changeUser(db, caller, { ...input, action: 'enable', alreadyDone: (user) => user.active, set: { active: true } });
+  return changeUser(db, caller, { ...input, action: 'enable', set: { active: true } });
 }
 
 export function grantSystemAdmin(db: HttpDatabase, caller: Caller, input: UserStateInput): Promise<UserView> {
-  return changeUser(db, caller, { ...input, action: 'grant_admin', alreadyDone: (user) => user.isAdmin, set: { isAdmin: true } });
+  return changeUser(db, caller, { ...input, action: 'grant_admin', set: { isAdmin: true } });
 }
 
 /** Takes system-admin status away; never from the last active system admin. */
 export function revokeSystemAdmin(db: HttpDatabase, caller: Caller, input: UserStateInput): Promise<UserView> {
-  return changeUser(db, caller, { ...input, action: 'revoke_admin', alreadyDone: (user) => !user.isAdmin, set: { isAdmin: false } });
+  return changeUser(db, caller, { ...input, action: 'revoke_admin', set: { isAdmin: false } });
 }
