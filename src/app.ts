@@ -14,6 +14,7 @@ import { requestContext } from './http/request-context';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { oauthRoutes } from './routes/oauth/routes';
+import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
 
 export function createApp(): Hono<AppEnv> {
@@ -31,6 +32,8 @@ export function createApp(): Hono<AppEnv> {
   app.use('*', rateLimit());
   // /.well-known/openid-configuration, /.well-known/jwks.json, /oauth/*: the built-in OpenID Provider.
   app.route('/', oauthRoutes);
+  // /oauth/set-password: the page a one-time set-password link opens.
+  app.route('/', setPasswordRoutes);
   // /auth/login/:provider, /auth/callback/:provider, /auth/callback: sign-in through external providers.
   app.route('/', ssoRoutes);
   // /auth/whoami, /auth/api-keys: the caller's own identity and keys.

@@ -3,7 +3,7 @@
 // revokes the whole session, unless the second presentation comes within refreshReuseGraceMs of
 // the first (then it gets the same successor). A user holds at most
 // PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER live sessions; opening one more revokes the oldest.
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { refreshTokens, userSessions, users, type User } from '../db/schema';
@@ -40,6 +40,20 @@ const refreshReuseGraceMs = 30_000;
 async function successorOf(presented: string, seed: string): Promise<string> {
   const key = await crypto.subtle.importKey('raw', utf8Encode(seed), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return `${refreshPrefix}${base64urlEncode(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8Encode(presented))))}`;
+}
+
+/**
+ * The statement that revokes every live session of a user (all but `except`, the caller's own, when
+ * given), to run in the batch of the change that calls for it — a disabled account, a new
+ * password — and only when `onlyIf` holds there, so a refused change revokes nothing.
+ */
+export function revokeSessionsOfUser(db: HttpDatabase, userId: string, reason: string, options: { except?: string; onlyIf?: SQL } = {}) {
+  return db.execute(sql`
+    update user_sessions set revoked_at = now(), revoked_reason = ${reason}
+    where user_id = ${userId} and revoked_at is null and expires_at > now()
+      ${options.except ? sql`and id <> ${options.except}` : sql``}
+      and ${options.onlyIf ?? sql`true`}
+    returning id`);
 }
 
 export function createSessionService(db: HttpDatabase, settings: PhobosConfig['userSessions']) {

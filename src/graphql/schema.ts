@@ -10,6 +10,7 @@ import './modules/projects';
 import './modules/service-accounts';
 import './modules/api-keys';
 import './modules/teams';
+import './modules/users';
 
 let schema: GraphQLSchema | undefined;
 

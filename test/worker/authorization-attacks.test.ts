@@ -339,9 +339,13 @@ describe('holds', () => {
       // A project's id dressed as an organization's matches no organization.
       const dressed = await h.gql<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id: globalId('Organization', acmeWeb) }, { headers });
       expect(dressed.data?.node).toBeNull();
-      // Another user's id as a User node: only oneself is found.
-      const user = await h.gql<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id: globalId('User', outsider.id) }, { headers });
-      expect(user.data?.node).toBeNull();
+      // Another user's id as a User node: users are visible to every caller, their email addresses are not.
+      const user = await h.gql<{ node: unknown }>(
+        'query($id: ID!) { node(id: $id) { ... on User { email } } }',
+        { id: globalId('User', outsider.id) },
+        { headers },
+      );
+      expect(user.data?.node).toEqual({ email: null });
     });
   });
 

@@ -12,9 +12,11 @@ import { createApp } from '../../src/app';
 import { graphqlSchema } from '../../src/graphql/schema';
 import * as platform from './authorization-matrix/platform.rows';
 import * as teams from './authorization-matrix/teams.rows';
+import * as users from './authorization-matrix/users.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, teams];
+const areas = [platform, teams, users];
+
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));
 

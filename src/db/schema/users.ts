@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt, version } from './columns';
 
 export const users = pgTable(
@@ -24,3 +24,25 @@ export const users = pgTable(
 );
 
 export type User = typeof users.$inferSelect;
+
+/**
+ * One-time links that let a user choose a password (a new user's first, or a new one an admin
+ * issued). Only the SHA-256 of the token is kept: the token carries 256 random bits, so a fast
+ * hash suffices. Single use (`used_at`), short-lived (`expires_at`); issuing a new link for a user
+ * deletes the user's unused ones, so at most one is outstanding.
+ */
+export const setPasswordLinks = pgTable(
+  'set_password_links',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('set_password_links_token_hash_key').on(table.tokenHash), index('set_password_links_user_idx').on(table.userId)],
+);
