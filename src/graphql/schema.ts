@@ -9,6 +9,7 @@ import './modules/organizations';
 import './modules/projects';
 import './modules/service-accounts';
 import './modules/api-keys';
+import './modules/vcs-providers';
 
 let schema: GraphQLSchema | undefined;
 
