@@ -55,7 +55,8 @@ export async function vcsAccessToken(db: HttpDatabase, config: PhobosConfig, pro
     if (!(error instanceof TokenGrantRefused)) throw error;
     // Someone else may have refreshed with the same refresh token first: then theirs is good.
     const now = await loadRow(db, providerId);
-    if (now.encryptedRefreshToken !== spent && now.encryptedAccessToken && isFresh(now)) return openSecret(config, now.id, 'access_token', now.encryptedAccessToken);
+    if (now.encryptedRefreshToken !== spent && now.encryptedAccessToken && isFresh(now))
+      return openSecret(config, now.id, 'access_token', now.encryptedAccessToken);
     throw notConnected(row, `was refused a token refresh by ${providerNames[row.type]} (${error.error})`);
   }
 

@@ -73,7 +73,8 @@ async function initiatorOf(db: HttpDatabase, pending: { userId: string | null; s
     if (user?.active) return { kind: 'user', userId: user.id, username: user.username, email: user.email, isAdmin: user.isAdmin, via: 'access_token' };
   } else if (pending.serviceAccountId) {
     const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, pending.serviceAccountId));
-    if (account) return { kind: 'service_account', serviceAccountId: account.id, organizationId: account.organizationId, name: account.name, via: 'access_token' };
+    if (account)
+      return { kind: 'service_account', serviceAccountId: account.id, organizationId: account.organizationId, name: account.name, via: 'access_token' };
   }
   return { kind: 'anonymous' };
 }

@@ -115,7 +115,11 @@ export async function createVcsProvider(db: HttpDatabase, config: PhobosConfig, 
         recordActivity(
           db,
           principal,
-          { action: 'create', ...activityOf({ id, organizationId: place.organizationId, projectId, ...prnParts }), payload: { name, type, url, apiUrl, authType, accountName } },
+          {
+            action: 'create',
+            ...activityOf({ id, organizationId: place.organizationId, projectId, ...prnParts }),
+            payload: { name, type, url, apiUrl, authType, accountName },
+          },
           sql`exists (select 1 from vcs_providers where id = ${id})`,
         ),
         ...(authorization ? [authorization.store(db)] : []),
@@ -175,7 +179,13 @@ export interface UpdateVcsProviderInput {
   reauthorize?: boolean;
 }
 
-export async function updateVcsProvider(db: HttpDatabase, config: PhobosConfig, caller: Caller, id: string, input: UpdateVcsProviderInput): Promise<VcsProviderChange> {
+export async function updateVcsProvider(
+  db: HttpDatabase,
+  config: PhobosConfig,
+  caller: Caller,
+  id: string,
+  input: UpdateVcsProviderInput,
+): Promise<VcsProviderChange> {
   const provider = await loadProvider(db, id);
   const principal = authorize(caller, 'vcs_provider:manage', placeOf(provider), 'VCS provider');
   requireVersion(input.version, provider.version);
@@ -246,7 +256,12 @@ export async function deleteVcsProvider(db: HttpDatabase, caller: Caller, id: st
   const principal = authorize(caller, 'vcs_provider:manage', placeOf(provider), 'VCS provider');
   requireVersion(input.version, provider.version);
   const [, [deleted]] = await db.batch([
-    recordActivity(db, principal, { action: 'delete', ...activityOf(provider), payload: { name: provider.name, type: provider.type } }, stillAt(id, provider.version)),
+    recordActivity(
+      db,
+      principal,
+      { action: 'delete', ...activityOf(provider), payload: { name: provider.name, type: provider.type } },
+      stillAt(id, provider.version),
+    ),
     db
       .delete(vcsProviders)
       .where(and(eq(vcsProviders.id, id), eq(vcsProviders.version, provider.version)))

@@ -48,8 +48,14 @@ export const VcsProviderNode = builder.loadableNode('VCSProvider', {
     apiUrl: t.exposeString('apiUrl', { description: "The provider's REST API." }),
     authType: t.field({ type: VcsAuthTypeEnum, resolve: (provider) => provider.authType satisfies VcsAuthType }),
     oauthClientId: t.exposeString('oauthClientId', { nullable: true }),
-    accountName: t.exposeString('accountName', { nullable: true, description: 'The provider account the token acts as; null until an OAuth authorization finished.' }),
-    connected: t.boolean({ description: 'Whether a token is stored (for OAuth: the authorization finished).', resolve: (provider) => provider.encryptedAccessToken !== null }),
+    accountName: t.exposeString('accountName', {
+      nullable: true,
+      description: 'The provider account the token acts as; null until an OAuth authorization finished.',
+    }),
+    connected: t.boolean({
+      description: 'Whether a token is stored (for OAuth: the authorization finished).',
+      resolve: (provider) => provider.encryptedAccessToken !== null,
+    }),
     tokenExpiresAt: t.field({ type: 'Time', nullable: true, resolve: (provider) => provider.accessTokenExpiresAt }),
     inherited: t.boolean({
       description: "Listed in a project, but the organization's: every project of it inherits the provider.",
@@ -139,7 +145,7 @@ builder.relayMutationField(
     }),
   },
   {
-    description: "Renames a VCS provider, changes its description, or rotates its token or OAuth client.",
+    description: 'Renames a VCS provider, changes its description, or rotates its token or OAuth client.',
     resolve: async (_root, { input }, context) =>
       updateVcsProvider(context.db.http, context.config, await context.caller(), input.id.id, {
         version: parseVersion(input.metadata),
