@@ -228,7 +228,7 @@ describe('the OAuth callback', () => {
   it('refuses a missing, unknown or expired state, naming it', async () => {
     const { oauthAuthorizationUrl } = await createOAuth(owner, inAcme());
     await h.db.http.execute(sql`update vcs_oauth_states set expires_at = now() - interval '1 second'`);
-    for (const params of [{ code: 'x' }, { state: 'made-up', code: 'x' }, { state: stateOf(oauthAuthorizationUrl!), code: 'x' }]) {
+    for (const params of [{ code: 'x' }, { state: 'made-up', code: 'x' }, { state: stateOf(oauthAuthorizationUrl!), code: 'x' }] as Record<string, string>[]) {
       const response = await callback(params);
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ code: 'BAD_USER_INPUT', field: 'state' });

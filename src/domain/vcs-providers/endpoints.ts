@@ -14,7 +14,7 @@ function isLoopback(url: URL): boolean {
 }
 
 /** A provider address as stored: checked, without a trailing slash. */
-export function validateProviderUrl(field: string, value: string): string {
+function validateProviderUrl(field: string, value: string): string {
   let url: URL;
   try {
     url = new URL(value.trim());

@@ -132,12 +132,6 @@ export async function createVcsProvider(db: HttpDatabase, config: PhobosConfig, 
   return { provider: await loadProvider(db, id), oauthAuthorizationUrl: authorization?.authorizationUrl ?? null };
 }
 
-export async function getVcsProvider(db: HttpDatabase, caller: Caller, id: string): Promise<VcsProviderView> {
-  const provider = await loadProvider(db, id);
-  authorize(caller, 'vcs_provider:view', placeOf(provider), 'VCS provider');
-  return provider;
-}
-
 /** The organization's own providers (not its projects'). */
 export async function listOrganizationVcsProviders(db: HttpDatabase, caller: Caller, organizationId: string): Promise<VcsProviderView[]> {
   authorize(caller, 'vcs_provider:view', { organizationId });
