@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health';
 import { oauthRoutes } from './routes/oauth/routes';
 import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
+import { vcsRoutes } from './routes/vcs';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -38,6 +39,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', ssoRoutes);
   // /auth/whoami, /auth/api-keys: the caller's own identity and keys.
   app.route('/', accountRoutes);
+  // /auth/vcs/callback: the OAuth redirect URI of VCS providers.
+  app.route('/', vcsRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);

@@ -11,6 +11,7 @@ import './modules/service-accounts';
 import './modules/api-keys';
 import './modules/teams';
 import './modules/users';
+import './modules/vcs-providers';
 
 let schema: GraphQLSchema | undefined;
 

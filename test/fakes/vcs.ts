@@ -1,0 +1,212 @@
+// A fake GitHub and GitLab for tests: one loopback server answering, in each provider's documented
+// shapes, the endpoints Phobos calls for VCS providers —
+//   GitHub: GET /login/oauth/authorize, POST /login/oauth/access_token (form or JSON; errors as 200
+//           with `error`, as GitHub does), GET /user (`Authorization: Bearer` or `token`);
+//   GitLab: GET /oauth/authorize, POST /oauth/token (errors as 400/401 with `error`),
+//           GET /api/v4/user (`Authorization: Bearer` or `PRIVATE-TOKEN`).
+// Authorize redirects straight back with a code (no login page: `signInAs` says who "signed in").
+// Codes are single use and check redirect_uri and PKCE; refresh tokens rotate, as both providers'.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOn, readBody, sendJson } from '../../scripts/local-stack/http-json';
+
+export type Flavour = 'github' | 'gitlab';
+
+export interface FakeVcsRequest {
+  method: string;
+  path: string;
+  /** The grant of a token request. */
+  grantType?: string;
+  status: number;
+}
+
+export interface FakeVcs {
+  url: string;
+  /** An OAuth application (both flavours accept it). */
+  registerClient(): { clientId: string; clientSecret: string };
+  /** A personal access token of `account` on `flavour`. */
+  personalAccessToken(flavour: Flavour, account: string): string;
+  /** Who authorizes at the next authorize request. */
+  signInAs(account: string): void;
+  /** How long access tokens issued from now on live, in seconds. */
+  setAccessTokenLifetime(seconds: number): void;
+  /** Revokes every refresh token issued so far (an app uninstalled, a user revoking access). */
+  revokeRefreshTokens(): void;
+  /** Every request answered so far, in order. */
+  requests(): FakeVcsRequest[];
+  close(): Promise<void>;
+}
+
+interface Token {
+  flavour: Flavour;
+  account: string;
+  /** Epoch ms; undefined for a personal access token. */
+  expiresAt?: number;
+}
+
+interface PendingCode {
+  flavour: Flavour;
+  clientId: string;
+  redirectUri: string;
+  account: string;
+  codeChallenge?: string;
+}
+
+const random = () => randomBytes(20).toString('hex');
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+class GrantError extends Error {
+  constructor(
+    readonly error: string,
+    readonly status = 400,
+  ) {
+    super(error);
+  }
+}
+
+async function formOrJson(req: IncomingMessage): Promise<Record<string, string>> {
+  const body = await readBody(req, 64 * 1024);
+  if ((req.headers['content-type'] ?? '').includes('application/json')) return JSON.parse(body) as Record<string, string>;
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+export async function startFakeVcs(): Promise<FakeVcs> {
+  const clients = new Map<string, string>();
+  const tokens = new Map<string, Token>();
+  const refreshTokens = new Map<string, { flavour: Flavour; clientId: string; account: string }>();
+  const codes = new Map<string, PendingCode>();
+  const log: FakeVcsRequest[] = [];
+  let account = 'octocat';
+  let lifetimeSeconds = 28_800;
+
+  function issue(flavour: Flavour, clientId: string, owner: string) {
+    const accessToken = `${flavour === 'github' ? 'ghu' : 'glo'}_${random()}`;
+    const refreshToken = `${flavour === 'github' ? 'ghr' : 'glr'}_${random()}`;
+    tokens.set(accessToken, { flavour, account: owner, expiresAt: Date.now() + lifetimeSeconds * 1000 });
+    refreshTokens.set(refreshToken, { flavour, clientId, account: owner });
+    return { access_token: accessToken, refresh_token: refreshToken, expires_in: lifetimeSeconds };
+  }
+
+  function authorize(flavour: Flavour, url: URL, res: ServerResponse): number {
+    const clientId = url.searchParams.get('client_id') ?? '';
+    const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+    if (!clients.has(clientId) || !redirectUri) return sendJsonAndStatus(res, 400, { error: 'invalid_request' });
+    const code = random();
+    codes.set(code, { flavour, clientId, redirectUri, account, codeChallenge: url.searchParams.get('code_challenge') ?? undefined });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', url.searchParams.get('state') ?? '');
+    res.writeHead(302, { location: back.toString() }).end();
+    return 302;
+  }
+
+  function grant(flavour: Flavour, params: Record<string, string>) {
+    if (!params.client_id || clients.get(params.client_id) !== params.client_secret) {
+      throw new GrantError(flavour === 'github' ? 'incorrect_client_credentials' : 'invalid_client', 401);
+    }
+    if (params.grant_type === 'refresh_token' || (flavour === 'github' && params.refresh_token)) {
+      const held = refreshTokens.get(params.refresh_token ?? '');
+      if (!held || held.flavour !== flavour || held.clientId !== params.client_id)
+        throw new GrantError(flavour === 'github' ? 'bad_refresh_token' : 'invalid_grant');
+      refreshTokens.delete(params.refresh_token!);
+      return issue(flavour, params.client_id, held.account);
+    }
+    const pending = codes.get(params.code ?? '');
+    codes.delete(params.code ?? '');
+    const verified = !pending?.codeChallenge || s256(params.code_verifier ?? '') === pending.codeChallenge;
+    if (!pending || pending.flavour !== flavour || pending.clientId !== params.client_id || pending.redirectUri !== params.redirect_uri || !verified) {
+      throw new GrantError(flavour === 'github' ? 'bad_verification_code' : 'invalid_grant');
+    }
+    return issue(flavour, params.client_id, pending.account);
+  }
+
+  async function token(flavour: Flavour, req: IncomingMessage, res: ServerResponse, entry: FakeVcsRequest): Promise<number> {
+    const params = await formOrJson(req);
+    entry.grantType = params.grant_type ?? (params.refresh_token ? 'refresh_token' : 'authorization_code');
+    try {
+      const issued = grant(flavour, params);
+      if (flavour === 'github')
+        return sendJsonAndStatus(res, 200, { ...issued, token_type: 'bearer', scope: 'repo,read:user', refresh_token_expires_in: 15_811_200 });
+      return sendJsonAndStatus(res, 200, { ...issued, token_type: 'Bearer', scope: 'api read_user', created_at: Math.floor(Date.now() / 1000) });
+    } catch (error) {
+      if (!(error instanceof GrantError)) throw error;
+      // GitHub answers refused grants with 200 and an `error` member.
+      if (flavour === 'github') return sendJsonAndStatus(res, 200, { error: error.error, error_description: 'The grant was refused.' });
+      return sendJsonAndStatus(res, error.status, { error: error.error, error_description: 'The provided authorization grant is invalid.' });
+    }
+  }
+
+  function user(flavour: Flavour, req: IncomingMessage, res: ServerResponse): number {
+    const header = req.headers.authorization ?? '';
+    const presented = /^(?:Bearer|token) (.+)$/i.exec(header)?.[1] ?? (flavour === 'gitlab' ? (req.headers['private-token'] as string | undefined) : undefined);
+    const held = tokens.get(presented ?? '');
+    const valid = held && held.flavour === flavour && (held.expiresAt === undefined || held.expiresAt > Date.now());
+    if (!valid) {
+      return flavour === 'github'
+        ? sendJsonAndStatus(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' })
+        : sendJsonAndStatus(res, 401, { message: '401 Unauthorized' });
+    }
+    if (flavour === 'github') return sendJsonAndStatus(res, 200, { login: held.account, id: 1, type: 'User' });
+    return sendJsonAndStatus(res, 200, { id: 1, username: held.account, name: held.account, state: 'active' });
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const entry: FakeVcsRequest = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
+    log.push(entry);
+    const route = `${entry.method} ${url.pathname}`;
+    const answer = async (): Promise<number> => {
+      if (route === 'GET /login/oauth/authorize') return authorize('github', url, res);
+      if (route === 'GET /oauth/authorize') return authorize('gitlab', url, res);
+      if (route === 'POST /login/oauth/access_token') return token('github', req, res, entry);
+      if (route === 'POST /oauth/token') return token('gitlab', req, res, entry);
+      if (route === 'GET /user') return user('github', req, res);
+      if (route === 'GET /api/v4/user') return user('gitlab', req, res);
+      return sendJsonAndStatus(res, 404, { message: 'Not Found' });
+    };
+    answer().then(
+      (status) => {
+        entry.status = status;
+      },
+      (error: unknown) => {
+        entry.status = 500;
+        sendJson(res, 500, { message: String(error) });
+      },
+    );
+  });
+  const { url } = await listenOn(server, {});
+
+  return {
+    url,
+    registerClient() {
+      const client = { clientId: `client-${random().slice(0, 8)}`, clientSecret: `secret-${random()}` };
+      clients.set(client.clientId, client.clientSecret);
+      return client;
+    },
+    personalAccessToken(flavour, owner) {
+      const value = `${flavour === 'github' ? 'ghp' : 'glpat'}_${random()}`;
+      tokens.set(value, { flavour, account: owner });
+      return value;
+    },
+    signInAs(next) {
+      account = next;
+    },
+    setAccessTokenLifetime(seconds) {
+      lifetimeSeconds = seconds;
+    },
+    revokeRefreshTokens() {
+      refreshTokens.clear();
+    },
+    requests: () => log.map((entry) => ({ ...entry })),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function sendJsonAndStatus(res: ServerResponse, status: number, body: unknown): number {
+  sendJson(res, status, body);
+  return status;
+}
