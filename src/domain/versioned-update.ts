@@ -18,7 +18,7 @@
 //     activity: (current) => ({ initiator: principal, event: { action: 'update', ... } }),
 //   });
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import type { RunnableQuery } from 'drizzle-orm/runnable-query';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { HttpDatabase } from '../db/client';
 import { AppError, notFound } from '../errors';
@@ -37,7 +37,7 @@ export interface VersionedChange<Current extends { id: string; version: number }
   /** The row as it is now, undefined once gone: to tell NOT_FOUND from CONFLICT, and to retry an unversioned change. */
   reload: () => Promise<Current | undefined>;
   /** The update or delete, restricted to `atVersion` (the row's id and the expected version), returning the changed row. */
-  change: (atVersion: SQL, current: Current) => BatchItem<'pg'>;
+  change: (atVersion: SQL, current: Current) => RunnableQuery<Changed[], 'pg'>;
   /** The activity event of the change, computed from the row it changes (e.g. its old value). */
   activity: (current: Current) => { initiator: ActivityInitiator; event: ActivityInput };
 }
@@ -46,7 +46,7 @@ export interface VersionedChange<Current extends { id: string; version: number }
 const unversionedAttempts = 3;
 
 /** CONFLICT naming `metadata.version`, with the version the object is at now. */
-export function staleVersion(what: string, currentVersion: number): AppError {
+function staleVersion(what: string, currentVersion: number): AppError {
   return new AppError('CONFLICT', `${what} was changed meanwhile (now at version ${currentVersion})`, {
     field: 'metadata.version',
     details: { version: currentVersion },

@@ -9,6 +9,7 @@ import './modules/organizations';
 import './modules/projects';
 import './modules/service-accounts';
 import './modules/api-keys';
+import './modules/activity';
 
 let schema: GraphQLSchema | undefined;
 

@@ -25,7 +25,10 @@ export interface ActivityInput {
 export const systemInitiator = 'system' as const;
 
 /** Who did it: any authenticated principal, or just who it is (a user signing in has no principal yet). */
-export type ActivityInitiator = Pick<UserPrincipal, 'kind' | 'userId' | 'username'> | Pick<ServiceAccountPrincipal, 'kind' | 'serviceAccountId' | 'name'> | typeof systemInitiator;
+export type ActivityInitiator =
+  | Pick<UserPrincipal, 'kind' | 'userId' | 'username'>
+  | Pick<ServiceAccountPrincipal, 'kind' | 'serviceAccountId' | 'name'>
+  | typeof systemInitiator;
 
 function initiatorOf(initiator: ActivityInitiator): { kind: string; id: string | null; name: string } {
   if (initiator === systemInitiator) return { kind: 'system', id: null, name: 'system' };

@@ -22,12 +22,7 @@ function storedUserAgent(userAgent: string | undefined): string {
 }
 
 /** Records the sign-in if it is the user's first from this place; returns whether it was new. */
-export async function recordSignInFromNewPlace(
-  db: HttpDatabase,
-  user: { id: string; username: string },
-  place: SignInPlace,
-  method: string,
-): Promise<boolean> {
+export async function recordSignInFromNewPlace(db: HttpDatabase, user: { id: string; username: string }, place: SignInPlace, method: string): Promise<boolean> {
   const address = place.address.slice(0, 64);
   const userAgent = storedUserAgent(place.userAgent);
   const [, inserted] = await db.batch([

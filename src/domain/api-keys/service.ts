@@ -47,7 +47,13 @@ async function ownerOfNewKey(db: HttpDatabase, caller: Caller, input: CreateApiK
     if (!account) throw notFound('Service account');
     const principal = authorize(caller, 'api_key:manage', { organizationId: account.organizationId }, 'Service account');
     if (input.organizationId && input.organizationId !== account.organizationId) throw badInput('organizationId', "must be the service account's organization");
-    return { column: 'service_account_id', id: account.id, organizationId: account.organizationId, limitName: 'ResourceLimitApiKeysPerServiceAccount', principal };
+    return {
+      column: 'service_account_id',
+      id: account.id,
+      organizationId: account.organizationId,
+      limitName: 'ResourceLimitApiKeysPerServiceAccount',
+      principal,
+    };
   }
   const scope = caller.principal.kind !== 'anonymous' ? caller.principal.organizationScope : undefined;
   const organizationId = input.organizationId ?? scope ?? null;
@@ -105,7 +111,12 @@ export async function createApiKey(db: HttpDatabase, caller: Caller, input: Crea
           targetType: 'api_key',
           targetId: id,
           organizationId: owner.organizationId,
-          payload: { name, prefix, owner: { kind: owner.column === 'user_id' ? 'user' : 'service_account', id: owner.id }, expiresAt: expiresAt?.toISOString() ?? null },
+          payload: {
+            name,
+            prefix,
+            owner: { kind: owner.column === 'user_id' ? 'user' : 'service_account', id: owner.id },
+            expiresAt: expiresAt?.toISOString() ?? null,
+          },
         },
         sql`exists (select 1 from api_keys where id = ${id})`,
       ),

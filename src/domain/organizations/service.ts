@@ -90,7 +90,11 @@ export async function updateOrganization(db: HttpDatabase, caller: Caller, id: s
     expectedVersion: input.version,
     reload: () => find(db, id),
     change: (atVersion) =>
-      db.update(organizations).set({ description, updatedAt: new Date(), version: sql`${organizations.version} + 1` }).where(atVersion).returning(),
+      db
+        .update(organizations)
+        .set({ description, updatedAt: new Date(), version: sql`${organizations.version} + 1` })
+        .where(atVersion)
+        .returning(),
     activity: (current) => ({
       initiator: principal,
       event: {
@@ -117,7 +121,14 @@ export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: s
     change: (atVersion) => db.delete(organizations).where(atVersion).returning(),
     activity: (current) => ({
       initiator: principal,
-      event: { action: 'delete', targetType: 'organization', targetId: id, targetPrn: organizationPrn(current), organizationId: id, payload: { name: current.name } },
+      event: {
+        action: 'delete',
+        targetType: 'organization',
+        targetId: id,
+        targetPrn: organizationPrn(current),
+        organizationId: id,
+        payload: { name: current.name },
+      },
     }),
   });
 }
@@ -125,6 +136,9 @@ export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: s
 /** The ids of the organizations with these names (PRN paths `[name]`), in one query; names that match nothing are left out. */
 export async function organizationIdsByName(db: HttpDatabase, names: readonly string[]): Promise<Map<string, string>> {
   if (names.length === 0) return new Map();
-  const rows = await db.select({ id: organizations.id, name: organizations.name }).from(organizations).where(inArray(organizations.name, [...names]));
+  const rows = await db
+    .select({ id: organizations.id, name: organizations.name })
+    .from(organizations)
+    .where(inArray(organizations.name, [...names]));
   return new Map(rows.map((row) => [row.name, row.id]));
 }

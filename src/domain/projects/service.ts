@@ -25,7 +25,11 @@ function selectProjects(db: HttpDatabase) {
   return db.select(withOrganizationName).from(projects).innerJoin(organizations, eq(organizations.id, projects.organizationId));
 }
 
-export async function createProject(db: HttpDatabase, caller: Caller, input: { organizationId: string; name: string; description?: string }): Promise<ProjectRow> {
+export async function createProject(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { organizationId: string; name: string; description?: string },
+): Promise<ProjectRow> {
   const principal = authorize(caller, 'project:create', { organizationId: input.organizationId });
   const name = validateName('name', input.name);
   const description = validateDescription(input.description);
@@ -95,7 +99,12 @@ export async function updateProject(db: HttpDatabase, caller: Caller, id: string
     current: project,
     expectedVersion: input.version,
     reload: () => find(db, id),
-    change: (atVersion) => db.update(projects).set({ description, updatedAt: new Date(), version: sql`${projects.version} + 1` }).where(atVersion).returning(),
+    change: (atVersion) =>
+      db
+        .update(projects)
+        .set({ description, updatedAt: new Date(), version: sql`${projects.version} + 1` })
+        .where(atVersion)
+        .returning(),
     activity: (current) => ({
       initiator: principal,
       event: {
@@ -155,6 +164,8 @@ export async function projectsByIds(db: HttpDatabase, caller: Caller, ids: reado
 export async function projectIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
   const wanted = paths.filter((path) => path.length === 2);
   if (wanted.length === 0) return new Map();
-  const rows = await selectProjects(db).where(or(...wanted.map(([organization, project]) => and(eq(organizations.name, organization!), eq(projects.name, project!)))));
+  const rows = await selectProjects(db).where(
+    or(...wanted.map(([organization, project]) => and(eq(organizations.name, organization!), eq(projects.name, project!)))),
+  );
   return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
 }

@@ -86,7 +86,11 @@ export async function updateResourceLimit(db: HttpDatabase, caller: Caller, inpu
     expectedVersion: input.version,
     reload: () => findByName(db, input.name),
     change: (atVersion) =>
-      db.update(resourceLimits).set({ value: input.value, updatedAt: new Date(), version: sql`${resourceLimits.version} + 1` }).where(atVersion).returning(),
+      db
+        .update(resourceLimits)
+        .set({ value: input.value, updatedAt: new Date(), version: sql`${resourceLimits.version} + 1` })
+        .where(atVersion)
+        .returning(),
     activity: (limit) => ({
       initiator: principal,
       event: {
@@ -103,6 +107,9 @@ export async function updateResourceLimit(db: HttpDatabase, caller: Caller, inpu
 /** The ids of the limits with these names (PRN paths `[name]`), in one query; names that match nothing are left out. */
 export async function resourceLimitIdsByName(db: HttpDatabase, names: readonly string[]): Promise<Map<string, string>> {
   if (names.length === 0) return new Map();
-  const rows = await db.select({ id: resourceLimits.id, name: resourceLimits.name }).from(resourceLimits).where(inArray(resourceLimits.name, [...names]));
+  const rows = await db
+    .select({ id: resourceLimits.id, name: resourceLimits.name })
+    .from(resourceLimits)
+    .where(inArray(resourceLimits.name, [...names]));
   return new Map(rows.map((row) => [row.name, row.id]));
 }

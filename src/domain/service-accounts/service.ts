@@ -168,6 +168,8 @@ export async function serviceAccountsByIds(db: HttpDatabase, caller: Caller, ids
 export async function serviceAccountIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
   const wanted = paths.filter((path) => path.length === 2);
   if (wanted.length === 0) return new Map();
-  const rows = await selectAccounts(db).where(or(...wanted.map(([organization, name]) => and(eq(organizations.name, organization!), eq(serviceAccounts.name, name!)))));
+  const rows = await selectAccounts(db).where(
+    or(...wanted.map(([organization, name]) => and(eq(organizations.name, organization!), eq(serviceAccounts.name, name!)))),
+  );
   return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
 }
