@@ -8,7 +8,7 @@
 // - a user's own sign-ins to that user (not through a key narrowed to one organization, which reaches
 //   nothing outside it).
 // Unscoped system administrators see everything.
-import { and, desc, asc, count, eq, gte, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { isAllowed, organizationIdsVisibleTo, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { activityEvents, type ActivityEvent } from '../../db/schema';
@@ -86,7 +86,8 @@ function filterConditions(filter: ActivityFilter): SQL[] {
     conditions.push(eq(activityEvents.initiatorKind, filter.initiator.kind), eq(activityEvents.initiatorId, filter.initiator.id));
   }
   if (start) conditions.push(gte(activityEvents.createdAt, start));
-  if (end) conditions.push(lte(activityEvents.createdAt, end));
+  // Times are given to the millisecond and stored to the microsecond: the end includes its whole millisecond.
+  if (end) conditions.push(lt(activityEvents.createdAt, new Date(end.getTime() + 1)));
   // An empty list filters nothing, as an absent one.
   const actions = words('actions', filter.actions);
   if (actions?.length) conditions.push(inArray(activityEvents.action, actions));
