@@ -1,6 +1,29 @@
 // Phobos Resource Names: `prn:<type>:<path>`, e.g. `prn:organization:acme`, `prn:project:acme/web`,
 // `prn:environment:acme/web/prod`, `prn:approval_rule:acme/admins`. Every resource has one, shown in
 // `metadata.prn`; templates refer to resources by PRN, and wherever an id is taken a PRN may be given.
+// The path is the resource's name under its parents' names, so a PRN names the same resource for as
+// long as it exists (names cannot change) and is still readable in the activity log after it is gone.
+// Credentials (API keys, sessions) have none: they are not resources one refers to by name.
 export function prnOf(type: string, ...path: string[]): string {
   return `prn:${type}:${path.join('/')}`;
+}
+
+export interface ParsedPrn {
+  type: string;
+  path: string[];
+}
+
+// Types are snake_case words; path segments are names (lowercase, or a resource limit's CamelCase).
+const prnPattern = /^prn:([a-z][a-z_]{0,62}):([A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7})$/;
+
+/** The type and path a PRN names, or undefined when the value is not a well-formed PRN. */
+export function parsePrn(value: string): ParsedPrn | undefined {
+  const match = prnPattern.exec(value);
+  if (!match) return undefined;
+  return { type: match[1]!, path: match[2]!.split('/') };
+}
+
+/** Whether a value is meant as a PRN (and so must be one), rather than a global id. */
+export function looksLikePrn(value: string): boolean {
+  return value.startsWith('prn:');
 }

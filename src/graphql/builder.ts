@@ -15,6 +15,8 @@
 // - arguments and input fields that name objects are global ids declared with their type:
 //   `t.arg.globalID({ for: OrganizationNode, required: true })`, or `t.globalID({ for: … })` in an
 //   input; the resolver receives `{ typename, id }` already decoded and checked (input-rules.ts);
+//   a client may give a PRN of the same type instead (`prn:project:acme/web`), which input-rules.ts
+//   resolves before execution and the decode hook below reads back (prns.ts);
 // - text inputs obey one rule (src/domain/text.ts), checked before execution: a field that may
 //   span lines is named `description` or says so with `extensions: { multiline: true }`.
 import SchemaBuilder from '@pothos/core';
@@ -43,7 +45,8 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     // The one validating decoder. input-rules.ts has refused malformed ids (and ids of types that
-    // are not nodes, and lists of more than 100) before any resolver runs, naming the field.
+    // are not nodes, and lists of more than 100) before any resolver runs, naming the field, and
+    // resolved the PRNs given instead of ids into the request's context.
     decodeGlobalID: decodeGlobalIdOrThrow,
   },
 });

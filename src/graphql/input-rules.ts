@@ -5,7 +5,9 @@
 //   named `description`, or marked `extensions: { multiline: true }`;
 // - a global-id argument or field (`t.arg.globalID`, `t.globalID`, `node(id:)`, `nodes(ids:)`) holds
 //   well-formed global ids (global-ids.ts) of the types it is declared `for`, or of node types;
-//   a list of them holds at most queryLimits.maxGlobalIdsPerList.
+//   a list of them holds at most queryLimits.maxGlobalIdsPerList. A PRN may stand for a global id
+//   (prns.ts): it must be well-formed and of a type the position accepts; all of an operation's
+//   PRNs are then resolved to ids, one query per PRN type, before execution.
 // It runs just before execution, on the arguments as GraphQL coerced them from literals and
 // variables, so the first broken value is refused with BAD_USER_INPUT and `extensions.field`
 // naming its path as the client wrote it (`input.boundClaims.0.value`), before any resolver runs.
@@ -30,10 +32,12 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { looksLikePrn } from '../domain/prn';
 import { textProblem } from '../domain/text';
 import type { GraphQLContext } from './context';
 import { clientError } from './errors';
 import { parseGlobalId } from './global-ids';
+import { acceptedPrnTypes, prnTypename, resolvePrns } from './prns';
 import { queryLimits } from './query-limits';
 
 interface InputProblem {
@@ -53,19 +57,32 @@ function isMultiline(definition: InputDefinition): boolean {
   return definition.name === 'description' || definition.extensions?.multiline === true;
 }
 
-function globalIdProblem(value: string, definition: InputDefinition, schema: GraphQLSchema): string | undefined {
-  const decoded = parseGlobalId(value);
+/** Where the walk puts the PRNs it meets, to be resolved once it has found no problem. */
+type PrnCollector = Set<string>;
+
+function globalIdProblem(value: string, definition: InputDefinition, schema: GraphQLSchema, prns: PrnCollector): string | undefined {
+  const isPrn = looksLikePrn(value);
+  const typename = isPrn ? prnTypename(value) : parseGlobalId(value)?.typename;
+  if (isPrn && typename) prns.add(value);
   const expected = (definition.extensions as GlobalIdExtensions).relayGlobalIDFor?.map((entry) => entry.typename);
   if (expected?.length) {
-    return decoded && expected.includes(decoded.typename) ? undefined : `not a ${expected.join(' or ')} id`;
+    return typename && expected.includes(typename) ? undefined : `not a ${expected.join(' or ')} id`;
   }
-  if (!decoded) return 'not a global id';
-  const type = schema.getType(decoded.typename);
+  if (isPrn && !typename) return `not a PRN of an object that can be fetched by id (prn:<type>:<path>, type one of ${acceptedPrnTypes().join(', ')})`;
+  if (!typename) return 'not a global id';
+  const type = schema.getType(typename);
   const isNode = isObjectType(type) && type.getInterfaces().some((candidate) => candidate.name === 'Node');
-  return isNode ? undefined : `not the id of an object that can be fetched by id: ${decoded.typename}`;
+  return isNode ? undefined : `not the id of an object that can be fetched by id: ${typename}`;
 }
 
-function inputProblem(value: unknown, type: GraphQLInputType, path: string, definition: InputDefinition, schema: GraphQLSchema): InputProblem | undefined {
+function inputProblem(
+  value: unknown,
+  type: GraphQLInputType,
+  path: string,
+  definition: InputDefinition,
+  schema: GraphQLSchema,
+  prns: PrnCollector,
+): InputProblem | undefined {
   if (value === null || value === undefined) return undefined;
   const nullable = isNonNullType(type) ? type.ofType : type;
   const isGlobalId = (definition.extensions as GlobalIdExtensions).isRelayGlobalID === true;
@@ -76,7 +93,7 @@ function inputProblem(value: unknown, type: GraphQLInputType, path: string, defi
       return { field: path, message: `at most ${queryLimits.maxGlobalIdsPerList} ids in one request, not ${items.length}` };
     }
     for (let index = 0; index < items.length; index += 1) {
-      const problem = inputProblem(items[index], nullable.ofType, `${path}.${index}`, definition, schema);
+      const problem = inputProblem(items[index], nullable.ofType, `${path}.${index}`, definition, schema, prns);
       if (problem) return problem;
     }
     return undefined;
@@ -84,14 +101,14 @@ function inputProblem(value: unknown, type: GraphQLInputType, path: string, defi
   if (isInputObjectType(nullable)) {
     const fields = value as Record<string, unknown>;
     for (const field of Object.values(nullable.getFields())) {
-      const problem = inputProblem(fields[field.name], field.type, `${path}.${field.name}`, field, schema);
+      const problem = inputProblem(fields[field.name], field.type, `${path}.${field.name}`, field, schema, prns);
       if (problem) return problem;
     }
     return undefined;
   }
   // String and ID, and any custom scalar whose parsed value is a string.
   if (typeof value !== 'string') return undefined;
-  const message = textProblem(value, { multiline: isMultiline(definition) }) ?? (isGlobalId ? globalIdProblem(value, definition, schema) : undefined);
+  const message = textProblem(value, { multiline: isMultiline(definition) }) ?? (isGlobalId ? globalIdProblem(value, definition, schema, prns) : undefined);
   return message ? { field: path, message } : undefined;
 }
 
@@ -100,6 +117,7 @@ interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
   visited: Set<string>;
   variables: Record<string, unknown>;
+  prns: PrnCollector;
 }
 
 function selectionProblem(selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, walk: Walk): InputProblem | undefined {
@@ -117,7 +135,7 @@ function selectionProblem(selectionSet: SelectionSetNode, parent: GraphQLNamedTy
         continue;
       }
       for (const argument of definition.args) {
-        problem ??= inputProblem(args[argument.name], argument.type, argument.name, argument, walk.schema);
+        problem ??= inputProblem(args[argument.name], argument.type, argument.name, argument, walk.schema, walk.prns);
       }
       if (!problem && selection.selectionSet) problem = selectionProblem(selection.selectionSet, getNamedType(definition.type), walk);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -135,12 +153,13 @@ function selectionProblem(selectionSet: SelectionSetNode, parent: GraphQLNamedTy
   return undefined;
 }
 
-/** The first input of the operation that breaks a rule, by the rules in the header. */
+/** The first input of the operation that breaks a rule, by the rules in the header; the PRNs it holds go to `prns`. */
 export function findInputProblem(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   rawVariables: Record<string, unknown> | null | undefined,
+  prns: PrnCollector = new Set(),
 ): InputProblem | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
@@ -152,16 +171,19 @@ export function findInputProblem(
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
   const root = schema.getRootType(operation.operation) ?? undefined;
-  return selectionProblem(operation.selectionSet, root, { schema, fragments, visited: new Set(), variables: coerced.coerced });
+  return selectionProblem(operation.selectionSet, root, { schema, fragments, visited: new Set(), variables: coerced.coerced, prns });
 }
 
 export function useInputRules(): Plugin<GraphQLContext> {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const problem = findInputProblem(args.schema, args.document, args.operationName, args.variableValues);
+    async onExecute({ args, setResultAndStopExecution }) {
+      const prns: PrnCollector = new Set();
+      const problem = findInputProblem(args.schema, args.document, args.operationName, args.variableValues, prns);
       if (problem) {
         setResultAndStopExecution({ errors: [clientError(`${problem.field}: ${problem.message}`, 'BAD_USER_INPUT', { field: problem.field })] });
+        return;
       }
+      if (prns.size > 0) await resolvePrns(args.contextValue, prns);
     },
   };
 }

@@ -12,6 +12,7 @@ import './modules/api-keys';
 import './modules/teams';
 import './modules/users';
 import './modules/vcs-providers';
+import './modules/activity';
 
 let schema: GraphQLSchema | undefined;
 

@@ -7,6 +7,7 @@ import { finishExternalSignIn, startExternalSignIn } from '../auth/sso/external-
 import { findSsoProvider, type SsoProvider } from '../auth/sso/providers';
 import { AppError } from '../errors';
 import type { AppEnv } from '../http/app-env';
+import { clientIp } from '../http/client-ip';
 
 export const ssoRoutes = new Hono<AppEnv>();
 
@@ -27,7 +28,8 @@ ssoRoutes.get('/auth/login/:provider', async (c) => {
 ssoRoutes.get('/auth/callback/:provider', async (c) => {
   const provider = providerOr404(c);
   const { state, code, error } = c.req.query();
-  const target = await finishExternalSignIn({ config: c.get('config'), db: c.get('database')().http, logger: c.get('logger') }, provider, {
+  const place = { address: clientIp(c), userAgent: c.req.header('user-agent') };
+  const target = await finishExternalSignIn({ config: c.get('config'), db: c.get('database')().http, logger: c.get('logger'), place }, provider, {
     state,
     code,
     error,

@@ -7,6 +7,7 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import type { PhobosConfig } from '../../config/load';
 import type { HttpDatabase } from '../../db/client';
 import { pendingSignIns } from '../../db/schema';
+import { recordSignInFromNewPlace, type SignInPlace } from '../../domain/activity/sign-ins';
 import { AppError } from '../../errors';
 import type { Logger } from '../../platform/logger';
 import { issueAuthorizationCode } from '../idp/authorization-codes';
@@ -23,6 +24,8 @@ interface SignInContext {
   config: PhobosConfig;
   db: HttpDatabase;
   logger: Logger;
+  /** Where the browser signs in from: a first sign-in from there is recorded in the activity log. */
+  place: SignInPlace;
 }
 
 function callbackUrl(config: PhobosConfig, provider: SsoProvider): string {
@@ -31,7 +34,7 @@ function callbackUrl(config: PhobosConfig, provider: SsoProvider): string {
 
 /** Stores the pending request and returns the provider's authorization URL to send the browser to. */
 export async function startExternalSignIn(
-  { config, db }: Omit<SignInContext, 'logger'>,
+  { config, db }: Omit<SignInContext, 'logger' | 'place'>,
   provider: SsoProvider,
   request: AuthorizationRequest,
 ): Promise<string> {
@@ -131,7 +134,7 @@ export interface CallbackParameters {
 
 /** Finishes the sign-in; returns where to redirect the browser (the client, with a code or an error). */
 export async function finishExternalSignIn(
-  { config, db, logger }: SignInContext,
+  { config, db, logger, place }: SignInContext,
   provider: SsoProvider,
   { state, code, error }: CallbackParameters,
 ): Promise<string> {
@@ -164,6 +167,7 @@ export async function finishExternalSignIn(
     }
     const user = await signInExternalUser(db, config, { provider: provider.slug, issuer, profile });
     const authorizationCode = await issueAuthorizationCode(db, user.id, request);
+    await recordSignInFromNewPlace(db, user, place, provider.slug);
     logger.info('sign-in', { userId: user.id, method: provider.slug });
     return redirectWithParams(request.redirect_uri, { code: authorizationCode, state: request.state });
   } catch (failure) {

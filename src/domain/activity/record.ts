@@ -4,7 +4,7 @@
 // one always has its event. When the change may do nothing (a conditional insert or update), pass
 // `onlyIf` — the same condition the change depends on — so the event is written only with it.
 import { sql, type SQL } from 'drizzle-orm';
-import type { AuthenticatedPrincipal } from '../../auth/principal';
+import type { ServiceAccountPrincipal, UserPrincipal } from '../../auth/principal';
 import type { HttpDatabase } from '../../db/client';
 
 export interface ActivityInput {
@@ -13,7 +13,8 @@ export interface ActivityInput {
   /** What kind of thing: `organization`, `project`, `team`, `api_key`, ... */
   targetType: string;
   targetId: string | null;
-  targetPrn?: string | null;
+  /** The target's PRN; an SQL expression when it is only known inside the transaction (a parent's name). */
+  targetPrn?: string | SQL | null;
   organizationId?: string | null;
   projectId?: string | null;
   /** Small and never secret: old and new values of what changed, names. */
@@ -23,14 +24,20 @@ export interface ActivityInput {
 /** The system itself (the cron trigger), for events no principal caused. */
 export const systemInitiator = 'system' as const;
 
-function initiatorOf(initiator: AuthenticatedPrincipal | typeof systemInitiator): { kind: string; id: string | null; name: string } {
+/** Who did it: any authenticated principal, or just who it is (a user signing in has no principal yet). */
+export type ActivityInitiator =
+  | Pick<UserPrincipal, 'kind' | 'userId' | 'username'>
+  | Pick<ServiceAccountPrincipal, 'kind' | 'serviceAccountId' | 'name'>
+  | typeof systemInitiator;
+
+function initiatorOf(initiator: ActivityInitiator): { kind: string; id: string | null; name: string } {
   if (initiator === systemInitiator) return { kind: 'system', id: null, name: 'system' };
   if (initiator.kind === 'user') return { kind: 'user', id: initiator.userId, name: initiator.username };
   return { kind: 'service_account', id: initiator.serviceAccountId, name: initiator.name };
 }
 
 /** The insert of one activity event, to run in the batch that makes the change. */
-export function recordActivity(db: HttpDatabase, initiator: AuthenticatedPrincipal | typeof systemInitiator, input: ActivityInput, onlyIf?: SQL) {
+export function recordActivity(db: HttpDatabase, initiator: ActivityInitiator, input: ActivityInput, onlyIf?: SQL) {
   const who = initiatorOf(initiator);
   return db.execute(sql`
     insert into activity_events (organization_id, project_id, initiator_kind, initiator_id, initiator_name, action, target_type, target_id, target_prn, payload)

@@ -1,13 +1,19 @@
 // Organizations: the tenants. System admins create them (the creator becomes owner); members see
-// and manage them according to their roles.
+// and manage them according to their roles. Every change records its activity event in its own
+// transaction; updates and deletes take the version last read (optimistic locking).
 import { eq, inArray, sql } from 'drizzle-orm';
 import { authorize, installation, isAllowed, organizationIdsVisibleTo, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { memberships, organizations, type Organization } from '../../db/schema';
 import { notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
+import { recordActivity } from '../activity/record';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
+import { prnOf } from '../prn';
+import { versionedChange } from '../versioned-update';
+
+export const organizationPrn = (organization: { name: string }) => prnOf('organization', organization.name);
 
 export async function createOrganization(db: HttpDatabase, caller: Caller, input: { name: string; description?: string }): Promise<Organization> {
   const principal = authorize(caller, 'organization:create', installation);
@@ -20,6 +26,14 @@ export async function createOrganization(db: HttpDatabase, caller: Caller, input
     await db.batch([
       db.insert(organizations).values({ id, name, description, createdBy: creator }),
       ...(creator ? [db.insert(memberships).values({ organizationId: id, userId: creator, role: 'owner' })] : []),
+      recordActivity(db, principal, {
+        action: 'create',
+        targetType: 'organization',
+        targetId: id,
+        targetPrn: organizationPrn({ name }),
+        organizationId: id,
+        payload: { name },
+      }),
     ]);
   } catch (error) {
     rethrowConflict(error, 'organizations_name_key', 'name', `An organization named ${name} already exists`);
@@ -49,21 +63,82 @@ export async function getOrganizationByName(db: HttpDatabase, caller: Caller, na
   return organization;
 }
 
-export async function updateOrganization(db: HttpDatabase, caller: Caller, id: string, input: { description?: string }): Promise<Organization> {
-  authorize(caller, 'organization:update', { organizationId: id });
-  const [updated] = await db
-    .update(organizations)
-    .set({ description: validateDescription(input.description), updatedAt: new Date(), version: sql`${organizations.version} + 1` })
-    .where(eq(organizations.id, id))
-    .returning();
-  if (!updated) throw notFound('Organization');
-  return updated;
+async function find(db: HttpDatabase, id: string): Promise<Organization | undefined> {
+  return (await db.select().from(organizations).where(eq(organizations.id, id)))[0];
+}
+
+/** The organization, or NOT_FOUND (callers have authorized against its id already). */
+async function load(db: HttpDatabase, id: string): Promise<Organization> {
+  const organization = await find(db, id);
+  if (!organization) throw notFound('Organization');
+  return organization;
+}
+
+export interface UpdateOrganizationInput {
+  description?: string;
+  /** The version last read (metadata.version); the update is refused with CONFLICT if it moved on. */
+  version?: number;
+}
+
+export async function updateOrganization(db: HttpDatabase, caller: Caller, id: string, input: UpdateOrganizationInput): Promise<Organization> {
+  const principal = authorize(caller, 'organization:update', { organizationId: id });
+  const description = validateDescription(input.description);
+  return versionedChange<Organization, Organization>(db, {
+    table: organizations,
+    what: 'Organization',
+    current: await load(db, id),
+    expectedVersion: input.version,
+    reload: () => find(db, id),
+    change: (atVersion) =>
+      db
+        .update(organizations)
+        .set({ description, updatedAt: new Date(), version: sql`${organizations.version} + 1` })
+        .where(atVersion)
+        .returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
+        action: 'update',
+        targetType: 'organization',
+        targetId: id,
+        targetPrn: organizationPrn(current),
+        organizationId: id,
+        payload: { description: { old: current.description, new: description } },
+      },
+    }),
+  });
 }
 
 /** Deletes the organization and everything it owns; returns what it was. */
-export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: string): Promise<Organization> {
-  authorize(caller, 'organization:delete', { organizationId: id });
-  const [deleted] = await db.delete(organizations).where(eq(organizations.id, id)).returning();
-  if (!deleted) throw notFound('Organization');
-  return deleted;
+export async function deleteOrganization(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<Organization> {
+  const principal = authorize(caller, 'organization:delete', { organizationId: id });
+  return versionedChange<Organization, Organization>(db, {
+    table: organizations,
+    what: 'Organization',
+    current: await load(db, id),
+    expectedVersion: input.version,
+    reload: () => find(db, id),
+    change: (atVersion) => db.delete(organizations).where(atVersion).returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
+        action: 'delete',
+        targetType: 'organization',
+        targetId: id,
+        targetPrn: organizationPrn(current),
+        organizationId: id,
+        payload: { name: current.name },
+      },
+    }),
+  });
+}
+
+/** The ids of the organizations with these names (PRN paths `[name]`), in one query; names that match nothing are left out. */
+export async function organizationIdsByName(db: HttpDatabase, names: readonly string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const rows = await db
+    .select({ id: organizations.id, name: organizations.name })
+    .from(organizations)
+    .where(inArray(organizations.name, [...names]));
+  return new Map(rows.map((row) => [row.name, row.id]));
 }

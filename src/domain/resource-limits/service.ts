@@ -1,15 +1,18 @@
 // Resource limits: system-wide caps on how many of a thing may exist (ResourceLimit<Things>Per<Parent>,
 // seeded by migration 0002). Any authenticated caller may read them (no role bindings needed, so
 // transports pass `withoutBindings(principal)` and skip loading them), since they bound what the
-// caller itself may create; only system administrators change them. Enforcement lives beside this
+// caller itself may create; only system administrators change them (each change records an
+// activity event with the old and new value, under optimistic locking). Enforcement lives beside this
 // file (within-limit.ts), in the transaction that creates the limited thing.
 import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { authorize, installation, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { preparedQuery } from '../../db/prepared';
 import { resourceLimits, type ResourceLimit } from '../../db/schema';
-import { AppError, badInput, notFound } from '../../errors';
+import { badInput, notFound } from '../../errors';
 import { wellFormedIds } from '../ids';
+import { prnOf } from '../prn';
+import { versionedChange } from '../versioned-update';
 
 /**
  * One page of a keyset-paginated list: rows after/before a sort key, `limit` of them, in reverse
@@ -63,23 +66,50 @@ export interface UpdateResourceLimitInput {
   version?: number;
 }
 
+export const resourceLimitPrn = (limit: { name: string }) => prnOf('resource_limit', limit.name);
+
+async function findByName(db: HttpDatabase, name: string): Promise<ResourceLimit | undefined> {
+  return (await db.select().from(resourceLimits).where(eq(resourceLimits.name, name)))[0];
+}
+
 export async function updateResourceLimit(db: HttpDatabase, caller: Caller, input: UpdateResourceLimitInput): Promise<ResourceLimit> {
-  authorize(caller, 'resource_limit:update', installation);
+  const principal = authorize(caller, 'resource_limit:update', installation);
   if (!Number.isSafeInteger(input.value) || input.value < 0) throw badInput('value', 'must be a non-negative integer');
   if (input.value > 2_147_483_647) throw badInput('value', 'must be at most 2147483647');
 
-  const byName = eq(resourceLimits.name, input.name);
-  const [updated] = await db
-    .update(resourceLimits)
-    .set({ value: input.value, updatedAt: new Date(), version: sql`${resourceLimits.version} + 1` })
-    .where(input.version === undefined ? byName : and(byName, eq(resourceLimits.version, input.version)))
-    .returning();
-  if (updated) return updated;
-
-  const [existing] = await db.select({ version: resourceLimits.version }).from(resourceLimits).where(byName);
-  if (!existing) throw notFound(`Resource limit ${input.name}`);
-  throw new AppError('CONFLICT', `Resource limit ${input.name} was changed meanwhile (now at version ${existing.version})`, {
-    field: 'metadata.version',
-    details: { version: existing.version },
+  const current = await findByName(db, input.name);
+  if (!current) throw notFound(`Resource limit ${input.name}`);
+  return versionedChange<ResourceLimit, ResourceLimit>(db, {
+    table: resourceLimits,
+    what: `Resource limit ${input.name}`,
+    current,
+    expectedVersion: input.version,
+    reload: () => findByName(db, input.name),
+    change: (atVersion) =>
+      db
+        .update(resourceLimits)
+        .set({ value: input.value, updatedAt: new Date(), version: sql`${resourceLimits.version} + 1` })
+        .where(atVersion)
+        .returning(),
+    activity: (limit) => ({
+      initiator: principal,
+      event: {
+        action: 'update',
+        targetType: 'resource_limit',
+        targetId: limit.id,
+        targetPrn: resourceLimitPrn(limit),
+        payload: { name: limit.name, value: { old: limit.value, new: input.value } },
+      },
+    }),
   });
+}
+
+/** The ids of the limits with these names (PRN paths `[name]`), in one query; names that match nothing are left out. */
+export async function resourceLimitIdsByName(db: HttpDatabase, names: readonly string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const rows = await db
+    .select({ id: resourceLimits.id, name: resourceLimits.name })
+    .from(resourceLimits)
+    .where(inArray(resourceLimits.name, [...names]));
+  return new Map(rows.map((row) => [row.name, row.id]));
 }

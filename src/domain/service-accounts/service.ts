@@ -1,44 +1,80 @@
 // Service accounts of an organization and their trust policies (which external tokens may sign
-// in as them). Both creates count against their resource limits in the insert's transaction.
-import { eq, inArray, sql } from 'drizzle-orm';
+// in as them). Both creates count against their resource limits in the insert's transaction. Rows
+// come with their organization's name, which their PRN (prn:service_account:<organization>/<name>) needs.
+import { and, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import { assertFetchableIssuer } from '../../auth/sso/discovery';
 import type { HttpDatabase } from '../../db/client';
-import { serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
+import { organizations, serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { textProblem } from '../text';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+import { recordActivity } from '../activity/record';
+import { prnOf } from '../prn';
+import { versionedChange } from '../versioned-update';
+
+/** A service account with the name of its organization. */
+export type ServiceAccountRow = ServiceAccount & { organizationName: string };
+
+export const serviceAccountPrn = (account: ServiceAccountRow) => prnOf('service_account', account.organizationName, account.name);
+
+const withOrganizationName = { ...getTableColumns(serviceAccounts), organizationName: organizations.name };
+
+function selectAccounts(db: HttpDatabase) {
+  return db.select(withOrganizationName).from(serviceAccounts).innerJoin(organizations, eq(organizations.id, serviceAccounts.organizationId));
+}
+
+async function find(db: HttpDatabase, id: string): Promise<ServiceAccountRow | undefined> {
+  return (await selectAccounts(db).where(eq(serviceAccounts.id, id)))[0];
+}
 
 export async function createServiceAccount(
   db: HttpDatabase,
   caller: Caller,
   input: { organizationId: string; name: string; description?: string },
-): Promise<ServiceAccount> {
-  authorize(caller, 'service_account:manage', { organizationId: input.organizationId });
+): Promise<ServiceAccountRow> {
+  const principal = authorize(caller, 'service_account:manage', { organizationId: input.organizationId });
   const name = validateName('name', input.name);
   const createdBy = caller.principal.kind === 'user' ? caller.principal.userId : null;
+  // The id is chosen here so the activity event can name it in the same transaction.
+  const id = crypto.randomUUID();
   try {
     const row = await insertWithinLimit<{ id: string }>(db, {
       limitName: 'ResourceLimitServiceAccountsPerOrganization',
       lockKey: `service_accounts:${input.organizationId}`,
       statement: sql`
-        insert into service_accounts (organization_id, name, description, created_by)
-        select ${input.organizationId}, ${name}, ${validateDescription(input.description)}, ${createdBy}
+        insert into service_accounts (id, organization_id, name, description, created_by)
+        select ${id}, ${input.organizationId}, ${name}, ${validateDescription(input.description)}, ${createdBy}
         where ${withinLimit('ResourceLimitServiceAccountsPerOrganization', sql`select count(*) from service_accounts where organization_id = ${input.organizationId}`)}
         returning id`,
+      after: [
+        recordActivity(
+          db,
+          principal,
+          {
+            action: 'create',
+            targetType: 'service_account',
+            targetId: id,
+            targetPrn: sql`(select 'prn:service_account:' || name || '/' || ${name} from organizations where id = ${input.organizationId})`,
+            organizationId: input.organizationId,
+            payload: { name },
+          },
+          sql`exists (select 1 from service_accounts where id = ${id})`,
+        ),
+      ],
     });
-    return (await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, row.id)))[0]!;
+    return (await find(db, row.id))!;
   } catch (error) {
     return rethrowConflict(error, 'service_accounts_organization_name_key', 'name', `A service account named ${name} already exists`);
   }
 }
 
-export async function listServiceAccounts(db: HttpDatabase, caller: Caller, organizationId: string): Promise<ServiceAccount[]> {
+export async function listServiceAccounts(db: HttpDatabase, caller: Caller, organizationId: string): Promise<ServiceAccountRow[]> {
   authorize(caller, 'service_account:view', { organizationId });
-  return db.select().from(serviceAccounts).where(eq(serviceAccounts.organizationId, organizationId)).orderBy(serviceAccounts.name);
+  return selectAccounts(db).where(eq(serviceAccounts.organizationId, organizationId)).orderBy(serviceAccounts.name);
 }
 
 export async function addTrustPolicy(
@@ -46,9 +82,9 @@ export async function addTrustPolicy(
   caller: Caller,
   input: { serviceAccountId: string; issuer: string; boundClaims: Record<string, unknown>; audience?: string | null },
 ): Promise<TrustPolicy> {
-  const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
+  const account = await find(db, input.serviceAccountId);
   if (!account) throw notFound('Service account');
-  authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  const principal = authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
   assertFetchableIssuer(input.issuer);
   // Own properties only (Object.entries): a claim named `constructor` or `__proto__` is a claim
   // like any other, never something inherited.
@@ -63,33 +99,77 @@ export async function addTrustPolicy(
   if (audience !== null && (audience.trim() !== audience || audience.length === 0 || audience.length > 2048 || textProblem(audience))) {
     throw badInput('audience', 'must be 1 to 2048 characters without surrounding spaces or control characters');
   }
+  const policyId = crypto.randomUUID();
   const row = await insertWithinLimit<{ id: string }>(db, {
     limitName: 'ResourceLimitTrustPoliciesPerServiceAccount',
     lockKey: `trust_policies:${account.id}`,
     statement: sql`
-      insert into service_account_trust_policies (service_account_id, issuer, audience, bound_claims)
-      select ${account.id}, ${input.issuer}, ${audience}, ${JSON.stringify(Object.fromEntries(entries))}::jsonb
+      insert into service_account_trust_policies (id, service_account_id, issuer, audience, bound_claims)
+      select ${policyId}, ${account.id}, ${input.issuer}, ${audience}, ${JSON.stringify(Object.fromEntries(entries))}::jsonb
       where ${withinLimit('ResourceLimitTrustPoliciesPerServiceAccount', sql`select count(*) from service_account_trust_policies where service_account_id = ${account.id}`)}
       returning id`,
+    after: [
+      recordActivity(
+        db,
+        principal,
+        {
+          // The account is the target: a trust policy is part of it, and has no name of its own.
+          action: 'add_trust_policy',
+          targetType: 'service_account',
+          targetId: account.id,
+          targetPrn: serviceAccountPrn(account),
+          organizationId: account.organizationId,
+          payload: { trustPolicyId: policyId, issuer: input.issuer, boundClaims: Object.fromEntries(entries) },
+        },
+        sql`exists (select 1 from service_account_trust_policies where id = ${policyId})`,
+      ),
+    ],
   });
   return (await db.select().from(trustPolicies).where(eq(trustPolicies.id, row.id)))[0]!;
 }
 
 /** Deletes the account with its keys and trust policies; returns what it was. */
-export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id: string): Promise<ServiceAccount> {
-  const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, id));
+export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<ServiceAccountRow> {
+  const account = await find(db, id);
   if (!account) throw notFound('Service account');
-  authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
-  const [deleted] = await db.delete(serviceAccounts).where(eq(serviceAccounts.id, id)).returning();
-  if (!deleted) throw notFound('Service account');
-  return deleted;
+  const principal = authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  const deleted = await versionedChange<ServiceAccountRow, ServiceAccount>(db, {
+    table: serviceAccounts,
+    what: 'Service account',
+    current: account,
+    expectedVersion: input.version,
+    reload: () => find(db, id),
+    change: (atVersion) => db.delete(serviceAccounts).where(atVersion).returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
+        action: 'delete',
+        targetType: 'service_account',
+        targetId: id,
+        targetPrn: serviceAccountPrn(current),
+        organizationId: current.organizationId,
+        payload: { name: current.name },
+      },
+    }),
+  });
+  return { ...deleted, organizationName: account.organizationName };
 }
 
 /** The service accounts with these ids that the caller may see (an account always sees itself), in one query. */
-export async function serviceAccountsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ServiceAccount[]> {
+export async function serviceAccountsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ServiceAccountRow[]> {
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
-  const rows = await db.select().from(serviceAccounts).where(inArray(serviceAccounts.id, wellFormed));
+  const rows = await selectAccounts(db).where(inArray(serviceAccounts.id, wellFormed));
   const self = caller.principal.kind === 'service_account' ? caller.principal.serviceAccountId : undefined;
   return rows.filter((row) => row.id === self || isAllowed(caller, 'service_account:view', { organizationId: row.organizationId }));
+}
+
+/** The ids of the accounts at these PRN paths (`[organization, name]`), keyed by the path joined with `/`, in one query. */
+export async function serviceAccountIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 2);
+  if (wanted.length === 0) return new Map();
+  const rows = await selectAccounts(db).where(
+    or(...wanted.map(([organization, name]) => and(eq(organizations.name, organization!), eq(serviceAccounts.name, name!)))),
+  );
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
 }

@@ -3,8 +3,8 @@
 //   query { organizations { id name } }
 //   query { organization(name: "acme") { memberships { id role userId serviceAccountId projectId } } }
 //   mutation { createOrganization(input: { name: "acme" }) { organization { id } } }
-//   mutation { updateOrganization(input: { id: "...", description: "..." }) { organization { id } } }
-//   mutation { deleteOrganization(input: { id: "..." }) { organization { id } } }
+//   mutation { updateOrganization(input: { id: "...", description: "...", metadata: { version: "3" } }) { organization { id } } }
+//   mutation { deleteOrganization(input: { id: "prn:organization:acme", metadata: { version: "4" } }) { organization { id } } }
 //   mutation { addOrganizationMember(input: { organizationId: "...", userId: "...", role: "viewer" }) { membership { id role } } }
 //   mutation { removeOrganizationMember(input: { id: "<membership id>" }) { membership { id } } }
 // Who may see and change what is decided in the domain services.
@@ -15,15 +15,17 @@ import {
   deleteOrganization,
   getOrganizationByName,
   listOrganizations,
+  organizationIdsByName,
+  organizationPrn,
   organizationsByIds,
   updateOrganization,
 } from '../../domain/organizations/service';
-import { prnOf } from '../../domain/prn';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { ProjectNode } from './projects';
 import { ServiceAccountNode, UserNode } from './viewer';
-import { ResourceMetadata } from '../metadata';
+import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 
 export const OrganizationNode = builder.loadableNode('Organization', {
   description: 'A tenant: it owns projects, service accounts and role bindings.',
@@ -33,9 +35,16 @@ export const OrganizationNode = builder.loadableNode('Organization', {
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
-    metadata: t.field({ type: ResourceMetadata, resolve: (organization) => ({ ...organization, prn: prnOf('organization', organization.name) }) }),
+    metadata: t.field({ type: ResourceMetadata, resolve: (organization) => ({ ...organization, prn: organizationPrn(organization) }) }),
   }),
 });
+
+acceptPrns('organization', 'Organization', (db, paths) =>
+  organizationIdsByName(
+    db,
+    paths.filter((path) => path.length === 1).map(([name]) => name!),
+  ),
+);
 
 const MembershipRef = builder.objectRef<Membership>('Membership').implement({
   description: 'A role held by a user or service account in an organization or one of its projects.',
@@ -107,6 +116,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       id: t.globalID({ for: OrganizationNode, required: true }),
       description: t.string(),
+      metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
   {
@@ -114,6 +124,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context) => ({
       organization: await updateOrganization(context.db.http, await context.caller(), input.id.id, {
         description: input.description ?? undefined,
+        version: parseVersion(input.metadata),
       }),
     }),
   },
@@ -131,12 +142,13 @@ builder.relayMutationField(
     name: 'DeleteOrganizationInput',
     inputFields: (t) => ({
       id: t.globalID({ for: OrganizationNode, required: true }),
+      metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
   {
     description: 'Deletes an organization and everything it owns.',
     resolve: async (_root, { input }, context) => ({
-      organization: await deleteOrganization(context.db.http, await context.caller(), input.id.id),
+      organization: await deleteOrganization(context.db.http, await context.caller(), input.id.id, { version: parseVersion(input.metadata) }),
     }),
   },
   {

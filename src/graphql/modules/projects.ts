@@ -1,13 +1,14 @@
 // Projects, as the Phobos API exposes them:
 //   query { project(id: "...") { id name description organization { name } } }
 //   mutation { createProject(input: { organizationId: "...", name: "app" }) { project { id } } }
-//   mutation { updateProject(input: { id: "...", description: "..." }) { project { id } } }
-//   mutation { deleteProject(input: { id: "..." }) { project { id } } }
+//   mutation { updateProject(input: { id: "prn:project:acme/app", description: "...", metadata: { version: "2" } }) { project { id } } }
+//   mutation { deleteProject(input: { id: "...", metadata: { version: "3" } }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import { createProject, deleteProject, getProject, projectsByIds, updateProject } from '../../domain/projects/service';
+import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject } from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
-import { ResourceMetadata } from '../metadata';
+import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 
 export const ProjectNode = builder.loadableNode('Project', {
@@ -19,10 +20,12 @@ export const ProjectNode = builder.loadableNode('Project', {
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
-    metadata: t.field({ type: ResourceMetadata, resolve: (project) => project }),
+    metadata: t.field({ type: ResourceMetadata, resolve: (project) => ({ ...project, prn: projectPrn(project) }) }),
     organization: t.field({ type: OrganizationNode, resolve: (project) => project.organizationId }),
   }),
 });
+
+acceptPrns('project', 'Project', projectIdsByPath);
 
 builder.queryField('project', (t) =>
   t.field({
@@ -68,6 +71,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       id: t.globalID({ for: ProjectNode, required: true }),
       description: t.string(),
+      metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
   {
@@ -75,6 +79,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context) => ({
       project: await updateProject(context.db.http, await context.caller(), input.id.id, {
         description: input.description ?? undefined,
+        version: parseVersion(input.metadata),
       }),
     }),
   },
@@ -92,12 +97,13 @@ builder.relayMutationField(
     name: 'DeleteProjectInput',
     inputFields: (t) => ({
       id: t.globalID({ for: ProjectNode, required: true }),
+      metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
   {
     description: 'Deletes a project.',
     resolve: async (_root, { input }, context) => ({
-      project: await deleteProject(context.db.http, await context.caller(), input.id.id),
+      project: await deleteProject(context.db.http, await context.caller(), input.id.id, { version: parseVersion(input.metadata) }),
     }),
   },
   {

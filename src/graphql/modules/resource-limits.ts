@@ -3,13 +3,21 @@
 //   mutation { updateResourceLimit(input: { name: "...", value: 45 }) { resourceLimit { id name value } } }
 // plus `resourceLimitsConnection` (the same list, paged) and `node(id:)` lookups. The rules —
 // who may read and change them, what a valid value is — live in the domain service.
-import { listResourceLimits, pageResourceLimits, resourceLimitsByIds, updateResourceLimit } from '../../domain/resource-limits/service';
+import {
+  listResourceLimits,
+  pageResourceLimits,
+  resourceLimitIdsByName,
+  resourceLimitPrn,
+  resourceLimitsByIds,
+  updateResourceLimit,
+} from '../../domain/resource-limits/service';
 import { withoutBindings } from '../../auth/rbac';
 import type { ResourceLimit } from '../../db/schema';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { keysetConnection } from '../connections';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 
 const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
   description: 'A system-wide cap on how many of one kind of resource may exist, e.g. ResourceLimitProjectsPerOrganization.',
@@ -19,11 +27,18 @@ const ResourceLimitNode = builder.loadableNode('ResourceLimit', {
   // Rows come back in any order; the loader puts them in the order asked, null where none matched.
   sort: (limit) => limit.id,
   fields: (t) => ({
-    metadata: t.field({ type: ResourceMetadata, resolve: (limit) => limit }),
+    metadata: t.field({ type: ResourceMetadata, resolve: (limit) => ({ ...limit, prn: resourceLimitPrn(limit) }) }),
     name: t.exposeString('name'),
     value: t.exposeInt('value'),
   }),
 });
+
+acceptPrns('resource_limit', 'ResourceLimit', (db, paths) =>
+  resourceLimitIdsByName(
+    db,
+    paths.filter((path) => path.length === 1).map(([name]) => name!),
+  ),
+);
 
 builder.queryFields((t) => ({
   resourceLimits: t.field({

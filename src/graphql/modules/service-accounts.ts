@@ -1,34 +1,54 @@
 // Service accounts, as the Phobos API exposes them:
 //   query { serviceAccounts(organizationId: "...") { id name description } }
 //   mutation { createServiceAccount(input: { organizationId: "...", name: "ci" }) { serviceAccount { id } } }
-//   mutation { deleteServiceAccount(input: { id: "..." }) { serviceAccount { id name } } }
+//   mutation { deleteServiceAccount(input: { id: "prn:service_account:acme/ci", metadata: { version: "1" } }) { serviceAccount { id name } } }
 //   mutation { addServiceAccountTrustPolicy(input: { serviceAccountId: "...", issuer: "https://...", audience: "https://phobos.example",
 //     boundClaims: [{ claim: "repository", value: "acme/app" }] }) { trustPolicy { id issuer audience boundClaims { claim value } } } }
 // The ServiceAccount type itself is declared in viewer.ts (for `me`); this module widens it with
 // what only a stored account has. Who may see and change accounts is decided in the domain service.
-import type { ServiceAccount, TrustPolicy } from '../../db/schema';
-import { addTrustPolicy, createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../../domain/service-accounts/service';
+import type { TrustPolicy } from '../../db/schema';
+import {
+  addTrustPolicy,
+  createServiceAccount,
+  deleteServiceAccount,
+  listServiceAccounts,
+  serviceAccountIdsByPath,
+  serviceAccountPrn,
+  type ServiceAccountRow,
+} from '../../domain/service-accounts/service';
 import { trustPolicyAudience } from '../../auth/service-account-login';
 import { badInput } from '../../errors';
 import { builder } from '../builder';
+import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 import { ServiceAccountNode } from './viewer';
 
 /** A stored account in the shape the ServiceAccount type (and `me`) resolves from. */
-function accountShape(row: ServiceAccount) {
+function accountShape(row: ServiceAccountRow) {
   return { ...row, kind: 'service_account' as const };
 }
 
-// `me` resolves the type from the authenticated principal, which carries neither field: they are
-// null there and filled wherever the account comes from the database.
+// `me` resolves the type from the authenticated principal, which carries none of these fields: they
+// are null there and filled wherever the account comes from the database.
 builder.objectFields(ServiceAccountNode, (t) => ({
-  description: t.string({ nullable: true, resolve: (account) => (account as Partial<ServiceAccount>).description ?? null }),
+  description: t.string({ nullable: true, resolve: (account) => (account as Partial<ServiceAccountRow>).description ?? null }),
   organization: t.field({
     type: OrganizationNode,
     nullable: true,
-    resolve: (account) => (account as Partial<ServiceAccount>).organizationId ?? null,
+    resolve: (account) => (account as Partial<ServiceAccountRow>).organizationId ?? null,
+  }),
+  metadata: t.field({
+    type: ResourceMetadata,
+    nullable: true,
+    resolve: (account) => {
+      const row = account as Partial<ServiceAccountRow>;
+      return row.createdAt && row.organizationName ? { ...(row as ServiceAccountRow), prn: serviceAccountPrn(row as ServiceAccountRow) } : null;
+    },
   }),
 }));
+
+acceptPrns('service_account', 'ServiceAccount', serviceAccountIdsByPath);
 
 interface BoundClaim {
   claim: string;
@@ -159,12 +179,13 @@ builder.relayMutationField(
     name: 'DeleteServiceAccountInput',
     inputFields: (t) => ({
       id: t.globalID({ for: ServiceAccountNode, required: true }),
+      metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
   {
     description: 'Deletes a service account, its API keys and trust policies; its tokens stop working when they expire.',
     resolve: async (_root, { input }, context) => ({
-      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), input.id.id)),
+      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), input.id.id, { version: parseVersion(input.metadata) })),
     }),
   },
   {

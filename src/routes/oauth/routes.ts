@@ -23,6 +23,7 @@ import { issueCsrfToken, verifyCsrf } from './csrf';
 import { readFormBody } from './form-body';
 import { accountKeyFor } from '../../auth/idp/login-throttle';
 import { renderLoginPage } from './login-page';
+import { recordSignInFromNewPlace } from '../../domain/activity/sign-ins';
 
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -141,6 +142,7 @@ oauthRoutes.post('/oauth/login', async (c) => {
   }
   await throttle.recordSuccess(attempt);
   const code = await issueAuthorizationCode(db, user.id, request);
+  await recordSignInFromNewPlace(db, user, { address: attempt.address, userAgent: c.req.header('user-agent') }, 'password');
   c.get('logger').info('sign-in', { userId: user.id, method: 'password' });
   return c.redirect(redirectWithParams(request.redirect_uri, { code, state: request.state }), 302);
 });

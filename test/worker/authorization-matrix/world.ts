@@ -69,7 +69,7 @@ export async function newTenant(): Promise<Tenant> {
   };
 }
 
-function headersOf(actor: Actor, within: Tenant = tenant): Record<string, string> {
+export function headersOf(actor: Actor, within: Tenant = tenant): Record<string, string> {
   if (actor === 'anonymous') return {};
   if (actor === 'scoped_key_out') return { 'x-api-key': otherScopedKey };
   if (actor === 'service_account' || actor === 'scoped_key_in') return within.credentials[actor]!;
