@@ -9,6 +9,8 @@ import './modules/organizations';
 import './modules/projects';
 import './modules/service-accounts';
 import './modules/api-keys';
+import './modules/roles';
+import './modules/memberships';
 
 let schema: GraphQLSchema | undefined;
 

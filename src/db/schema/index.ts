@@ -11,3 +11,4 @@ export * from './signing-keys';
 export * from './login-throttle';
 export * from './activity-events';
 export * from './teams';
+export * from './roles';

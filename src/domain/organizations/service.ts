@@ -8,6 +8,7 @@ import { notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
+import { ownerRoleId } from '../roles/built-in';
 
 export async function createOrganization(db: HttpDatabase, caller: Caller, input: { name: string; description?: string }): Promise<Organization> {
   const principal = authorize(caller, 'organization:create', installation);
@@ -19,7 +20,7 @@ export async function createOrganization(db: HttpDatabase, caller: Caller, input
     // The organization and its first owner in one transaction: never an organization nobody manages.
     await db.batch([
       db.insert(organizations).values({ id, name, description, createdBy: creator }),
-      ...(creator ? [db.insert(memberships).values({ organizationId: id, userId: creator, role: 'owner' })] : []),
+      ...(creator ? [db.insert(memberships).values({ organizationId: id, userId: creator, roleId: ownerRoleId })] : []),
     ]);
   } catch (error) {
     rethrowConflict(error, 'organizations_name_key', 'name', `An organization named ${name} already exists`);
