@@ -94,9 +94,8 @@ function mayHandle(caller: Caller, roleName: string, permissions: readonly strin
 
 async function roleNamed(db: HttpDatabase, name: string): Promise<Role> {
   const [role] = await db.select().from(roles).where(eq(roles.name, name.trim()));
-  if (role) return role;
-  const known = await db.select({ name: roles.name }).from(roles).orderBy(asc(roles.name));
-  throw badInput('role', `no role named "${name}"; roles: ${known.map((row) => row.name).join(', ')}`);
+  if (!role) throw badInput('role', `no role named "${name}" (the roles query lists them)`);
+  return role;
 }
 
 function staleVersion(version: number): AppError {
