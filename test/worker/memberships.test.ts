@@ -10,6 +10,7 @@ import { addMember, removeMember, updateMembership } from '../../src/domain/memb
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
 import { createRole } from '../../src/domain/roles/service';
+import { createServiceAccount } from '../../src/domain/service-accounts/service';
 import { builtInRoles } from '../../src/domain/roles/built-in';
 import type { AppError } from '../../src/errors';
 import { globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
@@ -167,6 +168,40 @@ describe('custom roles', () => {
     ).rows;
     expect(codeOf(await removeMember(h.db.http, managerCaller, { id: ownerMembership!.id }).catch((error) => error))).toBe('FORBIDDEN');
     expect(codeOf(await updateMembership(h.db.http, managerCaller, { id: asViewer.id, role: 'developer' }).catch((error) => error))).toBe('FORBIDDEN');
+  });
+});
+
+describe('service accounts and the roles they hold', () => {
+  it('lets a release manager give sign-in rules to a viewer account, not to an owner account (no acting as someone more powerful)', async () => {
+    const org = await newOrganization();
+    const releaseManager = await h.createUser();
+    await addMember(h.db.http, admin, { organizationId: org.id, userId: releaseManager.id, role: 'release_manager' });
+    const accountWith = async (role: string) => {
+      const account = await createServiceAccount(h.db.http, admin, { organizationId: org.id, name: unique('robot') });
+      await addMember(h.db.http, admin, { organizationId: org.id, serviceAccountId: account.id, role });
+      return account.id;
+    };
+    const trust = (serviceAccountId: string) =>
+      h.gql(
+        'mutation($input: AddServiceAccountTrustPolicyInput!) { addServiceAccountTrustPolicy(input: $input) { trustPolicy { id } } }',
+        {
+          input: {
+            serviceAccountId: globalId('ServiceAccount', serviceAccountId),
+            issuer: 'https://ci.example.com',
+            boundClaims: [{ claim: 'repository', value: 'acme/web' }],
+          },
+        },
+        { as: releaseManager },
+      );
+    expect((await trust(await accountWith('viewer'))).errors).toBeUndefined();
+    const owner = await accountWith('owner');
+    expect((await trust(owner)).errors?.[0]).toMatchObject({ message: expect.stringContaining('Role owner includes'), extensions: { code: 'FORBIDDEN' } });
+    const deletion = await h.gql(
+      'mutation($input: DeleteServiceAccountInput!) { deleteServiceAccount(input: $input) { serviceAccount { id } } }',
+      { input: { id: globalId('ServiceAccount', owner) } },
+      { as: releaseManager },
+    );
+    expect(errorCode(deletion)).toBe('FORBIDDEN');
   });
 });
 

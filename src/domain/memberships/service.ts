@@ -102,6 +102,17 @@ function staleVersion(version: number): AppError {
   return new AppError('CONFLICT', `The membership was changed meanwhile (now at version ${version})`, { field: 'metadata.version', details: { version } });
 }
 
+/**
+ * Refuses changing how a service account signs in (its trust policies) or deleting it, unless the
+ * caller holds every permission the account's roles grant where they apply: managing service
+ * accounts must not be a way to act as a more powerful one.
+ */
+export async function assertMayHandleServiceAccount(db: HttpDatabase, caller: Caller, serviceAccountId: string): Promise<void> {
+  for (const membership of await views(db, eq(memberships.serviceAccountId, serviceAccountId))) {
+    mayHandle(caller, membership.role, membership.rolePermissions, targetOf(membership));
+  }
+}
+
 export interface AddMemberInput {
   organizationId: string;
   projectId?: string;

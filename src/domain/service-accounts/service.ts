@@ -7,6 +7,7 @@ import type { HttpDatabase } from '../../db/client';
 import { serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
+import { assertMayHandleServiceAccount } from '../memberships/service';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { textProblem } from '../text';
@@ -49,6 +50,7 @@ export async function addTrustPolicy(
   const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, input.serviceAccountId));
   if (!account) throw notFound('Service account');
   authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  await assertMayHandleServiceAccount(db, caller, account.id);
   assertFetchableIssuer(input.issuer);
   // Own properties only (Object.entries): a claim named `constructor` or `__proto__` is a claim
   // like any other, never something inherited.
@@ -80,6 +82,7 @@ export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id:
   const [account] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.id, id));
   if (!account) throw notFound('Service account');
   authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  await assertMayHandleServiceAccount(db, caller, account.id);
   const [deleted] = await db.delete(serviceAccounts).where(eq(serviceAccounts.id, id)).returning();
   if (!deleted) throw notFound('Service account');
   return deleted;
