@@ -41,6 +41,4 @@ UPDATE "memberships" SET "role_id" = CASE "role"
   ELSE '00000000-0000-4000-8000-000000000004'::uuid
 END;--> statement-breakpoint
 ALTER TABLE "memberships" ALTER COLUMN "role_id" SET NOT NULL;--> statement-breakpoint
-ALTER TABLE "memberships" DROP COLUMN "role";--> statement-breakpoint
--- seed: roles
-INSERT INTO "resource_limits" ("name", "value") VALUES ('ResourceLimitRolesPerInstallation', 100) ON CONFLICT ("name") DO NOTHING;
+ALTER TABLE "memberships" DROP COLUMN "role";

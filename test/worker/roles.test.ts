@@ -186,14 +186,15 @@ describe('custom roles', () => {
     expect((await remove({ id: globalId('Role', role.id) })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
-  it('count against ResourceLimitRolesPerInstallation, and a refused create records nothing', async () => {
+  it('count against ResourceLimitRolesPerInstallation when it is set, and a refused create records nothing', async () => {
     const [{ count }] = (await h.db.http.execute<{ count: number }>(sql`select count(*)::int as count from roles`)).rows as [{ count: number }];
-    await h.db.http.execute(sql`update resource_limits set value = ${count} where name = 'ResourceLimitRolesPerInstallation'`);
+    // Not seeded (no limit by default): an operator's row sets one.
+    await h.db.http.execute(sql`insert into resource_limits (name, value) values ('ResourceLimitRolesPerInstallation', ${count})`);
     const events = async () => (await h.db.http.execute<{ count: number }>(sql`select count(*)::int as count from activity_events`)).rows[0]!.count;
     const before = await events();
     expect((await create({ name: unique('over'), permissions: [] })).errors?.[0]?.extensions?.code).toBe('RESOURCE_LIMIT_EXCEEDED');
     expect(await events()).toBe(before);
-    await h.db.http.execute(sql`update resource_limits set value = 100 where name = 'ResourceLimitRolesPerInstallation'`);
+    await h.db.http.execute(sql`delete from resource_limits where name = 'ResourceLimitRolesPerInstallation'`);
   });
 
   it('are reachable by node(id:)', async () => {
