@@ -3,9 +3,10 @@
 // scopes.
 //
 // Three kinds of target:
-// - an organization, or one project in it: roles bound to users and service accounts at
-//   organization level (applying to every project in it) or at project level grant permissions
-//   there; system admins hold every permission everywhere;
+// - an organization, or one project in it: roles bound to users, teams (for every member) and
+//   service accounts at organization level (applying to every project in it) or at project level
+//   grant permissions there. Bindings add up: a project role can raise what the organization role
+//   grants, never lower it. System admins hold every permission everywhere;
 // - the installation: creating tenants, changing resource limits, managing users (system admins);
 // - one user's own credentials (API keys, sign-in sessions): that user, or a system admin.
 // The credential's scope is part of the caller: an API key narrowed to one organization acts in that
@@ -16,7 +17,6 @@
 // Order of refusals: anonymous → UNAUTHENTICATED; a target the caller cannot see → NOT_FOUND (so
 // other tenants' names and ids are not confirmed); seen but not permitted → FORBIDDEN.
 import { forbidden, notFound, unauthenticated } from '../errors';
-import type { RoleName } from '../db/schema/memberships';
 import { isAuthenticated, type AuthenticatedPrincipal, type Principal, type UserPrincipal } from './principal';
 
 /** Permissions held through roles, in an organization or a project. */
@@ -73,38 +73,15 @@ export type PersonalPermission = (typeof personalPermissions)[number];
 
 export type Permission = OrganizationPermission | InstallationPermission | PersonalPermission;
 
-const viewer: OrganizationPermission[] = [
-  'organization:view',
-  'membership:view',
-  'team:view',
-  'service_account:view',
-  'project:view',
-  'environment:view',
-  'approval_rule:view',
-  'vcs_provider:view',
-  'activity:view',
-  'release:view',
-  'agent:view',
-];
-const developer: OrganizationPermission[] = [...viewer, 'pipeline_template:manage', 'project:update'];
-const deployer: OrganizationPermission[] = [...developer, 'pipeline:execute'];
-const releaseManager: OrganizationPermission[] = [...deployer, 'release:manage', 'approval:respond', 'environment:manage'];
-const owner: OrganizationPermission[] = [...organizationPermissions];
-
-const rolePermissions: Record<RoleName, ReadonlySet<OrganizationPermission>> = {
-  viewer: new Set(viewer),
-  developer: new Set(developer),
-  deployer: new Set(deployer),
-  release_manager: new Set(releaseManager),
-  owner: new Set(owner),
-};
-
-/** A role binding of the principal (from the memberships table). */
+/**
+ * A role binding of the principal: a membership of the user, of a team the user is in, or of the
+ * service account, with the permissions of its role (built-in or custom; src/domain/roles).
+ */
 export interface RoleBinding {
   organizationId: string;
-  /** Null for an organization-level binding. */
+  /** Null for an organization-level binding, which applies in every project of the organization. */
   projectId: string | null;
-  role: RoleName;
+  permissions: ReadonlySet<string>;
 }
 
 /** An organization, or one project in it. */
@@ -156,7 +133,7 @@ function holds(caller: Caller, principal: AuthenticatedPrincipal, permission: Or
     (binding) =>
       binding.organizationId === target.organizationId &&
       (binding.projectId === null || binding.projectId === target.projectId) &&
-      rolePermissions[binding.role].has(permission),
+      binding.permissions.has(permission),
   );
 }
 

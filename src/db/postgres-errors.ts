@@ -23,6 +23,8 @@ const referencedObjects: Record<string, string> = {
   users: 'User',
   service_accounts: 'Service account',
   user_sessions: 'Session',
+  teams: 'Team',
+  roles: 'Role',
 };
 
 /**

@@ -13,6 +13,8 @@ import './modules/teams';
 import './modules/users';
 import './modules/vcs-providers';
 import './modules/activity';
+import './modules/roles';
+import './modules/memberships';
 
 let schema: GraphQLSchema | undefined;
 

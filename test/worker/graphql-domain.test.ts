@@ -70,7 +70,9 @@ describe('organizations and projects: happy path', () => {
     );
     expect(projects.rows).toEqual([{ organization_id: id, name: 'app' }]);
 
-    const roles = await h.db.http.execute<{ role: string }>(sql`select role from memberships where organization_id = ${id} and user_id = ${viewer.id}`);
+    const roles = await h.db.http.execute<{ role: string }>(
+      sql`select roles.name as role from memberships join roles on roles.id = memberships.role_id where organization_id = ${id} and user_id = ${viewer.id}`,
+    );
     expect(roles.rows).toEqual([{ role: 'viewer' }]);
   });
 

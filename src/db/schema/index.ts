@@ -12,3 +12,4 @@ export * from './login-throttle';
 export * from './activity-events';
 export * from './teams';
 export * from './vcs-providers';
+export * from './roles';

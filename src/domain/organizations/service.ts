@@ -11,6 +11,7 @@ import { recordActivity } from '../activity/record';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { prnOf } from '../prn';
+import { ownerRoleId } from '../roles/built-in';
 import { versionedChange } from '../versioned-update';
 
 export const organizationPrn = (organization: { name: string }) => prnOf('organization', organization.name);
@@ -25,7 +26,7 @@ export async function createOrganization(db: HttpDatabase, caller: Caller, input
     // The organization and its first owner in one transaction: never an organization nobody manages.
     await db.batch([
       db.insert(organizations).values({ id, name, description, createdBy: creator }),
-      ...(creator ? [db.insert(memberships).values({ organizationId: id, userId: creator, role: 'owner' })] : []),
+      ...(creator ? [db.insert(memberships).values({ organizationId: id, userId: creator, roleId: ownerRoleId })] : []),
       recordActivity(db, principal, {
         action: 'create',
         targetType: 'organization',

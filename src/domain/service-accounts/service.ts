@@ -8,6 +8,7 @@ import type { HttpDatabase } from '../../db/client';
 import { organizations, serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
+import { assertMayHandleServiceAccount } from '../memberships/service';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
 import { textProblem } from '../text';
@@ -85,6 +86,7 @@ export async function addTrustPolicy(
   const account = await find(db, input.serviceAccountId);
   if (!account) throw notFound('Service account');
   const principal = authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  await assertMayHandleServiceAccount(db, caller, account.id);
   assertFetchableIssuer(input.issuer);
   // Own properties only (Object.entries): a claim named `constructor` or `__proto__` is a claim
   // like any other, never something inherited.
@@ -133,6 +135,7 @@ export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id:
   const account = await find(db, id);
   if (!account) throw notFound('Service account');
   const principal = authorize(caller, 'service_account:manage', { organizationId: account.organizationId }, 'Service account');
+  await assertMayHandleServiceAccount(db, caller, account.id);
   const deleted = await versionedChange<ServiceAccountRow, ServiceAccount>(db, {
     table: serviceAccounts,
     what: 'Service account',

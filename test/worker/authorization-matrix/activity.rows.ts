@@ -19,7 +19,8 @@ async function tenantEvents(actor: Actor): Promise<Outcome> {
 export const graphqlRows: Record<string, Row> = {
   'Query.activityEvents': {
     run: tenantEvents,
-    expected: { ...inTenant(seeTenant), other_tenant: 'null', scoped_key_out: 'null' },
+    // The custom role grants project:view alone, not activity:view: it sees the tenant, not its events.
+    expected: { ...inTenant(seeTenant), other_tenant: 'null', scoped_key_out: 'null', project_viewer_role: 'null' },
   },
 };
 

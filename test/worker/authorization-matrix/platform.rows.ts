@@ -23,8 +23,12 @@ import {
   tenant,
   unique,
   users,
+  type Actor,
   type Row,
 } from './world';
+
+/** Release managers manage service accounts (not their API keys: api_key:manage stays the owners'). */
+const serviceAccountManagers: Actor[] = [...owners, 'release_manager'];
 
 /** GraphQL operations by `Query.field` / `Mutation.field`. */
 export const graphqlRows: Record<string, Row> = {
@@ -101,6 +105,16 @@ export const graphqlRows: Record<string, Row> = {
     // The membership is found through its organization: who cannot see that finds nothing.
     expected: { ...inTenant(owners) },
   },
+  'Mutation.updateMembership': {
+    run: async (a) => {
+      const newcomer = await h.createUser();
+      const membership = await addMember(h.db.http, adminCaller, { organizationId: tenant.id, userId: newcomer.id, role: 'viewer' });
+      return graphqlOutcome(a, 'mutation($input: UpdateMembershipInput!) { updateMembership(input: $input) { membership { id } } }', {
+        input: { id: globalId('Membership', membership.id), role: 'developer', metadata: { version: '1' } },
+      });
+    },
+    expected: inTenant(owners),
+  },
   'Mutation.createProject': {
     run: (a) =>
       graphqlOutcome(a, 'mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }', {
@@ -113,7 +127,7 @@ export const graphqlRows: Record<string, Row> = {
       graphqlOutcome(a, 'mutation($input: UpdateProjectInput!) { updateProject(input: $input) { project { id } } }', {
         input: { id: globalId('Project', tenant.projectId), description: unique('d') },
       }),
-    expected: inTenant(['admin', 'owner', 'release_manager', 'deployer', 'developer', 'project_developer', 'scoped_key_in']),
+    expected: inTenant(['admin', 'owner', 'release_manager', 'developer', 'project_developer', 'scoped_key_in']),
   },
   'Mutation.deleteProject': {
     run: async (a) => {
@@ -130,7 +144,7 @@ export const graphqlRows: Record<string, Row> = {
       graphqlOutcome(a, 'mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { serviceAccount { id } } }', {
         input: { organizationId: globalId('Organization', tenant.id), name: unique('sa') },
       }),
-    expected: inTenant(owners),
+    expected: inTenant(serviceAccountManagers),
   },
   'Mutation.deleteServiceAccount': {
     run: async (a) => {
@@ -139,7 +153,7 @@ export const graphqlRows: Record<string, Row> = {
         input: { id: globalId('ServiceAccount', doomed.id) },
       });
     },
-    expected: inTenant(owners),
+    expected: inTenant(serviceAccountManagers),
   },
   'Mutation.addServiceAccountTrustPolicy': {
     run: (a) =>
@@ -150,7 +164,7 @@ export const graphqlRows: Record<string, Row> = {
           boundClaims: [{ claim: 'repository', value: unique('acme/web') }],
         },
       }),
-    expected: inTenant(owners),
+    expected: inTenant(serviceAccountManagers),
   },
   'Mutation.createApiKey': {
     run: (a) =>

@@ -1,15 +1,15 @@
 // Authorization rows of teams: team:view to see them, team:manage (owners) to change them. The
-// tenant's deployer is made a maintainer of the teams these rows act on, so the matrix also shows
+// tenant's viewer is made a maintainer of the teams these rows act on, so the matrix also shows
 // the maintainer rule: a maintainer may add and remove plain members, and nothing else.
 import { addTeamMember } from '../../../src/domain/teams/members';
 import { createTeam } from '../../../src/domain/teams/service';
 import { globalId } from '../../support/graphql';
 import { adminCaller, graphqlOutcome, h, inTenant, owners, roles, tenant, unique, users, type Row } from './world';
 
-/** A team of the tenant whose maintainer is the tenant's deployer. */
+/** A team of the tenant whose maintainer is the tenant's viewer. */
 async function teamWithMaintainer(): Promise<string> {
   const team = await createTeam(h.db.http, adminCaller, { organizationId: tenant.id, name: unique('team') });
-  await addTeamMember(h.db.http, adminCaller, { teamId: team.id, userId: users.deployer.id, isMaintainer: true });
+  await addTeamMember(h.db.http, adminCaller, { teamId: team.id, userId: users.viewer.id, isMaintainer: true });
   return team.id;
 }
 
@@ -23,7 +23,7 @@ async function teamWithNewcomer(): Promise<{ teamId: string; userId: string }> {
   return { teamId, userId: newcomer.id };
 }
 
-const maintainers = [...owners, 'deployer' as const];
+const maintainers = [...owners, 'viewer' as const];
 
 export const graphqlRows: Record<string, Row> = {
   'Query.team': {
@@ -43,7 +43,7 @@ export const graphqlRows: Record<string, Row> = {
       graphqlOutcome(a, 'mutation($input: UpdateTeamInput!) { updateTeam(input: $input) { team { id } } }', {
         input: { id: globalId('Team', await sharedTeam()), description: unique('d') },
       }),
-    // The deployer maintains this team, and still may not change it.
+    // The viewer maintains this team, and still may not change it.
     expected: inTenant(owners),
   },
   'Mutation.deleteTeam': {

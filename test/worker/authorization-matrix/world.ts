@@ -1,23 +1,40 @@
 // The world the authorization matrix runs in: the actors, a tenant with a project, a service
-// account and every kind of member, another tenant, and helpers that run an operation as an actor and
-// name the outcome. Rows live beside this file, one file per area (*.rows.ts); the matrix test
+// account and every kind of member (each built-in role, a project-only role, a role held through a
+// team, a custom role), another tenant, and helpers that run an operation as an actor and name the
+// outcome. Rows live beside this file, one file per area (*.rows.ts); the matrix test
 // (../authorization-matrix.test.ts) requires a row for every GraphQL operation and REST route.
 import { sql } from 'drizzle-orm';
 import { issueServiceAccountToken } from '../../../src/auth/access-tokens';
 import { loadCaller } from '../../../src/auth/caller';
 import type { Caller } from '../../../src/auth/rbac';
 import { signingFor } from '../../../src/auth/signing';
-import type { RoleName } from '../../../src/db/schema';
+import type { BuiltInRoleName } from '../../../src/domain/roles/built-in';
 import { createApiKey } from '../../../src/domain/api-keys/service';
 import { addMember } from '../../../src/domain/memberships/service';
 import { createOrganization } from '../../../src/domain/organizations/service';
 import { createProject } from '../../../src/domain/projects/service';
+import { createRole } from '../../../src/domain/roles/service';
 import { createServiceAccount } from '../../../src/domain/service-accounts/service';
 import { databaseFor } from '../../../src/runtime';
 import { graphqlHarness, type GraphQLHarness, type Identity } from '../../support/graphql';
 
-export const roles = ['owner', 'release_manager', 'deployer', 'developer', 'viewer'] as const satisfies readonly RoleName[];
-export const actors = ['anonymous', 'admin', ...roles, 'project_developer', 'service_account', 'other_tenant', 'scoped_key_in', 'scoped_key_out'] as const;
+export const roles = ['owner', 'release_manager', 'developer', 'viewer'] as const satisfies readonly BuiltInRoleName[];
+/**
+ * Beyond one user per built-in role: `team_developer` is a developer only through a team of the
+ * tenant; `project_viewer_role` holds, on the organization, a custom role with project:view alone.
+ */
+export const actors = [
+  'anonymous',
+  'admin',
+  ...roles,
+  'team_developer',
+  'project_viewer_role',
+  'project_developer',
+  'service_account',
+  'other_tenant',
+  'scoped_key_in',
+  'scoped_key_out',
+] as const;
 export type Actor = (typeof actors)[number];
 export type Outcome = 'ok' | 'null' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | `status ${number}`;
 
@@ -33,7 +50,10 @@ export interface Tenant {
 
 export let h: GraphQLHarness;
 export let adminCaller: Caller;
-export const users = {} as Record<'admin' | (typeof roles)[number] | 'project_developer' | 'other_tenant', Identity>;
+type UserActor = 'admin' | (typeof roles)[number] | 'team_developer' | 'project_viewer_role' | 'project_developer' | 'other_tenant';
+export const users = {} as Record<UserActor, Identity>;
+/** The custom role `project_viewer_role` holds. */
+const customRoleName = 'project-viewer';
 export let tenant: Tenant;
 let otherTenantId: string;
 let otherScopedKey: string;
@@ -48,6 +68,12 @@ export async function newTenant(): Promise<Tenant> {
   const account = await createServiceAccount(db, adminCaller, { organizationId: organization.id, name: 'robot' });
   for (const role of roles) await addMember(db, adminCaller, { organizationId: organization.id, userId: users[role].id, role });
   await addMember(db, adminCaller, { organizationId: organization.id, projectId: project.id, userId: users.project_developer.id, role: 'developer' });
+  await addMember(db, adminCaller, { organizationId: organization.id, userId: users.project_viewer_role.id, role: customRoleName });
+  // The teams module creates teams through its service; here the rows are all the matrix needs.
+  const team = crypto.randomUUID();
+  await db.execute(sql`insert into teams (id, organization_id, name) values (${team}, ${organization.id}, 'developers')`);
+  await db.execute(sql`insert into team_members (team_id, user_id) values (${team}, ${users.team_developer.id})`);
+  await addMember(db, adminCaller, { organizationId: organization.id, teamId: team, role: 'developer' });
   await addMember(db, adminCaller, { organizationId: organization.id, serviceAccountId: account.id, role: 'viewer' });
   const { signer } = signingFor(h.config, databaseFor(h.config));
   const accountToken = await issueServiceAccountToken(signer, h.config, account);
@@ -96,14 +122,17 @@ export async function restOutcome(actor: Actor, method: string, path: string, bo
 }
 
 // Who sees the tenant (any role, in the organization or one of its projects; its account; its key).
-export const seeTenant: Actor[] = ['admin', ...roles, 'project_developer', 'service_account', 'scoped_key_in'];
+export const seeTenant: Actor[] = ['admin', ...roles, 'team_developer', 'project_viewer_role', 'project_developer', 'service_account', 'scoped_key_in'];
 
-/** An operation on the tenant: `allowed` succeed; others who see it are FORBIDDEN; the rest NOT_FOUND. */
+/**
+ * An operation on the tenant: `allowed` succeed; others who see it are FORBIDDEN; the rest NOT_FOUND.
+ * A developer through a team may do what a developer may: rows name `developer` for both.
+ */
 export function inTenant(allowed: Actor[]): Record<Actor, Outcome> {
   const outcomes = {} as Record<Actor, Outcome>;
   for (const actor of actors) {
     if (actor === 'anonymous') outcomes[actor] = 'UNAUTHENTICATED';
-    else if (allowed.includes(actor)) outcomes[actor] = 'ok';
+    else if (allowed.includes(actor) || (actor === 'team_developer' && allowed.includes('developer'))) outcomes[actor] = 'ok';
     else outcomes[actor] = seeTenant.includes(actor) ? 'FORBIDDEN' : 'NOT_FOUND';
   }
   return outcomes;
@@ -134,6 +163,8 @@ export async function setUpWorld(): Promise<void> {
   await h.db.http.execute(sql`update resource_limits set value = 1000 where name = 'ResourceLimitApiKeysPerUser'`);
   users.admin = await h.createUser({ admin: true });
   for (const role of roles) users[role] = await h.createUser({ username: unique(role.replace('_', '-')) });
+  users.team_developer = await h.createUser({ username: unique('team-developer') });
+  users.project_viewer_role = await h.createUser({ username: unique('custom-role') });
   users.project_developer = await h.createUser({ username: unique('project-developer') });
   users.other_tenant = await h.createUser({ username: unique('outsider') });
   adminCaller = await loadCaller(h.db.http, {
@@ -144,6 +175,7 @@ export async function setUpWorld(): Promise<void> {
     isAdmin: true,
     via: 'access_token',
   });
+  await createRole(h.db.http, adminCaller, { name: customRoleName, permissions: ['project:view'] });
   tenant = await newTenant();
   const other = await createOrganization(h.db.http, adminCaller, { name: unique('other') });
   otherTenantId = other.id;
