@@ -114,6 +114,21 @@ describe('teams', () => {
     expect(errorCode(await updateProject(member, org.projectId))).toBe('NOT_FOUND');
   });
 
+  it('takes a team through GraphQL by its global id', async () => {
+    const org = await newOrganization();
+    const member = await h.createUser();
+    const team = await newTeam(org.id, member);
+    const owner = await h.createUser({ admin: true });
+    const added = await h.gql<{ addOrganizationMember: { membership: { teamId: string; role: string } } }>(
+      'mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { teamId role } } }',
+      { input: { organizationId: globalId('Organization', org.id), teamId: globalId('Team', team), role: 'developer' } },
+      { as: owner },
+    );
+    expect(added.errors).toBeUndefined();
+    expect(added.data!.addOrganizationMember.membership).toEqual({ teamId: globalId('Team', team), role: 'developer' });
+    expect((await updateProject(member, org.projectId)).errors).toBeUndefined();
+  });
+
   it("adds up a user's own role and their team's", async () => {
     const org = await newOrganization();
     const member = await h.createUser();

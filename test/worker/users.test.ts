@@ -449,7 +449,9 @@ describe('changePassword', () => {
     const hal = await userWithPassword('hal');
     const organization = await h.db.http.execute<{ id: string }>(sql`insert into organizations (name) values ('hal-org') returning id`);
     const organizationId = organization.rows[0]!.id;
-    await h.db.http.execute(sql`insert into memberships (organization_id, user_id, role_id) values (${organizationId}, ${hal.id}, (select id from roles where name = 'owner'))`);
+    await h.db.http.execute(
+      sql`insert into memberships (organization_id, user_id, role_id) values (${organizationId}, ${hal.id}, (select id from roles where name = 'owner'))`,
+    );
     const halCaller = await loadCaller(h.db.http, { kind: 'user', userId: hal.id, username: 'hal', email: '', isAdmin: false, via: 'access_token' });
     const { secret } = await createApiKey(h.db.http, halCaller, { name: 'scoped', organizationId });
     const scoped = await h.gql(change, { input: { currentPassword: oldPassword, newPassword } }, { headers: { 'x-api-key': secret } });

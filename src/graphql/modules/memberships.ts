@@ -14,11 +14,11 @@ import {
   updateMembership,
   type MembershipView,
 } from '../../domain/memberships/service';
-import { badInput } from '../../errors';
 import { builder } from '../builder';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
 import { OrganizationNode } from './organizations';
 import { ProjectNode } from './projects';
+import { TeamNode } from './teams';
 import { ServiceAccountNode, UserNode } from './viewer';
 
 const MembershipRef = builder.objectRef<MembershipView>('Membership').implement({
@@ -65,7 +65,7 @@ builder.relayMutationField(
       projectId: t.globalID({ for: ProjectNode, description: 'Bind the role in this project only.' }),
       userId: t.globalID({ for: UserNode }),
       // Declared without `for` until the teams module's Team node exists on this branch; the resolver checks the type.
-      teamId: t.globalID({ description: 'A team of the organization: every member of it holds the role.' }),
+      teamId: t.globalID({ for: TeamNode, description: 'A team of the organization: every member of it holds the role.' }),
       serviceAccountId: t.globalID({ for: ServiceAccountNode }),
       role: t.string({ required: true, description: "A role's name (see `roles`)." }),
     }),
@@ -73,7 +73,6 @@ builder.relayMutationField(
   {
     description: 'Gives a user, a team or a service account a role in an organization or one of its projects.',
     resolve: async (_root, { input }, context) => {
-      if (input.teamId && input.teamId.typename !== 'Team') throw badInput('input.teamId', 'not a Team id');
       return {
         membership: await addMember(context.db.http, await context.caller(), {
           organizationId: input.organizationId.id,

@@ -35,7 +35,7 @@ const TeamMemberRef = builder.objectRef<TeamMemberView>('TeamMember').implement(
   }),
 });
 
-const TeamNode = builder.loadableNode('Team', {
+export const TeamNode = builder.loadableNode('Team', {
   description: 'A named set of users of one organization.',
   id: { resolve: (team) => team.id },
   // Every lookup of a request in one query; teams the caller may not see are simply not found.
