@@ -11,3 +11,5 @@ export * from './signing-keys';
 export * from './login-throttle';
 export * from './activity-events';
 export * from './teams';
+export * from './environments';
+export * from './approval-rules';
