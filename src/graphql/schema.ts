@@ -9,6 +9,8 @@ import './modules/organizations';
 import './modules/projects';
 import './modules/service-accounts';
 import './modules/api-keys';
+import './modules/environments';
+import './modules/approval-rules';
 
 let schema: GraphQLSchema | undefined;
 
