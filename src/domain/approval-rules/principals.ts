@@ -53,7 +53,7 @@ export async function resolvePrincipals(
   const roleNames = distinct('principals.roles', input.roles);
   if (!allowRoles && roleNames.length > 0) throw badInput('principals.roles', 'approval rules name users, teams and service accounts, not roles');
   if (userIds.length + teamNames.length + serviceAccountIds.length + roleNames.length === 0) {
-    throw badInput('principals', 'name at least one user, team or service account' + (allowRoles ? ' or role' : ''));
+    throw badInput('principals', `name at least one user, team or service account${allowRoles ? ' or role' : ''}`);
   }
 
   // Ids that are not UUIDs name nothing (and must not reach Postgres's uuid cast).

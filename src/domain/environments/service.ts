@@ -9,7 +9,7 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { environments, organizations, projects, type Environment } from '../../db/schema';
 import { notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { wellFormedIds } from '../ids';
+import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
@@ -45,6 +45,7 @@ function selectViews(db: HttpDatabase) {
 
 /** A project with its organization's name, or NOT_FOUND. */
 export async function loadProjectPath(db: HttpDatabase, projectId: string) {
+  if (!isUuid(projectId)) throw notFound('Project');
   const [project] = await db
     .select({ id: projects.id, name: projects.name, organizationId: projects.organizationId, organizationName: organizations.name })
     .from(projects)
