@@ -66,7 +66,7 @@ export async function mayDeploy(db: HttpDatabase, principal: Principal, target: 
       const who = principal.kind === 'user' ? `user ${principal.username}` : `service account ${principal.name}`;
       return { allowed: false, reason: `Environment ${environmentName} is protected by the rule for ${rule.environmentPattern}, which does not name ${who}` };
     }
-    how.push(`${rule.environmentPattern} (${named})`);
+    how.push(`the rule for ${rule.environmentPattern} (${named})`);
   }
-  return { allowed: true, reason: `Allowed by the protection rules ${how.join(', ')}` };
+  return { allowed: true, reason: `Allowed by ${how.join(' and ')}` };
 }
