@@ -10,10 +10,11 @@ import { isObjectType } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { graphqlSchema } from '../../src/graphql/schema';
+import * as environments from './authorization-matrix/environments.rows';
 import * as platform from './authorization-matrix/platform.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform];
+const areas = [platform, environments];
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));
 
