@@ -25,7 +25,7 @@ export type ApprovalRuleView = ApprovalRule & { prn: string; teamNames: string[]
 const limitName = 'ResourceLimitApprovalRulesPerOrganization';
 const ruleProject = alias(projects, 'rule_project');
 
-export function approvalRulePrn(organizationName: string, projectName: string | null, name: string): string {
+function approvalRulePrn(organizationName: string, projectName: string | null, name: string): string {
   return projectName === null ? prnOf('approval_rule', organizationName, name) : prnOf('approval_rule', organizationName, projectName, name);
 }
 

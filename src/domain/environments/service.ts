@@ -110,12 +110,6 @@ export async function createEnvironment(
   return loadLive(db, id);
 }
 
-export async function getEnvironment(db: HttpDatabase, caller: Caller, id: string): Promise<EnvironmentView> {
-  const environment = await loadLive(db, id);
-  authorize(caller, 'environment:view', { organizationId: environment.organizationId, projectId: environment.projectId }, 'Environment');
-  return environment;
-}
-
 /** The project's live environments, by name. */
 export async function listEnvironments(db: HttpDatabase, caller: Caller, projectId: string): Promise<EnvironmentView[]> {
   const project = await loadProjectPath(db, projectId);
