@@ -5,7 +5,9 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
+import type { AuthenticatedPrincipal } from '../../src/auth/principal';
 import type { Caller } from '../../src/auth/rbac';
+import { isApprover } from '../../src/domain/approval-rules/approvers';
 import { approvalRuleByPrn } from '../../src/domain/approval-rules/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
@@ -180,6 +182,36 @@ describe('approval rules: happy path', () => {
       sql`select action from activity_events where target_prn = 'prn:approval_rule:acme/leads' order by created_at`,
     );
     expect(events.rows.map((event) => event.action)).toEqual(['create', 'update', 'delete', 'create']);
+  });
+});
+
+describe('approvers', () => {
+  const asUser = (identity: Identity): AuthenticatedPrincipal => ({
+    kind: 'user',
+    userId: identity.id,
+    username: identity.name,
+    email: '',
+    isAdmin: false,
+    via: 'access_token',
+  });
+
+  it('are the users and service accounts named, and the members of the teams named', async () => {
+    const rule = await approvalRuleByPrn(h.db.http, adminCaller, 'prn:approval_rule:acme/admins');
+    const robotId = rule.serviceAccountIds[0]!;
+    expect(await isApprover(h.db.http, asUser(approver), rule)).toBe(true);
+    expect(await isApprover(h.db.http, asUser(owner), rule)).toBe(true);
+    expect(
+      await isApprover(
+        h.db.http,
+        { kind: 'service_account', serviceAccountId: robotId, organizationId: rule.organizationId, name: 'robot', via: 'access_token' },
+        rule,
+      ),
+    ).toBe(true);
+    expect(await isApprover(h.db.http, asUser(releaseManager), rule)).toBe(false);
+    // Membership of a team of another organization counts for nothing.
+    const foreignTeam = await h.db.http.execute<{ id: string }>(sql`select id from teams where name = 'elsewhere'`);
+    await h.db.http.execute(sql`insert into team_members (team_id, user_id) values (${foreignTeam.rows[0]!.id}, ${outsider.id})`);
+    expect(await isApprover(h.db.http, asUser(outsider), { ...rule, teamIds: [...rule.teamIds, foreignTeam.rows[0]!.id] })).toBe(false);
   });
 });
 

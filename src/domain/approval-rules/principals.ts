@@ -3,6 +3,7 @@
 // store them (ids, role names). Teams and service accounts must belong to the rule's organization;
 // an id or name that names nothing there is NOT_FOUND, as it would be anywhere else.
 import { sql } from 'drizzle-orm';
+import type { AuthenticatedPrincipal } from '../../auth/principal';
 import type { HttpDatabase } from '../../db/client';
 import { badInput, notFound } from '../../errors';
 import { knownRoleNames } from '../environments/role-names';
@@ -78,4 +79,13 @@ export async function resolvePrincipals(
   if (missingTeam !== undefined) throw notFound(`Team ${missingTeam}`);
   if (accounts.rows.length !== serviceAccountIds.length) throw notFound('Service account');
   return { userIds, teamIds: teamNames.map((name) => teamIdByName.get(name)!), serviceAccountIds, roleNames };
+}
+
+/** The teams of the organization the principal is a member of (service accounts are in none). */
+export async function teamIdsOf(db: HttpDatabase, principal: AuthenticatedPrincipal, organizationId: string): Promise<string[]> {
+  if (principal.kind !== 'user') return [];
+  const result = await db.execute<{ team_id: string }>(sql`
+    select m.team_id from team_members m join teams t on t.id = m.team_id
+    where m.user_id = ${principal.userId} and t.organization_id = ${organizationId}`);
+  return result.rows.map((row) => row.team_id);
 }

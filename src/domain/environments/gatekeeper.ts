@@ -5,12 +5,13 @@
 // holds in the project (bound there or inherited from the organization). System administrators are
 // no exception: a rule protects an environment from everyone it does not name. Without a matching
 // rule, pipeline:execute is enough.
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { loadCaller } from '../../auth/caller';
 import { isAuthenticated, type AuthenticatedPrincipal, type Principal } from '../../auth/principal';
 import { isAllowed } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { environmentProtectionRules, type EnvironmentProtectionRule } from '../../db/schema';
+import { teamIdsOf } from '../approval-rules/principals';
 import { validateName } from '../names';
 import { patternMatches } from './pattern';
 import { roleNamesOf } from './role-names';
@@ -20,15 +21,6 @@ export interface DeployDecision {
   allowed: boolean;
   /** Why, in words an operator can act on (shown when a deployment is refused). */
   reason: string;
-}
-
-/** Team ids the user belongs to in the organization. */
-async function teamIdsOf(db: HttpDatabase, principal: AuthenticatedPrincipal, organizationId: string): Promise<string[]> {
-  if (principal.kind !== 'user') return [];
-  const result = await db.execute<{ team_id: string }>(sql`
-    select m.team_id from team_members m join teams t on t.id = m.team_id
-    where m.user_id = ${principal.userId} and t.organization_id = ${organizationId}`);
-  return result.rows.map((row) => row.team_id);
 }
 
 /** How the rule names the principal, or undefined when it does not. */
