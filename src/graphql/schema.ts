@@ -15,6 +15,8 @@ import './modules/vcs-providers';
 import './modules/activity';
 import './modules/roles';
 import './modules/memberships';
+import './modules/environments';
+import './modules/approval-rules';
 
 let schema: GraphQLSchema | undefined;
 

@@ -13,3 +13,5 @@ export * from './activity-events';
 export * from './teams';
 export * from './vcs-providers';
 export * from './roles';
+export * from './environments';
+export * from './approval-rules';

@@ -1,0 +1,185 @@
+// Environment protection rules of a project: who may deploy to the environments whose name matches
+// a pattern (see db/schema/environments.ts for what a rule means, gatekeeper.ts for the check).
+// Managed with environment:manage, read with environment:view; creating one counts against
+// ResourceLimitProtectionRulesPerProject in the insert's transaction.
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { authorize, isAllowed, type Caller } from '../../auth/rbac';
+import type { HttpDatabase } from '../../db/client';
+import { rethrowConflict } from '../../db/postgres-errors';
+import { environmentProtectionRules, organizations, projects, type EnvironmentProtectionRule } from '../../db/schema';
+import { notFound } from '../../errors';
+import { recordActivity } from '../activity/record';
+import { resolvePrincipals, type PrincipalsInput } from '../approval-rules/principals';
+import { wellFormedIds } from '../ids';
+import { prnOf } from '../prn';
+import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+import { validateEnvironmentPattern } from './pattern';
+import { loadProjectPath } from './service';
+import { atVersion, lockRow, staleVersion } from './versioned-change';
+
+/** A rule with its PRN (prn:environment_protection_rule:<org>/<project>/<pattern>) and its teams' names. */
+export type ProtectionRuleView = EnvironmentProtectionRule & { prn: string; teamNames: string[] };
+
+const limitName = 'ResourceLimitProtectionRulesPerProject';
+
+function selectViews(db: HttpDatabase) {
+  return db
+    .select({
+      ...getTableColumns(environmentProtectionRules),
+      organizationName: organizations.name,
+      projectName: projects.name,
+      // Names of the rule's teams as they are now (a renamed team stays on the rule); a deleted team drops out.
+      teamNames: sql<string[]>`array(select name from teams where id = any(${environmentProtectionRules.teamIds}) order by name)`,
+    })
+    .from(environmentProtectionRules)
+    .innerJoin(projects, eq(projects.id, environmentProtectionRules.projectId))
+    .innerJoin(organizations, eq(organizations.id, environmentProtectionRules.organizationId));
+}
+
+type Selected = Awaited<ReturnType<ReturnType<typeof selectViews>['execute']>>[number];
+
+function viewOf({ organizationName, projectName, ...rule }: Selected): ProtectionRuleView {
+  return { ...rule, prn: prnOf('environment_protection_rule', organizationName, projectName, rule.environmentPattern) };
+}
+
+async function load(db: HttpDatabase, id: string): Promise<ProtectionRuleView> {
+  const [row] = await selectViews(db).where(eq(environmentProtectionRules.id, id));
+  if (!row) throw notFound('Environment protection rule');
+  return viewOf(row);
+}
+
+export async function createProtectionRule(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { projectId: string; environmentPattern: string; principals: PrincipalsInput },
+): Promise<ProtectionRuleView> {
+  const project = await loadProjectPath(db, input.projectId);
+  const principal = authorize(caller, 'environment:manage', { organizationId: project.organizationId, projectId: project.id });
+  const pattern = validateEnvironmentPattern('environmentPattern', input.environmentPattern);
+  const principals = await resolvePrincipals(db, project.organizationId, input.principals, { allowRoles: true });
+  const id = crypto.randomUUID();
+  try {
+    await insertWithinLimit<{ id: string }>(db, {
+      limitName,
+      lockKey: `protection_rules:${project.id}`,
+      statement: sql`
+        insert into environment_protection_rules (id, organization_id, project_id, environment_pattern, user_ids, team_ids, service_account_ids, role_names)
+        select ${id}, ${project.organizationId}, ${project.id}, ${pattern}, ${sql.param(principals.userIds)}::uuid[], ${sql.param(principals.teamIds)}::uuid[],
+          ${sql.param(principals.serviceAccountIds)}::uuid[], ${sql.param(principals.roleNames)}::text[]
+        where ${withinLimit(limitName, sql`select count(*) from environment_protection_rules where project_id = ${project.id}`)}
+        returning id`,
+      after: [
+        recordActivity(
+          db,
+          principal,
+          {
+            action: 'create',
+            targetType: 'environment_protection_rule',
+            targetId: id,
+            targetPrn: prnOf('environment_protection_rule', project.organizationName, project.name, pattern),
+            organizationId: project.organizationId,
+            projectId: project.id,
+            payload: { environmentPattern: pattern, principals },
+          },
+          sql`exists (select 1 from environment_protection_rules where id = ${id})`,
+        ),
+      ],
+    });
+  } catch (error) {
+    rethrowConflict(
+      error,
+      'environment_protection_rules_project_pattern_key',
+      'environmentPattern',
+      `A protection rule for ${pattern} already exists in this project`,
+    );
+  }
+  return load(db, id);
+}
+
+/** The project's protection rules, by pattern. */
+export async function listProtectionRules(db: HttpDatabase, caller: Caller, projectId: string): Promise<ProtectionRuleView[]> {
+  const project = await loadProjectPath(db, projectId);
+  authorize(caller, 'environment:view', { organizationId: project.organizationId, projectId: project.id });
+  const rows = await selectViews(db).where(eq(environmentProtectionRules.projectId, project.id)).orderBy(asc(environmentProtectionRules.environmentPattern));
+  return rows.map(viewOf);
+}
+
+/** The rules with these ids that the caller may see, in one query; the rest are not found. */
+export async function protectionRulesByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ProtectionRuleView[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await selectViews(db).where(inArray(environmentProtectionRules.id, wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'environment:view', { organizationId: row.organizationId, projectId: row.projectId })).map(viewOf);
+}
+
+/** Replaces the principals of a rule (its pattern is what it is: delete it and create another). */
+export async function updateProtectionRule(
+  db: HttpDatabase,
+  caller: Caller,
+  id: string,
+  input: { principals: PrincipalsInput; version?: number },
+): Promise<ProtectionRuleView> {
+  const rule = await load(db, id);
+  const principal = authorize(caller, 'environment:manage', { organizationId: rule.organizationId, projectId: rule.projectId }, 'Environment protection rule');
+  const principals = await resolvePrincipals(db, rule.organizationId, input.principals, { allowRoles: true });
+  const version = input.version ?? rule.version;
+  const [, , [updated]] = await db.batch([
+    lockRow(db, 'environment_protection_rules', id),
+    recordActivity(
+      db,
+      principal,
+      {
+        action: 'update',
+        targetType: 'environment_protection_rule',
+        targetId: id,
+        targetPrn: rule.prn,
+        organizationId: rule.organizationId,
+        projectId: rule.projectId,
+        payload: {
+          principals: {
+            old: { userIds: rule.userIds, teamIds: rule.teamIds, serviceAccountIds: rule.serviceAccountIds, roleNames: rule.roleNames },
+            new: principals,
+          },
+        },
+      },
+      atVersion('environment_protection_rules', id, version),
+    ),
+    db
+      .update(environmentProtectionRules)
+      .set({ ...principals, updatedAt: new Date(), version: sql`${environmentProtectionRules.version} + 1` })
+      .where(and(eq(environmentProtectionRules.id, id), eq(environmentProtectionRules.version, version)))
+      .returning({ id: environmentProtectionRules.id }),
+  ]);
+  if (updated) return load(db, id);
+  throw staleVersion(`Protection rule ${rule.environmentPattern}`, (await load(db, id)).version);
+}
+
+/** Deletes a rule; returns what it was. */
+export async function deleteProtectionRule(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<ProtectionRuleView> {
+  const rule = await load(db, id);
+  const principal = authorize(caller, 'environment:manage', { organizationId: rule.organizationId, projectId: rule.projectId }, 'Environment protection rule');
+  const version = input.version ?? rule.version;
+  const [, , [deleted]] = await db.batch([
+    lockRow(db, 'environment_protection_rules', id),
+    recordActivity(
+      db,
+      principal,
+      {
+        action: 'delete',
+        targetType: 'environment_protection_rule',
+        targetId: id,
+        targetPrn: rule.prn,
+        organizationId: rule.organizationId,
+        projectId: rule.projectId,
+        payload: { environmentPattern: rule.environmentPattern },
+      },
+      atVersion('environment_protection_rules', id, version),
+    ),
+    db
+      .delete(environmentProtectionRules)
+      .where(and(eq(environmentProtectionRules.id, id), eq(environmentProtectionRules.version, version)))
+      .returning({ id: environmentProtectionRules.id }),
+  ]);
+  if (deleted) return rule;
+  throw staleVersion(`Protection rule ${rule.environmentPattern}`, (await load(db, id)).version);
+}
