@@ -327,6 +327,13 @@ describe('an administrator governs an organization through GraphQL alone', () =>
     const bobToken = (await signInWithPassword(server, 'bob', bobPassword)).access_token;
     const { me } = await ok(bobToken, 'query { me { ... on User { id username localSignIn } } }');
     expect(me).toEqual({ id: ids.bob, username: 'bob', localSignIn: true });
+    // Bob, acting through his link, set his own password; an installation event, as users are.
+    const { events } = await allEvents(adminToken, { initiatorId: ids.bob });
+    expect([...events].reverse().map(stepOf)).toEqual([
+      { action: 'set_password', targetType: 'user', targetPrn: 'prn:user:bob' },
+      { action: 'sign_in', targetType: 'user', targetPrn: 'prn:user:bob' },
+    ]);
+    expect(events.map((event) => event.organization)).toEqual([null, null]);
   });
 
   it('shows the viewer, raised to release manager in the project, what the roles allow and nothing more', async () => {
@@ -351,16 +358,23 @@ describe('an administrator governs an organization through GraphQL alone', () =>
       { action: 'sign_in', targetType: 'user', targetPrn: 'prn:user:alice' },
     ]);
 
-    // Reads: the approval rule by PRN, the VCS provider without any secret, the environments.
+    // Reads: every user (to name them in rules) but only her own email, the approval rule by PRN,
+    // the VCS provider without any secret, the environments.
     const seen = await ok(
       aliceToken,
       `query($project: ID!) {
+        users(first: 10) { edges { node { username email } } }
         approvalRule(prn: "prn:approval_rule:acme/two-keys") { name approvalsRequired }
         organization(name: "acme") { vcsProviders { name accountName connected } teams(first: 10) { edges { node { name } } } }
         project(id: $project) { environments { name } environmentProtectionRules { environmentPattern principals { teams roles } } }
       }`,
       { project: ids.project },
     );
+    expect(seen.users.edges.map((edge: { node: unknown }) => edge.node)).toEqual([
+      { username: 'admin', email: null },
+      { username: 'alice', email: 'alice@acme.test' },
+      { username: 'bob', email: null },
+    ]);
     expect(seen.approvalRule).toEqual({ name: 'two-keys', approvalsRequired: 2 });
     expect(seen.organization.vcsProviders).toEqual([{ name: 'github', accountName: 'acme-bot', connected: true }]);
     expect(seen.organization.teams.edges).toEqual([{ node: { name: 'release-crew' } }]);
