@@ -12,7 +12,7 @@
 //    which would let a stranger spell out the schema by trial and error.
 // 3. `useOpaqueParseErrors` answers a request whose JSON does not parse with a fixed message: the
 //    parser's own words describe the input back to whoever sent it and help nobody else.
-import { PothosValidationError } from '@pothos/core';
+import { PothosSchemaError, PothosValidationError } from '@pothos/core';
 import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AppError, errorCodes, type ErrorCode } from '../errors';
@@ -57,8 +57,9 @@ export function maskError(error: unknown, message: string): Error {
   }
   // Pothos rejects malformed arguments (a bad global id, a negative `first`) with this error.
   if (cause instanceof PothosValidationError) return clientError(cause.message, 'BAD_USER_INPUT', {}, locationOf(error));
-  // A GraphQLError raised without a cause comes from GraphQL or yoga judging the request.
-  if (cause instanceof GraphQLError) return withKnownCode(cause);
+  // A GraphQLError raised without a cause comes from GraphQL or yoga judging the request — except
+  // Pothos's schema errors (a GraphQLError too), raised when the schema itself is wrong: a bug.
+  if (cause instanceof GraphQLError && !(cause instanceof PothosSchemaError)) return withKnownCode(cause);
   const masked = clientError(message, 'INTERNAL', {}, locationOf(error));
   unexpectedCauses.set(masked, cause);
   return masked;

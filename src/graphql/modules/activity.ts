@@ -10,9 +10,12 @@ import { OrganizationNode } from './organizations';
 import { ProjectNode } from './projects';
 import { ServiceAccountNode, UserNode } from './viewer';
 
+// Type names that are not the target type in PascalCase (an acronym kept upper-case).
+const typenameExceptions: Record<string, string> = { vcs_provider: 'VCSProvider' };
+
 /** The GraphQL type a target type's ids belong to: `service_account` → `ServiceAccount`. */
 function typenameOf(targetType: string): string {
-  return targetType.replace(/(^|_)([a-z])/g, (_match, _separator, letter: string) => letter.toUpperCase());
+  return typenameExceptions[targetType] ?? targetType.replace(/(^|_)([a-z])/g, (_match, _separator, letter: string) => letter.toUpperCase());
 }
 
 const ActivityInitiatorRef = builder.objectRef<ActivityRow>('ActivityInitiator').implement({

@@ -98,7 +98,7 @@ const ProtectionRulePrincipalsInput = builder.inputType('EnvironmentProtectionRu
     userIds: t.globalIDList({ for: UserNode }),
     teams: t.stringList({ description: "Team names, in the project's organization." }),
     serviceAccountIds: t.globalIDList({ for: ServiceAccountNode }),
-    roles: t.stringList({ description: 'Role names (owner, release_manager, deployer, developer, viewer).' }),
+    roles: t.stringList({ description: 'Role names: built-in (owner, release_manager, developer, viewer) or custom (see `roles`).' }),
   }),
 });
 
