@@ -2,7 +2,7 @@
 // them; team:view shows them. Their members are managed beside this file (members.ts). Creating one
 // counts against ResourceLimitTeamsPerOrganization in the insert's transaction; renames and deletes
 // take the version the client last read and refuse a stale one with CONFLICT.
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
@@ -92,6 +92,14 @@ export async function teamsByIds(db: HttpDatabase, caller: Caller, ids: readonly
   if (wellFormed.length === 0) return [];
   const rows = await selectTeams(db).where(inArray(teams.id, wellFormed));
   return rows.filter((row) => isAllowed(caller, 'team:view', { organizationId: row.organizationId }));
+}
+
+/** The ids of the teams at these PRN paths (`<organization>/<team>`), in one query, keyed by path. */
+export async function teamIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 2);
+  if (wanted.length === 0) return new Map();
+  const rows = await selectTeams(db).where(or(...wanted.map(([organization, team]) => and(eq(organizations.name, organization!), eq(teams.name, team!)))));
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
 }
 
 /** A page of an organization's teams ordered by name (unique there, so it is the keyset), with the total count. */
