@@ -1,8 +1,9 @@
 // Phobos Resource Names: `prn:<type>:<path>`, e.g. `prn:organization:acme`, `prn:project:acme/web`,
 // `prn:environment:acme/web/prod`, `prn:approval_rule:acme/admins`. Every resource has one, shown in
 // `metadata.prn`; templates refer to resources by PRN, and wherever an id is taken a PRN may be given.
-// The path is the resource's name under its parents' names, so a PRN names the same resource for as
-// long as it exists (names cannot change) and is still readable in the activity log after it is gone.
+// The path is the resource's name under its parents' names (a membership, which has no name: its id),
+// so a PRN stays readable in the activity log after the resource is gone; renaming a team or a custom
+// role gives it a new PRN. Every type is listed in the README's PRN table.
 // Credentials (API keys, sessions) have none: they are not resources one refers to by name.
 export function prnOf(type: string, ...path: string[]): string {
   return `prn:${type}:${path.join('/')}`;
@@ -13,8 +14,10 @@ export interface ParsedPrn {
   path: string[];
 }
 
-// Types are snake_case words; path segments are names (lowercase, or a resource limit's CamelCase).
-const prnPattern = /^prn:([a-z][a-z_]{0,62}):([A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7})$/;
+// Types are snake_case words; path segments are names (lowercase, or a resource limit's CamelCase),
+// or an environment protection rule's glob (`prod-*`, `*`), hence `*` and `?`.
+const segment = '[A-Za-z0-9*?][A-Za-z0-9._*?-]{0,127}';
+const prnPattern = new RegExp(`^prn:([a-z][a-z_]{0,62}):(${segment}(?:/${segment}){0,7})$`);
 
 /** The type and path a PRN names, or undefined when the value is not a well-formed PRN. */
 export function parsePrn(value: string): ParsedPrn | undefined {

@@ -1,4 +1,4 @@
-// `metadata { createdAt updatedAt version }`, which the Phobos API exposes on every resource. Every
+// `metadata { createdAt updatedAt version prn }`, which the Phobos API exposes on every resource. Every
 // aggregate table carries these columns (db/schema/columns.ts); `version` is the optimistic lock a
 // client sends back (`metadata: { version }`) to update only what it last saw.
 import { badInput } from '../errors';
@@ -9,7 +9,7 @@ export interface MetadataShape {
   updatedAt: Date;
   version: number;
   /** The resource's PRN (src/domain/prn.ts); every resource's module passes it. */
-  prn?: string;
+  prn: string;
 }
 
 export const ResourceMetadata = builder.objectRef<MetadataShape>('ResourceMetadata').implement({
@@ -17,7 +17,7 @@ export const ResourceMetadata = builder.objectRef<MetadataShape>('ResourceMetada
     createdAt: t.field({ type: 'Time', resolve: (row) => row.createdAt }),
     updatedAt: t.field({ type: 'Time', resolve: (row) => row.updatedAt }),
     version: t.string({ resolve: (row) => String(row.version) }),
-    prn: t.string({ nullable: true, description: 'The Phobos Resource Name: prn:<type>:<path>.', resolve: (row) => row.prn ?? null }),
+    prn: t.string({ description: 'The Phobos Resource Name: prn:<type>:<path>.', resolve: (row) => row.prn }),
   }),
 });
 

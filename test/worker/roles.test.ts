@@ -186,15 +186,30 @@ describe('custom roles', () => {
     expect((await remove({ id: globalId('Role', role.id) })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
-  it('count against ResourceLimitRolesPerInstallation when it is set, and a refused create records nothing', async () => {
+  it('count against ResourceLimitRolesPerInstallation (seeded at 100, built-in roles included), and a refused create records nothing', async () => {
+    const limit = await h.gql<{ resourceLimits: { name: string; value: number }[] }>('{ resourceLimits { name value } }', {}, { as: adminIdentity });
+    expect(limit.data?.resourceLimits.find((row) => row.name === 'ResourceLimitRolesPerInstallation')?.value).toBe(100);
+    const setLimit = async (value: number) => {
+      const result = await h.gql(
+        'mutation($input: UpdateResourceLimitInput!) { updateResourceLimit(input: $input) { resourceLimit { value } } }',
+        { input: { name: 'ResourceLimitRolesPerInstallation', value } },
+        { as: adminIdentity },
+      );
+      expect(result.errors).toBeUndefined();
+    };
     const [{ count }] = (await h.db.http.execute<{ count: number }>(sql`select count(*)::int as count from roles`)).rows as [{ count: number }];
-    // Not seeded (no limit by default): an operator's row sets one.
-    await h.db.http.execute(sql`insert into resource_limits (name, value) values ('ResourceLimitRolesPerInstallation', ${count})`);
     const events = async () => (await h.db.http.execute<{ count: number }>(sql`select count(*)::int as count from activity_events`)).rows[0]!.count;
-    const before = await events();
-    expect((await create({ name: unique('over'), permissions: [] })).errors?.[0]?.extensions?.code).toBe('RESOURCE_LIMIT_EXCEEDED');
-    expect(await events()).toBe(before);
-    await h.db.http.execute(sql`delete from resource_limits where name = 'ResourceLimitRolesPerInstallation'`);
+    try {
+      await setLimit(count);
+      const before = await events();
+      expect((await create({ name: unique('over'), permissions: [] })).errors?.[0]?.extensions?.code).toBe('RESOURCE_LIMIT_EXCEEDED');
+      expect(await events()).toBe(before);
+      await setLimit(count + 1);
+      expect((await create({ name: unique('within'), permissions: [] })).errors).toBeUndefined();
+      expect((await create({ name: unique('over'), permissions: [] })).errors?.[0]?.extensions?.code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    } finally {
+      await setLimit(100);
+    }
   });
 
   it('are reachable by node(id:)', async () => {

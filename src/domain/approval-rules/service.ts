@@ -4,7 +4,7 @@
 // approval_rule:manage, read with approval_rule:view; creating one counts against
 // ResourceLimitApprovalRulesPerOrganization (rules of its projects included) in the insert's
 // transaction. A rule's name is fixed: templates name it.
-import { and, asc, eq, getTableColumns, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { authorize, isAllowed, type Caller, type OrganizationTarget } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -153,6 +153,24 @@ export async function approvalRulesByIds(db: HttpDatabase, caller: Caller, ids: 
   if (wellFormed.length === 0) return [];
   const rows = await selectViews(db).where(inArray(approvalRules.id, wellFormed));
   return rows.filter((row) => isAllowed(caller, 'approval_rule:view', targetOf(row))).map(viewOf);
+}
+
+/**
+ * Where a rule's PRN path points: `<organization>/<name>` an organization-level rule,
+ * `<organization>/<project>/<name>` a project's.
+ */
+function atPath(path: readonly string[]): SQL | undefined {
+  if (path.length === 2) return and(eq(organizations.name, path[0]!), isNull(approvalRules.projectId), eq(approvalRules.name, path[1]!));
+  if (path.length === 3) return and(eq(organizations.name, path[0]!), eq(ruleProject.name, path[1]!), eq(approvalRules.name, path[2]!));
+  return undefined;
+}
+
+/** The ids of the rules at these PRN paths, in one query, keyed by path. */
+export async function approvalRuleIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const conditions = paths.map(atPath).filter((condition) => condition !== undefined);
+  if (conditions.length === 0) return new Map();
+  const rows = await selectViews(db).where(or(...conditions));
+  return new Map(rows.map((row) => [viewOf(row).prn.slice('prn:approval_rule:'.length), row.id]));
 }
 
 const prnShape = /^prn:approval_rule:([^/]+)\/(?:([^/]+)\/)?([^/]+)$/;

@@ -2,7 +2,7 @@
 // a pattern (see db/schema/environments.ts for what a rule means, gatekeeper.ts for the check).
 // Managed with environment:manage, read with environment:view; creating one counts against
 // ResourceLimitProtectionRulesPerProject in the insert's transaction.
-import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
@@ -110,6 +110,30 @@ export async function protectionRulesByIds(db: HttpDatabase, caller: Caller, ids
   if (wellFormed.length === 0) return [];
   const rows = await selectViews(db).where(inArray(environmentProtectionRules.id, wellFormed));
   return rows.filter((row) => isAllowed(caller, 'environment:view', { organizationId: row.organizationId, projectId: row.projectId })).map(viewOf);
+}
+
+/** The ids of the rules at these PRN paths (`<organization>/<project>/<pattern>`), in one query, keyed by path. */
+export async function protectionRuleIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 3);
+  if (wanted.length === 0) return new Map();
+  const rows = await db
+    .select({
+      id: environmentProtectionRules.id,
+      organizationName: organizations.name,
+      projectName: projects.name,
+      pattern: environmentProtectionRules.environmentPattern,
+    })
+    .from(environmentProtectionRules)
+    .innerJoin(projects, eq(projects.id, environmentProtectionRules.projectId))
+    .innerJoin(organizations, eq(organizations.id, environmentProtectionRules.organizationId))
+    .where(
+      or(
+        ...wanted.map(([organization, project, pattern]) =>
+          and(eq(organizations.name, organization!), eq(projects.name, project!), eq(environmentProtectionRules.environmentPattern, pattern!)),
+        ),
+      ),
+    );
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.projectName}/${row.pattern}`, row.id]));
 }
 
 /** Replaces the principals of a rule (its pattern is what it is: delete it and create another). */

@@ -2,7 +2,7 @@
 // (deleted_at set) for the history that names it, and frees its name. Creating one counts against
 // ResourceLimitEnvironmentsPerProject (live environments only) in the insert's transaction; the
 // pipeline engine creates them on first use with ensureEnvironment (ensure.ts).
-import { and, asc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNull, or, sql } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
@@ -118,6 +118,23 @@ export async function listEnvironments(db: HttpDatabase, caller: Caller, project
     .where(and(eq(environments.projectId, project.id), isNull(environments.deletedAt)))
     .orderBy(asc(environments.name));
   return rows.map(viewOf);
+}
+
+/** The ids of the live environments at these PRN paths (`<organization>/<project>/<environment>`), in one query, keyed by path. */
+export async function environmentIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 3);
+  if (wanted.length === 0) return new Map();
+  const rows = await selectViews(db).where(
+    and(
+      isNull(environments.deletedAt),
+      or(
+        ...wanted.map(([organization, project, environment]) =>
+          and(eq(organizations.name, organization!), eq(projects.name, project!), eq(environments.name, environment!)),
+        ),
+      ),
+    ),
+  );
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.projectName}/${row.name}`, row.id]));
 }
 
 /** The live environments with these ids that the caller may see, in one query; the rest are not found. */

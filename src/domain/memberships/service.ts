@@ -8,13 +8,14 @@
 //   it applies (a custom role with membership:manage cannot make its holder an owner);
 // - an organization always keeps an owner (last-owner.ts), checked under the organization's lock;
 // - every change writes its activity event in its own transaction, and only when it happens.
-import { and, asc, eq, getTableColumns, isNull, or, sql, type SQL } from 'drizzle-orm';
-import { authorize, organizationPermissions, type Caller, type OrganizationPermission, type OrganizationTarget } from '../../auth/rbac';
+import { and, asc, eq, getTableColumns, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { authorize, isAllowed, organizationPermissions, type Caller, type OrganizationPermission, type OrganizationTarget } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { memberships, organizations, projects, roles, type Membership, type Role } from '../../db/schema';
 import { AppError, badInput, forbidden, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
+import { isUuid, wellFormedIds } from '../ids';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 import { ownerRoleId } from '../roles/built-in';
@@ -60,6 +61,28 @@ async function load(db: HttpDatabase, id: string): Promise<MembershipView> {
 /** `prn:membership:<organization>[/<project>]/<id>` */
 export function membershipPrn(view: Pick<MembershipView, 'organizationName' | 'projectName' | 'id'>): string {
   return prnOf('membership', view.organizationName, ...(view.projectName ? [view.projectName] : []), view.id);
+}
+
+/** The memberships with these ids that the caller may see (membership:view where they apply), in one query. */
+export async function membershipsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<MembershipView[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await views(db, inArray(memberships.id, wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'membership:view', targetOf(row)));
+}
+
+/** The ids of the memberships at these PRN paths (`<organization>[/<project>]/<id>`), in one query, keyed by path. */
+export async function membershipIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => (path.length === 2 || path.length === 3) && isUuid(path.at(-1)!));
+  if (wanted.length === 0) return new Map();
+  const rows = await views(
+    db,
+    inArray(
+      memberships.id,
+      wanted.map((path) => path.at(-1)!),
+    ),
+  );
+  return new Map(rows.map((row) => [membershipPrn(row).slice('prn:membership:'.length), row.id]));
 }
 
 function memberOf(membership: Pick<Membership, 'userId' | 'teamId' | 'serviceAccountId'>): { kind: string; id: string } {

@@ -39,6 +39,14 @@ export async function rolesByIds(db: HttpDatabase, caller: Caller, ids: readonly
   return db.select().from(roles).where(inArray(roles.id, wellFormed));
 }
 
+/** The ids of the roles with these names (PRN paths `<role>`), in one query, keyed by name. */
+export async function roleIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const names = paths.filter((path) => path.length === 1).map(([name]) => name!);
+  if (names.length === 0) return new Map();
+  const rows = await db.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.name, names));
+  return new Map(rows.map((row) => [row.name, row.id]));
+}
+
 /** The permissions a role may hold, as documented: `resource:action`. */
 export function availableRolePermissions(caller: Caller): readonly OrganizationPermission[] {
   authorize(caller, 'role:view', installation);

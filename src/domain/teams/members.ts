@@ -11,6 +11,7 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { teamMembers, users } from '../../db/schema';
 import { forbidden, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
+import { membershipsLock, teamHoldsLastOwner, teamLastOwnerRefusal } from '../memberships/last-owner';
 import { isUuid } from '../ids';
 import type { ListPage } from '../resource-limits/service';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
@@ -128,10 +129,16 @@ export async function removeTeamMember(
   const { team, principal, manager } = await authorizeMemberChange(db, caller, input.teamId);
   const member = await loadMember(db, team.id, input.userId);
   if (member.isMaintainer && !manager) throw forbidden('Only holders of team:manage may remove a maintainer');
-  // A maintainer's removal is conditioned on the member still not being a maintainer when it runs.
-  const removable = manager ? sql`true` : sql`not is_maintainer`;
-  const [, , removed] = await db.batch([
+  // A maintainer's removal is conditioned on the member still not being a maintainer when it runs;
+  // the team's last member stays while the team holds its organization's last owner membership (an
+  // empty team owns nothing: memberships/last-owner.ts), checked under the organization's memberships lock.
+  const emptiesLastOwner = sql`(${teamHoldsLastOwner(team.id)} and not exists (
+    select 1 from team_members other_member where other_member.team_id = ${team.id} and other_member.user_id <> ${member.user.id}))`;
+  const removable = sql`${manager ? sql`true` : sql`not is_maintainer`} and not ${emptiesLastOwner}`;
+  const [, , state, , removed] = await db.batch([
+    membershipsLock(db, team.organizationId),
     lockMember(db, team.id, member.user.id),
+    db.execute<{ empties_last_owner: boolean }>(sql`select ${emptiesLastOwner} as empties_last_owner`),
     recordActivity(
       db,
       principal,
@@ -143,6 +150,7 @@ export async function removeTeamMember(
     ),
   ]);
   if (removed.rows.length === 0) {
+    if (state.rows[0]?.empties_last_owner) throw teamLastOwnerRefusal(`Team ${team.name}, whose last member is ${member.user.username},`, 'userId');
     // Either someone removed it meanwhile, or it became a maintainer meanwhile.
     const current = await loadMember(db, team.id, member.user.id);
     if (current.isMaintainer) throw forbidden('Only holders of team:manage may remove a maintainer');

@@ -2,13 +2,14 @@
 // them; team:view shows them. Their members are managed beside this file (members.ts). Creating one
 // counts against ResourceLimitTeamsPerOrganization in the insert's transaction; renames and deletes
 // take the version the client last read and refuse a stale one with CONFLICT.
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { organizations, teams, type Team } from '../../db/schema';
 import { AppError, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
+import { membershipsLock, teamHoldsLastOwner, teamLastOwnerRefusal } from '../memberships/last-owner';
 import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
@@ -94,6 +95,14 @@ export async function teamsByIds(db: HttpDatabase, caller: Caller, ids: readonly
   return rows.filter((row) => isAllowed(caller, 'team:view', { organizationId: row.organizationId }));
 }
 
+/** The ids of the teams at these PRN paths (`<organization>/<team>`), in one query, keyed by path. */
+export async function teamIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 2);
+  if (wanted.length === 0) return new Map();
+  const rows = await selectTeams(db).where(or(...wanted.map(([organization, team]) => and(eq(organizations.name, organization!), eq(teams.name, team!)))));
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
+}
+
 /** A page of an organization's teams ordered by name (unique there, so it is the keyset), with the total count. */
 export async function pageTeams(db: HttpDatabase, caller: Caller, organizationId: string, page: ListPage): Promise<{ rows: TeamView[]; totalCount: number }> {
   authorize(caller, 'team:view', { organizationId });
@@ -167,23 +176,37 @@ export async function updateTeam(db: HttpDatabase, caller: Caller, id: string, i
   return { ...updated[0], organizationName: team.organizationName };
 }
 
-/** Deletes a team (its members go with it); returns what it was. */
+/**
+ * Deletes a team (its members and memberships go with it); returns what it was. Refused while the
+ * team holds its organization's last owner membership (memberships/last-owner.ts): checked under the
+ * lock every membership change of the organization takes, in the statement that deletes.
+ */
 export async function deleteTeam(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<TeamView> {
   const { team, principal } = await authorizedTeam(db, caller, id, 'team:manage');
   const version = input.version ?? team.version;
-  const [, , deleted] = await db.batch([
+  const allowed = sql`not ${teamHoldsLastOwner(id)}`;
+  const [, , state, , deleted] = await db.batch([
+    membershipsLock(db, team.organizationId),
     lockTeam(db, id),
+    // What the delete below sees, to explain a refusal.
+    db.execute<{ version: number | null; last_owner: boolean }>(
+      sql`select (select version from teams where id = ${id}) as version, ${teamHoldsLastOwner(id)} as last_owner`,
+    ),
     recordActivity(
       db,
       principal,
       { action: 'delete', targetType: 'team', targetId: id, targetPrn: teamPrn(team), organizationId: team.organizationId, payload: { name: team.name } },
-      atVersion(id, version),
+      sql`${atVersion(id, version)} and ${allowed}`,
     ),
     db
       .delete(teams)
-      .where(and(eq(teams.id, id), eq(teams.version, version)))
+      .where(and(eq(teams.id, id), eq(teams.version, version), allowed))
       .returning(),
   ]);
-  if (!deleted[0]) throw await goneOrStale(db, id);
+  if (!deleted[0]) {
+    const seen = state.rows[0];
+    if (seen?.version === version && seen.last_owner) throw teamLastOwnerRefusal(`Team ${team.name}`);
+    throw await goneOrStale(db, id);
+  }
   return { ...deleted[0], organizationName: team.organizationName };
 }

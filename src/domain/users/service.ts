@@ -97,6 +97,14 @@ export async function usersByIds(db: HttpDatabase, caller: Caller, ids: readonly
   return rows.map(viewFor(caller, seesEveryEmail(caller)));
 }
 
+/** The ids of the users with these usernames (PRN paths `<username>`), in one query, keyed by username. */
+export async function userIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const usernames = paths.filter((path) => path.length === 1).map(([username]) => username!);
+  if (usernames.length === 0) return new Map();
+  const rows = await db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.username, usernames));
+  return new Map(rows.map((row) => [row.username, row.id]));
+}
+
 export async function getUserByUsername(db: HttpDatabase, caller: Caller, username: string): Promise<UserView> {
   authorize(caller, 'user:view', installation);
   const [row] = await db.select(userColumns).from(users).where(eq(users.username, username.trim().toLowerCase()));

@@ -9,7 +9,7 @@ import { authorize, isAllowed, type Caller, type OrganizationTarget } from '../.
 import type { PhobosConfig } from '../../config/load';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
-import { projects, vcsAuthTypes, vcsProviders, vcsProviderTypes, type VcsAuthType, type VcsProviderType } from '../../db/schema';
+import { organizations, projects, vcsAuthTypes, vcsProviders, vcsProviderTypes, type VcsAuthType, type VcsProviderType } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { wellFormedIds } from '../ids';
@@ -150,6 +150,23 @@ export async function listProjectVcsProviders(
     and(eq(vcsProviders.organizationId, project.organizationId), or(isNull(vcsProviders.projectId), eq(vcsProviders.projectId, project.id))),
   );
   return rows.map((row) => ({ ...row, inherited: row.projectId === null }));
+}
+
+/** The ids of the providers at these PRN paths (`<organization>/<name>`, `<organization>/<project>/<name>`), in one query, keyed by path. */
+export async function vcsProviderIdsByPath(db: HttpDatabase, paths: readonly string[][]): Promise<Map<string, string>> {
+  const wanted = paths.filter((path) => path.length === 2 || path.length === 3);
+  if (wanted.length === 0) return new Map();
+  const rows = await providerViews(
+    db,
+    or(
+      ...wanted.map(([organization, second, third]) =>
+        third === undefined
+          ? and(eq(organizations.name, organization!), isNull(vcsProviders.projectId), eq(vcsProviders.name, second!))
+          : and(eq(organizations.name, organization!), eq(projects.name, second!), eq(vcsProviders.name, third)),
+      ),
+    ),
+  );
+  return new Map(rows.map((row) => [vcsProviderPrn(row).slice('prn:vcs_provider:'.length), row.id]));
 }
 
 /** The providers with these ids that the caller may see, in one query; the rest are not found. */

@@ -9,6 +9,7 @@
 // Who may see and change them is decided in the domain service.
 import {
   approvalRuleByPrn,
+  approvalRuleIdsByPath,
   approvalRulesByIds,
   createApprovalRule,
   deleteApprovalRule,
@@ -19,6 +20,7 @@ import {
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 import { ProjectNode } from './projects';
 import { ServiceAccountNode, UserNode } from './viewer';
@@ -51,6 +53,8 @@ const ApprovalRuleNode = builder.loadableNode('ApprovalRule', {
     }),
   }),
 });
+
+acceptPrns('approval_rule', 'ApprovalRule', approvalRuleIdsByPath);
 
 const ApprovalRulePrincipalsInput = builder.inputType('ApprovalRulePrincipalsInput', {
   description: 'Who may approve; at least one entry in all.',

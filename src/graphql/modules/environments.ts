@@ -13,14 +13,23 @@ import {
   createProtectionRule,
   deleteProtectionRule,
   listProtectionRules,
+  protectionRuleIdsByPath,
   protectionRulesByIds,
   updateProtectionRule,
   type ProtectionRuleView,
 } from '../../domain/environments/protection-rules';
-import { createEnvironment, deleteEnvironment, environmentsByIds, listEnvironments, updateEnvironment } from '../../domain/environments/service';
+import {
+  createEnvironment,
+  deleteEnvironment,
+  environmentIdsByPath,
+  environmentsByIds,
+  listEnvironments,
+  updateEnvironment,
+} from '../../domain/environments/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { ProjectNode } from './projects';
 import { ServiceAccountNode, UserNode } from './viewer';
 
@@ -65,6 +74,9 @@ const EnvironmentNode = builder.loadableNode('Environment', {
   }),
 });
 
+// Live environments only: a deleted one's name may already be taken again.
+acceptPrns('environment', 'Environment', environmentIdsByPath);
+
 const ProtectionRulePrincipalsRef = builder.objectRef<ProtectionRuleView>('EnvironmentProtectionRulePrincipals').implement({
   description: 'Who a protection rule lets deploy: named users, members of named teams, named service accounts, holders of named roles.',
   fields: (t) => ({
@@ -91,6 +103,8 @@ const EnvironmentProtectionRuleNode = builder.loadableNode('EnvironmentProtectio
     metadata: t.field({ type: ResourceMetadata, resolve: (rule) => rule }),
   }),
 });
+
+acceptPrns('environment_protection_rule', 'EnvironmentProtectionRule', protectionRuleIdsByPath);
 
 const ProtectionRulePrincipalsInput = builder.inputType('EnvironmentProtectionRulePrincipalsInput', {
   description: 'Who may deploy; at least one entry in all.',

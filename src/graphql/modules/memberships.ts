@@ -9,22 +9,29 @@ import {
   addMember,
   listMembers,
   listProjectMembers,
+  membershipIdsByPath,
   membershipPrn,
+  membershipsByIds,
   removeMember,
   updateMembership,
   type MembershipView,
 } from '../../domain/memberships/service';
 import { builder } from '../builder';
+import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 import { ProjectNode } from './projects';
 import { TeamNode } from './teams';
 import { ServiceAccountNode, UserNode } from './viewer';
 
-const MembershipRef = builder.objectRef<MembershipView>('Membership').implement({
+const MembershipRef = builder.loadableNode('Membership', {
   description: 'A role held by a user, a team or a service account in an organization or one of its projects.',
+  id: { resolve: (membership: MembershipView) => membership.id },
+  // Every lookup of a request in one query; memberships the caller may not see are not found.
+  load: async (ids: string[], context: GraphQLContext) => membershipsByIds(context.db.http, await context.caller(), ids),
+  sort: (membership) => membership.id,
   fields: (t) => ({
-    id: t.globalID({ resolve: (membership) => ({ type: 'Membership', id: membership.id }) }),
     role: t.exposeString('role', { description: "The role's name." }),
     roleId: t.globalID({ resolve: (membership) => ({ type: 'Role', id: membership.roleId }) }),
     organizationId: t.globalID({ resolve: (membership) => ({ type: 'Organization', id: membership.organizationId }) }),
@@ -39,6 +46,8 @@ const MembershipRef = builder.objectRef<MembershipView>('Membership').implement(
     metadata: t.field({ type: ResourceMetadata, resolve: (membership) => ({ ...membership, prn: membershipPrn(membership) }) }),
   }),
 });
+
+acceptPrns('membership', 'Membership', membershipIdsByPath);
 
 builder.objectField(OrganizationNode, 'memberships', (t) =>
   t.field({
@@ -64,7 +73,6 @@ builder.relayMutationField(
       organizationId: t.globalID({ for: OrganizationNode, required: true }),
       projectId: t.globalID({ for: ProjectNode, description: 'Bind the role in this project only.' }),
       userId: t.globalID({ for: UserNode }),
-      // Declared without `for` until the teams module's Team node exists on this branch; the resolver checks the type.
       teamId: t.globalID({ for: TeamNode, description: 'A team of the organization: every member of it holds the role.' }),
       serviceAccountId: t.globalID({ for: ServiceAccountNode }),
       role: t.string({ required: true, description: "A role's name (see `roles`)." }),

@@ -5,10 +5,11 @@
 //   mutation { updateRole(input: { id: "...", permissions: [...], metadata: { version: "1" } }) { role { id } } }
 //   mutation { deleteRole(input: { id: "...", metadata: { version: "2" } }) { role { id } } }
 // Who may see and change them is decided in the domain service.
-import { availableRolePermissions, createRole, deleteRole, listRoles, rolePrn, rolesByIds, updateRole } from '../../domain/roles/service';
+import { availableRolePermissions, createRole, deleteRole, listRoles, roleIdsByPath, rolePrn, rolesByIds, updateRole } from '../../domain/roles/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 
 const RoleNode = builder.loadableNode('Role', {
   description: 'A named set of `resource:action` permissions that a membership grants: built-in (owner, release_manager, developer, viewer) or custom.',
@@ -23,6 +24,8 @@ const RoleNode = builder.loadableNode('Role', {
     metadata: t.field({ type: ResourceMetadata, resolve: (role) => ({ ...role, prn: rolePrn(role) }) }),
   }),
 });
+
+acceptPrns('role', 'Role', roleIdsByPath);
 
 builder.queryFields((t) => ({
   roles: t.field({

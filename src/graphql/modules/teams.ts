@@ -9,11 +9,12 @@
 //   mutation { setTeamMaintainer(input: { teamId: "...", userId: "...", isMaintainer: false }) { member { isMaintainer } } }
 // Who may see and change what (team:view, team:manage, a team's maintainers) is decided in the domain services.
 import { addTeamMember, pageTeamMembers, removeTeamMember, setTeamMaintainer, type TeamMemberView } from '../../domain/teams/members';
-import { createTeam, deleteTeam, getTeam, pageTeams, teamPrn, teamsByIds, updateTeam, type TeamView } from '../../domain/teams/service';
+import { createTeam, deleteTeam, getTeam, pageTeams, teamIdsByPath, teamPrn, teamsByIds, updateTeam, type TeamView } from '../../domain/teams/service';
 import { builder } from '../builder';
 import { keysetConnection } from '../connections';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 import { UserNode } from './viewer';
 
@@ -62,6 +63,8 @@ export const TeamNode = builder.loadableNode('Team', {
     ),
   }),
 });
+
+acceptPrns('team', 'Team', teamIdsByPath);
 
 builder.objectField(OrganizationNode, 'teams', (t) =>
   t.connection(

@@ -22,6 +22,7 @@ import {
   pageUsers,
   revokeSystemAdmin,
   type UserStateInput,
+  userIdsByPath,
   type UserView,
 } from '../../domain/users/service';
 import type { NewSetPasswordLink } from '../../domain/users/set-password-links';
@@ -30,6 +31,7 @@ import { builder } from '../builder';
 import { keysetConnection } from '../connections';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { UserNode, userShapeOf } from './viewer';
 
 const SetPasswordLinkRef = builder.objectRef<NewSetPasswordLink & { url: string }>('SetPasswordLink').implement({
@@ -39,6 +41,8 @@ const SetPasswordLinkRef = builder.objectRef<NewSetPasswordLink & { url: string 
     expiresAt: t.field({ type: 'Time', resolve: (link) => link.expiresAt }),
   }),
 });
+
+acceptPrns('user', 'User', userIdsByPath);
 
 const withUrl = (context: GraphQLContext, link: NewSetPasswordLink) => ({ ...link, url: setPasswordLinkUrl(context.config.server.apiUrl, link.token) });
 

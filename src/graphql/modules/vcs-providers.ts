@@ -17,11 +17,13 @@ import {
   listOrganizationVcsProviders,
   listProjectVcsProviders,
   updateVcsProvider,
+  vcsProviderIdsByPath,
   vcsProvidersByIds,
 } from '../../domain/vcs-providers/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
+import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 import { ProjectNode } from './projects';
 
@@ -66,6 +68,8 @@ const VcsProviderNode = builder.loadableNode('VCSProvider', {
     metadata: t.field({ type: ResourceMetadata, resolve: (provider) => ({ ...provider, prn: vcsProviderPrn(provider) }) }),
   }),
 });
+
+acceptPrns('vcs_provider', 'VCSProvider', vcsProviderIdsByPath);
 
 builder.objectField(OrganizationNode, 'vcsProviders', (t) =>
   t.field({
