@@ -40,6 +40,13 @@ export interface VersionedChange<Current extends { id: string; version: number }
   change: (atVersion: SQL, current: Current) => RunnableQuery<Changed[], 'pg'>;
   /** The activity event of the change, computed from the row it changes (e.g. its old value). */
   activity: (current: Current) => { initiator: ActivityInitiator; event: ActivityInput };
+  /**
+   * A rule the change must not break, checked in the same transaction: `lock` runs first (the
+   * advisory lock that serialises everything the rule depends on), `breaks` is a condition that holds
+   * when the change would break the rule — then neither the event nor the change is written, and
+   * `refusal` is thrown.
+   */
+  guard?: { lock: RunnableQuery<unknown, 'pg'>; breaks: SQL; refusal: () => AppError };
 }
 
 /** How often an unversioned change is retried on the newest row before it gives up with CONFLICT. */
@@ -64,10 +71,14 @@ export async function versionedChange<Current extends { id: string; version: num
     const version = current.version;
     const atVersion = and(eq(spec.table.id, current.id), eq(spec.table.version, version))!;
     const { initiator, event } = spec.activity(current);
-    const stillAtVersion = sql`exists (select 1 from ${spec.table} where ${atVersion} for update)`;
-    const [, changed] = await db.batch([recordActivity(db, initiator, event, stillAtVersion), spec.change(atVersion, current)]);
-    const row = (changed as Changed[])[0];
+    const guard = spec.guard;
+    const allowed = guard ? sql`not (${guard.breaks})` : sql`true`;
+    const stillAtVersion = sql`exists (select 1 from ${spec.table} where ${atVersion} for update) and ${allowed}`;
+    const statements = [recordActivity(db, initiator, event, stillAtVersion), spec.change(guard ? and(atVersion, allowed)! : atVersion, current)] as const;
+    const results = guard ? await db.batch([guard.lock, ...statements]) : await db.batch(statements);
+    const row = (results.at(-1) as Changed[])[0];
     if (row) return row;
+    if (guard && (await db.execute<{ breaks: boolean }>(sql`select ${guard.breaks} as breaks`)).rows[0]?.breaks) throw guard.refusal();
     const now = await spec.reload();
     if (!now) throw notFound(spec.what);
     if (spec.expectedVersion !== undefined || attempt >= unversionedAttempts) throw staleVersion(spec.what, now.version);

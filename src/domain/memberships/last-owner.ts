@@ -6,8 +6,8 @@
 // The rule is a condition on the database as it is (`holdsOwnership`, `isLastOwner`), so it is
 // checked in the statement that makes the change, under the organization's advisory lock
 // (`membershipsLock`), which every change that can take an owner away takes first: membership
-// changes (service.ts), and, because memberships and team members go with them, deleting a team and
-// removing a team's last member (teams/). Two concurrent removals of the last two owners run one
+// changes (service.ts), and, because memberships and team members go with them, deleting a team,
+// removing a team's last member (teams/) and deleting a service account (service-accounts/). Two concurrent removals of the last two owners run one
 // after the other, and the second sees that it would remove the last one.
 import { sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
@@ -40,13 +40,18 @@ export function teamHoldsLastOwner(teamId: string): SQL {
   return sql`exists (select 1 from memberships team_membership where team_membership.team_id = ${teamId} and ${isLastOwner(sql`team_membership`)})`;
 }
 
+/** Whether the service account holds its organization's last owner membership. */
+export function serviceAccountHoldsLastOwner(serviceAccountId: string): SQL {
+  return sql`exists (select 1 from memberships account_membership where account_membership.service_account_id = ${serviceAccountId} and ${isLastOwner(sql`account_membership`)})`;
+}
+
 const giveItFirst = 'give someone else the owner role first';
 
 export function lastOwnerRefusal(field?: string): AppError {
   return new AppError('CONFLICT', `This is the last owner of the organization: ${giveItFirst}`, field ? { field } : {});
 }
 
-/** Deleting the team, or removing its last member, would leave its organization without an owner. */
-export function teamLastOwnerRefusal(what: string, field?: string): AppError {
+/** Deleting the team or service account, or removing a team's last member, would leave its organization without an owner. */
+export function holdsLastOwnerRefusal(what: string, field?: string): AppError {
   return new AppError('CONFLICT', `${what} holds the last owner membership of the organization: ${giveItFirst}`, field ? { field } : {});
 }

@@ -8,6 +8,7 @@ import type { HttpDatabase } from '../../db/client';
 import { organizations, serviceAccounts, trustPolicies, type ServiceAccount, type TrustPolicy } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { rethrowConflict } from '../../db/postgres-errors';
+import { membershipsLock, serviceAccountHoldsLastOwner, holdsLastOwnerRefusal } from '../memberships/last-owner';
 import { assertMayHandleServiceAccount } from '../memberships/service';
 import { validateDescription, validateName } from '../names';
 import { wellFormedIds } from '../ids';
@@ -143,6 +144,12 @@ export async function deleteServiceAccount(db: HttpDatabase, caller: Caller, id:
     expectedVersion: input.version,
     reload: () => find(db, id),
     change: (atVersion) => db.delete(serviceAccounts).where(atVersion).returning(),
+    // Its memberships go with it: never the organization's last owner.
+    guard: {
+      lock: membershipsLock(db, account.organizationId),
+      breaks: serviceAccountHoldsLastOwner(id),
+      refusal: () => holdsLastOwnerRefusal(`Service account ${account.name}`),
+    },
     activity: (current) => ({
       initiator: principal,
       event: {

@@ -11,7 +11,7 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { teamMembers, users } from '../../db/schema';
 import { forbidden, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { membershipsLock, teamHoldsLastOwner, teamLastOwnerRefusal } from '../memberships/last-owner';
+import { membershipsLock, teamHoldsLastOwner, holdsLastOwnerRefusal } from '../memberships/last-owner';
 import { isUuid } from '../ids';
 import type { ListPage } from '../resource-limits/service';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
@@ -150,7 +150,7 @@ export async function removeTeamMember(
     ),
   ]);
   if (removed.rows.length === 0) {
-    if (state.rows[0]?.empties_last_owner) throw teamLastOwnerRefusal(`Team ${team.name}, whose last member is ${member.user.username},`, 'userId');
+    if (state.rows[0]?.empties_last_owner) throw holdsLastOwnerRefusal(`Team ${team.name}, whose last member is ${member.user.username},`, 'userId');
     // Either someone removed it meanwhile, or it became a maintainer meanwhile.
     const current = await loadMember(db, team.id, member.user.id);
     if (current.isMaintainer) throw forbidden('Only holders of team:manage may remove a maintainer');

@@ -9,7 +9,7 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { organizations, teams, type Team } from '../../db/schema';
 import { AppError, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { membershipsLock, teamHoldsLastOwner, teamLastOwnerRefusal } from '../memberships/last-owner';
+import { membershipsLock, teamHoldsLastOwner, holdsLastOwnerRefusal } from '../memberships/last-owner';
 import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
@@ -205,7 +205,7 @@ export async function deleteTeam(db: HttpDatabase, caller: Caller, id: string, i
   ]);
   if (!deleted[0]) {
     const seen = state.rows[0];
-    if (seen?.version === version && seen.last_owner) throw teamLastOwnerRefusal(`Team ${team.name}`);
+    if (seen?.version === version && seen.last_owner) throw holdsLastOwnerRefusal(`Team ${team.name}`);
     throw await goneOrStale(db, id);
   }
   return { ...deleted[0], organizationName: team.organizationName };
