@@ -52,8 +52,8 @@ export interface VersionedChange<Current extends { id: string; version: number }
 /** How often an unversioned change is retried on the newest row before it gives up with CONFLICT. */
 const unversionedAttempts = 3;
 
-/** CONFLICT naming `metadata.version`, with the version the object is at now. */
-function staleVersion(what: string, currentVersion: number): AppError {
+/** CONFLICT naming `metadata.version`, with the version the object is at now: the one answer to a stale version. */
+export function staleVersion(what: string, currentVersion: number): AppError {
   return new AppError('CONFLICT', `${what} was changed meanwhile (now at version ${currentVersion})`, {
     field: 'metadata.version',
     details: { version: currentVersion },

@@ -15,7 +15,8 @@ import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 import { validateEnvironmentPattern } from './pattern';
 import { loadProjectPath } from './service';
-import { atVersion, lockRow, staleVersion } from './versioned-change';
+import { staleVersion } from '../versioned-update';
+import { atVersion, lockRow } from './versioned-change';
 
 /** A rule with its PRN (prn:environment_protection_rule:<org>/<project>/<pattern>) and its teams' names. */
 export type ProtectionRuleView = EnvironmentProtectionRule & { prn: string; teamNames: string[] };

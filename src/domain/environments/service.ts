@@ -13,7 +13,8 @@ import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
-import { atVersion, lockRow, staleVersion } from './versioned-change';
+import { staleVersion } from '../versioned-update';
+import { atVersion, lockRow } from './versioned-change';
 
 /** An environment with the names its PRN is made of (prn:environment:<org>/<project>/<env>). */
 export type EnvironmentView = Environment & { organizationName: string; projectName: string; prn: string };

@@ -5,7 +5,6 @@
 // change is made (checking afterwards for "version + 1" would also match someone else's change).
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
-import { AppError } from '../../errors';
 
 type VersionedTable = 'environments' | 'environment_protection_rules' | 'approval_rules';
 
@@ -17,12 +16,4 @@ export function lockRow(db: HttpDatabase, table: VersionedTable, id: string) {
 /** The condition the change and its event share: the row exists (and is live) at this version. */
 export function atVersion(table: VersionedTable, id: string, version: number, { live = false } = {}) {
   return sql`exists (select 1 from ${sql.identifier(table)} where id = ${id} and version = ${version}${live ? sql` and deleted_at is null` : sql``})`;
-}
-
-/** CONFLICT naming `metadata.version`, with the version the object is at now. */
-export function staleVersion(what: string, current: number): AppError {
-  return new AppError('CONFLICT', `${what} was changed meanwhile (now at version ${current})`, {
-    field: 'metadata.version',
-    details: { version: current },
-  });
 }

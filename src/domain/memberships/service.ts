@@ -8,6 +8,7 @@
 //   it applies (a custom role with membership:manage cannot make its holder an owner);
 // - an organization always keeps an owner (last-owner.ts), checked under the organization's lock;
 // - every change writes its activity event in its own transaction, and only when it happens.
+import { staleVersion } from '../versioned-update';
 import { and, asc, eq, getTableColumns, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, organizationPermissions, type Caller, type OrganizationPermission, type OrganizationTarget } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -121,9 +122,7 @@ async function roleNamed(db: HttpDatabase, name: string): Promise<Role> {
   return role;
 }
 
-function staleVersion(version: number): AppError {
-  return new AppError('CONFLICT', `The membership was changed meanwhile (now at version ${version})`, { field: 'metadata.version', details: { version } });
-}
+const staleMembership = (version: number) => staleVersion('The membership', version);
 
 /**
  * Refuses changing how a service account signs in (its trust policies) or deleting it, unless the
@@ -244,7 +243,7 @@ async function guardedChange(
 
 function explainRefusal(state: { version: number; last_owner: boolean } | undefined, loadedVersion: number, field?: string): AppError {
   if (!state) return notFound('Membership');
-  if (state.version !== loadedVersion) return staleVersion(state.version);
+  if (state.version !== loadedVersion) return staleMembership(state.version);
   return lastOwnerRefusal(field);
 }
 
@@ -264,7 +263,7 @@ export async function updateMembership(db: HttpDatabase, caller: Caller, input: 
   const role = await roleNamed(db, input.role);
   mayHandle(caller, current.role, current.rolePermissions, target);
   mayHandle(caller, role.name, role.permissions, target);
-  if (input.version !== undefined && input.version !== current.version) throw staleVersion(current.version);
+  if (input.version !== undefined && input.version !== current.version) throw staleMembership(current.version);
   if (role.id === current.roleId) return current;
 
   // The loaded version guards the change even when the client sent none, so the event's old role is
@@ -306,7 +305,7 @@ export async function removeMember(db: HttpDatabase, caller: Caller, input: Remo
   const target = targetOf(current);
   const principal = authorize(caller, 'membership:manage', target, 'Membership');
   mayHandle(caller, current.role, current.rolePermissions, target);
-  if (input.version !== undefined && input.version !== current.version) throw staleVersion(current.version);
+  if (input.version !== undefined && input.version !== current.version) throw staleMembership(current.version);
 
   const allowed = sql`m.id = ${current.id} and m.version = ${current.version} and not ${isLastOwner(sql`m`)}`;
   const { changed, state } = await guardedChange(

@@ -3,6 +3,7 @@
 // caller may list them (to grant them, or to know what a membership means); only system admins
 // create, change and delete custom roles. Built-in roles never change, and a role someone holds
 // cannot be deleted (its memberships would silently lose their access).
+import { staleVersion } from '../versioned-update';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { authorize, installation, organizationPermissions, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -109,16 +110,11 @@ async function loadCustom(db: HttpDatabase, id: string, version: number | undefi
   const [role] = await db.select().from(roles).where(eq(roles.id, id));
   if (!role) throw notFound('Role');
   if (role.builtIn) throw badInput('id', `${role.name} is a built-in role: built-in roles cannot be ${verb}`);
-  if (version !== undefined && version !== role.version) throw staleVersion(role);
+  if (version !== undefined && version !== role.version) throw staleRole(role);
   return role;
 }
 
-function staleVersion(role: Role): AppError {
-  return new AppError('CONFLICT', `Role ${role.name} was changed meanwhile (now at version ${role.version})`, {
-    field: 'metadata.version',
-    details: { version: role.version },
-  });
-}
+const staleRole = (role: Role) => staleVersion(`Role ${role.name}`, role.version);
 
 /**
  * Runs a change of one role under the role's advisory lock, its activity event first with the
@@ -138,7 +134,7 @@ async function lockedChange(
 /** Why a guarded change of a loaded role did not happen. */
 async function refusal(db: HttpDatabase, id: string): Promise<AppError> {
   const [now] = await db.select().from(roles).where(eq(roles.id, id));
-  return now ? staleVersion(now) : notFound('Role');
+  return now ? staleRole(now) : notFound('Role');
 }
 
 export interface UpdateRoleInput {

@@ -2,12 +2,13 @@
 // them; team:view shows them. Their members are managed beside this file (members.ts). Creating one
 // counts against ResourceLimitTeamsPerOrganization in the insert's transaction; renames and deletes
 // take the version the client last read and refuse a stale one with CONFLICT.
+import { staleVersion } from '../versioned-update';
 import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict } from '../../db/postgres-errors';
 import { organizations, teams, type Team } from '../../db/schema';
-import { AppError, notFound } from '../../errors';
+import { type AppError, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { membershipsLock, teamHoldsLastOwner, holdsLastOwnerRefusal } from '../memberships/last-owner';
 import { isUuid, wellFormedIds } from '../ids';
@@ -126,10 +127,7 @@ export async function pageTeams(db: HttpDatabase, caller: Caller, organizationId
 async function goneOrStale(db: HttpDatabase, id: string): Promise<AppError> {
   const [current] = await db.select({ name: teams.name, version: teams.version }).from(teams).where(eq(teams.id, id));
   if (!current) return notFound('Team');
-  return new AppError('CONFLICT', `Team ${current.name} was changed meanwhile (now at version ${current.version})`, {
-    field: 'metadata.version',
-    details: { version: current.version },
-  });
+  return staleVersion(`Team ${current.name}`, current.version);
 }
 
 // A change and its event run as one transaction: the team's row is locked first, so the event's

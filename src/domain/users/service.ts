@@ -13,6 +13,7 @@
 // There is always an active system admin: revoking admin status from, or disabling, the last one is
 // refused. Both take one advisory lock, so two concurrent revocations of the last two admins cannot
 // each see the other still standing.
+import { staleVersion } from '../versioned-update';
 import { and, asc, count, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { hashPassword } from '../../auth/passwords';
 import type { AuthenticatedPrincipal } from '../../auth/principal';
@@ -232,8 +233,7 @@ async function changeUser(db: HttpDatabase, caller: Caller, change: UserChange):
   const principal = authorize(caller, 'user:manage', installation);
   const current = await loadRow(db, change.id);
   const view = viewFor(caller, true);
-  const stale = (version: number) =>
-    new AppError('CONFLICT', `User ${current.username} was changed meanwhile (now at version ${version})`, { field: 'metadata.version', details: { version } });
+  const stale = (version: number) => staleVersion(`User ${current.username}`, version);
   const [[field, value]] = Object.entries(change.set) as [['active' | 'isAdmin', boolean]];
   const alreadyDone = (user: UserRow) => user[field] === value;
   if (alreadyDone(current)) {

@@ -1,11 +1,12 @@
 // VCS provider rows as the services hand them out: with the names of their organization and
 // project (for the PRN), and the checks shared by every change of one (versions, the target of
 // authorization).
+import { staleVersion } from '../versioned-update';
 import { eq, sql, type SQL } from 'drizzle-orm';
 import type { OrganizationTarget } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { organizations, projects, vcsProviders, type VcsProvider } from '../../db/schema';
-import { AppError, notFound } from '../../errors';
+import { notFound } from '../../errors';
 import { prnOf } from '../prn';
 
 export interface VcsProviderView extends VcsProvider {
@@ -44,15 +45,10 @@ export function placeOf(view: VcsProvider): OrganizationTarget {
 
 /** CONFLICT naming `metadata.version` when the client last read another version than `current`. */
 export function requireVersion(expected: number | undefined, current: number): void {
-  if (expected !== undefined && expected !== current) throw staleVersion(current);
+  if (expected !== undefined && expected !== current) throw staleProvider(current);
 }
 
-function staleVersion(current: number): AppError {
-  return new AppError('CONFLICT', `The VCS provider was changed meanwhile (now at version ${current})`, {
-    field: 'metadata.version',
-    details: { version: current },
-  });
-}
+const staleProvider = (current: number) => staleVersion('The VCS provider', current);
 
 /**
  * The condition an activity event of a change waits on: the provider still at the version the
@@ -66,5 +62,5 @@ export function stillAt(id: string, version: number): SQL {
 export async function explainMissedChange(db: HttpDatabase, id: string): Promise<never> {
   const [current] = await db.select({ version: vcsProviders.version }).from(vcsProviders).where(eq(vcsProviders.id, id));
   if (!current) throw notFound('VCS provider');
-  throw staleVersion(current.version);
+  throw staleProvider(current.version);
 }
