@@ -47,6 +47,14 @@ export interface VersionedChange<Current extends { id: string; version: number }
    * `refusal` is thrown.
    */
   guard?: { lock: RunnableQuery<unknown, 'pg'>; breaks: SQL; refusal: () => AppError };
+  /**
+   * A further condition the row must meet to be changed at all, e.g. `deleted_at is null` where
+   * deletes are soft: it becomes part of atVersion, so the lock, the event and the change all
+   * require it, and a row that no longer meets it is treated as gone (reload must then say undefined).
+   */
+  onlyWhere?: SQL;
+  /** How NOT_FOUND names the object once it is gone, to match the message its load gives; `what` by default. */
+  notFoundAs?: string;
 }
 
 /** How often an unversioned change is retried on the newest row before it gives up with CONFLICT. */
@@ -69,7 +77,7 @@ export async function versionedChange<Current extends { id: string; version: num
   if (spec.expectedVersion !== undefined && spec.expectedVersion !== current.version) throw staleVersion(spec.what, current.version);
   for (let attempt = 1; ; attempt += 1) {
     const version = current.version;
-    const atVersion = and(eq(spec.table.id, current.id), eq(spec.table.version, version))!;
+    const atVersion = and(eq(spec.table.id, current.id), eq(spec.table.version, version), spec.onlyWhere)!;
     const { initiator, event } = spec.activity(current);
     const guard = spec.guard;
     const allowed = guard ? sql`not (${guard.breaks})` : sql`true`;
@@ -80,7 +88,7 @@ export async function versionedChange<Current extends { id: string; version: num
     if (row) return row;
     if (guard && (await db.execute<{ breaks: boolean }>(sql`select ${guard.breaks} as breaks`)).rows[0]?.breaks) throw guard.refusal();
     const now = await spec.reload();
-    if (!now) throw notFound(spec.what);
+    if (!now) throw notFound(spec.notFoundAs ?? spec.what);
     if (spec.expectedVersion !== undefined || attempt >= unversionedAttempts) throw staleVersion(spec.what, now.version);
     current = now;
   }

@@ -12,12 +12,11 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { approvalRules, organizations, projects, type ApprovalRule } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { atVersion, lockRow } from '../environments/versioned-change';
-import { staleVersion } from '../versioned-update';
 import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
+import { versionedChange } from '../versioned-update';
 import { principalCount, resolvePrincipals, type PrincipalsInput, type StoredPrincipals } from './principals';
 
 /** A rule with its PRN and its teams' names. */
@@ -54,10 +53,15 @@ function targetOf(rule: Pick<ApprovalRule, 'organizationId' | 'projectId'>): Org
   return rule.projectId ? { organizationId: rule.organizationId, projectId: rule.projectId } : { organizationId: rule.organizationId };
 }
 
-async function load(db: HttpDatabase, id: string): Promise<ApprovalRuleView> {
+async function find(db: HttpDatabase, id: string): Promise<ApprovalRuleView | undefined> {
   const [row] = await selectViews(db).where(eq(approvalRules.id, id));
-  if (!row) throw notFound('Approval rule');
-  return viewOf(row);
+  return row ? viewOf(row) : undefined;
+}
+
+async function load(db: HttpDatabase, id: string): Promise<ApprovalRuleView> {
+  const rule = await find(db, id);
+  if (!rule) throw notFound('Approval rule');
+  return rule;
 }
 
 function validateApprovalsRequired(value: number, principals: StoredPrincipals): number {
@@ -207,80 +211,86 @@ export interface UpdateApprovalRuleInput {
 export async function updateApprovalRule(db: HttpDatabase, caller: Caller, id: string, input: UpdateApprovalRuleInput): Promise<ApprovalRuleView> {
   const rule = await load(db, id);
   const principal = authorize(caller, 'approval_rule:manage', targetOf(rule), 'Approval rule');
-  const description = input.description === undefined ? rule.description : validateDescription(input.description);
-  const principals = input.principals
-    ? await resolvePrincipals(db, rule.organizationId, input.principals, { allowRoles: false })
-    : { userIds: rule.userIds, teamIds: rule.teamIds, serviceAccountIds: rule.serviceAccountIds, roleNames: [] };
-  const approvalsRequired = validateApprovalsRequired(input.approvalsRequired ?? rule.approvalsRequired, principals);
-  const version = input.version ?? rule.version;
-  const changed = {
-    description,
-    approvalsRequired,
-    userIds: principals.userIds,
-    teamIds: principals.teamIds,
-    serviceAccountIds: principals.serviceAccountIds,
+  const description = input.description === undefined ? undefined : validateDescription(input.description);
+  const principals = input.principals ? await resolvePrincipals(db, rule.organizationId, input.principals, { allowRoles: false }) : undefined;
+  // What is not given stays as the rule has it when the change is made (an unversioned change may be retried on a newer rule).
+  const changedFrom = (current: ApprovalRuleView) => {
+    const kept = principals ?? { userIds: current.userIds, teamIds: current.teamIds, serviceAccountIds: current.serviceAccountIds, roleNames: [] };
+    return {
+      description: description === undefined ? current.description : description,
+      approvalsRequired: validateApprovalsRequired(input.approvalsRequired ?? current.approvalsRequired, kept),
+      userIds: kept.userIds,
+      teamIds: kept.teamIds,
+      serviceAccountIds: kept.serviceAccountIds,
+    };
   };
-  const [, , [updated]] = await db.batch([
-    lockRow(db, 'approval_rules', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  // Bad input is refused before anything is written.
+  changedFrom(rule);
+  await versionedChange<ApprovalRuleView, { id: string }>(db, {
+    ...versionedRule(db, rule),
+    expectedVersion: input.version,
+    change: (atVersion, current) =>
+      db
+        .update(approvalRules)
+        .set({ ...changedFrom(current), updatedAt: new Date(), version: sql`${approvalRules.version} + 1` })
+        .where(atVersion)
+        .returning({ id: approvalRules.id }),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'update',
         targetType: 'approval_rule',
         targetId: id,
-        targetPrn: rule.prn,
-        organizationId: rule.organizationId,
-        projectId: rule.projectId,
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
         payload: {
           old: {
-            description: rule.description,
-            approvalsRequired: rule.approvalsRequired,
-            userIds: rule.userIds,
-            teamIds: rule.teamIds,
-            serviceAccountIds: rule.serviceAccountIds,
+            description: current.description,
+            approvalsRequired: current.approvalsRequired,
+            userIds: current.userIds,
+            teamIds: current.teamIds,
+            serviceAccountIds: current.serviceAccountIds,
           },
-          new: changed,
+          new: changedFrom(current),
         },
       },
-      atVersion('approval_rules', id, version),
-    ),
-    db
-      .update(approvalRules)
-      .set({ ...changed, updatedAt: new Date(), version: sql`${approvalRules.version} + 1` })
-      .where(and(eq(approvalRules.id, id), eq(approvalRules.version, version)))
-      .returning({ id: approvalRules.id }),
-  ]);
-  if (updated) return load(db, id);
-  throw staleVersion(`Approval rule ${rule.name}`, (await load(db, id)).version);
+    }),
+  });
+  return load(db, id);
 }
 
 /** Deletes a rule; returns what it was. */
 export async function deleteApprovalRule(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<ApprovalRuleView> {
   const rule = await load(db, id);
   const principal = authorize(caller, 'approval_rule:manage', targetOf(rule), 'Approval rule');
-  const version = input.version ?? rule.version;
-  const [, , [deleted]] = await db.batch([
-    lockRow(db, 'approval_rules', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  const deleted = await versionedChange<ApprovalRuleView, ApprovalRule>(db, {
+    ...versionedRule(db, rule),
+    expectedVersion: input.version,
+    change: (atVersion) => db.delete(approvalRules).where(atVersion).returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'delete',
         targetType: 'approval_rule',
         targetId: id,
-        targetPrn: rule.prn,
-        organizationId: rule.organizationId,
-        projectId: rule.projectId,
-        payload: { name: rule.name },
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
+        payload: { name: current.name },
       },
-      atVersion('approval_rules', id, version),
-    ),
-    db
-      .delete(approvalRules)
-      .where(and(eq(approvalRules.id, id), eq(approvalRules.version, version)))
-      .returning({ id: approvalRules.id }),
-  ]);
-  if (deleted) return rule;
-  throw staleVersion(`Approval rule ${rule.name}`, (await load(db, id)).version);
+    }),
+  });
+  return { ...rule, ...deleted };
+}
+
+/** What every versioned change of a rule shares. */
+function versionedRule(db: HttpDatabase, rule: ApprovalRuleView) {
+  return {
+    table: approvalRules,
+    what: `Approval rule ${rule.name}`,
+    notFoundAs: 'Approval rule',
+    current: rule,
+    reload: () => find(db, rule.id),
+  };
 }

@@ -15,8 +15,7 @@ import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 import { validateEnvironmentPattern } from './pattern';
 import { loadProjectPath } from './service';
-import { staleVersion } from '../versioned-update';
-import { atVersion, lockRow } from './versioned-change';
+import { versionedChange } from '../versioned-update';
 
 /** A rule with its PRN (prn:environment_protection_rule:<org>/<project>/<pattern>) and its teams' names. */
 export type ProtectionRuleView = EnvironmentProtectionRule & { prn: string; teamNames: string[] };
@@ -43,10 +42,15 @@ function viewOf({ organizationName, projectName, ...rule }: Selected): Protectio
   return { ...rule, prn: prnOf('environment_protection_rule', organizationName, projectName, rule.environmentPattern) };
 }
 
-async function load(db: HttpDatabase, id: string): Promise<ProtectionRuleView> {
+async function find(db: HttpDatabase, id: string): Promise<ProtectionRuleView | undefined> {
   const [row] = await selectViews(db).where(eq(environmentProtectionRules.id, id));
-  if (!row) throw notFound('Environment protection rule');
-  return viewOf(row);
+  return row ? viewOf(row) : undefined;
+}
+
+async function load(db: HttpDatabase, id: string): Promise<ProtectionRuleView> {
+  const rule = await find(db, id);
+  if (!rule) throw notFound('Environment protection rule');
+  return rule;
 }
 
 export async function createProtectionRule(
@@ -147,64 +151,67 @@ export async function updateProtectionRule(
   const rule = await load(db, id);
   const principal = authorize(caller, 'environment:manage', { organizationId: rule.organizationId, projectId: rule.projectId }, 'Environment protection rule');
   const principals = await resolvePrincipals(db, rule.organizationId, input.principals, { allowRoles: true });
-  const version = input.version ?? rule.version;
-  const [, , [updated]] = await db.batch([
-    lockRow(db, 'environment_protection_rules', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  await versionedChange<ProtectionRuleView, { id: string }>(db, {
+    ...versionedRule(db, rule),
+    expectedVersion: input.version,
+    change: (atVersion) =>
+      db
+        .update(environmentProtectionRules)
+        .set({ ...principals, updatedAt: new Date(), version: sql`${environmentProtectionRules.version} + 1` })
+        .where(atVersion)
+        .returning({ id: environmentProtectionRules.id }),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'update',
         targetType: 'environment_protection_rule',
         targetId: id,
-        targetPrn: rule.prn,
-        organizationId: rule.organizationId,
-        projectId: rule.projectId,
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
         payload: {
           principals: {
-            old: { userIds: rule.userIds, teamIds: rule.teamIds, serviceAccountIds: rule.serviceAccountIds, roleNames: rule.roleNames },
+            old: { userIds: current.userIds, teamIds: current.teamIds, serviceAccountIds: current.serviceAccountIds, roleNames: current.roleNames },
             new: principals,
           },
         },
       },
-      atVersion('environment_protection_rules', id, version),
-    ),
-    db
-      .update(environmentProtectionRules)
-      .set({ ...principals, updatedAt: new Date(), version: sql`${environmentProtectionRules.version} + 1` })
-      .where(and(eq(environmentProtectionRules.id, id), eq(environmentProtectionRules.version, version)))
-      .returning({ id: environmentProtectionRules.id }),
-  ]);
-  if (updated) return load(db, id);
-  throw staleVersion(`Protection rule ${rule.environmentPattern}`, (await load(db, id)).version);
+    }),
+  });
+  return load(db, id);
 }
 
 /** Deletes a rule; returns what it was. */
 export async function deleteProtectionRule(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<ProtectionRuleView> {
   const rule = await load(db, id);
   const principal = authorize(caller, 'environment:manage', { organizationId: rule.organizationId, projectId: rule.projectId }, 'Environment protection rule');
-  const version = input.version ?? rule.version;
-  const [, , [deleted]] = await db.batch([
-    lockRow(db, 'environment_protection_rules', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  const deleted = await versionedChange<ProtectionRuleView, EnvironmentProtectionRule>(db, {
+    ...versionedRule(db, rule),
+    expectedVersion: input.version,
+    change: (atVersion) => db.delete(environmentProtectionRules).where(atVersion).returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'delete',
         targetType: 'environment_protection_rule',
         targetId: id,
-        targetPrn: rule.prn,
-        organizationId: rule.organizationId,
-        projectId: rule.projectId,
-        payload: { environmentPattern: rule.environmentPattern },
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
+        payload: { environmentPattern: current.environmentPattern },
       },
-      atVersion('environment_protection_rules', id, version),
-    ),
-    db
-      .delete(environmentProtectionRules)
-      .where(and(eq(environmentProtectionRules.id, id), eq(environmentProtectionRules.version, version)))
-      .returning({ id: environmentProtectionRules.id }),
-  ]);
-  if (deleted) return rule;
-  throw staleVersion(`Protection rule ${rule.environmentPattern}`, (await load(db, id)).version);
+    }),
+  });
+  return { ...rule, ...deleted };
+}
+
+/** What every versioned change of a rule shares. */
+function versionedRule(db: HttpDatabase, rule: ProtectionRuleView) {
+  return {
+    table: environmentProtectionRules,
+    what: `Protection rule ${rule.environmentPattern}`,
+    notFoundAs: 'Environment protection rule',
+    current: rule,
+    reload: () => find(db, rule.id),
+  };
 }

@@ -13,8 +13,7 @@ import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
-import { staleVersion } from '../versioned-update';
-import { atVersion, lockRow } from './versioned-change';
+import { versionedChange } from '../versioned-update';
 
 /** An environment with the names its PRN is made of (prn:environment:<org>/<project>/<env>). */
 export type EnvironmentView = Environment & { organizationName: string; projectName: string; prn: string };
@@ -56,11 +55,17 @@ export async function loadProjectPath(db: HttpDatabase, projectId: string) {
   return project;
 }
 
+/** A live environment by id, if there is one. */
+async function findLive(db: HttpDatabase, id: string): Promise<EnvironmentView | undefined> {
+  const [row] = await selectViews(db).where(and(eq(environments.id, id), isNull(environments.deletedAt)));
+  return row ? viewOf(row) : undefined;
+}
+
 /** A live environment by id, or NOT_FOUND. */
 async function loadLive(db: HttpDatabase, id: string): Promise<EnvironmentView> {
-  const [row] = await selectViews(db).where(and(eq(environments.id, id), isNull(environments.deletedAt)));
-  if (!row) throw notFound('Environment');
-  return viewOf(row);
+  const environment = await findLive(db, id);
+  if (!environment) throw notFound('Environment');
+  return environment;
 }
 
 /** The live environment of a project with this name, if there is one. */
@@ -155,31 +160,29 @@ export async function updateEnvironment(
   const environment = await loadLive(db, id);
   const principal = authorize(caller, 'environment:manage', { organizationId: environment.organizationId, projectId: environment.projectId }, 'Environment');
   const description = validateDescription(input.description);
-  const version = input.version ?? environment.version;
-  const [, , [updated]] = await db.batch([
-    lockRow(db, 'environments', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  const updated = await versionedChange<EnvironmentView, Environment>(db, {
+    ...liveEnvironment(db, environment),
+    expectedVersion: input.version,
+    change: (atVersion) =>
+      db
+        .update(environments)
+        .set({ description, updatedAt: new Date(), version: sql`${environments.version} + 1` })
+        .where(atVersion)
+        .returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'update',
         targetType: 'environment',
         targetId: id,
-        targetPrn: environment.prn,
-        organizationId: environment.organizationId,
-        projectId: environment.projectId,
-        payload: { description: { old: environment.description, new: description } },
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
+        payload: { description: { old: current.description, new: description } },
       },
-      atVersion('environments', id, version, { live: true }),
-    ),
-    db
-      .update(environments)
-      .set({ description, updatedAt: new Date(), version: sql`${environments.version} + 1` })
-      .where(and(eq(environments.id, id), eq(environments.version, version), isNull(environments.deletedAt)))
-      .returning(),
-  ]);
-  if (updated) return { ...environment, ...updated };
-  throw staleVersion(`Environment ${environment.name}`, (await loadLive(db, id)).version);
+    }),
+  });
+  return { ...environment, ...updated };
 }
 
 /**
@@ -189,29 +192,39 @@ export async function updateEnvironment(
 export async function deleteEnvironment(db: HttpDatabase, caller: Caller, id: string, input: { version?: number } = {}): Promise<EnvironmentView> {
   const environment = await loadLive(db, id);
   const principal = authorize(caller, 'environment:manage', { organizationId: environment.organizationId, projectId: environment.projectId }, 'Environment');
-  const version = input.version ?? environment.version;
-  const [, , [deleted]] = await db.batch([
-    lockRow(db, 'environments', id),
-    recordActivity(
-      db,
-      principal,
-      {
+  const deleted = await versionedChange<EnvironmentView, Environment>(db, {
+    ...liveEnvironment(db, environment),
+    expectedVersion: input.version,
+    change: (atVersion) =>
+      db
+        .update(environments)
+        .set({ deletedAt: new Date(), updatedAt: new Date(), version: sql`${environments.version} + 1` })
+        .where(atVersion)
+        .returning(),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
         action: 'delete',
         targetType: 'environment',
         targetId: id,
-        targetPrn: environment.prn,
-        organizationId: environment.organizationId,
-        projectId: environment.projectId,
-        payload: { name: environment.name },
+        targetPrn: current.prn,
+        organizationId: current.organizationId,
+        projectId: current.projectId,
+        payload: { name: current.name },
       },
-      atVersion('environments', id, version, { live: true }),
-    ),
-    db
-      .update(environments)
-      .set({ deletedAt: new Date(), updatedAt: new Date(), version: sql`${environments.version} + 1` })
-      .where(and(eq(environments.id, id), eq(environments.version, version), isNull(environments.deletedAt)))
-      .returning(),
-  ]);
-  if (deleted) return { ...environment, ...deleted };
-  throw staleVersion(`Environment ${environment.name}`, (await loadLive(db, id)).version);
+    }),
+  });
+  return { ...environment, ...deleted };
+}
+
+/** What every versioned change of a live environment shares: a deleted environment is gone, to changes as to loads. */
+function liveEnvironment(db: HttpDatabase, environment: EnvironmentView) {
+  return {
+    table: environments,
+    what: `Environment ${environment.name}`,
+    notFoundAs: 'Environment',
+    current: environment,
+    reload: () => findLive(db, environment.id),
+    onlyWhere: isNull(environments.deletedAt),
+  };
 }
