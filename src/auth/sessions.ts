@@ -10,6 +10,7 @@ import { refreshTokens, userSessions, users, type User } from '../db/schema';
 import { base64urlEncode, utf8Encode } from '../platform/encoding';
 import { authorize, type Caller } from './rbac';
 import { randomSecret, sha256Hex } from './secrets';
+import { advisoryLock } from '../db/advisory-lock';
 
 export interface IssuedSession {
   sessionId: string;
@@ -114,7 +115,7 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
       // One transaction, serialised per user by an advisory lock, so concurrent sign-ins cannot
       // leave more than the cap alive: revoke all but the newest (max - 1), then add this one.
       await db.batch([
-        db.execute(sql`select pg_advisory_xact_lock(hashtext(${`sessions:${user.id}`}))`),
+        advisoryLock(db, `sessions:${user.id}`),
         db.execute(sql`
           update user_sessions set revoked_at = now(), revoked_reason = 'session_limit'
           where id in (

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { recordActivity } from './record';
 import { prnOf } from '../prn';
+import { advisoryLock } from '../../db/advisory-lock';
 
 /** Where a sign-in came from, as the transport saw it. */
 export interface SignInPlace {
@@ -26,7 +27,7 @@ export async function recordSignInFromNewPlace(db: HttpDatabase, user: { id: str
   const address = place.address.slice(0, 64);
   const userAgent = storedUserAgent(place.userAgent);
   const [, inserted] = await db.batch([
-    db.execute(sql`select pg_advisory_xact_lock(hashtext(${`sign_in:${user.id}`}))`),
+    advisoryLock(db, `sign_in:${user.id}`),
     recordActivity(
       db,
       { kind: 'user', userId: user.id, username: user.username },

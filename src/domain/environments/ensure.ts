@@ -9,6 +9,7 @@ import { AppError } from '../../errors';
 import { recordActivity, systemInitiator } from '../activity/record';
 import { validateName } from '../names';
 import { withinLimit } from '../resource-limits/within-limit';
+import { advisoryLock } from '../../db/advisory-lock';
 import {
   environmentPrn,
   environmentsLimit,
@@ -40,7 +41,7 @@ export async function ensureEnvironment(
   const id = crypto.randomUUID();
   await db
     .batch([
-      db.execute(sql`select pg_advisory_xact_lock(hashtext(${environmentsLockKey(project.id)}))`),
+      advisoryLock(db, environmentsLockKey(project.id)),
       db.execute(sql`
         insert into environments (id, organization_id, project_id, name)
         select ${id}, ${project.organizationId}, ${project.id}, ${environmentName}

@@ -13,10 +13,11 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { AppError } from '../../errors';
 import { ownerRoleId } from '../roles/built-in';
+import { advisoryLock } from '../../db/advisory-lock';
 
 /** The advisory lock that serialises every membership change of one organization. */
 export function membershipsLock(db: HttpDatabase, organizationId: string) {
-  return db.execute(sql`select pg_advisory_xact_lock(hashtext(${membershipsLockKey(organizationId)}))`);
+  return advisoryLock(db, membershipsLockKey(organizationId));
 }
 
 /** The same key, for insertWithinLimit (which takes the lock itself). */

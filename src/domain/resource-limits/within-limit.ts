@@ -6,6 +6,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowMissingReference } from '../../db/postgres-errors';
 import { AppError } from '../../errors';
+import { advisoryLock } from '../../db/advisory-lock';
 
 export function withinLimit(limitName: string, currentCount: SQL): SQL {
   return sql`(${currentCount}) < coalesce((select value from resource_limits where name = ${limitName}), 2147483647)`;
@@ -27,7 +28,7 @@ export interface LimitedInsert {
 export async function insertWithinLimit<Row extends Record<string, unknown>>(db: HttpDatabase, insert: LimitedInsert): Promise<Row> {
   // A parent deleted (or never there) between authorization and the insert is NOT_FOUND, not a 500.
   const [, inserted] = await db
-    .batch([db.execute(sql`select pg_advisory_xact_lock(hashtext(${insert.lockKey}))`), db.execute<Row>(insert.statement), ...(insert.after ?? [])])
+    .batch([advisoryLock(db, insert.lockKey), db.execute<Row>(insert.statement), ...(insert.after ?? [])])
     .catch((error: unknown) => {
       rethrowMissingReference(error);
       throw error;

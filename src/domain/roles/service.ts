@@ -16,6 +16,7 @@ import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
 import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit';
 import { builtInRoles } from './built-in';
+import { advisoryLock } from '../../db/advisory-lock';
 
 export const rolePrn = (role: Pick<Role, 'name'>) => prnOf('role', role.name);
 
@@ -127,7 +128,7 @@ async function lockedChange(
   event: ReturnType<typeof recordActivity>,
   change: ReturnType<HttpDatabase['execute']>,
 ): Promise<boolean> {
-  const [, , changed] = await db.batch([db.execute(sql`select pg_advisory_xact_lock(hashtext(${`role:${role.id}`}))`), event, change]);
+  const [, , changed] = await db.batch([advisoryLock(db, `role:${role.id}`), event, change]);
   return (changed as { rows: unknown[] }).rows.length > 0;
 }
 

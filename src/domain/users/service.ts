@@ -31,6 +31,7 @@ import { validateNewPassword } from './password-policy';
 import { setPasswordLinkFor, type NewSetPasswordLink } from './set-password-links';
 import { validateEmail, validateUsername } from './validation';
 import { writtenInThisTransaction } from './written-in-this-transaction';
+import { advisoryLock } from '../../db/advisory-lock';
 
 /** A user as callers see it: never the password hash; the email only where the caller may see it. */
 export interface UserView {
@@ -212,7 +213,7 @@ export const signsInElsewhere = (username: string) =>
   forbidden(`${username} signs in through an external identity provider; Phobos Edge keeps no password for this account`);
 
 /** Serialises every change that can take away an active system admin. */
-const adminsLock = sql`select pg_advisory_xact_lock(hashtext('users:system_admins'))`;
+const adminsLockKey = 'users:system_admins';
 
 /** The row is not an active admin, or another active admin remains. */
 const leavesAnotherActiveAdmin = sql`(not (${users.isAdmin} and ${users.active}) or exists (
@@ -243,7 +244,7 @@ async function changeUser(db: HttpDatabase, caller: Caller, change: UserChange):
   const byId = eq(users.id, change.id);
   const changed = writtenInThisTransaction('users', change.id);
   const [, updated] = await db.batch([
-    db.execute(adminsLock),
+    advisoryLock(db, adminsLockKey),
     db
       .update(users)
       .set({ ...change.set, updatedAt: sql`now()`, version: sql`${users.version} + 1` })
