@@ -15,3 +15,4 @@ export * from './vcs-providers';
 export * from './roles';
 export * from './environments';
 export * from './approval-rules';
+export * from './pipeline-events';

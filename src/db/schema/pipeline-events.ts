@@ -1,0 +1,37 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { projects } from './projects';
+
+/**
+ * The engine's outbox: every pipeline, node, approval and job transition writes one row here in the
+ * same transaction as the change. After commit the rows are handed to the project's event hub
+ * (a Durable Object) which fans them out to subscribers; rows the hand-off missed (a crash between
+ * commit and publish) have no `published_at` and are published by the cron sweep. A subscriber that
+ * reconnects with its last event id replays `id > last` from here, so ids are a per-database
+ * sequence, increasing in commit order within a project as far as subscribers can observe.
+ */
+export const pipelineEvents = pgTable(
+  'pipeline_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    organizationId: uuid('organization_id').notNull(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    pipelineId: uuid('pipeline_id'),
+    jobId: uuid('job_id'),
+    /** `pipeline`, `node`, `approval` or `job`, with `.` and what happened: `node.status_changed`. */
+    kind: text('kind').notNull(),
+    /** Non-secret: ids, statuses, names; never variable values. */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('pipeline_events_project_idx').on(table.projectId, table.id),
+    index('pipeline_events_pipeline_idx').on(table.pipelineId, table.id),
+    index('pipeline_events_unpublished_idx').on(table.id).where(sql`published_at is null`),
+  ],
+);
+
+export type PipelineEvent = typeof pipelineEvents.$inferSelect;
