@@ -16,3 +16,4 @@ export * from './roles';
 export * from './environments';
 export * from './approval-rules';
 export * from './pipeline-events';
+export * from './pipeline-templates';
