@@ -17,6 +17,10 @@ import './modules/roles';
 import './modules/memberships';
 import './modules/environments';
 import './modules/approval-rules';
+import './modules/pipelines';
+import './modules/jobs';
+import './modules/pipeline-mutations';
+import './modules/todo-items';
 
 let schema: GraphQLSchema | undefined;
 
