@@ -9,8 +9,10 @@ import {
   cancelPipeline,
   createPipeline,
   deferNode,
+  getJob,
   getPipeline,
   listNodeApprovals,
+  listProjectPipelines,
   listPipelineJobs,
   listPipelineNodes,
   retryTask,
@@ -112,7 +114,7 @@ describe('running stages and tasks', () => {
     expect((await activeJob(pipeline.id, 'stage.test.task.unit')).tags).toEqual(['big']);
     const lint = await activeJob(pipeline.id, 'stage.test.task.lint');
     const [lintSealed] = (await w.db.execute<{ inputs: string }>(sql`select inputs from jobs where id = ${lint.id}`)).rows;
-    expect(((await openJson<{ inputs: unknown }[]>(w.config, lintSealed!.inputs, jobInputsBinding(lint.id)))[0]!).inputs).toEqual({ artifact: 'app.tar' });
+    expect((await openJson<{ inputs: unknown }[]>(w.config, lintSealed!.inputs, jobInputsBinding(lint.id)))[0]!.inputs).toEqual({ artifact: 'app.tar' });
 
     await complete(pipeline.id, 'stage.test.task.unit');
     now = await statuses(pipeline.id);
@@ -156,7 +158,9 @@ describe('running stages and tasks', () => {
 describe('gates', () => {
   it('repeats a gate every interval until its success condition holds (third attempt), driven by the sweep', async () => {
     const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
-    const pipeline = await start([{ name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 3, intervalSeconds: 120, successCondition: condition } }] }]);
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 3, intervalSeconds: 120, successCondition: condition } }] },
+    ]);
     const t0 = Date.now();
     for (const attempt of [1, 2]) {
       const job = await activeJob(pipeline.id, 'stage.check.task.probe');
@@ -182,7 +186,9 @@ describe('gates', () => {
 
   it('fails a gate whose attempts are used up', async () => {
     const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
-    const pipeline = await start([{ name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 1, intervalSeconds: 60, successCondition: condition } }] }]);
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 1, intervalSeconds: 60, successCondition: condition } }] },
+    ]);
     await complete(pipeline.id, 'stage.check.task.probe', 'FINISHED', { probe: { healthy: false } });
     expect((await node(pipeline.id, 'stage.check.task.probe')).status).toBe('FAILED');
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('FAILED');
@@ -217,14 +223,20 @@ describe('approvals and manual nodes', () => {
 
     const late = await rejection(revokeApproval(w.db, w.config, bob, { nodeId: deploy.id }));
     expect(late.message).toBe('Cannot revoke the approval of task deploy: it is QUEUED');
-    const activity = await w.db.execute<{ action: string }>(sql`select action from activity_events where target_id = ${deploy.id} order by id`);
+    const activity = await w.db.execute<{ action: string }>(sql`select action from activity_events where target_id = ${deploy.id} order by created_at`);
     expect(activity.rows.map((row) => row.action)).toEqual(['approve', 'revoke_approval', 'approve', 'approve']);
   });
 
   it('waits for someone to start a manual task (pipeline:execute), and a manual task with approvals goes back to pending when one is revoked', async () => {
     const rule = await w.approvalRule('one-sre', 1);
     const pipeline = await start([
-      { name: 'go', tasks: [{ name: 'manual', when: 'manual', actions: [{ alias: 'a' }] }, { name: 'gated', when: 'manual', approvalRules: [rule], actions: [{ alias: 'a' }] }] },
+      {
+        name: 'go',
+        tasks: [
+          { name: 'manual', when: 'manual', actions: [{ alias: 'a' }] },
+          { name: 'gated', when: 'manual', approvalRules: [rule], actions: [{ alias: 'a' }] },
+        ],
+      },
     ]);
     const manual = await node(pipeline.id, 'stage.go.task.manual');
     expect(manual.status).toBe('WAITING');
@@ -241,7 +253,10 @@ describe('approvals and manual nodes', () => {
   });
 
   it('defers a node that has not started: it counts as done', async () => {
-    const pipeline = await start([{ name: 'go', tasks: [{ name: 'later', when: 'manual', actions: [{ alias: 'a' }] }] }, { name: 'next', tasks: [{ name: 'n' }] }]);
+    const pipeline = await start([
+      { name: 'go', tasks: [{ name: 'later', when: 'manual', actions: [{ alias: 'a' }] }] },
+      { name: 'next', tasks: [{ name: 'n' }] },
+    ]);
     const later = await node(pipeline.id, 'stage.go.task.later');
     expect((await deferNode(w.db, w.config, w.owner, { nodeId: later.id })).status).toBe('DEFERRED');
     expect(await statuses(pipeline.id)).toMatchObject({ 'stage.go': 'SUCCEEDED', 'stage.next': 'SUCCEEDED' });
@@ -291,7 +306,10 @@ describe('nested pipelines', () => {
       w.db,
       w,
       template({
-        variables: [{ name: 'region', type: 'string' }, { name: 'token', type: 'string', sensitive: true }],
+        variables: [
+          { name: 'region', type: 'string' },
+          { name: 'token', type: 'string', sensitive: true },
+        ],
         stages: [{ name: 'inner', tasks: [{ name: 'work', actions: [{ alias: 'a', inputs: { command: str(ref('var.region'), '/', ref('var.token')) } }] }] }],
       }),
     );
@@ -305,11 +323,17 @@ describe('nested pipelines', () => {
     const child = await node(pipeline.id, 'stage.outer.pipeline.child');
     expect(child.status).toBe('RUNNING');
     const nested = await getPipeline(w.db, w.owner, child.nestedPipelineId!);
-    expect(nested).toMatchObject({ type: 'NESTED', status: 'RUNNING', parentPipelineId: pipeline.id, variables: { region: 'eu' }, sensitiveVariableNames: ['token'] });
+    expect(nested).toMatchObject({
+      type: 'NESTED',
+      status: 'RUNNING',
+      parentPipelineId: pipeline.id,
+      variables: { region: 'eu' },
+      sensitiveVariableNames: ['token'],
+    });
     expect(JSON.stringify(nested)).not.toContain('s3cret');
     const job = await activeJob(nested.id, 'stage.inner.task.work');
     const [sealed] = (await w.db.execute<{ inputs: string }>(sql`select inputs from jobs where id = ${job.id}`)).rows;
-    expect(((await openJson<{ inputs: unknown }[]>(w.config, sealed!.inputs, jobInputsBinding(job.id)))[0]!).inputs).toEqual({ command: 'eu/s3cret' });
+    expect((await openJson<{ inputs: unknown }[]>(w.config, sealed!.inputs, jobInputsBinding(job.id)))[0]!.inputs).toEqual({ command: 'eu/s3cret' });
     await complete(nested.id, 'stage.inner.task.work');
     expect((await getPipeline(w.db, w.owner, nested.id)).status).toBe('SUCCEEDED');
     expect(await statuses(pipeline.id)).toMatchObject({ 'stage.outer.pipeline.child': 'SUCCEEDED', 'stage.after': 'SUCCEEDED' });
@@ -367,7 +391,11 @@ describe('cancel', () => {
     await finishJob(w.db, w.config, nestedJob.id, { status: 'CANCELED' });
     expect((await getPipeline(w.db, w.owner, nestedId)).status).toBe('CANCELED');
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('CANCELED');
-    expect(await statuses(pipeline.id)).toMatchObject({ 'stage.all': 'CANCELED', 'stage.all.task.running': 'CANCELED', 'stage.all.pipeline.child': 'CANCELED' });
+    expect(await statuses(pipeline.id)).toMatchObject({
+      'stage.all': 'CANCELED',
+      'stage.all.task.running': 'CANCELED',
+      'stage.all.pipeline.child': 'CANCELED',
+    });
   });
 });
 
@@ -402,6 +430,22 @@ describe('creating pipelines', () => {
     const logged = await w.db.execute(sql`select * from activity_events where target_id = ${pipeline.id}`);
     expect(logged.rows).toHaveLength(1);
     expect(JSON.stringify(logged.rows)).not.toContain('hunter2');
+  });
+
+  it('lists a project’s pipelines newest first and shows jobs without their inputs, to those who see the project', async () => {
+    const first = await start(stages, { declared, variables: { count: 1, password: 'a' } });
+    const second = await start(stages, { declared, variables: { count: 2, password: 'b' } });
+    const listed = await listProjectPipelines(w.db, w.viewer, { projectId: w.projectId, limit: 2 });
+    expect(listed.map((pipeline) => pipeline.id)).toEqual([second.id, first.id]);
+    expect(listed[0]).not.toHaveProperty('template');
+    expect(listed[0]).not.toHaveProperty('sensitiveVariables');
+    expect((await rejection(listProjectPipelines(w.db, w.viewer, { projectId: w.projectId, limit: 0 }))).options.field).toBe('limit');
+    expect((await rejection(listProjectPipelines(w.db, w.outsider, { projectId: w.projectId }))).code).toBe('NOT_FOUND');
+    const [job] = await listPipelineJobs(w.db, w.viewer, second.id);
+    expect(await getJob(w.db, w.viewer, job!.id)).toMatchObject({ id: job!.id, status: 'QUEUED' });
+    expect(await getJob(w.db, w.viewer, job!.id)).not.toHaveProperty('inputs');
+    expect((await rejection(getJob(w.db, w.outsider, job!.id))).code).toBe('NOT_FOUND');
+    expect((await rejection(getPipeline(w.db, w.outsider, second.id))).code).toBe('NOT_FOUND');
   });
 
   it('needs pipeline:execute, and a deployment passes the environment gatekeeper and creates its environment', async () => {

@@ -69,7 +69,9 @@ describe('races', () => {
       `Cannot cancel pipeline ${pipeline.id}: it is CANCELED`,
     );
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('CANCELED');
-    const events = await w.db.execute(sql`select 1 from pipeline_events where pipeline_id = ${pipeline.id} and kind = 'pipeline.status_changed' and payload->>'status' = 'CANCELED'`);
+    const events = await w.db.execute(
+      sql`select 1 from pipeline_events where pipeline_id = ${pipeline.id} and kind = 'pipeline.status_changed' and payload->>'status' = 'CANCELED'`,
+    );
     expect(events.rows).toHaveLength(1);
   });
 

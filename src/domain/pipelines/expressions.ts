@@ -75,7 +75,8 @@ export function evaluateExpression(expression: Expression, scope: ExpressionScop
  * what is wrong at `path`. TEMPORARY like the evaluator: types.ts's convertToType replaces it.
  */
 export function convertToVariableType(value: unknown, type: TypeConstraint, path: string): unknown {
-  const wrong = (expected: string) => new ExpressionError(`${path}: expected ${expected}, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}`);
+  const wrong = (expected: string) =>
+    new ExpressionError(`${path}: expected ${expected}, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}`);
   if (type === 'any') return value;
   if (type === 'string') {
     if (typeof value === 'string') return value;
