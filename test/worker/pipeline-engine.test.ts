@@ -300,6 +300,59 @@ describe('failures and retries', () => {
   });
 });
 
+describe('more edges', () => {
+  it('a stage with approval rules waits for them before any of its tasks start', async () => {
+    const rule = await w.approvalRule('stage-gate', 1);
+    const pipeline = await start([{ name: 'prod', approvalRules: [rule], tasks: [{ name: 'a', actions: [{ alias: 'a' }] }, { name: 'b' }] }]);
+    expect(await statuses(pipeline.id)).toEqual({ 'stage.prod': 'APPROVAL_PENDING', 'stage.prod.task.a': 'CREATED', 'stage.prod.task.b': 'CREATED' });
+    const stage = await node(pipeline.id, 'stage.prod');
+    expect((await approveNode(w.db, w.config, w.teamMembers[2]!, { nodeId: stage.id })).status).toBe('RUNNING');
+    expect(await statuses(pipeline.id)).toEqual({ 'stage.prod': 'RUNNING', 'stage.prod.task.a': 'QUEUED', 'stage.prod.task.b': 'SUCCEEDED' });
+  });
+
+  it('retries a failed task while its stage is still running, without touching the rest', async () => {
+    const pipeline = await start([
+      {
+        name: 's',
+        tasks: [
+          { name: 'flaky', actions: [{ alias: 'a' }] },
+          { name: 'slow', actions: [{ alias: 'a' }] },
+        ],
+      },
+    ]);
+    await complete(pipeline.id, 'stage.s.task.flaky', 'FAILED');
+    expect(await statuses(pipeline.id)).toMatchObject({ 'stage.s': 'RUNNING', 'stage.s.task.flaky': 'FAILED', 'stage.s.task.slow': 'QUEUED' });
+    const flaky = await node(pipeline.id, 'stage.s.task.flaky');
+    expect((await retryTask(w.db, w.config, w.owner, { nodeId: flaky.id })).status).toBe('QUEUED');
+    expect((await activeJob(pipeline.id, 'stage.s.task.flaky')).status).toBe('QUEUED');
+    await complete(pipeline.id, 'stage.s.task.flaky');
+    await complete(pipeline.id, 'stage.s.task.slow');
+    expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('SUCCEEDED');
+  });
+
+  it('fails a task whose inputs cannot be evaluated, saying why in its event', async () => {
+    const pipeline = await start([{ name: 's', tasks: [{ name: 'broken', actions: [{ alias: 'a', inputs: { command: ref('var.nothing') } }] }] }]);
+    const broken = await node(pipeline.id, 'stage.s.task.broken');
+    expect(broken.status).toBe('FAILED');
+    const [event] = (
+      await w.db.execute<{ payload: { reason: string } }>(
+        sql`select payload from pipeline_events where kind = 'node.status_changed' and payload->>'nodeId' = ${broken.id} and payload->>'status' = 'FAILED'`,
+      )
+    ).rows;
+    expect(event!.payload.reason).toContain('inputs:');
+    expect(await listPipelineJobs(w.db, w.owner, pipeline.id)).toEqual([]);
+  });
+
+  it('canceling a nested pipeline on its own fails its node, and so the parent', async () => {
+    const childTemplate = await storeTemplate(w.db, w, template({ stages: [{ name: 'inner', tasks: [{ name: 'work', actions: [{ alias: 'a' }] }] }] }));
+    const pipeline = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: childTemplate }] }]);
+    const nestedId = (await node(pipeline.id, 'stage.outer.pipeline.child')).nestedPipelineId!;
+    expect((await cancelPipeline(w.db, w.config, w.owner, { pipelineId: nestedId })).status).toBe('CANCELED');
+    expect(await statuses(pipeline.id)).toEqual({ 'stage.outer': 'FAILED', 'stage.outer.pipeline.child': 'CANCELED' });
+    expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('FAILED');
+  });
+});
+
 describe('nested pipelines', () => {
   it('runs a nested pipeline from the template its template_id names, with variables evaluated in the parent, and ends with it', async () => {
     const childTemplate = await storeTemplate(
