@@ -19,7 +19,7 @@ export const eq = (left: Expression, right: Expression): Expression => ({ kind: 
 export const str = (...parts: Array<string | Expression>): Expression => ({ kind: 'template', parts, range });
 export const obj = (items: Record<string, Expression>): Expression => ({
   kind: 'object',
-  items: Object.entries(items).map(([key, value]) => ({ key: { kind: 'variable', name: key, range }, value })),
+  items: Object.entries(items).map(([key, value]) => ({ key: lit(key), value })),
   range,
 });
 

@@ -4,7 +4,21 @@ import { isLegalJobTransition, jobTransition, jobTransitions, type JobVerb } fro
 import { transition, transitions, type MachineKind, type Verb } from '../../src/domain/pipelines/state-machine';
 import { jobStatuses, nodeStatuses } from '../../src/domain/pipelines/statuses';
 
-const verbs: Verb[] = ['start', 'approve', 'revoke the approval of', 'queue', 'run', 'succeed', 'fail', 'skip', 'defer', 'cancel', 'finish canceling', 'retry', 'requeue'];
+const verbs: Verb[] = [
+  'start',
+  'approve',
+  'revoke the approval of',
+  'queue',
+  'run',
+  'succeed',
+  'fail',
+  'skip',
+  'defer',
+  'cancel',
+  'finish canceling',
+  'retry',
+  'requeue',
+];
 const kinds = Object.keys(transitions) as MachineKind[];
 const words: Record<MachineKind, string> = { TASK: 'task', STAGE: 'stage', PIPELINE: 'nested pipeline', RUN: 'pipeline' };
 

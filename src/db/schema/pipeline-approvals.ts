@@ -28,7 +28,11 @@ export const pipelineApprovals = pgTable(
   },
   (table) => [
     uniqueIndex('pipeline_approvals_active_key')
-      .on(table.pipelineId, sql`coalesce(${table.nodeId}, '00000000-0000-0000-0000-000000000000'::uuid)`, sql`coalesce(${table.userId}, ${table.serviceAccountId})`)
+      .on(
+        table.pipelineId,
+        sql`coalesce(${table.nodeId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
+        sql`coalesce(${table.userId}, ${table.serviceAccountId})`,
+      )
       .where(sql`revoked_at is null`),
     index('pipeline_approvals_node_idx').on(table.nodeId),
     check('pipeline_approvals_one_principal', sql`(${table.userId} is null) <> (${table.serviceAccountId} is null)`),

@@ -36,7 +36,8 @@ const maxOutputsBytes = 1024 * 1024;
 export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobView> {
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
   if (input.outputs !== undefined) {
-    if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs)) throw badInput('outputs', 'must be an object by action alias');
+    if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
+      throw badInput('outputs', 'must be an object by action alias');
     if (JSON.stringify(input.outputs).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
   }
   return runTransition(

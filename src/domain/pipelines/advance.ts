@@ -19,7 +19,7 @@ export interface EngineContext {
 }
 
 /** Max duration of a job whose task sets none. */
-export const defaultMaxDurationSeconds = 3600;
+const defaultMaxDurationSeconds = 3600;
 
 const isFinal = (node: PipelineNodeRow) => finalNodeStatuses.has(node.status);
 
@@ -27,7 +27,7 @@ function templateStage(pipeline: PipelineRow, stage: PipelineNodeRow) {
   return pipeline.template.stages.find((item) => item.name === stage.name)!;
 }
 
-export function templateTask(draft: Draft, node: PipelineNodeRow): TemplateTask {
+function templateTask(draft: Draft, node: PipelineNodeRow): TemplateTask {
   const stage = draft.tree.nodes.get(node.parentNodeId!)!;
   return templateStage(draft.pipeline(node.pipelineId), stage).tasks.find((task) => task.name === node.name)!;
 }
@@ -56,7 +56,10 @@ function actionOutputs(draft: Draft, pipelineId: string): Record<string, unknown
     const latest = finished.at(-1);
     if (!latest) continue;
     let place = outputs;
-    for (const segment of node.path.split('.')) place = (place[segment] ??= {}) as Record<string, unknown>;
+    for (const segment of node.path.split('.')) {
+      place[segment] ??= {};
+      place = place[segment] as Record<string, unknown>;
+    }
     place.action = latest.outputs;
   }
   return outputs;
@@ -242,7 +245,8 @@ export async function onJobEnded(
     return;
   }
   if (passed) draft.setNode(node, 'succeed', 'SUCCEEDED', { jobId: job.id, attempt: job.attempt });
-  else if (node.attempts >= gate.attempts) draft.setNode(node, 'fail', 'FAILED', { jobId: job.id, reason: `success_condition false after ${node.attempts} attempts` });
+  else if (node.attempts >= gate.attempts)
+    draft.setNode(node, 'fail', 'FAILED', { jobId: job.id, reason: `success_condition false after ${node.attempts} attempts` });
   else {
     node.nextAttemptAt = new Date(draft.now.getTime() + gate.intervalSeconds * 1000);
     draft.touchNode(node);

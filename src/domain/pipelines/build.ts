@@ -118,7 +118,15 @@ export async function buildPipeline(draft: Draft, config: EngineConfig, spec: Pi
     ];
     children.forEach(({ kind, path, item }, position) => {
       nodes.push(
-        node({ parentNodeId: stageNode.id, kind, name: item.name, path, position, when: item.when, approvalRuleIds: ruleIds(item.approvalRules, spec.rules, draft) }),
+        node({
+          parentNodeId: stageNode.id,
+          kind,
+          name: item.name,
+          path,
+          position,
+          when: item.when,
+          approvalRuleIds: ruleIds(item.approvalRules, spec.rules, draft),
+        }),
       );
     });
   });

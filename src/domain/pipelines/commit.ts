@@ -13,7 +13,7 @@ import { recordActivity } from '../activity/record';
 import type { Draft } from './draft';
 
 /** The lock every batch writing a project's outbox rows takes first. */
-export const outboxLockKey = (projectId: string) => `pipeline-events:${projectId}`;
+const outboxLockKey = (projectId: string) => `pipeline-events:${projectId}`;
 
 /** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
 const treeChanged = '40001';

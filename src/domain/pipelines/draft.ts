@@ -71,7 +71,12 @@ export class Draft {
     if (finalNodeStatuses.has(to)) node.completedAt = this.now;
     if (!finalNodeStatuses.has(to)) node.completedAt = null;
     this.touchNode(node);
-    this.events.push({ pipelineId: node.pipelineId, jobId: null, kind: 'node.status_changed', payload: { nodeId: node.id, path: node.path, kind: node.kind, from, status: to, ...detail } });
+    this.events.push({
+      pipelineId: node.pipelineId,
+      jobId: null,
+      kind: 'node.status_changed',
+      payload: { nodeId: node.id, path: node.path, kind: node.kind, from, status: to, ...detail },
+    });
   }
 
   touchNode(node: PipelineNodeRow): void {
@@ -96,7 +101,12 @@ export class Draft {
     if (to === 'FINISHED' || to === 'FAILED' || to === 'CANCELED') job.finishedAt = this.now;
     if (outputs) job.outputs = outputs;
     if (!this.newJobs.has(job.id)) this.changedJobs.add(job.id);
-    this.events.push({ pipelineId: job.pipelineId, jobId: job.id, kind: 'job.status_changed', payload: { jobId: job.id, nodeId: job.nodeId, from, status: to } });
+    this.events.push({
+      pipelineId: job.pipelineId,
+      jobId: job.id,
+      kind: 'job.status_changed',
+      payload: { jobId: job.id, nodeId: job.nodeId, from, status: to },
+    });
   }
 
   addPipeline(pipeline: PipelineRow, nodes: PipelineNodeRow[]): void {
@@ -112,7 +122,12 @@ export class Draft {
   addJob(job: JobRow): void {
     this.tree.jobs.set(job.id, job);
     this.newJobs.add(job.id);
-    this.events.push({ pipelineId: job.pipelineId, jobId: job.id, kind: 'job.created', payload: { jobId: job.id, nodeId: job.nodeId, attempt: job.attempt, status: job.status } });
+    this.events.push({
+      pipelineId: job.pipelineId,
+      jobId: job.id,
+      kind: 'job.created',
+      payload: { jobId: job.id, nodeId: job.nodeId, attempt: job.attempt, status: job.status },
+    });
   }
 
   addApproval(approval: PipelineApprovalRow): void {

@@ -6,7 +6,7 @@
 // pipeline:execute; approving needs no permission beyond seeing the pipeline: the node's approval
 // rules decide who approves.
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { authorize, requireAuthenticated, type Caller } from '../../auth/rbac';
+import { authorize, type Caller } from '../../auth/rbac';
 import type { AuthenticatedPrincipal } from '../../auth/principal';
 import type { HttpDatabase } from '../../db/client';
 import {
@@ -48,7 +48,7 @@ export type NodeView = PipelineNodeRow;
 export type JobView = Omit<JobRow, 'inputs'>;
 export type ApprovalView = PipelineApprovalRow;
 
-export function pipelineView({ template, sensitiveVariables: _sealed, ...pipeline }: PipelineRow): PipelineView {
+function pipelineView({ template, sensitiveVariables: _sealed, ...pipeline }: PipelineRow): PipelineView {
   return { ...pipeline, sensitiveVariableNames: template.variables.filter((variable) => variable.sensitive).map((variable) => variable.name) };
 }
 
@@ -125,7 +125,10 @@ export async function createPipeline(db: HttpDatabase, config: EngineConfig, cal
     await ensureEnvironment(db, row.projectId, environmentName, principal);
   }
   const needsRules = row.compiled.stages.some(
-    (stage) => stage.approvalRules.length > 0 || stage.tasks.some((task) => task.approvalRules.length > 0) || stage.pipelines.some((nested) => nested.approvalRules.length > 0),
+    (stage) =>
+      stage.approvalRules.length > 0 ||
+      stage.tasks.some((task) => task.approvalRules.length > 0) ||
+      stage.pipelines.some((nested) => nested.approvalRules.length > 0),
   );
   const rules = needsRules ? await rulesByPrn(db, row.organizationId) : new Map();
 

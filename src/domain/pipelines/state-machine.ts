@@ -111,7 +111,7 @@ export const transitions: Readonly<Record<MachineKind, readonly Row[]>> = {
 
 const kindWords: Record<MachineKind, string> = { TASK: 'task', STAGE: 'stage', PIPELINE: 'nested pipeline', RUN: 'pipeline' };
 
-export function isLegal(kind: MachineKind, from: NodeStatus, verb: Verb, to: NodeStatus): boolean {
+function isLegal(kind: MachineKind, from: NodeStatus, verb: Verb, to: NodeStatus): boolean {
   return transitions[kind].some(([f, v, t]) => f === from && v === verb && t === to);
 }
 

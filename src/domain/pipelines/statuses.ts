@@ -23,9 +23,6 @@ export const nodeStatuses = [
 ] as const;
 export type NodeStatus = (typeof nodeStatuses)[number];
 
-/** A pipeline has the statuses of a stage (it is a sequence of stages). */
-export type PipelineStatus = NodeStatus;
-
 export const nodeKinds = ['STAGE', 'TASK', 'PIPELINE'] as const;
 export type NodeKind = (typeof nodeKinds)[number];
 
@@ -37,4 +34,3 @@ export type JobStatus = (typeof jobStatuses)[number];
 
 /** Nothing more happens to a node in one of these (except a retry, for FAILED tasks). */
 export const finalNodeStatuses: ReadonlySet<NodeStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED', 'SKIPPED', 'DEFERRED']);
-export const finalJobStatuses: ReadonlySet<JobStatus> = new Set(['FINISHED', 'FAILED', 'CANCELED']);

@@ -30,7 +30,8 @@ export function resolveVariables(template: PipelineTemplate, given: Record<strin
   for (const variable of template.variables) {
     const path = `${field}.${variable.name}`;
     let value: unknown;
-    if (Object.hasOwn(values, variable.name)) {
+    // null stands for no value, as in HCL: the default applies, or the variable is missing.
+    if (Object.hasOwn(values, variable.name) && values[variable.name] !== null) {
       try {
         value = convertToVariableType(values[variable.name], variable.type, path);
       } catch (error) {
