@@ -54,6 +54,7 @@ builder.objectField(PipelineNode, 'jobs', (t) =>
   t.field({
     type: [JobNode],
     description: "Every job of the pipeline's tasks, oldest first.",
+    extensions: { listSize: 50 },
     resolve: (pipeline, _args, context) => jobsOf(context).load(pipeline.id),
   }),
 );
@@ -62,6 +63,7 @@ builder.objectFields(PipelineTaskNode, (t) => ({
   jobs: t.field({
     type: [JobNode],
     description: 'Its jobs, oldest first: one per run, and one per attempt of a gate.',
+    extensions: { listSize: 5 },
     resolve: async (task, _args, context) => (await jobsOf(context).load(task.pipelineId)).filter((job) => job.nodeId === task.id),
   }),
   latestJob: t.field({

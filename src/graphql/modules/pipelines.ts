@@ -1,7 +1,7 @@
 // Pipelines and their graph, read in one request:
 //   query { pipeline(id: "...") { id type status environmentName variables { key value sensitive }
 //     stages { name status tasks { id name status when approvals { principalName createdAt } latestJob { status } }
-//       nestedPipelines { id status pipeline { id status } } } } }
+//       nestedPipelines { id status childPipeline { id status } } } } }
 //   query { project(id: "...") { pipelines(first: 20, types: [DEPLOYMENT], statuses: [RUNNING], sort: CREATED_AT_DESC) {
 //     totalCount edges { cursor node { id status } } pageInfo { endCursor hasNextPage } } } }
 // Stages, tasks and nested pipelines are nodes of their own (PipelineStage, PipelineTask,
@@ -9,6 +9,7 @@
 // node mutations (pipeline-mutations.ts) take. Nodes, approvals and jobs are loaded per request by
 // pipeline id (pipeline-loaders.ts): one query each, however many pipelines, stages and tasks are
 // selected. Reading needs project:view on the pipeline's project, decided in the domain.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { nodesByIds, pageProjectPipelines, pipelineIdsByPath, pipelinesByIds, pipelineSorts, type PipelineListRow } from '../../domain/pipelines/queries';
 import { getPipeline, type ApprovalView, type NodeView, type PipelineView } from '../../domain/pipelines/service';
 import { nodeStatuses, pipelineTypes, type NodeKind } from '../../domain/pipelines/statuses';
@@ -105,6 +106,7 @@ const PipelineApprovalRef = builder.objectRef<ApprovalView>('PipelineApproval').
       type: [ApprovalRuleNode],
       nullable: { list: false, items: true },
       description: 'The rules it counts toward (null where the caller may not see the rule).',
+      extensions: { listSize: 3 },
       resolve: (approval) => approval.approvalRuleIds,
     }),
     createdAt: t.field({ type: 'Time', resolve: (approval) => approval.createdAt }),
@@ -114,6 +116,7 @@ const PipelineApprovalRef = builder.objectRef<ApprovalView>('PipelineApproval').
 
 export const PipelineNodeInterface = builder.interfaceRef<NodeView>('PipelineNode').implement({
   description: 'A stage, task or nested pipeline of a pipeline: what approvals, starts, retries and deferrals act on.',
+  interfaces: [builder.nodeInterfaceRef()],
   resolveType: (node) => typenameOfKind[node.kind],
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -124,12 +127,14 @@ export const PipelineNodeInterface = builder.interfaceRef<NodeView>('PipelineNod
       type: [ApprovalRuleNode],
       nullable: { list: false, items: true },
       description: 'The approval rules that must be satisfied before it starts (null where the caller may not see the rule).',
+      extensions: { listSize: 5 },
       resolve: (node) => node.approvalRuleIds,
     }),
     approvals: t.field({
       type: [PipelineApprovalRef],
       args: { includeRevoked: t.arg.boolean({ defaultValue: false }) },
       description: 'Its approvals, oldest first: live ones, and revoked ones when asked.',
+      extensions: { listSize: 5 },
       resolve: async (node, { includeRevoked }, context) =>
         (await approvalsOf(context).load(node.pipelineId)).filter((approval) => approval.nodeId === node.id && (includeRevoked || approval.revokedAt === null)),
     }),
@@ -181,10 +186,10 @@ export const NestedPipelineNode = builder.loadableNode('NestedPipeline', {
   sort: (node) => node.id,
   isTypeOf: (node) => (node as NodeView).kind === 'PIPELINE',
   fields: (t) => ({
-    pipeline: t.field({
+    childPipeline: t.field({
       type: PipelineNode,
       nullable: true,
-      description: 'The nested pipeline it created; null until it starts.',
+      description: 'The NESTED pipeline it created (`pipeline` is the one it belongs to); null until it starts.',
       resolve: (node) => node.nestedPipelineId,
     }),
   }),
@@ -198,8 +203,8 @@ export const PipelineStageNode = builder.loadableNode('PipelineStage', {
   sort: (node) => node.id,
   isTypeOf: (node) => (node as NodeView).kind === 'STAGE',
   fields: (t) => ({
-    tasks: t.field({ type: [PipelineTaskNode], resolve: (stage, _args, context) => childrenOf(stage, 'TASK', context) }),
-    nestedPipelines: t.field({ type: [NestedPipelineNode], resolve: (stage, _args, context) => childrenOf(stage, 'PIPELINE', context) }),
+    tasks: t.field({ type: [PipelineTaskNode], extensions: { listSize: 10 }, resolve: (stage, _args, context) => childrenOf(stage, 'TASK', context) }),
+    nestedPipelines: t.field({ type: [NestedPipelineNode], extensions: { listSize: 5 }, resolve: (stage, _args, context) => childrenOf(stage, 'PIPELINE', context) }),
   }),
 });
 
@@ -210,9 +215,10 @@ PipelineNode.implement({
     status: t.field({ type: PipelineStatusEnum, resolve: (pipeline) => pipeline.status }),
     environmentName: t.exposeString('environmentName', { nullable: true, description: 'The environment of a DEPLOYMENT; null for the other types.' }),
     project: t.field({ type: ProjectNode, resolve: (pipeline) => pipeline.projectId }),
-    pipelineTemplateId: t.globalID({
-      description: 'The PipelineTemplate (version) it was created from.',
-      resolve: (pipeline) => ({ type: 'PipelineTemplate', id: pipeline.pipelineTemplateId }),
+    // Global ids of types other modules define (encoded by hand: t.globalID checks the type exists here).
+    pipelineTemplateId: t.id({
+      description: 'The global id of the PipelineTemplate (version) it was created from.',
+      resolve: (pipeline) => encodeGlobalID('PipelineTemplate', pipeline.pipelineTemplateId),
     }),
     parentPipeline: t.field({
       type: PipelineNode,
@@ -226,10 +232,10 @@ PipelineNode.implement({
       description: "For a NESTED pipeline, the parent's node it runs for.",
       resolve: (pipeline) => pipeline.parentNodeId,
     }),
-    releaseId: t.globalID({
+    releaseId: t.id({
       nullable: true,
-      description: 'The Release it belongs to, if any.',
-      resolve: (pipeline) => (pipeline.releaseId ? { type: 'Release', id: pipeline.releaseId } : null),
+      description: 'The global id of the Release it belongs to, if any.',
+      resolve: (pipeline) => (pipeline.releaseId ? encodeGlobalID('Release', pipeline.releaseId) : null),
     }),
     variables: t.field({
       type: [PipelineVariableRef],
@@ -245,6 +251,7 @@ PipelineNode.implement({
     stages: t.field({
       type: [PipelineStageNode],
       description: 'In run order.',
+      extensions: { listSize: 10 },
       resolve: async (pipeline, _args, context) => (await nodesOf(context).load(pipeline.id)).filter((node) => node.kind === 'STAGE'),
     }),
     startedAt: t.field({ type: 'Time', nullable: true, resolve: (pipeline) => pipeline.startedAt }),
