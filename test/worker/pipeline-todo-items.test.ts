@@ -44,7 +44,9 @@ async function todo(as: Identity, first = 50, after?: string) {
 
 /** Items as `<project>:<path>:<kind>`, in list order. */
 async function items(as: Identity): Promise<string[]> {
-  const byId = new Map(Object.entries(nodes).flatMap(([project, paths]) => Object.entries(paths).map(([path, id]) => [globalId(nodeType(path), id), `${project}:${path}`])));
+  const byId = new Map(
+    Object.entries(nodes).flatMap(([project, paths]) => Object.entries(paths).map(([path, id]) => [globalId(nodeType(path), id), `${project}:${path}`])),
+  );
   return (await todo(as)).edges.map((edge) => `${byId.get(edge.node.pipelineNode.id) ?? 'unknown'}:${edge.node.kind}`);
 }
 
@@ -62,7 +64,8 @@ beforeAll(async () => {
   for (const name of ['approver', 'teamApprover', 'developer', 'viewer', 'webOnlyApprover', 'outsider'] as const) {
     people[name] = await h.createUser({ username: name.toLowerCase() });
   }
-  for (const name of ['approver', 'teamApprover', 'viewer'] as const) await addMember(h.db.http, admin, { organizationId: acme.id, userId: people[name].id, role: 'viewer' });
+  for (const name of ['approver', 'teamApprover', 'viewer'] as const)
+    await addMember(h.db.http, admin, { organizationId: acme.id, userId: people[name].id, role: 'viewer' });
   await addMember(h.db.http, admin, { organizationId: acme.id, userId: people.developer.id, role: 'developer' });
   await addMember(h.db.http, admin, { organizationId: acme.id, projectId: web.id, userId: people.webOnlyApprover.id, role: 'viewer' });
   await addMember(h.db.http, admin, { organizationId: elsewhere.id, userId: people.outsider.id, role: 'owner' });
@@ -109,7 +112,7 @@ beforeAll(async () => {
 });
 
 describe('to-do items', () => {
-  it("lists the approvals waiting for an approver, newest first, not the manual starts it may not run", async () => {
+  it('lists the approvals waiting for an approver, newest first, not the manual starts it may not run', async () => {
     expect(await items(people.approver)).toEqual(['web:stage.release.task.gate:APPROVE', 'other:stage.release.task.gate:APPROVE']);
     // Through the team, the same.
     expect(await items(people.teamApprover)).toEqual(['web:stage.release.task.gate:APPROVE', 'other:stage.release.task.gate:APPROVE']);
@@ -118,7 +121,11 @@ describe('to-do items', () => {
   it('lists the manual nodes waiting for someone who may run pipelines, and no approvals it may not give', async () => {
     expect(await items(people.developer)).toEqual(['web:stage.release.task.manual:START', 'other:stage.release.task.manual:START']);
     const first = (await todo(people.developer)).edges[0]!.node;
-    expect(first).toMatchObject({ kind: 'START', pipelineNode: { __typename: 'PipelineTask', path: 'stage.release.task.manual', status: 'WAITING' }, pipeline: { project: { name: 'web' } } });
+    expect(first).toMatchObject({
+      kind: 'START',
+      pipelineNode: { __typename: 'PipelineTask', path: 'stage.release.task.manual', status: 'WAITING' },
+      pipeline: { project: { name: 'web' } },
+    });
   });
 
   it('shows nothing to a viewer who approves nothing', async () => {

@@ -23,7 +23,6 @@ let viewer: Identity;
 let outsider: Identity;
 let place: { organizationId: string; projectId: string };
 let templateId: string;
-let plainTemplateId: string;
 const secret = 's3cr3t-never-shown';
 
 interface Task {
@@ -109,16 +108,6 @@ beforeAll(async () => {
           ],
         },
         { name: 'ship', tasks: [{ name: 'publish', actions: [{ alias: 'a' }] }] },
-      ],
-    }),
-  );
-  plainTemplateId = await storeTemplate(
-    h.db.http,
-    place,
-    template({
-      stages: [
-        { name: 'one', tasks: [{ name: 'a', actions: [{ alias: 'a' }] }, { name: 'b', when: 'manual', actions: [{ alias: 'a' }] }] },
-        { name: 'two', tasks: [{ name: 'c', actions: [{ alias: 'a' }] }, { name: 'd', actions: [{ alias: 'a' }] }] },
       ],
     }),
   );
@@ -212,12 +201,21 @@ describe('creating a pipeline and reading its graph', () => {
     );
     expect(asNode.data?.node).toEqual({ __typename: 'PipelineTask', path: 'stage.build.task.compile', pipeline: { id: pipeline.id } });
     // A stage's id is not a task's: the task loader does not find it.
-    const stageAsTask = await h.gql<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id: globalId('PipelineTask', rawId(pipeline.stages[0]!.id)) }, { as: viewer });
+    const stageAsTask = await h.gql<{ node: unknown }>(
+      'query($id: ID!) { node(id: $id) { id } }',
+      { id: globalId('PipelineTask', rawId(pipeline.stages[0]!.id)) },
+      { as: viewer },
+    );
     expect(stageAsTask.data?.node).toBeNull();
   });
 
   it('never returns a sensitive value, in the pipeline, its jobs or anywhere in the body', async () => {
-    const pipeline = await created({ variables: [{ key: 'version', value: '"2"' }, { key: 'token', value: JSON.stringify(secret) }] });
+    const pipeline = await created({
+      variables: [
+        { key: 'version', value: '"2"' },
+        { key: 'token', value: JSON.stringify(secret) },
+      ],
+    });
     const task = taskOf(pipeline, 'compile');
     await finishTask(task, 'FINISHED');
     const result = await h.gql(
@@ -245,10 +243,50 @@ describe('creating a pipeline and reading its graph', () => {
 describe('input errors name what the client sent', () => {
   const cases: [string, Record<string, unknown>, string, RegExp][] = [
     ['a value that is not JSON', { variables: [{ key: 'version', value: '1.4.2-beta' }] }, 'input.variables[0].value', /JSON/],
-    ['an unquoted string', { variables: [{ key: 'replicas', value: '3' }, { key: 'version', value: 'v1' }] }, 'input.variables[1].value', /JSON/],
-    ['a key given twice', { variables: [{ key: 'version', value: '"1"' }, { key: 'version', value: '"2"' }] }, 'input.variables[1].key', /twice/],
-    ['an undeclared variable', { variables: [{ key: 'version', value: '"1"' }, { key: 'colour', value: '"red"' }] }, 'input.variables[1].key', /declares no variable colour/],
-    ['a value of the wrong type', { variables: [{ key: 'version', value: '"1"' }, { key: 'replicas', value: '"many"' }] }, 'input.variables[1].value', /number/],
+    [
+      'an unquoted string',
+      {
+        variables: [
+          { key: 'replicas', value: '3' },
+          { key: 'version', value: 'v1' },
+        ],
+      },
+      'input.variables[1].value',
+      /JSON/,
+    ],
+    [
+      'a key given twice',
+      {
+        variables: [
+          { key: 'version', value: '"1"' },
+          { key: 'version', value: '"2"' },
+        ],
+      },
+      'input.variables[1].key',
+      /twice/,
+    ],
+    [
+      'an undeclared variable',
+      {
+        variables: [
+          { key: 'version', value: '"1"' },
+          { key: 'colour', value: '"red"' },
+        ],
+      },
+      'input.variables[1].key',
+      /declares no variable colour/,
+    ],
+    [
+      'a value of the wrong type',
+      {
+        variables: [
+          { key: 'version', value: '"1"' },
+          { key: 'replicas', value: '"many"' },
+        ],
+      },
+      'input.variables[1].value',
+      /number/,
+    ],
     ['a required variable left out', { variables: [] }, 'input.variables', /version: required/],
     ['an environment for a runbook', { environmentName: 'prod' }, 'input.environmentName', /only a DEPLOYMENT/],
     ['a deployment without an environment', { type: 'DEPLOYMENT' }, 'input.environmentName', /required/],
@@ -268,7 +306,12 @@ describe('input errors name what the client sent', () => {
   }
 
   it('takes a multi-line JSON value, and refuses an id of another type for the template', async () => {
-    const pipeline = await created({ variables: [{ key: 'version', value: '"3"' }, { key: 'replicas', value: '\n  5\n' }] });
+    const pipeline = await created({
+      variables: [
+        { key: 'version', value: '"3"' },
+        { key: 'replicas', value: '\n  5\n' },
+      ],
+    });
     expect(pipeline.variables.find((variable) => variable.key === 'replicas')!.value).toBe('5');
     const wrong = await create({ pipelineTemplateId: globalId('Project', place.projectId) });
     expect(codeOf(wrong)).toBe('BAD_USER_INPUT');
@@ -380,14 +423,20 @@ describe("a project's pipelines", () => {
       $createdAfter: Time, $sort: PipelineSort) {
     project(id: $project) { pipelines(first: $first, after: $after, types: $types, statuses: $statuses, environmentName: $environmentName,
       createdAfter: $createdAfter, sort: $sort) { totalCount edges { cursor node { id type status environmentName } } pageInfo { hasNextPage endCursor } } } }`;
-  type ListResult = { project: { pipelines: { totalCount: number; edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } };
+  type ListResult = {
+    project: { pipelines: { totalCount: number; edges: { cursor: string; node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+  };
   let since: string;
 
   beforeAll(async () => {
     // A project of their own, so other tests' pipelines do not count.
     const project = await createProject(h.db.http, admin, { organizationId: place.organizationId, name: 'listed' });
     projectGid = globalId('Project', project.id);
-    const tid = await storeTemplate(h.db.http, { organizationId: place.organizationId, projectId: project.id }, template({ stages: [{ name: 's', tasks: [{ name: 't', actions: [{ alias: 'a' }] }] }] }));
+    const tid = await storeTemplate(
+      h.db.http,
+      { organizationId: place.organizationId, projectId: project.id },
+      template({ stages: [{ name: 's', tasks: [{ name: 't', actions: [{ alias: 'a' }] }] }] }),
+    );
     since = new Date().toISOString();
     const make = async (name: string, input: Record<string, unknown>) => {
       const result = await h.gql<{ createPipeline: { pipeline: { id: string } } }>(
@@ -403,7 +452,11 @@ describe("a project's pipelines", () => {
     await make('prod1', { type: 'DEPLOYMENT', environmentName: 'prod' });
     await make('r2', {});
     await make('dev2', { type: 'DEPLOYMENT', environmentName: 'dev' });
-    await h.gql('mutation($input: CancelPipelineInput!) { cancelPipeline(input: $input) { pipeline { id } } }', { input: { pipelineId: ids.r2 } }, { as: developer });
+    await h.gql(
+      'mutation($input: CancelPipelineInput!) { cancelPipeline(input: $input) { pipeline { id } } }',
+      { input: { pipelineId: ids.r2 } },
+      { as: developer },
+    );
   });
 
   const names = (result: GraphQLResult<ListResult>) =>
@@ -413,7 +466,13 @@ describe("a project's pipelines", () => {
     const all = await h.gql<ListResult>(list, { project: projectGid }, { as: viewer });
     expect(names(all)).toEqual(['dev2', 'r2', 'prod1', 'dev1', 'r1']);
     expect(all.data!.project.pipelines.totalCount).toBe(5);
-    expect(names(await h.gql<ListResult>(list, { project: projectGid, sort: 'CREATED_AT_ASC' }, { as: viewer }))).toEqual(['r1', 'dev1', 'prod1', 'r2', 'dev2']);
+    expect(names(await h.gql<ListResult>(list, { project: projectGid, sort: 'CREATED_AT_ASC' }, { as: viewer }))).toEqual([
+      'r1',
+      'dev1',
+      'prod1',
+      'r2',
+      'dev2',
+    ]);
     expect(names(await h.gql<ListResult>(list, { project: projectGid, types: ['DEPLOYMENT'] }, { as: viewer }))).toEqual(['dev2', 'prod1', 'dev1']);
     expect(names(await h.gql<ListResult>(list, { project: projectGid, environmentName: 'dev' }, { as: viewer }))).toEqual(['dev2', 'dev1']);
     expect(names(await h.gql<ListResult>(list, { project: projectGid, statuses: ['CANCELED'] }, { as: viewer }))).toEqual(['r2']);
@@ -434,7 +493,11 @@ describe("a project's pipelines", () => {
     const third = await h.gql<ListResult>(list, { project: projectGid, first: 2, after: second.data!.project.pipelines.pageInfo.endCursor }, { as: viewer });
     expect(names(third)).toEqual(['r1']);
     expect(third.data!.project.pipelines.pageInfo.hasNextPage).toBe(false);
-    const otherSort = await h.gql<ListResult>(list, { project: projectGid, after: first.data!.project.pipelines.pageInfo.endCursor, sort: 'CREATED_AT_ASC' }, { as: viewer });
+    const otherSort = await h.gql<ListResult>(
+      list,
+      { project: projectGid, after: first.data!.project.pipelines.pageInfo.endCursor, sort: 'CREATED_AT_ASC' },
+      { as: viewer },
+    );
     expect(codeOf(otherSort)).toBe('BAD_USER_INPUT');
     expect(fieldOf(otherSort)).toBe('after');
   });
@@ -454,8 +517,20 @@ describe('the whole graph without N+1', () => {
       { organizationId: place.organizationId, projectId: project.id },
       template({
         stages: [
-          { name: 'one', tasks: [{ name: 'a', actions: [{ alias: 'a' }] }, { name: 'b', when: 'manual', actions: [{ alias: 'a' }] }] },
-          { name: 'two', tasks: [{ name: 'c', actions: [{ alias: 'a' }] }, { name: 'd', actions: [{ alias: 'a' }] }] },
+          {
+            name: 'one',
+            tasks: [
+              { name: 'a', actions: [{ alias: 'a' }] },
+              { name: 'b', when: 'manual', actions: [{ alias: 'a' }] },
+            ],
+          },
+          {
+            name: 'two',
+            tasks: [
+              { name: 'c', actions: [{ alias: 'a' }] },
+              { name: 'd', actions: [{ alias: 'a' }] },
+            ],
+          },
         ],
       }),
     );

@@ -19,7 +19,9 @@ const place = (row: { organizationId: string; projectId: string }) => ({ organiz
 const { template: _template, sensitiveVariables: _sealed, ...shownColumns } = getTableColumns(pipelines);
 const pipelineColumns = {
   ...shownColumns,
-  sensitiveVariableNames: sql<string[]>`coalesce((select array_agg(variable->>'name' order by variable->>'name') from jsonb_array_elements(${pipelines.template}->'variables') variable where (variable->>'sensitive')::boolean), '{}')`,
+  sensitiveVariableNames: sql<
+    string[]
+  >`coalesce((select array_agg(variable->>'name' order by variable->>'name') from jsonb_array_elements(${pipelines.template}->'variables') variable where (variable->>'sensitive')::boolean), '{}')`,
 };
 
 /** Pipelines by id, as far as the caller may see them; unknown ids are left out. */
@@ -31,7 +33,8 @@ export async function pipelinesByIds(db: HttpDatabase, caller: Caller, ids: read
 }
 
 /** The rows the caller may see: the joins below carry the pipeline's place for the check. */
-const visibleIds = <T extends { organizationId: string; projectId: string }>(caller: Caller, rows: T[]) => rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+const visibleIds = <T extends { organizationId: string; projectId: string }>(caller: Caller, rows: T[]) =>
+  rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
 
 /** The nodes (stages, tasks, nested pipelines) of these pipelines, in one query. */
 export async function nodesOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<NodeView[]> {
@@ -124,7 +127,8 @@ const sortColumns: Record<PipelineSort, { time: SQL; descending: boolean }> = {
 /** The keyset position a cursor key names, as SQL; the key names its sort so a cursor of another order is refused. */
 function position(key: string, sort: PipelineSort, field: 'after' | 'before'): SQL {
   const [keySort, micros, id] = key.split(':');
-  if (keySort !== sort || !micros || !/^-?\d{1,18}$/.test(micros) || !id || !isUuid(id)) throw badInput(field, 'not a cursor of this list (or of another sort)');
+  if (keySort !== sort || !micros || !/^-?\d{1,18}$/.test(micros) || !id || !isUuid(id))
+    throw badInput(field, 'not a cursor of this list (or of another sort)');
   return sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
 }
 
@@ -167,8 +171,10 @@ export async function pageProjectPipelines(
   const row = sql`(${time}, ${pipelines.id})`;
   const keyset: SQL[] = [];
   // In list order `after` a cursor comes later; descending, later means smaller.
-  if (page.after !== undefined) keyset.push(descending ? sql`${row} < ${position(page.after, sort, 'after')}` : sql`${row} > ${position(page.after, sort, 'after')}`);
-  if (page.before !== undefined) keyset.push(descending ? sql`${row} > ${position(page.before, sort, 'before')}` : sql`${row} < ${position(page.before, sort, 'before')}`);
+  if (page.after !== undefined)
+    keyset.push(descending ? sql`${row} < ${position(page.after, sort, 'after')}` : sql`${row} > ${position(page.after, sort, 'after')}`);
+  if (page.before !== undefined)
+    keyset.push(descending ? sql`${row} > ${position(page.before, sort, 'before')}` : sql`${row} < ${position(page.before, sort, 'before')}`);
   const forward = descending !== page.inverted;
   const order = forward ? [desc(time), desc(pipelines.id)] : [asc(time), asc(pipelines.id)];
   const micros = sql<string>`(extract(epoch from ${time}) * 1000000)::bigint::text`;
@@ -200,6 +206,11 @@ export async function pipelineIdsByPath(db: HttpDatabase, paths: readonly string
     .from(pipelines)
     .innerJoin(projects, eq(projects.id, pipelines.projectId))
     .innerJoin(organizations, eq(organizations.id, pipelines.organizationId))
-    .where(inArray(pipelines.id, wanted.map((path) => path[2]!)));
+    .where(
+      inArray(
+        pipelines.id,
+        wanted.map((path) => path[2]!),
+      ),
+    );
   return new Map(rows.map((row) => [`${row.organization}/${row.project}/${row.id}`, row.id]));
 }

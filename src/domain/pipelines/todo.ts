@@ -47,7 +47,11 @@ function placesWhere(caller: Caller, permission: OrganizationPermission): SQL | 
     .filter((binding) => binding.projectId !== null && !whole.includes(binding.organizationId))
     .filter((binding) => may({ organizationId: binding.organizationId, projectId: binding.projectId! }))
     .map((binding) => binding.projectId!);
-  const ids = (values: string[]) => sql.join(values.map((id) => sql`${id}::uuid`), sql`, `);
+  const ids = (values: string[]) =>
+    sql.join(
+      values.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    );
   const conditions: SQL[] = [];
   if (whole.length > 0) conditions.push(sql`p.organization_id in (${ids(whole)})`);
   if (projects.length > 0) conditions.push(sql`p.project_id in (${ids([...new Set(projects)])})`);
@@ -70,14 +74,20 @@ export async function pageTodoItems(db: HttpDatabase, caller: Caller, page: Todo
       ? sql`(${principal.userId}::uuid = any(r.user_ids)
           or exists (select 1 from team_members tm where tm.user_id = ${principal.userId}::uuid and tm.team_id = any(r.team_ids)))`
       : sql`(r.organization_id = ${principal.organizationId}::uuid and ${principal.serviceAccountId}::uuid = any(r.service_account_ids))`;
-  const ownApproval =
-    principal.kind === 'user' ? sql`a.user_id = ${principal.userId}::uuid` : sql`a.service_account_id = ${principal.serviceAccountId}::uuid`;
+  const ownApproval = principal.kind === 'user' ? sql`a.user_id = ${principal.userId}::uuid` : sql`a.service_account_id = ${principal.serviceAccountId}::uuid`;
   const keyset: SQL[] = [];
   // Newest first: `after` a cursor is older, `before` it newer.
   if (page.after !== undefined) keyset.push(sql`(i.since, i.node_id) < ${position(page.after, 'after')}`);
   if (page.before !== undefined) keyset.push(sql`(i.since, i.node_id) > ${position(page.before, 'before')}`);
   const direction = page.inverted ? sql`asc` : sql`desc`;
-  const result = await db.execute<{ kind: TodoKind | null; node_id: string | null; pipeline_id: string | null; since: string | null; micros: string | null; total: string }>(sql`
+  const result = await db.execute<{
+    kind: TodoKind | null;
+    node_id: string | null;
+    pipeline_id: string | null;
+    since: string | null;
+    micros: string | null;
+    total: string;
+  }>(sql`
     with items as (
       select 'APPROVE' as kind, n.id as node_id, n.pipeline_id, n.updated_at as since
       from pipeline_nodes n join pipelines p on p.id = n.pipeline_id

@@ -29,7 +29,7 @@ const CreatablePipelineType = builder.enumType('CreatablePipelineType', {
 
 const PipelineVariableInput = builder.inputType('PipelineVariableInput', {
   fields: (t) => ({
-    key: t.string({ required: true, description: 'The name of one of the template\'s `variable` blocks.' }),
+    key: t.string({ required: true, description: "The name of one of the template's `variable` blocks." }),
     value: t.string({
       required: true,
       description: 'The value as a JSON text: "\\"text\\"", "42", "true", "[8000, 8001]", "{\\"a\\": 1}". Converted to the variable\'s type.',
@@ -98,8 +98,7 @@ builder.relayMutationField(
     }),
   },
   {
-    description:
-      "Creates a pipeline from a template version and starts it (needs pipeline:execute; a DEPLOYMENT also the environment's protection rules).",
+    description: "Creates a pipeline from a template version and starts it (needs pipeline:execute; a DEPLOYMENT also the environment's protection rules).",
     resolve: async (_root, { input }, context) => {
       const entries = input.variables ?? [];
       const variables = variablesOf(entries);
@@ -132,7 +131,12 @@ const anyNode = [PipelineStageNode, PipelineTaskNode, NestedPipelineNode];
 type NodeAction = typeof approveNode;
 
 /** A mutation that moves one node: `nodeId` of the node types given, answered with the node as it is after. */
-function nodeMutation(name: string, description: string, action: NodeAction, nodeTypes: (typeof PipelineTaskNode | typeof PipelineStageNode | typeof NestedPipelineNode)[]) {
+function nodeMutation(
+  name: string,
+  description: string,
+  action: NodeAction,
+  nodeTypes: (typeof PipelineTaskNode | typeof PipelineStageNode | typeof NestedPipelineNode)[],
+) {
   const typeName = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
   builder.relayMutationField(
     name,

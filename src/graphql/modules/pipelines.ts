@@ -24,12 +24,12 @@ import { ApprovalRuleNode } from './approval-rules';
 import { ProjectNode } from './projects';
 import { UserNode } from './viewer';
 
-export const PipelineStatusEnum = builder.enumType('PipelineStatus', {
+const PipelineStatusEnum = builder.enumType('PipelineStatus', {
   description: 'The status of a pipeline or of one of its stages, tasks and nested pipelines (the engine state machine).',
   values: nodeStatuses,
 });
 
-export const PipelineTypeEnum = builder.enumType('PipelineType', {
+const PipelineTypeEnum = builder.enumType('PipelineType', {
   description: 'DEPLOYMENT (to an environment) and RUNBOOK are created by people; NESTED by a parent pipeline; RELEASE_LIFECYCLE by releases.',
   values: pipelineTypes,
 });
@@ -47,10 +47,14 @@ const PipelineSortEnum = builder.enumType('PipelineSort', {
 });
 
 const PipelineVariableRef = builder.objectRef<{ key: string; value: string | null; sensitive: boolean }>('PipelineVariable').implement({
-  description: "A variable the pipeline was created with. A sensitive variable's value is never shown: it is sealed at rest and given only to the jobs that use it.",
+  description:
+    "A variable the pipeline was created with. A sensitive variable's value is never shown: it is sealed at rest and given only to the jobs that use it.",
   fields: (t) => ({
     key: t.exposeString('key'),
-    value: t.exposeString('value', { nullable: true, description: 'The value as a JSON text (e.g. "\\"v1.2\\"", "[8000, 8001]"); null for a sensitive variable.' }),
+    value: t.exposeString('value', {
+      nullable: true,
+      description: 'The value as a JSON text (e.g. "\\"v1.2\\"", "[8000, 8001]"); null for a sensitive variable.',
+    }),
     sensitive: t.exposeBoolean('sensitive'),
   }),
 });
@@ -204,7 +208,11 @@ export const PipelineStageNode = builder.loadableNode('PipelineStage', {
   isTypeOf: (node) => (node as NodeView).kind === 'STAGE',
   fields: (t) => ({
     tasks: t.field({ type: [PipelineTaskNode], extensions: { listSize: 10 }, resolve: (stage, _args, context) => childrenOf(stage, 'TASK', context) }),
-    nestedPipelines: t.field({ type: [NestedPipelineNode], extensions: { listSize: 5 }, resolve: (stage, _args, context) => childrenOf(stage, 'PIPELINE', context) }),
+    nestedPipelines: t.field({
+      type: [NestedPipelineNode],
+      extensions: { listSize: 5 },
+      resolve: (stage, _args, context) => childrenOf(stage, 'PIPELINE', context),
+    }),
   }),
 });
 

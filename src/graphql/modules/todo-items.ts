@@ -45,7 +45,11 @@ builder.queryField('todoItems', (t) =>
       description: "The caller's to-do items in every organization and project it may see, newest first.",
       resolve: async (_root, args, context) => {
         const caller = await context.caller();
-        return keysetConnection<TodoItemRow>(args, (item) => item.cursorKey, (page) => pageTodoItems(context.db.http, caller, page));
+        return keysetConnection<TodoItemRow>(
+          args,
+          (item) => item.cursorKey,
+          (page) => pageTodoItems(context.db.http, caller, page),
+        );
       },
     },
     { name: 'TodoItemConnection' },

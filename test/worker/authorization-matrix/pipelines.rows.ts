@@ -70,16 +70,37 @@ async function todoOutcome(actor: Actor): Promise<Outcome> {
 /** GraphQL operations by `Query.field` / `Mutation.field`. */
 export const graphqlRows: Record<string, Row> = {
   'Query.pipeline': {
-    run: async (a) => graphqlOutcome(a, 'query($id: ID!) { pipeline(id: $id) { id stages { tasks { id } } } }', { id: globalId('Pipeline', (await newPipeline()).id) }),
+    run: async (a) =>
+      graphqlOutcome(a, 'query($id: ID!) { pipeline(id: $id) { id stages { tasks { id } } } }', { id: globalId('Pipeline', (await newPipeline()).id) }),
     // project:view: every role of the organization, the custom role, the project's own members.
-    expected: inTenant(['admin', 'owner', 'release_manager', 'developer', 'viewer', 'project_viewer_role', 'project_developer', 'service_account', 'scoped_key_in']),
+    expected: inTenant([
+      'admin',
+      'owner',
+      'release_manager',
+      'developer',
+      'viewer',
+      'project_viewer_role',
+      'project_developer',
+      'service_account',
+      'scoped_key_in',
+    ]),
   },
   'Query.job': {
     run: async (a) => {
       const [job] = await listPipelineJobs(h.db.http, adminCaller, (await newPipeline()).id);
       return graphqlOutcome(a, 'query($id: ID!) { job(id: $id) { id status } }', { id: globalId('Job', job!.id) });
     },
-    expected: inTenant(['admin', 'owner', 'release_manager', 'developer', 'viewer', 'project_viewer_role', 'project_developer', 'service_account', 'scoped_key_in']),
+    expected: inTenant([
+      'admin',
+      'owner',
+      'release_manager',
+      'developer',
+      'viewer',
+      'project_viewer_role',
+      'project_developer',
+      'service_account',
+      'scoped_key_in',
+    ]),
   },
   'Query.todoItems': {
     run: todoOutcome,
@@ -87,7 +108,12 @@ export const graphqlRows: Record<string, Row> = {
     // (the service account, a viewer, approves). Nothing for the rest, nor for other tenants.
     expected: {
       ...Object.fromEntries(actors.map((actor) => [actor, 'null'])),
-      ...Object.fromEntries(['admin', 'owner', 'release_manager', 'developer', 'team_developer', 'project_developer', 'service_account', 'scoped_key_in'].map((actor) => [actor, 'ok'])),
+      ...Object.fromEntries(
+        ['admin', 'owner', 'release_manager', 'developer', 'team_developer', 'project_developer', 'service_account', 'scoped_key_in'].map((actor) => [
+          actor,
+          'ok',
+        ]),
+      ),
       anonymous: 'UNAUTHENTICATED',
     } as Record<Actor, Outcome>,
   },
@@ -110,7 +136,14 @@ export const graphqlRows: Record<string, Row> = {
       return nodeMutation('revokePipelineNodeApproval', a, pipeline.tasks.gate!);
     },
     // Only one's own approval is revoked: who could not approve has none to revoke.
-    expected: { ...inTenant(approvers), admin: 'NOT_FOUND', release_manager: 'NOT_FOUND', viewer: 'NOT_FOUND', project_viewer_role: 'NOT_FOUND', project_developer: 'NOT_FOUND' },
+    expected: {
+      ...inTenant(approvers),
+      admin: 'NOT_FOUND',
+      release_manager: 'NOT_FOUND',
+      viewer: 'NOT_FOUND',
+      project_viewer_role: 'NOT_FOUND',
+      project_developer: 'NOT_FOUND',
+    },
   },
   'Mutation.startPipelineNode': {
     run: async (a) => nodeMutation('startPipelineNode', a, (await newPipeline()).tasks.manual!),
