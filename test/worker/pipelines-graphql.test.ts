@@ -564,12 +564,92 @@ describe('the whole graph without N+1', () => {
     const one = await run(1);
     const five = await run(5);
     expect(five.count).toBe(one.count);
-    const touching = (table: string) => five.statements.filter((statement) => new RegExp(`from "${table}"`).test(statement));
+    const touching = (table: string) => five.statements.filter((statement) => new RegExp(`join "${table}"|from "${table}"`).test(statement));
     expect(touching('pipeline_nodes')).toHaveLength(1);
     expect(touching('pipeline_approvals')).toHaveLength(1);
     expect(touching('jobs')).toHaveLength(1);
     // The caller's bindings, the project, the page and its count (one batch), nodes, approvals, jobs,
     // and the project again for PRNs (the node loader, keyed apart from project(id:)).
     expect(five.count).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('nested pipelines', () => {
+  it('shows a nested pipeline inside its parent, and its parent from it, at no extra query per level', async () => {
+    // Three levels of graph cost more than the default complexity allows: this measures queries, so
+    // it runs on an installation of its own with a higher limit.
+    const h = await graphqlHarness({ PHOBOS_MAX_GRAPHQL_COMPLEXITY: '10000000' });
+    const adminUser = await h.createUser({ admin: true });
+    const admin = await loadCaller(h.db.http, { kind: 'user', userId: adminUser.id, username: adminUser.name, email: '', isAdmin: true, via: 'access_token' });
+    const organization = await createOrganization(h.db.http, admin, { name: 'nesting' });
+    const project = await createProject(h.db.http, admin, { organizationId: organization.id, name: 'nested' });
+    const where = { organizationId: organization.id, projectId: project.id };
+    const developer = await h.createUser();
+    await addMember(h.db.http, admin, { organizationId: organization.id, userId: developer.id, role: 'developer' });
+    const viewer = developer;
+    const grandchild = await storeTemplate(h.db.http, where, template({ stages: [{ name: 'deepest', tasks: [{ name: 'leaf', actions: [{ alias: 'a' }] }] }] }));
+    const child = await storeTemplate(
+      h.db.http,
+      where,
+      template({ stages: [{ name: 'inner', tasks: [{ name: 'work', actions: [{ alias: 'a' }] }], pipelines: [{ name: 'deeper', templateId: grandchild }] }] }),
+    );
+    const parent = await storeTemplate(
+      h.db.http,
+      where,
+      template({ stages: [{ name: 'outer', tasks: [{ name: 'own', actions: [{ alias: 'a' }] }], pipelines: [{ name: 'child', templateId: child }] }] }),
+    );
+    const createdParent = await h.gql<{ createPipeline: { pipeline: { id: string } } }>(
+      'mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { pipeline { id } } }',
+      { input: { pipelineTemplateId: globalId('PipelineTemplate', parent), type: 'RUNBOOK' } },
+      { as: developer },
+    );
+    expect(createdParent.errors).toBeUndefined();
+    const id = createdParent.data!.createPipeline.pipeline.id;
+    const level = (inner: string) =>
+      `stages { path tasks { path latestJob { status } approvals { principalName } } nestedPipelines { path status childPipeline { type ${inner} } } }`;
+    const query = `query($id: ID!) { pipeline(id: $id) { id type ${level(`parentPipeline { id } ${level('parentNode { path } ' + level('id'))}`)} } }`;
+    type Level = {
+      stages: {
+        path: string;
+        tasks: { path: string; latestJob: { status: string } | null }[];
+        nestedPipelines: {
+          path: string;
+          status: string;
+          childPipeline: (Level & { type: string; parentPipeline?: { id: string }; parentNode?: { path: string } }) | null;
+        }[];
+      }[];
+    };
+    let result: GraphQLResult<{ pipeline: Level & { id: string } }> | undefined;
+    const counted = await countQueries(h.env.PHOBOS_DB_NAME as string, async () => {
+      result = await h.gql(query, { id }, { as: viewer });
+    });
+    expect(result!.errors).toBeUndefined();
+    const root = result!.data!.pipeline;
+    const nested = root.stages[0]!.nestedPipelines[0]!;
+    expect(nested).toMatchObject({ path: 'stage.outer.pipeline.child', status: 'RUNNING', childPipeline: { type: 'NESTED', parentPipeline: { id } } });
+    expect(nested.childPipeline!.stages[0]!.tasks).toEqual([{ path: 'stage.inner.task.work', latestJob: { status: 'QUEUED' }, approvals: [] }]);
+    const deepest = nested.childPipeline!.stages[0]!.nestedPipelines[0]!.childPipeline!;
+    expect(deepest).toMatchObject({ type: 'NESTED', parentNode: { path: 'stage.inner.pipeline.deeper' } });
+    expect(deepest.stages[0]!.tasks[0]).toMatchObject({ path: 'stage.deepest.task.leaf', latestJob: { status: 'QUEUED' } });
+    // Three levels, each kind of thing read once: the whole tree at the first read.
+    const touching = (table: string) => counted.statements.filter((statement) => new RegExp(`join "${table}"|from "${table}"`).test(statement));
+    expect(touching('pipeline_nodes')).toHaveLength(1);
+    expect(touching('pipeline_approvals')).toHaveLength(1);
+    expect(touching('jobs')).toHaveLength(1);
+    // The caller's bindings, the pipeline, its tree's nodes, approvals and jobs, its tree's pipelines.
+    expect(counted.count).toBe(6);
+
+    // Listed under their parent only, unless asked for.
+    const list = 'query($project: ID!, $nested: Boolean) { project(id: $project) { pipelines(includeNested: $nested) { edges { node { type } } } } }';
+    const types = async (nestedToo: boolean) =>
+      (
+        await h.gql<{ project: { pipelines: { edges: { node: { type: string } }[] } } }>(
+          list,
+          { project: globalId('Project', project.id), nested: nestedToo },
+          { as: viewer },
+        )
+      ).data!.project.pipelines.edges.map((edge) => edge.node.type);
+    expect(await types(false)).toEqual(['RUNBOOK']);
+    expect((await types(true)).sort()).toEqual(['NESTED', 'NESTED', 'RUNBOOK']);
   });
 });

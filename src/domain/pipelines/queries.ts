@@ -32,21 +32,60 @@ export async function pipelinesByIds(db: HttpDatabase, caller: Caller, ids: read
   return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
 }
 
-/** The rows the caller may see: the joins below carry the pipeline's place for the check. */
+/**
+ * The pipelines of the trees these belong to (a root and the nested pipelines under it), as far as
+ * the caller may see them, in one query: the graph loads a nested pipeline's parent and children
+ * from it without asking again.
+ */
+export async function pipelinesInTreesOf(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<PipelineView[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await db.select(pipelineColumns).from(pipelines).where(inTreesOf(wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+}
+
+/** The rows the caller may see: the joins carry the pipeline's place for the check. */
 const visibleIds = <T extends { organizationId: string; projectId: string }>(caller: Caller, rows: T[]) =>
   rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
 
-/** The nodes (stages, tasks, nested pipelines) of these pipelines, in one query. */
-export async function nodesOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<NodeView[]> {
+/** What a tree read found: every pipeline of the trees the caller may see (with rows or without), and the rows. */
+export interface TreeRows<T> {
+  pipelineIds: string[];
+  rows: T[];
+}
+
+/**
+ * The pipelines in the same trees as these (a root and the nested pipelines under it): reads cover
+ * whole trees, so a graph that shows nested pipelines costs no query per level of nesting.
+ */
+const inTreesOf = (pipelineIds: string[]) =>
+  sql`${pipelines.rootPipelineId} in (select asked.root_pipeline_id from ${pipelines} asked where asked.id in (${sql.join(
+    pipelineIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  )}))`;
+
+/** Splits a tree read (one row per pipeline without rows, one per row otherwise) into what the caller may see. */
+function treeRows<T>(caller: Caller, rows: { pipelineId: string; organizationId: string; projectId: string; row: T | null }[]): TreeRows<T> {
+  const visible = rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+  return {
+    pipelineIds: [...new Set(visible.map((row) => row.pipelineId))],
+    rows: visible.flatMap((row) => (row.row === null ? [] : [row.row])),
+  };
+}
+
+const treeColumns = { pipelineId: pipelines.id, organizationId: pipelines.organizationId, projectId: pipelines.projectId };
+
+/** The nodes (stages, tasks, nested pipelines) of these pipelines' trees, by position, in one query. */
+export async function nodesOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<TreeRows<NodeView>> {
   const wellFormed = wellFormedIds(pipelineIds);
-  if (wellFormed.length === 0) return [];
+  if (wellFormed.length === 0) return { pipelineIds: [], rows: [] };
   const rows = await db
-    .select({ node: pipelineNodes, organizationId: pipelines.organizationId, projectId: pipelines.projectId })
-    .from(pipelineNodes)
-    .innerJoin(pipelines, eq(pipelines.id, pipelineNodes.pipelineId))
-    .where(inArray(pipelineNodes.pipelineId, wellFormed))
+    .select({ ...treeColumns, row: pipelineNodes })
+    .from(pipelines)
+    .leftJoin(pipelineNodes, eq(pipelineNodes.pipelineId, pipelines.id))
+    .where(inTreesOf(wellFormed))
     .orderBy(asc(pipelineNodes.position));
-  return visibleIds(caller, rows).map((row) => row.node);
+  return treeRows(caller, rows);
 }
 
 /** Nodes by id (any kind), as far as the caller may see them. */
@@ -61,28 +100,33 @@ export async function nodesByIds(db: HttpDatabase, caller: Caller, ids: readonly
   return visibleIds(caller, rows).map((row) => row.node);
 }
 
-/** Approvals (live and revoked) of the nodes of these pipelines, oldest first, in one query. */
-export async function approvalsOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<ApprovalView[]> {
+/** Approvals (live and revoked) of the nodes of these pipelines' trees, oldest first, in one query. */
+export async function approvalsOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<TreeRows<ApprovalView>> {
   const wellFormed = wellFormedIds(pipelineIds);
-  if (wellFormed.length === 0) return [];
+  if (wellFormed.length === 0) return { pipelineIds: [], rows: [] };
   const rows = await db
-    .select({ approval: pipelineApprovals, organizationId: pipelines.organizationId, projectId: pipelines.projectId })
-    .from(pipelineApprovals)
-    .innerJoin(pipelines, eq(pipelines.id, pipelineApprovals.pipelineId))
-    .where(inArray(pipelineApprovals.pipelineId, wellFormed))
+    .select({ ...treeColumns, row: pipelineApprovals })
+    .from(pipelines)
+    .leftJoin(pipelineApprovals, eq(pipelineApprovals.pipelineId, pipelines.id))
+    .where(inTreesOf(wellFormed))
     .orderBy(asc(pipelineApprovals.createdAt), asc(pipelineApprovals.id));
-  return visibleIds(caller, rows).map((row) => row.approval);
+  return treeRows(caller, rows);
 }
 
 // A job as shown: never its sealed inputs.
 const { inputs: _inputs, ...jobColumns } = getTableColumns(jobs);
 
-/** The jobs of these pipelines, oldest first, in one query. */
-export async function jobsOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<JobView[]> {
+/** The jobs of these pipelines' trees, oldest first, in one query. */
+export async function jobsOfPipelines(db: HttpDatabase, caller: Caller, pipelineIds: readonly string[]): Promise<TreeRows<JobView>> {
   const wellFormed = wellFormedIds(pipelineIds);
-  if (wellFormed.length === 0) return [];
-  const rows = await db.select(jobColumns).from(jobs).where(inArray(jobs.pipelineId, wellFormed)).orderBy(asc(jobs.createdAt), asc(jobs.id));
-  return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+  if (wellFormed.length === 0) return { pipelineIds: [], rows: [] };
+  const rows = await db
+    .select({ ...treeColumns, row: jobColumns })
+    .from(pipelines)
+    .leftJoin(jobs, eq(jobs.pipelineId, pipelines.id))
+    .where(inTreesOf(wellFormed))
+    .orderBy(asc(jobs.createdAt), asc(jobs.id));
+  return treeRows(caller, rows);
 }
 
 /** Jobs by id, as far as the caller may see them. */

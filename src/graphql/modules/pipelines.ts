@@ -10,7 +10,7 @@
 // pipeline id (pipeline-loaders.ts): one query each, however many pipelines, stages and tasks are
 // selected. Reading needs project:view on the pipeline's project, decided in the domain.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { nodesByIds, pageProjectPipelines, pipelineIdsByPath, pipelinesByIds, pipelineSorts, type PipelineListRow } from '../../domain/pipelines/queries';
+import { nodesByIds, pageProjectPipelines, pipelineIdsByPath, pipelinesInTreesOf, pipelineSorts, type PipelineListRow } from '../../domain/pipelines/queries';
 import { getPipeline, type ApprovalView, type NodeView, type PipelineView } from '../../domain/pipelines/service';
 import { nodeStatuses, pipelineTypes, type NodeKind } from '../../domain/pipelines/statuses';
 import { prnOf } from '../../domain/prn';
@@ -36,8 +36,15 @@ const PipelineTypeEnum = builder.enumType('PipelineType', {
 
 export const PipelineNode = builder.loadableNodeRef('Pipeline', {
   id: { resolve: (pipeline: PipelineView) => pipeline.id },
-  // Every lookup of a request in one query; pipelines the caller may not see are not found.
-  load: async (ids: string[], context: GraphQLContext) => pipelinesByIds(context.db.http, await context.caller(), ids),
+  // Every lookup of a request in one query, which reads the whole trees the pipelines belong to and
+  // keeps the others (parents, nested pipelines) for later lookups; pipelines the caller may not see
+  // are not found.
+  load: async (ids: string[], context: GraphQLContext) => {
+    const rows = await pipelinesInTreesOf(context.db.http, await context.caller(), ids);
+    const loader = context.loaders.of(PipelineNode);
+    for (const row of rows) if (!ids.includes(row.id)) loader.prime(row.id, row);
+    return rows.filter((row) => ids.includes(row.id));
+  },
   sort: (pipeline) => pipeline.id,
 });
 
@@ -238,7 +245,11 @@ PipelineNode.implement({
       type: NestedPipelineNode,
       nullable: true,
       description: "For a NESTED pipeline, the parent's node it runs for.",
-      resolve: (pipeline) => pipeline.parentNodeId,
+      // From the parent's nodes (read with the whole tree), not a lookup of its own.
+      resolve: async (pipeline, _args, context) =>
+        pipeline.parentPipelineId && pipeline.parentNodeId
+          ? ((await nodesOf(context).load(pipeline.parentPipelineId)).find((node) => node.id === pipeline.parentNodeId) ?? null)
+          : null,
     }),
     releaseId: t.id({
       nullable: true,
