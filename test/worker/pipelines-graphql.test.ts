@@ -607,7 +607,7 @@ describe('nested pipelines', () => {
     const id = createdParent.data!.createPipeline.pipeline.id;
     const level = (inner: string) =>
       `stages { path tasks { path latestJob { status } approvals { principalName } } nestedPipelines { path status childPipeline { type ${inner} } } }`;
-    const query = `query($id: ID!) { pipeline(id: $id) { id type ${level(`parentPipeline { id } ${level('parentNode { path } ' + level('id'))}`)} } }`;
+    const query = `query($id: ID!) { pipeline(id: $id) { id type ${level(`parentPipeline { id } ${level(`parentNode { path } ${level('id')}`)}`)} } }`;
     type Level = {
       stages: {
         path: string;

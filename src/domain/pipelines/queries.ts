@@ -24,14 +24,6 @@ const pipelineColumns = {
   >`coalesce((select array_agg(variable->>'name' order by variable->>'name') from jsonb_array_elements(${pipelines.template}->'variables') variable where (variable->>'sensitive')::boolean), '{}')`,
 };
 
-/** Pipelines by id, as far as the caller may see them; unknown ids are left out. */
-export async function pipelinesByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<PipelineView[]> {
-  const wellFormed = wellFormedIds(ids);
-  if (wellFormed.length === 0) return [];
-  const rows = await db.select(pipelineColumns).from(pipelines).where(inArray(pipelines.id, wellFormed));
-  return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
-}
-
 /**
  * The pipelines of the trees these belong to (a root and the nested pipelines under it), as far as
  * the caller may see them, in one query: the graph loads a nested pipeline's parent and children
