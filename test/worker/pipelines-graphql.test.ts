@@ -502,6 +502,19 @@ describe("a project's pipelines", () => {
     expect(fieldOf(otherSort)).toBe('after');
   });
 
+  it("lists an environment's deployments on the environment", async () => {
+    const result = await h.gql<{ project: { environments: { name: string; pipelines: { totalCount: number; edges: { node: { id: string } }[] } }[] } }>(
+      'query($project: ID!) { project(id: $project) { environments { name pipelines(first: 10) { totalCount edges { node { id } } } } } }',
+      { project: projectGid },
+      { as: viewer },
+    );
+    expect(result.errors).toBeUndefined();
+    const byName = Object.fromEntries(
+      result.data!.project.environments.map((environment) => [environment.name, environment.pipelines.edges.map((edge) => edge.node.id)]),
+    );
+    expect(byName).toEqual({ dev: [ids.dev2, ids.dev1], prod: [ids.prod1] });
+  });
+
   it('is not shown to another tenant', async () => {
     const result = await h.gql<ListResult>(list, { project: projectGid }, { as: outsider });
     expect(result.data?.project ?? null).toBeNull();

@@ -21,6 +21,7 @@ import { ResourceMetadata } from '../metadata';
 import { approvalsOf, nodesOf } from '../pipeline-loaders';
 import { acceptPrns } from '../prns';
 import { ApprovalRuleNode } from './approval-rules';
+import { EnvironmentNode } from './environments';
 import { ProjectNode } from './projects';
 import { UserNode } from './viewer';
 
@@ -340,5 +341,44 @@ builder.objectField(ProjectNode, 'pipelines', (t) =>
     },
     { name: 'PipelineConnection' },
     { name: 'PipelineEdge' },
+  ),
+);
+
+builder.objectField(EnvironmentNode, 'pipelines', (t) =>
+  t.connection(
+    {
+      type: PipelineNode,
+      description: 'The DEPLOYMENT pipelines to this environment (by its name, in its project), newest first by default; needs project:view.',
+      args: {
+        statuses: t.arg({ type: [PipelineStatusEnum] }),
+        createdAfter: t.arg({ type: 'Time', description: 'Included.' }),
+        createdBefore: t.arg({ type: 'Time', description: 'Excluded.' }),
+        sort: t.arg({ type: PipelineSortEnum, defaultValue: 'CREATED_AT_DESC' }),
+      },
+      resolve: async (environment, args, context) => {
+        const caller = await context.caller();
+        return keysetConnection<PipelineListRow>(
+          args,
+          (row) => row.sortKey,
+          (page) =>
+            pageProjectPipelines(
+              context.db.http,
+              caller,
+              { id: environment.projectId, organizationId: environment.organizationId },
+              {
+                environmentName: environment.name,
+                types: ['DEPLOYMENT'],
+                statuses: args.statuses ?? undefined,
+                createdAfter: args.createdAfter ?? undefined,
+                createdBefore: args.createdBefore ?? undefined,
+              },
+              args.sort ?? 'CREATED_AT_DESC',
+              page,
+            ),
+        );
+      },
+    },
+    { name: 'EnvironmentPipelineConnection' },
+    { name: 'EnvironmentPipelineEdge' },
   ),
 );
