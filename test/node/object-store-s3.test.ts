@@ -278,7 +278,8 @@ describe('the aws_s3 object store (s3rver)', () => {
     const stored = await store.get('multipart/twelve');
     expect(stored!.size).toBe(size);
     const storedHash = createHash('sha256');
-    for await (const chunk of stored!.body) storedHash.update(chunk);
+    const reader = stored!.body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) storedHash.update(read.value);
     expect(storedHash.digest('hex')).toBe(expectedSha);
     expect(state.hash.digest('hex')).toBe(expectedSha);
 

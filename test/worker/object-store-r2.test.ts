@@ -29,13 +29,13 @@ beforeAll(async () => {
 
 const text = (stream: ReadableStream<Uint8Array>) => new Response(stream).text();
 
-async function sha256Hex(data: string | Uint8Array): Promise<string> {
+async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function streamSha256(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const digest = new crypto.DigestStream('SHA-256');
+  const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
   await stream.pipeTo(digest);
   return [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -211,7 +211,13 @@ describe('the r2 object store', () => {
 
     const result = await watched.store.putMultipart(k('multipart/twelve'), stream, { partSize, contentType: 'application/x-tar', sha256: expected });
     expect(result).toMatchObject({ key: k('multipart/twelve'), size, contentType: 'application/x-tar' });
-    expect(watched.calls).toEqual(['createMultipartUpload', `uploadPart 1 ${partSize}`, `uploadPart 2 ${partSize}`, `uploadPart 3 ${2 * mebibyte}`, 'complete']);
+    expect(watched.calls).toEqual([
+      'createMultipartUpload',
+      `uploadPart 1 ${partSize}`,
+      `uploadPart 2 ${partSize}`,
+      `uploadPart 3 ${2 * mebibyte}`,
+      'complete',
+    ]);
     expect(state.pulled).toBe(size);
     // Read from the source but not yet in R2: at most one part and the chunk that overflowed it.
     expect(state.maxLead).toBeLessThanOrEqual(partSize + 64 * 1024);
