@@ -292,6 +292,18 @@ describe('GET /objects/download', () => {
     expect(response.headers.get('etag')).toMatch(/^"[0-9a-f]+"$/);
   });
 
+  it('answers HEAD with the headers alone', async () => {
+    const response = (await app.request(`${url.pathname}${url.search}`, { method: 'HEAD' }, env)) as Response;
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(content.length));
+    expect(await response.text()).toBe('');
+  });
+
+  it('keeps the path of an API served under one', async () => {
+    const under = createR2ObjectStore(bucket, { signingSecret: secret, apiUrl: 'https://example.com/phobos/' });
+    expect(new URL(await under.presignGet(key, 60)).pathname).toBe('/phobos/objects/download');
+  });
+
   it('serves byte ranges', async () => {
     const middle = await download(url, { range: 'bytes=4-8' });
     expect(middle.status).toBe(206);
