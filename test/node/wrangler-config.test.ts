@@ -16,6 +16,8 @@ describe('wrangler configuration', () => {
     expect(unified.r2_buckets.map((bucket: { binding: string }) => bucket.binding)).toEqual(['OBJECTS']);
     expect(unified.triggers.crons?.length).toBeGreaterThan(0);
     expect(unified.assets?.directory).toMatch(/web\/dist$/);
+    // Signed object downloads are served by the Worker, never the console's index.html.
+    expect(unified.assets?.run_worker_first).toContain('/objects/*');
   });
 
   it('has an API-only (noui) build with the same Worker and bindings but no assets', () => {
