@@ -6,6 +6,7 @@
 // reconnects passes the last `id` it received as `afterEventId` and gets exactly what it missed.
 // Authorization (pipeline:view in the project), replay and de-duplication are the domain's
 // (src/domain/pipelines/subscribe.ts).
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { HubEvent } from '../../durable/project-event-hub';
 import { parseEventId, subscribePipelineEvents, type EventSubscriptionTarget } from '../../domain/pipelines/subscribe';
 import { badInput } from '../../errors';
@@ -22,8 +23,9 @@ const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement(
       resolve: (event) => String(event.id),
     }),
     kind: t.exposeString('kind', { description: '`pipeline`, `node`, `approval` or `job`, a dot, and what happened: `node.status_changed`.' }),
-    pipelineId: t.globalID({ nullable: true, resolve: (event) => (event.pipelineId ? { type: 'Pipeline', id: event.pipelineId } : null) }),
-    jobId: t.globalID({ nullable: true, resolve: (event) => (event.jobId ? { type: 'Job', id: event.jobId } : null) }),
+    // Encoded here: t.globalID wants the Pipeline and Job types, which do not exist yet.
+    pipelineId: t.id({ nullable: true, description: 'A Pipeline id.', resolve: (event) => (event.pipelineId ? encodeGlobalID('Pipeline', event.pipelineId) : null) }),
+    jobId: t.id({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? encodeGlobalID('Job', event.jobId) : null) }),
     payload: t.field({ type: 'JSON', description: 'Ids, statuses and names; never variable values.', resolve: (event) => event.payload }),
     createdAt: t.field({ type: 'Time', resolve: (event) => event.createdAt }),
   }),
