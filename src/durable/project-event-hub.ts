@@ -32,7 +32,7 @@ export interface HubMessage {
 const fanOutIntervalMs = 50;
 
 const projectTag = 'project';
-export const hubTagOf = (filter: HubFilter) =>
+const hubTagOf = (filter: HubFilter) =>
   filter.jobId !== undefined ? `job:${filter.jobId}` : filter.pipelineId !== undefined ? `pipeline:${filter.pipelineId}` : projectTag;
 
 /**

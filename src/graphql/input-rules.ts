@@ -38,7 +38,7 @@ import type { GraphQLContext } from './context';
 import { clientError } from './errors';
 import { parseGlobalId } from './global-ids';
 import { acceptedPrnTypes, prnTypename, resolvePrns } from './prns';
-import { queryLimits } from './query-limits';
+import { queryLimits, type OperationHookPayload } from './query-limits';
 
 interface InputProblem {
   field: string;
@@ -172,11 +172,6 @@ export function findInputProblem(
   }
   const root = schema.getRootType(operation.operation) ?? undefined;
   return selectionProblem(operation.selectionSet, root, { schema, fragments, visited: new Set(), variables: coerced.coerced, prns });
-}
-
-interface OperationHookPayload {
-  args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null; contextValue: unknown };
-  setResultAndStopExecution: (result: { errors: readonly Error[] }) => void;
 }
 
 // Synchronous unless there are PRNs to look up: most requests carry none, and an async hook would

@@ -152,8 +152,15 @@ function queryComplexity(
   return selectionCost(operation.selectionSet, root, { schema, fragments, variables: values, visiting: new Set() });
 }
 
-interface OperationHookPayload {
-  args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null; contextValue: unknown };
+/** What onExecute (queries, mutations) and onSubscribe (subscriptions) both give a plugin. */
+export interface OperationHookPayload {
+  args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variableValues?: Record<string, unknown> | null;
+    contextValue: unknown;
+  };
   setResultAndStopExecution: (result: { errors: readonly Error[] }) => void;
 }
 

@@ -9,7 +9,7 @@ import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
-import { appendPipelineEvents, type NewPipelineEvent } from '../../src/domain/pipelines/outbox';
+import { appendPipelineEvents, pipelineEventWrites, type NewPipelineEvent } from '../../src/domain/pipelines/outbox';
 import { projectEventHub, publishPipelineEvents, publishPipelineEventsAfterResponse } from '../../src/domain/pipelines/publish';
 import { pipelineEventPublishTask, unpublishedGraceMs } from '../../src/domain/pipelines/publish-task';
 import { createProject } from '../../src/domain/projects/service';
@@ -282,6 +282,23 @@ describe('pipeline event subscriptions', () => {
     );
     expect(summary.p99).toBeLessThan(1000);
     await stream.close();
+  });
+});
+
+describe('the outbox', () => {
+  it("writes a transition's events in the transition's transaction: none when it fails, ids in commit order when it commits", async () => {
+    const project = await newProject();
+    const scope = { organizationId, projectId: project.id };
+    const db = h.db.http;
+    await expect(db.batch([...pipelineEventWrites(db, scope, [{ kind: 'node.status_changed' }]), db.execute(sql`select 1 / 0`)])).rejects.toThrow();
+    const count = async () =>
+      (await db.execute<{ count: number }>(sql`select count(*)::int as count from pipeline_events where project_id = ${project.id}`)).rows[0]!.count;
+    expect(await count()).toBe(0);
+    // Concurrent writers of one project, serialised by its lock: every batch is written, in its own order.
+    const batches = await Promise.all(Array.from({ length: 8 }, (_, index) => project.append([{ kind: `node.${index}` }, { kind: `node.${index}.b` }])));
+    expect(await count()).toBe(16);
+    for (const batch of batches) expect(batch[1]!.id).toBe(batch[0]!.id + 1);
+    expect(await appendPipelineEvents(db, scope, [])).toEqual([]);
   });
 });
 

@@ -25,7 +25,7 @@ export interface EventProject {
 }
 
 /** The advisory lock key a project's event writers serialise on. */
-export const pipelineEventsLockKey = (projectId: string) => `pipeline-events:${projectId}`;
+const pipelineEventsLockKey = (projectId: string) => `pipeline-events:${projectId}`;
 
 /**
  * The lock and the insert, to put (in this order) into the batch of the transition they record.

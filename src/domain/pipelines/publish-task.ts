@@ -12,7 +12,7 @@ import { publishPipelineEvents, type EventHubNamespace } from './publish';
 export const unpublishedGraceMs = 5_000;
 
 /** Publishes every project's rows written before `olderThan` and still unpublished; returns how many. */
-export async function publishStalePipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, olderThan: Date): Promise<number> {
+async function publishStalePipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, olderThan: Date): Promise<number> {
   const projects = await db
     .selectDistinct({ projectId: pipelineEvents.projectId })
     .from(pipelineEvents)

@@ -79,7 +79,10 @@ async function replayPage(db: HttpDatabase, scope: EventScope, after: number): P
 }
 
 async function latestEventId(db: HttpDatabase, projectId: string): Promise<number> {
-  const [row] = await db.select({ latest: max(pipelineEvents.id) }).from(pipelineEvents).where(eq(pipelineEvents.projectId, projectId));
+  const [row] = await db
+    .select({ latest: max(pipelineEvents.id) })
+    .from(pipelineEvents)
+    .where(eq(pipelineEvents.projectId, projectId));
   return row?.latest ?? 0;
 }
 

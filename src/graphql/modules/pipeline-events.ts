@@ -19,12 +19,16 @@ const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement(
   description: 'Something that happened to a pipeline, one of its nodes or approvals, or a job, as the engine recorded it.',
   fields: (t) => ({
     id: t.string({
-      description: "Increases with every event of the project, in commit order; give the last one received as `afterEventId` to resume.",
+      description: 'Increases with every event of the project, in commit order; give the last one received as `afterEventId` to resume.',
       resolve: (event) => String(event.id),
     }),
     kind: t.exposeString('kind', { description: '`pipeline`, `node`, `approval` or `job`, a dot, and what happened: `node.status_changed`.' }),
     // Encoded here: t.globalID wants the Pipeline and Job types, which do not exist yet.
-    pipelineId: t.id({ nullable: true, description: 'A Pipeline id.', resolve: (event) => (event.pipelineId ? encodeGlobalID('Pipeline', event.pipelineId) : null) }),
+    pipelineId: t.id({
+      nullable: true,
+      description: 'A Pipeline id.',
+      resolve: (event) => (event.pipelineId ? encodeGlobalID('Pipeline', event.pipelineId) : null),
+    }),
     jobId: t.id({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? encodeGlobalID('Job', event.jobId) : null) }),
     payload: t.field({ type: 'JSON', description: 'Ids, statuses and names; never variable values.', resolve: (event) => event.payload }),
     createdAt: t.field({ type: 'Time', resolve: (event) => event.createdAt }),
@@ -49,7 +53,7 @@ async function subscribe(context: GraphQLContext, target: EventSubscriptionTarge
 builder.subscriptionField('projectEvents', (t) =>
   t.field({
     type: PipelineEventRef,
-    description: "Every pipeline event of a project (needs pipeline:view in the project).",
+    description: 'Every pipeline event of a project (needs pipeline:view in the project).',
     args: {
       projectId: t.arg.globalID({ for: ProjectNode, required: true }),
       afterEventId: t.arg.string({ description: afterEventIdDescription }),
