@@ -35,9 +35,14 @@ function summarize(samples: number[]): LatencySummary {
   };
 }
 
-export async function measureEventDelivery(probe: LatencyProbe, count = 100): Promise<LatencySummary> {
+/**
+ * `gapMs` between events: 0 measures back to back, where the hub's batching (one fan-out per 50 ms)
+ * holds each event until the next fan-out; a gap longer than that measures the path alone.
+ */
+export async function measureEventDelivery(probe: LatencyProbe, { count = 100, gapMs = 0 }: { count?: number; gapMs?: number } = {}): Promise<LatencySummary> {
   const samples: number[] = [];
   for (let index = 0; index < count; index += 1) {
+    if (gapMs > 0 && index > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     await probe.append(index);
     const started = performance.now();
     const published = probe.publish();

@@ -21,11 +21,19 @@ export async function openSubscription<T = Record<string, unknown>>(
   h: GraphQLHarness,
   query: string,
   variables: Record<string, unknown>,
-  options: { as?: Identity; headers?: Record<string, string> } = {},
+  options: { as?: Identity; headers?: Record<string, string>; method?: 'GET' | 'POST' } = {},
 ): Promise<OpenSubscription<T>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream', ...options.headers };
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (options.as) headers.authorization = `Bearer ${options.as.accessToken}`;
-  const response = await h.request('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  // GET is what a browser's EventSource sends; POST what fetch-based clients do.
+  const response =
+    options.method === 'GET'
+      ? await h.request(`/graphql?${new URLSearchParams({ query, variables: JSON.stringify(variables) })}`, { headers })
+      : await h.request('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query, variables }),
+        });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let buffered = '';

@@ -263,24 +263,41 @@ describe('pipeline event subscriptions', () => {
     await stream.close();
   });
 
-  it('reach a subscriber within a second of publish (p50 and p99 over 100 events)', async () => {
+  it('reach a subscriber within a second of publish (p50 and p99 over 100 events, back to back and spaced out)', async () => {
     const project = await newProject();
     const stream = await subscribe('projectEvents', project.gid);
-    const summary = await measureEventDelivery(
-      {
-        append: (index) => project.append([{ kind: 'node.status_changed', payload: { index } }]).then(() => undefined),
-        publish: project.publish,
-        received: async (index) => {
-          const [event] = await take(stream, 1);
-          expect(event!.payload).toEqual({ index });
-        },
+    let offset = 0;
+    const probe = {
+      append: (index: number) => project.append([{ kind: 'node.status_changed', payload: { index: offset + index } }]).then(() => undefined),
+      publish: project.publish,
+      received: async (index: number) => {
+        const [event] = await take(stream, 1);
+        expect(event!.payload).toEqual({ index: offset + index });
       },
-      100,
+    };
+    const backToBack = await measureEventDelivery(probe, { count: 100 });
+    offset = 100;
+    const spaced = await measureEventDelivery(probe, { count: 100, gapMs: 60 });
+    for (const [name, summary] of Object.entries({ backToBack, spaced })) {
+      console.info(
+        `pipeline event delivery (${name}, ${summary.count} events): p50 ${summary.p50.toFixed(1)} ms, p99 ${summary.p99.toFixed(1)} ms, max ${summary.max.toFixed(1)} ms`,
+      );
+      expect(summary.p99).toBeLessThan(1000);
+    }
+    await stream.close();
+  });
+
+  it('are served to GET requests too (a browser EventSource)', async () => {
+    const project = await newProject();
+    const [event] = await project.append([{ kind: 'pipeline.created', pipelineId: project.pipelineA }]);
+    const stream = await openSubscription<Partial<Record<Field, EventResult>>>(
+      h,
+      documents.projectEvents,
+      { id: project.gid, after: String(event!.id - 1) },
+      { as: viewer, method: 'GET' },
     );
-    console.info(
-      `pipeline event delivery latency over ${summary.count} events: p50 ${summary.p50.toFixed(1)} ms, p99 ${summary.p99.toFixed(1)} ms, max ${summary.max.toFixed(1)} ms`,
-    );
-    expect(summary.p99).toBeLessThan(1000);
+    expect(stream.contentType).toMatch(/^text\/event-stream/);
+    expect(kinds(await take(stream, 1))).toEqual(['pipeline.created']);
     await stream.close();
   });
 });
