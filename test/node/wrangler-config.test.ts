@@ -11,8 +11,12 @@ describe('wrangler configuration', () => {
       ['AGENT_QUEUE', 'AgentQueue'],
       ['JOB_LOG', 'JobLog'],
       ['RATE_LIMITER', 'RateLimiter'],
+      ['PROJECT_EVENT_HUB', 'ProjectEventHub'],
     ]);
-    expect(unified.migrations).toEqual([{ tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] }]);
+    expect(unified.migrations).toEqual([
+      { tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] },
+      { tag: 'v2', new_sqlite_classes: ['ProjectEventHub'] },
+    ]);
     expect(unified.r2_buckets.map((bucket: { binding: string }) => bucket.binding)).toEqual(['OBJECTS']);
     expect(unified.triggers.crons?.length).toBeGreaterThan(0);
     expect(unified.assets?.directory).toMatch(/web\/dist$/);
