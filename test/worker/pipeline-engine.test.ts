@@ -22,6 +22,8 @@ import {
 import { advanceDueNodes } from '../../src/domain/pipelines/sweep';
 import { createProtectionRule } from '../../src/domain/environments/protection-rules';
 import type { AppError } from '../../src/errors';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import { eq as equals, lit, obj, ref, storeTemplate, str, template, type StageSpec } from '../support/pipeline-templates';
 import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
 
@@ -182,6 +184,28 @@ describe('gates', () => {
     await finishJob(w.db, w.config, third.id, { status: 'FINISHED', outputs: { probe: { healthy: true } } });
     expect((await node(pipeline.id, 'stage.check.task.probe')).status).toBe('SUCCEEDED');
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('SUCCEEDED');
+  });
+
+  it('is moved on by the cron task registered in the scheduled tasks', async () => {
+    const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 2, intervalSeconds: 30, successCondition: condition } }] },
+    ]);
+    await complete(pipeline.id, 'stage.check.task.probe', 'FINISHED', { probe: { healthy: false } });
+    const due = (await node(pipeline.id, 'stage.check.task.probe')).nextAttemptAt!;
+    const lines: string[] = [];
+    const results = await runScheduledTasks(
+      scheduledTasks.filter((task) => task.name === 'advance-due-nodes'),
+      {
+        env: w.h.env,
+        config: w.h.config,
+        logger: createLogger({ sink: (line) => lines.push(line) }),
+        now: new Date(due.getTime() + 1000),
+      },
+    );
+    expect(results).toEqual([{ name: 'advance-due-nodes', ok: true }]);
+    expect((await activeJob(pipeline.id, 'stage.check.task.probe')).attempt).toBe(2);
+    expect(lines.join('\n')).toContain('pipelines advanced');
   });
 
   it('fails a gate whose attempts are used up', async () => {
