@@ -208,6 +208,20 @@ describe('gates', () => {
     expect(lines.join('\n')).toContain('pipelines advanced');
   });
 
+  it('cancels a gate waiting between attempts at once (no job to wait for); the sweep then leaves it alone', async () => {
+    const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 3, intervalSeconds: 30, successCondition: condition } }] },
+    ]);
+    await complete(pipeline.id, 'stage.check.task.probe', 'FINISHED', { probe: { healthy: false } });
+    const due = (await node(pipeline.id, 'stage.check.task.probe')).nextAttemptAt!;
+    expect((await cancelPipeline(w.db, w.config, w.owner, { pipelineId: pipeline.id })).status).toBe('CANCELED');
+    const probe = await node(pipeline.id, 'stage.check.task.probe');
+    expect(probe).toMatchObject({ status: 'CANCELED', nextAttemptAt: null });
+    await advanceDueNodes(w.db, w.config, new Date(due.getTime() + 1000));
+    expect(await listPipelineJobs(w.db, w.owner, pipeline.id)).toHaveLength(1);
+  });
+
   it('fails a gate whose attempts are used up', async () => {
     const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
     const pipeline = await start([
