@@ -9,7 +9,7 @@ import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
-import { appendPipelineEvents, pipelineEventWrites, type NewPipelineEvent } from '../../src/domain/pipelines/outbox';
+import { appendPipelineEvents, insertPipelineEvents, lockPipelineEvents, type NewPipelineEvent } from '../../src/domain/pipelines/outbox';
 import { projectEventHub, publishPipelineEvents, publishPipelineEventsAfterResponse } from '../../src/domain/pipelines/publish';
 import { pipelineEventPublishTask, unpublishedGraceMs } from '../../src/domain/pipelines/publish-task';
 import { createProject } from '../../src/domain/projects/service';
@@ -307,7 +307,9 @@ describe('the outbox', () => {
     const project = await newProject();
     const scope = { organizationId, projectId: project.id };
     const db = h.db.http;
-    await expect(db.batch([...pipelineEventWrites(db, scope, [{ kind: 'node.status_changed' }]), db.execute(sql`select 1 / 0`)])).rejects.toThrow();
+    await expect(
+      db.batch([lockPipelineEvents(db, scope.projectId), insertPipelineEvents(db, scope, [{ kind: 'node.status_changed' }]), db.execute(sql`select 1 / 0`)]),
+    ).rejects.toThrow();
     const count = async () =>
       (await db.execute<{ count: number }>(sql`select count(*)::int as count from pipeline_events where project_id = ${project.id}`)).rows[0]!.count;
     expect(await count()).toBe(0);

@@ -17,3 +17,7 @@ export * from './environments';
 export * from './approval-rules';
 export * from './pipeline-events';
 export * from './pipeline-templates';
+export * from './pipelines';
+export * from './pipeline-nodes';
+export * from './pipeline-approvals';
+export * from './jobs';

@@ -1,5 +1,5 @@
 // The one writer of the pipeline events outbox (src/db/schema/pipeline-events.ts). The engine puts
-// `pipelineEventWrites(...)` into the `db.batch([...])` of each transition, so an event exists exactly
+// `lockPipelineEvents` first and `insertPipelineEvents` into the `db.batch([...])` of each transition, so an event exists exactly
 // when its transition committed; `appendPipelineEvents` is the same writes in a batch of their own.
 //
 // Both take the project's events lock first: ids come from one sequence, and two transactions of a
@@ -27,32 +27,31 @@ export interface EventProject {
 /** The advisory lock key a project's event writers serialise on. */
 const pipelineEventsLockKey = (projectId: string) => `pipeline-events:${projectId}`;
 
-/**
- * The lock and the insert, to put (in this order) into the batch of the transition they record.
- * Give at least one event: an empty insert is not a statement.
- */
-export function pipelineEventWrites(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]) {
-  return [
-    advisoryLock(db, pipelineEventsLockKey(project.projectId)),
-    db
-      .insert(pipelineEvents)
-      .values(
-        events.map((event) => ({
-          organizationId: project.organizationId,
-          projectId: project.projectId,
-          pipelineId: event.pipelineId ?? null,
-          jobId: event.jobId ?? null,
-          kind: event.kind,
-          payload: event.payload ?? {},
-        })),
-      )
-      .returning(),
-  ] as const;
+/** The project's events lock: the first statement of every batch that writes its outbox rows. */
+export function lockPipelineEvents(db: HttpDatabase, projectId: string) {
+  return advisoryLock(db, pipelineEventsLockKey(projectId));
+}
+
+/** The insert of `events` (at least one), for a batch that took `lockPipelineEvents` first. */
+export function insertPipelineEvents(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]) {
+  return db
+    .insert(pipelineEvents)
+    .values(
+      events.map((event) => ({
+        organizationId: project.organizationId,
+        projectId: project.projectId,
+        pipelineId: event.pipelineId ?? null,
+        jobId: event.jobId ?? null,
+        kind: event.kind,
+        payload: event.payload ?? {},
+      })),
+    )
+    .returning();
 }
 
 /** Appends events in a transaction of their own; returns the rows written, in id order. */
 export async function appendPipelineEvents(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]): Promise<PipelineEvent[]> {
   if (events.length === 0) return [];
-  const [, rows] = await db.batch(pipelineEventWrites(db, project, events));
+  const [, rows] = await db.batch([lockPipelineEvents(db, project.projectId), insertPipelineEvents(db, project, events)]);
   return [...rows].sort((a, b) => a.id - b.id);
 }

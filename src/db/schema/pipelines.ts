@@ -1,0 +1,73 @@
+import { sql } from 'drizzle-orm';
+import { check, index, jsonb, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { PipelineTemplate as CompiledPipelineTemplate } from '../../domain/templates/model';
+import { nodeStatuses, pipelineTypes } from '../../domain/pipelines/statuses';
+import { createdAt, id, updatedAt, version } from './columns';
+import { organizations } from './organizations';
+import { pipelineTemplates } from './pipeline-templates';
+import { projects } from './projects';
+
+export interface PipelineAnnotation {
+  key: string;
+  value: string;
+  link: string | null;
+}
+
+/** Who or what started a pipeline: a user, a service account, or the engine (a nested pipeline). */
+export interface PipelineTrigger {
+  kind: 'user' | 'service_account' | 'system';
+  id: string | null;
+  name: string;
+}
+
+/**
+ * One run of a pipeline template. A pipeline and the nested pipelines it started form a tree under
+ * `root_pipeline_id` (the root's own id for a root): the engine loads, decides and writes a tree at a
+ * time, and the root's `version` orders every transition in it (engine/commit.ts). `template` is
+ * the compiled template as it was when the pipeline was created; sensitive variable values are
+ * sealed in `sensitive_variables`, the others are plain in `variables`.
+ */
+export const pipelines = pgTable(
+  'pipelines',
+  {
+    id: id(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    pipelineTemplateId: uuid('pipeline_template_id')
+      .notNull()
+      .references(() => pipelineTemplates.id),
+    type: text('type', { enum: pipelineTypes }).notNull(),
+    status: text('status', { enum: nodeStatuses }).notNull().default('CREATED'),
+    environmentName: text('environment_name'),
+    rootPipelineId: uuid('root_pipeline_id').notNull(),
+    parentPipelineId: uuid('parent_pipeline_id').references((): AnyPgColumn => pipelines.id, { onDelete: 'cascade' }),
+    parentNodeId: uuid('parent_node_id'),
+    /** The release it belongs to; releases come later (no foreign key yet). */
+    releaseId: uuid('release_id'),
+    template: jsonb('template').$type<CompiledPipelineTemplate>().notNull(),
+    variables: jsonb('variables').$type<Record<string, unknown>>().notNull().default({}),
+    /** Sealed JSON object of the sensitive variables' values, or null when there are none. */
+    sensitiveVariables: text('sensitive_variables'),
+    annotations: jsonb('annotations').$type<PipelineAnnotation[]>().notNull().default([]),
+    /** Pipeline-level approval rules (lifecycle deployments), by id. */
+    approvalRuleIds: uuid('approval_rule_ids').array().notNull().default(sql`'{}'`),
+    trigger: jsonb('trigger').$type<PipelineTrigger>().notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    version: version(),
+  },
+  (table) => [
+    index('pipelines_project_idx').on(table.projectId, table.createdAt),
+    index('pipelines_root_idx').on(table.rootPipelineId),
+    check('pipelines_environment', sql`(${table.type} = 'DEPLOYMENT') = (${table.environmentName} is not null)`),
+    check('pipelines_nested_parent', sql`(${table.type} = 'NESTED') = (${table.parentPipelineId} is not null and ${table.parentNodeId} is not null)`),
+  ],
+);
+
+export type PipelineRow = typeof pipelines.$inferSelect;

@@ -1,0 +1,89 @@
+// Writing a draft: one transaction (`db.batch`) with every change and its outbox events. It takes
+// the project's outbox lock first (so event ids increase in commit order within a project, which
+// subscription replay relies on), then checks that the tree's root is still at the version the
+// draft was computed from and moves it on: two transitions of one tree computed from the same
+// state cannot both commit. The loser's batch fails as a serialization failure and the engine
+// recomputes from the new state (engine.ts), where the transition may no longer be legal.
+import { eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { HttpDatabase } from '../../db/client';
+import { jobs, pipelineApprovals, pipelineNodes, pipelines } from '../../db/schema';
+import { recordActivity } from '../activity/record';
+import type { Draft } from './draft';
+import { insertPipelineEvents, lockPipelineEvents } from './outbox';
+
+/** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
+const treeChanged = '40001';
+
+export function isLostRace(error: unknown): boolean {
+  const fields = ((error as { cause?: { code?: string } })?.cause ?? error) as { code?: string };
+  return fields?.code === treeChanged;
+}
+
+export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
+  const { tree, now } = draft;
+  const root = tree.pipelines.get(tree.rootId)!;
+  const statements: BatchItem<'pg'>[] = [lockPipelineEvents(db, root.projectId)];
+  if (!draft.newPipelines.has(tree.rootId)) {
+    statements.push(
+      db.execute(sql`select phobos_pipeline_unchanged(exists (select 1 from pipelines where id = ${tree.rootId} and version = ${tree.rootVersion}))`),
+      db.execute(sql`update pipelines set version = version + 1, updated_at = ${now} where id = ${tree.rootId}`),
+    );
+  }
+  const fresh = <T>(ids: Set<string>, rows: Map<string, T>) => [...ids].map((id) => rows.get(id)!);
+  if (draft.newPipelines.size > 0) statements.push(db.insert(pipelines).values(fresh(draft.newPipelines, tree.pipelines)));
+  if (draft.newNodes.size > 0) statements.push(db.insert(pipelineNodes).values(fresh(draft.newNodes, tree.nodes)));
+  if (draft.newJobs.size > 0) statements.push(db.insert(jobs).values(fresh(draft.newJobs, tree.jobs)));
+  if (draft.newApprovals.length > 0) statements.push(db.insert(pipelineApprovals).values(draft.newApprovals));
+  for (const id of draft.changedPipelines) {
+    const row = tree.pipelines.get(id)!;
+    statements.push(
+      db
+        .update(pipelines)
+        .set({ status: row.status, startedAt: row.startedAt, completedAt: row.completedAt, updatedAt: now, version: sql`${pipelines.version} + 1` })
+        .where(eq(pipelines.id, id)),
+    );
+  }
+  for (const id of draft.changedNodes) {
+    const row = tree.nodes.get(id)!;
+    statements.push(
+      db
+        .update(pipelineNodes)
+        .set({
+          status: row.status,
+          attempts: row.attempts,
+          nextAttemptAt: row.nextAttemptAt,
+          nestedPipelineId: row.nestedPipelineId,
+          startedAt: row.startedAt,
+          completedAt: row.completedAt,
+          updatedAt: now,
+          version: sql`${pipelineNodes.version} + 1`,
+        })
+        .where(eq(pipelineNodes.id, id)),
+    );
+  }
+  for (const id of draft.changedJobs) {
+    const row = tree.jobs.get(id)!;
+    statements.push(
+      db
+        .update(jobs)
+        .set({
+          status: row.status,
+          outputs: row.outputs,
+          pendingAt: row.pendingAt,
+          runningAt: row.runningAt,
+          cancelRequestedAt: row.cancelRequestedAt,
+          finishedAt: row.finishedAt,
+          updatedAt: now,
+          version: sql`${jobs.version} + 1`,
+        })
+        .where(eq(jobs.id, id)),
+    );
+  }
+  for (const approval of draft.revokedApprovals) {
+    statements.push(db.update(pipelineApprovals).set({ revokedAt: approval.revokedAt }).where(eq(pipelineApprovals.id, approval.id)));
+  }
+  if (draft.events.length > 0) statements.push(insertPipelineEvents(db, root, draft.events));
+  for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
+  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
+}

@@ -1,0 +1,43 @@
+// How every transition runs: load the tree (one round trip), apply the transition to a draft,
+// let the engine move the tree on as far as it can, commit the draft (one round trip). If another
+// transition of the same tree committed in between, the commit is refused (commit.ts) and the whole
+// thing is recomputed from the new state, where the transition may have become illegal — then the
+// caller gets that refusal, and exactly one of two racing transitions has happened.
+import type { HttpDatabase } from '../../db/client';
+import { AppError } from '../../errors';
+import { advance, type EngineContext } from './advance';
+import { commitDraft, isLostRace } from './commit';
+import { Draft } from './draft';
+import { nestedTemplateLoader } from './nested';
+import type { EngineConfig } from './secrets';
+import { loadTree, type Locator } from './tree';
+
+const maxAttempts = 10;
+
+export function engineContext(db: HttpDatabase, config: EngineConfig): EngineContext {
+  return { db, config, loadNestedTemplate: nestedTemplateLoader(db) };
+}
+
+/** Runs `step` on the tree of `locator` and commits it with everything it sets off. */
+export async function runTransition<T>(
+  db: HttpDatabase,
+  config: EngineConfig,
+  locator: Locator,
+  step: (draft: Draft, ctx: EngineContext) => T | Promise<T>,
+  now: Date = new Date(),
+): Promise<T> {
+  const ctx = engineContext(db, config);
+  for (let attempt = 1; ; attempt += 1) {
+    const draft = new Draft(await loadTree(db, locator), now);
+    const result = await step(draft, ctx);
+    await advance(draft, ctx);
+    if (draft.isEmpty) return result;
+    try {
+      await commitDraft(db, draft);
+      return result;
+    } catch (error) {
+      if (!isLostRace(error)) throw error;
+      if (attempt >= maxAttempts) throw new AppError('CONFLICT', 'The pipeline is changing too fast; try again');
+    }
+  }
+}
