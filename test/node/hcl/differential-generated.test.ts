@@ -10,18 +10,34 @@ import { oracle, toOracleShape } from './oracle';
 
 const name = fc.constantFrom('a', 'b', 'name', 'value_1', 'x-y', 'command', 'for_each', 'ifx', 'in_');
 const text = fc.stringMatching(/^[a-z0-9 .,:/=_-]{0,12}$/);
-const escape = fc.constantFrom('\\n', '\\t', '\\"', '\\\\', '\\u00e9', '\\U0001F680', '$${x}', '%%{y}');
+const escapeSequence = fc.constantFrom('\\n', '\\t', '\\"', '\\\\', '\\u00e9', '\\U0001F680', '$${x}', '%%{y}');
 
 const expression: fc.Arbitrary<string> = fc.letrec<{ expr: string; term: string }>((tie) => ({
   term: fc.oneof(
     { maxDepth: 3, depthIdentifier: 'expression', withCrossShrink: true },
     fc.integer({ min: 0, max: 100000 }).map(String),
     fc.constantFrom('1.5', '0.25', '1e3', '2E-2', 'true', 'false', 'null', '-3', '!true'),
-    fc.array(fc.oneof(text, escape), { maxLength: 3 }).map((parts) => `"${parts.join('')}"`),
+    fc.array(fc.oneof(text, escapeSequence), { maxLength: 3 }).map((parts) => `"${parts.join('')}"`),
     fc.tuple(text, tie('expr'), text).map(([before, inner, after]) => `"${before}\${${inner}}${after}"`),
-    fc.tuple(name, fc.array(fc.oneof(name.map((n) => `.${n}`), fc.nat(9).map((n) => `[${n}]`)), { maxLength: 3 })).map(([root, steps]) => `var.${root}${steps.join('')}`),
+    fc
+      .tuple(
+        name,
+        fc.array(
+          fc.oneof(
+            name.map((n) => `.${n}`),
+            fc.nat(9).map((n) => `[${n}]`),
+          ),
+          { maxLength: 3 },
+        ),
+      )
+      .map(([root, steps]) => `var.${root}${steps.join('')}`),
     fc.array(tie('expr'), { maxLength: 3 }).map((items) => `[${items.join(', ')}]`),
-    fc.array(fc.tuple(name, tie('expr')), { maxLength: 3 }).map((items) => `{ ${uniqueKeys(items).map(([k, v]) => `${k} = ${v}`).join(', ')} }`),
+    fc.array(fc.tuple(name, tie('expr')), { maxLength: 3 }).map(
+      (items) =>
+        `{ ${uniqueKeys(items)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(', ')} }`,
+    ),
     fc.tuple(fc.constantFrom('upper', 'join', 'length', 'f'), fc.array(tie('expr'), { maxLength: 3 })).map(([fn, args]) => `${fn}(${args.join(', ')})`),
     tie('expr').map((inner) => `(${inner})`),
     fc.tuple(tie('expr'), tie('expr')).map(([collection, value]) => `[for k, v in ${collection} : ${value}]`),
@@ -31,7 +47,9 @@ const expression: fc.Arbitrary<string> = fc.letrec<{ expr: string; term: string 
   expr: fc.oneof(
     { maxDepth: 3, depthIdentifier: 'expression', withCrossShrink: true },
     tie('term'),
-    fc.tuple(tie('term'), fc.constantFrom('+', '-', '*', '/', '%', '==', '!=', '<', '<=', '>', '>=', '&&', '||'), tie('term')).map(([l, op, r]) => `${l} ${op} ${r}`),
+    fc
+      .tuple(tie('term'), fc.constantFrom('+', '-', '*', '/', '%', '==', '!=', '<', '<=', '>', '>=', '&&', '||'), tie('term'))
+      .map(([l, op, r]) => `${l} ${op} ${r}`),
     fc.tuple(tie('term'), tie('term'), tie('term')).map(([c, t, e]) => `${c} ? ${t} : ${e}`),
     tie('term').map((operand) => `!${operand}`),
   ),
@@ -48,7 +66,12 @@ function bodyAt(depth: number): fc.Arbitrary<string> {
     .tuple(
       fc.array(fc.tuple(name, expression), { maxLength: 4 }),
       fc.array(
-        fc.tuple(fc.constantFrom(0, 1, 2), fc.array(fc.constantFrom('x', 'y', 'with space', 'é'), { minLength: 2, maxLength: 2 }), fc.boolean(), depth > 0 ? bodyAt(depth - 1) : fc.constant('')),
+        fc.tuple(
+          fc.constantFrom(0, 1, 2),
+          fc.array(fc.constantFrom('x', 'y', 'with space', 'é'), { minLength: 2, maxLength: 2 }),
+          fc.boolean(),
+          depth > 0 ? bodyAt(depth - 1) : fc.constant(''),
+        ),
         { maxLength: depth > 0 ? 2 : 0 },
       ),
     )
@@ -91,7 +114,11 @@ const mutation = fc
   .tuple(
     fc.constantFrom(...corpus),
     fc.array(
-      fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), fc.constantFrom('{', '}', '[', ']', '(', ')', '"', '=', ',', '\n', ' ', '$', '%', '.', '*', ':', '?', '#', '/', '\\', '<', '-', 'a', '1', '~')),
+      fc.tuple(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.boolean(),
+        fc.constantFrom('{', '}', '[', ']', '(', ')', '"', '=', ',', '\n', ' ', '$', '%', '.', '*', ':', '?', '#', '/', '\\', '<', '-', 'a', '1', '~'),
+      ),
       { minLength: 1, maxLength: 3 },
     ),
   )

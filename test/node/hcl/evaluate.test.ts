@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL sources spell interpolations as ${...}
 import { describe, expect, it } from 'vitest';
 import { HclEvaluationError } from '../../../src/domain/templates/hcl/errors';
 import { evaluate, referencedVariables } from '../../../src/domain/templates/hcl/evaluate';
@@ -74,7 +75,11 @@ describe('evaluate', () => {
     expect(failure('range(100000)').detail).toContain('limit of 10000 items');
     expect(failure('concat(range(6000), range(6000))').detail).toContain('limit of 10000 items');
     // A doubling string stops at the cap instead of exhausting memory.
-    expect(failure('replace(replace(replace(replace(join("", range(10000)), "1", join("", range(10000))), "2", "xxxxxxxxxxxxxxxxxxxxxx"), "3", "yyyyyyyyy"), "4", "zzzzzzzzzz")').detail).toContain('characters');
+    expect(
+      failure(
+        'replace(replace(replace(replace(join("", range(10000)), "1", join("", range(10000))), "2", "xxxxxxxxxxxxxxxxxxxxxx"), "3", "yyyyyyyyy"), "4", "zzzzzzzzzz")',
+      ).detail,
+    ).toContain('characters');
   });
 
   it('lists the traversals an expression references, leaving out for variables', () => {

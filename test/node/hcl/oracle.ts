@@ -63,7 +63,8 @@ function expression(node: Expression, source: string): Json {
       // evaluates a unary operator whose operand is a literal.
       const operand = node.operand.kind === 'unary' ? folded(node.operand) : node.operand;
       // A quoted string is a template, not a literal, in HashiCorp's tree.
-      if (operand?.kind === 'literal' && typeof operand.value === (node.operator === '-' ? 'number' : 'boolean')) return node.operator === '-' ? -(operand.value as number) : !operand.value;
+      if (operand?.kind === 'literal' && typeof operand.value === (node.operator === '-' ? 'number' : 'boolean'))
+        return node.operator === '-' ? -(operand.value as number) : !operand.value;
       return wrap(node, source);
     }
     case 'template': {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL sources spell interpolations as ${...}
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Attribute, Block, Expression } from '../../../src/domain/templates/hcl/ast';
@@ -49,7 +50,10 @@ describe('parseHcl', () => {
   it('reads traversals, legacy indexes and splats', () => {
     expect(parseHclExpression('a.b[0].c.1')).toMatchObject({ kind: 'index', key: { value: 1 }, object: { kind: 'getAttr', name: 'c' } });
     expect(parseHclExpression('a.0.1')).toMatchObject({ kind: 'index', key: { value: 1 }, object: { kind: 'index', key: { value: 0 } } });
-    expect(parseHclExpression('a[*].b[0]')).toMatchObject({ kind: 'splat', each: { kind: 'index', object: { kind: 'getAttr', object: { kind: 'splatItem' } } } });
+    expect(parseHclExpression('a[*].b[0]')).toMatchObject({
+      kind: 'splat',
+      each: { kind: 'index', object: { kind: 'getAttr', object: { kind: 'splatItem' } } },
+    });
     // `.*` takes attributes only: the index applies to the splat's result.
     expect(parseHclExpression('a.*.b[0]')).toMatchObject({ kind: 'index', object: { kind: 'splat', each: { kind: 'getAttr' } } });
   });
