@@ -1,3 +1,5 @@
+import type { Range } from './ast';
+
 // The two errors of the HCL code: a template that does not parse, and an expression that cannot be
 // evaluated. Both carry a 1-based line and column so the template validator can point at the problem.
 
@@ -39,4 +41,8 @@ export class HclEvaluationError extends Error {
     this.column = column;
     this.detail = message;
   }
+}
+
+export function evaluationError(range: Range, message: string): HclEvaluationError {
+  return new HclEvaluationError(message, range.start.line, range.start.column);
 }
