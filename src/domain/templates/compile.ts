@@ -53,6 +53,7 @@ const topLevel: Shape = {
   blocks: ['stage', 'agent', 'variable', 'plugin', 'plugin_requirements', 'jwt', 'volume', 'vcs_token'],
 };
 const identifier = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const knownFunctions: ReadonlySet<string> = new Set(functionNames);
 
 class Compiler {
   readonly problems: TemplateProblem[] = [];
@@ -235,7 +236,7 @@ export function compilePipelineTemplate(source: string): CompileResult {
     jwts: new Set(jwts.map((jwt) => jwt.name)),
     vcsTokens: new Set(vcsTokens.map((token) => token.name)),
     stages: outline,
-    functions: functionNames,
+    functions: knownFunctions,
   };
   for (const { expression, at, report } of compiler.deferred) checkReferences(expression, { ...scope, at }, report);
 
@@ -294,9 +295,9 @@ function compileVariables(compiler: Compiler, blocks: Block[]): TemplateVariable
       value = compiler.constant(defaultAttribute, 'a value');
       if (value !== undefined && typeKnown) {
         try {
-          value = convertToType(value, type, `${where} default`);
+          value = convertToType(value, type, 'default');
         } catch (error) {
-          compiler.report(defaultAttribute.expression.range, `${where}: the default does not fit type ${typeText(typeAttribute)}: ${problemText(error)}`);
+          compiler.report(defaultAttribute.expression.range, `${where}: the default does not fit type ${typeText(typeAttribute)}: ${error instanceof Error ? error.message : String(error)}.`);
         }
       }
     }

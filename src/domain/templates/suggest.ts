@@ -16,7 +16,7 @@ function editDistance(a: string, b: string): number {
 /** ` Did you mean "x"?` when a known word is close to `word`, or an empty string. */
 export function didYouMean(word: string, known: Iterable<string>): string {
   let best: string | undefined;
-  let bestDistance = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  let bestDistance = Math.min(3, Math.max(1, Math.floor(word.length / 2)));
   for (const candidate of known) {
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
