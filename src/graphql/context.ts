@@ -11,6 +11,8 @@ import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
 import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
+import type { ObjectStore } from '../platform/object-store/object-store';
+import { objectStoreFor } from '../platform/object-store/select';
 
 /**
  * The request's dataloaders. Loadable types and fields (builder.loadableNode, t.loadable) create
@@ -30,6 +32,8 @@ export interface GraphQLContext {
   logger: Logger;
   requestId: string;
   loaders: RequestLoaders;
+  /** The object store (pipeline template bodies), created on first use. */
+  objects: () => ObjectStore;
 }
 
 export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
@@ -44,6 +48,7 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     logger: c.get('logger'),
     requestId: c.get('requestId'),
     loaders: { of: (ref) => ref.getDataloader(context) },
+    objects: () => objectStoreFor(c.env, c.get('config')),
   };
   return context;
 }
