@@ -162,7 +162,9 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     const content = files.get(fileKey(flavour, repository, url.searchParams.get('ref') ?? 'main', path));
     if (content === undefined) return sendJsonAndStatus(res, 404, flavour === 'github' ? { message: 'Not Found' } : { message: '404 File Not Found' });
     if (flavour === 'gitlab' || (req.headers.accept ?? '').includes('application/vnd.github.raw')) {
-      res.writeHead(200, { 'content-type': flavour === 'github' ? 'application/vnd.github.raw+json; charset=utf-8' : 'text/plain; charset=utf-8' }).end(content);
+      res
+        .writeHead(200, { 'content-type': flavour === 'github' ? 'application/vnd.github.raw+json; charset=utf-8' : 'text/plain; charset=utf-8' })
+        .end(content);
       return 200;
     }
     const bytes = Buffer.from(content);
@@ -197,7 +199,15 @@ export async function startFakeVcs(): Promise<FakeVcs> {
       if (route === 'GET /user') return user('github', req, res);
       if (route === 'GET /api/v4/user') return user('gitlab', req, res);
       const github = /^GET \/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(route);
-      if (github) return file('github', `${decodeURIComponent(github[1]!)}/${decodeURIComponent(github[2]!)}`, github[3]!.split('/').map(decodeURIComponent).join('/'), url, req, res);
+      if (github)
+        return file(
+          'github',
+          `${decodeURIComponent(github[1]!)}/${decodeURIComponent(github[2]!)}`,
+          github[3]!.split('/').map(decodeURIComponent).join('/'),
+          url,
+          req,
+          res,
+        );
       const gitlab = /^GET \/api\/v4\/projects\/([^/]+)\/repository\/files\/([^/]+)\/raw$/.exec(route);
       if (gitlab) return file('gitlab', decodeURIComponent(gitlab[1]!), decodeURIComponent(gitlab[2]!), url, req, res);
       return sendJsonAndStatus(res, 404, { message: 'Not Found' });

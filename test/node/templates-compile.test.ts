@@ -119,9 +119,19 @@ describe('compilePipelineTemplate', () => {
     const deploy = template.stages[1]!;
     expect(deploy.approvalRules).toEqual(['prn:approval_rule:acme/admins']);
     const [task, probe] = deploy.tasks;
-    expect(task).toMatchObject({ name: 'deploy_resource', when: 'manual', agentTags: ['prod'], maxDurationSeconds: 3600, mountPoints: [{ volume: 'repo', path: '/src' }] });
+    expect(task).toMatchObject({
+      name: 'deploy_resource',
+      when: 'manual',
+      agentTags: ['prod'],
+      maxDurationSeconds: 3600,
+      mountPoints: [{ volume: 'repo', path: '/src' }],
+    });
     expect(task!.actions[0]).toMatchObject({ name: 'exec_command', pluginName: 'exec', actionName: 'command', alias: 'exec_command' });
-    expect(probe!.gate).toMatchObject({ intervalSeconds: 30, attempts: 3, successConditionSource: 'action_outputs.stage.deploy.task.probe.action.check.success == true' });
+    expect(probe!.gate).toMatchObject({
+      intervalSeconds: 30,
+      attempts: 3,
+      successConditionSource: 'action_outputs.stage.deploy.task.probe.action.check.success == true',
+    });
     expect(probe!.gate!.successCondition.kind).toBe('binary');
     expect(deploy.pipelines[0]).toMatchObject({ name: 'child', when: 'auto', environment: null });
     expect(template.stages[2]!.when).toBe('pipeline_failure');
@@ -169,17 +179,37 @@ EOF
   });
 
   const cases: Array<[string, string, Array<[number, number, RegExp]>]> = [
-    ['an unknown top-level block, with a suggestion', 'stge "a" {}\nstage "b" {\n  task "t" {}\n}\n', [[1, 1, /Unknown block "stge" in a pipeline template\. Did you mean "stage"\?/]]],
-    ['an unknown attribute of a task', 'stage "b" {\n  task "t" {\n    attemps = 3\n  }\n}\n', [[3, 5, /Unknown attribute "attemps" in task "t" of stage "b"\. Did you mean "attempts"\?/]]],
+    [
+      'an unknown top-level block, with a suggestion',
+      'stge "a" {}\nstage "b" {\n  task "t" {}\n}\n',
+      [[1, 1, /Unknown block "stge" in a pipeline template\. Did you mean "stage"\?/]],
+    ],
+    [
+      'an unknown attribute of a task',
+      'stage "b" {\n  task "t" {\n    attemps = 3\n  }\n}\n',
+      [[3, 5, /Unknown attribute "attemps" in task "t" of stage "b"\. Did you mean "attempts"\?/]],
+    ],
     ['a stage without a label', 'stage {\n  task "t" {}\n}\n', [[1, 1, /A stage block needs exactly one label, its name/]]],
     ['no stage at all', 'plugin exec {}\n', [[1, 1, /needs at least one stage/]]],
-    ['duplicate stage names', 'stage "a" {\n  task "t" {}\n}\nstage "a" {\n  task "u" {}\n}\n', [[4, 1, /Duplicate stage "a": it is already declared at line 1/]]],
+    [
+      'duplicate stage names',
+      'stage "a" {\n  task "t" {}\n}\nstage "a" {\n  task "u" {}\n}\n',
+      [[4, 1, /Duplicate stage "a": it is already declared at line 1/]],
+    ],
     ['duplicate task names in a stage', 'stage "a" {\n  task "t" {}\n  task "t" {}\n}\n', [[3, 3, /Duplicate task or pipeline in stage "a" "t"/]]],
     ['a bad stage when', 'stage "a" {\n  when = "always"\n  task "t" {}\n}\n', [[2, 10, /when must be "auto" or "pipeline_failure", not "always"/]]],
     ['a bad task when', 'stage "a" {\n  task "t" {\n    when = "later"\n  }\n}\n', [[3, 12, /when must be "auto" or "manual", not "later"/]]],
-    ['an approval rule that is not a PRN', 'stage "a" {\n  approval_rules = ["admins"]\n  task "t" {}\n}\n', [[2, 20, /approval_rules: "admins" is not an approval rule PRN/]]],
+    [
+      'an approval rule that is not a PRN',
+      'stage "a" {\n  approval_rules = ["admins"]\n  task "t" {}\n}\n',
+      [[2, 20, /approval_rules: "admins" is not an approval rule PRN/]],
+    ],
     ['agent_tags not a list', 'stage "a" {\n  task "t" {\n    agent_tags = "linux"\n  }\n}\n', [[3, 18, /agent_tags must be a list of strings/]]],
-    ['a mount point of an undeclared volume', 'stage "a" {\n  task "t" {\n    mount_point {\n      volume = "src"\n    }\n  }\n}\n', [[4, 16, /no volume "src" is declared; add a volume "src" block/]]],
+    [
+      'a mount point of an undeclared volume',
+      'stage "a" {\n  task "t" {\n    mount_point {\n      volume = "src"\n    }\n  }\n}\n',
+      [[4, 16, /no volume "src" is declared; add a volume "src" block/]],
+    ],
     [
       'a gate without a success condition and a bad interval',
       'stage "a" {\n  task "t" {\n    interval = "2 minutes"\n    attempts = 3\n  }\n}\n',
@@ -188,23 +218,48 @@ EOF
         [3, 16, /interval must be a duration such as "30s", "2m", "1h" or "1h30m", not "2 minutes"/],
       ],
     ],
-    ['attempts out of range', 'stage "a" {\n  task "t" {\n    interval = "1m"\n    attempts = 0\n    success_condition = "true"\n  }\n}\n', [[4, 16, /attempts must be a whole number from 1 to 1000/]]],
-    ['a success condition that does not parse', 'stage "a" {\n  task "t" {\n    interval = "1m"\n    attempts = 2\n    success_condition = "1 +"\n  }\n}\n', [[5, 29, /success_condition: /]]],
+    [
+      'attempts out of range',
+      'stage "a" {\n  task "t" {\n    interval = "1m"\n    attempts = 0\n    success_condition = "true"\n  }\n}\n',
+      [[4, 16, /attempts must be a whole number from 1 to 1000/]],
+    ],
+    [
+      'a success condition that does not parse',
+      'stage "a" {\n  task "t" {\n    interval = "1m"\n    attempts = 2\n    success_condition = "1 +"\n  }\n}\n',
+      [[5, 29, /success_condition: /]],
+    ],
     [
       'a success condition naming an unknown action',
       'stage "a" {\n  task "t" {\n    interval = "1m"\n    attempts = 2\n    success_condition = "action_outputs.stage.a.task.t.action.probe.ok"\n    action "exec_command" {\n      command = "true"\n    }\n  }\n}\n',
       [[5, 26, /success_condition: action_outputs names action "probe", which task "t" of stage "a" does not have/]],
     ],
     ['an action name without a plugin', 'stage "a" {\n  task "t" {\n    action "command" {}\n  }\n}\n', [[3, 12, /an action is named "<plugin>_<action>"/]]],
-    ['an action of an undeclared plugin', 'stage "a" {\n  task "t" {\n    action "tharsis_apply" {}\n  }\n}\n', [[3, 12, /uses plugin "tharsis", which is not declared: add plugin "tharsis" \{\}/]]],
+    [
+      'an action of an undeclared plugin',
+      'stage "a" {\n  task "t" {\n    action "tharsis_apply" {}\n  }\n}\n',
+      [[3, 12, /uses plugin "tharsis", which is not declared: add plugin "tharsis" \{\}/]],
+    ],
     [
       'two actions with the same alias',
       'stage "a" {\n  task "t" {\n    action "exec_command" {\n      alias = "x"\n    }\n    action "exec_command" {\n      alias = "x"\n    }\n  }\n}\n',
       [[6, 5, /Two actions of task "t" of stage "a" are named "x"/]],
     ],
-    ['an undeclared variable', 'variable "name" {}\nstage "a" {\n  task "t" {\n    action "exec_command" {\n      command = "echo ${var.nmae}"\n    }\n  }\n}\n', [[5, 25, /Unknown variable "nmae": declare it with a variable "nmae" block\. Did you mean "name"\?/]]],
-    ['an unknown function', 'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = jsonencod("x")\n    }\n  }\n}\n', [[4, 17, /Unknown function "jsonencod"\. Did you mean "jsonencode"\?/]]],
-    ['an unknown root name', 'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = local.x\n    }\n  }\n}\n', [[4, 17, /Unknown name "local": references start with var, action_outputs, jwt, vcs_token/]]],
+    [
+      'an undeclared variable',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation, not a JavaScript template.
+      'variable "name" {}\nstage "a" {\n  task "t" {\n    action "exec_command" {\n      command = "echo ${var.nmae}"\n    }\n  }\n}\n',
+      [[5, 25, /Unknown variable "nmae": declare it with a variable "nmae" block\. Did you mean "name"\?/]],
+    ],
+    [
+      'an unknown function',
+      'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = jsonencod("x")\n    }\n  }\n}\n',
+      [[4, 17, /Unknown function "jsonencod"\. Did you mean "jsonencode"\?/]],
+    ],
+    [
+      'an unknown root name',
+      'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = local.x\n    }\n  }\n}\n',
+      [[4, 17, /Unknown name "local": references start with var, action_outputs, jwt, vcs_token/]],
+    ],
     [
       'outputs of a later stage',
       'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = action_outputs.stage.b.task.u.action.exec_command.out\n    }\n  }\n}\nstage "b" {\n  task "u" {\n    action "exec_command" {}\n  }\n}\n',
@@ -215,10 +270,22 @@ EOF
       'stage "a" {\n  task "t" {\n    action "exec_command" {}\n  }\n  task "u" {\n    action "exec_command" {\n      command = action_outputs.stage.a.task.t.action.exec_command.out\n    }\n  }\n}\n',
       [[7, 17, /are not available here/]],
     ],
-    ['outputs in the wrong shape', 'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = action_outputs.a.t\n    }\n  }\n}\n', [[4, 17, /Action outputs are read as action_outputs\.stage\.<stage>\.task\.<task>\.action\.<alias>\.<output>/]]],
-    ['a default that does not fit its type', 'variable "ports" {\n  type    = list(number)\n  default = [80, "http"]\n}\nstage "a" {\n  task "t" {}\n}\n', [[3, 13, /variable "ports": the default does not fit type list\(\.\.\.\): default\[1\]: /]]],
+    [
+      'outputs in the wrong shape',
+      'stage "a" {\n  task "t" {\n    action "exec_command" {\n      command = action_outputs.a.t\n    }\n  }\n}\n',
+      [[4, 17, /Action outputs are read as action_outputs\.stage\.<stage>\.task\.<task>\.action\.<alias>\.<output>/]],
+    ],
+    [
+      'a default that does not fit its type',
+      'variable "ports" {\n  type    = list(number)\n  default = [80, "http"]\n}\nstage "a" {\n  task "t" {}\n}\n',
+      [[3, 13, /variable "ports": the default does not fit type list\(\.\.\.\): default\[1\]: /]],
+    ],
     ['an unknown type', 'variable "x" {\n  type = strin\n}\nstage "a" {\n  task "t" {}\n}\n', [[2, 10, /Invalid type "strin"/]]],
-    ['a default that refers to a variable', 'variable "x" {\n  default = var.y\n}\nstage "a" {\n  task "t" {}\n}\n', [[2, 13, /default must be a value written out/]]],
+    [
+      'a default that refers to a variable',
+      'variable "x" {\n  default = var.y\n}\nstage "a" {\n  task "t" {}\n}\n',
+      [[2, 13, /default must be a value written out/]],
+    ],
     [
       'stage_order that misses a stage and names an unknown one twice',
       'stage_order = ["a", "c", "a"]\nstage "a" {\n  task "t" {}\n}\nstage "b" {\n  task "t" {}\n}\n',
@@ -228,19 +295,39 @@ EOF
         [1, 26, /stage_order names stage "a" more than once/],
       ],
     ],
-    ['a nested pipeline without template_id', 'stage "a" {\n  pipeline "p" {\n    when = "manual"\n  }\n}\n', [[2, 3, /pipeline "p" of stage "a" needs template_id/]]],
+    [
+      'a nested pipeline without template_id',
+      'stage "a" {\n  pipeline "p" {\n    when = "manual"\n  }\n}\n',
+      [[2, 3, /pipeline "p" of stage "a" needs template_id/]],
+    ],
     ['a jwt without audience', 'jwt "aws" {}\nstage "a" {\n  task "t" {}\n}\n', [[1, 1, /jwt "aws" needs an audience/]]],
-    ['a volume of another type', 'volume "v" {\n  type = "s3"\n  vcs_options {\n    provider_id = "x"\n    repository_path = "y"\n  }\n}\nstage "a" {\n  task "t" {}\n}\n', [[2, 10, /type must be "vcs", not "s3"/]]],
+    [
+      'a volume of another type',
+      'volume "v" {\n  type = "s3"\n  vcs_options {\n    provider_id = "x"\n    repository_path = "y"\n  }\n}\nstage "a" {\n  task "t" {}\n}\n',
+      [[2, 10, /type must be "vcs", not "s3"/]],
+    ],
     ['a vcs_token without provider_id', 'vcs_token "gh" {}\nstage "a" {\n  task "t" {}\n}\n', [[1, 1, /vcs_token "gh" needs provider_id/]]],
-    ['an undeclared jwt', 'stage "a" {\n  task "t" {\n    action "exec_command" {\n      token = jwt.aws\n    }\n  }\n}\n', [[4, 15, /Unknown jwt block "aws"/]]],
-    ['a plugin requirement without source', 'plugin_requirements {\n  tharsis = { version = "0.1.0" }\n}\nstage "a" {\n  task "t" {}\n}\n', [[2, 13, /plugin_requirements: tharsis must be \{ source = /]]],
-    ['a block written as an attribute', 'stage "a" {\n  task "t" {\n    mount_point = { volume = "x" }\n  }\n}\n', [[3, 5, /"mount_point" is a block, not an attribute/]]],
+    [
+      'an undeclared jwt',
+      'stage "a" {\n  task "t" {\n    action "exec_command" {\n      token = jwt.aws\n    }\n  }\n}\n',
+      [[4, 15, /Unknown jwt block "aws"/]],
+    ],
+    [
+      'a plugin requirement without source',
+      'plugin_requirements {\n  tharsis = { version = "0.1.0" }\n}\nstage "a" {\n  task "t" {}\n}\n',
+      [[2, 13, /plugin_requirements: tharsis must be \{ source = /]],
+    ],
+    [
+      'a block written as an attribute',
+      'stage "a" {\n  task "t" {\n    mount_point = { volume = "x" }\n  }\n}\n',
+      [[3, 5, /"mount_point" is a block, not an attribute/]],
+    ],
   ];
 
   it.each(cases)('refuses %s with each problem at its line and column', (_name, source, expected) => {
     const problems = problemsOf(source);
     expect(problems.map(({ line, column }) => [line, column])).toEqual(expected.map(([line, column]) => [line, column]));
-    problems.forEach((problem, index) => expect(problem.message).toMatch(expected[index]![2]));
+    for (const [index, problem] of problems.entries()) expect(problem.message).toMatch(expected[index]![2]);
   });
 
   it('collects every problem of a template in one pass, in source order', () => {

@@ -114,7 +114,15 @@ afterAll(async () => {
 describe('pipeline templates from a repository', () => {
   it('reads the file from GitHub at a ref, raw, and records where it came from', async () => {
     const result = await gql<Created>(fromVcs, {
-      input: { projectId, name: 'deploy', semanticVersion: '1.0.0', vcsProviderId: githubProviderId, repository: 'acme/web', ref: 'main', path: 'templates/deploy.hcl' },
+      input: {
+        projectId,
+        name: 'deploy',
+        semanticVersion: '1.0.0',
+        vcsProviderId: githubProviderId,
+        repository: 'acme/web',
+        ref: 'main',
+        path: 'templates/deploy.hcl',
+      },
     });
     expect(result.errors).toBeUndefined();
     expect(result.data!.createPipelineTemplateFromVCS.pipelineTemplate).toMatchObject({
@@ -130,14 +138,30 @@ describe('pipeline templates from a repository', () => {
     expect(asked.at(-1)).toMatchObject({ method: 'GET', path: '/repos/acme/web/contents/templates/deploy.hcl', status: 200 });
 
     const v2 = await gql<Created>(fromVcs, {
-      input: { projectId, name: 'deploy', semanticVersion: '2.0.0', vcsProviderId: githubProviderId, repository: 'acme/web', ref: 'v2', path: 'templates/deploy.hcl' },
+      input: {
+        projectId,
+        name: 'deploy',
+        semanticVersion: '2.0.0',
+        vcsProviderId: githubProviderId,
+        repository: 'acme/web',
+        ref: 'v2',
+        path: 'templates/deploy.hcl',
+      },
     });
     expect(v2.data!.createPipelineTemplateFromVCS.pipelineTemplate.hclData).toBe(`${template}# v2\n`);
   });
 
   it('reads the file from GitLab, a project in a nested group', async () => {
     const result = await gql<Created>(fromVcs, {
-      input: { projectId, name: 'gitlab-deploy', semanticVersion: '1.0.0', vcsProviderId: gitlabProviderId, repository: 'acme/platform/web', ref: 'main', path: 'ci/deploy.hcl' },
+      input: {
+        projectId,
+        name: 'gitlab-deploy',
+        semanticVersion: '1.0.0',
+        vcsProviderId: gitlabProviderId,
+        repository: 'acme/platform/web',
+        ref: 'main',
+        path: 'ci/deploy.hcl',
+      },
     });
     expect(result.errors).toBeUndefined();
     expect(result.data!.createPipelineTemplateFromVCS.pipelineTemplate).toMatchObject({ source: 'VCS', hclData: template });
@@ -171,14 +195,30 @@ describe('pipeline templates from a repository', () => {
 
   it("refuses another organization's provider as not found", async () => {
     const result = await gql<Created>(fromVcs, {
-      input: { projectId, name: 'elsewhere', semanticVersion: '1.0.0', vcsProviderId: otherProviderId, repository: 'acme/web', ref: 'main', path: 'templates/deploy.hcl' },
+      input: {
+        projectId,
+        name: 'elsewhere',
+        semanticVersion: '1.0.0',
+        vcsProviderId: otherProviderId,
+        repository: 'acme/web',
+        ref: 'main',
+        path: 'templates/deploy.hcl',
+      },
     });
     expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('refuses a repository path that is not owner/name', async () => {
     const result = await gql<Created>(fromVcs, {
-      input: { projectId, name: 'bad', semanticVersion: '1.0.0', vcsProviderId: githubProviderId, repository: 'acme/../web', ref: 'main', path: 'templates/deploy.hcl' },
+      input: {
+        projectId,
+        name: 'bad',
+        semanticVersion: '1.0.0',
+        vcsProviderId: githubProviderId,
+        repository: 'acme/../web',
+        ref: 'main',
+        path: 'templates/deploy.hcl',
+      },
     });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'repository' });
   });

@@ -117,7 +117,12 @@ beforeAll(async () => {
   await addMember(h.db.http, adminCaller, { organizationId: organization.id, userId: owner.id, role: 'owner' });
   await addMember(h.db.http, adminCaller, { organizationId: organization.id, userId: developer.id, role: 'developer' });
   await addMember(h.db.http, adminCaller, { organizationId: organization.id, userId: viewer.id, role: 'viewer' });
-  await createApprovalRule(h.db.http, adminCaller, { organizationId: organization.id, name: 'admins', approvalsRequired: 1, principals: { userIds: [owner.id] } });
+  await createApprovalRule(h.db.http, adminCaller, {
+    organizationId: organization.id,
+    name: 'admins',
+    approvalsRequired: 1,
+    principals: { userIds: [owner.id] },
+  });
   const other = await createOrganization(h.db.http, adminCaller, { name: 'other' });
   await addMember(h.db.http, adminCaller, { organizationId: other.id, userId: outsider.id, role: 'owner' });
   await createApprovalRule(h.db.http, adminCaller, { organizationId: other.id, name: 'admins', approvalsRequired: 1, principals: { userIds: [outsider.id] } });
@@ -197,12 +202,15 @@ describe('pipeline templates: versions', () => {
     expect(again.errors![0]!.message).toContain('Version 1.0.0 of pipeline template immutable already exists');
     expect(await rowCount('immutable')).toBe(1);
     expect(await storedObjects()).toEqual(before);
-    const schema = await h.gql<{ __schema: { mutationType: { fields: { name: string }[] } } }>('{ __schema { mutationType { fields { name } } } }', undefined, { as: developer });
-    expect(schema.data!.__schema.mutationType.fields.map((field) => field.name).filter((name) => name.includes('PipelineTemplate')).sort()).toEqual([
-      'createPipelineTemplate',
-      'createPipelineTemplateFromVCS',
-      'deletePipelineTemplate',
-    ]);
+    const schema = await h.gql<{ __schema: { mutationType: { fields: { name: string }[] } } }>('{ __schema { mutationType { fields { name } } } }', undefined, {
+      as: developer,
+    });
+    expect(
+      schema
+        .data!.__schema.mutationType.fields.map((field) => field.name)
+        .filter((name) => name.includes('PipelineTemplate'))
+        .sort(),
+    ).toEqual(['createPipelineTemplate', 'createPipelineTemplateFromVCS', 'deletePipelineTemplate']);
   });
 
   it('marks the highest semantic version latest, whatever the upload order, and moves it back on delete', async () => {

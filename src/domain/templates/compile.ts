@@ -91,7 +91,10 @@ class Compiler {
     }
     const label = block.labels[0]!;
     if (!identifier.test(label)) {
-      this.report(block.labelRanges[0] ?? block.range, `${block.blockType} "${label}": a name starts with a letter or underscore and holds letters, digits, underscores and hyphens.`);
+      this.report(
+        block.labelRanges[0] ?? block.range,
+        `${block.blockType} "${label}": a name starts with a letter or underscore and holds letters, digits, underscores and hyphens.`,
+      );
       return undefined;
     }
     return label;
@@ -146,7 +149,8 @@ class Compiler {
     const value = this.string(attribute);
     if (value === undefined) return undefined;
     const seconds = durationSeconds(value);
-    if (seconds === undefined) this.report(attribute!.expression.range, `${attribute!.name} must be a duration such as "30s", "2m", "1h" or "1h30m", not "${value}".`);
+    if (seconds === undefined)
+      this.report(attribute!.expression.range, `${attribute!.name} must be a duration such as "30s", "2m", "1h" or "1h30m", not "${value}".`);
     return seconds;
   }
 
@@ -154,7 +158,7 @@ class Compiler {
     const prns = this.stringList(attribute) ?? [];
     for (const prn of prns) {
       const parsed = parsePrn(prn);
-      if (!parsed || parsed.type !== 'approval_rule' || parsed.path.length < 2 || parsed.path.length > 3) {
+      if (parsed?.type !== 'approval_rule' || parsed.path.length < 2 || parsed.path.length > 3) {
         this.report(
           attribute!.expression.range,
           `approval_rules: "${prn}" is not an approval rule PRN (prn:approval_rule:<organization>/<name> or prn:approval_rule:<organization>/<project>/<name>).`,
@@ -287,7 +291,8 @@ function compileVariables(compiler: Compiler, blocks: Block[]): TemplateVariable
       }
     }
     const sensitiveValue = attributes.get('sensitive') ? compiler.constant(attributes.get('sensitive')!, 'true or false') : false;
-    if (sensitiveValue !== undefined && typeof sensitiveValue !== 'boolean') compiler.report(attributes.get('sensitive')!.expression.range, 'sensitive must be true or false.');
+    if (sensitiveValue !== undefined && typeof sensitiveValue !== 'boolean')
+      compiler.report(attributes.get('sensitive')!.expression.range, 'sensitive must be true or false.');
     const description = compiler.string(attributes.get('description')) ?? null;
     const defaultAttribute = attributes.get('default');
     let value: unknown;
@@ -297,7 +302,10 @@ function compileVariables(compiler: Compiler, blocks: Block[]): TemplateVariable
         try {
           value = convertToType(value, type, 'default');
         } catch (error) {
-          compiler.report(defaultAttribute.expression.range, `${where}: the default does not fit type ${typeText(typeAttribute)}: ${error instanceof Error ? error.message : String(error)}.`);
+          compiler.report(
+            defaultAttribute.expression.range,
+            `${where}: the default does not fit type ${typeText(typeAttribute)}: ${error instanceof Error ? error.message : String(error)}.`,
+          );
         }
       }
     }
@@ -337,9 +345,13 @@ function compilePluginRequirements(compiler: Compiler, block: Block) {
     const value = compiler.constant(attribute, 'an object { source = "...", version = "..." }');
     if (value === undefined) return [];
     const requirement = value as { source?: unknown; version?: unknown };
-    const extra = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value).filter((key) => key !== 'source' && key !== 'version') : [];
+    const extra =
+      typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value).filter((key) => key !== 'source' && key !== 'version') : [];
     if (typeof requirement.source !== 'string' || (requirement.version !== undefined && typeof requirement.version !== 'string') || extra.length > 0) {
-      compiler.report(attribute.expression.range, `plugin_requirements: ${attribute.name} must be { source = "<where the plugin comes from>", version = "<version constraint>" } (version optional).`);
+      compiler.report(
+        attribute.expression.range,
+        `plugin_requirements: ${attribute.name} must be { source = "<where the plugin comes from>", version = "<version constraint>" } (version optional).`,
+      );
       return [];
     }
     return [{ name: attribute.name, source: requirement.source, version: (requirement.version as string | undefined) ?? null }];
@@ -411,7 +423,10 @@ function compileTask(compiler: Compiler, block: Block, stage: string, declared: 
       const volume = compiler.string(parts.attributes.get('volume'));
       if (!parts.attributes.has('volume')) compiler.report(child.range, `mount_point of ${where} needs volume: the name of a volume block.`);
       if (volume !== undefined && !declared.volumes.has(volume)) {
-        compiler.report(parts.attributes.get('volume')!.expression.range, `mount_point: no volume "${volume}" is declared; add a volume "${volume}" block.${didYouMean(volume, declared.volumes)}`);
+        compiler.report(
+          parts.attributes.get('volume')!.expression.range,
+          `mount_point: no volume "${volume}" is declared; add a volume "${volume}" block.${didYouMean(volume, declared.volumes)}`,
+        );
       }
       const path = compiler.string(parts.attributes.get('path')) ?? null;
       return volume === undefined ? [] : [{ volume, path }];
@@ -456,7 +471,10 @@ function compileAction(compiler: Compiler, block: Block, where: string, declared
   const aliasAttribute = attributes.get('alias');
   const alias = aliasAttribute ? compiler.string(aliasAttribute) : name;
   if (aliasAttribute && alias !== undefined && !identifier.test(alias)) {
-    compiler.report(aliasAttribute.expression.range, `alias "${alias}": an alias starts with a letter or underscore and holds letters, digits, underscores and hyphens.`);
+    compiler.report(
+      aliasAttribute.expression.range,
+      `alias "${alias}": an alias starts with a letter or underscore and holds letters, digits, underscores and hyphens.`,
+    );
   }
   const inputs: Record<string, Expression> = {};
   for (const [key, attribute] of attributes) {
@@ -510,7 +528,10 @@ function compileGate(compiler: Compiler, block: Block, attributes: Map<string, A
     } catch (error) {
       if (!(error instanceof HclSyntaxError)) throw error;
       for (const problem of error.problems) {
-        shifted({ start: { line: problem.line, column: problem.column, offset: 0 }, end: { line: problem.line, column: problem.column, offset: 0 } }, problem.message);
+        shifted(
+          { start: { line: problem.line, column: problem.column, offset: 0 }, end: { line: problem.line, column: problem.column, offset: 0 } },
+          problem.message,
+        );
       }
     }
   }

@@ -48,7 +48,8 @@ function walk(expression: Expression, locals: ReadonlySet<string>, scope: Refere
     case 'variable':
     case 'getAttr':
     case 'index':
-      return traversal(expression, locals, scope, report);
+      traversal(expression, locals, scope, report);
+      return;
     case 'splat':
       visit(expression.source);
       visit(expression.each);
@@ -111,17 +112,24 @@ function traversal(expression: Expression, locals: ReadonlySet<string>, scope: R
     }
     current = current.object;
   }
-  if (current.kind !== 'variable') return walk(current, locals, scope, report);
+  if (current.kind !== 'variable') {
+    walk(current, locals, scope, report);
+    return;
+  }
   if (locals.has(current.name)) return;
   switch (current.name) {
     case 'var':
-      return declared(current.range, 'var', 'variable', steps[0], scope.variables, report);
+      declared(current.range, 'var', 'variable', steps[0], scope.variables, report);
+      return;
     case 'jwt':
-      return declared(current.range, 'jwt', 'jwt', steps[0], scope.jwts, report);
+      declared(current.range, 'jwt', 'jwt', steps[0], scope.jwts, report);
+      return;
     case 'vcs_token':
-      return declared(current.range, 'vcs_token', 'vcs_token', steps[0], scope.vcsTokens, report);
+      declared(current.range, 'vcs_token', 'vcs_token', steps[0], scope.vcsTokens, report);
+      return;
     case 'action_outputs':
-      return actionOutput(current.range, steps, scope, report);
+      actionOutput(current.range, steps, scope, report);
+      return;
     default:
       report(current.range, `Unknown name "${current.name}": references start with ${roots.join(', ')}.${didYouMean(current.name, roots)}`);
   }
@@ -162,7 +170,10 @@ function actionOutput(rootRange: Range, steps: Step[], scope: ReferenceScope, re
     return;
   }
   if (!task.has(alias)) {
-    report(rootRange, `action_outputs names action "${alias}", which task "${taskName}" of stage "${stageName}" does not have (actions are named by their alias, or their name when they have none).${didYouMean(alias, task)}`);
+    report(
+      rootRange,
+      `action_outputs names action "${alias}", which task "${taskName}" of stage "${stageName}" does not have (actions are named by their alias, or their name when they have none).${didYouMean(alias, task)}`,
+    );
     return;
   }
   const current = scope.stages.get(at.stage);

@@ -61,8 +61,10 @@ export async function readRepositoryFile(type: VcsProviderType, apiUrl: string, 
   }
   if (!response.ok) {
     await response.body?.cancel();
-    if (response.status === 404) throw badInput('path', `${name} has no file ${file.path} at ${file.ref} in ${file.repository} (or the provider's token cannot read it)`);
-    if (response.status === 401 || response.status === 403) throw badInput('vcsProviderId', `${name} refused the provider's token for ${file.repository} (${response.status})`);
+    if (response.status === 404)
+      throw badInput('path', `${name} has no file ${file.path} at ${file.ref} in ${file.repository} (or the provider's token cannot read it)`);
+    if (response.status === 401 || response.status === 403)
+      throw badInput('vcsProviderId', `${name} refused the provider's token for ${file.repository} (${response.status})`);
     throw new AppError('SERVICE_UNAVAILABLE', `${name} answered ${response.status} for ${file.path}; try again later`);
   }
   const declared = Number(response.headers.get('content-length'));

@@ -40,7 +40,7 @@ const encoder = new TextEncoder();
 const rankAttempts = 5;
 
 /** `prn:pipeline_template:<org>/<project>/<name>/<version>`; an unversioned template's last segment is its id. */
-export function pipelineTemplatePrn(row: { organizationName: string; projectName: string; name: string; semanticVersion: string | null; id: string }): string {
+function pipelineTemplatePrn(row: { organizationName: string; projectName: string; name: string; semanticVersion: string | null; id: string }): string {
   return prnOf('pipeline_template', row.organizationName, row.projectName, row.name, row.semanticVersion ?? row.id);
 }
 
@@ -89,11 +89,18 @@ export async function pipelineTemplateIdsByPath(db: HttpDatabase, paths: readonl
         eq(organizations.name, organization!),
         eq(projects.name, project!),
         eq(pipelineTemplates.name, name!),
-        isUuid(last!) ? sql`(${pipelineTemplates.semanticVersion} = ${last} or ${pipelineTemplates.id} = ${last})` : eq(pipelineTemplates.semanticVersion, last!),
+        isUuid(last!)
+          ? sql`(${pipelineTemplates.semanticVersion} = ${last} or ${pipelineTemplates.id} = ${last})`
+          : eq(pipelineTemplates.semanticVersion, last!),
       ),
     );
   if (conditions.length === 0) return new Map();
-  const rows = await selectViews(db).where(sql.join(conditions.map((condition) => sql`(${condition})`), sql` or `));
+  const rows = await selectViews(db).where(
+    sql.join(
+      conditions.map((condition) => sql`(${condition})`),
+      sql` or `,
+    ),
+  );
   const found = new Map<string, string>();
   for (const row of rows) {
     found.set([row.organizationName, row.projectName, row.name, row.semanticVersion ?? row.id].join('/'), row.id);
@@ -201,10 +208,14 @@ export interface TemplateLimits {
 /** BAD_USER_INPUT listing every problem as `line:column: message`, the list itself in `details.problems`. */
 function templateProblems(problems: TemplateProblem[]): AppError {
   const lines = problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`);
-  return new AppError('BAD_USER_INPUT', `hclData: the template has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${lines.join('\n')}`, {
-    field: 'hclData',
-    details: { problems },
-  });
+  return new AppError(
+    'BAD_USER_INPUT',
+    `hclData: the template has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${lines.join('\n')}`,
+    {
+      field: 'hclData',
+      details: { problems },
+    },
+  );
 }
 
 function validateVersion(versioned: boolean, semanticVersion: string | undefined): string | null {
@@ -281,7 +292,10 @@ export async function storePipelineTemplate(
   const sha256 = await sha256Hex(bytes);
   const id = crypto.randomUUID();
   const prn = pipelineTemplatePrn({ organizationName: project.organizationName, projectName: project.name, name, semanticVersion, id });
-  const duplicate = () => new AppError('CONFLICT', `Version ${semanticVersion} of pipeline template ${name} already exists; template versions are immutable: upload a new version`, { field: 'semanticVersion' });
+  const duplicate = () =>
+    new AppError('CONFLICT', `Version ${semanticVersion} of pipeline template ${name} already exists; template versions are immutable: upload a new version`, {
+      field: 'semanticVersion',
+    });
   let versions = await versionsOf(db, project.id, name);
   if (semanticVersion !== null && versions.includes(semanticVersion)) throw duplicate();
 

@@ -49,7 +49,7 @@ const TemplateVariableRef = builder.objectRef<TemplateVariable>('PipelineTemplat
     hasDefault: t.exposeBoolean('hasDefault', { description: 'Without a default, a pipeline must give a value.' }),
     defaultValue: t.string({
       nullable: true,
-      description: "The default, JSON-encoded; null when there is none or the variable is sensitive (a sensitive default is never returned).",
+      description: 'The default, JSON-encoded; null when there is none or the variable is sensitive (a sensitive default is never returned).',
       resolve: (variable) => (variable.hasDefault && !variable.sensitive ? JSON.stringify(variable.default ?? null) : null),
     }),
     sensitive: t.exposeBoolean('sensitive'),
@@ -91,7 +91,7 @@ const SourceDetailsRef = builder.objectRef<Record<string, string>>('PipelineTemp
   }),
 });
 
-export const PipelineTemplateNode = builder.loadableNode('PipelineTemplate', {
+const PipelineTemplateNode = builder.loadableNode('PipelineTemplate', {
   description: 'An immutable version of a pipeline template (HCL) in a project.',
   id: { resolve: (template: PipelineTemplateView) => template.id },
   load: async (ids: string[], context: GraphQLContext) => pipelineTemplatesByIds(context.db.http, await context.caller(), ids),
@@ -145,7 +145,13 @@ builder.objectField(ProjectNode, 'pipelineTemplates', (t) =>
           listPipelineTemplates(
             context.db.http,
             caller,
-            { projectId: project.id, name: args.name ?? undefined, latestOnly: args.latest ?? undefined, versioned: args.versioned ?? undefined, sort: args.sort ?? undefined },
+            {
+              projectId: project.id,
+              name: args.name ?? undefined,
+              latestOnly: args.latest ?? undefined,
+              versioned: args.versioned ?? undefined,
+              sort: args.sort ?? undefined,
+            },
             page,
           ),
         );

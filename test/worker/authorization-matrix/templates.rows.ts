@@ -11,13 +11,19 @@ const templateManagers = inTenant(['admin', 'owner', 'release_manager', 'develop
 const hclData = 'plugin exec {}\n\nstage "build" {\n  task "compile" {\n    action "exec_command" {\n      command = "make"\n    }\n  }\n}\n';
 
 const newTemplate = () =>
-  createPipelineTemplate(h.db.http, objectStoreFor(h.env, h.config), adminCaller, { maxUploadBytes: h.config.server.templateMaxUploadSize }, {
-    projectId: tenant.projectId,
-    name: unique('template'),
-    versioned: true,
-    semanticVersion: '1.0.0',
-    hclData,
-  });
+  createPipelineTemplate(
+    h.db.http,
+    objectStoreFor(h.env, h.config),
+    adminCaller,
+    { maxUploadBytes: h.config.server.templateMaxUploadSize },
+    {
+      projectId: tenant.projectId,
+      name: unique('template'),
+      versioned: true,
+      semanticVersion: '1.0.0',
+      hclData,
+    },
+  );
 
 let readable: Promise<{ id: string }> | undefined;
 let provider: Promise<string> | undefined;
