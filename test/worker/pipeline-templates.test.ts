@@ -237,6 +237,17 @@ describe('pipeline templates: versions', () => {
     expect(await rowCount('ranked')).toBe(3);
   });
 
+  it('keeps exactly one latest version when versions of a name are uploaded at once', async () => {
+    const versions = ['2.0.0', '2.1.0', '2.0.1', '1.0.0'];
+    const results = await Promise.all(versions.map((semanticVersion) => create({ name: 'concurrent', semanticVersion })));
+    for (const result of results) expect(result.errors).toBeUndefined();
+    const latest = await h.db.http.execute<{ semantic_version: string }>(
+      sql`select semantic_version from pipeline_templates where name = 'concurrent' and latest`,
+    );
+    expect(latest.rows).toEqual([{ semantic_version: '2.1.0' }]);
+    expect(await rowCount('concurrent')).toBe(4);
+  });
+
   it('deletes the body with the row', async () => {
     const created = (await create({ name: 'short-lived', semanticVersion: '1.0.0' })).data!.createPipelineTemplate.pipelineTemplate;
     const [row] = (await h.db.http.execute<{ object_key: string }>(sql`select object_key from pipeline_templates where id = ${decode(created.id)}`)).rows;
