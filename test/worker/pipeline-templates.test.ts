@@ -257,6 +257,20 @@ describe('pipeline templates: versions', () => {
     expect(await (h.env.OBJECTS as R2Bucket).head(row!.object_key)).toBeNull();
   });
 
+  it('refuses to delete a version that rows elsewhere still reference (pipelines), deleting nothing', async () => {
+    const created = (await create({ name: 'in-use', semanticVersion: '1.0.0' })).data!.createPipelineTemplate.pipelineTemplate;
+    const id = decode(created.id);
+    // Stands in for the pipelines table, whose rows reference the version they were created from.
+    await h.db.http.execute(sql`create table template_users (template_id uuid not null references pipeline_templates (id))`);
+    await h.db.http.execute(sql`insert into template_users (template_id) values (${id})`);
+    const result = await h.gql(deleteMutation, { input: { id: 'prn:pipeline_template:acme/web/in-use/1.0.0' } }, { as: developer });
+    expect(codes(result)).toEqual(['CONFLICT']);
+    expect(result.errors![0]!.message).toContain('pipelines were created from it');
+    const [row] = (await h.db.http.execute<{ object_key: string }>(sql`select object_key from pipeline_templates where id = ${id}`)).rows;
+    expect(await (h.env.OBJECTS as R2Bucket).head(row!.object_key)).not.toBeNull();
+    await h.db.http.execute(sql`drop table template_users`);
+  });
+
   it('lists versions with filters and in either order', async () => {
     await create({ name: 'one-off', versioned: false });
     const list = async (args: string) =>

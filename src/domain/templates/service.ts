@@ -12,7 +12,7 @@ import type { AuthenticatedPrincipal } from '../../auth/principal';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import { advisoryLock } from '../../db/advisory-lock';
 import type { HttpDatabase } from '../../db/client';
-import { rethrowConflict, rethrowMissingReference } from '../../db/postgres-errors';
+import { rethrowConflict, rethrowStillReferenced } from '../../db/postgres-errors';
 import { organizations, pipelineTemplates, projects, type PipelineTemplateRow } from '../../db/schema';
 import { AppError, badInput, notFound } from '../../errors';
 import type { ObjectStore } from '../../platform/object-store/object-store';
@@ -374,7 +374,8 @@ async function throwLimitReached(db: HttpDatabase): Promise<never> {
 
 /**
  * Deletes a template version and its body; the highest remaining version of its name becomes latest.
- * (Pipelines keep the compiled template they were created from, so deleting one does not break them.)
+ * A version pipelines were created from is refused with CONFLICT (their rows reference it), and
+ * nothing is deleted.
  */
 export async function deletePipelineTemplate(db: HttpDatabase, store: TemplateStore, caller: Caller, id: string): Promise<PipelineTemplateView> {
   const template = await find(db, id);
@@ -405,10 +406,7 @@ export async function deletePipelineTemplate(db: HttpDatabase, store: TemplateSt
         deleted,
       ),
     ])
-    .catch((error: unknown) => {
-      rethrowMissingReference(error);
-      throw error;
-    });
+    .catch((error: unknown) => rethrowStillReferenced(error, `Pipeline template ${template.prn} cannot be deleted: pipelines were created from it`));
   if ((result as { rows: unknown[] }).rows.length === 0) throw notFound('Pipeline template');
   // After the row: a body without a row is garbage, a row without a body would be broken.
   await store.delete(template.objectKey).catch(() => undefined);
