@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal';
 import type { Caller } from '../auth/rbac';
 import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
+import type { WorkerEnv } from '../env';
 import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../platform/object-store/object-store';
@@ -32,6 +33,8 @@ export interface GraphQLContext {
   logger: Logger;
   requestId: string;
   loaders: RequestLoaders;
+  /** The Worker's bindings (Durable Object namespaces: subscriptions open a socket to the project's event hub). */
+  env: WorkerEnv;
   /** The object store (pipeline template bodies), created on first use. */
   objects: () => ObjectStore;
 }
@@ -48,6 +51,7 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     logger: c.get('logger'),
     requestId: c.get('requestId'),
     loaders: { of: (ref) => ref.getDataloader(context) },
+    env: c.env,
     objects: () => objectStoreFor(c.env, c.get('config')),
   };
   return context;

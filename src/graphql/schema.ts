@@ -17,6 +17,7 @@ import './modules/roles';
 import './modules/memberships';
 import './modules/environments';
 import './modules/approval-rules';
+import './modules/pipeline-events';
 import './modules/pipeline-templates';
 
 let schema: GraphQLSchema | undefined;

@@ -120,14 +120,14 @@ export class ObjectStoreError extends Error {
 
 const mebibyte = 1024 * 1024;
 /** S3's (and R2's) smallest part except the last. */
-export const minimumPartSize = 5 * mebibyte;
+const minimumPartSize = 5 * mebibyte;
 export const defaultPartSize = 8 * mebibyte;
 /** S3's largest part. */
 const maximumPartSize = 5 * 1024 * mebibyte;
 /** S3's (and R2's) longest key, in UTF-8 bytes. */
 const maximumKeyBytes = 1024;
 /** The longest a presigned URL may live (S3's SigV4 limit: 7 days). */
-export const maximumPresignSeconds = 7 * 24 * 3600;
+const maximumPresignSeconds = 7 * 24 * 3600;
 
 export function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new ObjectStoreError('invalid_argument', 'object key: must not be empty');

@@ -95,7 +95,10 @@ class R2ObjectStore implements ObjectStore {
     checkRange(range);
     let object: R2ObjectBody | R2Object | null;
     try {
-      object = await this.bucket.get(key, range ? { range: range.length === undefined ? { offset: range.offset } : { offset: range.offset, length: range.length } } : undefined);
+      object = await this.bucket.get(
+        key,
+        range ? { range: range.length === undefined ? { offset: range.offset } : { offset: range.offset, length: range.length } } : undefined,
+      );
     } catch (error) {
       throw r2Error('get', key, error);
     }

@@ -13,7 +13,7 @@ export interface RetryPolicy {
 
 export const defaultRetryPolicy: RetryPolicy = { retries: 3, initialDelayMs: 100, maxDelayMs: 2000 };
 
-export const isRetryableStatus = (status: number) => status >= 500 || status === 429;
+const isRetryableStatus = (status: number) => status >= 500 || status === 429;
 
 /** Thrown when every attempt failed: the last answer's status, or the last network error as cause. */
 export class RetriesExhausted extends Error {
@@ -30,7 +30,7 @@ export class RetriesExhausted extends Error {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The delay before retry number `retry` (0-based): half fixed, half random, capped. */
-export function backoffDelay(policy: RetryPolicy, retry: number): number {
+function backoffDelay(policy: RetryPolicy, retry: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** retry);
   return ceiling / 2 + (Math.random() * ceiling) / 2;
 }

@@ -38,7 +38,15 @@ export interface S3StoreOptions {
   retry?: Partial<RetryPolicy>;
 }
 
-const accessCodes = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'RequestTimeTooSkewed', 'AllAccessDisabled']);
+const accessCodes = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'RequestTimeTooSkewed',
+  'AllAccessDisabled',
+]);
 const checksumCodes = new Set(['BadDigest', 'XAmzContentSHA256Mismatch', 'InvalidDigest']);
 
 /** Path segments percent-encoded as SigV4's canonical URI spells them (RFC 3986 unreserved kept). */
@@ -87,9 +95,13 @@ class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (!(error instanceof RetriesExhausted)) throw error;
       const why = error.lastStatus === undefined ? 'no answer' : `last status ${error.lastStatus}`;
-      throw new ObjectStoreError('unavailable', `S3 ${operation} of "${key}" failed after ${error.attempts} attempts (${why}) at ${url.host}: the store is unavailable`, {
-        cause: error.cause,
-      });
+      throw new ObjectStoreError(
+        'unavailable',
+        `S3 ${operation} of "${key}" failed after ${error.attempts} attempts (${why}) at ${url.host}: the store is unavailable`,
+        {
+          cause: error.cause,
+        },
+      );
     }
   }
 
@@ -104,13 +116,13 @@ class S3ObjectStore implements ObjectStore {
     if (code === 'NoSuchBucket') {
       return new ObjectStoreError(
         'bucket_not_found',
-        `S3 bucket "${this.bucket}" does not exist (${said}): check PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET, _ENDPOINT and _REGION`,
+        `S3 bucket "${this.bucket}" does not exist (${said}): check PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET, PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT and PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION`,
       );
     }
     if ((code && accessCodes.has(code)) || (!code && (status === 401 || status === 403))) {
       return new ObjectStoreError(
         'access_denied',
-        `S3 refused ${operation} of "${key}" in bucket "${this.bucket}" (${said}): check PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID, _AWS_SECRET_ACCESS_KEY and the key's permissions on the bucket`,
+        `S3 refused ${operation} of "${key}" in bucket "${this.bucket}" (${said}): check PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID, PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY and the key's permissions on the bucket`,
       );
     }
     if (code === 'InvalidRange' || status === 416) return new ObjectStoreError('invalid_range', `range of "${key}" is not satisfiable (${said})`);
@@ -130,13 +142,20 @@ class S3ObjectStore implements ObjectStore {
     if (expected !== undefined) {
       // Checked here too: not every S3-compatible service verifies the signed payload hash.
       const actual = hexEncode(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
-      if (actual !== expected) throw new ObjectStoreError('checksum_mismatch', `"${key}": the body's SHA-256 is ${actual}, not the expected ${expected}; nothing was written`);
+      if (actual !== expected)
+        throw new ObjectStoreError('checksum_mismatch', `"${key}": the body's SHA-256 is ${actual}, not the expected ${expected}; nothing was written`);
       headers['x-amz-content-sha256'] = expected;
     }
     const response = await this.send('put', key, this.objectUrl(key), { method: 'PUT', headers, body: bytes });
     if (!response.ok) throw await this.refusal('put', key, response);
     await response.body?.cancel();
-    return { key, size: bytes.length, etag: unquote(response.headers.get('etag')), contentType: headers['content-type'], uploaded: dateOf(response.headers.get('date')) };
+    return {
+      key,
+      size: bytes.length,
+      etag: unquote(response.headers.get('etag')),
+      contentType: headers['content-type'],
+      uploaded: dateOf(response.headers.get('date')),
+    };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<ObjectContent | null> {
@@ -155,7 +174,9 @@ class S3ObjectStore implements ObjectStore {
     const contentRange = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
     const length = Number(response.headers.get('content-length') ?? 0);
     const size = contentRange ? Number(contentRange[3]) : length;
-    const served = contentRange ? { offset: Number(contentRange[1]), length: Number(contentRange[2]) - Number(contentRange[1]) + 1 } : { offset: 0, length: size };
+    const served = contentRange
+      ? { offset: Number(contentRange[1]), length: Number(contentRange[2]) - Number(contentRange[1]) + 1 }
+      : { offset: 0, length: size };
     return {
       key,
       size,
@@ -229,7 +250,10 @@ class S3ObjectStore implements ObjectStore {
   }
 
   private async begin(key: string, contentType: string): Promise<MultipartSession> {
-    const started = await this.send('multipart upload', key, this.objectUrl(key, { uploads: '' }), { method: 'POST', headers: { 'content-type': contentType } });
+    const started = await this.send('multipart upload', key, this.objectUrl(key, { uploads: '' }), {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+    });
     if (!started.ok) throw await this.refusal('multipart upload', key, started);
     const uploadId = xmlText(await started.text(), 'UploadId');
     if (!uploadId) throw new ObjectStoreError('request_failed', `S3 multipart upload of "${key}": the answer carried no UploadId`);
@@ -237,7 +261,10 @@ class S3ObjectStore implements ObjectStore {
     let size = 0;
     return {
       uploadPart: async (partNumber, bytes) => {
-        const response = await this.send(`upload of part ${partNumber}`, key, this.objectUrl(key, { partNumber: String(partNumber), uploadId }), { method: 'PUT', body: bytes });
+        const response = await this.send(`upload of part ${partNumber}`, key, this.objectUrl(key, { partNumber: String(partNumber), uploadId }), {
+          method: 'PUT',
+          body: bytes,
+        });
         if (!response.ok) throw await this.refusal(`upload of part ${partNumber}`, key, response);
         await response.body?.cancel();
         parts.push({ partNumber, etag: response.headers.get('etag') ?? '' });

@@ -41,7 +41,8 @@ async function signature(secret: string, key: string, expires: number): Promise<
 
 /** The download URL of `key` under `apiUrl`, valid until `expires` (Unix seconds). */
 export async function signedDownloadUrl(secret: string, apiUrl: string, key: string, expires: number): Promise<string> {
-  const url = new URL(downloadPath, apiUrl);
+  // Appended, not resolved: an API served under a path keeps it.
+  const url = new URL(`${apiUrl.replace(/\/+$/, '')}${downloadPath}`);
   url.searchParams.set('key', key);
   url.searchParams.set('expires', String(expires));
   url.searchParams.set('signature', await signature(secret, key, expires));

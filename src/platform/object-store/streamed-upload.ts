@@ -106,7 +106,10 @@ export async function uploadStream(target: UploadTarget, stream: ReadableStream<
     if (expectedSha256 !== undefined) {
       const actual = hexEncode(hash.digest());
       if (actual !== expectedSha256) {
-        throw new ObjectStoreError('checksum_mismatch', `"${target.key}": the streamed body's SHA-256 is ${actual}, not the expected ${expectedSha256}; nothing was written`);
+        throw new ObjectStoreError(
+          'checksum_mismatch',
+          `"${target.key}": the streamed body's SHA-256 is ${actual}, not the expected ${expectedSha256}; nothing was written`,
+        );
       }
     }
     return await session.complete();
