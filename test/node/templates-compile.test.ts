@@ -1,5 +1,6 @@
 // compilePipelineTemplate: a valid template compiles to the model the engine runs; every invalid
 // one is refused with each problem's message, line and column, all at once.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePipelineTemplate } from '../../src/domain/templates/compile';
 import type { TemplateProblem } from '../../src/domain/templates/model';
@@ -170,6 +171,28 @@ EOF
 }
 `);
     expect(result.ok).toBe(true);
+  });
+
+  // The parser's corpus (test/fixtures/templates): those that are complete pipeline templates compile;
+  // the others are release lifecycles or use variables they do not declare, which compile refuses.
+  it.each([
+    '01-domain-example',
+    '03-gate',
+    '04-approvals',
+    '05-nested-pipelines',
+    '08-for-expressions',
+    '09-comments',
+    '10-agents-volumes',
+    '11-plugins',
+    '15-multiline',
+  ])('compiles the corpus template %s', (name) => {
+    const result = compilePipelineTemplate(readFileSync(`test/fixtures/templates/${name}.hcl`, 'utf8'));
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+
+  it('refuses a release lifecycle as a pipeline template, naming its blocks', () => {
+    const problems = problemsOf(readFileSync('test/fixtures/templates/02-release-lifecycle.hcl', 'utf8'));
+    expect(problems.map((problem) => problem.message)).toContain('Unknown block "deployment" in stage "dev". Allowed blocks: task, pipeline.');
   });
 
   it('reports a syntax error with its line and column', () => {
