@@ -282,6 +282,7 @@ describe('pipeline templates: versions', () => {
         )
       ).data!.project.pipelineTemplates.edges.map((edge) => `${edge.node.name}@${edge.node.semanticVersion}`);
     expect(await list('versioned: false')).toEqual(['one-off@null']);
+    expect(await list('name: "ranked", latest: false')).toEqual(['ranked@0.1.0', 'ranked@1.9.0']);
     expect(await list('name: "ranked", sort: CREATED_AT_ASC')).toEqual(['ranked@1.9.0', 'ranked@1.10.0-rc.1', 'ranked@0.1.0']);
     expect(await list('name: "ranked"')).toEqual(['ranked@0.1.0', 'ranked@1.10.0-rc.1', 'ranked@1.9.0']);
     const paged = await h.gql<{ project: { pipelineTemplates: { totalCount: number; edges: unknown[]; pageInfo: { hasNextPage: boolean } } } }>(

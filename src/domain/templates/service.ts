@@ -119,8 +119,8 @@ export async function pipelineTemplateBody(store: TemplateStore, template: Pick<
 export interface ListPipelineTemplatesFilter {
   projectId: string;
   name?: string;
-  /** Only the latest version of each name. */
-  latestOnly?: boolean;
+  /** true: only the latest version of each name; false: only the others. */
+  latest?: boolean;
   versioned?: boolean;
   sort?: PipelineTemplateSort;
 }
@@ -159,7 +159,7 @@ export async function listPipelineTemplates(
   const matching = and(
     eq(pipelineTemplates.projectId, project.id),
     filter.name === undefined ? undefined : eq(pipelineTemplates.name, filter.name),
-    filter.latestOnly ? eq(pipelineTemplates.latest, true) : undefined,
+    filter.latest === undefined ? undefined : eq(pipelineTemplates.latest, filter.latest),
     filter.versioned === undefined ? undefined : eq(pipelineTemplates.versioned, filter.versioned),
   );
   const ascending = (filter.sort ?? 'CREATED_AT_DESC') === 'CREATED_AT_ASC';

@@ -135,7 +135,7 @@ builder.objectField(ProjectNode, 'pipelineTemplates', (t) =>
       description: "The project's pipeline template versions, newest first unless sorted otherwise.",
       args: {
         name: t.arg.string({ description: 'Only versions of this template.' }),
-        latest: t.arg.boolean({ description: 'Only the latest version of each name.' }),
+        latest: t.arg.boolean({ description: 'true: only the latest version of each name; false: only the others.' }),
         versioned: t.arg.boolean(),
         sort: t.arg({ type: SortEnum }),
       },
@@ -148,7 +148,7 @@ builder.objectField(ProjectNode, 'pipelineTemplates', (t) =>
             {
               projectId: project.id,
               name: args.name ?? undefined,
-              latestOnly: args.latest ?? undefined,
+              latest: args.latest ?? undefined,
               versioned: args.versioned ?? undefined,
               sort: args.sort ?? undefined,
             },
