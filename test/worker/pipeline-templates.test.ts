@@ -248,6 +248,15 @@ describe('pipeline templates: versions', () => {
     expect(await rowCount('concurrent')).toBe(4);
   });
 
+  it('lets one of two uploads of the same version win; the other gets CONFLICT and leaves no object behind', async () => {
+    const results = await Promise.all([create({ name: 'race', semanticVersion: '1.0.0' }), create({ name: 'race', semanticVersion: '1.0.0' })]);
+    expect(results.map((result) => codes(result)?.[0] ?? 'ok').sort()).toEqual(['CONFLICT', 'ok']);
+    expect(await rowCount('race')).toBe(1);
+    // Every object under the project's prefix belongs to a row.
+    const rows = await h.db.http.execute<{ object_key: string }>(sql`select object_key from pipeline_templates where project_id = ${projectId}`);
+    expect((await storedObjects()).sort()).toEqual(rows.rows.map((row) => row.object_key).sort());
+  });
+
   it('deletes the body with the row', async () => {
     const created = (await create({ name: 'short-lived', semanticVersion: '1.0.0' })).data!.createPipelineTemplate.pipelineTemplate;
     const [row] = (await h.db.http.execute<{ object_key: string }>(sql`select object_key from pipeline_templates where id = ${decode(created.id)}`)).rows;
