@@ -12,6 +12,8 @@ import type { Database } from '../db/client';
 import type { WorkerEnv } from '../env';
 import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
+import type { ObjectStore } from '../platform/object-store/object-store';
+import { objectStoreFor } from '../platform/object-store/select';
 
 /**
  * The request's dataloaders. Loadable types and fields (builder.loadableNode, t.loadable) create
@@ -33,6 +35,8 @@ export interface GraphQLContext {
   loaders: RequestLoaders;
   /** The Worker's bindings (Durable Object namespaces: subscriptions open a socket to the project's event hub). */
   env: WorkerEnv;
+  /** The object store (pipeline template bodies), created on first use. */
+  objects: () => ObjectStore;
 }
 
 export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
@@ -48,6 +52,7 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     requestId: c.get('requestId'),
     loaders: { of: (ref) => ref.getDataloader(context) },
     env: c.env,
+    objects: () => objectStoreFor(c.env, c.get('config')),
   };
   return context;
 }

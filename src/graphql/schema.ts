@@ -18,6 +18,7 @@ import './modules/memberships';
 import './modules/environments';
 import './modules/approval-rules';
 import './modules/pipeline-events';
+import './modules/pipeline-templates';
 
 let schema: GraphQLSchema | undefined;
 

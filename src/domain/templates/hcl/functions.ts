@@ -577,3 +577,6 @@ const functions: Record<string, FunctionSpec> = {
   },
   sha256: { min: 1, max: 1, run: ([text], _context, fail) => bytesToHex(sha256Digest(new TextEncoder().encode(str(text, fail)))) },
 };
+
+/** Every function a template may call (try and can receive their arguments unevaluated), for checks at upload. */
+export const functionNames: readonly string[] = [...Object.keys(functions), 'try', 'can'].sort(compareStrings);
