@@ -1,5 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
+import { runDueAttempts } from '../domain/pipelines/sweep';
 import type { WorkerEnv } from '../env';
+import { createLogger } from '../platform/logger';
+import { configFor, databaseFor } from '../runtime';
 
 /** An outbox row as the hub fans it out (the wire form: numbers and strings only). */
 export interface HubEvent {
@@ -32,6 +35,11 @@ export interface HubMessage {
 const fanOutIntervalMs = 50;
 
 const projectTag = 'project';
+
+/** The event the engine writes when a gate's next attempt is scheduled; `payload.at` is when. */
+const attemptScheduled = 'node.attempt_scheduled';
+/** Wake a little after the attempt is due, so the database agrees it is due. */
+const alarmSlackMs = 50;
 const hubTagOf = (filter: HubFilter) =>
   filter.jobId !== undefined ? `job:${filter.jobId}` : filter.pipelineId !== undefined ? `pipeline:${filter.pipelineId}` : projectTag;
 
@@ -67,11 +75,42 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
    * publisher marks rows published only after the hub had them. Events may repeat those of an
    * earlier publish (two publishers of a project racing): each socket skips ids it already has.
    */
-  async publish(events: HubEvent[]): Promise<void> {
+  async publish(events: HubEvent[], projectId?: string): Promise<void> {
+    if (projectId !== undefined) await this.wakeForAttempts(events, projectId);
     this.pending.push(...events);
     const sent = new Promise<void>((resolve) => this.delivered.push(resolve));
     this.timer ??= setTimeout(() => this.fanOut(), Math.max(0, this.lastFanOut + fanOutIntervalMs - Date.now()));
     return sent;
+  }
+
+  /**
+   * Gate timers: a scheduled attempt sets this object's alarm (the earliest wins), so the attempt
+   * runs on time instead of at the next cron minute. Alarms survive restarts and are retried by the
+   * platform when they throw; the cron sweep stays as the fallback.
+   */
+  private async wakeForAttempts(events: HubEvent[], projectId: string): Promise<void> {
+    const due = events
+      .filter((event) => event.kind === attemptScheduled && typeof event.payload.at === 'string')
+      .map((event) => Date.parse(event.payload.at as string))
+      .filter((at) => Number.isFinite(at));
+    if (due.length === 0) return;
+    await this.setWake(projectId, Math.min(...due) + alarmSlackMs);
+  }
+
+  private async setWake(projectId: string, at: number): Promise<void> {
+    await this.ctx.storage.put('projectId', projectId);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Runs the project's due gate attempts, publishes what they wrote, and sets the next wake. */
+  override async alarm(): Promise<void> {
+    const projectId = await this.ctx.storage.get<string>('projectId');
+    if (!projectId) return;
+    const config = configFor(this.env);
+    const { moved, nextDueAt } = await runDueAttempts(databaseFor(config).http, config, projectId, new Date(), (events) => this.publish(events));
+    if (moved > 0) createLogger({ level: config.debug ? 'debug' : 'info', fields: { projectId } }).info('gate attempts started by the hub alarm', { moved });
+    if (nextDueAt) await this.setWake(projectId, nextDueAt.getTime() + alarmSlackMs);
   }
 
   /** How many subscribers are connected (tests wait on it before publishing). */

@@ -36,7 +36,12 @@ export const projectEventHub = (hubs: EventHubNamespace, projectId: string) => h
  * Hands the project's unpublished events to its hub, in id order, and marks them published once the
  * hub has sent them. Returns how many it published. Safe to run concurrently with itself.
  */
-export async function publishPipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, projectId: string): Promise<number> {
+export function publishPipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, projectId: string): Promise<number> {
+  return publishThrough(db, projectId, (events) => projectEventHub(hubs, projectId).publish(events, projectId));
+}
+
+/** The publish loop, with the hand-off given: the hub's own alarm hands its events to itself. */
+export async function publishThrough(db: HttpDatabase, projectId: string, deliver: (events: HubEvent[]) => Promise<void>): Promise<number> {
   let published = 0;
   for (;;) {
     const rows = await db
@@ -46,7 +51,7 @@ export async function publishPipelineEvents(db: HttpDatabase, hubs: EventHubName
       .orderBy(asc(pipelineEvents.id))
       .limit(publishBatchSize);
     if (rows.length === 0) return published;
-    await projectEventHub(hubs, projectId).publish(rows.map(hubEventOf));
+    await deliver(rows.map(hubEventOf));
     // By range: no row of the project can appear inside it later (ids follow commit order).
     await db
       .update(pipelineEvents)
