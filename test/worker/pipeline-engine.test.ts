@@ -431,6 +431,22 @@ describe('nested pipelines', () => {
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('SUCCEEDED');
   });
 
+  it('accepts the PRN of a template version of the project as template_id', async () => {
+    const childTemplate = await storeTemplate(w.db, w, template({ stages: [{ name: 'inner', tasks: [{ name: 'work' }] }] }));
+    const [names] = (
+      await w.db.execute<{ path: string }>(sql`
+        select o.name || '/' || p.name || '/' || t.name || '/' || t.id as path from pipeline_templates t
+        join projects p on p.id = t.project_id join organizations o on o.id = p.organization_id where t.id = ${childTemplate}`)
+    ).rows;
+    const pipeline = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path}` }] }]);
+    const child = await node(pipeline.id, 'stage.outer.pipeline.child');
+    expect(child.status).toBe('SUCCEEDED');
+    expect((await getPipeline(w.db, w.owner, child.nestedPipelineId!)).pipelineTemplateId).toBe(childTemplate);
+    // A PRN naming no template of this project fails the node, as an unknown id does.
+    const missing = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path.replace(/[^/]+$/, '9.9.9')}` }] }]);
+    expect((await node(missing.id, 'stage.outer.pipeline.child')).status).toBe('FAILED');
+  });
+
   it('fails the node when the nested template does not exist', async () => {
     const pipeline = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: crypto.randomUUID() }] }]);
     expect((await node(pipeline.id, 'stage.outer.pipeline.child')).status).toBe('FAILED');
