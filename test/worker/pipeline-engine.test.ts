@@ -443,7 +443,9 @@ describe('nested pipelines', () => {
     expect(child.status).toBe('SUCCEEDED');
     expect((await getPipeline(w.db, w.owner, child.nestedPipelineId!)).pipelineTemplateId).toBe(childTemplate);
     // A PRN naming no template of this project fails the node, as an unknown id does.
-    const missing = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path.replace(/[^/]+$/, '9.9.9')}` }] }]);
+    const missing = await start([
+      { name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path.replace(/[^/]+$/, '9.9.9')}` }] },
+    ]);
     expect((await node(missing.id, 'stage.outer.pipeline.child')).status).toBe('FAILED');
   });
 
