@@ -14,6 +14,7 @@ import { requestContext } from './http/request-context';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { oauthRoutes } from './routes/oauth/routes';
+import { objectRoutes } from './routes/objects';
 import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
 import { vcsRoutes } from './routes/vcs';
@@ -41,6 +42,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', accountRoutes);
   // /auth/vcs/callback: the OAuth redirect URI of VCS providers.
   app.route('/', vcsRoutes);
+  // /objects/download: objects behind a download URL the Worker signed (the signature authorizes).
+  app.route('/', objectRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);

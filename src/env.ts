@@ -1,8 +1,11 @@
 // The Worker's bindings as declared in wrangler.toml, plus the PHOBOS_* variables (strings).
+import type { ProjectEventHub } from './durable/project-event-hub';
+
 export interface Bindings {
   AGENT_QUEUE: DurableObjectNamespace;
   JOB_LOG: DurableObjectNamespace;
   RATE_LIMITER: DurableObjectNamespace;
+  PROJECT_EVENT_HUB: DurableObjectNamespace<ProjectEventHub>;
   OBJECTS: R2Bucket;
   /** Present in the unified build only; the `noui` environment serves the API alone. */
   ASSETS?: Fetcher;

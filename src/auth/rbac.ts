@@ -43,6 +43,7 @@ export const organizationPermissions = [
   'vcs_provider:manage',
   'activity:view',
   'pipeline_template:manage',
+  'pipeline:view',
   'pipeline:execute',
   'release:view',
   'release:manage',

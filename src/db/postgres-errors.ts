@@ -50,3 +50,12 @@ export function rethrowConflict(error: unknown, constraint: string, field: strin
   if (fields.code === uniqueViolation && fields.constraint === constraint) throw new AppError('CONFLICT', message, { field });
   throw error;
 }
+
+/**
+ * Rethrows a foreign-key violation raised by a delete — rows elsewhere still point at the row — as
+ * CONFLICT with `message`; other errors as they are.
+ */
+export function rethrowStillReferenced(error: unknown, message: string): never {
+  if (postgresError(error).code === foreignKeyViolation) throw new AppError('CONFLICT', message);
+  throw error;
+}

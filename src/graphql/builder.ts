@@ -33,6 +33,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
   Scalars: {
     Time: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
   };
   /** Every connection resolver must say how many items the whole list has. */
   Connection: { totalCount: number };
@@ -53,10 +54,18 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
+// Served as Server-Sent Events (`Accept: text/event-stream`), one HTTP response per subscription.
+builder.subscriptionType({});
 
 builder.globalConnectionField('totalCount', (t) =>
   t.int({ description: 'How many items the whole list holds, whatever the page.', resolve: (connection) => connection.totalCount }),
 );
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value, as is.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+});
 
 builder.scalarType('Time', {
   description: 'An instant, as an RFC 3339 date-time string in UTC.',

@@ -9,8 +9,11 @@ import type { Principal } from '../auth/principal';
 import type { Caller } from '../auth/rbac';
 import type { PhobosConfig } from '../config/load';
 import type { Database } from '../db/client';
+import type { WorkerEnv } from '../env';
 import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
+import type { ObjectStore } from '../platform/object-store/object-store';
+import { objectStoreFor } from '../platform/object-store/select';
 
 /**
  * The request's dataloaders. Loadable types and fields (builder.loadableNode, t.loadable) create
@@ -30,6 +33,10 @@ export interface GraphQLContext {
   logger: Logger;
   requestId: string;
   loaders: RequestLoaders;
+  /** The Worker's bindings (Durable Object namespaces: subscriptions open a socket to the project's event hub). */
+  env: WorkerEnv;
+  /** The object store (pipeline template bodies), created on first use. */
+  objects: () => ObjectStore;
 }
 
 export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
@@ -44,6 +51,8 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     logger: c.get('logger'),
     requestId: c.get('requestId'),
     loaders: { of: (ref) => ref.getDataloader(context) },
+    env: c.env,
+    objects: () => objectStoreFor(c.env, c.get('config')),
   };
   return context;
 }

@@ -40,8 +40,11 @@ function appErrorExtensions(error: AppError): Record<string, unknown> {
     code: error.code,
     ...(error.options.field ? { field: error.options.field } : {}),
     ...(error.options.details ?? {}),
-    // yoga sends `http` as response headers (e.g. Retry-After) and strips it from the body.
-    ...(error.options.headers ? { http: { headers: error.options.headers } } : {}),
+    // yoga sends `http` as the response's status and headers (e.g. Retry-After) and strips it from
+    // the body. A body too large is refused as such (413), whichever layer found it too large.
+    ...(error.options.headers || error.code === 'PAYLOAD_TOO_LARGE'
+      ? { http: { ...(error.options.headers ? { headers: error.options.headers } : {}), ...(error.code === 'PAYLOAD_TOO_LARGE' ? { status: 413 } : {}) } }
+      : {}),
   };
 }
 

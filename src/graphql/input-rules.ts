@@ -38,7 +38,7 @@ import type { GraphQLContext } from './context';
 import { clientError } from './errors';
 import { parseGlobalId } from './global-ids';
 import { acceptedPrnTypes, prnTypename, resolvePrns } from './prns';
-import { queryLimits } from './query-limits';
+import { queryLimits, type OperationHookPayload } from './query-limits';
 
 interface InputProblem {
   field: string;
@@ -174,18 +174,20 @@ export function findInputProblem(
   return selectionProblem(operation.selectionSet, root, { schema, fragments, visited: new Set(), variables: coerced.coerced, prns });
 }
 
+// Synchronous unless there are PRNs to look up: most requests carry none, and an async hook would
+// make every request wait on a promise for nothing.
+function checkInputs({ args, setResultAndStopExecution }: OperationHookPayload): Promise<undefined> | undefined {
+  const prns: PrnCollector = new Set();
+  const problem = findInputProblem(args.schema, args.document, args.operationName, args.variableValues, prns);
+  if (problem) {
+    setResultAndStopExecution({ errors: [clientError(`${problem.field}: ${problem.message}`, 'BAD_USER_INPUT', { field: problem.field })] });
+    return undefined;
+  }
+  if (prns.size > 0) return resolvePrns(args.contextValue as GraphQLContext, prns).then(() => undefined);
+  return undefined;
+}
+
+/** Queries and mutations run through onExecute; subscriptions through onSubscribe. */
 export function useInputRules(): Plugin<GraphQLContext> {
-  return {
-    // Synchronous unless there are PRNs to look up: most requests carry none, and an async hook would
-    // make every request wait on a promise for nothing.
-    onExecute({ args, setResultAndStopExecution }) {
-      const prns: PrnCollector = new Set();
-      const problem = findInputProblem(args.schema, args.document, args.operationName, args.variableValues, prns);
-      if (problem) {
-        setResultAndStopExecution({ errors: [clientError(`${problem.field}: ${problem.message}`, 'BAD_USER_INPUT', { field: problem.field })] });
-        return;
-      }
-      if (prns.size > 0) return resolvePrns(args.contextValue, prns).then(() => undefined);
-    },
-  };
+  return { onExecute: checkInputs, onSubscribe: checkInputs };
 }

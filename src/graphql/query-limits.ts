@@ -155,18 +155,31 @@ function queryComplexity(
   return selectionCost(operation.selectionSet, root, { schema, fragments, variables: values, visiting: new Set() });
 }
 
-function useComplexityLimit(): Plugin<GraphQLContext> {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const maximum = (args.contextValue as GraphQLContext).config.server.maxGraphqlComplexity || queryLimits.defaultMaxComplexity;
-      const complexity = queryComplexity(args.schema, args.document, args.operationName, args.variableValues);
-      if (complexity > maximum) {
-        setResultAndStopExecution({
-          errors: [clientError(`Query complexity ${complexity} exceeds the maximum of ${maximum}.`, 'BAD_USER_INPUT', { complexity, maxComplexity: maximum })],
-        });
-      }
-    },
+/** What onExecute (queries, mutations) and onSubscribe (subscriptions) both give a plugin. */
+export interface OperationHookPayload {
+  args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variableValues?: Record<string, unknown> | null;
+    contextValue: unknown;
   };
+  setResultAndStopExecution: (result: { errors: readonly Error[] }) => void;
+}
+
+function checkComplexity({ args, setResultAndStopExecution }: OperationHookPayload): void {
+  const maximum = (args.contextValue as GraphQLContext).config.server.maxGraphqlComplexity || queryLimits.defaultMaxComplexity;
+  const complexity = queryComplexity(args.schema, args.document, args.operationName, args.variableValues);
+  if (complexity > maximum) {
+    setResultAndStopExecution({
+      errors: [clientError(`Query complexity ${complexity} exceeds the maximum of ${maximum}.`, 'BAD_USER_INPUT', { complexity, maxComplexity: maximum })],
+    });
+  }
+}
+
+/** Queries and mutations run through onExecute; subscriptions through onSubscribe (the cost of one event). */
+function useComplexityLimit(): Plugin<GraphQLContext> {
+  return { onExecute: checkComplexity, onSubscribe: checkComplexity };
 }
 
 const encoder = new TextEncoder();

@@ -17,6 +17,8 @@ import './modules/roles';
 import './modules/memberships';
 import './modules/environments';
 import './modules/approval-rules';
+import './modules/pipeline-events';
+import './modules/pipeline-templates';
 import './modules/pipelines';
 import './modules/jobs';
 import './modules/pipeline-mutations';

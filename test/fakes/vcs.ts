@@ -3,7 +3,10 @@
 //   GitHub: GET /login/oauth/authorize, POST /login/oauth/access_token (form or JSON; errors as 200
 //           with `error`, as GitHub does), GET /user (`Authorization: Bearer` or `token`);
 //   GitLab: GET /oauth/authorize, POST /oauth/token (errors as 400/401 with `error`),
-//           GET /api/v4/user (`Authorization: Bearer` or `PRIVATE-TOKEN`).
+//           GET /api/v4/user (`Authorization: Bearer` or `PRIVATE-TOKEN`);
+// and repository files put there with `addFile`: GitHub's GET /repos/{owner}/{repo}/contents/{path}?ref=
+// (raw with `Accept: application/vnd.github.raw+json`, else the JSON object with base64 `content`),
+// GitLab's GET /api/v4/projects/:id/repository/files/:file_path/raw?ref= (id and path URL-encoded).
 // Authorize redirects straight back with a code (no login page: `signInAs` says who "signed in").
 // Codes are single use and check redirect_uri and PKCE; refresh tokens rotate, as both providers'.
 import { createHash, randomBytes } from 'node:crypto';
@@ -32,6 +35,8 @@ export interface FakeVcs {
   setAccessTokenLifetime(seconds: number): void;
   /** Revokes every refresh token issued so far (an app uninstalled, a user revoking access). */
   revokeRefreshTokens(): void;
+  /** A file of `repository` at `ref` (every token of `flavour` may read it). */
+  addFile(flavour: Flavour, repository: string, ref: string, path: string, content: string): void;
   /** Every request answered so far, in order. */
   requests(): FakeVcsRequest[];
   close(): Promise<void>;
@@ -76,6 +81,8 @@ export async function startFakeVcs(): Promise<FakeVcs> {
   const refreshTokens = new Map<string, { flavour: Flavour; clientId: string; account: string }>();
   const codes = new Map<string, PendingCode>();
   const log: FakeVcsRequest[] = [];
+  const files = new Map<string, string>();
+  const fileKey = (flavour: Flavour, repository: string, ref: string, path: string) => JSON.stringify([flavour, repository, ref, path]);
   let account = 'octocat';
   let lifetimeSeconds = 28_800;
 
@@ -136,16 +143,45 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     }
   }
 
-  function user(flavour: Flavour, req: IncomingMessage, res: ServerResponse): number {
+  function holder(flavour: Flavour, req: IncomingMessage): Token | undefined {
     const header = req.headers.authorization ?? '';
     const presented = /^(?:Bearer|token) (.+)$/i.exec(header)?.[1] ?? (flavour === 'gitlab' ? (req.headers['private-token'] as string | undefined) : undefined);
     const held = tokens.get(presented ?? '');
-    const valid = held && held.flavour === flavour && (held.expiresAt === undefined || held.expiresAt > Date.now());
-    if (!valid) {
-      return flavour === 'github'
-        ? sendJsonAndStatus(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' })
-        : sendJsonAndStatus(res, 401, { message: '401 Unauthorized' });
+    return held && held.flavour === flavour && (held.expiresAt === undefined || held.expiresAt > Date.now()) ? held : undefined;
+  }
+
+  function unauthorized(flavour: Flavour, res: ServerResponse): number {
+    return flavour === 'github'
+      ? sendJsonAndStatus(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' })
+      : sendJsonAndStatus(res, 401, { message: '401 Unauthorized' });
+  }
+
+  function file(flavour: Flavour, repository: string, path: string, url: URL, req: IncomingMessage, res: ServerResponse): number {
+    if (!holder(flavour, req)) return unauthorized(flavour, res);
+    // Both default to the repository's default branch; the fake's is `main`.
+    const content = files.get(fileKey(flavour, repository, url.searchParams.get('ref') ?? 'main', path));
+    if (content === undefined) return sendJsonAndStatus(res, 404, flavour === 'github' ? { message: 'Not Found' } : { message: '404 File Not Found' });
+    if (flavour === 'gitlab' || (req.headers.accept ?? '').includes('application/vnd.github.raw')) {
+      res
+        .writeHead(200, { 'content-type': flavour === 'github' ? 'application/vnd.github.raw+json; charset=utf-8' : 'text/plain; charset=utf-8' })
+        .end(content);
+      return 200;
     }
+    const bytes = Buffer.from(content);
+    return sendJsonAndStatus(res, 200, {
+      type: 'file',
+      encoding: 'base64',
+      size: bytes.byteLength,
+      name: path.split('/').at(-1),
+      path,
+      content: bytes.toString('base64'),
+      sha: createHash('sha1').update(bytes).digest('hex'),
+    });
+  }
+
+  function user(flavour: Flavour, req: IncomingMessage, res: ServerResponse): number {
+    const held = holder(flavour, req);
+    if (!held) return unauthorized(flavour, res);
     if (flavour === 'github') return sendJsonAndStatus(res, 200, { login: held.account, id: 1, type: 'User' });
     return sendJsonAndStatus(res, 200, { id: 1, username: held.account, name: held.account, state: 'active' });
   }
@@ -162,6 +198,18 @@ export async function startFakeVcs(): Promise<FakeVcs> {
       if (route === 'POST /oauth/token') return token('gitlab', req, res, entry);
       if (route === 'GET /user') return user('github', req, res);
       if (route === 'GET /api/v4/user') return user('gitlab', req, res);
+      const github = /^GET \/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(route);
+      if (github)
+        return file(
+          'github',
+          `${decodeURIComponent(github[1]!)}/${decodeURIComponent(github[2]!)}`,
+          github[3]!.split('/').map(decodeURIComponent).join('/'),
+          url,
+          req,
+          res,
+        );
+      const gitlab = /^GET \/api\/v4\/projects\/([^/]+)\/repository\/files\/([^/]+)\/raw$/.exec(route);
+      if (gitlab) return file('gitlab', decodeURIComponent(gitlab[1]!), decodeURIComponent(gitlab[2]!), url, req, res);
       return sendJsonAndStatus(res, 404, { message: 'Not Found' });
     };
     answer().then(
@@ -196,6 +244,9 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     },
     revokeRefreshTokens() {
       refreshTokens.clear();
+    },
+    addFile(flavour, repository, ref, path, content) {
+      files.set(fileKey(flavour, repository, ref, path), content);
     },
     requests: () => log.map((entry) => ({ ...entry })),
     close: () =>

@@ -11,11 +11,17 @@ describe('wrangler configuration', () => {
       ['AGENT_QUEUE', 'AgentQueue'],
       ['JOB_LOG', 'JobLog'],
       ['RATE_LIMITER', 'RateLimiter'],
+      ['PROJECT_EVENT_HUB', 'ProjectEventHub'],
     ]);
-    expect(unified.migrations).toEqual([{ tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] }]);
+    expect(unified.migrations).toEqual([
+      { tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] },
+      { tag: 'v2', new_sqlite_classes: ['ProjectEventHub'] },
+    ]);
     expect(unified.r2_buckets.map((bucket: { binding: string }) => bucket.binding)).toEqual(['OBJECTS']);
     expect(unified.triggers.crons?.length).toBeGreaterThan(0);
     expect(unified.assets?.directory).toMatch(/web\/dist$/);
+    // Signed object downloads are served by the Worker, never the console's index.html.
+    expect(unified.assets?.run_worker_first).toContain('/objects/*');
   });
 
   it('has an API-only (noui) build with the same Worker and bindings but no assets', () => {

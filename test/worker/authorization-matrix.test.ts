@@ -3,7 +3,7 @@
 // tried through the real app (authentication middleware, transports, services, database) as every
 // actor: anonymous, a system admin, each role of the organization, a project-only member, a service
 // account, a member of another tenant, an API key narrowed to the organization, and an admin's key
-// narrowed to another organization. The expected outcomes are written out by hand — not derived from
+// narrowed to another organization. Subscriptions are rows too (`Subscription.field`), tried over SSE. The expected outcomes are written out by hand — not derived from
 // the role table they check. Rows live in authorization-matrix/*.rows.ts, one file per area: a new
 // area adds its file and one line below.
 import { isObjectType } from 'graphql';
@@ -13,14 +13,17 @@ import { graphqlSchema } from '../../src/graphql/schema';
 import * as platform from './authorization-matrix/platform.rows';
 import * as activity from './authorization-matrix/activity.rows';
 import * as environments from './authorization-matrix/environments.rows';
+import * as objects from './authorization-matrix/objects.rows';
+import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
 import * as roles from './authorization-matrix/roles.rows';
 import * as teams from './authorization-matrix/teams.rows';
+import * as templates from './authorization-matrix/templates.rows';
 import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, activity, environments, pipelines, roles, teams, users, vcs];
+const areas = [platform, activity, environments, objects, pipelineEvents, pipelines, roles, teams, templates, users, vcs];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));
@@ -30,7 +33,7 @@ beforeAll(setUpWorld);
 describe('the authorization matrix', () => {
   it('has a row for every GraphQL operation and every REST route', () => {
     const schema = graphqlSchema();
-    const operations = (['Query', 'Mutation'] as const).flatMap((root) => {
+    const operations = (['Query', 'Mutation', 'Subscription'] as const).flatMap((root) => {
       const type = schema.getType(root);
       return isObjectType(type) ? Object.keys(type.getFields()).map((field) => `${root}.${field}`) : [];
     });

@@ -22,6 +22,8 @@ import {
 import { advanceDueNodes } from '../../src/domain/pipelines/sweep';
 import { createProtectionRule } from '../../src/domain/environments/protection-rules';
 import type { AppError } from '../../src/errors';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import { eq as equals, lit, obj, ref, storeTemplate, str, template, type StageSpec } from '../support/pipeline-templates';
 import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
 
@@ -182,6 +184,42 @@ describe('gates', () => {
     await finishJob(w.db, w.config, third.id, { status: 'FINISHED', outputs: { probe: { healthy: true } } });
     expect((await node(pipeline.id, 'stage.check.task.probe')).status).toBe('SUCCEEDED');
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('SUCCEEDED');
+  });
+
+  it('is moved on by the cron task registered in the scheduled tasks', async () => {
+    const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 2, intervalSeconds: 30, successCondition: condition } }] },
+    ]);
+    await complete(pipeline.id, 'stage.check.task.probe', 'FINISHED', { probe: { healthy: false } });
+    const due = (await node(pipeline.id, 'stage.check.task.probe')).nextAttemptAt!;
+    const lines: string[] = [];
+    const results = await runScheduledTasks(
+      scheduledTasks.filter((task) => task.name === 'advance-due-nodes'),
+      {
+        env: w.h.env,
+        config: w.h.config,
+        logger: createLogger({ sink: (line) => lines.push(line) }),
+        now: new Date(due.getTime() + 1000),
+      },
+    );
+    expect(results).toEqual([{ name: 'advance-due-nodes', ok: true }]);
+    expect((await activeJob(pipeline.id, 'stage.check.task.probe')).attempt).toBe(2);
+    expect(lines.join('\n')).toContain('pipelines advanced');
+  });
+
+  it('cancels a gate waiting between attempts at once (no job to wait for); the sweep then leaves it alone', async () => {
+    const condition = equals(ref('action_outputs.stage.check.task.probe.action.probe.healthy'), lit(true));
+    const pipeline = await start([
+      { name: 'check', tasks: [{ name: 'probe', actions: [{ alias: 'probe' }], gate: { attempts: 3, intervalSeconds: 30, successCondition: condition } }] },
+    ]);
+    await complete(pipeline.id, 'stage.check.task.probe', 'FINISHED', { probe: { healthy: false } });
+    const due = (await node(pipeline.id, 'stage.check.task.probe')).nextAttemptAt!;
+    expect((await cancelPipeline(w.db, w.config, w.owner, { pipelineId: pipeline.id })).status).toBe('CANCELED');
+    const probe = await node(pipeline.id, 'stage.check.task.probe');
+    expect(probe).toMatchObject({ status: 'CANCELED', nextAttemptAt: null });
+    await advanceDueNodes(w.db, w.config, new Date(due.getTime() + 1000));
+    expect(await listPipelineJobs(w.db, w.owner, pipeline.id)).toHaveLength(1);
   });
 
   it('fails a gate whose attempts are used up', async () => {
@@ -391,6 +429,24 @@ describe('nested pipelines', () => {
     expect((await getPipeline(w.db, w.owner, nested.id)).status).toBe('SUCCEEDED');
     expect(await statuses(pipeline.id)).toMatchObject({ 'stage.outer.pipeline.child': 'SUCCEEDED', 'stage.after': 'SUCCEEDED' });
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('SUCCEEDED');
+  });
+
+  it('accepts the PRN of a template version of the project as template_id', async () => {
+    const childTemplate = await storeTemplate(w.db, w, template({ stages: [{ name: 'inner', tasks: [{ name: 'work' }] }] }));
+    const [names] = (
+      await w.db.execute<{ path: string }>(sql`
+        select o.name || '/' || p.name || '/' || t.name || '/' || t.id as path from pipeline_templates t
+        join projects p on p.id = t.project_id join organizations o on o.id = p.organization_id where t.id = ${childTemplate}`)
+    ).rows;
+    const pipeline = await start([{ name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path}` }] }]);
+    const child = await node(pipeline.id, 'stage.outer.pipeline.child');
+    expect(child.status).toBe('SUCCEEDED');
+    expect((await getPipeline(w.db, w.owner, child.nestedPipelineId!)).pipelineTemplateId).toBe(childTemplate);
+    // A PRN naming no template of this project fails the node, as an unknown id does.
+    const missing = await start([
+      { name: 'outer', pipelines: [{ name: 'child', templateId: `prn:pipeline_template:${names!.path.replace(/[^/]+$/, '9.9.9')}` }] },
+    ]);
+    expect((await node(missing.id, 'stage.outer.pipeline.child')).status).toBe('FAILED');
   });
 
   it('fails the node when the nested template does not exist', async () => {

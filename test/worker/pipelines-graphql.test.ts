@@ -42,7 +42,7 @@ interface Pipeline {
   type: string;
   status: string;
   environmentName: string | null;
-  pipelineTemplateId: string;
+  pipelineTemplate: { id: string };
   project: { id: string; name: string };
   variables: { key: string; value: string | null; sensitive: boolean }[];
   annotations: { key: string; value: string; link: string | null }[];
@@ -53,7 +53,7 @@ interface Pipeline {
 }
 
 const taskFields = 'id name path status when attempts approvals { principalName user { id } } jobs { id status attempt } latestJob { id status attempt }';
-const pipelineFields = `id type status environmentName pipelineTemplateId project { id name } variables { key value sensitive } annotations { key value link }
+const pipelineFields = `id type status environmentName pipelineTemplate { id } project { id name } variables { key value sensitive } annotations { key value link }
   createdBy { kind id name } stages { id name path status tasks { ${taskFields} } nestedPipelines { id } } jobs { id status task { path } } metadata { prn version }`;
 const pipelineQuery = `query($id: ID!) { pipeline(id: $id) { ${pipelineFields} } }`;
 const createMutation = `mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { pipeline { ${pipelineFields} } } }`;
@@ -166,7 +166,7 @@ describe('creating a pipeline and reading its graph', () => {
       type: 'RUNBOOK',
       status: 'RUNNING',
       environmentName: null,
-      pipelineTemplateId: globalId('PipelineTemplate', templateId),
+      pipelineTemplate: { id: globalId('PipelineTemplate', templateId) },
       project: { id: globalId('Project', place.projectId), name: 'web' },
       annotations: [{ key: 'commit', value: 'abc123', link: 'https://example.com/c/abc123' }],
       createdBy: { kind: 'user', id: globalId('User', developer.id), name: developer.name },

@@ -6,14 +6,11 @@
 // recomputes from the new state (engine.ts), where the transition may no longer be legal.
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { advisoryLock } from '../../db/advisory-lock';
 import type { HttpDatabase } from '../../db/client';
-import { jobs, pipelineApprovals, pipelineEvents, pipelineNodes, pipelines } from '../../db/schema';
+import { jobs, pipelineApprovals, pipelineNodes, pipelines } from '../../db/schema';
 import { recordActivity } from '../activity/record';
 import type { Draft } from './draft';
-
-/** The lock every batch writing a project's outbox rows takes first. */
-const outboxLockKey = (projectId: string) => `pipeline-events:${projectId}`;
+import { insertPipelineEvents, lockPipelineEvents } from './outbox';
 
 /** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
 const treeChanged = '40001';
@@ -26,7 +23,7 @@ export function isLostRace(error: unknown): boolean {
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
   const { tree, now } = draft;
   const root = tree.pipelines.get(tree.rootId)!;
-  const statements: BatchItem<'pg'>[] = [advisoryLock(db, outboxLockKey(root.projectId))];
+  const statements: BatchItem<'pg'>[] = [lockPipelineEvents(db, root.projectId)];
   if (!draft.newPipelines.has(tree.rootId)) {
     statements.push(
       db.execute(sql`select phobos_pipeline_unchanged(exists (select 1 from pipelines where id = ${tree.rootId} and version = ${tree.rootVersion}))`),
@@ -86,20 +83,7 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
   for (const approval of draft.revokedApprovals) {
     statements.push(db.update(pipelineApprovals).set({ revokedAt: approval.revokedAt }).where(eq(pipelineApprovals.id, approval.id)));
   }
-  if (draft.events.length > 0) {
-    statements.push(
-      db.insert(pipelineEvents).values(
-        draft.events.map((event) => ({
-          organizationId: root.organizationId,
-          projectId: root.projectId,
-          pipelineId: event.pipelineId,
-          jobId: event.jobId,
-          kind: event.kind,
-          payload: event.payload,
-        })),
-      ),
-    );
-  }
+  if (draft.events.length > 0) statements.push(insertPipelineEvents(db, root, draft.events));
   for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
   await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
 }

@@ -68,8 +68,9 @@ export class Draft {
     const from = node.status;
     node.status = transition(node.kind, node.name, from, verb, to);
     if (to === 'RUNNING' && !node.startedAt) node.startedAt = this.now;
-    if (finalNodeStatuses.has(to)) node.completedAt = this.now;
-    if (!finalNodeStatuses.has(to)) node.completedAt = null;
+    node.completedAt = finalNodeStatuses.has(to) ? this.now : null;
+    // An ended or canceled gate has no next attempt for the sweep to find.
+    if (finalNodeStatuses.has(to) || to === 'CANCELING') node.nextAttemptAt = null;
     this.touchNode(node);
     this.events.push({
       pipelineId: node.pipelineId,

@@ -1,5 +1,5 @@
 // Nested pipelines: a `pipeline` block of a stage starts a NESTED pipeline from the template
-// version its `template_id` names (an id of a template in the same project), with its `variables`
+// version its `template_id` names (the id or PRN of a template version in the same project), with its `variables`
 // evaluated in the parent's scope and checked against that template. The node runs as long as the
 // nested pipeline does and ends as it ends. A template or variables that cannot be resolved fail
 // the node (with the reason in its event), not the request that moved the pipeline on.
@@ -8,6 +8,8 @@ import type { HttpDatabase } from '../../db/client';
 import { pipelineTemplates, type PipelineNodeRow } from '../../db/schema';
 import { AppError } from '../../errors';
 import { isUuid } from '../ids';
+import { looksLikePrn, parsePrn } from '../prn';
+import { pipelineTemplateIdsByPath } from '../templates/service';
 import type { PipelineTemplate } from '../templates/model';
 import { reasonOf, scopeOf, templateNested, type EngineContext } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
@@ -22,12 +24,20 @@ export interface NestedTemplate {
   rules: Map<string, RuleInfo>;
 }
 
-/** The template version `id` of the project with its organization's approval rules, or undefined. */
+/** The template version `id` (or PRN) of the project with its organization's approval rules, or undefined. */
 export type NestedTemplateLoader = (projectId: string, organizationId: string, id: string) => Promise<NestedTemplate | undefined>;
 
+/** `prn:pipeline_template:<org>/<project>/<name>/<version>`; the project check follows in the loader. */
+async function idOfPrn(db: HttpDatabase, prn: string): Promise<string | undefined> {
+  const parsed = parsePrn(prn);
+  if (parsed?.type !== 'pipeline_template') return undefined;
+  return (await pipelineTemplateIdsByPath(db, [parsed.path])).get(parsed.path.join('/'));
+}
+
 export function nestedTemplateLoader(db: HttpDatabase): NestedTemplateLoader {
-  return async (projectId, organizationId, id) => {
-    if (!isUuid(id)) return undefined;
+  return async (projectId, organizationId, reference) => {
+    const id = looksLikePrn(reference) ? await idOfPrn(db, reference) : reference;
+    if (id === undefined || !isUuid(id)) return undefined;
     const [[row], rules] = await Promise.all([
       db
         .select({ id: pipelineTemplates.id, compiled: pipelineTemplates.compiled })

@@ -1,7 +1,7 @@
 // Reads of pipelines for the API, shaped for batching: every function takes many ids (of pipelines,
 // nodes or jobs) and answers in one query, so a GraphQL request that shows the whole graph of many
 // pipelines costs one query per kind of thing (the per-request dataloaders in
-// graphql/modules/pipeline-loaders.ts call these). Reading needs project:view on the pipeline's project;
+// graphql/modules/pipeline-loaders.ts call these). Reading needs pipeline:view on the pipeline's project;
 // rows the caller may not see are left out, exactly as if they did not exist.
 import { and, asc, count, desc, eq, getTableColumns, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
@@ -13,6 +13,10 @@ import type { ApprovalView, JobView, NodeView, PipelineView } from './service';
 import { nodeStatuses, pipelineTypes, type NodeStatus, type PipelineType } from './statuses';
 
 const place = (row: { organizationId: string; projectId: string }) => ({ organizationId: row.organizationId, projectId: row.projectId });
+
+/** Whether authorize(caller, 'pipeline:view', …) would let the caller read a row of this project (it asks project:view first). */
+const mayRead = (caller: Caller, row: { organizationId: string; projectId: string }) =>
+  isAllowed(caller, 'project:view', place(row)) && isAllowed(caller, 'pipeline:view', place(row));
 
 // A pipeline as shown, read without its template snapshot (large) or its sealed values: only the
 // names of its sensitive variables come out of the template, computed by Postgres.
@@ -33,12 +37,11 @@ export async function pipelinesInTreesOf(db: HttpDatabase, caller: Caller, ids: 
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   const rows = await db.select(pipelineColumns).from(pipelines).where(inTreesOf(wellFormed));
-  return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+  return rows.filter((row) => mayRead(caller, row));
 }
 
 /** The rows the caller may see: the joins carry the pipeline's place for the check. */
-const visibleIds = <T extends { organizationId: string; projectId: string }>(caller: Caller, rows: T[]) =>
-  rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+const visibleIds = <T extends { organizationId: string; projectId: string }>(caller: Caller, rows: T[]) => rows.filter((row) => mayRead(caller, row));
 
 /** What a tree read found: every pipeline of the trees the caller may see (with rows or without), and the rows. */
 export interface TreeRows<T> {
@@ -58,7 +61,7 @@ const inTreesOf = (pipelineIds: string[]) =>
 
 /** Splits a tree read (one row per pipeline without rows, one per row otherwise) into what the caller may see. */
 function treeRows<T>(caller: Caller, rows: { pipelineId: string; organizationId: string; projectId: string; row: T | null }[]): TreeRows<T> {
-  const visible = rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+  const visible = rows.filter((row) => mayRead(caller, row));
   return {
     pipelineIds: [...new Set(visible.map((row) => row.pipelineId))],
     rows: visible.flatMap((row) => (row.row === null ? [] : [row.row])),
@@ -126,7 +129,7 @@ export async function jobsByIds(db: HttpDatabase, caller: Caller, ids: readonly 
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   const rows = await db.select(jobColumns).from(jobs).where(inArray(jobs.id, wellFormed));
-  return rows.filter((row) => isAllowed(caller, 'project:view', place(row)));
+  return rows.filter((row) => mayRead(caller, row));
 }
 
 export const pipelineSorts = ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_DESC', 'COMPLETED_AT_DESC'] as const;
@@ -201,7 +204,7 @@ export async function pageProjectPipelines(
   sort: PipelineSort,
   page: PipelinePage,
 ): Promise<{ rows: PipelineListRow[]; totalCount: number }> {
-  authorize(caller, 'project:view', { organizationId: project.organizationId, projectId: project.id });
+  authorize(caller, 'pipeline:view', { organizationId: project.organizationId, projectId: project.id });
   const matching = and(eq(pipelines.projectId, project.id), ...filterConditions(filter));
   const { time, descending } = sortColumns[sort];
   const row = sql`(${time}, ${pipelines.id})`;

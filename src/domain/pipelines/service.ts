@@ -2,7 +2,7 @@
 // defer, cancel), by jobs (jobs/service.ts) and by the cron sweep (sweep.ts). Every write here is
 // one engine transition (engine.ts): authorized against the pipeline's project, checked by the
 // state machine, committed with its outbox events and its activity event.
-// Reading needs project:view; running, starting, retrying, deferring and canceling need
+// Reading needs pipeline:view; running, starting, retrying, deferring and canceling need
 // pipeline:execute; approving needs no permission beyond seeing the pipeline: the node's approval
 // rules decide who approves.
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
@@ -200,7 +200,7 @@ const isOwn = (principal: AuthenticatedPrincipal) => (approval: PipelineApproval
 export function approveNode(db: HttpDatabase, config: EngineConfig, caller: Caller, input: NodeInput): Promise<NodeView> {
   return runTransition(db, config, { nodeId: input.nodeId }, async (draft) => {
     const node = nodeIn(draft, input.nodeId);
-    const principal = authorize(caller, 'project:view', targetOf(draft.pipeline(node.pipelineId)), 'Pipeline node');
+    const principal = authorize(caller, 'pipeline:view', targetOf(draft.pipeline(node.pipelineId)), 'Pipeline node');
     if (node.status !== 'APPROVAL_PENDING') throw refusal(node.kind, node.name, 'approve', node.status);
     const rules = node.approvalRuleIds.map((id) => draft.tree.rules.get(id)).filter((rule) => rule !== undefined);
     const decisions = await Promise.all(rules.map(async (rule) => ((await isApprover(db, principal, rule)) ? rule.id : null)));
@@ -229,7 +229,7 @@ export function approveNode(db: HttpDatabase, config: EngineConfig, caller: Call
 export function revokeApproval(db: HttpDatabase, config: EngineConfig, caller: Caller, input: NodeInput): Promise<NodeView> {
   return runTransition(db, config, { nodeId: input.nodeId }, (draft) => {
     const node = nodeIn(draft, input.nodeId);
-    const principal = authorize(caller, 'project:view', targetOf(draft.pipeline(node.pipelineId)), 'Pipeline node');
+    const principal = authorize(caller, 'pipeline:view', targetOf(draft.pipeline(node.pipelineId)), 'Pipeline node');
     if (node.status !== 'APPROVAL_PENDING' && node.status !== 'WAITING') throw refusal(node.kind, node.name, 'revoke the approval of', node.status);
     const approval = draft.tree.approvals.find((item) => item.nodeId === node.id && isOwn(principal)(item));
     if (!approval) throw notFound('Approval');
@@ -314,7 +314,7 @@ async function loadPipeline(db: HttpDatabase, caller: Caller, id: string): Promi
   if (!isUuid(id)) throw notFound('Pipeline');
   const [row] = await db.select().from(pipelines).where(eq(pipelines.id, id));
   if (!row) throw notFound('Pipeline');
-  authorize(caller, 'project:view', targetOf(row), 'Pipeline');
+  authorize(caller, 'pipeline:view', targetOf(row), 'Pipeline');
   return row;
 }
 
@@ -331,7 +331,7 @@ export async function listProjectPipelines(
   if (!isUuid(input.projectId)) throw notFound('Project');
   const [project] = await db.select({ organizationId: projects.organizationId }).from(projects).where(eq(projects.id, input.projectId));
   if (!project) throw notFound('Project');
-  authorize(caller, 'project:view', { organizationId: project.organizationId, projectId: input.projectId });
+  authorize(caller, 'pipeline:view', { organizationId: project.organizationId, projectId: input.projectId });
   const limit = input.limit ?? 50;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) throw badInput('limit', 'must be between 1 and 100');
   const rows = await db
@@ -360,7 +360,7 @@ export async function getJob(db: HttpDatabase, caller: Caller, jobId: string): P
   if (!isUuid(jobId)) throw notFound('Job');
   const [row] = await db.select().from(jobs).where(eq(jobs.id, jobId));
   if (!row) throw notFound('Job');
-  authorize(caller, 'project:view', targetOf(row), 'Job');
+  authorize(caller, 'pipeline:view', targetOf(row), 'Job');
   return jobView(row);
 }
 
@@ -373,6 +373,6 @@ export async function listNodeApprovals(db: HttpDatabase, caller: Caller, nodeId
     .innerJoin(pipelines, eq(pipelines.id, pipelineNodes.pipelineId))
     .where(eq(pipelineNodes.id, nodeId));
   if (!node) throw notFound('Pipeline node');
-  authorize(caller, 'project:view', node, 'Pipeline node');
+  authorize(caller, 'pipeline:view', node, 'Pipeline node');
   return db.select().from(pipelineApprovals).where(eq(pipelineApprovals.nodeId, nodeId)).orderBy(pipelineApprovals.createdAt, sql`id`);
 }

@@ -67,7 +67,7 @@ function position(key: string, field: 'after' | 'before'): SQL {
 /** A page of the caller's to-do items, newest first, and how many there are in all. */
 export async function pageTodoItems(db: HttpDatabase, caller: Caller, page: TodoPage): Promise<{ rows: TodoItemRow[]; totalCount: number }> {
   const principal = requireAuthenticated(caller.principal);
-  const viewable = placesWhere(caller, 'project:view') ?? sql`true`;
+  const viewable = placesWhere(caller, 'pipeline:view') ?? sql`true`;
   const executable = placesWhere(caller, 'pipeline:execute') ?? sql`true`;
   const namesCaller =
     principal.kind === 'user'

@@ -11,16 +11,8 @@
 import { approveNode, cancelPipeline, createPipeline, deferNode, retryTask, revokeApproval, startNode, type NodeView } from '../../domain/pipelines/service';
 import { AppError, badInput } from '../../errors';
 import { builder } from '../builder';
-import type { GlobalId } from '../global-ids';
+import { PipelineTemplateNode } from './pipeline-templates';
 import { NestedPipelineNode, PipelineNode, PipelineNodeInterface, PipelineStageNode, PipelineTaskNode } from './pipelines';
-
-/**
- * A PipelineTemplate global id (or PRN), declared the way `t.globalID({ for: … })` declares it: the
- * PipelineTemplate node belongs to the templates module, which this one cannot import yet, so the
- * extensions that make input-rules.ts and the relay plugin check and decode it name its type
- * directly. Once both modules are in one tree this becomes `t.globalID({ for: PipelineTemplateNode })`.
- */
-const pipelineTemplateIdExtensions = { isRelayGlobalID: true, relayGlobalIDFor: [{ typename: 'PipelineTemplate' }] };
 
 const CreatablePipelineType = builder.enumType('CreatablePipelineType', {
   description: 'The pipeline types people create: NESTED pipelines are created by their parent, RELEASE_LIFECYCLE by releases.',
@@ -90,7 +82,7 @@ builder.relayMutationField(
   {
     name: 'CreatePipelineInput',
     inputFields: (t) => ({
-      pipelineTemplateId: t.id({ required: true, description: 'The PipelineTemplate (version) to run.', extensions: pipelineTemplateIdExtensions }),
+      pipelineTemplateId: t.globalID({ for: PipelineTemplateNode, required: true, description: 'The PipelineTemplate (version) to run, by id or PRN.' }),
       type: t.field({ type: CreatablePipelineType, required: true }),
       environmentName: t.string({ description: 'Required for a DEPLOYMENT (the environment is created if it does not exist); refused otherwise.' }),
       variables: t.field({ type: [PipelineVariableInput], description: "Values for the template's variable blocks; those with a default may be left out." }),
@@ -105,8 +97,7 @@ builder.relayMutationField(
       try {
         return {
           pipeline: await createPipeline(context.db.http, context.config, await context.caller(), {
-            // Decoded and checked by the relay plugin (see pipelineTemplateIdExtensions).
-            pipelineTemplateId: (input.pipelineTemplateId as unknown as GlobalId).id,
+            pipelineTemplateId: input.pipelineTemplateId.id,
             type: input.type,
             environmentName: input.environmentName ?? undefined,
             variables,

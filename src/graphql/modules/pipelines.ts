@@ -1,5 +1,5 @@
 // Pipelines and their graph, read in one request:
-//   query { pipeline(id: "...") { id type status environmentName variables { key value sensitive }
+//   query { pipeline(id: "...") { id type status environmentName pipelineTemplate { name semanticVersion } variables { key value sensitive }
 //     stages { name status tasks { id name status when approvals { principalName createdAt } latestJob { status } }
 //       nestedPipelines { id status childPipeline { id status } } } } }
 //   query { project(id: "...") { pipelines(first: 20, types: [DEPLOYMENT], statuses: [RUNNING], sort: CREATED_AT_DESC) {
@@ -8,7 +8,7 @@
 // NestedPipeline, all implementing the PipelineNode interface): their global ids are what the
 // node mutations (pipeline-mutations.ts) take. Nodes, approvals and jobs are loaded per request by
 // pipeline id (pipeline-loaders.ts): one query each, however many pipelines, stages and tasks are
-// selected. Reading needs project:view on the pipeline's project, decided in the domain.
+// selected. Reading needs pipeline:view on the pipeline's project, decided in the domain.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { nodesByIds, pageProjectPipelines, pipelineIdsByPath, pipelinesInTreesOf, pipelineSorts, type PipelineListRow } from '../../domain/pipelines/queries';
 import { getPipeline, type ApprovalView, type NodeView, type PipelineView } from '../../domain/pipelines/service';
@@ -22,6 +22,7 @@ import { approvalsOf, nodesOf } from '../pipeline-loaders';
 import { acceptPrns } from '../prns';
 import { ApprovalRuleNode } from './approval-rules';
 import { EnvironmentNode } from './environments';
+import { PipelineTemplateNode } from './pipeline-templates';
 import { ProjectNode } from './projects';
 import { UserNode } from './viewer';
 
@@ -231,10 +232,10 @@ PipelineNode.implement({
     status: t.field({ type: PipelineStatusEnum, resolve: (pipeline) => pipeline.status }),
     environmentName: t.exposeString('environmentName', { nullable: true, description: 'The environment of a DEPLOYMENT; null for the other types.' }),
     project: t.field({ type: ProjectNode, resolve: (pipeline) => pipeline.projectId }),
-    // Global ids of types other modules define (encoded by hand: t.globalID checks the type exists here).
-    pipelineTemplateId: t.id({
-      description: 'The global id of the PipelineTemplate (version) it was created from.',
-      resolve: (pipeline) => encodeGlobalID('PipelineTemplate', pipeline.pipelineTemplateId),
+    pipelineTemplate: t.field({
+      type: PipelineTemplateNode,
+      description: 'The template version it was created from.',
+      resolve: (pipeline) => pipeline.pipelineTemplateId,
     }),
     parentPipeline: t.field({
       type: PipelineNode,
@@ -252,6 +253,7 @@ PipelineNode.implement({
           ? ((await nodesOf(context).load(pipeline.parentPipelineId)).find((node) => node.id === pipeline.parentNodeId) ?? null)
           : null,
     }),
+    // Encoded by hand: releases have no node type yet (t.globalID would want it).
     releaseId: t.id({
       nullable: true,
       description: 'The global id of the Release it belongs to, if any.',
@@ -348,7 +350,7 @@ builder.objectField(EnvironmentNode, 'pipelines', (t) =>
   t.connection(
     {
       type: PipelineNode,
-      description: 'The DEPLOYMENT pipelines to this environment (by its name, in its project), newest first by default; needs project:view.',
+      description: 'The DEPLOYMENT pipelines to this environment (by its name, in its project), newest first by default; needs pipeline:view.',
       args: {
         statuses: t.arg({ type: [PipelineStatusEnum] }),
         createdAfter: t.arg({ type: 'Time', description: 'Included.' }),

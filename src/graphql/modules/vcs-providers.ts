@@ -37,7 +37,7 @@ const VcsAuthTypeEnum = builder.enumType('VCSProviderAuthType', {
   values: { PERSONAL_ACCESS_TOKEN: { value: 'personal_access_token' }, OAUTH: { value: 'oauth' } } as const,
 });
 
-const VcsProviderNode = builder.loadableNode('VCSProvider', {
+export const VcsProviderNode = builder.loadableNode('VCSProvider', {
   description: 'A GitHub or GitLab connection of an organization (inherited by its projects) or of one project.',
   id: { resolve: (provider: ProviderShape) => provider.id },
   load: async (ids: string[], context: GraphQLContext): Promise<ProviderShape[]> => vcsProvidersByIds(context.db.http, await context.caller(), ids),

@@ -58,11 +58,15 @@ function expression(node: Expression, source: string): Json {
   switch (node.kind) {
     case 'literal':
       return typeof node.value === 'string' ? escapeLiteral(node.value) : node.value;
-    case 'unary':
-      if (node.operand.kind === 'literal') {
-        return node.operator === '-' ? -(node.operand.value as number) : !node.operand.value;
-      }
+    case 'unary': {
+      // HashiCorp's parser folds `-` applied to a number token into the literal, and hcl2json then
+      // evaluates a unary operator whose operand is a literal.
+      const operand = node.operand.kind === 'unary' ? folded(node.operand) : node.operand;
+      // A quoted string is a template, not a literal, in HashiCorp's tree.
+      if (operand?.kind === 'literal' && typeof operand.value === (node.operator === '-' ? 'number' : 'boolean'))
+        return node.operator === '-' ? -(operand.value as number) : !operand.value;
       return wrap(node, source);
+    }
     case 'template': {
       const [only] = node.parts;
       if (node.parts.length === 1 && typeof only === 'object') return expression(only, source);
@@ -93,6 +97,13 @@ function templateText(node: Extract<Expression, { kind: 'template' }>, source: s
       return wrap(part, source);
     })
     .join('');
+}
+
+function folded(node: Extract<Expression, { kind: 'unary' }>): Expression | null {
+  if (node.operator === '-' && node.operand.kind === 'literal' && typeof node.operand.value === 'number') {
+    return { kind: 'literal', value: -node.operand.value, range: node.range };
+  }
+  return null;
 }
 
 function sourceOf(node: Expression, source: string): string {

@@ -17,6 +17,7 @@ import { createRole } from '../../../src/domain/roles/service';
 import { createServiceAccount } from '../../../src/domain/service-accounts/service';
 import { databaseFor } from '../../../src/runtime';
 import { graphqlHarness, type GraphQLHarness, type Identity } from '../../support/graphql';
+import { openSubscription } from '../../support/graphql-subscriptions';
 
 export const roles = ['owner', 'release_manager', 'developer', 'viewer'] as const satisfies readonly BuiltInRoleName[];
 /**
@@ -110,6 +111,23 @@ export async function graphqlOutcome(actor: Actor, query: string, variables: Rec
   const value = Object.values(result.data ?? {})[0];
   // A lookup answers null for what the caller may not see (a list of lookups, a list of nulls).
   return value === null || (Array.isArray(value) && value.length > 0 && value.every((item) => item === null)) ? 'null' : 'ok';
+}
+
+/**
+ * A subscription's outcome: its first message, an error's code or `ok` for an event. The row must
+ * make an event arrive at once for those allowed (an afterEventId before an existing event).
+ */
+export async function subscriptionOutcome(actor: Actor, query: string, variables: Record<string, unknown> = {}, within?: Tenant): Promise<Outcome> {
+  const subscription = await openSubscription(h, query, variables, { headers: headersOf(actor, within) });
+  try {
+    if (subscription.status !== 200) return `status ${subscription.status}`;
+    const message = await subscription.next();
+    const code = message?.errors?.[0]?.extensions?.code;
+    if (code) return code as Outcome;
+    return message?.data ? 'ok' : 'null';
+  } finally {
+    await subscription.close();
+  }
 }
 
 export async function restOutcome(actor: Actor, method: string, path: string, body?: unknown): Promise<Outcome> {

@@ -21,7 +21,7 @@ export interface EvaluationLimits {
   maxCollectionSize: number;
 }
 
-export const defaultLimits: EvaluationLimits = {
+const defaultLimits: EvaluationLimits = {
   maxSteps: 1_000_000,
   maxStringLength: 1024 * 1024,
   maxCollectionSize: 10_000,
@@ -368,7 +368,7 @@ class Evaluator {
 }
 
 /** `var.ports[1]`-style text for a traversal, for messages; `…` for parts that are not names or constants. */
-export function describePath(expression: Expression): string {
+function describePath(expression: Expression): string {
   switch (expression.kind) {
     case 'variable':
       return expression.name;

@@ -505,7 +505,7 @@ const functions: Record<string, FunctionSpec> = {
       const [start, limit, step] =
         numbers.length === 1
           ? [0, numbers[0] as number, 1]
-          : [numbers[0] as number, numbers[1] as number, (numbers[2] ?? (numbers[0] as number) <= (numbers[1] as number)) ? 1 : -1];
+          : [numbers[0] as number, numbers[1] as number, numbers[2] ?? ((numbers[0] as number) <= (numbers[1] as number) ? 1 : -1)];
       if (step === 0) fail('the step must not be zero');
       if ((step > 0 && start > limit) || (step < 0 && start < limit)) fail('the step moves away from the limit');
       const count = Math.ceil((limit - start) / step);
@@ -578,5 +578,5 @@ const functions: Record<string, FunctionSpec> = {
   sha256: { min: 1, max: 1, run: ([text], _context, fail) => bytesToHex(sha256Digest(new TextEncoder().encode(str(text, fail)))) },
 };
 
-/** The names templates may call, for documentation and the validator. */
+/** Every function a template may call (try and can receive their arguments unevaluated), for checks at upload. */
 export const functionNames: readonly string[] = [...Object.keys(functions), 'try', 'can'].sort(compareStrings);

@@ -7,10 +7,8 @@ import type { Attribute, BinaryOperator, Block, Body, Expression, Range } from '
 import type { HclSyntaxError } from './errors';
 import { SourceMap, type Token, tokenize } from './lexer';
 
-export { HclSyntaxError } from './errors';
-
 /** Nesting limit for blocks, brackets, parentheses, operators and templates. */
-export const maxDepth = 256;
+const maxDepth = 256;
 
 /** Binary operators by precedence level, lowest first (spec, "Operations"). */
 const binaryLevels: BinaryOperator[][] = [['||'], ['&&'], ['==', '!='], ['<', '<=', '>', '>='], ['+', '-'], ['*', '/', '%']];

@@ -33,10 +33,6 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function ownValue(object: HclObject, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
-
 /** Builds an object without prototype surprises: `__proto__` is an ordinary key. */
 export function objectFrom(entries: Iterable<readonly [string, unknown]>): HclObject {
   return Object.fromEntries(entries) as HclObject;
@@ -56,7 +52,7 @@ export function equal(a: unknown, b: unknown): boolean {
 }
 
 /** HCL's number-to-string: integers without a fraction, others in shortest round-trip form. */
-export function numberToString(value: number): string {
+function numberToString(value: number): string {
   if (!Number.isFinite(value)) throw new Error(`${value} is not a finite number`);
   return String(value);
 }

@@ -1,0 +1,57 @@
+// The one writer of the pipeline events outbox (src/db/schema/pipeline-events.ts). The engine puts
+// `lockPipelineEvents` first and `insertPipelineEvents` into the `db.batch([...])` of each transition, so an event exists exactly
+// when its transition committed; `appendPipelineEvents` is the same writes in a batch of their own.
+//
+// Both take the project's events lock first: ids come from one sequence, and two transactions of a
+// project could otherwise commit in the opposite order of the ids they drew, so a subscriber that
+// had seen id 7 would never replay a 6 committed after it. Under the lock, a project's ids increase
+// in commit order, which is what replay (`id > afterEventId`) and the hub's de-duplication rely on.
+import { advisoryLock } from '../../db/advisory-lock';
+import type { HttpDatabase } from '../../db/client';
+import { pipelineEvents, type PipelineEvent } from '../../db/schema';
+
+export interface NewPipelineEvent {
+  /** `pipeline`, `node`, `approval` or `job`, with `.` and what happened: `node.status_changed`. */
+  kind: string;
+  pipelineId?: string | null;
+  jobId?: string | null;
+  /** Non-secret: ids, statuses, names; never variable values. */
+  payload?: Record<string, unknown>;
+}
+
+export interface EventProject {
+  organizationId: string;
+  projectId: string;
+}
+
+/** The advisory lock key a project's event writers serialise on. */
+const pipelineEventsLockKey = (projectId: string) => `pipeline-events:${projectId}`;
+
+/** The project's events lock: the first statement of every batch that writes its outbox rows. */
+export function lockPipelineEvents(db: HttpDatabase, projectId: string) {
+  return advisoryLock(db, pipelineEventsLockKey(projectId));
+}
+
+/** The insert of `events` (at least one), for a batch that took `lockPipelineEvents` first. */
+export function insertPipelineEvents(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]) {
+  return db
+    .insert(pipelineEvents)
+    .values(
+      events.map((event) => ({
+        organizationId: project.organizationId,
+        projectId: project.projectId,
+        pipelineId: event.pipelineId ?? null,
+        jobId: event.jobId ?? null,
+        kind: event.kind,
+        payload: event.payload ?? {},
+      })),
+    )
+    .returning();
+}
+
+/** Appends events in a transaction of their own; returns the rows written, in id order. */
+export async function appendPipelineEvents(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]): Promise<PipelineEvent[]> {
+  if (events.length === 0) return [];
+  const [, rows] = await db.batch([lockPipelineEvents(db, project.projectId), insertPipelineEvents(db, project, events)]);
+  return [...rows].sort((a, b) => a.id - b.id);
+}

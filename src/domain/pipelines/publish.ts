@@ -1,0 +1,90 @@
+// After commit, the outbox's new rows go to the project's event hub (src/durable/project-event-hub.ts)
+// and are then marked published. Transports call `publishPipelineEventsAfterResponse` with their
+// execution context once the batch that wrote the events has committed; the cron task
+// (publish-task.ts) publishes what a crash between commit and publish left behind, so nothing is lost.
+//
+// A publish takes every unpublished row of the project, not only the caller's own: under the
+// project's events lock ids increase in commit order, so a row still unpublished below ours belongs
+// to a transaction that committed first and whose publish has not reached the hub yet. Sending it
+// along keeps each hub receiving a project's events in id order; the hub drops what a socket
+// already has when the slower publish arrives.
+import { and, asc, eq, gte, isNull, lte, sql } from 'drizzle-orm';
+import type { HttpDatabase } from '../../db/client';
+import { pipelineEvents, type PipelineEvent } from '../../db/schema';
+import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
+import type { Logger } from '../../platform/logger';
+
+export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
+
+/** Rows per hand-off: bounds the RPC's size; a larger backlog goes in several, in order. */
+const publishBatchSize = 500;
+
+export function hubEventOf(row: PipelineEvent): HubEvent {
+  return {
+    id: row.id,
+    kind: row.kind,
+    pipelineId: row.pipelineId,
+    jobId: row.jobId,
+    payload: row.payload,
+    createdAt: (row.createdAt instanceof Date ? row.createdAt : new Date(row.createdAt)).toISOString(),
+  };
+}
+
+export const projectEventHub = (hubs: EventHubNamespace, projectId: string) => hubs.get(hubs.idFromName(projectId));
+
+/**
+ * Hands the project's unpublished events to its hub, in id order, and marks them published once the
+ * hub has sent them. Returns how many it published. Safe to run concurrently with itself.
+ */
+export function publishPipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, projectId: string): Promise<number> {
+  return publishThrough(db, projectId, (events) => projectEventHub(hubs, projectId).publish(events, projectId));
+}
+
+/** The publish loop, with the hand-off given: the hub's own alarm hands its events to itself. */
+export async function publishThrough(db: HttpDatabase, projectId: string, deliver: (events: HubEvent[]) => Promise<void>): Promise<number> {
+  let published = 0;
+  for (;;) {
+    const rows = await db
+      .select()
+      .from(pipelineEvents)
+      .where(and(eq(pipelineEvents.projectId, projectId), isNull(pipelineEvents.publishedAt)))
+      .orderBy(asc(pipelineEvents.id))
+      .limit(publishBatchSize);
+    if (rows.length === 0) return published;
+    await deliver(rows.map(hubEventOf));
+    // By range: no row of the project can appear inside it later (ids follow commit order).
+    await db
+      .update(pipelineEvents)
+      .set({ publishedAt: sql`now()` })
+      .where(
+        and(
+          eq(pipelineEvents.projectId, projectId),
+          gte(pipelineEvents.id, rows[0]!.id),
+          lte(pipelineEvents.id, rows.at(-1)!.id),
+          isNull(pipelineEvents.publishedAt),
+        ),
+      );
+    published += rows.length;
+    if (rows.length < publishBatchSize) return published;
+  }
+}
+
+export interface PublishContext {
+  db: HttpDatabase;
+  hubs: EventHubNamespace;
+  logger: Logger;
+  /** The request's (or alarm's) `ctx.waitUntil`: the publish outlives the response. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * For transports, right after the batch that wrote a project's events committed: publishes them in
+ * the background. A failure is only logged: the rows stay unpublished and the cron task sends them.
+ */
+export function publishPipelineEventsAfterResponse(context: PublishContext, projectId: string): void {
+  context.waitUntil(
+    publishPipelineEvents(context.db, context.hubs, projectId).catch((error: unknown) => {
+      context.logger.warn('pipeline events not published; the cron task will retry', { projectId, error });
+    }),
+  );
+}

@@ -1,0 +1,175 @@
+import { DurableObject } from 'cloudflare:workers';
+import { runDueAttempts } from '../domain/pipelines/sweep';
+import type { WorkerEnv } from '../env';
+import { createLogger } from '../platform/logger';
+import { configFor, databaseFor } from '../runtime';
+
+/** An outbox row as the hub fans it out (the wire form: numbers and strings only). */
+export interface HubEvent {
+  id: number;
+  kind: string;
+  pipelineId: string | null;
+  jobId: string | null;
+  payload: Record<string, unknown>;
+  /** RFC 3339. */
+  createdAt: string;
+}
+
+/** What one subscriber watches: the whole project, one pipeline or one job. */
+export type HubFilter = { pipelineId?: undefined; jobId?: undefined } | { pipelineId: string; jobId?: undefined } | { jobId: string; pipelineId?: undefined };
+
+/** What each subscriber socket carries through hibernation. */
+interface SubscriberState {
+  /** The newest event id sent on this socket: nothing at or below it is sent again. */
+  lastId: number;
+}
+
+/** A message on a subscriber socket: events in id order, each newer than any sent before. */
+export interface HubMessage {
+  events: HubEvent[];
+}
+
+// Cloudflare's guidance for one object fanning out to many sockets: batch sends. Publishes that
+// arrive within this interval of the previous fan-out wait for the next one and go out together,
+// one message per socket; an idle hub fans out at once.
+const fanOutIntervalMs = 50;
+
+const projectTag = 'project';
+
+/** The event the engine writes when a gate's next attempt is scheduled; `payload.at` is when. */
+const attemptScheduled = 'node.attempt_scheduled';
+/** Wake a little after the attempt is due, so the database agrees it is due. */
+const alarmSlackMs = 50;
+const hubTagOf = (filter: HubFilter) =>
+  filter.jobId !== undefined ? `job:${filter.jobId}` : filter.pipelineId !== undefined ? `pipeline:${filter.pipelineId}` : projectTag;
+
+/**
+ * One per project (`idFromName(projectId)`): fans the project's committed pipeline events out to
+ * the Workers serving its GraphQL subscriptions. Subscribers are WebSockets accepted with the
+ * hibernation API, so a project nobody is publishing to costs nothing while its viewers wait; each
+ * socket's filter is its tag and its last delivered id is its attachment, both of which survive
+ * hibernation. The hub stores no events: Postgres has them, and a subscriber that lost its socket
+ * (every deploy restarts the object) replays what it missed from there.
+ */
+export class ProjectEventHub extends DurableObject<WorkerEnv> {
+  private pending: HubEvent[] = [];
+  private delivered: (() => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastFanOut = 0;
+
+  /** `GET /subscribe[?pipelineId=…|?jobId=…]` with `Upgrade: websocket`: a new subscriber. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('Expected a WebSocket upgrade', { status: 426 });
+    const url = new URL(request.url);
+    const pipelineId = url.searchParams.get('pipelineId');
+    const jobId = url.searchParams.get('jobId');
+    const filter: HubFilter = jobId ? { jobId } : pipelineId ? { pipelineId } : {};
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [hubTagOf(filter)]);
+    server.serializeAttachment({ lastId: 0 } satisfies SubscriberState);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * Fans `events` out to the subscribers whose filter they match; resolves once they are sent, so a
+   * publisher marks rows published only after the hub had them. Events may repeat those of an
+   * earlier publish (two publishers of a project racing): each socket skips ids it already has.
+   */
+  async publish(events: HubEvent[], projectId?: string): Promise<void> {
+    if (projectId !== undefined) await this.wakeForAttempts(events, projectId);
+    this.pending.push(...events);
+    const sent = new Promise<void>((resolve) => this.delivered.push(resolve));
+    this.timer ??= setTimeout(() => this.fanOut(), Math.max(0, this.lastFanOut + fanOutIntervalMs - Date.now()));
+    return sent;
+  }
+
+  /**
+   * Gate timers: a scheduled attempt sets this object's alarm (the earliest wins), so the attempt
+   * runs on time instead of at the next cron minute. Alarms survive restarts and are retried by the
+   * platform when they throw; the cron sweep stays as the fallback.
+   */
+  private async wakeForAttempts(events: HubEvent[], projectId: string): Promise<void> {
+    const due = events
+      .filter((event) => event.kind === attemptScheduled && typeof event.payload.at === 'string')
+      .map((event) => Date.parse(event.payload.at as string))
+      .filter((at) => Number.isFinite(at));
+    if (due.length === 0) return;
+    await this.setWake(projectId, Math.min(...due) + alarmSlackMs);
+  }
+
+  private async setWake(projectId: string, at: number): Promise<void> {
+    await this.ctx.storage.put('projectId', projectId);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Runs the project's due gate attempts, publishes what they wrote, and sets the next wake. */
+  override async alarm(): Promise<void> {
+    const projectId = await this.ctx.storage.get<string>('projectId');
+    if (!projectId) return;
+    const config = configFor(this.env);
+    const { moved, nextDueAt } = await runDueAttempts(databaseFor(config).http, config, projectId, new Date(), (events) => this.publish(events));
+    if (moved > 0) createLogger({ level: config.debug ? 'debug' : 'info', fields: { projectId } }).info('gate attempts started by the hub alarm', { moved });
+    if (nextDueAt) await this.setWake(projectId, nextDueAt.getTime() + alarmSlackMs);
+  }
+
+  /** How many subscribers are connected (tests wait on it before publishing). */
+  async subscriberCount(): Promise<number> {
+    return this.ctx.getWebSockets().length;
+  }
+
+  private fanOut(): void {
+    this.timer = undefined;
+    this.lastFanOut = Date.now();
+    const events = this.pending.sort((a, b) => a.id - b.id);
+    const delivered = this.delivered;
+    this.pending = [];
+    this.delivered = [];
+    const byTag = new Map<string, HubEvent[]>();
+    const add = (tag: string, event: HubEvent) => {
+      const list = byTag.get(tag);
+      if (list) list.push(event);
+      else byTag.set(tag, [event]);
+    };
+    for (const event of events) {
+      add(projectTag, event);
+      if (event.pipelineId) add(hubTagOf({ pipelineId: event.pipelineId }), event);
+      if (event.jobId) add(hubTagOf({ jobId: event.jobId }), event);
+    }
+    for (const [tag, list] of byTag) {
+      for (const socket of this.ctx.getWebSockets(tag)) this.send(socket, list);
+    }
+    for (const resolve of delivered) resolve();
+  }
+
+  private send(socket: WebSocket, events: HubEvent[]): void {
+    const state = socket.deserializeAttachment() as SubscriberState;
+    let lastId = state.lastId;
+    const fresh: HubEvent[] = [];
+    for (const event of events) {
+      // Sorted, so this also drops an event given twice in one fan-out.
+      if (event.id > lastId) {
+        fresh.push(event);
+        lastId = event.id;
+      }
+    }
+    if (fresh.length === 0) return;
+    try {
+      socket.send(JSON.stringify({ events: fresh } satisfies HubMessage));
+      socket.serializeAttachment({ lastId } satisfies SubscriberState);
+    } catch {
+      // A socket closing as we send: its subscriber reconnects and replays from Postgres.
+    }
+  }
+
+  /** Subscribers only listen; anything they send is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed (the runtime answers the close frame itself).
+    }
+  }
+}

@@ -1,0 +1,90 @@
+// Live pipeline and job events, as GraphQL subscriptions over Server-Sent Events:
+//   subscription { projectEvents(projectId: "...", afterEventId: "41") { id kind pipelineId jobId payload createdAt } }
+//   subscription { pipelineEvents(pipelineId: "...") { id kind payload } }
+//   subscription { jobEvents(jobId: "...", afterEventId: "41") { id kind payload } }
+// POST /graphql with `Accept: text/event-stream`; each event is an SSE `next` message. A client that
+// reconnects passes the last `id` it received as `afterEventId` and gets exactly what it missed.
+// Authorization (pipeline:view in the project), replay and de-duplication are the domain's
+// (src/domain/pipelines/subscribe.ts).
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { HubEvent } from '../../durable/project-event-hub';
+import { parseEventId, subscribePipelineEvents, type EventSubscriptionTarget } from '../../domain/pipelines/subscribe';
+import { badInput } from '../../errors';
+import { builder } from '../builder';
+import type { GraphQLContext } from '../context';
+import { parseGlobalId } from '../global-ids';
+import { ProjectNode } from './projects';
+
+const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement({
+  description: 'Something that happened to a pipeline, one of its nodes or approvals, or a job, as the engine recorded it.',
+  fields: (t) => ({
+    id: t.string({
+      description: 'Increases with every event of the project, in commit order; give the last one received as `afterEventId` to resume.',
+      resolve: (event) => String(event.id),
+    }),
+    kind: t.exposeString('kind', { description: '`pipeline`, `node`, `approval` or `job`, a dot, and what happened: `node.status_changed`.' }),
+    // Encoded here: t.globalID wants the Pipeline and Job types, which do not exist yet.
+    pipelineId: t.id({
+      nullable: true,
+      description: 'A Pipeline id.',
+      resolve: (event) => (event.pipelineId ? encodeGlobalID('Pipeline', event.pipelineId) : null),
+    }),
+    jobId: t.id({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? encodeGlobalID('Job', event.jobId) : null) }),
+    payload: t.field({ type: 'JSON', description: 'Ids, statuses and names; never variable values.', resolve: (event) => event.payload }),
+    createdAt: t.field({ type: 'Time', resolve: (event) => event.createdAt }),
+  }),
+});
+
+// Pipeline and Job are not fetchable by id yet, so their ids are checked here rather than declared
+// with `t.arg.globalID({ for: … })` (which needs the node type); switch when those types exist.
+function idOf(value: string, typename: 'Pipeline' | 'Job', field: string): string {
+  const decoded = parseGlobalId(value);
+  if (!decoded || decoded.typename !== typename) throw badInput(field, `not a ${typename} id`);
+  return decoded.id;
+}
+
+const afterEventIdDescription = 'Resume after this event (its `id`): every later event is sent first, in order. Without it, events from now on.';
+
+async function subscribe(context: GraphQLContext, target: EventSubscriptionTarget, afterEventId: string | null | undefined) {
+  const after = parseEventId(afterEventId);
+  return subscribePipelineEvents(context.db.http, context.env.PROJECT_EVENT_HUB, await context.caller(), target, after);
+}
+
+builder.subscriptionField('projectEvents', (t) =>
+  t.field({
+    type: PipelineEventRef,
+    description: 'Every pipeline event of a project (needs pipeline:view in the project).',
+    args: {
+      projectId: t.arg.globalID({ for: ProjectNode, required: true }),
+      afterEventId: t.arg.string({ description: afterEventIdDescription }),
+    },
+    subscribe: (_root, args, context) => subscribe(context, { projectId: args.projectId.id }, args.afterEventId),
+    resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField('pipelineEvents', (t) =>
+  t.field({
+    type: PipelineEventRef,
+    description: "One pipeline's events (needs pipeline:view in its project).",
+    args: {
+      pipelineId: t.arg.id({ required: true, description: 'A Pipeline id.' }),
+      afterEventId: t.arg.string({ description: afterEventIdDescription }),
+    },
+    subscribe: (_root, args, context) => subscribe(context, { pipelineId: idOf(String(args.pipelineId), 'Pipeline', 'pipelineId') }, args.afterEventId),
+    resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField('jobEvents', (t) =>
+  t.field({
+    type: PipelineEventRef,
+    description: "One job's events (needs pipeline:view in its project).",
+    args: {
+      jobId: t.arg.id({ required: true, description: 'A Job id.' }),
+      afterEventId: t.arg.string({ description: afterEventIdDescription }),
+    },
+    subscribe: (_root, args, context) => subscribe(context, { jobId: idOf(String(args.jobId), 'Job', 'jobId') }, args.afterEventId),
+    resolve: (event) => event,
+  }),
+);
