@@ -12,7 +12,9 @@
 // - an object field adds the cost of its selection;
 // - a list field adds the cost of its selection times the items it may return: for a connection's
 //   `edges`/`nodes`, the page size asked for with `first`/`last` (default 20, at most 100, as
-//   connections.ts serves them); else the length of its `ids` argument, or 20.
+//   connections.ts serves them); else the length of its `ids` argument, or the size its field
+//   declares (`extensions: { listSize: n }`, for lists bounded by what they belong to, such as the
+//   stages of a pipeline), or 20.
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import {
@@ -124,7 +126,8 @@ function fieldCost(field: FieldNode, parent: GraphQLNamedType | undefined, conte
   const children = selectionCost(field.selectionSet, type, context, isConnection ? requestedPageSize(field, context) : undefined);
   if (!isListType(getNullableType(definition.type))) return 1 + children;
   const ids = argument(field, 'ids', context);
-  return 1 + (items ?? (Array.isArray(ids) ? ids.length : defaultListSize)) * children;
+  const declared = (definition.extensions as { listSize?: number } | undefined)?.listSize;
+  return 1 + (items ?? (Array.isArray(ids) ? ids.length : (declared ?? defaultListSize))) * children;
 }
 
 /** The complexity of the operation that would run, by the rules in the header. */

@@ -19,6 +19,10 @@ import './modules/environments';
 import './modules/approval-rules';
 import './modules/pipeline-events';
 import './modules/pipeline-templates';
+import './modules/pipelines';
+import './modules/jobs';
+import './modules/pipeline-mutations';
+import './modules/todo-items';
 
 let schema: GraphQLSchema | undefined;
 

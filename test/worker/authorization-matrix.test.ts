@@ -15,6 +15,7 @@ import * as activity from './authorization-matrix/activity.rows';
 import * as environments from './authorization-matrix/environments.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
+import * as pipelines from './authorization-matrix/pipelines.rows';
 import * as roles from './authorization-matrix/roles.rows';
 import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
@@ -22,7 +23,7 @@ import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, activity, environments, objects, pipelineEvents, roles, teams, templates, users, vcs];
+const areas = [platform, activity, environments, objects, pipelineEvents, pipelines, roles, teams, templates, users, vcs];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));

@@ -34,7 +34,7 @@ const ApprovalRulePrincipalsRef = builder.objectRef<ApprovalRuleView>('ApprovalR
   }),
 });
 
-const ApprovalRuleNode = builder.loadableNode('ApprovalRule', {
+export const ApprovalRuleNode = builder.loadableNode('ApprovalRule', {
   description: 'Who may approve, and how many approvals are required; templates refer to it by its PRN.',
   id: { resolve: (rule) => rule.id },
   load: async (ids: string[], context: GraphQLContext) => approvalRulesByIds(context.db.http, await context.caller(), ids),

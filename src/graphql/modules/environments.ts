@@ -48,7 +48,7 @@ const EnvironmentDeploymentRef = builder.objectRef<DeploymentSummary>('Environme
   }),
 });
 
-const EnvironmentNode = builder.loadableNode('Environment', {
+export const EnvironmentNode = builder.loadableNode('Environment', {
   description: 'A named deployment target of a project (e.g. an AWS account). Deployments create one the first time they target its name.',
   id: { resolve: (environment) => environment.id },
   // Every lookup of a request in one query; deleted environments and those the caller may not see are not found.

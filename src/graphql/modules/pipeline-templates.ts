@@ -91,7 +91,7 @@ const SourceDetailsRef = builder.objectRef<Record<string, string>>('PipelineTemp
   }),
 });
 
-const PipelineTemplateNode = builder.loadableNode('PipelineTemplate', {
+export const PipelineTemplateNode = builder.loadableNode('PipelineTemplate', {
   description: 'An immutable version of a pipeline template (HCL) in a project.',
   id: { resolve: (template: PipelineTemplateView) => template.id },
   load: async (ids: string[], context: GraphQLContext) => pipelineTemplatesByIds(context.db.http, await context.caller(), ids),
