@@ -14,6 +14,7 @@ import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../platform/object-store/object-store';
 import { objectStoreFor } from '../platform/object-store/select';
+import { publishPipelineEventsAfterResponse, publishPipelineEventsOfPipelineAfterResponse } from '../domain/pipelines/publish';
 
 /**
  * The request's dataloaders. Loadable types and fields (builder.loadableNode, t.loadable) create
@@ -37,6 +38,22 @@ export interface GraphQLContext {
   env: WorkerEnv;
   /** The object store (pipeline template bodies), created on first use. */
   objects: () => ObjectStore;
+  /**
+   * After a mutation's transition committed: hands the pipeline events it wrote to the project's
+   * event hub in the background (the response does not wait; the cron task covers a failure).
+   */
+  publishPipelineEvents: (of: { projectId: string } | { pipelineId: string }) => void;
+}
+
+/** The request's waitUntil; app.request() in tests has no execution context, and the work still runs. */
+function waitUntilOf(c: Context<AppEnv>): (promise: Promise<unknown>) => void {
+  return (promise) => {
+    try {
+      c.executionCtx.waitUntil(promise);
+    } catch {
+      // No execution context: the promise runs on its own.
+    }
+  };
 }
 
 export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
@@ -53,6 +70,11 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     loaders: { of: (ref) => ref.getDataloader(context) },
     env: c.env,
     objects: () => objectStoreFor(c.env, c.get('config')),
+    publishPipelineEvents: (of) => {
+      const publish = { db: context.db.http, hubs: c.env.PROJECT_EVENT_HUB, logger: context.logger, waitUntil: waitUntilOf(c) };
+      if ('projectId' in of) publishPipelineEventsAfterResponse(publish, of.projectId);
+      else publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
+    },
   };
   return context;
 }

@@ -2,6 +2,7 @@
 // identities (rows in it, access tokens signed by the project's own signer, exactly as sign-in
 // issues them) and `gql(query, variables, { as })` through the whole middleware stack.
 import { neonConfig } from '@neondatabase/serverless';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { createApp } from '../../src/app';
 import { issueServiceAccountToken, issueUserTokens } from '../../src/auth/access-tokens';
@@ -63,7 +64,7 @@ export async function graphqlHarness(overrides: Record<string, string> = {}): Pr
   const { signer } = signingFor(config, databaseFor(config));
   const db = databaseHandle(env.PHOBOS_DB_NAME as string);
 
-  const request = (path: string, init?: RequestInit) => app.request(path, init, env) as Promise<Response>;
+  const request = (path: string, init?: RequestInit, ctx?: ExecutionContext) => app.request(path, init, env, ctx) as Promise<Response>;
 
   return {
     env,
@@ -96,20 +97,28 @@ export async function graphqlHarness(overrides: Record<string, string> = {}): Pr
     async gql<T>(query: string, variables?: Record<string, unknown>, options: GqlOptions = {}): Promise<GraphQLResult<T>> {
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       if (options.as) headers.authorization = `Bearer ${options.as.accessToken}`;
+      // Work a mutation leaves for after its response (publishing pipeline events) is awaited
+      // before gql returns, so a test's next step never races it.
+      const ctx = createExecutionContext();
       let response: Response;
       if (options.method === 'GET') {
         const params = new URLSearchParams({ query });
         if (variables) params.set('variables', JSON.stringify(variables));
         if (options.operationName) params.set('operationName', options.operationName);
-        response = await request(`/graphql?${params}`, { headers });
+        response = await request(`/graphql?${params}`, { headers }, ctx);
       } else {
-        response = await request('/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body: JSON.stringify({ query, variables, operationName: options.operationName }),
-        });
+        response = await request(
+          '/graphql',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ query, variables, operationName: options.operationName }),
+          },
+          ctx,
+        );
       }
       const text = await response.text();
+      await waitOnExecutionContext(ctx);
       let body: { data?: T | null; errors?: GraphQLErrorBody[] } = {};
       try {
         body = JSON.parse(text) as typeof body;

@@ -102,3 +102,23 @@ export async function storeTemplate(db: HttpDatabase, place: { organizationId: s
     returning id`);
   return result.rows[0]!.id;
 }
+
+/**
+ * Bare rows for tests of what reads pipelines and jobs without running them (subscriptions): a
+ * pipeline `id` of the project, and, given `jobId`, a task of it with that job. No events are written.
+ */
+export async function insertBarePipeline(db: HttpDatabase, place: { organizationId: string; projectId: string }, id: string, jobId?: string): Promise<void> {
+  const compiled = template({ stages: [{ name: 'only', tasks: [{ name: 'work', actions: [{ alias: 'a' }] }] }] });
+  const templateId = await storeTemplate(db, place, compiled);
+  await db.execute(sql`
+    insert into pipelines (id, organization_id, project_id, pipeline_template_id, type, root_pipeline_id, template, trigger)
+    values (${id}, ${place.organizationId}, ${place.projectId}, ${templateId}, 'RUNBOOK', ${id}, ${JSON.stringify(compiled)}::jsonb, '{"kind":"system","name":"test"}'::jsonb)`);
+  if (!jobId) return;
+  const nodeId = crypto.randomUUID();
+  await db.execute(sql`
+    insert into pipeline_nodes (id, pipeline_id, kind, name, path, position, "when")
+    values (${nodeId}, ${id}, 'TASK', 'work', 'stage.only.task.work', 0, 'auto')`);
+  await db.execute(sql`
+    insert into jobs (id, organization_id, project_id, pipeline_id, node_id, inputs, max_duration_seconds, attempt)
+    values (${jobId}, ${place.organizationId}, ${place.projectId}, ${id}, ${nodeId}, 'sealed', 3600, 1)`);
+}

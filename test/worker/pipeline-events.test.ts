@@ -19,6 +19,7 @@ import { runScheduledTasks } from '../../src/scheduled/tasks';
 import { measureEventDelivery } from '../support/event-latency';
 import { globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 import { openSubscription, type OpenSubscription } from '../support/graphql-subscriptions';
+import { insertBarePipeline } from '../support/pipeline-templates';
 
 interface EventResult {
   id: string;
@@ -66,12 +67,15 @@ let projects = 0;
 async function newProject() {
   const project = await createProject(h.db.http, adminCaller, { organizationId, name: `web-${++projects}` });
   const scope = { organizationId, projectId: project.id };
+  // A pipeline belongs to one project: each test's project has pipelines and a job of its own.
+  const [pipelineA, pipelineB, jobA1] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  await insertBarePipeline(h.db.http, scope, pipelineA, jobA1);
+  await insertBarePipeline(h.db.http, scope, pipelineB);
   return {
     id: project.id,
-    // A pipeline belongs to one project: each test's project has pipelines and a job of its own.
-    pipelineA: crypto.randomUUID(),
-    pipelineB: crypto.randomUUID(),
-    jobA1: crypto.randomUUID(),
+    pipelineA,
+    pipelineB,
+    jobA1,
     gid: globalId('Project', project.id),
     append: (events: NewPipelineEvent[]) => appendPipelineEvents(h.db.http, scope, events),
     publish: () => publishPipelineEvents(h.db.http, h.env.PROJECT_EVENT_HUB, project.id),

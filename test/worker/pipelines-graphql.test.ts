@@ -209,6 +209,24 @@ describe('creating a pipeline and reading its graph', () => {
     expect(stageAsTask.data?.node).toBeNull();
   });
 
+  it("hands the events each mutation wrote to the project's event hub after commit", async () => {
+    const unpublished = async (pipelineId: string) => {
+      const result = await h.db.http.execute<{ all: number; waiting: number }>(
+        sql`select count(*)::int as all, count(*) filter (where published_at is null)::int as waiting from pipeline_events where pipeline_id = ${pipelineId}`,
+      );
+      return result.rows[0]!;
+    };
+    const pipeline = await created();
+    const afterCreate = await unpublished(rawId(pipeline.id));
+    expect(afterCreate.all).toBeGreaterThan(0);
+    expect(afterCreate.waiting).toBe(0);
+    const started = await nodeMutation('startPipelineNode', taskOf(pipeline, 'push').id, developer);
+    expect(nodeOf(started, 'startPipelineNode')?.status).toBe('QUEUED');
+    const afterStart = await unpublished(rawId(pipeline.id));
+    expect(afterStart.all).toBeGreaterThan(afterCreate.all);
+    expect(afterStart.waiting).toBe(0);
+  });
+
   it('never returns a sensitive value, in the pipeline, its jobs or anywhere in the body', async () => {
     const pipeline = await created({
       variables: [

@@ -10,7 +10,7 @@
 // already has when the slower publish arrives.
 import { and, asc, eq, gte, isNull, lte, sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
-import { pipelineEvents, type PipelineEvent } from '../../db/schema';
+import { pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 
@@ -85,6 +85,19 @@ export function publishPipelineEventsAfterResponse(context: PublishContext, proj
   context.waitUntil(
     publishPipelineEvents(context.db, context.hubs, projectId).catch((error: unknown) => {
       context.logger.warn('pipeline events not published; the cron task will retry', { projectId, error });
+    }),
+  );
+}
+
+/** As `publishPipelineEventsAfterResponse`, for a transport that knows the pipeline, not its project. */
+export function publishPipelineEventsOfPipelineAfterResponse(context: PublishContext, pipelineId: string): void {
+  const work = async () => {
+    const [row] = await context.db.select({ projectId: pipelines.projectId }).from(pipelines).where(eq(pipelines.id, pipelineId));
+    if (row) await publishPipelineEvents(context.db, context.hubs, row.projectId);
+  };
+  context.waitUntil(
+    work().catch((error: unknown) => {
+      context.logger.warn('pipeline events not published; the cron task will retry', { pipelineId, error });
     }),
   );
 }

@@ -11,7 +11,7 @@
 import { and, asc, eq, gt, max, type SQL } from 'drizzle-orm';
 import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
-import { pipelineEvents, projects } from '../../db/schema';
+import { jobs, pipelineEvents, pipelines, projects } from '../../db/schema';
 import type { HubEvent, HubFilter } from '../../durable/project-event-hub';
 import { badInput, notFound } from '../../errors';
 import { openLiveEvents, type LiveEvents } from './live-events';
@@ -39,27 +39,24 @@ interface EventScope {
   what: string;
 }
 
-/**
- * The project a subscription's target belongs to. Pipelines and jobs are found through their
- * events until their own tables exist: one with no event yet is not found.
- */
+/** The project a subscription's target belongs to. */
 async function scopeOf(db: HttpDatabase, target: EventSubscriptionTarget): Promise<EventScope> {
   if ('projectId' in target) {
     const [project] = await db.select({ organizationId: projects.organizationId }).from(projects).where(eq(projects.id, target.projectId));
     if (!project) throw notFound('Project');
     return { organizationId: project.organizationId, projectId: target.projectId, filter: {}, what: 'Project' };
   }
-  const [column, what, filter] =
-    'pipelineId' in target
-      ? ([pipelineEvents.pipelineId, 'Pipeline', { pipelineId: target.pipelineId }] as const)
-      : ([pipelineEvents.jobId, 'Job', { jobId: target.jobId }] as const);
-  const [row] = await db
-    .select({ organizationId: pipelineEvents.organizationId, projectId: pipelineEvents.projectId })
-    .from(pipelineEvents)
-    .where(eq(column, 'pipelineId' in filter ? filter.pipelineId : filter.jobId))
-    .limit(1);
-  if (!row) throw notFound(what);
-  return { ...row, filter, what };
+  if ('pipelineId' in target) {
+    const [row] = await db
+      .select({ organizationId: pipelines.organizationId, projectId: pipelines.projectId })
+      .from(pipelines)
+      .where(eq(pipelines.id, target.pipelineId));
+    if (!row) throw notFound('Pipeline');
+    return { ...row, filter: { pipelineId: target.pipelineId }, what: 'Pipeline' };
+  }
+  const [row] = await db.select({ organizationId: jobs.organizationId, projectId: jobs.projectId }).from(jobs).where(eq(jobs.id, target.jobId));
+  if (!row) throw notFound('Job');
+  return { ...row, filter: { jobId: target.jobId }, what: 'Job' };
 }
 
 function filterCondition(scope: EventScope): SQL | undefined {

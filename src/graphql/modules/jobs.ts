@@ -16,7 +16,7 @@ const JobStatusEnum = builder.enumType('JobStatus', {
   values: jobStatuses,
 });
 
-const JobNode = builder.loadableNode('Job', {
+export const JobNode = builder.loadableNode('Job', {
   description: "One execution of a task's actions on an agent.",
   id: { resolve: (job: JobView) => job.id },
   load: async (ids: string[], context: GraphQLContext) => jobsByIds(context.db.http, await context.caller(), ids),

@@ -6,13 +6,12 @@
 // reconnects passes the last `id` it received as `afterEventId` and gets exactly what it missed.
 // Authorization (pipeline:view in the project), replay and de-duplication are the domain's
 // (src/domain/pipelines/subscribe.ts).
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { HubEvent } from '../../durable/project-event-hub';
 import { parseEventId, subscribePipelineEvents, type EventSubscriptionTarget } from '../../domain/pipelines/subscribe';
-import { badInput } from '../../errors';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
-import { parseGlobalId } from '../global-ids';
+import { JobNode } from './jobs';
+import { PipelineNode } from './pipelines';
 import { ProjectNode } from './projects';
 
 const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement({
@@ -23,25 +22,16 @@ const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement(
       resolve: (event) => String(event.id),
     }),
     kind: t.exposeString('kind', { description: '`pipeline`, `node`, `approval` or `job`, a dot, and what happened: `node.status_changed`.' }),
-    // Encoded here: t.globalID wants the Pipeline and Job types, which do not exist yet.
-    pipelineId: t.id({
+    pipelineId: t.globalID({
       nullable: true,
       description: 'A Pipeline id.',
-      resolve: (event) => (event.pipelineId ? encodeGlobalID('Pipeline', event.pipelineId) : null),
+      resolve: (event) => (event.pipelineId ? { type: 'Pipeline', id: event.pipelineId } : null),
     }),
-    jobId: t.id({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? encodeGlobalID('Job', event.jobId) : null) }),
+    jobId: t.globalID({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? { type: 'Job', id: event.jobId } : null) }),
     payload: t.field({ type: 'JSON', description: 'Ids, statuses and names; never variable values.', resolve: (event) => event.payload }),
     createdAt: t.field({ type: 'Time', resolve: (event) => event.createdAt }),
   }),
 });
-
-// Pipeline and Job are not fetchable by id yet, so their ids are checked here rather than declared
-// with `t.arg.globalID({ for: … })` (which needs the node type); switch when those types exist.
-function idOf(value: string, typename: 'Pipeline' | 'Job', field: string): string {
-  const decoded = parseGlobalId(value);
-  if (!decoded || decoded.typename !== typename) throw badInput(field, `not a ${typename} id`);
-  return decoded.id;
-}
 
 const afterEventIdDescription = 'Resume after this event (its `id`): every later event is sent first, in order. Without it, events from now on.';
 
@@ -68,10 +58,10 @@ builder.subscriptionField('pipelineEvents', (t) =>
     type: PipelineEventRef,
     description: "One pipeline's events (needs pipeline:view in its project).",
     args: {
-      pipelineId: t.arg.id({ required: true, description: 'A Pipeline id.' }),
+      pipelineId: t.arg.globalID({ for: PipelineNode, required: true }),
       afterEventId: t.arg.string({ description: afterEventIdDescription }),
     },
-    subscribe: (_root, args, context) => subscribe(context, { pipelineId: idOf(String(args.pipelineId), 'Pipeline', 'pipelineId') }, args.afterEventId),
+    subscribe: (_root, args, context) => subscribe(context, { pipelineId: args.pipelineId.id }, args.afterEventId),
     resolve: (event) => event,
   }),
 );
@@ -81,10 +71,10 @@ builder.subscriptionField('jobEvents', (t) =>
     type: PipelineEventRef,
     description: "One job's events (needs pipeline:view in its project).",
     args: {
-      jobId: t.arg.id({ required: true, description: 'A Job id.' }),
+      jobId: t.arg.globalID({ for: JobNode, required: true }),
       afterEventId: t.arg.string({ description: afterEventIdDescription }),
     },
-    subscribe: (_root, args, context) => subscribe(context, { jobId: idOf(String(args.jobId), 'Job', 'jobId') }, args.afterEventId),
+    subscribe: (_root, args, context) => subscribe(context, { jobId: args.jobId.id }, args.afterEventId),
     resolve: (event) => event,
   }),
 );

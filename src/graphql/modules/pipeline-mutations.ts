@@ -95,15 +95,15 @@ builder.relayMutationField(
       const entries = input.variables ?? [];
       const variables = variablesOf(entries);
       try {
-        return {
-          pipeline: await createPipeline(context.db.http, context.config, await context.caller(), {
-            pipelineTemplateId: input.pipelineTemplateId.id,
-            type: input.type,
-            environmentName: input.environmentName ?? undefined,
-            variables,
-            annotations: input.annotations ?? undefined,
-          }),
-        };
+        const pipeline = await createPipeline(context.db.http, context.config, await context.caller(), {
+          pipelineTemplateId: input.pipelineTemplateId.id,
+          type: input.type,
+          environmentName: input.environmentName ?? undefined,
+          variables,
+          annotations: input.annotations ?? undefined,
+        });
+        context.publishPipelineEvents({ projectId: pipeline.projectId });
+        return { pipeline };
       } catch (error) {
         throw asInputError(error, entries);
       }
@@ -139,9 +139,11 @@ function nodeMutation(
     },
     {
       description,
-      resolve: async (_root, { input }, context) => ({
-        pipelineNode: await action(context.db.http, context.config, await context.caller(), { nodeId: input.nodeId.id }),
-      }),
+      resolve: async (_root, { input }, context) => {
+        const pipelineNode = await action(context.db.http, context.config, await context.caller(), { nodeId: input.nodeId.id });
+        context.publishPipelineEvents({ pipelineId: pipelineNode.pipelineId });
+        return { pipelineNode };
+      },
     },
     {
       name: `${typeName}Payload`,
@@ -191,9 +193,11 @@ builder.relayMutationField(
   },
   {
     description: 'Cancels a pipeline and its nested pipelines: running jobs are asked to stop (needs pipeline:execute).',
-    resolve: async (_root, { input }, context) => ({
-      pipeline: await cancelPipeline(context.db.http, context.config, await context.caller(), { pipelineId: input.pipelineId.id }),
-    }),
+    resolve: async (_root, { input }, context) => {
+      const pipeline = await cancelPipeline(context.db.http, context.config, await context.caller(), { pipelineId: input.pipelineId.id });
+      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      return { pipeline };
+    },
   },
   {
     name: 'CancelPipelinePayload',

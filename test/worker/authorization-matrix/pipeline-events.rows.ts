@@ -4,6 +4,7 @@
 // before an existing event, so its first message arrives at once.
 import { appendPipelineEvents } from '../../../src/domain/pipelines/outbox';
 import { globalId } from '../../support/graphql';
+import { insertBarePipeline } from '../../support/pipeline-templates';
 import { h, inTenant, roles, subscriptionOutcome, tenant, type Row } from './world';
 
 const pipelineViewers = inTenant(['admin', ...roles, 'project_developer', 'service_account', 'scoped_key_in']);
@@ -15,6 +16,7 @@ function existingEvent() {
   existing ??= (async () => {
     const pipelineId = crypto.randomUUID();
     const jobId = crypto.randomUUID();
+    await insertBarePipeline(h.db.http, { organizationId: tenant.id, projectId: tenant.projectId }, pipelineId, jobId);
     const [event] = await appendPipelineEvents(h.db.http, { organizationId: tenant.id, projectId: tenant.projectId }, [
       { kind: 'job.queued', pipelineId, jobId },
     ]);
