@@ -121,6 +121,12 @@ interface Summary {
   max: number;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 function summarize(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
@@ -212,30 +218,34 @@ async function checkEvaluated(db: HttpDatabase, pipelineId: string): Promise<voi
 const outputsOf = (jobId: string) => ({ a: { ok: `done ${jobId.slice(0, 8)}`, exitCode: 0 } });
 
 /** Drives the pipeline to its end: every queued job run then finished, `concurrency` jobs in flight, stage after stage. */
-async function drivePipeline(db: HttpDatabase, pipelineId: string, inFlight: number, stages: number) {
+async function drivePipeline(db: HttpDatabase, pipelineId: string, inFlight: number, stages: number, afterStage?: (jobs: number) => Promise<void>) {
   const records: TransitionRecord[] = [];
   const stageSeconds: number[] = [];
   const cpuBefore = process.cpuUsage();
-  const started = performance.now();
+  let cpuMicros = 0;
   for (let stage = 0; ; stage += 1) {
     const jobIds = await queuedJobs(db, pipelineId);
     if (jobIds.length === 0) break;
     const stageStarted = performance.now();
+    const cpuAtStageStart = process.cpuUsage(cpuBefore);
     await pool(jobIds, inFlight, async (jobId) => {
       records.push(await transition('run', () => markJobRunning(db, engineConfig, jobId)));
       records.push(await transition('finish', () => finishJob(db, engineConfig, jobId, { status: 'FINISHED', outputs: outputsOf(jobId) })));
     });
     stageSeconds.push((performance.now() - stageStarted) / 1000);
+    const cpuNow = process.cpuUsage(cpuBefore);
+    cpuMicros += cpuNow.user + cpuNow.system - (cpuAtStageStart.user + cpuAtStageStart.system);
     const done = records.length;
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = stageSeconds.reduce((sum, value) => sum + value, 0);
     progress(
       `stage ${stage + 1}/${stages} (${inFlight} in flight): ${jobIds.length * 2} transitions in ${stageSeconds.at(-1)!.toFixed(1)} s; ` +
         `${Math.round(done / seconds)} transitions/s so far`,
     );
+    await afterStage?.(jobIds.length);
   }
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  return { records, seconds, stageSeconds, cpuMs: (cpu.user + cpu.system) / 1000 };
+  // The stages' time only: the floor samples in between are not the engine's.
+  const seconds = stageSeconds.reduce((sum, value) => sum + value, 0);
+  return { records, seconds, stageSeconds, cpuMs: cpuMicros / 1000 };
 }
 
 /** The floor: the same number of status transitions as a plain conditional UPDATE each, same driver, bridge and concurrency. */
@@ -249,7 +259,7 @@ async function floorRun(db: HttpDatabase, admin: pg.Client, rows: number, inFlig
   const step = async (verb: 'run' | 'finish', id: number, from: string, to: string) => {
     const meter = newMeter();
     const begun = performance.now();
-    const result = await meters.run(meter, () => db.execute(sql`update bench_floor set status = ${to} where id = ${id} and status = ${from}`));
+    const result = await meters.run(meter, async () => await db.execute(sql`update bench_floor set status = ${to} where id = ${id} and status = ${from}`));
     if (result.rowCount !== 1) throw new Error(`floor: row ${id} was not ${from}`);
     records.push({ verb, ms: performance.now() - begun, meter, retries: 0 });
   };
@@ -258,7 +268,8 @@ async function floorRun(db: HttpDatabase, admin: pg.Client, rows: number, inFlig
     await step('finish', id, 'RUNNING', 'FINISHED');
   });
   const seconds = (performance.now() - started) / 1000;
-  return { transitions: records.length, seconds, transitionsPerSecond: Math.round(records.length / seconds), latencyMs: summarize(records.map((r) => r.ms)) };
+  if (records.some((r) => r.meter.requests !== 1)) throw new Error('floor: a transition took more than one round trip');
+  return { transitions: records.length, seconds, transitionsPerSecond: Math.round(records.length / seconds), latenciesMs: records.map((r) => r.ms) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,8 +383,9 @@ function headline(r: Results): string[] {
   const e = r.engine;
   return [
     `Engine: ${e.transitions} task transitions (${e.jobs} jobs × run + finish) in ${e.seconds} s = **${e.transitionsPerSecond} transitions/s** ` +
-      `with ${concurrency} jobs in flight; floor (plain conditional UPDATE, same driver, bridge and concurrency): ${r.floor.transitionsPerSecond} transitions/s; ` +
-      `engine / floor **${r.engineToFloor}**.`,
+      `with ${concurrency} job in flight; floor (a plain conditional UPDATE per transition, same driver, bridge and concurrency; median of ` +
+      `${r.floor.samples.length} samples taken around the stages): ${r.floor.transitionsPerSecond} transitions/s; engine / floor **${r.engineToFloor}** ` +
+      `(median of the stages' ratios to the samples around them).`,
     `Database round trips per transition: mean **${e.roundTrips.mean}**, max ${e.roundTrips.max} (target ≤ 3: ${e.roundTrips.withoutLostRaces.max <= 3 ? 'met' : 'missed'} ` +
       `for a transition that does not lose a race — max ${e.roundTrips.withoutLostRaces.max} over ${e.roundTrips.withoutLostRaces.count}; ` +
       `${e.lostRaces} lost races, each one more load and commit).`,
@@ -402,8 +414,8 @@ function writeReadme(r: Results): void {
     `| pipeline creation (${e.jobs} tasks, first stage's ${tasksPerStage} jobs queued) | ${r.creationMs} ms |`,
     `| task transitions (job run + job finish, each with what it sets off) | ${e.transitions} in ${e.seconds} s |`,
     `| engine transitions/s | ${e.transitionsPerSecond} |`,
-    `| floor transitions/s (\`UPDATE … WHERE id = $1 AND status = …\`) | ${r.floor.transitionsPerSecond} |`,
-    `| engine / floor | ${r.engineToFloor} |`,
+    `| floor transitions/s (\`UPDATE … WHERE id = $1 AND status = …\`, median of ${r.floor.samples.length} samples) | ${r.floor.transitionsPerSecond} |`,
+    `| engine / floor (median of the stages' ratios) | ${r.engineToFloor} |`,
     `| round trips per transition, mean / max | ${e.roundTrips.mean} / ${e.roundTrips.max} |`,
     `| round trips per transition without a lost race, max | ${e.roundTrips.withoutLostRaces.max} |`,
     `| lost races (recomputed transitions) | ${e.lostRaces} |`,
@@ -518,8 +530,10 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
       await finishJob(db, engineConfig, jobId, { status: 'FINISHED', outputs: outputsOf(jobId) });
     }
   }
-  const floorBefore = await floorRun(db, admin, stageCount * tasksPerStage);
-  progress(`floor (before): ${floorBefore.transitionsPerSecond} transitions/s`);
+  // The floor is sampled before the first stage and after each one, with as many transitions as
+  // the stage had, so the machine's slow and fast spells fall on both sides of each stage's ratio.
+  const floorSamples = [await floorRun(db, admin, tasksPerStage)];
+  progress(`floor: ${floorSamples[0]!.transitionsPerSecond} transitions/s`);
 
   // The engine.
   const templateId = await storeTemplate(db, { organizationId: organization.id, projectId: engineProject.id }, benchTemplate(stageCount, tasksPerStage));
@@ -530,14 +544,23 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
   );
   const creationMs = round2(performance.now() - creationStarted);
   progress(`pipeline created (${stageCount}×${tasksPerStage}) in ${creationMs} ms, ${creationMeter.requests} round trips`);
-  const drive = await drivePipeline(db, pipeline.id, concurrency, stageCount);
+  const drive = await drivePipeline(db, pipeline.id, concurrency, stageCount, async (jobs) => {
+    floorSamples.push(await floorRun(db, admin, jobs));
+    progress(`floor: ${floorSamples.at(-1)!.transitionsPerSecond} transitions/s`);
+  });
   const status = await pipelineStatus(db, pipeline.id);
   if (status !== 'SUCCEEDED') throw new Error(`the pipeline ended ${status}, not SUCCEEDED`);
   const engine = engineSummary(drive);
   await checkEvaluated(db, pipeline.id);
-  const floorAfter = await floorRun(db, admin, stageCount * tasksPerStage);
-  progress(`floor (after): ${floorAfter.transitionsPerSecond} transitions/s`);
-  const floorPerSecond = Math.round((floorBefore.transitionsPerSecond + floorAfter.transitionsPerSecond) / 2);
+  const floorRates = floorSamples.map((sample) => sample.transitionsPerSecond);
+  // Each stage against the mean of the floor samples just before and after it; the median stage.
+  const stageRatios = drive.stageSeconds.map((seconds, index) => (2 * tasksPerStage) / seconds / ((floorRates[index]! + floorRates[index + 1]!) / 2));
+  const floor = {
+    transitionsPerSecond: Math.round(median(floorRates)),
+    samples: floorRates,
+    latencyMs: summarize(floorSamples.flatMap((sample) => sample.latenciesMs)),
+    roundTripsPerTransition: 1,
+  };
 
   // Contention: the same calls, `contention` jobs in flight on one tree of 1 stage × tasksPerStage.
   const contentionTemplate = await storeTemplate(db, { organizationId: organization.id, projectId: engineProject.id }, benchTemplate(1, tasksPerStage));
@@ -585,8 +608,9 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
     creationMs,
     creationRoundTrips: creationMeter.requests,
     engine,
-    floor: { before: floorBefore, after: floorAfter, transitionsPerSecond: floorPerSecond },
-    engineToFloor: round2(engine.transitionsPerSecond / floorPerSecond),
+    floor,
+    engineToFloor: round2(median(stageRatios)),
+    engineToFloorByStage: stageRatios.map((ratio) => Math.round(ratio * 1000) / 1000),
     contention: contentionSummary,
     latency: {
       measured:
