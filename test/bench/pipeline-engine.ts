@@ -1,17 +1,19 @@
 // `npm run bench` (after the API-surface benchmark), or `npm run bench:engine` alone: the pipeline
 // engine under load. A 10-stage × 100-task RUNBOOK pipeline is created through `createPipeline` and
 // driven to its end through the job service (`markJobRunning`, then `finishJob` with outputs, for
-// every queued job, a few jobs in flight), with the engine's own code in Node talking to a real
-// PostgreSQL through the same driver (@neondatabase/serverless over HTTP) and bridge as the Worker.
+// every queued job, one job at a time; contention is measured apart), with the engine's own code
+// in Node talking to a real PostgreSQL through the same driver (@neondatabase/serverless over
+// HTTP) and bridge as the Worker.
 // Measured: creation time; task transitions per second; database round trips per transition (every
 // HTTP request the driver makes while a transition runs); where a transition's time goes (loading
-// the tree, committing, the rest); and, as the floor, a plain `UPDATE … WHERE status = …` loop doing
-// the same number of transitions through the same driver and bridge at the same concurrency. Then
+// the tree, committing, the rest); and, as the floor, a plain `UPDATE … WHERE status = …` loop
+// through the same driver and bridge at the same concurrency, sampled around every stage. Then
 // the delivery latency of live events from commit to a GraphQL (SSE) subscriber of the real Worker
 // under wrangler's dev server, published the way transports publish after commit.
 //
 // From the environment: BENCH_ENGINE_STAGES (10), BENCH_ENGINE_TASKS (100 per stage),
-// BENCH_ENGINE_CONCURRENCY (8 jobs in flight), BENCH_ENGINE_EVENTS (200 per latency run),
+// BENCH_ENGINE_CONCURRENCY (1 job in flight on the big pipeline), BENCH_ENGINE_CONTENTION (8 jobs in
+// flight on the one-stage pipeline), BENCH_ENGINE_EVENTS (200 per latency run),
 // BENCH_ENGINE_RESULTS (default test/bench/results/pipeline-engine.json; README.md's block is
 // rewritten only when writing that file). Loopback only; every server is stopped at the end.
 import { neonConfig } from '@neondatabase/serverless';
@@ -379,18 +381,22 @@ const endMarker = '<!-- bench-engine:end -->';
 
 type Results = Awaited<ReturnType<typeof run>>;
 
+const inFlightText = (count: number) => `${count} job${count === 1 ? '' : 's'} in flight`;
+
 function headline(r: Results): string[] {
   const e = r.engine;
   return [
     `Engine: ${e.transitions} task transitions (${e.jobs} jobs × run + finish) in ${e.seconds} s = **${e.transitionsPerSecond} transitions/s** ` +
-      `with ${concurrency} job in flight; floor (a plain conditional UPDATE per transition, same driver, bridge and concurrency; median of ` +
+      `with ${inFlightText(concurrency)}; floor (a plain conditional UPDATE per transition, same driver, bridge and concurrency; median of ` +
       `${r.floor.samples.length} samples taken around the stages): ${r.floor.transitionsPerSecond} transitions/s; engine / floor **${r.engineToFloor}** ` +
       `(median of the stages' ratios to the samples around them).`,
     `Database round trips per transition: mean **${e.roundTrips.mean}**, max ${e.roundTrips.max} (target ≤ 3: ${e.roundTrips.withoutLostRaces.max <= 3 ? 'met' : 'missed'} ` +
       `for a transition that does not lose a race — max ${e.roundTrips.withoutLostRaces.max} over ${e.roundTrips.withoutLostRaces.count}; ` +
       `${e.lostRaces} lost races, each one more load and commit).`,
     `With ${r.contention.inFlight} jobs in flight on one tree (1 stage × ${r.contention.tasksPerStage}): ${r.contention.transitionsPerSecond} transitions/s, ` +
-      `${r.contention.lostRaces} lost races, ${r.contention.roundTrips.mean} round trips per transition on average (floor at ${r.contention.inFlight} in flight: ` +
+      `${r.contention.lostRaces} lost races, ${r.contention.conflictRetries} calls refused CONFLICT after ten and called again, ` +
+      `${r.contention.roundTrips.mean} round trips per transition on average, max ${r.contention.roundTrips.max} ` +
+      `(one job at a time on the same pipeline: ${r.contention.oneInFlightTransitionsPerSecond} transitions/s; floor at ${r.contention.inFlight} in flight: ` +
       `${r.contention.floorTransitionsPerSecond} transitions/s).`,
     `Pipeline creation (${stageCount}×${tasksPerStage}): **${r.creationMs} ms**.`,
     `Event delivery, commit → SSE subscriber: p50 **${r.latency.spaced.p50} ms**, p99 **${r.latency.spaced.p99} ms** spaced ${spacedGapMs} ms apart; ` +
@@ -407,7 +413,7 @@ function writeReadme(r: Results): void {
   const block = [
     startMarker,
     '',
-    `Last run ${r.date.slice(0, 10)} (${stageCount} stages × ${tasksPerStage} tasks, ${concurrency} jobs in flight):`,
+    `Last run ${r.date.slice(0, 10)} (${stageCount} stages × ${tasksPerStage} tasks, ${inFlightText(concurrency)}):`,
     '',
     '| measure | value |',
     '|---|---|',
@@ -422,7 +428,8 @@ function writeReadme(r: Results): void {
     `| transition latency p50 / p99 / max | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} ms |`,
     `| per transition: tree load / commit / rest (compute, waiting) | ${e.profile.loadMsPerTransition} / ${e.profile.commitMsPerTransition} / ${e.profile.restMsPerTransition} ms |`,
     `| per transition: engine CPU in Node / tree loaded | ${e.profile.cpuMsPerTransition} ms / ${e.profile.loadKbPerTransition} KB |`,
-    `| ${r.contention.inFlight} jobs in flight on a 1 × ${r.contention.tasksPerStage} pipeline: transitions/s, lost races, round trips mean | ${r.contention.transitionsPerSecond}, ${r.contention.lostRaces}, ${r.contention.roundTrips.mean} |`,
+    `| ${r.contention.inFlight} jobs in flight on a 1 × ${r.contention.tasksPerStage} pipeline: transitions/s (1 in flight), lost races, round trips mean / max | ` +
+      `${r.contention.transitionsPerSecond} (${r.contention.oneInFlightTransitionsPerSecond}), ${r.contention.lostRaces}, ${r.contention.roundTrips.mean} / ${r.contention.roundTrips.max} |`,
     `| event delivery p50 / p99, ${spacedGapMs} ms apart | ${r.latency.spaced.p50} / ${r.latency.spaced.p99} ms |`,
     `| event delivery p50 / p99, back to back | ${r.latency.backToBack.p50} / ${r.latency.backToBack.p99} ms |`,
     '',
@@ -532,7 +539,10 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
   }
   // The floor is sampled before the first stage and after each one, with as many transitions as
   // the stage had, so the machine's slow and fast spells fall on both sides of each stage's ratio.
-  const floorSamples = [await floorRun(db, admin, tasksPerStage)];
+  // A run untimed first: the bridge's pool and PostgreSQL warm up on it, as they did on the engine's warm-up.
+  const floorRows = Math.max(tasksPerStage, 500);
+  await floorRun(db, admin, floorRows);
+  const floorSamples = [await floorRun(db, admin, floorRows)];
   progress(`floor: ${floorSamples[0]!.transitionsPerSecond} transitions/s`);
 
   // The engine.
@@ -544,8 +554,8 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
   );
   const creationMs = round2(performance.now() - creationStarted);
   progress(`pipeline created (${stageCount}×${tasksPerStage}) in ${creationMs} ms, ${creationMeter.requests} round trips`);
-  const drive = await drivePipeline(db, pipeline.id, concurrency, stageCount, async (jobs) => {
-    floorSamples.push(await floorRun(db, admin, jobs));
+  const drive = await drivePipeline(db, pipeline.id, concurrency, stageCount, async () => {
+    floorSamples.push(await floorRun(db, admin, floorRows));
     progress(`floor: ${floorSamples.at(-1)!.transitionsPerSecond} transitions/s`);
   });
   const status = await pipelineStatus(db, pipeline.id);
@@ -564,6 +574,9 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
 
   // Contention: the same calls, `contention` jobs in flight on one tree of 1 stage × tasksPerStage.
   const contentionTemplate = await storeTemplate(db, { organizationId: organization.id, projectId: engineProject.id }, benchTemplate(1, tasksPerStage));
+  // The same pipeline one job at a time first, for comparison.
+  const serial = await createPipeline(db, engineConfig, caller, { pipelineTemplateId: contentionTemplate, type: 'RUNBOOK' });
+  const serialDrive = await drivePipeline(db, serial.id, 1, 1);
   const contended = await createPipeline(db, engineConfig, caller, { pipelineTemplateId: contentionTemplate, type: 'RUNBOOK' });
   const contentionDrive = await drivePipeline(db, contended.id, contention, 1);
   const contentionFloor = await floorRun(db, admin, tasksPerStage, contention);
@@ -572,6 +585,7 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
     stages: 1,
     tasksPerStage,
     ...engineSummary(contentionDrive),
+    oneInFlightTransitionsPerSecond: Math.round(serialDrive.records.length / serialDrive.seconds),
     floorTransitionsPerSecond: contentionFloor.transitionsPerSecond,
   };
 
