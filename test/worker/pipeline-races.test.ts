@@ -1,5 +1,6 @@
 // Transitions racing against real Postgres end in exactly one valid state; and the number of
 // database round trips a task transition costs.
+import { neonConfig } from '@neondatabase/serverless';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
@@ -9,7 +10,8 @@ import { Draft } from '../../src/domain/pipelines/draft';
 import { loadTree } from '../../src/domain/pipelines/tree';
 import { approveNode, cancelPipeline, createPipeline, getPipeline, listPipelineJobs, listPipelineNodes } from '../../src/domain/pipelines/service';
 import { countQueries } from '../support/graphql';
-import { storeTemplate, template, type StageSpec } from '../support/pipeline-templates';
+import { openJson, jobInputsBinding } from '../../src/domain/pipelines/secrets';
+import { lit, storeTemplate, template, type StageSpec } from '../support/pipeline-templates';
 import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
 
 let w: PipelineWorld;
@@ -143,4 +145,44 @@ describe('round trips', () => {
     // Load the tree, commit the transition.
     expect(finishing.count).toBe(2);
   });
+
+  it('a tree loads without job inputs, and its template comes over the wire once per isolate', async () => {
+    // A template large enough to dominate the tree: 50 tasks whose inputs are long literals.
+    const tasks = Array.from({ length: 50 }, (_, index) => ({ name: `t${index}`, actions: [{ alias: 'a', inputs: { command: lit('x'.repeat(400)) } }] }));
+    const pipeline = await start([{ name: 'only', tasks }]);
+    const [job] = await listPipelineJobs(w.db, w.owner, pipeline.id);
+    const loadBytes = async () => {
+      let bytes = 0;
+      const previous = neonConfig.fetchFunction as typeof fetch | undefined;
+      neonConfig.fetchFunction = async (input: RequestInfo | URL, init?: RequestInit) => {
+        const response = await (previous ?? fetch)(input, init);
+        const body = await response.text();
+        bytes += body.length;
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+      try {
+        return { tree: await loadTree(w.db, { jobId: job!.id }), bytes };
+      } finally {
+        neonConfig.fetchFunction = previous;
+      }
+    };
+    const first = await loadBytes();
+    const second = await loadBytes();
+    const stored = (await getPipelineRow(pipeline.id)).template;
+    // Both loads hold the template; only the first brought it.
+    expect(first.tree.pipelines.get(pipeline.id)!.template).toEqual(stored);
+    expect(second.tree.pipelines.get(pipeline.id)!.template).toEqual(stored);
+    expect(first.bytes - second.bytes).toBeGreaterThan(50 * 400);
+    expect(second.tree.jobs.get(job!.id)!.inputs).toBe('');
+    // A transition commits the job without touching its sealed inputs.
+    await markJobRunning(w.db, w.config, job!.id);
+    const row = (await w.db.execute<{ inputs: string }>(sql`select inputs from jobs where id = ${job!.id}`)).rows[0]!;
+    const [action] = await openJson<{ inputs: { command: string } }[]>(w.config, row.inputs, jobInputsBinding(job!.id));
+    expect(action!.inputs.command).toBe('x'.repeat(400));
+  });
 });
+
+async function getPipelineRow(id: string) {
+  const result = await w.db.execute<{ template: unknown }>(sql`select template from pipelines where id = ${id}`);
+  return result.rows[0]!;
+}

@@ -49,11 +49,18 @@ export function approvalsSatisfied(draft: Draft, node: PipelineNodeRow): boolean
 
 /** `action_outputs` of a pipeline: each task's latest finished job's outputs, at the task's path. */
 function actionOutputs(draft: Draft, pipelineId: string): Record<string, unknown> {
+  // One pass over the jobs, not one per task: a stage starting queues every task's job, each
+  // evaluating its inputs in this scope, so a per-task scan would cost tasks × jobs per job.
+  const latestFinished = new Map<string, JobRow>();
+  for (const job of draft.tree.jobs.values()) {
+    if (job.pipelineId !== pipelineId || job.status !== 'FINISHED') continue;
+    const seen = latestFinished.get(job.nodeId);
+    if (!seen || job.attempt > seen.attempt) latestFinished.set(job.nodeId, job);
+  }
   const outputs: Record<string, unknown> = {};
   for (const node of draft.tree.nodes.values()) {
     if (node.pipelineId !== pipelineId || node.kind !== 'TASK') continue;
-    const finished = draft.jobsOf(node.id).filter((job) => job.status === 'FINISHED');
-    const latest = finished.at(-1);
+    const latest = latestFinished.get(node.id);
     if (!latest) continue;
     let place = outputs;
     for (const segment of node.path.split('.')) {

@@ -13,6 +13,8 @@ import type { EngineConfig } from './secrets';
 import { loadTree, type Locator } from './tree';
 
 const maxAttempts = 10;
+const baseBackoffMs = 10;
+const maxBackoffMs = 200;
 
 export function engineContext(db: HttpDatabase, config: EngineConfig): EngineContext {
   return { db, config, loadNestedTemplate: nestedTemplateLoader(db) };
@@ -38,6 +40,10 @@ export async function runTransition<T>(
     } catch (error) {
       if (!isLostRace(error)) throw error;
       if (attempt >= maxAttempts) throw new AppError('CONFLICT', 'The pipeline is changing too fast; try again');
+      // Several transitions of one tree that lost to the same commit would otherwise all reload at
+      // once and race again, one winning per round: a random wait, growing with the attempts,
+      // spreads them out so fewer recompute for nothing.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1))));
     }
   }
 }
