@@ -33,7 +33,7 @@ export function resolveVariables(template: PipelineTemplate, given: Record<strin
     // null stands for no value, as in HCL: the default applies, or the variable is missing.
     if (Object.hasOwn(values, variable.name) && values[variable.name] !== null) {
       try {
-        value = convertToVariableType(values[variable.name], variable.type, path);
+        value = convertToVariableType(values[variable.name], variable.type, path, variable.sensitive);
       } catch (error) {
         if (error instanceof ExpressionError) throw badInput(path, error.message.replace(`${path}: `, ''));
         throw error;
