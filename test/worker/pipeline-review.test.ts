@@ -134,3 +134,14 @@ describe('nesting is bounded', () => {
     void lit;
   });
 });
+
+describe('odd variable values', () => {
+  it('a deeply nested value is refused as bad input, not a crash', async () => {
+    const templateId = await storeTemplate(w.db, w, template({ variables: [{ name: 'v', type: 'any' }], stages: [{ name: 's', tasks: [{ name: 't' }] }] }));
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    const error = await rejection(createPipeline(w.db, w.config, w.owner, { pipelineTemplateId: templateId, type: 'RUNBOOK', variables: { v: deep } }));
+    expect(error.code).toBe('BAD_USER_INPUT');
+    expect(error.options.field).toBe('variables.v');
+    expect(error.message).toContain('nested');
+  });
+});
