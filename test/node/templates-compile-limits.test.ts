@@ -25,7 +25,9 @@ describe('template size limits', () => {
     const source = Array.from({ length: templateLimits.stages + 1 }, (_, s) => `stage "s${s}" {\n${task('t')}}\n`).join('');
     const problems = problemsOf(source);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toBe(`${3 * templateLimits.stages + 1}:1: A template has at most ${templateLimits.stages} stages; this one has ${templateLimits.stages + 1}.`);
+    expect(problems[0]).toBe(
+      `${3 * templateLimits.stages + 1}:1: A template has at most ${templateLimits.stages} stages; this one has ${templateLimits.stages + 1}.`,
+    );
   });
 
   it('refuses a stage with more tasks and nested pipelines than the limit, naming the stage', () => {
@@ -44,11 +46,15 @@ describe('template size limits', () => {
       (_, s) => `stage "s${s}" {\n${Array.from({ length: perStage }, (_, t) => task(`t${t}`)).join('')}}\n`,
     ).join('');
     const problems = problemsOf(source);
-    expect(problems).toEqual([`1:1: A template has at most ${templateLimits.children} tasks and nested pipelines in all; this one has ${stageCount * perStage}.`]);
+    expect(problems).toEqual([
+      `1:1: A template has at most ${templateLimits.children} tasks and nested pipelines in all; this one has ${stageCount * perStage}.`,
+    ]);
   });
 
   it('stays fast on a 128 KiB template of tiny stages', () => {
-    const source = Array.from({ length: 12_000 }, (_, s) => `stage "s${s}" {\n}\n`).join('').slice(0, 131_072);
+    const source = Array.from({ length: 12_000 }, (_, s) => `stage "s${s}" {\n}\n`)
+      .join('')
+      .slice(0, 131_072);
     const started = performance.now();
     const result = compilePipelineTemplate(source);
     expect(result.ok).toBe(false);

@@ -73,7 +73,9 @@ export async function startNested(draft: Draft, ctx: EngineContext, node: Pipeli
     if (!template) throw new ExpressionError(`template_id: no pipeline template ${templateId} in this project`);
     const nodes = draft.tree.nodes.size + nodeCount(template.compiled);
     if (nodes > maxTreeNodes) {
-      throw new ExpressionError(`a pipeline with its nested pipelines has at most ${maxTreeNodes} stages, tasks and nested pipelines; this one would have ${nodes}`);
+      throw new ExpressionError(
+        `a pipeline with its nested pipelines has at most ${maxTreeNodes} stages, tasks and nested pipelines; this one would have ${nodes}`,
+      );
     }
     if (block.variables) checkSensitiveFlow(parent.template, template.compiled, block.variables, `${node.path}.variables`);
     const given = block.variables ? evaluateExpression(block.variables, scope) : {};

@@ -104,7 +104,9 @@ export function convertToType(value: unknown, type: TypeConstraint, path: string
   }
   if ('map' in type) {
     if (!isObject(value)) throw new HclConversionError(path, `a map is required, not ${typeName(value)}`);
-    return objectFrom(sortedKeys(value).map((key) => [key, convertToType(value[key], type.map, `${path}[${sensitive ? '…' : JSON.stringify(key)}]`, sensitive)]));
+    return objectFrom(
+      sortedKeys(value).map((key) => [key, convertToType(value[key], type.map, `${path}[${sensitive ? '…' : JSON.stringify(key)}]`, sensitive)]),
+    );
   }
   if ('tuple' in type) {
     if (!Array.isArray(value)) throw new HclConversionError(path, `a tuple is required, not ${typeName(value)}`);
