@@ -13,7 +13,7 @@ import { isAllowed, organizationIdsVisibleTo, type Caller } from '../../auth/rba
 import type { HttpDatabase } from '../../db/client';
 import { activityEvents, type ActivityEvent } from '../../db/schema';
 import { badInput } from '../../errors';
-import { isUuid } from '../ids';
+import { keysetPosition } from '../keyset-position';
 
 export interface ActivityFilter {
   organizationId?: string;
@@ -96,13 +96,6 @@ function filterConditions(filter: ActivityFilter): SQL[] {
   return conditions;
 }
 
-/** The keyset position a cursor key names, as SQL: (created_at, id). */
-function position(key: string, field: 'after' | 'before'): SQL {
-  const [micros, id] = key.split(':');
-  if (!micros || !/^\d{1,18}$/.test(micros) || !id || !isUuid(id)) throw badInput(field, 'not a cursor of this list');
-  return sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
-}
-
 const createdAtMicros = sql<string>`(extract(epoch from ${activityEvents.createdAt}) * 1000000)::bigint::text`;
 
 /** A page of the events the caller may see that match the filter, newest first, with how many match in all. */
@@ -117,8 +110,8 @@ export async function pageActivityEvents(
   const keyset: SQL[] = [];
   const row = sql`(${activityEvents.createdAt}, ${activityEvents.id})`;
   // Newest first: `after` a cursor is older, `before` it newer.
-  if (page.after !== undefined) keyset.push(sql`${row} < ${position(page.after, 'after')}`);
-  if (page.before !== undefined) keyset.push(sql`${row} > ${position(page.before, 'before')}`);
+  if (page.after !== undefined) keyset.push(sql`${row} < ${keysetPosition(page.after, 'after')}`);
+  if (page.before !== undefined) keyset.push(sql`${row} > ${keysetPosition(page.before, 'before')}`);
   const order = page.inverted ? [asc(activityEvents.createdAt), asc(activityEvents.id)] : [desc(activityEvents.createdAt), desc(activityEvents.id)];
   const [rows, [total]] = await db.batch([
     db

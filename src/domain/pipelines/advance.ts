@@ -8,6 +8,7 @@ import type { TemplateNestedPipeline, TemplateTask } from '../templates/model';
 import type { Draft } from './draft';
 import { evaluateExpression, ExpressionError, type ExpressionScope } from './expressions';
 import { openJson, sealJson, jobInputsBinding, variablesBinding, type EngineConfig } from './secrets';
+import { redactSensitive } from './redact';
 import { finalNodeStatuses } from './statuses';
 import type { NestedTemplateLoader } from './nested';
 import { startNested } from './nested';
@@ -81,7 +82,10 @@ export async function scopeOf(draft: Draft, config: EngineConfig, pipeline: Pipe
   return { var: { ...pipeline.variables, ...sensitive }, action_outputs: actionOutputs(draft, pipeline.id) };
 }
 
-export const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** Why an evaluation for the pipeline failed, for its node's event: its sensitive values taken out. */
+export function reasonOf(draft: Draft, pipelineId: string, error: unknown): string {
+  return redactSensitive(error instanceof Error ? error.message : String(error), draft.openedVariables.get(pipelineId));
+}
 
 /** Queues the task's next job (its inputs evaluated now); the task fails if they cannot be. */
 async function queueJob(draft: Draft, ctx: EngineContext, node: PipelineNodeRow, verb: 'queue' | 'requeue'): Promise<void> {
@@ -99,7 +103,7 @@ async function queueJob(draft: Draft, ctx: EngineContext, node: PipelineNodeRow,
     }));
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
-    draft.setNode(node, 'fail', 'FAILED', { reason: `inputs: ${reasonOf(error)}` });
+    draft.setNode(node, 'fail', 'FAILED', { reason: `inputs: ${reasonOf(draft, pipeline.id, error)}` });
     return;
   }
   const id = crypto.randomUUID();
@@ -248,7 +252,7 @@ export async function onJobEnded(
     passed = evaluateExpression(gate.successCondition, await scopeOf(draft, ctx.config, draft.pipeline(node.pipelineId))) === true;
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
-    draft.setNode(node, 'fail', 'FAILED', { jobId: job.id, reason: `success_condition: ${reasonOf(error)}` });
+    draft.setNode(node, 'fail', 'FAILED', { jobId: job.id, reason: `success_condition: ${reasonOf(draft, node.pipelineId, error)}` });
     return;
   }
   if (passed) draft.setNode(node, 'succeed', 'SUCCEEDED', { jobId: job.id, attempt: job.attempt });

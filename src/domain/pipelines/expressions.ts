@@ -30,7 +30,10 @@ export function evaluateExpression(expression: Expression, scope: ExpressionScop
   return translated(() => evaluate(expression, { variables: { var: scope.var, action_outputs: scope.action_outputs } }));
 }
 
-/** `value` converted to the variable type `type` as HCL converts; ExpressionError naming `path` otherwise. */
-export function convertToVariableType(value: unknown, type: TypeConstraint, path: string): unknown {
-  return translated(() => convertToType(value, type, path));
+/**
+ * `value` converted to the variable type `type` as HCL converts; ExpressionError naming `path`
+ * otherwise (without quoting the value when it is `sensitive`).
+ */
+export function convertToVariableType(value: unknown, type: TypeConstraint, path: string, sensitive: boolean): unknown {
+  return translated(() => convertToType(value, type, path, sensitive));
 }

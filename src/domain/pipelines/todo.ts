@@ -11,8 +11,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { isAllowed, organizationIdsVisibleTo, requireAuthenticated, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
-import { badInput } from '../../errors';
-import { isUuid } from '../ids';
+import { keysetPosition } from '../keyset-position';
 
 export type TodoKind = 'APPROVE' | 'START';
 
@@ -58,12 +57,6 @@ function placesWhere(caller: Caller, permission: OrganizationPermission): SQL | 
   return conditions.length > 0 ? sql`(${sql.join(conditions, sql` or `)})` : sql`false`;
 }
 
-function position(key: string, field: 'after' | 'before'): SQL {
-  const [micros, id] = key.split(':');
-  if (!micros || !/^\d{1,18}$/.test(micros) || !id || !isUuid(id)) throw badInput(field, 'not a cursor of this list');
-  return sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
-}
-
 /** A page of the caller's to-do items, newest first, and how many there are in all. */
 export async function pageTodoItems(db: HttpDatabase, caller: Caller, page: TodoPage): Promise<{ rows: TodoItemRow[]; totalCount: number }> {
   const principal = requireAuthenticated(caller.principal);
@@ -77,8 +70,8 @@ export async function pageTodoItems(db: HttpDatabase, caller: Caller, page: Todo
   const ownApproval = principal.kind === 'user' ? sql`a.user_id = ${principal.userId}::uuid` : sql`a.service_account_id = ${principal.serviceAccountId}::uuid`;
   const keyset: SQL[] = [];
   // Newest first: `after` a cursor is older, `before` it newer.
-  if (page.after !== undefined) keyset.push(sql`(i.since, i.node_id) < ${position(page.after, 'after')}`);
-  if (page.before !== undefined) keyset.push(sql`(i.since, i.node_id) > ${position(page.before, 'before')}`);
+  if (page.after !== undefined) keyset.push(sql`(i.since, i.node_id) < ${keysetPosition(page.after, 'after')}`);
+  if (page.before !== undefined) keyset.push(sql`(i.since, i.node_id) > ${keysetPosition(page.before, 'before')}`);
   const direction = page.inverted ? sql`asc` : sql`desc`;
   const result = await db.execute<{
     kind: TodoKind | null;

@@ -13,6 +13,20 @@ export interface ResolvedVariables {
 }
 
 const maxVariablesBytes = 256 * 1024;
+/** Levels of lists and objects in one value: Postgres refuses jsonb nested much deeper (a 500). */
+const maxValueDepth = 64;
+
+/** Whether `value` nests lists and objects deeper than maxValueDepth (iterative: the value may be arbitrarily deep). */
+function tooDeep(value: unknown): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [current, depth] = item;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= maxValueDepth) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** `field` names the input in messages: `variables` for a pipeline, the node's path for a nested one. */
 export function resolveVariables(template: PipelineTemplate, given: Record<string, unknown> | undefined, field = 'variables'): ResolvedVariables {
@@ -32,8 +46,9 @@ export function resolveVariables(template: PipelineTemplate, given: Record<strin
     let value: unknown;
     // null stands for no value, as in HCL: the default applies, or the variable is missing.
     if (Object.hasOwn(values, variable.name) && values[variable.name] !== null) {
+      if (tooDeep(values[variable.name])) throw badInput(path, `lists and objects may be nested at most ${maxValueDepth} levels deep`);
       try {
-        value = convertToVariableType(values[variable.name], variable.type, path);
+        value = convertToVariableType(values[variable.name], variable.type, path, variable.sensitive);
       } catch (error) {
         if (error instanceof ExpressionError) throw badInput(path, error.message.replace(`${path}: `, ''));
         throw error;

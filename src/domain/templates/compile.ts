@@ -53,6 +53,19 @@ const topLevel: Shape = {
   blocks: ['stage', 'agent', 'variable', 'plugin', 'plugin_requirements', 'jwt', 'volume', 'vcs_token'],
 };
 const identifier = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * Caps on a template's size in nodes. Every pipeline created from it inserts one row per node in one
+ * statement, and every transition of the pipeline walks them all: a 128 KiB upload could otherwise
+ * hold thousands of tiny stages or tasks.
+ */
+export const templateLimits = {
+  stages: 100,
+  /** Tasks and nested pipelines of one stage. */
+  childrenPerStage: 500,
+  /** Tasks and nested pipelines of all stages together. */
+  children: 1000,
+} as const;
 const knownFunctions: ReadonlySet<string> = new Set(functionNames);
 
 class Compiler {
@@ -229,6 +242,7 @@ export function compilePipelineTemplate(source: string): CompileResult {
   unique(compiler, stageBlocks, 'stage');
   if (stageBlocks.length === 0) compiler.report(body.range, 'A pipeline template needs at least one stage: stage "<name>" { task "<name>" { ... } }.');
   const stages = orderStages(compiler, stagesInFileOrder, attributes.get('stage_order'));
+  checkSize(compiler, body, stageBlocks);
 
   const outline = new Map<string, StageOutline>();
   stages.forEach((stage, index) => {
@@ -557,6 +571,26 @@ function compileNestedPipeline(compiler: Compiler, block: Block, stage: string):
   }
   if (name === undefined || !templateId) return [];
   return [{ name, when, approvalRules, templateId: templateId.expression, variables: variables?.expression ?? null, environment }];
+}
+
+/** Reports a template past templateLimits: too many stages, children of a stage, or children in all. */
+function checkSize(compiler: Compiler, body: Body, stageBlocks: Block[]): void {
+  const over = stageBlocks[templateLimits.stages];
+  if (over) compiler.report(over.range, `A template has at most ${templateLimits.stages} stages; this one has ${stageBlocks.length}.`);
+  let children = 0;
+  for (const block of stageBlocks) {
+    const count = block.body.items.filter((item) => item.type === 'block' && (item.blockType === 'task' || item.blockType === 'pipeline')).length;
+    children += count;
+    if (count > templateLimits.childrenPerStage) {
+      compiler.report(
+        block.range,
+        `stage "${block.labels[0] ?? ''}" has ${count} tasks and nested pipelines; a stage has at most ${templateLimits.childrenPerStage}.`,
+      );
+    }
+  }
+  if (children > templateLimits.children) {
+    compiler.report(body.range, `A template has at most ${templateLimits.children} tasks and nested pipelines in all; this one has ${children}.`);
+  }
 }
 
 /** Stages in `stage_order` when given (naming every stage exactly once), in file order otherwise. */

@@ -27,6 +27,7 @@ import { compilePipelineTemplate } from './compile';
 import type { PipelineTemplate, TemplateProblem } from './model';
 import { tooLarge } from './repository-file';
 import { compareSemanticVersions, isSemanticVersion } from './semver';
+import { keysetPosition } from '../keyset-position';
 
 /** The store operations templates use. */
 export type TemplateStore = Pick<ObjectStore, 'put' | 'get' | 'delete'>;
@@ -139,12 +140,6 @@ export type PipelineTemplateListRow = PipelineTemplateView & { createdAtMicros: 
 /** The sort key a cursor carries. */
 export const templateCursorKey = (row: PipelineTemplateListRow) => `${row.createdAtMicros}:${row.id}`;
 
-function position(key: string, field: 'after' | 'before'): SQL {
-  const [micros, id] = key.split(':');
-  if (!micros || !/^\d{1,18}$/.test(micros) || !id || !isUuid(id)) throw badInput(field, 'not a cursor of this list');
-  return sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
-}
-
 const createdAtMicros = sql<string>`(extract(epoch from ${pipelineTemplates.createdAt}) * 1000000)::bigint::text`;
 
 /** A page of a project's templates matching the filter, with how many match in all. */
@@ -168,8 +163,8 @@ export async function listPipelineTemplates(
   const forward = ascending ? '>' : '<';
   const backward = ascending ? '<' : '>';
   const keyset: SQL[] = [];
-  if (page.after !== undefined) keyset.push(sql`${row} ${sql.raw(forward)} ${position(page.after, 'after')}`);
-  if (page.before !== undefined) keyset.push(sql`${row} ${sql.raw(backward)} ${position(page.before, 'before')}`);
+  if (page.after !== undefined) keyset.push(sql`${row} ${sql.raw(forward)} ${keysetPosition(page.after, 'after')}`);
+  if (page.before !== undefined) keyset.push(sql`${row} ${sql.raw(backward)} ${keysetPosition(page.before, 'before')}`);
   const up = ascending !== page.inverted;
   const order = up ? [asc(pipelineTemplates.createdAt), asc(pipelineTemplates.id)] : [desc(pipelineTemplates.createdAt), desc(pipelineTemplates.id)];
   const [rows, [total]] = await db.batch([

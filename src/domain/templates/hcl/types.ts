@@ -68,8 +68,13 @@ export class HclConversionError extends Error {
   }
 }
 
-/** Converts a value to a type constraint as HCL does for variable values; throws HclConversionError. */
-export function convertToType(value: unknown, type: TypeConstraint, path: string): unknown {
+/**
+ * Converts a value to a type constraint as HCL does for variable values; throws HclConversionError.
+ * For a sensitive value (`sensitive: true`) the error names only types and positions, never a
+ * string or map key of the value.
+ */
+export function convertToType(value: unknown, type: TypeConstraint, path: string, sensitive = false): unknown {
+  const describeValue = (given: unknown) => (sensitive ? typeName(given) : describeShown(given));
   if (value === null || value === undefined) return null;
   if (type === 'any') return value;
   if (type === 'string') {
@@ -90,7 +95,7 @@ export function convertToType(value: unknown, type: TypeConstraint, path: string
   if ('list' in type || 'set' in type) {
     const element = 'list' in type ? type.list : type.set;
     if (!Array.isArray(value)) throw new HclConversionError(path, `a ${'list' in type ? 'list' : 'set'} is required, not ${typeName(value)}`);
-    const items = value.map((item, index) => convertToType(item, element, `${path}[${index}]`));
+    const items = value.map((item, index) => convertToType(item, element, `${path}[${index}]`, sensitive));
     if ('list' in type) return items;
     // A set holds each value once, in a stable order.
     const unique: unknown[] = [];
@@ -99,26 +104,28 @@ export function convertToType(value: unknown, type: TypeConstraint, path: string
   }
   if ('map' in type) {
     if (!isObject(value)) throw new HclConversionError(path, `a map is required, not ${typeName(value)}`);
-    return objectFrom(sortedKeys(value).map((key) => [key, convertToType(value[key], type.map, `${path}[${JSON.stringify(key)}]`)]));
+    return objectFrom(
+      sortedKeys(value).map((key) => [key, convertToType(value[key], type.map, `${path}[${sensitive ? '…' : JSON.stringify(key)}]`, sensitive)]),
+    );
   }
   if ('tuple' in type) {
     if (!Array.isArray(value)) throw new HclConversionError(path, `a tuple is required, not ${typeName(value)}`);
     if (value.length !== type.tuple.length) {
       throw new HclConversionError(path, `a tuple of ${type.tuple.length} elements is required, not ${value.length}`);
     }
-    return value.map((item, index) => convertToType(item, type.tuple[index] as TypeConstraint, `${path}[${index}]`));
+    return value.map((item, index) => convertToType(item, type.tuple[index] as TypeConstraint, `${path}[${index}]`, sensitive));
   }
   const attributes = type.object;
   if (!isObject(value)) throw new HclConversionError(path, `an object is required, not ${typeName(value)}`);
   const entries: Array<[string, unknown]> = [];
   for (const key of sortedKeys(attributes)) {
     if (!Object.hasOwn(value, key)) throw new HclConversionError(path, `attribute "${key}" is required`);
-    entries.push([key, convertToType(value[key], attributes[key] as TypeConstraint, `${path}.${key}`)]);
+    entries.push([key, convertToType(value[key], attributes[key] as TypeConstraint, `${path}.${key}`, sensitive)]);
   }
   // Extra attributes are dropped, as cty does when converting to an object type.
   return objectFrom(entries);
 }
 
-function describeValue(value: unknown): string {
+function describeShown(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeName(value);
 }
