@@ -250,4 +250,25 @@ describe('HCL templates through the engine', () => {
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('CANCELED');
     expect(await statuses(pipeline.id)).toMatchObject({ 'stage.later.task.never': 'CANCELED' });
   });
+
+  it('bounds the expression work of one transition as a whole: tasks past the shared budget fail, the rest queue', async () => {
+    // About 600,000 steps each: under the per-expression limit, but ten of them pass the transition's.
+    const heavy = 'tostring(length([for a in range(400) : length([for b in range(500) : b])]))';
+    const tasks = Array.from({ length: 10 }, (_, index) => `task "t${index}" {\n action "exec_command" {\n command = ${heavy}\n }\n }`).join('\n');
+    const pipeline = await run(`stage "wide" {\n${tasks}\n}`);
+    const byStatus = Object.values(await statuses(pipeline.id)).reduce<Record<string, number>>((counts, status) => {
+      counts[status] = (counts[status] ?? 0) + 1;
+      return counts;
+    }, {});
+    expect(byStatus.QUEUED).toBe(8);
+    expect(byStatus.FAILED).toBe(2);
+    expect(byStatus.RUNNING).toBe(1); // the stage, until its queued tasks end
+    const reasons = await w.db.execute<{ reason: string }>(
+      sql`select payload->>'reason' as reason from pipeline_events where pipeline_id = ${pipeline.id} and payload->>'status' = 'FAILED' and payload->>'kind' = 'TASK'`,
+    );
+    expect(reasons.rows.map((row) => row.reason)).toEqual([
+      expect.stringContaining('budget of 5000000 steps'),
+      expect.stringContaining('budget of 5000000 steps'),
+    ]);
+  });
 });

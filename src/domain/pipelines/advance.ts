@@ -99,7 +99,9 @@ async function queueJob(draft: Draft, ctx: EngineContext, node: PipelineNodeRow,
       name: action.name,
       pluginName: action.pluginName,
       actionName: action.actionName,
-      inputs: Object.fromEntries(Object.entries(action.inputs).map(([name, expression]) => [name, evaluateExpression(expression, scope)])),
+      inputs: Object.fromEntries(
+        Object.entries(action.inputs).map(([name, expression]) => [name, evaluateExpression(expression, scope, draft.evaluationBudget)]),
+      ),
     }));
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
@@ -249,7 +251,7 @@ export async function onJobEnded(
   }
   let passed: boolean;
   try {
-    passed = evaluateExpression(gate.successCondition, await scopeOf(draft, ctx.config, draft.pipeline(node.pipelineId))) === true;
+    passed = evaluateExpression(gate.successCondition, await scopeOf(draft, ctx.config, draft.pipeline(node.pipelineId)), draft.evaluationBudget) === true;
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
     draft.setNode(node, 'fail', 'FAILED', { jobId: job.id, reason: `success_condition: ${reasonOf(draft, node.pipelineId, error)}` });

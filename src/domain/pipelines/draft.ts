@@ -7,6 +7,13 @@ import { jobTransition, type JobVerb } from '../jobs/state-machine';
 import { transition, type MachineKind, type Verb } from './state-machine';
 import { finalNodeStatuses, type JobStatus, type NodeStatus } from './statuses';
 import type { Tree } from './tree';
+import { sharedEvaluationBudget } from '../templates/hcl/evaluate';
+
+/**
+ * Expression steps one transition may spend in all (each expression alone may spend 1,000,000): a
+ * task whose inputs would go past it fails, with the budget named in its reason.
+ */
+export const transitionEvaluationSteps = 5_000_000;
 
 export interface DraftEvent {
   pipelineId: string;
@@ -26,6 +33,11 @@ export class Draft {
   readonly changedJobs = new Set<string>();
   readonly events: DraftEvent[] = [];
   readonly activities: { initiator: ActivityInitiator; event: ActivityInput }[] = [];
+  /**
+   * Steps every expression this transition evaluates share: a stage of hundreds of tasks with heavy
+   * inputs cannot make one transition evaluate without end (each expression alone is bounded too).
+   */
+  readonly evaluationBudget = sharedEvaluationBudget(transitionEvaluationSteps);
   /** Sensitive variable values of pipelines, opened (or just given) once per draft. */
   readonly openedVariables = new Map<string, Record<string, unknown>>();
 

@@ -5,7 +5,7 @@
 // into a failed node (with the message in its event) or, for input, a bad request.
 import type { Expression } from '../templates/hcl/ast';
 import { HclEvaluationError } from '../templates/hcl/errors';
-import { evaluate } from '../templates/hcl/evaluate';
+import { evaluate, type EvaluationBudget } from '../templates/hcl/evaluate';
 import { convertToType, HclConversionError } from '../templates/hcl/types';
 import type { TypeConstraint } from '../templates/model';
 
@@ -25,9 +25,12 @@ function translated<T>(work: () => T): T {
   }
 }
 
-/** The value of `expression` in `scope`; ExpressionError when it cannot be evaluated. */
-export function evaluateExpression(expression: Expression, scope: ExpressionScope): unknown {
-  return translated(() => evaluate(expression, { variables: { var: scope.var, action_outputs: scope.action_outputs } }));
+/**
+ * The value of `expression` in `scope`, its steps charged to `budget` (the transition's, shared by
+ * every expression it evaluates); ExpressionError when it cannot be evaluated.
+ */
+export function evaluateExpression(expression: Expression, scope: ExpressionScope, budget: EvaluationBudget): unknown {
+  return translated(() => evaluate(expression, { variables: { var: scope.var, action_outputs: scope.action_outputs } }, undefined, budget));
 }
 
 /**

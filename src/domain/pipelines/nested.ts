@@ -66,7 +66,7 @@ export async function startNested(draft: Draft, ctx: EngineContext, node: Pipeli
   const block = templateNested(draft, node);
   try {
     const scope = await scopeOf(draft, ctx.config, parent);
-    const templateId = evaluateExpression(block.templateId, scope);
+    const templateId = evaluateExpression(block.templateId, scope, draft.evaluationBudget);
     if (typeof templateId !== 'string') throw new ExpressionError('template_id must be a string');
     if (depthOf(draft, parent) >= maxNestingDepth) throw new ExpressionError(`nested pipelines may be at most ${maxNestingDepth} levels deep`);
     const template = await ctx.loadNestedTemplate(parent.projectId, parent.organizationId, templateId);
@@ -78,7 +78,7 @@ export async function startNested(draft: Draft, ctx: EngineContext, node: Pipeli
       );
     }
     if (block.variables) checkSensitiveFlow(parent.template, template.compiled, block.variables, `${node.path}.variables`);
-    const given = block.variables ? evaluateExpression(block.variables, scope) : {};
+    const given = block.variables ? evaluateExpression(block.variables, scope, draft.evaluationBudget) : {};
     const child = await buildPipeline(draft, ctx.config, {
       type: 'NESTED',
       organizationId: parent.organizationId,

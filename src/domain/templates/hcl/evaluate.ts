@@ -40,14 +40,24 @@ export interface EvaluationContext {
   range: Range;
 }
 
-class Budget {
+/**
+ * The steps an evaluation may take. Each call gets its own by default; a caller that evaluates many
+ * expressions for one piece of work (the engine, for one transition) shares one, so the work as a
+ * whole is bounded, not each expression.
+ */
+export class EvaluationBudget {
   steps = 0;
   constructor(readonly limits: EvaluationLimits) {}
 }
 
+/** A budget of `maxSteps` to share between evaluate calls (the other limits stay per value). */
+export function sharedEvaluationBudget(maxSteps: number): EvaluationBudget {
+  return new EvaluationBudget({ ...defaultLimits, maxSteps });
+}
+
 /** Evaluates an expression against the scope; throws HclEvaluationError with the position of the fault. */
-export function evaluate(expression: Expression, scope: EvaluationScope, limits?: Partial<EvaluationLimits>): unknown {
-  const evaluator = new Evaluator(scope, new Budget({ ...defaultLimits, ...limits }));
+export function evaluate(expression: Expression, scope: EvaluationScope, limits?: Partial<EvaluationLimits>, budget?: EvaluationBudget): unknown {
+  const evaluator = new Evaluator(scope, budget ?? new EvaluationBudget({ ...defaultLimits, ...limits }));
   return evaluator.evaluate(expression);
 }
 
@@ -58,7 +68,7 @@ class Evaluator {
 
   constructor(
     private readonly scope: EvaluationScope,
-    private readonly budget: Budget,
+    private readonly budget: EvaluationBudget,
   ) {}
 
   private step(range: Range, count = 1): void {
