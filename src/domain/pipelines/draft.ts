@@ -13,7 +13,7 @@ import { sharedEvaluationBudget } from '../templates/hcl/evaluate';
  * Expression steps one transition may spend in all (each expression alone may spend 1,000,000): a
  * task whose inputs would go past it fails, with the budget named in its reason.
  */
-export const transitionEvaluationSteps = 5_000_000;
+const transitionEvaluationSteps = 5_000_000;
 
 export interface DraftEvent {
   pipelineId: string;
