@@ -4,32 +4,13 @@
 // signature verifies and has not expired. The HMAC key is derived with HKDF from
 // PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY under a salt of its own, so it is never the
 // key that seals secrets, and rotating that variable voids every URL handed out.
+import { derivedKey } from '../derived-keys';
 import { base64urlEncode, constantTimeEqual, isCanonicalBase64url, utf8Encode } from '../encoding';
 
 export const downloadPath = '/objects/download';
 
 const purpose = 'phobos-edge/object-downloads/v1';
-// Per isolate: HKDF and key import on every URL would waste CPU.
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey('raw', utf8Encode(secret), 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        { name: 'HKDF', hash: 'SHA-256', salt: utf8Encode(purpose), info: new Uint8Array() },
-        material,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign'],
-      );
-    })();
-    hmacKeys.set(secret, key);
-    key.catch(() => hmacKeys.delete(secret));
-  }
-  return key;
-}
+const hmacKey = (secret: string) => derivedKey(secret, purpose, { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign']);
 
 // The key is length-prefixed so no (key, expiry) pair can be spelled as another.
 const signedText = (key: string, expires: number) => `${purpose}\n${utf8Encode(key).length}:${key}\n${expires}`;
