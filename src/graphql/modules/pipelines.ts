@@ -234,7 +234,8 @@ PipelineNode.implement({
     project: t.field({ type: ProjectNode, resolve: (pipeline) => pipeline.projectId }),
     pipelineTemplate: t.field({
       type: PipelineTemplateNode,
-      description: 'The template version it was created from.',
+      nullable: true,
+      description: 'The template version it was created from; null for a RELEASE_LIFECYCLE, which runs a release lifecycle.',
       resolve: (pipeline) => pipeline.pipelineTemplateId,
     }),
     parentPipeline: t.field({
