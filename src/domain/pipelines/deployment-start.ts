@@ -77,9 +77,12 @@ export async function startDeployment(draft: Draft, ctx: EngineContext, node: Pi
     const template = await ctx.loadNestedTemplate(lifecycle.projectId, lifecycle.organizationId, templateId);
     if (!template) throw new DeploymentRefused(`no pipeline template ${templateId} in this project`);
     const nodes = draft.tree.nodes.size + template.compiled.stages.reduce((sum, stage) => sum + 1 + stage.tasks.length + stage.pipelines.length, 0);
-    if (nodes > maxTreeNodes) throw new DeploymentRefused(`a release lifecycle with its deployments has at most ${maxTreeNodes} nodes; this one would have ${nodes}`);
+    if (nodes > maxTreeNodes)
+      throw new DeploymentRefused(`a release lifecycle with its deployments has at most ${maxTreeNodes} nodes; this one would have ${nodes}`);
     const release = (await scopeOf(draft, ctx.config, lifecycle)).var;
-    const given = Object.fromEntries(template.compiled.variables.filter((item) => Object.hasOwn(release, item.name)).map((item) => [item.name, release[item.name]]));
+    const given = Object.fromEntries(
+      template.compiled.variables.filter((item) => Object.hasOwn(release, item.name)).map((item) => [item.name, release[item.name]]),
+    );
     const child = await buildPipeline(draft, ctx.config, {
       type: 'DEPLOYMENT',
       organizationId: lifecycle.organizationId,

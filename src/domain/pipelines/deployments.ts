@@ -43,11 +43,27 @@ const columns = {
 
 type DeploymentRow = Pick<
   PipelineRow,
-  'organizationId' | 'projectId' | 'environmentName' | 'releaseId' | 'parentPipelineId' | 'pipelineTemplateId' | 'status' | 'trigger' | 'createdAt' | 'startedAt' | 'completedAt'
+  | 'organizationId'
+  | 'projectId'
+  | 'environmentName'
+  | 'releaseId'
+  | 'parentPipelineId'
+  | 'pipelineTemplateId'
+  | 'status'
+  | 'trigger'
+  | 'createdAt'
+  | 'startedAt'
+  | 'completedAt'
 > & { pipelineId: string };
 
 function view({ organizationId: _organization, parentPipelineId, trigger, ...row }: DeploymentRow): DeploymentView {
-  return { ...row, environmentName: row.environmentName!, pipelineTemplateId: row.pipelineTemplateId!, lifecyclePipelineId: parentPipelineId, deployedBy: trigger };
+  return {
+    ...row,
+    environmentName: row.environmentName!,
+    pipelineTemplateId: row.pipelineTemplateId!,
+    lifecyclePipelineId: parentPipelineId,
+    deployedBy: trigger,
+  };
 }
 
 async function authorizeProject(db: HttpDatabase, caller: Caller, projectId: string): Promise<void> {
@@ -101,7 +117,12 @@ export async function environmentDeployments(
  * it) of each environment of the project that has one, by environment name; `environmentNames`
  * narrows to those.
  */
-export async function latestDeployments(db: HttpDatabase, caller: Caller, projectId: string, environmentNames?: string[]): Promise<Map<string, DeploymentView>> {
+export async function latestDeployments(
+  db: HttpDatabase,
+  caller: Caller,
+  projectId: string,
+  environmentNames?: string[],
+): Promise<Map<string, DeploymentView>> {
   await authorizeProject(db, caller, projectId);
   const rows = await db
     .selectDistinctOn([pipelines.environmentName], columns)

@@ -64,7 +64,8 @@ function templateIdFor(templates: DeploymentTemplates, environment: string): str
 function engineTemplate(lifecycle: ReleaseLifecycleTemplate, templates: Map<string, string>, variables: TemplateVariable[]): PipelineTemplate {
   const stages: TemplateStage[] = [];
   const part = (name: string, item: ReleaseLifecycleTemplate['stages'][number]['pre']) => {
-    if (item.approvalRules.length > 0 || item.tasks.length > 0) stages.push({ name, when: 'auto', approvalRules: item.approvalRules, tasks: item.tasks, pipelines: [] });
+    if (item.approvalRules.length > 0 || item.tasks.length > 0)
+      stages.push({ name, when: 'auto', approvalRules: item.approvalRules, tasks: item.tasks, pipelines: [] });
   };
   for (const stage of lifecycle.stages) {
     part(`${stage.name}.pre`, stage.pre);
@@ -98,7 +99,11 @@ function engineTemplate(lifecycle: ReleaseLifecycleTemplate, templates: Map<stri
 }
 
 /** The lifecycle's variables, then each deployment template's not declared yet; sensitive if declared so anywhere. */
-function releaseVariables(lifecycle: ReleaseLifecycleTemplate, compiled: Map<string, PipelineTemplate>, environmentOf: Map<string, string>): TemplateVariable[] {
+function releaseVariables(
+  lifecycle: ReleaseLifecycleTemplate,
+  compiled: Map<string, PipelineTemplate>,
+  environmentOf: Map<string, string>,
+): TemplateVariable[] {
   const declared = new Map(lifecycle.variables.map((variable) => [variable.name, { ...variable }]));
   for (const template of compiled.values()) {
     for (const variable of template.variables) {
