@@ -217,6 +217,32 @@ describe('a two-stage lifecycle', () => {
     ]);
     expect(deployments[1]!.deployedBy.name).toBe(approver!.identity.name);
     expect(await deploymentsOfRelease(w.db, w.outsider, releaseId)).toEqual([]);
+
+    // Over GraphQL: the lifecycle runs no template; its deployments are its stages' pipelines and
+    // are listed with the project's pipelines like any deployment.
+    const read = await w.h.gql<{
+      pipeline: {
+        type: string;
+        pipelineTemplate: null;
+        stages: { name: string; nestedPipelines: { childPipeline: { type: string; environmentName: string } }[] }[];
+      };
+      project: { pipelines: { edges: { node: { id: string } }[] } };
+    }>(
+      `query($id: ID!, $project: ID!) {
+        pipeline(id: $id) { type pipelineTemplate { id } stages { name nestedPipelines { childPipeline { type environmentName } } } }
+        project(id: $project) { pipelines(first: 10, types: [DEPLOYMENT], environmentName: "prod") { edges { node { id } } } }
+      }`,
+      { id: globalId('Pipeline', pipeline.id), project: globalId('Project', w.projectId) },
+      { as: approver!.identity },
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.pipeline).toMatchObject({ type: 'RELEASE_LIFECYCLE', pipelineTemplate: null });
+    expect(read.data!.pipeline.stages.map((stage) => [stage.name, stage.nestedPipelines.map((item) => item.childPipeline.environmentName)])).toEqual([
+      ['dev', ['dev']],
+      ['prod.pre', []],
+      ['prod', ['prod']],
+    ]);
+    expect(read.data!.project.pipelines.edges.map((edge) => edge.node.id)).toContain(globalId('Pipeline', prod.id));
   });
 
   it('skips empty pre and post stages and runs post after the deployments', async () => {
@@ -277,6 +303,35 @@ describe('templates per environment', () => {
     expect(viewer.code).toBe('FORBIDDEN');
     const after = await w.db.execute(sql`select count(*)::int as n from pipelines where project_id = ${w.projectId}`);
     expect(after.rows).toEqual(before.rows);
+  });
+});
+
+describe('release variables', () => {
+  it('seal a sensitive value in the lifecycle and in the deployment that declares it, and give each deployment only its own', async () => {
+    stageOfEnvironment['vault-1'] = 'vault';
+    const secretTemplateId = await storeTemplate(
+      w.db,
+      w,
+      template({
+        variables: [{ name: 'token', sensitive: true }],
+        stages: [{ name: 'deploy', tasks: [{ name: 'push', actions: [{ alias: 'push', inputs: { command: str('login ', ref('var.token')) } }] }] }],
+      }),
+    );
+    const { pipeline } = await startLifecycle([{ name: 'vault', deployments: [{ environment: 'vault-1' }, { environment: 'plain-1' }] }], {
+      templateFor: { defaultTemplateId: deployTemplateId, perEnvironment: { 'vault-1': secretTemplateId } },
+      variables: { version: '2.0.0', token: 's3cr3t-value' },
+    });
+    stageOfEnvironment['plain-1'] = 'vault';
+    expect(pipeline.sensitiveVariableNames).toEqual(['token']);
+    expect(pipeline.variables).toEqual({ version: '2.0.0' });
+    const vault = await deploymentOf(pipeline.id, 'vault-1');
+    expect(vault.variables).toEqual({});
+    expect(vault.sensitiveVariableNames).toEqual(['token']);
+    expect((await deploymentOf(pipeline.id, 'plain-1')).variables).toEqual({ version: '2.0.0' });
+    const stored = await w.db.execute(
+      sql`select 1 from pipelines where root_pipeline_id = ${pipeline.id} and (variables::text like '%s3cr3t%' or sensitive_variables like '%s3cr3t%')`,
+    );
+    expect(stored.rows).toHaveLength(0);
   });
 });
 

@@ -241,7 +241,7 @@ PipelineNode.implement({
     parentPipeline: t.field({
       type: PipelineNode,
       nullable: true,
-      description: 'For a NESTED pipeline, the pipeline that started it.',
+      description: 'For a NESTED pipeline, or a DEPLOYMENT a release lifecycle started, the pipeline that started it.',
       resolve: (pipeline) => pipeline.parentPipelineId,
     }),
     parentNode: t.field({
