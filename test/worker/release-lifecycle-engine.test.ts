@@ -11,7 +11,7 @@ import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { deploymentsOfRelease, environmentDeployments, latestDeployments } from '../../src/domain/pipelines/deployments';
 import { createReleaseLifecyclePipeline, type CreateReleaseLifecyclePipelineInput } from '../../src/domain/pipelines/release-lifecycle';
-import { approveNode, getPipeline, listPipelineJobs, listPipelineNodes, retryTask } from '../../src/domain/pipelines/service';
+import { approveNode, cancelPipeline, getPipeline, listPipelineJobs, listPipelineNodes, retryTask } from '../../src/domain/pipelines/service';
 import { advanceDueNodes } from '../../src/domain/pipelines/sweep';
 import type { AppError } from '../../src/errors';
 import { globalId, type Identity } from '../support/graphql';
@@ -378,6 +378,17 @@ describe('a failed deployment', () => {
       ['int-1', 'SUCCEEDED'],
       ['live-1', 'SUCCEEDED'],
     ]);
+  });
+});
+
+describe('canceling a lifecycle', () => {
+  it('cancels its running deployments with it', async () => {
+    stageOfEnvironment['stop-1'] = 'stop';
+    const { pipeline } = await startLifecycle([{ name: 'stop', deployments: [{ environment: 'stop-1' }] }]);
+    const deployment = await deploymentOf(pipeline.id, 'stop-1');
+    expect((await cancelPipeline(w.db, w.config, w.owner, { pipelineId: pipeline.id })).status).toBe('CANCELED');
+    expect((await getPipeline(w.db, w.owner, deployment.id)).status).toBe('CANCELED');
+    expect(await statuses(pipeline.id)).toEqual({ 'stage.stop': 'CANCELED', 'stage.stop.deployment.stop-1': 'CANCELED' });
   });
 });
 
