@@ -40,7 +40,7 @@ export interface StageSpec {
   pipelines?: { name: string; templateId: string; variables?: Expression; when?: 'auto' | 'manual' }[];
 }
 
-function task(spec: TaskSpec): TemplateTask {
+export function task(spec: TaskSpec): TemplateTask {
   return {
     name: spec.name,
     when: spec.when ?? 'auto',

@@ -37,9 +37,10 @@ export const pipelines = pgTable(
     projectId: uuid('project_id')
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
-    pipelineTemplateId: uuid('pipeline_template_id')
-      .notNull()
-      .references(() => pipelineTemplates.id),
+    /** The template version it runs; null for a RELEASE_LIFECYCLE, which runs a release lifecycle instead. */
+    pipelineTemplateId: uuid('pipeline_template_id').references(() => pipelineTemplates.id),
+    /** The release lifecycle version a RELEASE_LIFECYCLE runs, when known (lifecycles live in their own aggregate; no foreign key here). */
+    lifecycleVersionId: uuid('lifecycle_version_id'),
     type: text('type', { enum: pipelineTypes }).notNull(),
     status: text('status', { enum: nodeStatuses }).notNull().default('CREATED'),
     environmentName: text('environment_name'),
@@ -66,7 +67,15 @@ export const pipelines = pgTable(
     index('pipelines_project_idx').on(table.projectId, table.createdAt),
     index('pipelines_root_idx').on(table.rootPipelineId),
     check('pipelines_environment', sql`(${table.type} = 'DEPLOYMENT') = (${table.environmentName} is not null)`),
-    check('pipelines_nested_parent', sql`(${table.type} = 'NESTED') = (${table.parentPipelineId} is not null and ${table.parentNodeId} is not null)`),
+    // A NESTED pipeline always has a parent; a DEPLOYMENT has one when a release lifecycle started it; the others never do.
+    check(
+      'pipelines_nested_parent',
+      sql`case ${table.type} when 'NESTED' then ${table.parentPipelineId} is not null and ${table.parentNodeId} is not null when 'DEPLOYMENT' then (${table.parentPipelineId} is null) = (${table.parentNodeId} is null) else ${table.parentPipelineId} is null and ${table.parentNodeId} is null end`,
+    ),
+    // Every pipeline runs a template version, except a release lifecycle's, which runs the lifecycle.
+    check('pipelines_template', sql`(${table.type} = 'RELEASE_LIFECYCLE') = (${table.pipelineTemplateId} is null)`),
+    index('pipelines_release_idx').on(table.releaseId),
+    index('pipelines_environment_idx').on(table.projectId, table.environmentName, table.createdAt),
   ],
 );
 

@@ -12,6 +12,7 @@ import { redactSensitive } from './redact';
 import { finalNodeStatuses } from './statuses';
 import type { NestedTemplateLoader } from './nested';
 import { startNested } from './nested';
+import { startDeployment } from './deployment-start';
 
 export interface EngineContext {
   db: HttpDatabase;
@@ -144,7 +145,8 @@ async function advanceChild(draft: Draft, ctx: EngineContext, node: PipelineNode
   }
   if (node.status === 'APPROVAL_PENDING' && approvalsSatisfied(draft, node)) draft.setNode(node, 'approve', node.when === 'manual' ? 'WAITING' : 'READY');
   if (node.status === 'READY') {
-    if (node.kind === 'PIPELINE') await startNested(draft, ctx, node);
+    if (node.kind === 'PIPELINE' && draft.pipeline(node.pipelineId).type === 'RELEASE_LIFECYCLE') await startDeployment(draft, ctx, node);
+    else if (node.kind === 'PIPELINE') await startNested(draft, ctx, node);
     else if (templateTask(draft, node).actions.length === 0) draft.setNode(node, 'succeed', 'SUCCEEDED');
     else await queueJob(draft, ctx, node, 'queue');
   }

@@ -34,7 +34,9 @@ export interface PipelineSpec {
   type: PipelineType;
   organizationId: string;
   projectId: string;
-  templateId: string;
+  /** Null for a RELEASE_LIFECYCLE: it runs a lifecycle (release-lifecycle.ts), not a template version. */
+  templateId: string | null;
+  lifecycleVersionId?: string | null;
   template: PipelineTemplate;
   environmentName: string | null;
   rootId?: string;
@@ -66,6 +68,7 @@ export async function buildPipeline(draft: Draft, config: EngineConfig, spec: Pi
     organizationId: spec.organizationId,
     projectId: spec.projectId,
     pipelineTemplateId: spec.templateId,
+    lifecycleVersionId: spec.lifecycleVersionId ?? null,
     type: spec.type,
     status: 'CREATED',
     environmentName: spec.environmentName,
@@ -100,6 +103,7 @@ export async function buildPipeline(draft: Draft, config: EngineConfig, spec: Pi
     ...fields,
   });
   const nodes: PipelineNodeRow[] = [];
+  const pipelineWord = spec.type === 'RELEASE_LIFECYCLE' ? 'deployment' : 'pipeline';
   spec.template.stages.forEach((stage, stagePosition) => {
     const stagePath = `stage.${stage.name}`;
     const stageNode = node({
@@ -114,7 +118,8 @@ export async function buildPipeline(draft: Draft, config: EngineConfig, spec: Pi
     nodes.push(stageNode);
     const children = [
       ...stage.tasks.map((task) => ({ kind: 'TASK' as const, path: `${stagePath}.task.${task.name}`, item: task })),
-      ...stage.pipelines.map((nested) => ({ kind: 'PIPELINE' as const, path: `${stagePath}.pipeline.${nested.name}`, item: nested })),
+      // A lifecycle's deployments are its PIPELINE nodes: `stage.prod.deployment.prod-1`.
+      ...stage.pipelines.map((nested) => ({ kind: 'PIPELINE' as const, path: `${stagePath}.${pipelineWord}.${nested.name}`, item: nested })),
     ];
     children.forEach(({ kind, path, item }, position) => {
       nodes.push(

@@ -3,7 +3,7 @@
 // pipelines costs one query per kind of thing (the per-request dataloaders in
 // graphql/modules/pipeline-loaders.ts call these). Reading needs pipeline:view on the pipeline's project;
 // rows the caller may not see are left out, exactly as if they did not exist.
-import { and, asc, count, desc, eq, getTableColumns, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { jobs, organizations, pipelineApprovals, pipelineNodes, pipelines, projects } from '../../db/schema';
@@ -191,7 +191,8 @@ function filterConditions(filter: PipelineFilter): SQL[] {
   }
   if (filter.createdAfter) conditions.push(gte(pipelines.createdAt, filter.createdAfter));
   if (filter.createdBefore) conditions.push(lt(pipelines.createdAt, filter.createdBefore));
-  if (!filter.includeNested) conditions.push(isNull(pipelines.parentPipelineId));
+  // A release lifecycle's deployments are listed: they are deployments like any other.
+  if (!filter.includeNested) conditions.push(or(isNull(pipelines.parentPipelineId), eq(pipelines.type, 'DEPLOYMENT'))!);
   return conditions;
 }
 

@@ -33,6 +33,7 @@ import { prnOf } from '../prn';
 import { advance, approvalsSatisfied } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
 import { cancelPipelineIn } from './cancel';
+import { deployerOf, startDeployment } from './deployment-start';
 import { commitDraft } from './commit';
 import { Draft } from './draft';
 import { engineContext, runTransition } from './engine';
@@ -48,7 +49,7 @@ export type NodeView = PipelineNodeRow;
 export type JobView = Omit<JobRow, 'inputs'>;
 export type ApprovalView = PipelineApprovalRow;
 
-function pipelineView({ template, sensitiveVariables: _sealed, ...pipeline }: PipelineRow): PipelineView {
+export function pipelineView({ template, sensitiveVariables: _sealed, ...pipeline }: PipelineRow): PipelineView {
   return { ...pipeline, sensitiveVariableNames: template.variables.filter((variable) => variable.sensitive).map((variable) => variable.name) };
 }
 
@@ -252,7 +253,8 @@ export function startNode(db: HttpDatabase, config: EngineConfig, caller: Caller
 }
 
 /**
- * Runs a FAILED task again (a new job; a gate's attempts start over). Allowed while its stage is
+ * Runs a FAILED task again (a new job; a gate's attempts start over), or a release lifecycle's
+ * FAILED deployment (a new DEPLOYMENT pipeline, the retrier its deployer). Allowed while its stage is
  * still running (other children still busy), or once its pipeline has ended FAILED: then the stage
  * and the pipeline run again, and the `auto` stages after it that were skipped will run if it
  * succeeds (`pipeline_failure` stages that already ran stay as they ended). Refused while the
@@ -260,19 +262,25 @@ export function startNode(db: HttpDatabase, config: EngineConfig, caller: Caller
  * has ended (its parent has moved on).
  */
 export function retryTask(db: HttpDatabase, config: EngineConfig, caller: Caller, input: NodeInput): Promise<NodeView> {
-  return runTransition(db, config, { nodeId: input.nodeId }, (draft) => {
+  return runTransition(db, config, { nodeId: input.nodeId }, async (draft, ctx) => {
     const node = nodeIn(draft, input.nodeId);
     const pipeline = draft.pipeline(node.pipelineId);
     const principal = authorize(caller, 'pipeline:execute', targetOf(pipeline), 'Pipeline node');
-    if (node.kind !== 'TASK' || node.status !== 'FAILED') throw refusal(node.kind, node.name, 'retry', node.status);
+    const isDeployment = node.kind === 'PIPELINE' && pipeline.type === 'RELEASE_LIFECYCLE';
+    if ((node.kind !== 'TASK' && !isDeployment) || node.status !== 'FAILED') throw refusal(node.kind, node.name, 'retry', node.status);
+    const what = isDeployment ? 'deployment' : 'task';
     const stage = draft.tree.nodes.get(node.parentNodeId!)!;
     if (stage.status !== 'RUNNING') {
       if (pipeline.status !== 'FAILED') {
-        throw new AppError('CONFLICT', `Cannot retry task ${node.name}: its stage has ended and the pipeline is ${pipeline.status}`, {
+        throw new AppError('CONFLICT', `Cannot retry ${what} ${node.name}: its stage has ended and the pipeline is ${pipeline.status}`, {
           details: { status: pipeline.status },
         });
       }
       if (pipeline.type === 'NESTED') throw new AppError('CONFLICT', `Cannot retry task ${node.name}: its nested pipeline has ended`);
+      // The lifecycle moved on when it failed: the deployment is retried as a whole, from the lifecycle.
+      if (pipeline.parentPipelineId !== null) {
+        throw new AppError('CONFLICT', `Cannot retry task ${node.name}: its deployment has ended; retry the deployment in its release lifecycle`);
+      }
       draft.setNode(stage, 'retry', 'RUNNING');
       for (const later of draft.stagesOf(pipeline.id)) {
         if (later.position > stage.position && later.status === 'SKIPPED' && later.when === 'auto') draft.setNode(later, 'retry', 'CREATED');
@@ -283,6 +291,8 @@ export function retryTask(db: HttpDatabase, config: EngineConfig, caller: Caller
     node.nextAttemptAt = null;
     draft.setNode(node, 'retry', 'READY');
     recordNodeAction(draft, principal, node, 'retry');
+    // The one who retries a deployment is its deployer (the gatekeeper asks about them).
+    if (isDeployment) await startDeployment(draft, ctx, node, deployerOf(principal));
     return node;
   });
 }

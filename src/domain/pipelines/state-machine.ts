@@ -78,6 +78,8 @@ export const transitions: Readonly<Record<MachineKind, readonly Row[]>> = {
     ['RUNNING', 'cancel', 'CANCELING'],
     ['RUNNING', 'cancel', 'CANCELED'],
     ['CANCELING', 'finish canceling', 'CANCELED'],
+    // A lifecycle's failed deployment, retried: a new DEPLOYMENT pipeline.
+    ['FAILED', 'retry', 'READY'],
   ],
   STAGE: [
     ['CREATED', 'start', 'APPROVAL_PENDING'],

@@ -26,6 +26,8 @@ import {
   listEnvironments,
   updateEnvironment,
 } from '../../domain/environments/service';
+import { latestDeployments, type DeploymentView } from '../../domain/pipelines/deployments';
+import { AppError } from '../../errors';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -65,11 +67,32 @@ export const EnvironmentNode = builder.loadableNode('Environment', {
       description: 'When it was deleted (shown by deleteEnvironment; deleted environments are otherwise not listed).',
       resolve: (environment) => environment.deletedAt,
     }),
-    latestDeployment: t.field({
+    latestDeployment: t.loadable({
       type: EnvironmentDeploymentRef,
       nullable: true,
-      description: 'The latest completed deployment to this environment. Always null for now: deployments do not exist yet.',
-      resolve: () => null,
+      description:
+        'The latest completed deployment (SUCCEEDED, FAILED or CANCELED) to this environment; null when there is none or the caller may not see pipelines.',
+      // Keys `<project id>/<environment name>`: one query per project, whatever the number of environments.
+      load: async (keys: string[], context: GraphQLContext) => {
+        const caller = await context.caller();
+        const byProject = new Map<string, string[]>();
+        for (const key of keys) {
+          const [projectId, name] = key.split('/') as [string, string];
+          byProject.set(projectId, [...(byProject.get(projectId) ?? []), name]);
+        }
+        const found = new Map<string, DeploymentSummary>();
+        for (const [projectId, names] of byProject) {
+          const latest = await latestDeployments(context.db.http, caller, projectId, names).catch((error: unknown) => {
+            if (error instanceof AppError && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND')) return new Map<string, DeploymentView>();
+            throw error;
+          });
+          for (const [name, deployment] of latest) {
+            found.set(`${projectId}/${name}`, { id: deployment.pipelineId, status: deployment.status, completedAt: deployment.completedAt });
+          }
+        }
+        return keys.map((key) => found.get(key) ?? null);
+      },
+      resolve: (environment) => `${environment.projectId}/${environment.name}`,
     }),
   }),
 });

@@ -234,13 +234,14 @@ PipelineNode.implement({
     project: t.field({ type: ProjectNode, resolve: (pipeline) => pipeline.projectId }),
     pipelineTemplate: t.field({
       type: PipelineTemplateNode,
-      description: 'The template version it was created from.',
+      nullable: true,
+      description: 'The template version it was created from; null for a RELEASE_LIFECYCLE, which runs a release lifecycle.',
       resolve: (pipeline) => pipeline.pipelineTemplateId,
     }),
     parentPipeline: t.field({
       type: PipelineNode,
       nullable: true,
-      description: 'For a NESTED pipeline, the pipeline that started it.',
+      description: 'For a NESTED pipeline, or a DEPLOYMENT a release lifecycle started, the pipeline that started it.',
       resolve: (pipeline) => pipeline.parentPipelineId,
     }),
     parentNode: t.field({
