@@ -44,7 +44,8 @@ export function compileReleaseLifecycle(source: string): LifecycleCompileResult 
   const environmentNames = new Set<string>();
   const stagesInFileOrder = stageBlocks.flatMap((block) => compileStage(compiler, block, declaredFor(shared), environmentNames));
   unique(compiler, stageBlocks, 'stage');
-  if (stageBlocks.length === 0) compiler.report(body.range, 'A release lifecycle needs at least one stage: stage "<name>" { deployment { environment = "<name>" } }.');
+  if (stageBlocks.length === 0)
+    compiler.report(body.range, 'A release lifecycle needs at least one stage: stage "<name>" { deployment { environment = "<name>" } }.');
   const stages = orderStages(compiler, stagesInFileOrder, attributes.get('stage_order'));
   checkSize(compiler, body, stageBlocks);
 
@@ -87,11 +88,21 @@ function compileStage(compiler: Compiler, block: Block, declared: Declared, envi
   const pre = compilePart(compiler, blocks, 'pre', stage, declared);
   const post = compilePart(compiler, blocks, 'post', stage, declared);
   // Tasks of pre and post are nodes of one stage: their names share one namespace.
-  unique(
-    compiler,
-    blocks.filter((child) => child.blockType !== 'deployment').flatMap((child) => child.body.items.filter((item): item is Block => item.type === 'block' && item.blockType === 'task')),
-    `task in ${where}`,
-  );
+  const taskBlocks = blocks
+    .filter((child) => child.blockType !== 'deployment')
+    .flatMap((child) => child.body.items.filter((item): item is Block => item.type === 'block' && item.blockType === 'task'));
+  const taskNames = new Map<string, Block>();
+  for (const task of taskBlocks) {
+    const taskName = task.labels.length === 1 ? task.labels[0]! : undefined;
+    if (taskName === undefined) continue;
+    const first = taskNames.get(taskName);
+    if (first)
+      compiler.report(
+        task.range,
+        `Duplicate task "${taskName}" in ${where}: it is already declared at line ${first.range.start.line} (pre and post tasks share one namespace).`,
+      );
+    else taskNames.set(taskName, task);
+  }
   const deploymentBlocks = blocks.filter((child) => child.blockType === 'deployment');
   if (deploymentBlocks.length === 0) compiler.report(block.range, `${where} needs at least one deployment block: deployment { environment = "<name>" }.`);
   const seen = new Map<string, Block>();
@@ -160,7 +171,10 @@ function checkSize(compiler: Compiler, body: Body, stageBlocks: Block[]): void {
     }
     children += count;
     if (count > templateLimits.childrenPerStage) {
-      compiler.report(block.range, `stage "${block.labels[0] ?? ''}" has ${count} tasks and deployments; a stage has at most ${templateLimits.childrenPerStage}.`);
+      compiler.report(
+        block.range,
+        `stage "${block.labels[0] ?? ''}" has ${count} tasks and deployments; a stage has at most ${templateLimits.childrenPerStage}.`,
+      );
     }
   }
   if (children > templateLimits.children) {

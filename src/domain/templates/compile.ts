@@ -3,7 +3,7 @@
 // person can act on, so an upload is fixed in one round rather than one error at a time. Only what
 // can be known at upload is checked here; approval rule PRNs are checked against the organization by
 // the service (they are collected in `approvalRulePrns`).
-import type { Attribute, Block, Body } from './hcl/ast';
+import type { Block, Body } from './hcl/ast';
 import type { CompileResult, NodeWhen, PipelineTemplate, StageWhen, TemplateNestedPipeline, TemplateStage } from './model';
 import {
   compileSharedBlocks,
@@ -141,4 +141,3 @@ function checkSize(compiler: Compiler, body: Body, stageBlocks: Block[]): void {
     compiler.report(body.range, `A template has at most ${templateLimits.children} tasks and nested pipelines in all; this one has ${children}.`);
   }
 }
-
