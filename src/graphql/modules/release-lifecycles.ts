@@ -86,7 +86,12 @@ export const ReleaseLifecycleNode = builder.loadableNode('ReleaseLifecycle', {
     }),
     createdBy: t.exposeString('createdBy'),
     organization: t.field({ type: OrganizationNode, resolve: (lifecycle) => lifecycle.organizationId }),
-    project: t.field({ type: ProjectNode, nullable: true, description: 'Null for an organization-level lifecycle.', resolve: (lifecycle) => lifecycle.projectId }),
+    project: t.field({
+      type: ProjectNode,
+      nullable: true,
+      description: 'Null for an organization-level lifecycle.',
+      resolve: (lifecycle) => lifecycle.projectId,
+    }),
     metadata: t.field({
       type: ResourceMetadata,
       description:
