@@ -248,7 +248,12 @@ async function scopeOf(db: HttpDatabase, caller: Caller, input: CreateReleaseLif
   if (input.projectId !== undefined) {
     const project = await loadProjectPath(db, input.projectId);
     const principal = authorize(caller, 'release_lifecycle:manage', { organizationId: project.organizationId, projectId: project.id });
-    const scope: Scope = { organizationId: project.organizationId, organizationName: project.organizationName, projectId: project.id, projectName: project.name };
+    const scope: Scope = {
+      organizationId: project.organizationId,
+      organizationName: project.organizationName,
+      projectId: project.id,
+      projectName: project.name,
+    };
     return { principal, scope };
   }
   if (input.organizationId === undefined) throw badInput('organizationId', 'give organizationId or projectId');
