@@ -47,6 +47,8 @@ export const organizationPermissions = [
   'pipeline:execute',
   'release:view',
   'release:manage',
+  'release_lifecycle:view',
+  'release_lifecycle:manage',
   'approval:respond',
   'agent:view',
   'agent:manage',

@@ -1,10 +1,17 @@
 import { badInput } from '../errors';
 import { textProblem } from './text';
 
+const resourceName = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/** Whether the text is a resource name as it is (no trimming): what a name written in HCL must be. */
+export function isResourceName(value: string): boolean {
+  return resourceName.test(value);
+}
+
 /** Resource names are URL-safe: lowercase letters, digits and inner hyphens, 1-64 characters. */
 export function validateName(field: string, value: string): string {
   const name = value.trim();
-  if (!/^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/.test(name)) {
+  if (!resourceName.test(name)) {
     throw badInput(field, 'must be 1-64 lowercase letters, digits or inner hyphens');
   }
   return name;

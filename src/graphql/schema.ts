@@ -19,6 +19,7 @@ import './modules/environments';
 import './modules/approval-rules';
 import './modules/pipeline-events';
 import './modules/pipeline-templates';
+import './modules/release-lifecycles';
 import './modules/pipelines';
 import './modules/jobs';
 import './modules/pipeline-mutations';

@@ -1,8 +1,8 @@
 // PRNs of every resource type beyond the platform's (those are in prn.test.ts): teams, users, roles,
-// memberships, environments, their protection rules, approval rules and VCS providers. Each one is
-// found by node(id:) under its PRN, shows that PRN in metadata.prn, and is taken by one of its
-// mutations in place of its global id; an unknown PRN of each type names nothing (null, NOT_FOUND),
-// and a PRN of another type is refused with BAD_USER_INPUT naming the field.
+// memberships, environments, their protection rules, approval rules, VCS providers and release
+// lifecycles. Each one is found by node(id:) under its PRN, shows that PRN in metadata.prn, and is
+// taken by one of its mutations in place of its global id; an unknown PRN of each type names nothing
+// (null, NOT_FOUND), and a PRN of another type is refused with BAD_USER_INPUT naming the field.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePrn } from '../../src/domain/prn';
 import { graphqlHarness, type GraphQLHarness, type GraphQLResult, type Identity } from '../support/graphql';
@@ -87,6 +87,16 @@ beforeAll(async () => {
     });
   const organizationProvider = await vcsProvider({ organizationId: `prn:organization:${org}` });
   const projectProvider = await vcsProvider({ projectId: `prn:project:${org}/web` });
+  const lifecycle = (place: Record<string, string>) =>
+    create('createReleaseLifecycle', 'releaseLifecycle', {
+      ...place,
+      name: 'standard',
+      versioned: true,
+      semanticVersion: '1.0.0',
+      hclData: 'stage "dev" {\n  deployment {\n    environment = "dev"\n  }\n}\n',
+    });
+  const organizationLifecycle = await lifecycle({ organizationId: `prn:organization:${org}` });
+  const projectLifecycle = await lifecycle({ projectId: `prn:project:${org}/web` });
 
   const membershipId = atob(membership.id).split(':')[1]!;
   cases.push(
@@ -180,6 +190,25 @@ beforeAll(async () => {
       input: (id) => ({ id, description: 'by prn' }),
       unknownPrn: `prn:vcs_provider:${org}/web/gitlab`,
     },
+    // The only mutation taking a lifecycle deletes it: these cases run it last of all for them.
+    {
+      type: 'release_lifecycle (organization)',
+      object: organizationLifecycle,
+      expectedPrn: `prn:release_lifecycle:${org}/standard/1.0.0`,
+      mutation: 'deleteReleaseLifecycle',
+      payloadField: 'releaseLifecycle',
+      input: (id) => ({ id }),
+      unknownPrn: `prn:release_lifecycle:${org}/standard/2.0.0`,
+    },
+    {
+      type: 'release_lifecycle (project)',
+      object: projectLifecycle,
+      expectedPrn: `prn:release_lifecycle:${org}/web/standard/1.0.0`,
+      mutation: 'deleteReleaseLifecycle',
+      payloadField: 'releaseLifecycle',
+      input: (id) => ({ id }),
+      unknownPrn: `prn:release_lifecycle:${org}/api/standard/1.0.0`,
+    },
   );
 });
 
@@ -191,7 +220,7 @@ describe('parsePrn', () => {
   });
 });
 
-const typesWithMetadata = ['Team', 'User', 'Role', 'Membership', 'Environment', 'EnvironmentProtectionRule', 'ApprovalRule', 'VCSProvider'];
+const typesWithMetadata = ['Team', 'User', 'Role', 'Membership', 'Environment', 'EnvironmentProtectionRule', 'ApprovalRule', 'VCSProvider', 'ReleaseLifecycle'];
 const nodeQuery = `query($id: ID!) { node(id: $id) { id ${typesWithMetadata.map((type) => `... on ${type} { metadata { prn } }`).join(' ')} } }`;
 
 function runMutation(testCase: Case, id: string): Promise<GraphQLResult<Record<string, Record<string, { id: string }>>>> {

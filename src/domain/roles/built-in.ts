@@ -18,7 +18,14 @@ const viewer = organizationPermissions.filter((permission) => permission.endsWit
 const developer = [...viewer, 'pipeline_template:manage', 'project:update', 'pipeline:execute'] as const;
 // Phobos: a release manager runs releases and their pipelines and templates, and manages service
 // accounts, lifecycles and environments with their protection rules.
-const releaseManager = [...developer, 'release:manage', 'approval:respond', 'environment:manage', 'service_account:manage'] as const;
+const releaseManager = [
+  ...developer,
+  'release:manage',
+  'release_lifecycle:manage',
+  'approval:respond',
+  'environment:manage',
+  'service_account:manage',
+] as const;
 
 /** In the catalog's order, so tables and stored arrays read the same everywhere. */
 const inCatalogOrder = (permissions: readonly OrganizationPermission[]) => organizationPermissions.filter((permission) => permissions.includes(permission));
@@ -34,7 +41,7 @@ export const builtInRoles: readonly BuiltInRole[] = [
   {
     id: '00000000-0000-4000-8000-000000000002',
     name: 'release_manager',
-    description: 'Releases, pipelines, templates, environments and their protection rules, service accounts; responds to approvals.',
+    description: 'Releases, release lifecycles, pipelines, templates, environments and their protection rules, service accounts; responds to approvals.',
     permissions: inCatalogOrder(releaseManager),
   },
   {

@@ -2,14 +2,21 @@
 // halfway through a pipeline: `var.<name>` a declared variable, `jwt.<name>` and `vcs_token.<name>`
 // declared blocks, `action_outputs.stage.<stage>.task.<task>.action.<alias>...` an action that has
 // run by the time the expression is evaluated (an earlier stage; a gate's success_condition may also
-// read its own task), and function calls known functions.
+// read its own task), and function calls known functions. In a release lifecycle, tasks sit in a
+// stage's `pre` and `post` blocks and are read as `action_outputs.stage.<stage>.<pre|post>.task...`;
+// run order is then stage by stage, `pre` before `post`.
 import type { Expression, Range } from './hcl/ast';
 import { didYouMean } from './suggest';
+
+/** The blocks of a release lifecycle stage that hold tasks. */
+export type StagePart = 'pre' | 'post';
 
 /** A stage as references see it: its place in run order, its tasks and their action aliases. */
 export interface StageOutline {
   index: number;
   tasks: Map<string, Set<string>>;
+  /** Release lifecycles: the tasks of the stage's `pre` and `post` blocks (`tasks` is then unused). */
+  parts?: Record<StagePart, Map<string, Set<string>>>;
 }
 
 export interface ReferenceScope {
@@ -19,7 +26,9 @@ export interface ReferenceScope {
   stages: ReadonlyMap<string, StageOutline>;
   functions: ReadonlySet<string>;
   /** Where the expression is evaluated; absent where no action has run (variables, plugins, volumes). */
-  at?: { stage: string; task?: string; ownTaskOutputs: boolean };
+  at?: { stage: string; part?: StagePart; task?: string; ownTaskOutputs: boolean };
+  /** Release lifecycles: outputs are addressed through a stage's `pre` or `post` block. */
+  stageParts?: boolean;
 }
 
 type Report = (range: Range, message: string) => void;
@@ -148,15 +157,28 @@ function declared(rootRange: Range, root: string, block: string, step: Step | un
 
 const outputShape = 'action_outputs.stage.<stage>.task.<task>.action.<alias>.<output>';
 
+const partOutputShape = 'action_outputs.stage.<stage>.<pre|post>.task.<task>.action.<alias>.<output>';
+
 function actionOutput(rootRange: Range, steps: Step[], scope: ReferenceScope, report: Report): void {
   const at = scope.at;
   if (!at) {
     report(rootRange, 'action_outputs can only be read in tasks and nested pipelines, where earlier actions have run.');
     return;
   }
-  const [stageWord, stageName, taskWord, taskName, actionWord, alias] = steps.map((step) => step.name);
-  if (stageWord !== 'stage' || taskWord !== 'task' || actionWord !== 'action' || !stageName || !taskName || !alias) {
-    report(rootRange, `Action outputs are read as ${outputShape}.`);
+  const names = steps.map((step) => step.name);
+  // In a lifecycle the stage is followed by the block its task is in.
+  const part = scope.stageParts ? names.splice(2, 1)[0] : undefined;
+  const [stageWord, stageName, taskWord, taskName, actionWord, alias] = names;
+  if (
+    stageWord !== 'stage' ||
+    taskWord !== 'task' ||
+    actionWord !== 'action' ||
+    !stageName ||
+    !taskName ||
+    !alias ||
+    (scope.stageParts && part !== 'pre' && part !== 'post')
+  ) {
+    report(rootRange, `Action outputs are read as ${scope.stageParts ? partOutputShape : outputShape}.`);
     return;
   }
   const stage = scope.stages.get(stageName);
@@ -164,21 +186,36 @@ function actionOutput(rootRange: Range, steps: Step[], scope: ReferenceScope, re
     report(rootRange, `action_outputs names stage "${stageName}", which this template does not have.${didYouMean(stageName, scope.stages.keys())}`);
     return;
   }
-  const task = stage.tasks.get(taskName);
+  const stagePart = part as StagePart | undefined;
+  const tasks = stagePart && stage.parts ? stage.parts[stagePart] : stage.tasks;
+  const container = stagePart ? `the ${stagePart} block of stage "${stageName}"` : `stage "${stageName}"`;
+  const task = tasks.get(taskName);
   if (!task) {
-    report(rootRange, `action_outputs names task "${taskName}", which stage "${stageName}" does not have.${didYouMean(taskName, stage.tasks.keys())}`);
+    report(rootRange, `action_outputs names task "${taskName}", which ${container} does not have.${didYouMean(taskName, tasks.keys())}`);
     return;
   }
+  const taskPlace = stagePart ? `task "${taskName}" in ${container}` : `task "${taskName}" of stage "${stageName}"`;
   if (!task.has(alias)) {
     report(
       rootRange,
-      `action_outputs names action "${alias}", which task "${taskName}" of stage "${stageName}" does not have (actions are named by their alias, or their name when they have none).${didYouMean(alias, task)}`,
+      `action_outputs names action "${alias}", which ${taskPlace} does not have (actions are named by their alias, or their name when they have none).${didYouMean(alias, task)}`,
     );
     return;
   }
   const current = scope.stages.get(at.stage);
-  const ownTask = stageName === at.stage && taskName === at.task;
+  const ownTask = stageName === at.stage && stagePart === at.part && taskName === at.task;
   if (ownTask && at.ownTaskOutputs) return;
+  if (stagePart) {
+    // pre runs before post; stages one after another.
+    const position = (index: number, of: StagePart | undefined) => index * 2 + (of === 'post' ? 1 : 0);
+    if (!current || position(stage.index, stagePart) >= position(current.index, at.part)) {
+      report(
+        rootRange,
+        `action_outputs of task "${taskName}" in the ${stagePart} block of stage "${stageName}" are not available here: outputs can only be read from earlier stages, or in a post block from its own stage's pre block${at.ownTaskOutputs ? ", or from the gate's own task" : ''}.`,
+      );
+    }
+    return;
+  }
   if (!current || stage.index >= current.index) {
     report(
       rootRange,

@@ -8,25 +8,23 @@
 // serialised by an advisory lock and only insert when the versions they ranked against are still
 // all there is. Managed with pipeline_template:manage, read by whoever may view the project.
 import { and, asc, count, desc, eq, getTableColumns, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
-import type { AuthenticatedPrincipal } from '../../auth/principal';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import { advisoryLock } from '../../db/advisory-lock';
 import type { HttpDatabase } from '../../db/client';
 import { rethrowConflict, rethrowStillReferenced } from '../../db/postgres-errors';
 import { organizations, pipelineTemplates, projects, type PipelineTemplateRow } from '../../db/schema';
-import { AppError, badInput, notFound } from '../../errors';
+import { AppError, notFound } from '../../errors';
 import type { ObjectStore } from '../../platform/object-store/object-store';
 import { recordActivity } from '../activity/record';
-import { approvalRuleIdsByPath } from '../approval-rules/service';
 import { loadProjectPath } from '../environments/service';
 import { isUuid, wellFormedIds } from '../ids';
 import { validateName } from '../names';
-import { parsePrn, prnOf } from '../prn';
+import { prnOf } from '../prn';
 import { withinLimit } from '../resource-limits/within-limit';
 import { compilePipelineTemplate } from './compile';
-import type { PipelineTemplate, TemplateProblem } from './model';
 import { tooLarge } from './repository-file';
-import { compareSemanticVersions, isSemanticVersion } from './semver';
+import { compareSemanticVersions } from './semver';
+import { checkApprovalRules, principalName, sha256Hex, templateProblems, validateVersion } from './upload';
 import { keysetPosition } from '../keyset-position';
 
 /** The store operations templates use. */
@@ -200,59 +198,6 @@ export interface TemplateLimits {
   maxUploadBytes: number;
 }
 
-/** BAD_USER_INPUT listing every problem as `line:column: message`, the list itself in `details.problems`. */
-function templateProblems(problems: TemplateProblem[]): AppError {
-  const lines = problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`);
-  return new AppError(
-    'BAD_USER_INPUT',
-    `hclData: the template has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${lines.join('\n')}`,
-    {
-      field: 'hclData',
-      details: { problems },
-    },
-  );
-}
-
-function validateVersion(versioned: boolean, semanticVersion: string | undefined): string | null {
-  if (!versioned) {
-    if (semanticVersion !== undefined) throw badInput('semanticVersion', 'only a versioned template has a semantic version; set versioned: true');
-    return null;
-  }
-  if (semanticVersion === undefined) throw badInput('semanticVersion', 'a versioned template needs a semantic version, e.g. 1.0.0');
-  const version = semanticVersion.trim();
-  if (!isSemanticVersion(version)) throw badInput('semanticVersion', `"${version}" is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0 or 2.0.0-rc.1)`);
-  // Build metadata does not count in precedence: 1.0.0+a and 1.0.0+b would be two equal "latest" versions.
-  if (version.includes('+')) throw badInput('semanticVersion', 'build metadata (+...) is not accepted: versions that differ only in it are the same version');
-  return version;
-}
-
-/** Where a PRN is first written in the source, for a problem that points at it. */
-function positionOf(source: string, text: string): { line: number; column: number } {
-  const offset = Math.max(0, source.indexOf(text));
-  const before = source.slice(0, offset).split('\n');
-  return { line: before.length, column: [...before.at(-1)!].length + 1 };
-}
-
-/** Every approval rule the template names must exist in the project's organization. */
-async function checkApprovalRules(db: HttpDatabase, source: string, template: PipelineTemplate, organizationName: string): Promise<TemplateProblem[]> {
-  const paths = template.approvalRulePrns.map((prn) => parsePrn(prn)!.path);
-  const found = await approvalRuleIdsByPath(
-    db,
-    paths.filter((path) => path[0] === organizationName),
-  );
-  return template.approvalRulePrns.flatMap((prn, index) => {
-    const path = paths[index]!;
-    if (path[0] === organizationName && found.has(path.join('/'))) return [];
-    const why = path[0] === organizationName ? 'no such approval rule exists' : `approval rules must be in this project's organization (${organizationName})`;
-    return [{ ...positionOf(source, prn), message: `approval_rules: "${prn}": ${why}.` }];
-  });
-}
-
-async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
 /** Creates a template version from HCL given in the request. */
 export async function createPipelineTemplate(
   db: HttpDatabase,
@@ -346,10 +291,6 @@ export async function storePipelineTemplate(
   const created = await find(db, id);
   if (!created) throw notFound('Pipeline template');
   return created;
-}
-
-function principalName(principal: AuthenticatedPrincipal): string {
-  return principal.kind === 'user' ? principal.username : principal.name;
 }
 
 async function versionsOf(db: HttpDatabase, projectId: string, name: string): Promise<string[]> {

@@ -41,7 +41,7 @@ function typeText(type: TypeConstraint): string {
     .join(', ')} })`;
 }
 
-const TemplateVariableRef = builder.objectRef<TemplateVariable>('PipelineTemplateVariable').implement({
+export const TemplateVariableRef = builder.objectRef<TemplateVariable>('PipelineTemplateVariable').implement({
   description: 'A `variable` block: an input given when a pipeline is created from the template.',
   fields: (t) => ({
     name: t.exposeString('name'),
