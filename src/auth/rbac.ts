@@ -47,6 +47,7 @@ export const organizationPermissions = [
   'pipeline:execute',
   'release:view',
   'release:manage',
+  'release:comment',
   'approval:respond',
   'agent:view',
   'agent:manage',

@@ -21,3 +21,7 @@ export * from './pipelines';
 export * from './pipeline-nodes';
 export * from './pipeline-approvals';
 export * from './jobs';
+export * from './releases';
+export * from './release-participants';
+export * from './release-comments';
+export * from './release-assets';
