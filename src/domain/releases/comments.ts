@@ -2,13 +2,13 @@
 // reply joins the same thread, under its top-level comment). Written with release:comment; read by
 // whoever may see the release; edited and deleted only by their author (rbac.authorizeAuthor), and
 // deleting a top-level comment deletes its replies.
-import { and, asc, count, desc, eq, getTableColumns, isNull, sql, type SQL } from 'drizzle-orm';
-import { authorizeAuthor, type Caller } from '../../auth/rbac';
+import { and, asc, count, desc, eq, getTableColumns, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { authorizeAuthor, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
-import { releaseComments, type ReleaseCommentRow } from '../../db/schema';
-import { badInput, notFound } from '../../errors';
+import { releaseComments, releases, type ReleaseCommentRow } from '../../db/schema';
+import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { isUuid } from '../ids';
+import { isUuid, wellFormedIds } from '../ids';
 import { keysetPosition } from '../keyset-position';
 import { textProblem } from '../text';
 import { versionedChange } from '../versioned-update';
@@ -40,10 +40,22 @@ async function loadComment(db: HttpDatabase, caller: Caller, id: string) {
   if (!comment) throw notFound('Release comment');
   const { release, principal } = await loadRelease(db, caller, comment.releaseId, 'release:comment').catch((error: unknown) => {
     // A comment of a release the caller may not see is not found, as a comment.
-    if (error instanceof Error && 'code' in error && error.code === 'NOT_FOUND') throw notFound('Release comment');
+    if (error instanceof AppError && error.code === 'NOT_FOUND') throw notFound('Release comment');
     throw error;
   });
   return { comment, release, principal };
+}
+
+/** The comments with these ids on releases the caller may see, in one query. */
+export async function releaseCommentsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ReleaseCommentView[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await db
+    .select({ comment: releaseComments, organizationId: releases.organizationId, projectId: releases.projectId })
+    .from(releaseComments)
+    .innerJoin(releases, eq(releases.id, releaseComments.releaseId))
+    .where(inArray(releaseComments.id, wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'release:view', { organizationId: row.organizationId, projectId: row.projectId })).map((row) => row.comment);
 }
 
 const commentEvent = (release: ReleaseView, action: string, comment: Pick<ReleaseCommentRow, 'id' | 'parentId'>) => ({

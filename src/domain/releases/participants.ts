@@ -10,6 +10,8 @@ import { recordActivity } from '../activity/record';
 import { isUuid } from '../ids';
 import { loadRelease, releaseTarget } from './service';
 
+const sqlExists = (id: string) => sql`exists (select 1 from release_participants where id = ${id} for update)`;
+
 export interface ReleaseParticipantView {
   id: string;
   releaseId: string;
@@ -94,14 +96,15 @@ export async function addReleaseParticipant(db: HttpDatabase, caller: Caller, in
   return viewOf(row!);
 }
 
-export async function removeReleaseParticipant(
-  db: HttpDatabase,
-  caller: Caller,
-  input: { releaseId: string; participantId: string },
-): Promise<ReleaseParticipantView> {
+/** Removes the user or the team (exactly one of userId and teamId) from the release's participants. */
+export async function removeReleaseParticipant(db: HttpDatabase, caller: Caller, input: AddReleaseParticipantInput): Promise<ReleaseParticipantView> {
   const { release, principal } = await loadRelease(db, caller, input.releaseId, 'release:manage');
-  if (!isUuid(input.participantId)) throw notFound('Release participant');
-  const [row] = await selectViews(db).where(and(eq(releaseParticipants.id, input.participantId), eq(releaseParticipants.releaseId, release.id)));
+  if ((input.userId === undefined) === (input.teamId === undefined)) throw badInput('userId', 'give exactly one of userId and teamId');
+  const id = (input.userId ?? input.teamId)!;
+  if (!isUuid(id)) throw notFound('Release participant');
+  const [row] = await selectViews(db).where(
+    and(eq(releaseParticipants.releaseId, release.id), input.userId ? eq(releaseParticipants.userId, id) : eq(releaseParticipants.teamId, id)),
+  );
   if (!row) throw notFound('Release participant');
   const participant = viewOf(row);
   const [, deleted] = await db.batch([
@@ -124,5 +127,3 @@ export async function removeReleaseParticipant(
   if (deleted.length === 0) throw notFound('Release participant');
   return participant;
 }
-
-const sqlExists = (id: string) => sql`exists (select 1 from release_participants where id = ${id} for update)`;

@@ -21,7 +21,7 @@ export function checkReleaseVariables(templates: readonly PipelineTemplate[], gi
   const declared = new Set(templates.flatMap((template) => template.variables.map((variable) => variable.name)));
   const unknown = Object.keys(values).find((name) => !declared.has(name));
   if (unknown !== undefined) {
-    throw badInput(`variables.${unknown}`, `no pipeline template of the release declares a variable ${unknown}`);
+    throw badInput(`variables.${unknown}`, `the templates of the release declare no variable ${unknown}`);
   }
   const sensitiveNames = new Set<string>();
   for (const template of templates) {

@@ -71,7 +71,8 @@ export function asInputError(error: unknown, entries: readonly VariableEntry[]):
   const variable = /^variables\.(.+)$/.exec(field)?.[1];
   if (variable !== undefined) {
     const index = entries.findIndex((entry) => entry.key === variable);
-    if (index >= 0) return badInput(`input.variables[${index}].${reason.startsWith('the template declares no variable') ? 'key' : 'value'}`, reason);
+    if (index >= 0)
+      return badInput(`input.variables[${index}].${/^the templates? (?:of the release )?declares? no variable/.test(reason) ? 'key' : 'value'}`, reason);
     return badInput('input.variables', `${variable}: ${reason}`);
   }
   return badInput(`input.${field}`, reason);

@@ -7,7 +7,6 @@
 // Assets are uploaded over REST (PUT /api/v1/releases/:releaseId/assets/:name, the body streamed).
 // Who may do what is decided in the domain services.
 import { createContextCache } from '@pothos/core';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { releaseStatuses } from '../../db/schema';
 import { assetDownloadUrl, assetsOfReleases, deleteReleaseAsset, type ReleaseAssetView } from '../../domain/releases/assets';
@@ -16,6 +15,7 @@ import {
   createReleaseComment,
   deleteReleaseComment,
   listReleaseComments,
+  releaseCommentsByIds,
   updateReleaseComment,
   type ReleaseCommentListRow,
   type ReleaseCommentView,
@@ -98,7 +98,6 @@ const AutomationRef = builder.objectRef<ReleaseView>('ReleaseAutomation').implem
 const ParticipantRef = builder.objectRef<ReleaseParticipantView>('ReleaseParticipant').implement({
   description: 'A user or a team notified about the release.',
   fields: (t) => ({
-    id: t.globalID({ resolve: (participant) => ({ type: 'ReleaseParticipant', id: participant.id }) }),
     user: t.field({ type: UserNode, nullable: true, resolve: (participant) => participant.userId }),
     team: t.field({ type: TeamNode, nullable: true, resolve: (participant) => participant.teamId }),
     name: t.exposeString('name', { description: "The user's username or the team's name." }),
@@ -120,7 +119,11 @@ const AssetRef = builder.objectRef<ReleaseAssetView>('ReleaseAsset').implement({
   }),
 });
 
-const CommentRef = builder.objectRef<ReleaseCommentView>('ReleaseComment');
+const CommentRef = builder.loadableNodeRef('ReleaseComment', {
+  id: { resolve: (comment: ReleaseCommentView) => comment.id },
+  load: async (ids: string[], context: GraphQLContext) => releaseCommentsByIds(context.db.http, await context.caller(), ids),
+  sort: (comment) => comment.id,
+});
 
 const commentConnection = (context: GraphQLContext, args: Parameters<typeof keysetConnection>[0], scope: { releaseId: string; parentId?: string }) =>
   context
@@ -130,7 +133,6 @@ const commentConnection = (context: GraphQLContext, args: Parameters<typeof keys
 CommentRef.implement({
   description: 'A comment on a release; a top-level comment has replies. Only its author edits or deletes it.',
   fields: (t) => ({
-    id: t.globalID({ resolve: (comment) => ({ type: 'ReleaseComment', id: comment.id }) }),
     text: t.exposeString('text', { description: 'Markdown.' }),
     authorName: t.exposeString('authorName'),
     author: t.field({
@@ -139,7 +141,7 @@ CommentRef.implement({
       description: 'The user who wrote it (null for a service account).',
       resolve: (comment) => (comment.authorKind === 'user' ? comment.authorId : null),
     }),
-    parentId: t.id({ nullable: true, resolve: (comment) => (comment.parentId ? encodeCommentId(comment.parentId) : null) }),
+    parent: t.field({ type: CommentRef, nullable: true, description: 'For a reply, the comment it replies to.', resolve: (comment) => comment.parentId }),
     editedAt: t.field({ type: 'Time', nullable: true, resolve: (comment) => comment.editedAt }),
     createdAt: t.field({ type: 'Time', resolve: (comment) => comment.createdAt }),
     version: t.string({
@@ -159,7 +161,6 @@ CommentRef.implement({
   }),
 });
 
-const encodeCommentId = (id: string) => encodeGlobalID('ReleaseComment', id);
 const emptyConnection = () => ({
   totalCount: 0,
   edges: [],
@@ -361,7 +362,8 @@ builder.relayMutationField(
     name: 'RemoveReleaseParticipantInput',
     inputFields: (t) => ({
       releaseId: t.globalID({ for: ReleaseNode, required: true }),
-      participantId: t.globalID({ required: true }),
+      userId: t.globalID({ for: UserNode }),
+      teamId: t.globalID({ for: TeamNode, description: 'Give the user or the team to remove.' }),
     }),
   },
   {
@@ -369,7 +371,8 @@ builder.relayMutationField(
     resolve: async (_root, { input }, context) => ({
       participant: await removeReleaseParticipant(context.db.http, await context.caller(), {
         releaseId: input.releaseId.id,
-        participantId: input.participantId.typename === 'ReleaseParticipant' ? input.participantId.id : '',
+        userId: input.userId?.id,
+        teamId: input.teamId?.id,
       }),
     }),
   },
@@ -386,7 +389,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       releaseId: t.globalID({ for: ReleaseNode, required: true }),
       text: t.string({ required: true, description: 'Markdown, 1 to 10,000 characters.', extensions: { multiline: true } }),
-      parentId: t.globalID({ description: 'Replies to this comment (its thread).' }),
+      parentId: t.globalID({ for: CommentRef, description: 'Replies to this comment (its thread).' }),
     }),
   },
   {
@@ -395,7 +398,7 @@ builder.relayMutationField(
       comment: await createReleaseComment(context.db.http, await context.caller(), {
         releaseId: input.releaseId.id,
         text: input.text,
-        parentId: input.parentId ? (input.parentId.typename === 'ReleaseComment' ? input.parentId.id : '') : undefined,
+        parentId: input.parentId?.id,
       }),
     }),
   },
@@ -407,7 +410,7 @@ builder.relayMutationField(
   {
     name: 'UpdateReleaseCommentInput',
     inputFields: (t) => ({
-      id: t.globalID({ required: true }),
+      id: t.globalID({ for: CommentRef, required: true }),
       text: t.string({ required: true, extensions: { multiline: true } }),
       metadata: t.field({ type: ResourceMetadataInput }),
     }),
@@ -416,7 +419,7 @@ builder.relayMutationField(
     description: 'Edits a comment: its author only.',
     resolve: async (_root, { input }, context) => ({
       comment: await updateReleaseComment(context.db.http, await context.caller(), {
-        id: input.id.typename === 'ReleaseComment' ? input.id.id : '',
+        id: input.id.id,
         text: input.text,
         version: parseVersion(input.metadata),
       }),
@@ -430,7 +433,7 @@ builder.relayMutationField(
   {
     name: 'DeleteReleaseCommentInput',
     inputFields: (t) => ({
-      id: t.globalID({ required: true }),
+      id: t.globalID({ for: CommentRef, required: true }),
       metadata: t.field({ type: ResourceMetadataInput }),
     }),
   },
@@ -438,7 +441,7 @@ builder.relayMutationField(
     description: 'Deletes a comment and its replies: its author only.',
     resolve: async (_root, { input }, context) => ({
       comment: await deleteReleaseComment(context.db.http, await context.caller(), {
-        id: input.id.typename === 'ReleaseComment' ? input.id.id : '',
+        id: input.id.id,
         version: parseVersion(input.metadata),
       }),
     }),
