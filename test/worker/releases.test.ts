@@ -13,7 +13,7 @@ import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
 import { uploadReleaseAsset } from '../../src/domain/releases/assets';
 import { dueState, flagDueReleases } from '../../src/domain/releases/due-dates';
-import { releaseAutomation } from '../../src/domain/releases/service';
+import { releaseAutomation, releaseStatusChanged, startedLifecyclePipeline } from '../../src/domain/releases/service';
 import type { AppError } from '../../src/errors';
 import { hexEncode } from '../../src/platform/encoding';
 import { objectStoreFor } from '../../src/platform/object-store/select';
@@ -364,6 +364,26 @@ describe('due dates', () => {
       sql`select initiator_kind, target_prn from activity_events where target_id = ${id} and action = 'due_date_passed'`,
     );
     expect(event.rows[0]).toEqual({ initiator_kind: 'system', target_prn: 'prn:release:acme/web/8.0.0' });
+  });
+});
+
+describe('what the lifecycle engine writes', () => {
+  it('records the lifecycle pipeline once, and the status derived from pipelines', async () => {
+    const release = (await create({ semanticVersion: '11.0.0', dueDate: hours(1) })).data!.createRelease.release;
+    const id = atob(release.id).split(':')[1]!;
+    const [first, second] = [crypto.randomUUID(), crypto.randomUUID()];
+    await h.db.http.batch([startedLifecyclePipeline(h.db.http, id, first)]);
+    await h.db.http.batch([startedLifecyclePipeline(h.db.http, id, second)]);
+    const row = async () =>
+      (await h.db.http.execute<{ status: string; lifecycle_pipeline_id: string }>(sql`select status, lifecycle_pipeline_id from releases where id = ${id}`))
+        .rows[0];
+    expect(await row()).toEqual({ status: 'IN_PROGRESS', lifecycle_pipeline_id: first });
+    await h.db.http.batch([releaseStatusChanged(h.db.http, id, 'SUCCEEDED')]);
+    expect((await row())?.status).toBe('SUCCEEDED');
+    // A finished release is neither approaching nor overdue, and the cron task leaves it alone.
+    const shown = await h.gql<{ release: ReleaseResult }>(`query($id: ID!) { release(id: $id) { status dueState } }`, { id: release.id }, { as: viewer });
+    expect(shown.data?.release).toEqual({ status: 'SUCCEEDED', dueState: 'NONE' });
+    expect((await flagDueReleases(h.db.http, new Date(Date.now() + 2 * 3600_000))).map((notice) => notice.releaseId)).not.toContain(id);
   });
 });
 

@@ -40,7 +40,7 @@ import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metada
 import { acceptPrns } from '../prns';
 import { asInputError, PipelineVariableInput, variablesOf } from './pipeline-mutations';
 import { PipelineTemplateNode } from './pipeline-templates';
-import { PipelineVariableRef } from './pipelines';
+import { PipelineNode, PipelineVariableRef } from './pipelines';
 import { ProjectNode } from './projects';
 import { TeamNode } from './teams';
 import { UserNode } from './viewer';
@@ -190,6 +190,12 @@ const ReleaseNode = builder.loadableNode('Release', {
     }),
     automation: t.field({ type: AutomationRef, resolve: (release) => release }),
     lifecycleId: t.id({ nullable: true, description: 'The id of the release lifecycle it follows.', resolve: (release) => release.lifecycleId }),
+    lifecyclePipeline: t.field({
+      type: PipelineNode,
+      nullable: true,
+      description: 'Its RELEASE_LIFECYCLE pipeline, once started.',
+      resolve: (release) => release.lifecyclePipelineId,
+    }),
     participants: t.field({ type: [ParticipantRef], resolve: (release, _args, context) => participantsOf(context).load(release.id) }),
     assets: t.field({ type: [AssetRef], description: 'By name.', resolve: (release, _args, context) => assetsOf(context).load(release.id) }),
     comments: t.connection(
@@ -208,6 +214,15 @@ const ReleaseNode = builder.loadableNode('Release', {
 });
 
 acceptPrns('release', 'Release', releaseIdsByPath);
+
+builder.objectField(PipelineNode, 'release', (t) =>
+  t.field({
+    type: ReleaseNode,
+    nullable: true,
+    description: 'The release it belongs to, if any (and if the caller may see releases).',
+    resolve: (pipeline) => pipeline.releaseId,
+  }),
+);
 
 builder.objectField(ProjectNode, 'releases', (t) =>
   t.connection(
