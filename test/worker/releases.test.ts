@@ -16,6 +16,8 @@ import { dueState, flagDueReleases } from '../../src/domain/releases/due-dates';
 import { releaseAutomation, releaseStatusChanged, startedLifecyclePipeline } from '../../src/domain/releases/service';
 import type { AppError } from '../../src/errors';
 import { hexEncode } from '../../src/platform/encoding';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import { objectStoreFor } from '../../src/platform/object-store/select';
 import { globalId, graphqlHarness, type GraphQLHarness, type GraphQLResult, type Identity } from '../support/graphql';
 
@@ -259,12 +261,12 @@ describe('listing and updating', () => {
     const release = (await create({ semanticVersion: '5.0.0' })).data!.createRelease.release;
     const update = (input: Record<string, unknown>) =>
       h.gql<{ updateRelease: { release: ReleaseResult } }>(
-        `mutation($input: UpdateReleaseInput!) { updateRelease(input: $input) { release { notes dueDate metadata { version } } } }`,
+        `mutation($input: UpdateReleaseInput!) { updateRelease(input: $input) { release { notes dueDate dueState metadata { version } } } }`,
         { input: { id: release.id, ...input } },
         { as: manager },
       );
     const updated = await update({ notes: 'changed', dueDate: hours(10), metadata: { version: '1' } });
-    expect(updated.data?.updateRelease.release).toMatchObject({ notes: 'changed', metadata: { version: '2' } });
+    expect(updated.data?.updateRelease.release).toMatchObject({ notes: 'changed', dueState: 'APPROACHING', metadata: { version: '2' } });
     expect(codes(await update({ notes: 'again', metadata: { version: '1' } }))).toEqual(['CONFLICT']);
     expect(await events(atob(release.id).split(':')[1]!)).toEqual(['create', 'update']);
   });
@@ -355,7 +357,15 @@ describe('due dates', () => {
 
     const noticesFor = async (now: Date) => (await flagDueReleases(h.db.http, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
     expect(await noticesFor(at(-25))).toEqual([]);
-    expect(await noticesFor(at(-23))).toEqual(['APPROACHING']);
+    // The cron trigger's task gives the first notice.
+    const lines: string[] = [];
+    const results = await runScheduledTasks(
+      scheduledTasks.filter((task) => task.name === 'release-due-dates'),
+      { env: h.env, config: h.config, logger: createLogger({ sink: (line) => lines.push(line) }), now: at(-23) },
+    );
+    expect(results).toEqual([{ name: 'release-due-dates', ok: true }]);
+    expect(lines.join('\n')).toContain('release due-date notices');
+    expect((await h.db.http.execute<{ due_notice: string }>(sql`select due_notice from releases where id = ${id}`)).rows[0]?.due_notice).toBe('APPROACHING');
     expect(await noticesFor(at(-22))).toEqual([]);
     expect(await noticesFor(at(1))).toEqual(['OVERDUE']);
     expect(await noticesFor(at(2))).toEqual([]);
