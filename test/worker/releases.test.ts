@@ -388,6 +388,13 @@ describe('what the lifecycle engine writes', () => {
       (await h.db.http.execute<{ status: string; lifecycle_pipeline_id: string }>(sql`select status, lifecycle_pipeline_id from releases where id = ${id}`))
         .rows[0];
     expect(await row()).toEqual({ status: 'IN_PROGRESS', lifecycle_pipeline_id: first });
+    // A release that has run is kept.
+    const refused = await h.gql(
+      `mutation($input: DeleteReleaseInput!) { deleteRelease(input: $input) { release { id } } }`,
+      { input: { id: release.id } },
+      { as: manager },
+    );
+    expect(codes(refused)).toEqual(['CONFLICT']);
     await h.db.http.batch([releaseStatusChanged(h.db.http, id, 'SUCCEEDED')]);
     expect((await row())?.status).toBe('SUCCEEDED');
     // A finished release is neither approaching nor overdue, and the cron task leaves it alone.
@@ -483,6 +490,28 @@ describe('assets', () => {
     expect(deleted.errors).toBeUndefined();
     expect((await h.request(`${url.pathname}${url.search}`)).status).toBe(404);
     expect(await events(id)).toEqual(['create', 'upload_asset', 'delete_asset']);
+  });
+
+  it('go with their release when it is deleted (a release without pipelines)', async () => {
+    const release = (await create({ semanticVersion: '12.0.0' })).data!.createRelease.release;
+    const id = atob(release.id).split(':')[1]!;
+    const put = await h.request(`/api/v1/releases/${id}/assets/notes.txt`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${manager.accessToken}` },
+      body: 'hello',
+    });
+    expect(put.status).toBe(201);
+    const store = objectStoreFor(h.env, h.config);
+    expect((await store.list({ prefix: `releases/${id}/` })).objects).toHaveLength(1);
+    const deleted = await h.gql(
+      `mutation($input: DeleteReleaseInput!) { deleteRelease(input: $input) { release { semanticVersion } } }`,
+      { input: { id: release.id } },
+      { as: manager },
+    );
+    expect(deleted.errors).toBeUndefined();
+    expect((await store.list({ prefix: `releases/${id}/` })).objects).toEqual([]);
+    expect(codes(await h.gql(`query($id: ID!) { release(id: $id) { id } }`, { id: release.id }, { as: manager }))).toEqual(['NOT_FOUND']);
+    expect(await events(id)).toEqual(['create', 'upload_asset', 'delete']);
   });
 
   it('refuses a body over the limit with 413, storing no object and no row', async () => {

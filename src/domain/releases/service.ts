@@ -7,9 +7,11 @@
 import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
+import { advisoryLock } from '../../db/advisory-lock';
 import { rethrowConflict } from '../../db/postgres-errors';
-import { organizations, pipelineTemplates, projects, releases, type ReleaseRow, type ReleaseStatus } from '../../db/schema';
-import { badInput, notFound } from '../../errors';
+import { organizations, pipelineTemplates, projects, releaseAssets, releases, type ReleaseRow, type ReleaseStatus } from '../../db/schema';
+import type { ObjectStore } from '../../platform/object-store/object-store';
+import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { loadProjectPath } from '../environments/service';
 import { isUuid, wellFormedIds } from '../ids';
@@ -354,6 +356,53 @@ export async function updateRelease(db: HttpDatabase, caller: Caller, id: string
     }),
   });
   return (await find(db, id))!;
+}
+
+/** The lock a release's pipelines are to be started under (the integrator exports it to createPipeline), so a delete cannot slip in between. */
+const releasePipelinesLockKey = (releaseId: string) => `release_pipelines:${releaseId}`;
+
+/**
+ * Deletes a release that has no pipelines (none started for it, no lifecycle pipeline): a release
+ * that has run stays, as the history of what was deployed. Its participants, comments and assets go
+ * with it, the assets' files after the rows. Returns what it was.
+ */
+export async function deleteRelease(
+  db: HttpDatabase,
+  store: Pick<ObjectStore, 'delete'>,
+  caller: Caller,
+  id: string,
+  input: { version?: number } = {},
+): Promise<ReleaseView> {
+  const { release, principal } = await loadRelease(db, caller, id, 'release:manage');
+  const assets = await db.select({ objectKey: releaseAssets.objectKey }).from(releaseAssets).where(eq(releaseAssets.releaseId, release.id));
+  await versionedChange<ReleaseView, { id: string }>(db, {
+    table: releases,
+    what: `Release ${release.semanticVersion}`,
+    notFoundAs: 'Release',
+    current: release,
+    reload: () => find(db, id),
+    expectedVersion: input.version,
+    guard: {
+      lock: advisoryLock(db, releasePipelinesLockKey(release.id)),
+      breaks: sql`(exists (select 1 from pipelines where release_id = ${release.id}) or exists (select 1 from releases where id = ${release.id} and lifecycle_pipeline_id is not null))`,
+      refusal: () => new AppError('CONFLICT', `Release ${release.semanticVersion} has pipelines; a release that has run is kept`),
+    },
+    change: (atVersion) => db.delete(releases).where(atVersion).returning({ id: releases.id }),
+    activity: (current) => ({
+      initiator: principal,
+      event: {
+        action: 'delete',
+        targetType: 'release',
+        targetId: id,
+        targetPrn: current.prn,
+        ...releaseTarget(current),
+        payload: { semanticVersion: current.semanticVersion },
+      },
+    }),
+  });
+  // No row points at these files any more; deleting them only frees the space.
+  for (const asset of assets) await store.delete(asset.objectKey);
+  return release;
 }
 
 /**

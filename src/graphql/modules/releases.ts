@@ -24,6 +24,7 @@ import { dueState } from '../../domain/releases/due-dates';
 import { addReleaseParticipant, participantsOfReleases, removeReleaseParticipant, type ReleaseParticipantView } from '../../domain/releases/participants';
 import {
   createRelease,
+  deleteRelease,
   getRelease,
   listReleases,
   releaseCursorKey,
@@ -343,6 +344,24 @@ builder.relayMutationField(
     }),
   },
   { name: 'UpdateReleasePayload', outputFields: (t) => ({ release: t.field({ type: ReleaseNode, resolve: (payload) => payload.release }) }) },
+);
+
+builder.relayMutationField(
+  'deleteRelease',
+  {
+    name: 'DeleteReleaseInput',
+    inputFields: (t) => ({
+      id: t.globalID({ for: ReleaseNode, required: true }),
+      metadata: t.field({ type: ResourceMetadataInput }),
+    }),
+  },
+  {
+    description: 'Deletes a release that has no pipelines (CONFLICT otherwise), with its comments, participants and assets.',
+    resolve: async (_root, { input }, context) => ({
+      release: await deleteRelease(context.db.http, context.objects(), await context.caller(), input.id.id, { version: parseVersion(input.metadata) }),
+    }),
+  },
+  { name: 'DeleteReleasePayload', outputFields: (t) => ({ release: t.field({ type: ReleaseNode, resolve: (payload) => payload.release }) }) },
 );
 
 builder.relayMutationField(

@@ -64,6 +64,13 @@ export const graphqlRows: Record<string, Row> = {
       }),
     expected: managers,
   },
+  'Mutation.deleteRelease': {
+    run: async (a) =>
+      graphqlOutcome(a, 'mutation($input: DeleteReleaseInput!) { deleteRelease(input: $input) { release { id } } }', {
+        input: { id: globalId('Release', await newRelease()) },
+      }),
+    expected: managers,
+  },
   'Mutation.addReleaseParticipant': {
     run: async (a) =>
       graphqlOutcome(a, 'mutation($input: AddReleaseParticipantInput!) { addReleaseParticipant(input: $input) { participant { name } } }', {
