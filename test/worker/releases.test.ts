@@ -183,6 +183,16 @@ describe('creating a release', () => {
     expect(automation.templateIdFor('dev')).toBe(atob(templateAGid).split(':')[1]);
   });
 
+  it('keeps the templates it deploys with from being deleted', async () => {
+    const result = await h.gql(
+      `mutation($input: DeletePipelineTemplateInput!) { deletePipelineTemplate(input: $input) { pipelineTemplate { id } } }`,
+      { input: { id: templateBGid } },
+      { as: manager },
+    );
+    expect(codes(result)).toEqual(['CONFLICT']);
+    expect(result.errors?.[0]?.message).toContain('releases deploy with it');
+  });
+
   it('derives the pre-release flag from the version', async () => {
     const result = await create({ semanticVersion: '1.1.0-rc.1' });
     expect(result.data?.createRelease.release.preRelease).toBe(true);

@@ -25,3 +25,4 @@ export * from './releases';
 export * from './release-participants';
 export * from './release-comments';
 export * from './release-assets';
+export * from './release-pipeline-templates';

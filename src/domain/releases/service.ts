@@ -9,7 +9,16 @@ import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { advisoryLock } from '../../db/advisory-lock';
 import { rethrowConflict } from '../../db/postgres-errors';
-import { organizations, pipelineTemplates, projects, releaseAssets, releases, type ReleaseRow, type ReleaseStatus } from '../../db/schema';
+import {
+  organizations,
+  pipelineTemplates,
+  projects,
+  releaseAssets,
+  releasePipelineTemplates,
+  releases,
+  type ReleaseRow,
+  type ReleaseStatus,
+} from '../../db/schema';
 import type { ObjectStore } from '../../platform/object-store/object-store';
 import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
@@ -185,7 +194,12 @@ async function loadAutomation(db: HttpDatabase, projectId: string, input: Create
   for (const entry of named) {
     if (!compiled.has(entry.id)) throw badInput(entry.field, 'no pipeline template with this id in the project');
   }
-  return { pipelineTemplateId: input.pipelineTemplateId ?? null, environmentTemplates: byEnvironment, templates: [...compiled.values()] };
+  return {
+    pipelineTemplateId: input.pipelineTemplateId ?? null,
+    environmentTemplates: byEnvironment,
+    templateIds: [...compiled.keys()],
+    templates: [...compiled.values()],
+  };
 }
 
 /** Creates a release (status CREATED). Starting its lifecycle pipeline is the caller's next step. */
@@ -224,6 +238,7 @@ export async function createRelease(db: HttpDatabase, config: EngineConfig, call
         lifecycle: input.lifecycle ?? null,
         createdBy,
       }),
+      db.insert(releasePipelineTemplates).values(automation.templateIds.map((pipelineTemplateId) => ({ releaseId: id, pipelineTemplateId }))),
       recordActivity(db, principal, {
         action: 'create',
         targetType: 'release',
