@@ -15,6 +15,7 @@ import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { oauthRoutes } from './routes/oauth/routes';
 import { objectRoutes } from './routes/objects';
+import { releaseAssetRoutes } from './routes/release-assets';
 import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
 import { vcsRoutes } from './routes/vcs';
@@ -44,6 +45,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', vcsRoutes);
   // /objects/download: objects behind a download URL the Worker signed (the signature authorizes).
   app.route('/', objectRoutes);
+  // PUT /api/v1/releases/:releaseId/assets/:name: a release asset, streamed to the object store.
+  app.route('/', releaseAssetRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);

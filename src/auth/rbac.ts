@@ -49,6 +49,7 @@ export const organizationPermissions = [
   'release:manage',
   'release_lifecycle:view',
   'release_lifecycle:manage',
+  'release:comment',
   'approval:respond',
   'agent:view',
   'agent:manage',
@@ -231,4 +232,19 @@ export function needsRoleBindings(principal: Principal): principal is Authentica
  */
 export function withoutBindings(principal: Principal): Caller {
   return { principal, bindings: [] };
+}
+
+/** Who wrote a piece of content (a release comment): only they may change or delete it. */
+export interface AuthoredBy {
+  authorKind: 'user' | 'service_account';
+  authorId: string;
+}
+
+/**
+ * Refuses everyone but the author (FORBIDDEN), after `authorize` has let the caller see the content:
+ * an author's words are theirs, so not even an owner or a system admin rewrites them.
+ */
+export function authorizeAuthor(principal: AuthenticatedPrincipal, content: AuthoredBy, what: string): void {
+  const id = principal.kind === 'user' ? principal.userId : principal.serviceAccountId;
+  if (principal.kind !== content.authorKind || id !== content.authorId) throw forbidden(`Only the author of a ${what} may change or delete it`);
 }

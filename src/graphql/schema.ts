@@ -24,6 +24,7 @@ import './modules/pipelines';
 import './modules/jobs';
 import './modules/pipeline-mutations';
 import './modules/todo-items';
+import './modules/releases';
 
 let schema: GraphQLSchema | undefined;
 

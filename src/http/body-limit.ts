@@ -1,6 +1,7 @@
 // Request body size limits per route family, checked before a body is read (Content-Length) and
 // while it streams. Sign-in and token requests are small forms; GraphQL carries documents and
 // variables, up to twice the largest pipeline template (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE) or 1 MiB.
+// Release assets are streamed past it (their service limits them while they stream).
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors';
@@ -15,9 +16,17 @@ function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
   return defaultBodyLimitBytes;
 }
 
+/**
+ * Uploads streamed to the object store, which enforce their own (much larger) limit while the body
+ * streams and never hold it whole: `PUT /api/v1/releases/:releaseId/assets/:name` only.
+ */
+const streamedUpload = /^\/api\/v1\/releases\/[^/]+\/assets\/[^/]+$/;
+
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const maxSize = bodyLimitFor(new URL(c.req.url).pathname, c.get('config').server.templateMaxUploadSize);
+    const path = new URL(c.req.url).pathname;
+    if (c.req.method === 'PUT' && streamedUpload.test(path)) return next();
+    const maxSize = bodyLimitFor(path, c.get('config').server.templateMaxUploadSize);
     return honoBodyLimit({
       maxSize,
       onError: () => {

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger';
 import { signingKeyRotationTask } from '../auth/signing/rotation-task';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
+import { releaseDueDatesTask } from '../domain/releases/due-date-task';
 
 export interface ScheduledTask {
   name: string;
@@ -13,7 +14,7 @@ export interface ScheduledTask {
 }
 
 /** Later milestones register their tasks here. */
-export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask];
+export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask, releaseDueDatesTask];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {
   return Promise.all(

@@ -17,6 +17,7 @@ import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
+import * as releases from './authorization-matrix/releases.rows';
 import * as roles from './authorization-matrix/roles.rows';
 import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
@@ -24,7 +25,7 @@ import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, activity, environments, lifecycles, objects, pipelineEvents, pipelines, roles, teams, templates, users, vcs];
+const areas = [platform, activity, environments, lifecycles, objects, pipelineEvents, pipelines, releases, roles, teams, templates, users, vcs];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));

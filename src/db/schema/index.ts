@@ -22,3 +22,8 @@ export * from './pipeline-nodes';
 export * from './pipeline-approvals';
 export * from './jobs';
 export * from './release-lifecycles';
+export * from './releases';
+export * from './release-participants';
+export * from './release-comments';
+export * from './release-assets';
+export * from './release-pipeline-templates';

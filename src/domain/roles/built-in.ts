@@ -15,7 +15,8 @@ export interface BuiltInRole {
 }
 
 const viewer = organizationPermissions.filter((permission) => permission.endsWith(':view'));
-const developer = [...viewer, 'pipeline_template:manage', 'project:update', 'pipeline:execute'] as const;
+// Discussing a release (comments) is for whoever works on the project, not for read-only viewers.
+const developer = [...viewer, 'pipeline_template:manage', 'project:update', 'pipeline:execute', 'release:comment'] as const;
 // Phobos: a release manager runs releases and their pipelines and templates, and manages service
 // accounts, lifecycles and environments with their protection rules.
 const releaseManager = [

@@ -342,7 +342,9 @@ export async function deletePipelineTemplate(db: HttpDatabase, store: TemplateSt
         deleted,
       ),
     ])
-    .catch((error: unknown) => rethrowStillReferenced(error, `Pipeline template ${template.prn} cannot be deleted: pipelines were created from it`));
+    .catch((error: unknown) =>
+      rethrowStillReferenced(error, `Pipeline template ${template.prn} cannot be deleted: pipelines were created from it, or releases deploy with it`),
+    );
   if ((result as { rows: unknown[] }).rows.length === 0) throw notFound('Pipeline template');
   // After the row: a body without a row is garbage, a row without a body would be broken.
   await store.delete(template.objectKey).catch(() => undefined);

@@ -19,7 +19,7 @@ const CreatablePipelineType = builder.enumType('CreatablePipelineType', {
   values: ['DEPLOYMENT', 'RUNBOOK'] as const,
 });
 
-const PipelineVariableInput = builder.inputType('PipelineVariableInput', {
+export const PipelineVariableInput = builder.inputType('PipelineVariableInput', {
   fields: (t) => ({
     key: t.string({ required: true, description: "The name of one of the template's `variable` blocks." }),
     value: t.string({
@@ -44,7 +44,7 @@ interface VariableEntry {
 }
 
 /** The variables as the engine takes them (an object), each value parsed from JSON; problems name the entry. */
-function variablesOf(entries: readonly VariableEntry[]): Record<string, unknown> {
+export function variablesOf(entries: readonly VariableEntry[]): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   const seen = new Map<string, number>();
   entries.forEach((entry, index) => {
@@ -64,14 +64,15 @@ function variablesOf(entries: readonly VariableEntry[]): Record<string, unknown>
  * The engine names its inputs as the domain does (`variables.version`, `annotations[0].key`); the
  * client wrote them under `input`, variables as a list: the error is renamed to what was sent.
  */
-function asInputError(error: unknown, entries: readonly VariableEntry[]): unknown {
+export function asInputError(error: unknown, entries: readonly VariableEntry[]): unknown {
   if (!(error instanceof AppError) || error.code !== 'BAD_USER_INPUT' || !error.options.field) return error;
   const { field } = error.options;
   const reason = error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
   const variable = /^variables\.(.+)$/.exec(field)?.[1];
   if (variable !== undefined) {
     const index = entries.findIndex((entry) => entry.key === variable);
-    if (index >= 0) return badInput(`input.variables[${index}].${reason.startsWith('the template declares no variable') ? 'key' : 'value'}`, reason);
+    if (index >= 0)
+      return badInput(`input.variables[${index}].${/^the templates? (?:of the release )?declares? no variable/.test(reason) ? 'key' : 'value'}`, reason);
     return badInput('input.variables', `${variable}: ${reason}`);
   }
   return badInput(`input.${field}`, reason);

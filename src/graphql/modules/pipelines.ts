@@ -55,7 +55,7 @@ const PipelineSortEnum = builder.enumType('PipelineSort', {
   values: pipelineSorts,
 });
 
-const PipelineVariableRef = builder.objectRef<{ key: string; value: string | null; sensitive: boolean }>('PipelineVariable').implement({
+export const PipelineVariableRef = builder.objectRef<{ key: string; value: string | null; sensitive: boolean }>('PipelineVariable').implement({
   description:
     "A variable the pipeline was created with. A sensitive variable's value is never shown: it is sealed at rest and given only to the jobs that use it.",
   fields: (t) => ({
