@@ -1,3 +1,4 @@
+import type { ReleaseLifecycleTemplate } from '../../domain/lifecycles/model';
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt, version } from './columns';
@@ -47,7 +48,7 @@ export const releases = pgTable(
     pipelineTemplateId: uuid('pipeline_template_id').references(() => pipelineTemplates.id, { onDelete: 'restrict' }),
     environmentTemplates: jsonb('environment_templates').$type<Record<string, string>>().notNull().default({}),
     lifecycleId: uuid('lifecycle_id'),
-    lifecycle: jsonb('lifecycle').$type<Record<string, unknown>>(),
+    lifecycle: jsonb('lifecycle').$type<ReleaseLifecycleTemplate>(),
     lifecyclePipelineId: uuid('lifecycle_pipeline_id'),
     status: text('status', { enum: releaseStatuses }).notNull().default('CREATED'),
     createdBy: text('created_by').notNull(),

@@ -11,6 +11,7 @@ import { jobs, pipelineApprovals, pipelineNodes, pipelines } from '../../db/sche
 import { recordActivity } from '../activity/record';
 import type { Draft } from './draft';
 import { insertPipelineEvents, lockPipelineEvents } from './outbox';
+import { releaseStatusChanged, releaseStatusOf } from '../releases/pipeline-link';
 
 /** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
 const treeChanged = '40001';
@@ -23,7 +24,7 @@ export function isLostRace(error: unknown): boolean {
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
   const { tree, now } = draft;
   const root = tree.pipelines.get(tree.rootId)!;
-  const statements: BatchItem<'pg'>[] = [lockPipelineEvents(db, root.projectId)];
+  const statements: BatchItem<'pg'>[] = [lockPipelineEvents(db, root.projectId), ...draft.leadingWrites];
   if (!draft.newPipelines.has(tree.rootId)) {
     statements.push(
       db.execute(sql`select phobos_pipeline_unchanged(exists (select 1 from pipelines where id = ${tree.rootId} and version = ${tree.rootVersion}))`),
@@ -85,5 +86,11 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
   }
   if (draft.events.length > 0) statements.push(insertPipelineEvents(db, root, draft.events));
   for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
+  // A release follows its lifecycle pipeline's status, in the transaction that moved it.
+  for (const id of new Set([...draft.newPipelines, ...draft.changedPipelines])) {
+    const row = tree.pipelines.get(id)!;
+    if (row.type === 'RELEASE_LIFECYCLE' && row.releaseId) statements.push(releaseStatusChanged(db, row.releaseId, releaseStatusOf(row.status)));
+  }
+  statements.push(...draft.trailingWrites);
   await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
 }

@@ -1,6 +1,7 @@
 // The engine's working copy of a tree: every status change goes through the state machine, is
 // remembered with its outbox event, and becomes one statement of the transaction that commits it
 // (commit.ts). Nothing is written until then, so a refused or lost transition leaves no trace.
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { JobOutputs, JobRow, PipelineApprovalRow, PipelineNodeRow, PipelineRow } from '../../db/schema';
 import type { ActivityInitiator, ActivityInput } from '../activity/record';
 import { jobTransition, type JobVerb } from '../jobs/state-machine';
@@ -38,6 +39,12 @@ export class Draft {
    * inputs cannot make one transition evaluate without end (each expression alone is bounded too).
    */
   readonly evaluationBudget = sharedEvaluationBudget(transitionEvaluationSteps);
+  /**
+   * Writes of another aggregate that belong in this transition's transaction (a release cut with
+   * its lifecycle pipeline): `leadingWrites` go right after the events lock, `trailingWrites` last.
+   */
+  readonly leadingWrites: BatchItem<'pg'>[] = [];
+  readonly trailingWrites: BatchItem<'pg'>[] = [];
   /** Sensitive variable values of pipelines, opened (or just given) once per draft. */
   readonly openedVariables = new Map<string, Record<string, unknown>>();
 

@@ -19,6 +19,7 @@
 // it sensitive), and kept on the lifecycle pipeline (sensitive ones sealed); each deployment gets
 // those its template declares. A variable sensitive somewhere but declared plain by a deployment
 // template is refused: its value would be stored in the clear.
+import type { BatchItem } from 'drizzle-orm/batch';
 import { eq, inArray } from 'drizzle-orm';
 import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -50,6 +51,11 @@ export interface CreateReleaseLifecyclePipelineInput {
   /** The stored lifecycle version it runs, kept on the pipeline. */
   lifecycleVersionId?: string;
   templateFor: DeploymentTemplates;
+  /**
+   * Writes to commit in the same transaction as the pipeline: `before` it (the release row it
+   * belongs to) and `after` it, given its id (the release recording it).
+   */
+  writeWith?: { before: BatchItem<'pg'>[]; after: (pipelineId: string) => BatchItem<'pg'>[] };
   /** The release's variables (values as JSON). */
   variables?: Record<string, unknown>;
 }
@@ -214,6 +220,10 @@ export async function createReleaseLifecyclePipeline(
       variables: Object.keys(input.variables ?? {}),
     },
   });
+  if (input.writeWith) {
+    draft.leadingWrites.push(...input.writeWith.before);
+    draft.trailingWrites.push(...input.writeWith.after(id));
+  }
   await advance(draft, engineContext(db, config));
   await commitDraft(db, draft);
   return pipelineView(pipeline);

@@ -5,6 +5,7 @@
 // pipeline is started by the caller of createRelease (see startedLifecyclePipeline and
 // releaseAutomation). Managed with release:manage, read with release:view.
 import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { advisoryLock } from '../../db/advisory-lock';
@@ -28,6 +29,7 @@ import { keysetPosition } from '../keyset-position';
 import { validateName } from '../names';
 import { openJson, sealJson, type EngineConfig } from '../pipelines/secrets';
 import { prnOf } from '../prn';
+import type { ReleaseLifecycleTemplate } from '../lifecycles/model';
 import type { PipelineTemplate } from '../templates/model';
 import { isSemanticVersion } from '../templates/semver';
 import { textProblem } from '../text';
@@ -163,7 +165,7 @@ export interface CreateReleaseInput {
   environmentTemplates?: EnvironmentTemplateInput[];
   /** The release lifecycle it follows, and the compiled lifecycle as it is now (kept as its snapshot). */
   lifecycleId?: string;
-  lifecycle?: Record<string, unknown>;
+  lifecycle?: ReleaseLifecycleTemplate;
 }
 
 /** The templates named, all of the project, as (field → compiled template). */
@@ -202,8 +204,25 @@ async function loadAutomation(db: HttpDatabase, projectId: string, input: Create
   };
 }
 
-/** Creates a release (status CREATED). Starting its lifecycle pipeline is the caller's next step. */
-export async function createRelease(db: HttpDatabase, config: EngineConfig, caller: Caller, input: CreateReleaseInput, now = new Date()): Promise<ReleaseView> {
+/** A release checked and ready to write: its id and the statements that write it (with its activity). */
+export interface PreparedRelease {
+  id: string;
+  statements: [BatchItem<'pg'>, ...BatchItem<'pg'>[]];
+  semanticVersion: string;
+}
+
+/**
+ * Checks a new release (authorization, version, notes, due date, templates, variables) and returns
+ * the statements that write it, for a batch of the caller's choosing: cutRelease (cut.ts) writes them
+ * in the same transaction as the release's lifecycle pipeline.
+ */
+export async function prepareRelease(
+  db: HttpDatabase,
+  config: EngineConfig,
+  caller: Caller,
+  input: CreateReleaseInput,
+  now = new Date(),
+): Promise<PreparedRelease> {
   const project = await loadProjectPath(db, input.projectId);
   const target = { organizationId: project.organizationId, projectId: project.id };
   authorize(caller, 'release:view', target, 'Project');
@@ -219,8 +238,10 @@ export async function createRelease(db: HttpDatabase, config: EngineConfig, call
   const sealed = sensitiveNames.length > 0 ? await sealJson(config, variables.sensitive, sensitiveBinding(id)) : null;
   const prn = releasePrn(project.organizationName, project.name, semanticVersion);
   const createdBy = principal.kind === 'user' ? principal.username : principal.name;
-  try {
-    await db.batch([
+  return {
+    id,
+    semanticVersion,
+    statements: [
       db.insert(releases).values({
         id,
         organizationId: project.organizationId,
@@ -255,11 +276,24 @@ export async function createRelease(db: HttpDatabase, config: EngineConfig, call
           variables: Object.keys(input.variables ?? {}),
         },
       }),
-    ]);
+    ],
+  };
+}
+
+/** Writes a prepared release, or refuses a version the project already has. */
+export async function writeRelease(prepared: Pick<PreparedRelease, 'semanticVersion'>, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
   } catch (error) {
-    rethrowConflict(error, 'releases_project_version_key', 'semanticVersion', `Release ${semanticVersion} already exists in this project`);
+    rethrowConflict(error, 'releases_project_version_key', 'semanticVersion', `Release ${prepared.semanticVersion} already exists in this project`);
   }
-  return (await find(db, id))!;
+}
+
+/** Creates a release (status CREATED) without a lifecycle pipeline; cutRelease starts one as well. */
+export async function createRelease(db: HttpDatabase, config: EngineConfig, caller: Caller, input: CreateReleaseInput, now = new Date()): Promise<ReleaseView> {
+  const prepared = await prepareRelease(db, config, caller, input, now);
+  await writeRelease(prepared, () => db.batch(prepared.statements));
+  return (await find(db, prepared.id))!;
 }
 
 export interface ListReleasesFilter {
@@ -434,23 +468,4 @@ export async function releaseAutomation(db: HttpDatabase, config: EngineConfig, 
     templateIdFor: (environmentName: string): string | null => row.environmentTemplates[environmentName] ?? row.pipelineTemplateId,
     variablesFor: (template: PipelineTemplate) => variablesForTemplate(template, values),
   };
-}
-
-/**
- * The statement recording a release's RELEASE_LIFECYCLE pipeline (and moving it IN_PROGRESS), for
- * the batch that creates that pipeline; only a release without one yet is changed.
- */
-export function startedLifecyclePipeline(db: HttpDatabase, releaseId: string, pipelineId: string) {
-  return db
-    .update(releases)
-    .set({ lifecyclePipelineId: pipelineId, status: 'IN_PROGRESS', updatedAt: new Date(), version: sql`${releases.version} + 1` })
-    .where(and(eq(releases.id, releaseId), sql`${releases.lifecyclePipelineId} is null`));
-}
-
-/** The statement setting a release's status, as derived from its pipelines by the engine. */
-export function releaseStatusChanged(db: HttpDatabase, releaseId: string, status: ReleaseStatus) {
-  return db
-    .update(releases)
-    .set({ status, updatedAt: new Date(), version: sql`${releases.version} + 1` })
-    .where(and(eq(releases.id, releaseId), sql`${releases.status} <> ${status}`));
 }

@@ -39,9 +39,10 @@ interface DeploymentSummary {
   id: string;
   status: string;
   completedAt: Date | null;
+  releaseId: string | null;
 }
 
-const EnvironmentDeploymentRef = builder.objectRef<DeploymentSummary>('EnvironmentDeployment').implement({
+export const EnvironmentDeploymentRef = builder.objectRef<DeploymentSummary>('EnvironmentDeployment').implement({
   description: 'A deployment to an environment, as its environment lists it.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -87,7 +88,12 @@ export const EnvironmentNode = builder.loadableNode('Environment', {
             throw error;
           });
           for (const [name, deployment] of latest) {
-            found.set(`${projectId}/${name}`, { id: deployment.pipelineId, status: deployment.status, completedAt: deployment.completedAt });
+            found.set(`${projectId}/${name}`, {
+              id: deployment.pipelineId,
+              status: deployment.status,
+              completedAt: deployment.completedAt,
+              releaseId: deployment.releaseId,
+            });
           }
         }
         return keys.map((key) => found.get(key) ?? null);

@@ -21,7 +21,7 @@ import { ResourceMetadata } from '../metadata';
 import { approvalsOf, nodesOf } from '../pipeline-loaders';
 import { acceptPrns } from '../prns';
 import { ApprovalRuleNode } from './approval-rules';
-import { EnvironmentNode } from './environments';
+import { EnvironmentNode, EnvironmentDeploymentRef } from './environments';
 import { PipelineTemplateNode } from './pipeline-templates';
 import { ProjectNode } from './projects';
 import { UserNode } from './viewer';
@@ -384,4 +384,8 @@ builder.objectField(EnvironmentNode, 'pipelines', (t) =>
     { name: 'EnvironmentPipelineConnection' },
     { name: 'EnvironmentPipelineEdge' },
   ),
+);
+
+builder.objectField(EnvironmentDeploymentRef, 'pipeline', (t) =>
+  t.field({ type: PipelineNode, nullable: true, description: 'The DEPLOYMENT pipeline.', resolve: (deployment) => deployment.id }),
 );

@@ -61,7 +61,7 @@ const ScopeEnum = builder.enumType('ReleaseLifecycleScope', {
   } as const,
 });
 
-const ReleaseLifecycleNode = builder.loadableNode('ReleaseLifecycle', {
+export const ReleaseLifecycleNode = builder.loadableNode('ReleaseLifecycle', {
   description: 'An immutable version of a release lifecycle (HCL), at organization level or in a project.',
   id: { resolve: (lifecycle: ReleaseLifecycleView) => lifecycle.id },
   load: async (ids: string[], context: GraphQLContext) => releaseLifecyclesByIds(context.db.http, await context.caller(), ids),

@@ -22,8 +22,8 @@ import {
 } from '../../domain/releases/comments';
 import { dueState } from '../../domain/releases/due-dates';
 import { addReleaseParticipant, participantsOfReleases, removeReleaseParticipant, type ReleaseParticipantView } from '../../domain/releases/participants';
+import { cutRelease } from '../../domain/releases/cut';
 import {
-  createRelease,
   deleteRelease,
   getRelease,
   listReleases,
@@ -40,7 +40,9 @@ import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
 import { acceptPrns } from '../prns';
 import { asInputError, PipelineVariableInput, variablesOf } from './pipeline-mutations';
+import { EnvironmentDeploymentRef } from './environments';
 import { PipelineTemplateNode } from './pipeline-templates';
+import { ReleaseLifecycleNode } from './release-lifecycles';
 import { PipelineNode, PipelineVariableRef } from './pipelines';
 import { ProjectNode } from './projects';
 import { TeamNode } from './teams';
@@ -190,7 +192,12 @@ const ReleaseNode = builder.loadableNode('Release', {
         ].sort((a, b) => a.key.localeCompare(b.key)),
     }),
     automation: t.field({ type: AutomationRef, resolve: (release) => release }),
-    lifecycleId: t.id({ nullable: true, description: 'The id of the release lifecycle it follows.', resolve: (release) => release.lifecycleId }),
+    lifecycle: t.field({
+      type: ReleaseLifecycleNode,
+      nullable: true,
+      description: 'The release lifecycle version it follows (its compiled lifecycle is kept with the release as it was when cut).',
+      resolve: (release) => release.lifecycleId,
+    }),
     lifecyclePipeline: t.field({
       type: PipelineNode,
       nullable: true,
@@ -215,6 +222,15 @@ const ReleaseNode = builder.loadableNode('Release', {
 });
 
 acceptPrns('release', 'Release', releaseIdsByPath);
+
+builder.objectField(EnvironmentDeploymentRef, 'release', (t) =>
+  t.field({
+    type: ReleaseNode,
+    nullable: true,
+    description: 'The release it deployed, when a release lifecycle started it.',
+    resolve: (deployment) => deployment.releaseId,
+  }),
+);
 
 builder.objectField(PipelineNode, 'release', (t) =>
   t.field({
@@ -292,27 +308,32 @@ builder.relayMutationField(
         type: [PipelineVariableInput],
         description: "Values for the templates' variables: each declared by one of them, of the type of every template declaring it.",
       }),
+      lifecycleId: t.globalID({
+        for: ReleaseLifecycleNode,
+        description: "The release lifecycle version (the project's or its organization's) it follows: its RELEASE_LIFECYCLE pipeline starts with the release.",
+      }),
     }),
   },
   {
-    description: 'Cuts a release of a project. Its version is unique in the project.',
+    description: 'Cuts a release of a project (its version unique in the project) and, with a lifecycle, starts moving it through its environments.',
     resolve: async (_root, { input }, context) => {
       const entries = input.variables ?? [];
       try {
-        return {
-          release: await createRelease(context.db.http, context.config, await context.caller(), {
-            projectId: input.projectId.id,
-            semanticVersion: input.semanticVersion,
-            notes: input.notes ?? undefined,
-            dueDate: input.dueDate ?? undefined,
-            pipelineTemplateId: input.pipelineTemplateId?.id,
-            environmentTemplates: input.environmentTemplates?.map((entry) => ({
-              environmentName: entry.environmentName,
-              pipelineTemplateId: entry.pipelineTemplateId.id,
-            })),
-            variables: variablesOf(entries),
-          }),
-        };
+        const release = await cutRelease(context.db.http, context.config, await context.caller(), {
+          projectId: input.projectId.id,
+          semanticVersion: input.semanticVersion,
+          notes: input.notes ?? undefined,
+          dueDate: input.dueDate ?? undefined,
+          pipelineTemplateId: input.pipelineTemplateId?.id,
+          environmentTemplates: input.environmentTemplates?.map((entry) => ({
+            environmentName: entry.environmentName,
+            pipelineTemplateId: entry.pipelineTemplateId.id,
+          })),
+          variables: variablesOf(entries),
+          lifecycleId: input.lifecycleId?.id,
+        });
+        if (release.lifecyclePipelineId) context.publishPipelineEvents({ projectId: release.projectId });
+        return { release };
       } catch (error) {
         throw asInputError(error, entries);
       }
