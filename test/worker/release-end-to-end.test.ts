@@ -167,12 +167,21 @@ describe('a release moved through its lifecycle, end to end', () => {
     const latest = Object.fromEntries(picture.project.environments.map((environment) => [environment.name, environment.latestDeployment]));
     expect(latest).toEqual({ dev: { status: 'SUCCEEDED', release: { id: release.id } }, prod: { status: 'SUCCEEDED', release: { id: release.id } } });
 
-    // The story, in the project's activity feed.
-    const activity = await gql<{ activityEvents: { edges: { node: { action: string; targetType: string; initiator: { name: string } } }[] } }>(
-      'query($project: ID!) { activityEvents(projectId: $project, first: 100) { edges { node { action targetType initiator { name } } } } }',
-      { project },
+    // The story, in the release's own activity feed (an unrelated pipeline of the project is not in it).
+    const { createPipeline } = await gql<{ createPipeline: { pipeline: { id: string } } }>(
+      `mutation($template: ID!) { createPipeline(input: { pipelineTemplateId: $template, type: RUNBOOK,
+         variables: [{ key: "version", value: "\\"0\\"" }] }) { pipeline { id } } }`,
+      { template: createPipelineTemplate.pipelineTemplate.id },
       manager,
     );
+    const activity = await gql<{
+      activityEvents: { edges: { node: { action: string; targetType: string; targetId: string | null; initiator: { name: string } } }[] };
+    }>(
+      'query($release: ID!) { activityEvents(releaseId: $release, first: 100) { edges { node { action targetType targetId initiator { name } } } } }',
+      { release: release.id },
+      manager,
+    );
+    expect(activity.activityEvents.edges.map(({ node }) => node.targetId)).not.toContain(createPipeline.pipeline.id);
     const steps = activity.activityEvents.edges.map(({ node }) => `${node.initiator.name} ${node.action} ${node.targetType}`);
     expect(steps).toEqual(
       expect.arrayContaining([

@@ -13,6 +13,7 @@ import { isAllowed, organizationIdsVisibleTo, type Caller } from '../../auth/rba
 import type { HttpDatabase } from '../../db/client';
 import { activityEvents, type ActivityEvent } from '../../db/schema';
 import { badInput } from '../../errors';
+import { isUuid } from '../ids';
 import { keysetPosition } from '../keyset-position';
 
 export interface ActivityFilter {
@@ -22,6 +23,8 @@ export interface ActivityFilter {
   timeRange?: { start?: Date; end?: Date };
   actions?: string[];
   targetTypes?: string[];
+  /** A release's feed: the release, its comments, its pipelines and their nodes. */
+  releaseId?: string;
 }
 
 /** One page, as the GraphQL connection helper asks for it; `after`/`before` are cursor keys from `cursorKey`. */
@@ -76,6 +79,20 @@ function visibleTo(caller: Caller): SQL | undefined {
   return conditions.length > 0 ? or(...conditions) : sql`false`;
 }
 
+/**
+ * Events about a release: the release itself, anything whose payload names it (its comments, its
+ * deployments starting or refused), its pipelines, and the nodes of its pipelines (approvals, starts).
+ */
+function aboutRelease(releaseId: string): SQL {
+  if (!isUuid(releaseId)) throw badInput('releaseId', 'must be a release id');
+  const itsPipelines = sql`(select id from pipelines where release_id = ${releaseId})`;
+  return sql`(
+    (${activityEvents.targetType} = 'release' and ${activityEvents.targetId} = ${releaseId})
+    or ${activityEvents.payload}->>'releaseId' = ${releaseId}
+    or (${activityEvents.targetType} = 'pipeline' and ${activityEvents.targetId} in ${itsPipelines})
+    or (${activityEvents.targetType} = 'pipeline_node' and ${activityEvents.payload}->>'pipelineId' in (select id::text from pipelines where release_id = ${releaseId})))`;
+}
+
 function filterConditions(filter: ActivityFilter): SQL[] {
   const conditions: SQL[] = [];
   const { start, end } = filter.timeRange ?? {};
@@ -93,6 +110,7 @@ function filterConditions(filter: ActivityFilter): SQL[] {
   if (actions?.length) conditions.push(inArray(activityEvents.action, actions));
   const targetTypes = words('targetTypes', filter.targetTypes);
   if (targetTypes?.length) conditions.push(inArray(activityEvents.targetType, targetTypes));
+  if (filter.releaseId !== undefined) conditions.push(aboutRelease(filter.releaseId));
   return conditions;
 }
 

@@ -4,6 +4,7 @@
 // Newest first; every filter is optional. What the caller may see is decided in the domain service.
 import type { GlobalId } from '../global-ids';
 import { cursorKey, pageActivityEvents, type ActivityRow } from '../../domain/activity/service';
+import { ReleaseNode } from './releases';
 import { builder } from '../builder';
 import { keysetConnection } from '../connections';
 import { OrganizationNode } from './organizations';
@@ -84,6 +85,10 @@ builder.queryField('activityEvents', (t) =>
         timeRange: t.arg({ type: TimeRangeInput }),
         actions: t.arg.stringList({ description: 'Any of these actions, e.g. ["create", "delete"].' }),
         targetTypes: t.arg.stringList({ description: 'Any of these target types, e.g. ["project"].' }),
+        releaseId: t.arg.globalID({
+          for: ReleaseNode,
+          description: "A release's feed: the release, its comments, its pipelines (lifecycle and deployments) and their nodes.",
+        }),
       },
       resolve: async (_root, args, context) => {
         const caller = await context.caller();
@@ -98,6 +103,7 @@ builder.queryField('activityEvents', (t) =>
               timeRange: args.timeRange ? { start: args.timeRange.start ?? undefined, end: args.timeRange.end ?? undefined } : undefined,
               actions: args.actions ?? undefined,
               targetTypes: args.targetTypes ?? undefined,
+              releaseId: args.releaseId?.id,
             },
             page,
           ),

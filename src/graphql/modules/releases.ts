@@ -170,7 +170,7 @@ const emptyConnection = () => ({
   pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
 });
 
-const ReleaseNode = builder.loadableNode('Release', {
+export const ReleaseNode = builder.loadableNode('Release', {
   description: 'A version of a project being shipped.',
   id: { resolve: (release: ReleaseView) => release.id },
   load: async (ids: string[], context: GraphQLContext) => releasesByIds(context.db.http, await context.caller(), ids),
