@@ -454,6 +454,15 @@ export async function deleteRelease(
   return release;
 }
 
+/** Every variable value of a release, the sensitive ones opened. Trusted code only: no authorization here. */
+export async function releaseVariableValues(
+  config: EngineConfig,
+  row: Pick<ReleaseRow, 'id' | 'variables' | 'sensitiveVariables'>,
+): Promise<Record<string, unknown>> {
+  const sensitive = row.sensitiveVariables ? await openJson<Record<string, unknown>>(config, row.sensitiveVariables, sensitiveBinding(row.id)) : {};
+  return { ...row.variables, ...sensitive };
+}
+
 /**
  * What the integrator needs to start the release's pipelines: the template a given environment
  * deploys with (its own, else the release's default; null when neither), and the variables (sensitive
@@ -462,8 +471,7 @@ export async function deleteRelease(
 export async function releaseAutomation(db: HttpDatabase, config: EngineConfig, releaseId: string) {
   const [row] = await db.select().from(releases).where(eq(releases.id, releaseId));
   if (!row) throw notFound('Release');
-  const sensitive = row.sensitiveVariables ? await openJson<Record<string, unknown>>(config, row.sensitiveVariables, sensitiveBinding(row.id)) : {};
-  const values = { ...row.variables, ...sensitive };
+  const values = await releaseVariableValues(config, row);
   return {
     templateIdFor: (environmentName: string): string | null => row.environmentTemplates[environmentName] ?? row.pipelineTemplateId,
     variablesFor: (template: PipelineTemplate) => variablesForTemplate(template, values),

@@ -22,6 +22,7 @@ import {
 } from '../../domain/releases/comments';
 import { dueState } from '../../domain/releases/due-dates';
 import { addReleaseParticipant, participantsOfReleases, removeReleaseParticipant, type ReleaseParticipantView } from '../../domain/releases/participants';
+import { releaseChanges, type AssetChange, type ReleaseChanges, type TemplateChange, type VariableChange } from '../../domain/releases/changes';
 import { cutRelease } from '../../domain/releases/cut';
 import {
   deleteRelease,
@@ -520,4 +521,61 @@ builder.relayMutationField(
     }),
   },
   { name: 'DeleteReleaseAssetPayload', outputFields: (t) => ({ asset: t.field({ type: AssetRef, resolve: (payload) => payload.asset }) }) },
+);
+
+const ChangeKindEnum = builder.enumType('ReleaseChangeKind', { values: ['ADDED', 'REMOVED', 'CHANGED'] as const });
+
+const TemplateChangeRef = builder.objectRef<TemplateChange>('ReleaseTemplateChange').implement({
+  description: 'An environment deploying with another template version (environmentName null: the default template).',
+  fields: (t) => ({
+    environmentName: t.exposeString('environmentName', { nullable: true }),
+    fromPipelineTemplate: t.field({ type: PipelineTemplateNode, nullable: true, resolve: (change) => change.fromTemplateId }),
+    toPipelineTemplate: t.field({ type: PipelineTemplateNode, nullable: true, resolve: (change) => change.toTemplateId }),
+  }),
+});
+
+const VariableChangeRef = builder.objectRef<VariableChange>('ReleaseVariableChange').implement({
+  description: 'A variable added, removed or given another value; a sensitive one by name only (from and to null).',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    change: t.field({ type: ChangeKindEnum, resolve: (change) => change.change }),
+    sensitive: t.exposeBoolean('sensitive'),
+    from: t.exposeString('from', { nullable: true, description: 'The JSON value before.' }),
+    to: t.exposeString('to', { nullable: true, description: 'The JSON value after.' }),
+  }),
+});
+
+const AssetChangeRef = builder.objectRef<AssetChange>('ReleaseAssetChange').implement({
+  description: 'An asset added, removed, or of the same name with other content (by SHA-256).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    change: t.field({ type: ChangeKindEnum, resolve: (change) => change.change }),
+    fromSha256: t.exposeString('fromSha256', { nullable: true }),
+    toSha256: t.exposeString('toSha256', { nullable: true }),
+  }),
+});
+
+const ReleaseChangesRef = builder.objectRef<ReleaseChanges>('ReleaseChanges').implement({
+  description: 'What changes from one release of a project to another.',
+  fields: (t) => ({
+    from: t.field({ type: ReleaseNode, resolve: (changes) => changes.fromReleaseId }),
+    to: t.field({ type: ReleaseNode, resolve: (changes) => changes.toReleaseId }),
+    templates: t.field({ type: [TemplateChangeRef], resolve: (changes) => changes.templates }),
+    variables: t.field({ type: [VariableChangeRef], resolve: (changes) => changes.variables }),
+    assets: t.field({ type: [AssetChangeRef], resolve: (changes) => changes.assets }),
+    lifecycleChanged: t.exposeBoolean('lifecycleChanged'),
+  }),
+});
+
+builder.queryField('releaseChanges', (t) =>
+  t.field({
+    type: ReleaseChangesRef,
+    description: 'What changes from release `from` to release `to` of the same project: templates, variables, assets, lifecycle.',
+    args: {
+      from: t.arg.globalID({ for: ReleaseNode, required: true }),
+      to: t.arg.globalID({ for: ReleaseNode, required: true }),
+    },
+    resolve: async (_root, args, context) =>
+      releaseChanges(context.db.http, context.config, await context.caller(), { fromId: args.from.id, toId: args.to.id }),
+  }),
 );

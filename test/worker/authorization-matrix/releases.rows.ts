@@ -44,6 +44,16 @@ export const graphqlRows: Record<string, Row> = {
     run: async (a) => graphqlOutcome(a, 'query($id: ID!) { release(id: $id) { id } }', { id: globalId('Release', await sharedRelease()) }),
     expected: readers,
   },
+  'Query.releaseChanges': {
+    run: async (a) => {
+      const [from, to] = await Promise.all([sharedRelease(), newRelease()]);
+      return graphqlOutcome(a, 'query($from: ID!, $to: ID!) { releaseChanges(from: $from, to: $to) { lifecycleChanged } }', {
+        from: globalId('Release', from),
+        to: globalId('Release', to),
+      });
+    },
+    expected: readers,
+  },
   'Mutation.createRelease': {
     run: async (a) => {
       await sharedRelease();
