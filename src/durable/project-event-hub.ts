@@ -10,13 +10,19 @@ export interface HubEvent {
   kind: string;
   pipelineId: string | null;
   jobId: string | null;
+  releaseId: string | null;
   payload: Record<string, unknown>;
   /** RFC 3339. */
   createdAt: string;
 }
 
 /** What one subscriber watches: the whole project, one pipeline or one job. */
-export type HubFilter = { pipelineId?: undefined; jobId?: undefined } | { pipelineId: string; jobId?: undefined } | { jobId: string; pipelineId?: undefined };
+/** What one subscriber watches: the whole project (no key), or one pipeline, job or release. */
+export interface HubFilter {
+  pipelineId?: string;
+  jobId?: string;
+  releaseId?: string;
+}
 
 /** What each subscriber socket carries through hibernation. */
 interface SubscriberState {
@@ -41,7 +47,13 @@ const attemptScheduled = 'node.attempt_scheduled';
 /** Wake a little after the attempt is due, so the database agrees it is due. */
 const alarmSlackMs = 50;
 const hubTagOf = (filter: HubFilter) =>
-  filter.jobId !== undefined ? `job:${filter.jobId}` : filter.pipelineId !== undefined ? `pipeline:${filter.pipelineId}` : projectTag;
+  filter.jobId !== undefined
+    ? `job:${filter.jobId}`
+    : filter.pipelineId !== undefined
+      ? `pipeline:${filter.pipelineId}`
+      : filter.releaseId !== undefined
+        ? `release:${filter.releaseId}`
+        : projectTag;
 
 /**
  * One per project (`idFromName(projectId)`): fans the project's committed pipeline events out to
@@ -63,7 +75,8 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
     const url = new URL(request.url);
     const pipelineId = url.searchParams.get('pipelineId');
     const jobId = url.searchParams.get('jobId');
-    const filter: HubFilter = jobId ? { jobId } : pipelineId ? { pipelineId } : {};
+    const releaseId = url.searchParams.get('releaseId');
+    const filter: HubFilter = jobId ? { jobId } : pipelineId ? { pipelineId } : releaseId ? { releaseId } : {};
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [hubTagOf(filter)]);
     server.serializeAttachment({ lastId: 0 } satisfies SubscriberState);
@@ -135,6 +148,7 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
       add(projectTag, event);
       if (event.pipelineId) add(hubTagOf({ pipelineId: event.pipelineId }), event);
       if (event.jobId) add(hubTagOf({ jobId: event.jobId }), event);
+      if (event.releaseId) add(hubTagOf({ releaseId: event.releaseId }), event);
     }
     for (const [tag, list] of byTag) {
       for (const socket of this.ctx.getWebSockets(tag)) this.send(socket, list);

@@ -10,7 +10,9 @@ import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
+import { publishPipelineEvents } from '../../src/domain/pipelines/publish';
 import { globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
+import { openSubscription } from '../support/graphql-subscriptions';
 
 let h: GraphQLHarness;
 let manager: Identity;
@@ -124,6 +126,14 @@ describe('a release moved through its lifecycle, end to end', () => {
     expect(release.lifecyclePipeline).not.toBeNull();
     const releaseId = rawId(release.id);
 
+    // Watch the release live: its lifecycle's and its deployments' events, from the first.
+    const stream = await openSubscription<{ releaseEvents: { kind: string; pipelineId: string; payload: { status?: string } } }>(
+      h,
+      'subscription($id: ID!) { releaseEvents(releaseId: $id, afterEventId: "0") { kind pipelineId payload } }',
+      { id: release.id },
+      { as: manager },
+    );
+
     // An asset, streamed over REST.
     const asset = new TextEncoder().encode('binary bits of 2.4.0');
     const upload = await h.request(`/api/v1/releases/${releaseId}/assets/app.tar.gz`, {
@@ -145,6 +155,18 @@ describe('a release moved through its lifecycle, end to end', () => {
     expect(item?.pipelineNode.path).toBe('stage.prod.pre');
     await gql('mutation($node: ID!) { approvePipelineNode(input: { nodeId: $node }) { pipelineNode { status } } }', { node: item!.pipelineNode.id }, approver);
     expect(await endQueuedJobs(releaseId)).toEqual(['prod']);
+
+    // The subscriber saw the lifecycle succeed, and events of three pipelines (the lifecycle, dev, prod).
+    await publishPipelineEvents(h.db.http, h.env.PROJECT_EVENT_HUB, projectId);
+    const seen: { kind: string; pipelineId: string; payload: { status?: string } }[] = [];
+    const lifecycle = release.lifecyclePipeline!.id;
+    while (!seen.some((event) => event.kind === 'pipeline.status_changed' && event.pipelineId === lifecycle && event.payload.status === 'SUCCEEDED')) {
+      const message = await stream.next(5000);
+      expect(message?.errors).toBeUndefined();
+      seen.push(message!.data!.releaseEvents);
+    }
+    await stream.close();
+    expect(new Set(seen.map((event) => event.pipelineId)).size).toBe(3);
 
     // The release succeeded; both environments' latest deployment is this release.
     const picture = await gql<{

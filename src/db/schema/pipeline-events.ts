@@ -20,6 +20,8 @@ export const pipelineEvents = pgTable(
       .references(() => projects.id, { onDelete: 'cascade' }),
     pipelineId: uuid('pipeline_id'),
     jobId: uuid('job_id'),
+    /** The release whose pipelines these are (its lifecycle and deployments), for a release's subscribers. */
+    releaseId: uuid('release_id'),
     /** `pipeline`, `node`, `approval` or `job`, with `.` and what happened: `node.status_changed`. */
     kind: text('kind').notNull(),
     /** Non-secret: ids, statuses, names; never variable values. */
@@ -30,6 +32,7 @@ export const pipelineEvents = pgTable(
   (table) => [
     index('pipeline_events_project_idx').on(table.projectId, table.id),
     index('pipeline_events_pipeline_idx').on(table.pipelineId, table.id),
+    index('pipeline_events_release_idx').on(table.releaseId, table.id).where(sql`release_id is not null`),
     index('pipeline_events_unpublished_idx').on(table.id).where(sql`published_at is null`),
   ],
 );

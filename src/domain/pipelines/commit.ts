@@ -84,7 +84,17 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
   for (const approval of draft.revokedApprovals) {
     statements.push(db.update(pipelineApprovals).set({ revokedAt: approval.revokedAt }).where(eq(pipelineApprovals.id, approval.id)));
   }
-  if (draft.events.length > 0) statements.push(insertPipelineEvents(db, root, draft.events));
+  if (draft.events.length > 0) {
+    // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
+    const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
+    statements.push(
+      insertPipelineEvents(
+        db,
+        root,
+        draft.events.map((event) => ({ ...event, releaseId: releaseOf(event.pipelineId) })),
+      ),
+    );
+  }
   for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
   // A release follows its lifecycle pipeline's status, in the transaction that moved it.
   for (const id of new Set([...draft.newPipelines, ...draft.changedPipelines])) {

@@ -15,6 +15,7 @@ export async function openLiveEvents(hubs: EventHubNamespace, projectId: string,
   const url = new URL('https://project-event-hub/subscribe');
   if (filter.pipelineId !== undefined) url.searchParams.set('pipelineId', filter.pipelineId);
   if (filter.jobId !== undefined) url.searchParams.set('jobId', filter.jobId);
+  if (filter.releaseId !== undefined) url.searchParams.set('releaseId', filter.releaseId);
   const response = await projectEventHub(hubs, projectId).fetch(url, { headers: { upgrade: 'websocket' } });
   const socket = response.webSocket;
   if (!socket) throw new Error(`the project event hub refused a subscriber (status ${response.status})`);

@@ -15,6 +15,8 @@ export interface NewPipelineEvent {
   kind: string;
   pipelineId?: string | null;
   jobId?: string | null;
+  /** The release the pipeline belongs to, if any. */
+  releaseId?: string | null;
   /** Non-secret: ids, statuses, names; never variable values. */
   payload?: Record<string, unknown>;
 }
@@ -42,6 +44,7 @@ export function insertPipelineEvents(db: HttpDatabase, project: EventProject, ev
         projectId: project.projectId,
         pipelineId: event.pipelineId ?? null,
         jobId: event.jobId ?? null,
+        releaseId: event.releaseId ?? null,
         kind: event.kind,
         payload: event.payload ?? {},
       })),

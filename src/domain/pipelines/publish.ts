@@ -25,6 +25,7 @@ export function hubEventOf(row: PipelineEvent): HubEvent {
     kind: row.kind,
     pipelineId: row.pipelineId,
     jobId: row.jobId,
+    releaseId: row.releaseId,
     payload: row.payload,
     createdAt: (row.createdAt instanceof Date ? row.createdAt : new Date(row.createdAt)).toISOString(),
   };

@@ -11,13 +11,13 @@
 import { and, asc, eq, gt, max, type SQL } from 'drizzle-orm';
 import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
-import { jobs, pipelineEvents, pipelines, projects } from '../../db/schema';
+import { jobs, pipelineEvents, pipelines, projects, releases } from '../../db/schema';
 import type { HubEvent, HubFilter } from '../../durable/project-event-hub';
 import { badInput, notFound } from '../../errors';
 import { openLiveEvents, type LiveEvents } from './live-events';
 import { hubEventOf, type EventHubNamespace } from './publish';
 
-export type EventSubscriptionTarget = { projectId: string } | { pipelineId: string } | { jobId: string };
+export type EventSubscriptionTarget = { projectId: string } | { pipelineId: string } | { jobId: string } | { releaseId: string };
 
 /** Rows per replay query. */
 const replayPageSize = 500;
@@ -54,6 +54,14 @@ async function scopeOf(db: HttpDatabase, target: EventSubscriptionTarget): Promi
     if (!row) throw notFound('Pipeline');
     return { ...row, filter: { pipelineId: target.pipelineId }, what: 'Pipeline' };
   }
+  if ('releaseId' in target) {
+    const [row] = await db
+      .select({ organizationId: releases.organizationId, projectId: releases.projectId })
+      .from(releases)
+      .where(eq(releases.id, target.releaseId));
+    if (!row) throw notFound('Release');
+    return { ...row, filter: { releaseId: target.releaseId }, what: 'Release' };
+  }
   const [row] = await db.select({ organizationId: jobs.organizationId, projectId: jobs.projectId }).from(jobs).where(eq(jobs.id, target.jobId));
   if (!row) throw notFound('Job');
   return { ...row, filter: { jobId: target.jobId }, what: 'Job' };
@@ -62,6 +70,7 @@ async function scopeOf(db: HttpDatabase, target: EventSubscriptionTarget): Promi
 function filterCondition(scope: EventScope): SQL | undefined {
   if (scope.filter.pipelineId !== undefined) return eq(pipelineEvents.pipelineId, scope.filter.pipelineId);
   if (scope.filter.jobId !== undefined) return eq(pipelineEvents.jobId, scope.filter.jobId);
+  if (scope.filter.releaseId !== undefined) return eq(pipelineEvents.releaseId, scope.filter.releaseId);
   return undefined;
 }
 

@@ -2,6 +2,7 @@
 //   subscription { projectEvents(projectId: "...", afterEventId: "41") { id kind pipelineId jobId payload createdAt } }
 //   subscription { pipelineEvents(pipelineId: "...") { id kind payload } }
 //   subscription { jobEvents(jobId: "...", afterEventId: "41") { id kind payload } }
+//   subscription { releaseEvents(releaseId: "prn:release:acme/web/1.4.0") { id kind pipelineId payload } }
 // POST /graphql with `Accept: text/event-stream`; each event is an SSE `next` message. A client that
 // reconnects passes the last `id` it received as `afterEventId` and gets exactly what it missed.
 // Authorization (pipeline:view in the project), replay and de-duplication are the domain's
@@ -13,6 +14,7 @@ import type { GraphQLContext } from '../context';
 import { JobNode } from './jobs';
 import { PipelineNode } from './pipelines';
 import { ProjectNode } from './projects';
+import { ReleaseNode } from './releases';
 
 const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement({
   description: 'Something that happened to a pipeline, one of its nodes or approvals, or a job, as the engine recorded it.',
@@ -28,6 +30,11 @@ const PipelineEventRef = builder.objectRef<HubEvent>('PipelineEvent').implement(
       resolve: (event) => (event.pipelineId ? { type: 'Pipeline', id: event.pipelineId } : null),
     }),
     jobId: t.globalID({ nullable: true, description: 'A Job id.', resolve: (event) => (event.jobId ? { type: 'Job', id: event.jobId } : null) }),
+    releaseId: t.globalID({
+      nullable: true,
+      description: 'The Release the pipeline belongs to (its lifecycle or one of its deployments).',
+      resolve: (event) => (event.releaseId ? { type: 'Release', id: event.releaseId } : null),
+    }),
     payload: t.field({ type: 'JSON', description: 'Ids, statuses and names; never variable values.', resolve: (event) => event.payload }),
     createdAt: t.field({ type: 'Time', resolve: (event) => event.createdAt }),
   }),
@@ -75,6 +82,19 @@ builder.subscriptionField('jobEvents', (t) =>
       afterEventId: t.arg.string({ description: afterEventIdDescription }),
     },
     subscribe: (_root, args, context) => subscribe(context, { jobId: args.jobId.id }, args.afterEventId),
+    resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField('releaseEvents', (t) =>
+  t.field({
+    type: PipelineEventRef,
+    description: "A release's events: its lifecycle pipeline's and every deployment's (needs pipeline:view in its project).",
+    args: {
+      releaseId: t.arg.globalID({ for: ReleaseNode, required: true }),
+      afterEventId: t.arg.string({ description: afterEventIdDescription }),
+    },
+    subscribe: (_root, args, context) => subscribe(context, { releaseId: args.releaseId.id }, args.afterEventId),
     resolve: (event) => event,
   }),
 );

@@ -4,11 +4,13 @@
 // before an existing event, so its first message arrives at once.
 import { appendPipelineEvents } from '../../../src/domain/pipelines/outbox';
 import { globalId } from '../../support/graphql';
+import { sharedRelease } from './releases.rows';
 import { insertBarePipeline } from '../../support/pipeline-templates';
 import { h, inTenant, roles, subscriptionOutcome, tenant, type Row } from './world';
 
 const pipelineViewers = inTenant(['admin', ...roles, 'project_developer', 'service_account', 'scoped_key_in']);
 
+let releaseEvent: ReturnType<typeof appendPipelineEvents> | undefined;
 let existing: Promise<{ pipelineId: string; jobId: string; before: string }> | undefined;
 
 /** One event of a pipeline and job of the tenant's project, and the id just before it. */
@@ -43,6 +45,18 @@ export const graphqlRows: Record<string, Row> = {
       return subscriptionOutcome(a, 'subscription($id: ID!, $after: String) { pipelineEvents(pipelineId: $id, afterEventId: $after) { id } }', {
         id: globalId('Pipeline', pipelineId),
         after: before,
+      });
+    },
+    expected: pipelineViewers,
+  },
+  'Subscription.releaseEvents': {
+    run: async (a) => {
+      const releaseId = await sharedRelease();
+      releaseEvent ??= appendPipelineEvents(h.db.http, { organizationId: tenant.id, projectId: tenant.projectId }, [{ kind: 'pipeline.created', releaseId }]);
+      const [event] = await releaseEvent;
+      return subscriptionOutcome(a, 'subscription($id: ID!, $after: String) { releaseEvents(releaseId: $id, afterEventId: $after) { id } }', {
+        id: globalId('Release', releaseId),
+        after: String(event!.id - 1),
       });
     },
     expected: pipelineViewers,

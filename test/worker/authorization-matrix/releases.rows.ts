@@ -35,7 +35,7 @@ async function newRelease(): Promise<string> {
 }
 
 let shared: Promise<string> | undefined;
-const sharedRelease = () => (shared ??= newRelease());
+export const sharedRelease = () => (shared ??= newRelease());
 
 const adminComment = async () => (await createReleaseComment(h.db.http, adminCaller, { releaseId: await sharedRelease(), text: 'by the admin' })).id;
 

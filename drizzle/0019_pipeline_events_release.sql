@@ -1,0 +1,2 @@
+ALTER TABLE "pipeline_events" ADD COLUMN "release_id" uuid;--> statement-breakpoint
+CREATE INDEX "pipeline_events_release_idx" ON "pipeline_events" USING btree ("release_id","id") WHERE release_id is not null;
