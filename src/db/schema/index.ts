@@ -21,3 +21,4 @@ export * from './pipelines';
 export * from './pipeline-nodes';
 export * from './pipeline-approvals';
 export * from './jobs';
+export * from './change-windows';
