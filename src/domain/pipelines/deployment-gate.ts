@@ -74,11 +74,11 @@ export async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineR
     (other) => other.id !== pipeline.id && other.type === 'DEPLOYMENT' && other.projectId === pipeline.projectId && other.environmentName === environmentName,
   );
   const entries: QueueEntry[] = [...others.filter((other) => !draft.tree.pipelines.has(other.id)), ...inDraft];
-  const active = entries.find((entry) => isActive(entry.status));
-  if (active) return { reason: `environment ${environmentName} is busy: deployment ${active.id} is ${active.status}`, until: null };
   const mine: QueueEntry = { ...pipeline, queuedAt: pipeline.queuedAt ?? now };
   const ahead = entries.filter((entry) => entry.status === 'WAITING' && queueOrder(entry, mine) < 0).length;
   if (ahead > 0) return { reason: `queued behind ${ahead} deployment${ahead === 1 ? '' : 's'} to ${environmentName}`, until: null };
+  const active = entries.find((entry) => isActive(entry.status));
+  if (active) return { reason: `environment ${environmentName} is busy: deployment ${active.id} is ${active.status}`, until: null };
 
   const deny = windows
     .filter((window) => window.kind === 'DENY')
