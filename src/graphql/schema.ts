@@ -23,6 +23,7 @@ import './modules/pipelines';
 import './modules/jobs';
 import './modules/pipeline-mutations';
 import './modules/todo-items';
+import './modules/deployment-gates';
 
 let schema: GraphQLSchema | undefined;
 

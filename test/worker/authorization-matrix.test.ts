@@ -12,6 +12,7 @@ import { createApp } from '../../src/app';
 import { graphqlSchema } from '../../src/graphql/schema';
 import * as platform from './authorization-matrix/platform.rows';
 import * as activity from './authorization-matrix/activity.rows';
+import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
@@ -23,7 +24,7 @@ import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, activity, environments, objects, pipelineEvents, pipelines, roles, teams, templates, users, vcs];
+const areas = [platform, activity, deploymentGates, environments, objects, pipelineEvents, pipelines, roles, teams, templates, users, vcs];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));

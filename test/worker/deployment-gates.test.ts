@@ -1,15 +1,18 @@
 // Deployment gates (issue 19): one deployment at a time per environment (the others wait in an
 // ordered queue and start by themselves), change windows and the organization's stop-the-line,
 // checked when a deployment is about to start; the queue as the environment shows it.
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createChangeWindow, deleteChangeWindow, resumeDeployments, stopDeployments } from '../../src/domain/change-windows/service';
 import { createEnvironment } from '../../src/domain/environments/service';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
+import { addMember } from '../../src/domain/memberships/service';
 import { deploymentQueue } from '../../src/domain/pipelines/deployments';
 import { createReleaseLifecyclePipeline } from '../../src/domain/pipelines/release-lifecycle';
 import { cancelPipeline, createPipeline, getPipeline, listPipelineJobs, listPipelineNodes } from '../../src/domain/pipelines/service';
 import { advanceDueNodes, runDueAttempts } from '../../src/domain/pipelines/sweep';
 import type { AppError } from '../../src/errors';
+import { globalId, type Identity } from '../support/graphql';
 import { lifecycle } from '../support/lifecycle-models';
 import { storeTemplate, template } from '../support/pipeline-templates';
 import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
@@ -292,5 +295,143 @@ describe('release lifecycle deployments', () => {
     expect(await statusOf(node.nestedPipelineId!)).toBe('CANCELED');
     expect(await queueOf('life-cancel')).toEqual([]);
     await finish(direct.id);
+  });
+});
+
+describe('over GraphQL', () => {
+  let manager: Identity;
+  let viewer: Identity;
+
+  beforeAll(async () => {
+    manager = await w.h.createUser();
+    viewer = await w.h.createUser();
+    await addMember(w.db, w.admin, { organizationId: w.organizationId, userId: manager.id, role: 'release_manager' });
+    await addMember(w.db, w.admin, { organizationId: w.organizationId, userId: viewer.id, role: 'viewer' });
+  });
+
+  const createWindow = `mutation($input: CreateChangeWindowInput!) {
+    createChangeWindow(input: $input) { changeWindow { id name kind recurrence daysOfWeek startTime endTime timeZone startsAt endsAt environment { name } } } }`;
+  const environmentView = `query($id: ID!) { project(id: $id) { environments { name
+    changeWindows { name kind }
+    deploymentQueue { position holdReason holdUntil rollback pipeline { id status holdReason } } } } }`;
+  const organizationView = `query { organization(name: "acme") { deploymentsStopped { reason stoppedBy } changeWindows { name } } }`;
+
+  interface EnvironmentsResult {
+    project: {
+      environments: {
+        name: string;
+        changeWindows: { name: string; kind: string }[];
+        deploymentQueue: { position: number; holdReason: string; holdUntil: string | null; rollback: boolean; pipeline: { id: string; status: string; holdReason: string | null } }[];
+      }[];
+    };
+  }
+
+  it('a release manager manages windows and the stopped line; the environment shows its queue and why each waits', async () => {
+    const env = await environment('gql-env');
+    const startsAt = new Date(Date.now() - 60_000).toISOString();
+    const endsAt = new Date(Date.now() + 3_600_000).toISOString();
+    const weekly = await w.h.gql<{ createChangeWindow: { changeWindow: Record<string, unknown> } }>(
+      createWindow,
+      {
+        input: {
+          environmentId: globalId('Environment', env.id),
+          name: 'saturday-night',
+          kind: 'DENY',
+          recurrence: 'WEEKLY',
+          daysOfWeek: ['SATURDAY'],
+          startTime: '22:00',
+          endTime: '02:00',
+          timeZone: 'Europe/Berlin',
+        },
+      },
+      { as: manager },
+    );
+    expect(weekly.errors).toBeUndefined();
+    expect(weekly.data!.createChangeWindow.changeWindow).toMatchObject({
+      name: 'saturday-night',
+      kind: 'DENY',
+      recurrence: 'WEEKLY',
+      daysOfWeek: ['SATURDAY'],
+      startTime: '22:00',
+      endTime: '02:00',
+      timeZone: 'Europe/Berlin',
+      startsAt: null,
+      environment: { name: 'gql-env' },
+    });
+    const freeze = await w.h.gql<{ createChangeWindow: { changeWindow: { id: string } } }>(
+      createWindow,
+      { input: { environmentId: globalId('Environment', env.id), name: 'freeze', kind: 'DENY', recurrence: 'ONCE', startsAt, endsAt } },
+      { as: manager },
+    );
+    expect(freeze.errors).toBeUndefined();
+
+    const waiting = await deploy('gql-env');
+    // A Saturday-night window may be open when this runs: the reason names whichever DENY window holds it.
+    const result = await w.h.gql<EnvironmentsResult>(environmentView, { id: globalId('Project', w.projectId) }, { as: viewer });
+    expect(result.errors).toBeUndefined();
+    const shown = result.data!.project.environments.find((item) => item.name === 'gql-env')!;
+    expect(shown.changeWindows.map((item) => item.name)).toEqual(['freeze', 'saturday-night']);
+    expect(shown.deploymentQueue).toHaveLength(1);
+    expect(shown.deploymentQueue[0]).toMatchObject({ position: 1, rollback: false, pipeline: { id: globalId('Pipeline', waiting.id), status: 'WAITING' } });
+    expect(shown.deploymentQueue[0]!.holdReason).toMatch(/^change window (freeze|saturday-night) \(DENY\) is open until /);
+    expect(shown.deploymentQueue[0]!.pipeline.holdReason).toBe(shown.deploymentQueue[0]!.holdReason);
+
+    // Stop the line, and lift it: the organization shows it meanwhile.
+    const organizationGid = globalId('Organization', w.organizationId);
+    const stopped = await w.h.gql(
+      'mutation($input: StopDeploymentsInput!) { stopDeployments(input: $input) { deploymentStop { reason stoppedBy } } }',
+      { input: { organizationId: organizationGid, reason: 'incident' } },
+      { as: manager },
+    );
+    expect(stopped.errors).toBeUndefined();
+    const organization = await w.h.gql<{ organization: { deploymentsStopped: { reason: string; stoppedBy: string } | null } }>(organizationView, {}, { as: viewer });
+    expect(organization.data!.organization.deploymentsStopped).toEqual({ reason: 'incident', stoppedBy: manager.name });
+    const resumed = await w.h.gql('mutation($input: ResumeDeploymentsInput!) { resumeDeployments(input: $input) { deploymentStop { reason } } }', {
+      input: { organizationId: organizationGid },
+    }, { as: manager });
+    expect(resumed.errors).toBeUndefined();
+    expect((await w.h.gql<{ organization: { deploymentsStopped: null } }>(organizationView, {}, { as: viewer })).data!.organization.deploymentsStopped).toBeNull();
+
+    // Removing the windows lets it start (the weekly one may be the one holding it).
+    for (const id of [freeze.data!.createChangeWindow.changeWindow.id, (weekly.data!.createChangeWindow.changeWindow as { id?: string }).id]) {
+      if (!id) continue;
+      const deleted = await w.h.gql('mutation($input: DeleteChangeWindowInput!) { deleteChangeWindow(input: $input) { changeWindow { id } } }', { input: { id } }, { as: manager });
+      expect(deleted.errors).toBeUndefined();
+    }
+    expect(await statusOf(waiting.id)).toBe('RUNNING');
+    await finish(waiting.id);
+
+    // Every step is in the activity log.
+    const events = await w.db.execute<{ action: string; target_type: string }>(sql`
+      select action, target_type from activity_events where organization_id = ${w.organizationId} and target_type in ('change_window', 'organization')
+        and initiator_id = ${manager.id} order by created_at`);
+    expect(events.rows.map((row) => `${row.target_type}:${row.action}`)).toEqual([
+      'change_window:create',
+      'change_window:create',
+      'organization:stop_deployments',
+      'organization:resume_deployments',
+      'change_window:delete',
+      'change_window:delete',
+    ]);
+  });
+
+  it('refuses bad input naming the field, and viewers', async () => {
+    const env = await environment('gql-bad');
+    const base = { environmentId: globalId('Environment', env.id), name: 'w', kind: 'DENY', recurrence: 'WEEKLY', daysOfWeek: ['MONDAY'], startTime: '01:00', endTime: '02:00', timeZone: 'UTC' };
+    const badZone = await w.h.gql(createWindow, { input: { ...base, timeZone: 'Nowhere/Land' } }, { as: manager });
+    expect(badZone.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(badZone.errors?.[0]?.extensions?.field).toBe('timeZone');
+    const badDay = await w.h.gql(createWindow, { input: { ...base, daysOfWeek: ['FUNDAY'] } }, { as: manager });
+    expect(badDay.errors?.length).toBeGreaterThan(0);
+    const backwards = await w.h.gql(
+      createWindow,
+      { input: { environmentId: base.environmentId, name: 'o', kind: 'ALLOW', recurrence: 'ONCE', startsAt: '2027-01-02T00:00:00Z', endsAt: '2027-01-01T00:00:00Z' } },
+      { as: manager },
+    );
+    expect(backwards.errors?.[0]?.extensions?.field).toBe('endsAt');
+    const byViewer = await w.h.gql(createWindow, { input: base }, { as: viewer });
+    expect(byViewer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const windows = await w.db.execute(sql`select 1 from change_windows where environment_id = ${env.id}`);
+    expect(windows.rows).toHaveLength(0);
   });
 });

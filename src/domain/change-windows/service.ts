@@ -3,14 +3,14 @@
 // on the environment's project or, organization-wide, on the organization; read with
 // environment:view. The deployment gate (pipelines/deployment-gate.ts) reads them when a deployment
 // is about to start; removing a window or lifting the stop moves the waiting deployments on at once.
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { authorize, type Caller } from '../../auth/rbac';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { AuthenticatedPrincipal } from '../../auth/principal';
 import type { HttpDatabase } from '../../db/client';
 import { changeWindows, deploymentStops, environments, organizations, type ChangeWindowRow, type DeploymentStopRow } from '../../db/schema';
 import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
-import { isUuid } from '../ids';
+import { isUuid, wellFormedIds } from '../ids';
 import { validateName } from '../names';
 import { moveQueuesOn } from '../pipelines/deployment-queue';
 import type { EngineConfig } from '../pipelines/secrets';
@@ -210,4 +210,12 @@ export async function resumeDeployments(db: HttpDatabase, config: EngineConfig, 
   if (!stop) throw new AppError('CONFLICT', 'Deployments of this organization are not stopped');
   await moveQueuesOn(db, config, new Date(), { organizationId: input.organizationId });
   return stop;
+}
+
+/** The windows with these ids that the caller may see, in one query; the rest are not found. */
+export async function changeWindowsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ChangeWindowView[]> {
+  const wellFormed = wellFormedIds(ids);
+  if (wellFormed.length === 0) return [];
+  const rows = await db.select().from(changeWindows).where(inArray(changeWindows.id, wellFormed));
+  return rows.filter((row) => isAllowed(caller, 'environment:view', scopeTarget(row)));
 }
