@@ -186,7 +186,16 @@ describe('change windows', () => {
 
   it('refuses bad windows, naming the field, and writes nothing', async () => {
     const env = await environment('bad-windows');
-    const weekly = { environmentId: env.id, name: 'w', kind: 'DENY' as const, recurrence: 'WEEKLY' as const, daysOfWeek: [1], startTime: '22:00', endTime: '02:00', timeZone: 'Europe/Berlin' };
+    const weekly = {
+      environmentId: env.id,
+      name: 'w',
+      kind: 'DENY' as const,
+      recurrence: 'WEEKLY' as const,
+      daysOfWeek: [1],
+      startTime: '22:00',
+      endTime: '02:00',
+      timeZone: 'Europe/Berlin',
+    };
     const cases: [Partial<typeof weekly> & Record<string, unknown>, string][] = [
       [{ timeZone: 'Mars/Olympus' }, 'timeZone'],
       [{ daysOfWeek: [] }, 'daysOfWeek'],
@@ -206,7 +215,8 @@ describe('change windows', () => {
     expect((await refusal(createChangeWindow(w.db, w.owner, { ...once, startsAt: new Date(now), endsAt: new Date(now - 1) }))).options.field).toBe('endsAt');
     expect((await refusal(createChangeWindow(w.db, w.owner, { ...once, endsAt: new Date(now) }))).options.field).toBe('startsAt');
     expect(
-      (await refusal(createChangeWindow(w.db, w.owner, { ...once, organizationId: w.organizationId, startsAt: new Date(now), endsAt: new Date(now + 1) }))).options.field,
+      (await refusal(createChangeWindow(w.db, w.owner, { ...once, organizationId: w.organizationId, startsAt: new Date(now), endsAt: new Date(now + 1) })))
+        .options.field,
     ).toBe('environmentId');
     // A viewer may not manage windows; an outsider does not see the environment.
     expect((await refusal(createChangeWindow(w.db, w.viewer, weekly))).code).toBe('FORBIDDEN');
@@ -321,7 +331,13 @@ describe('over GraphQL', () => {
       environments: {
         name: string;
         changeWindows: { name: string; kind: string }[];
-        deploymentQueue: { position: number; holdReason: string; holdUntil: string | null; rollback: boolean; pipeline: { id: string; status: string; holdReason: string | null } }[];
+        deploymentQueue: {
+          position: number;
+          holdReason: string;
+          holdUntil: string | null;
+          rollback: boolean;
+          pipeline: { id: string; status: string; holdReason: string | null };
+        }[];
       }[];
     };
   }
@@ -384,18 +400,32 @@ describe('over GraphQL', () => {
       { as: manager },
     );
     expect(stopped.errors).toBeUndefined();
-    const organization = await w.h.gql<{ organization: { deploymentsStopped: { reason: string; stoppedBy: string } | null } }>(organizationView, {}, { as: viewer });
+    const organization = await w.h.gql<{ organization: { deploymentsStopped: { reason: string; stoppedBy: string } | null } }>(
+      organizationView,
+      {},
+      { as: viewer },
+    );
     expect(organization.data!.organization.deploymentsStopped).toEqual({ reason: 'incident', stoppedBy: manager.name });
-    const resumed = await w.h.gql('mutation($input: ResumeDeploymentsInput!) { resumeDeployments(input: $input) { deploymentStop { reason } } }', {
-      input: { organizationId: organizationGid },
-    }, { as: manager });
+    const resumed = await w.h.gql(
+      'mutation($input: ResumeDeploymentsInput!) { resumeDeployments(input: $input) { deploymentStop { reason } } }',
+      {
+        input: { organizationId: organizationGid },
+      },
+      { as: manager },
+    );
     expect(resumed.errors).toBeUndefined();
-    expect((await w.h.gql<{ organization: { deploymentsStopped: null } }>(organizationView, {}, { as: viewer })).data!.organization.deploymentsStopped).toBeNull();
+    expect(
+      (await w.h.gql<{ organization: { deploymentsStopped: null } }>(organizationView, {}, { as: viewer })).data!.organization.deploymentsStopped,
+    ).toBeNull();
 
     // Removing the windows lets it start (the weekly one may be the one holding it).
     for (const id of [freeze.data!.createChangeWindow.changeWindow.id, (weekly.data!.createChangeWindow.changeWindow as { id?: string }).id]) {
       if (!id) continue;
-      const deleted = await w.h.gql('mutation($input: DeleteChangeWindowInput!) { deleteChangeWindow(input: $input) { changeWindow { id } } }', { input: { id } }, { as: manager });
+      const deleted = await w.h.gql(
+        'mutation($input: DeleteChangeWindowInput!) { deleteChangeWindow(input: $input) { changeWindow { id } } }',
+        { input: { id } },
+        { as: manager },
+      );
       expect(deleted.errors).toBeUndefined();
     }
     expect(await statusOf(waiting.id)).toBe('RUNNING');
@@ -417,7 +447,16 @@ describe('over GraphQL', () => {
 
   it('refuses bad input naming the field, and viewers', async () => {
     const env = await environment('gql-bad');
-    const base = { environmentId: globalId('Environment', env.id), name: 'w', kind: 'DENY', recurrence: 'WEEKLY', daysOfWeek: ['MONDAY'], startTime: '01:00', endTime: '02:00', timeZone: 'UTC' };
+    const base = {
+      environmentId: globalId('Environment', env.id),
+      name: 'w',
+      kind: 'DENY',
+      recurrence: 'WEEKLY',
+      daysOfWeek: ['MONDAY'],
+      startTime: '01:00',
+      endTime: '02:00',
+      timeZone: 'UTC',
+    };
     const badZone = await w.h.gql(createWindow, { input: { ...base, timeZone: 'Nowhere/Land' } }, { as: manager });
     expect(badZone.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(badZone.errors?.[0]?.extensions?.field).toBe('timeZone');
@@ -425,7 +464,16 @@ describe('over GraphQL', () => {
     expect(badDay.errors?.length).toBeGreaterThan(0);
     const backwards = await w.h.gql(
       createWindow,
-      { input: { environmentId: base.environmentId, name: 'o', kind: 'ALLOW', recurrence: 'ONCE', startsAt: '2027-01-02T00:00:00Z', endsAt: '2027-01-01T00:00:00Z' } },
+      {
+        input: {
+          environmentId: base.environmentId,
+          name: 'o',
+          kind: 'ALLOW',
+          recurrence: 'ONCE',
+          startsAt: '2027-01-02T00:00:00Z',
+          endsAt: '2027-01-01T00:00:00Z',
+        },
+      },
       { as: manager },
     );
     expect(backwards.errors?.[0]?.extensions?.field).toBe('endsAt');

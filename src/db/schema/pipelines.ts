@@ -88,9 +88,7 @@ export const pipelines = pgTable(
     uniqueIndex('pipelines_one_active_deployment_key')
       .on(table.projectId, table.environmentName)
       .where(sql`${table.type} = 'DEPLOYMENT' and ${table.status} in ('RUNNING', 'CANCELING')`),
-    index('pipelines_deployment_queue_idx')
-      .on(table.projectId, table.environmentName)
-      .where(sql`${table.type} = 'DEPLOYMENT' and ${table.status} = 'WAITING'`),
+    index('pipelines_deployment_queue_idx').on(table.projectId, table.environmentName).where(sql`${table.type} = 'DEPLOYMENT' and ${table.status} = 'WAITING'`),
   ],
 );
 

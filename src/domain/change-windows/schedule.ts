@@ -39,11 +39,15 @@ export function isTimeZone(timeZone: string): boolean {
 }
 
 /** `HH:MM` as minutes after midnight. */
-export const minutesOf = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
+const minutesOf = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 
 /** The wall clock in the zone at `at`: its date as a UTC midnight, weekday (ISO) and minutes after midnight. */
 function wallClock(at: Date, timeZone: string): { date: number; weekday: number; minutes: number; wallMs: number } {
-  const parts = Object.fromEntries(formatterOf(timeZone).formatToParts(at).map((part) => [part.type, part.value]));
+  const parts = Object.fromEntries(
+    formatterOf(timeZone)
+      .formatToParts(at)
+      .map((part) => [part.type, part.value]),
+  );
   const date = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
   const minutes = Number(parts.hour) * 60 + Number(parts.minute);
   return { date, weekday: weekdays[parts.weekday!]!, minutes, wallMs: date + minutes * 60_000 + Number(parts.second) * 1000 };

@@ -189,21 +189,36 @@ export async function stopDeployments(db: HttpDatabase, caller: Caller, input: {
   const mine = sql`exists (select 1 from deployment_stops where organization_id = ${stop.organizationId} and stopped_at = ${stop.stoppedAt} and stopped_by = ${stop.stoppedBy})`;
   const [inserted] = await db.batch([
     db.insert(deploymentStops).values(stop).onConflictDoNothing().returning({ organizationId: deploymentStops.organizationId }),
-    recordActivity(db, principal, { action: 'stop_deployments', targetType: 'organization', targetId: stop.organizationId, organizationId: stop.organizationId, payload: { reason } }, mine),
+    recordActivity(
+      db,
+      principal,
+      { action: 'stop_deployments', targetType: 'organization', targetId: stop.organizationId, organizationId: stop.organizationId, payload: { reason } },
+      mine,
+    ),
   ]);
   if (inserted.length === 0) throw new AppError('CONFLICT', 'Deployments of this organization are already stopped');
   return stop;
 }
 
 /** Lifts the stop: the deployments it held start (each environment's first, in queue order). */
-export async function resumeDeployments(db: HttpDatabase, config: EngineConfig, caller: Caller, input: { organizationId: string }): Promise<DeploymentStopView> {
+export async function resumeDeployments(
+  db: HttpDatabase,
+  config: EngineConfig,
+  caller: Caller,
+  input: { organizationId: string },
+): Promise<DeploymentStopView> {
   if (!isUuid(input.organizationId)) throw notFound('Organization');
   const principal = authorize(caller, 'environment:manage', { organizationId: input.organizationId }, 'Organization');
   const held = sql`exists (select 1 from deployment_stops where organization_id = ${input.organizationId})`;
   // The row locked first: of two lifting at once, the second finds nothing to lift and records nothing.
   const [, , deleted] = await db.batch([
     db.execute(sql`select 1 from deployment_stops where organization_id = ${input.organizationId} for update`),
-    recordActivity(db, principal, { action: 'resume_deployments', targetType: 'organization', targetId: input.organizationId, organizationId: input.organizationId }, held),
+    recordActivity(
+      db,
+      principal,
+      { action: 'resume_deployments', targetType: 'organization', targetId: input.organizationId, organizationId: input.organizationId },
+      held,
+    ),
     db.delete(deploymentStops).where(eq(deploymentStops.organizationId, input.organizationId)).returning(),
   ]);
   const stop = deleted[0];

@@ -21,7 +21,7 @@ export interface Hold {
 type QueueEntry = Pick<PipelineRow, 'id' | 'status' | 'queueFront' | 'queuedAt' | 'createdAt'>;
 
 /** Queue order: rollbacks first, then by when they joined the queue. */
-export function queueOrder(a: QueueEntry, b: QueueEntry): number {
+function queueOrder(a: QueueEntry, b: QueueEntry): number {
   if (a.queueFront !== b.queueFront) return a.queueFront ? -1 : 1;
   const at = (entry: QueueEntry) => (entry.queuedAt ?? entry.createdAt).getTime();
   return at(a) - at(b) || a.id.localeCompare(b.id);
@@ -30,7 +30,7 @@ export function queueOrder(a: QueueEntry, b: QueueEntry): number {
 const isActive = (status: string) => status === 'RUNNING' || status === 'CANCELING';
 
 /** Why `pipeline` (a DEPLOYMENT) may not start at `now`, or null when it may. */
-export async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineRow): Promise<Hold | null> {
+async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineRow): Promise<Hold | null> {
   const now = draft.now;
   const environmentName = pipeline.environmentName!;
   const [stops, others, windows] = await Promise.all([
@@ -105,4 +105,3 @@ export async function startOrHold(db: HttpDatabase, draft: Draft, pipeline: Pipe
   if (hold) draft.holdPipeline(pipeline, hold.reason, hold.until);
   else draft.setPipeline(pipeline, 'start', 'RUNNING');
 }
-

@@ -15,11 +15,7 @@ import { finalNodeStatuses } from './statuses';
 
 const batchSize = 100;
 
-export type QueueScope =
-  | { organizationId: string }
-  | { projectId: string }
-  | { projectId: string; environmentName: string }
-  | Record<string, never>;
+export type QueueScope = { organizationId: string } | { projectId: string } | { projectId: string; environmentName: string } | Record<string, never>;
 
 /**
  * Asks each environment's first waiting deployment (in scope) to start; `due` leaves out those a
@@ -63,7 +59,7 @@ export async function moveQueuesOn(db: HttpDatabase, config: EngineConfig, now: 
 }
 
 /** The environments whose queue a committed draft may let move on: a deployment in it ended or joined a queue. */
-export function queuesTouched(draft: Draft): { projectId: string; environmentName: string }[] {
+function queuesTouched(draft: Draft): { projectId: string; environmentName: string }[] {
   const seen = new Map<string, { projectId: string; environmentName: string }>();
   for (const id of [...draft.newPipelines, ...draft.changedPipelines]) {
     const pipeline = draft.tree.pipelines.get(id)!;

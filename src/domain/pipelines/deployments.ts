@@ -151,7 +151,11 @@ export interface QueuedDeploymentView extends DeploymentView {
 }
 
 /** An environment's waiting deployments, in the order they will start. */
-export async function deploymentQueue(db: HttpDatabase, caller: Caller, input: { projectId: string; environmentName: string }): Promise<QueuedDeploymentView[]> {
+export async function deploymentQueue(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { projectId: string; environmentName: string },
+): Promise<QueuedDeploymentView[]> {
   await authorizeProject(db, caller, input.projectId);
   const rows = await db
     .select({ ...columns, holdReason: pipelines.holdReason, holdUntil: pipelines.holdUntil, queuedAt: pipelines.queuedAt, queueFront: pipelines.queueFront })

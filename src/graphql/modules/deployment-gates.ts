@@ -59,7 +59,12 @@ const ChangeWindowNode = builder.loadableNode('ChangeWindow', {
     timeZone: t.exposeString('timeZone', { nullable: true, description: 'IANA time zone of a WEEKLY window.' }),
     startsAt: t.field({ type: 'Time', nullable: true, resolve: (window) => window.startsAt }),
     endsAt: t.field({ type: 'Time', nullable: true, resolve: (window) => window.endsAt }),
-    environment: t.field({ type: EnvironmentNode, nullable: true, description: 'Null for an organization-wide window.', resolve: (window) => window.environmentId }),
+    environment: t.field({
+      type: EnvironmentNode,
+      nullable: true,
+      description: 'Null for an organization-wide window.',
+      resolve: (window) => window.environmentId,
+    }),
     organization: t.field({ type: OrganizationNode, resolve: (window) => window.organizationId }),
     createdBy: t.exposeString('createdBy'),
     createdAt: t.field({ type: 'Time', resolve: (window) => window.createdAt }),
