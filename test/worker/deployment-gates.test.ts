@@ -9,6 +9,8 @@ import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { deploymentQueue } from '../../src/domain/pipelines/deployments';
 import { createReleaseLifecyclePipeline } from '../../src/domain/pipelines/release-lifecycle';
+import { promotionPauseOf, resumePromotion, rollbackEnvironment } from '../../src/domain/pipelines/rollback';
+import { openJson, variablesBinding } from '../../src/domain/pipelines/secrets';
 import { cancelPipeline, createPipeline, getPipeline, listPipelineJobs, listPipelineNodes } from '../../src/domain/pipelines/service';
 import { advanceDueNodes, runDueAttempts } from '../../src/domain/pipelines/sweep';
 import type { AppError } from '../../src/errors';
@@ -481,5 +483,78 @@ describe('over GraphQL', () => {
     expect(byViewer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const windows = await w.db.execute(sql`select 1 from change_windows where environment_id = ${env.id}`);
     expect(windows.rows).toHaveLength(0);
+  });
+});
+
+describe('rollback', () => {
+  it('redeploys the previous successful deployment from its snapshot, ahead of the queue, and pauses promotion until resumed', async () => {
+    const versioned = await storeTemplate(
+      w.db,
+      w,
+      template({
+        variables: [{ name: 'version' }, { name: 'token', sensitive: true }],
+        stages: [{ name: 'deploy', tasks: [{ name: 'push', actions: [{ alias: 'push' }] }] }],
+      }),
+    );
+    const env = await environment('roll');
+    const deployVersion = (version: string) =>
+      createPipeline(w.db, w.config, w.owner, {
+        pipelineTemplateId: versioned,
+        type: 'DEPLOYMENT',
+        environmentName: 'roll',
+        variables: { version, token: `secret-${version}` },
+      });
+    expect((await refusal(rollbackEnvironment(w.db, w.config, w.owner, { environmentId: env.id }))).code).toBe('CONFLICT');
+    const good = await deployVersion('1');
+    await finish(good.id);
+    const bad = await deployVersion('2');
+    await finish(bad.id);
+    const busy = await deployVersion('3');
+    const waiting = await deployVersion('4');
+    expect((await refusal(rollbackEnvironment(w.db, w.config, w.viewer, { environmentId: env.id }))).code).toBe('FORBIDDEN');
+
+    const rollback = await rollbackEnvironment(w.db, w.config, w.owner, { environmentId: env.id });
+    expect(rollback.status).toBe('WAITING');
+    expect(rollback.variables).toEqual({ version: '1' });
+    expect(rollback.pipelineTemplateId).toBe(versioned);
+    expect(rollback.annotations).toEqual([{ key: 'rollback-of', value: good.id, link: null }]);
+    // The sensitive value is sealed again, for the new pipeline.
+    const sealed = await w.db.execute<{ sensitive_variables: string }>(sql`select sensitive_variables from pipelines where id = ${rollback.id}`);
+    expect(await openJson(w.config, sealed.rows[0]!.sensitive_variables, variablesBinding(rollback.id))).toEqual({ token: 'secret-1' });
+    const queue = await queueOf('roll');
+    expect(queue.map((item) => [item.pipelineId, item.position, item.rollback])).toEqual([
+      [rollback.id, 1, true],
+      [waiting.id, 2, false],
+    ]);
+    expect((await promotionPauseOf(w.db, w.viewer, { ...w, name: 'roll' }))?.reason).toBe(`rollback to deployment ${good.id}`);
+
+    // The rollback starts next, before the deployment that was waiting already.
+    await finish(busy.id);
+    expect(await statusOf(rollback.id)).toBe('RUNNING');
+    expect(await statusOf(waiting.id)).toBe('WAITING');
+
+    // A release lifecycle's deployment waits for promotion to resume, without holding up the others.
+    const lifecyclePipeline = await createReleaseLifecyclePipeline(w.db, w.config, w.owner, {
+      projectId: w.projectId,
+      releaseId: crypto.randomUUID(),
+      lifecycle: lifecycle({ stages: [{ name: 'ship', deployments: [{ environment: 'roll' }] }] }),
+      templateFor: { defaultTemplateId: versioned },
+      variables: { version: '5', token: 'secret-5' },
+    });
+    const promotion = (await listPipelineNodes(w.db, w.owner, lifecyclePipeline.id)).find((item) => item.kind === 'PIPELINE')!.nestedPipelineId!;
+    await finish(rollback.id);
+    expect(await statusOf(waiting.id)).toBe('RUNNING');
+    expect(await statusOf(promotion)).toBe('WAITING');
+    await finish(waiting.id);
+    expect(await statusOf(promotion)).toBe('WAITING');
+    expect((await queueOf('roll'))[0]!.holdReason).toMatch(/^automatic promotion into roll is paused by .+: rollback to deployment /);
+
+    expect((await refusal(resumePromotion(w.db, w.config, w.viewer, { environmentId: env.id }))).code).toBe('FORBIDDEN');
+    await resumePromotion(w.db, w.config, w.owner, { environmentId: env.id });
+    expect(await statusOf(promotion)).toBe('RUNNING');
+    expect(await promotionPauseOf(w.db, w.viewer, { ...w, name: 'roll' })).toBeNull();
+    expect((await refusal(resumePromotion(w.db, w.config, w.owner, { environmentId: env.id }))).code).toBe('CONFLICT');
+    await finish(promotion);
+    expect(await statusOf(lifecyclePipeline.id)).toBe('SUCCEEDED');
   });
 });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id } from './columns';
 import { environments } from './environments';
 import { organizations } from './organizations';
@@ -65,3 +65,25 @@ export const deploymentStops = pgTable('deployment_stops', {
 });
 
 export type DeploymentStopRow = typeof deploymentStops.$inferSelect;
+
+/**
+ * An environment whose automatic promotion is paused (a rollback pauses it): release lifecycles'
+ * deployments into it wait, visibly, until someone resumes it; deployments started by hand do not.
+ * Keyed by environment name, as protection rules are: it holds across a deleted and re-created
+ * environment, and lifecycle deployments name environments, not ids.
+ */
+export const environmentPromotionPauses = pgTable(
+  'environment_promotion_pauses',
+  {
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    environmentName: text('environment_name').notNull(),
+    reason: text('reason').notNull(),
+    pausedBy: text('paused_by').notNull(),
+    pausedAt: timestamp('paused_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.projectId, table.environmentName] })],
+);
+
+export type EnvironmentPromotionPauseRow = typeof environmentPromotionPauses.$inferSelect;

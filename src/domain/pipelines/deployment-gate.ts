@@ -1,6 +1,7 @@
 // Whether a DEPLOYMENT may start now, asked when it is about to (created, started by a release
 // lifecycle, or moved on from its environment's queue), never only when it was created. It may not
-// while its organization's line is stopped, while another deployment of its environment is active
+// while its organization's line is stopped, a release lifecycle's while automatic promotion into
+// its environment is paused (after a rollback), while another deployment of its environment is active
 // or queued ahead of it, inside a DENY change window, or outside every ALLOW window when there are
 // some (of its environment and of its organization). A deployment that may not start waits, WAITING,
 // with the reason, and — held by a window — the time the window changes, for the hub alarm.
@@ -8,7 +9,7 @@
 // index on active deployments (commit.ts treats losing on it as a lost race, and recomputes).
 import { and, eq, inArray, isNull, ne, or } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
-import { changeWindows, deploymentStops, environments, pipelines, type PipelineRow } from '../../db/schema';
+import { changeWindows, deploymentStops, environmentPromotionPauses, environments, pipelines, type PipelineRow } from '../../db/schema';
 import { nextOpening, openUntil } from '../change-windows/schedule';
 import type { Draft } from './draft';
 
@@ -18,7 +19,7 @@ export interface Hold {
   until: Date | null;
 }
 
-type QueueEntry = Pick<PipelineRow, 'id' | 'status' | 'queueFront' | 'queuedAt' | 'createdAt'>;
+type QueueEntry = Pick<PipelineRow, 'id' | 'status' | 'queueFront' | 'queuedAt' | 'createdAt' | 'parentPipelineId'>;
 
 /** Queue order: rollbacks first, then by when they joined the queue. */
 function queueOrder(a: QueueEntry, b: QueueEntry): number {
@@ -33,10 +34,21 @@ const isActive = (status: string) => status === 'RUNNING' || status === 'CANCELI
 async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineRow): Promise<Hold | null> {
   const now = draft.now;
   const environmentName = pipeline.environmentName!;
-  const [stops, others, windows] = await Promise.all([
+  const [stops, pauses, others, windows] = await Promise.all([
     db.select().from(deploymentStops).where(eq(deploymentStops.organizationId, pipeline.organizationId)),
     db
-      .select({ id: pipelines.id, status: pipelines.status, queueFront: pipelines.queueFront, queuedAt: pipelines.queuedAt, createdAt: pipelines.createdAt })
+      .select()
+      .from(environmentPromotionPauses)
+      .where(and(eq(environmentPromotionPauses.projectId, pipeline.projectId), eq(environmentPromotionPauses.environmentName, environmentName))),
+    db
+      .select({
+        id: pipelines.id,
+        status: pipelines.status,
+        queueFront: pipelines.queueFront,
+        queuedAt: pipelines.queuedAt,
+        createdAt: pipelines.createdAt,
+        parentPipelineId: pipelines.parentPipelineId,
+      })
       .from(pipelines)
       .where(
         and(
@@ -68,6 +80,11 @@ async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineRow): Pr
   ]);
   const stop = stops[0];
   if (stop) return { reason: `deployments of the organization are stopped by ${stop.stoppedBy}: ${stop.reason}`, until: null };
+  const pause = pauses[0];
+  const isPromotion = (entry: Pick<PipelineRow, 'parentPipelineId'>) => entry.parentPipelineId !== null;
+  if (pause && isPromotion(pipeline)) {
+    return { reason: `automatic promotion into ${environmentName} is paused by ${pause.pausedBy}: ${pause.reason}`, until: null };
+  }
 
   // Deployments of the same environment in this draft (a lifecycle stage deploying twice) count as they are here.
   const inDraft = [...draft.tree.pipelines.values()].filter(
@@ -75,7 +92,8 @@ async function holdOf(db: HttpDatabase, draft: Draft, pipeline: PipelineRow): Pr
   );
   const entries: QueueEntry[] = [...others.filter((other) => !draft.tree.pipelines.has(other.id)), ...inDraft];
   const mine: QueueEntry = { ...pipeline, queuedAt: pipeline.queuedAt ?? now };
-  const ahead = entries.filter((entry) => entry.status === 'WAITING' && queueOrder(entry, mine) < 0).length;
+  // Promotions held by a pause do not hold up the deployments behind them.
+  const ahead = entries.filter((entry) => entry.status === 'WAITING' && !(pause && isPromotion(entry)) && queueOrder(entry, mine) < 0).length;
   if (ahead > 0) return { reason: `queued behind ${ahead} deployment${ahead === 1 ? '' : 's'} to ${environmentName}`, until: null };
   const active = entries.find((entry) => isActive(entry.status));
   if (active) return { reason: `environment ${environmentName} is busy: deployment ${active.id} is ${active.status}`, until: null };

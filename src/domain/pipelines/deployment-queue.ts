@@ -33,6 +33,8 @@ export async function moveQueuesOn(db: HttpDatabase, config: EngineConfig, now: 
       from pipelines p
       where p.type = 'DEPLOYMENT' and p.status = 'WAITING' ${sql.join(filters, sql` `)}
         and not exists (select 1 from deployment_stops s where s.organization_id = p.organization_id)
+        and (p.parent_pipeline_id is null or not exists (select 1 from environment_promotion_pauses x
+          where x.project_id = p.project_id and x.environment_name = p.environment_name))
         and not exists (select 1 from pipelines a where a.project_id = p.project_id and a.environment_name = p.environment_name
           and a.type = 'DEPLOYMENT' and a.status in ('RUNNING', 'CANCELING'))
       order by p.project_id, p.environment_name, p.queue_front desc, coalesce(p.queued_at, p.created_at), p.id

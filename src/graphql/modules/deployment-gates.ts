@@ -10,6 +10,8 @@
 //   mutation { deleteChangeWindow(input: { id: "..." }) { changeWindow { id } } }
 //   mutation { stopDeployments(input: { organizationId: "...", reason: "incident 42" }) { deploymentStop { stoppedAt } } }
 //   mutation { resumeDeployments(input: { organizationId: "..." }) { deploymentStop { reason } } }
+//   mutation { rollbackEnvironment(input: { environmentId: "..." }) { pipeline { id status holdReason } } }
+//   mutation { resumeEnvironmentPromotion(input: { environmentId: "..." }) { promotionPause { reason } } }
 // Who may see and change them is decided in the domain services.
 import {
   changeWindowsByIds,
@@ -22,6 +24,7 @@ import {
   type DeploymentStopView,
 } from '../../domain/change-windows/service';
 import { deploymentQueue, type QueuedDeploymentView } from '../../domain/pipelines/deployments';
+import { promotionPauseOf, resumePromotion, rollbackEnvironment, type PromotionPauseView } from '../../domain/pipelines/rollback';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { EnvironmentNode } from './environments';
@@ -92,7 +95,22 @@ const QueuedDeploymentRef = builder.objectRef<QueuedDeploymentView>('QueuedDeplo
   }),
 });
 
+const PromotionPauseRef = builder.objectRef<PromotionPauseView>('EnvironmentPromotionPause').implement({
+  description: "An environment's paused automatic promotion (after a rollback): release lifecycles' deployments into it wait until it is resumed.",
+  fields: (t) => ({
+    reason: t.exposeString('reason'),
+    pausedBy: t.exposeString('pausedBy'),
+    pausedAt: t.field({ type: 'Time', resolve: (pause) => pause.pausedAt }),
+  }),
+});
+
 builder.objectFields(EnvironmentNode, (t) => ({
+  promotionPaused: t.field({
+    type: PromotionPauseRef,
+    nullable: true,
+    description: 'Set while automatic promotion into the environment is paused (rollbackEnvironment pauses it); null otherwise.',
+    resolve: async (environment, _args, context) => promotionPauseOf(context.db.http, await context.caller(), environment),
+  }),
   changeWindows: t.field({
     type: [ChangeWindowNode],
     description: "The environment's own change windows, by name (the organization's apply too: Organization.changeWindows).",
@@ -220,5 +238,39 @@ builder.relayMutationField(
   {
     name: 'ResumeDeploymentsPayload',
     outputFields: (t) => ({ deploymentStop: t.field({ type: DeploymentStopRef, resolve: (payload) => payload.deploymentStop }) }),
+  },
+);
+
+builder.relayMutationField(
+  'rollbackEnvironment',
+  { name: 'RollbackEnvironmentInput', inputFields: (t) => ({ environmentId: t.globalID({ for: EnvironmentNode, required: true }) }) },
+  {
+    description:
+      "Redeploys the environment's previous successful deployment from its stored snapshot, at the front of its queue, and pauses automatic " +
+      'promotion into it until resumeEnvironmentPromotion (needs pipeline:execute and the protection rules).',
+    resolve: async (_root, { input }, context) => {
+      const pipeline = await rollbackEnvironment(context.db.http, context.config, await context.caller(), { environmentId: input.environmentId.id });
+      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      return { pipeline };
+    },
+  },
+  {
+    name: 'RollbackEnvironmentPayload',
+    outputFields: (t) => ({ pipeline: t.field({ type: PipelineNode, resolve: (payload) => payload.pipeline }) }),
+  },
+);
+
+builder.relayMutationField(
+  'resumeEnvironmentPromotion',
+  { name: 'ResumeEnvironmentPromotionInput', inputFields: (t) => ({ environmentId: t.globalID({ for: EnvironmentNode, required: true }) }) },
+  {
+    description: "Resumes automatic promotion into the environment: release lifecycles' deployments waiting for it move on (needs environment:manage).",
+    resolve: async (_root, { input }, context) => ({
+      promotionPause: await resumePromotion(context.db.http, context.config, await context.caller(), { environmentId: input.environmentId.id }),
+    }),
+  },
+  {
+    name: 'ResumeEnvironmentPromotionPayload',
+    outputFields: (t) => ({ promotionPause: t.field({ type: PromotionPauseRef, resolve: (payload) => payload.promotionPause }) }),
   },
 );

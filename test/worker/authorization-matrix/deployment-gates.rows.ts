@@ -3,7 +3,10 @@
 // the organization, so a project-level role is not enough).
 import { createChangeWindow, resumeDeployments, stopDeployments } from '../../../src/domain/change-windows/service';
 import { createEnvironment } from '../../../src/domain/environments/service';
+import { createPipeline } from '../../../src/domain/pipelines/service';
+import { rollbackEnvironment } from '../../../src/domain/pipelines/rollback';
 import { globalId } from '../../support/graphql';
+import { storeTemplate, template } from '../../support/pipeline-templates';
 import { adminCaller, graphqlOutcome, h, inTenant, tenant, unique, type Row } from './world';
 
 const environmentManagers = inTenant(['admin', 'owner', 'release_manager', 'scoped_key_in']);
@@ -18,6 +21,27 @@ const newWindow = async () =>
     startsAt: new Date(Date.now() + 86_400_000),
     endsAt: new Date(Date.now() + 90_000_000),
   });
+
+const runners = inTenant(['admin', 'owner', 'release_manager', 'developer', 'project_developer', 'scoped_key_in']);
+
+let instantTemplate: Promise<string> | undefined;
+/** An environment with two successful deployments (a template whose task has nothing to run succeeds at once). */
+async function deployedTwice() {
+  instantTemplate ??= storeTemplate(
+    h.db.http,
+    { organizationId: tenant.id, projectId: tenant.projectId },
+    template({ stages: [{ name: 's', tasks: [{ name: 't' }] }] }),
+  );
+  const environment = await newEnvironment();
+  for (let index = 0; index < 2; index += 1) {
+    await createPipeline(h.db.http, h.config, adminCaller, {
+      pipelineTemplateId: await instantTemplate,
+      type: 'DEPLOYMENT',
+      environmentName: environment.name,
+    });
+  }
+  return environment;
+}
 
 /** Lifts the tenant's stop if one is in place (each row leaves the tenant as it found it). */
 const lift = () => resumeDeployments(h.db.http, h.config, adminCaller, { organizationId: tenant.id }).catch(() => undefined);
@@ -65,6 +89,25 @@ export const graphqlRows: Record<string, Row> = {
       });
       await lift();
       return outcome;
+    },
+    expected: environmentManagers,
+  },
+  'Mutation.rollbackEnvironment': {
+    run: async (a) =>
+      graphqlOutcome(a, 'mutation($input: RollbackEnvironmentInput!) { rollbackEnvironment(input: $input) { pipeline { id } } }', {
+        input: { environmentId: globalId('Environment', (await deployedTwice()).id) },
+      }),
+    expected: runners,
+  },
+  'Mutation.resumeEnvironmentPromotion': {
+    run: async (a) => {
+      const environment = await deployedTwice();
+      await rollbackEnvironment(h.db.http, h.config, adminCaller, { environmentId: environment.id });
+      return graphqlOutcome(
+        a,
+        'mutation($input: ResumeEnvironmentPromotionInput!) { resumeEnvironmentPromotion(input: $input) { promotionPause { reason } } }',
+        { input: { environmentId: globalId('Environment', environment.id) } },
+      );
     },
     expected: environmentManagers,
   },
