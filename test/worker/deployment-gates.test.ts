@@ -1,6 +1,7 @@
 // Deployment gates (issue 19): one deployment at a time per environment (the others wait in an
 // ordered queue and start by themselves), change windows and the organization's stop-the-line,
 // checked when a deployment is about to start; the queue as the environment shows it.
+import { runInDurableObject } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createChangeWindow, deleteChangeWindow, resumeDeployments, stopDeployments } from '../../src/domain/change-windows/service';
@@ -8,6 +9,7 @@ import { createEnvironment } from '../../src/domain/environments/service';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { deploymentQueue } from '../../src/domain/pipelines/deployments';
+import { projectEventHub, publishPipelineEvents } from '../../src/domain/pipelines/publish';
 import { createReleaseLifecyclePipeline } from '../../src/domain/pipelines/release-lifecycle';
 import { promotionPauseOf, resumePromotion, rollbackEnvironment } from '../../src/domain/pipelines/rollback';
 import { openJson, variablesBinding } from '../../src/domain/pipelines/secrets';
@@ -136,6 +138,26 @@ describe('change windows', () => {
     expect(await statusOf(held.id)).toBe('WAITING');
     await runDueAttempts(w.db, w.config, w.projectId, new Date(endsAt.getTime() + 1000), async () => {});
     expect(await statusOf(held.id)).toBe('RUNNING');
+    await finish(held.id);
+  });
+
+  it("sets the project hub's alarm for when the window holding a deployment changes", async () => {
+    const env = await environment('alarm-env');
+    const endsAt = new Date(Date.now() + 300_000);
+    const window = await createChangeWindow(w.db, w.owner, {
+      environmentId: env.id,
+      name: 'short-freeze',
+      kind: 'DENY',
+      recurrence: 'ONCE',
+      startsAt: new Date(Date.now() - 1000),
+      endsAt,
+    });
+    const held = await deploy('alarm-env');
+    expect(held.status).toBe('WAITING');
+    await publishPipelineEvents(w.db, w.h.env.PROJECT_EVENT_HUB, w.projectId);
+    const hub = projectEventHub(w.h.env.PROJECT_EVENT_HUB, w.projectId);
+    expect(await runInDurableObject(hub, (_instance, state) => state.storage.getAlarm())).toBe(endsAt.getTime() + 50);
+    await deleteChangeWindow(w.db, w.config, w.owner, { id: window.id });
     await finish(held.id);
   });
 
