@@ -112,6 +112,18 @@ describe('one deployment at a time per environment', () => {
   });
 });
 
+describe('one deployment at a time, racing the end of the one running', () => {
+  it('a deployment created while the running one ends is never left waiting with the environment free', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const running = await deploy('race-end');
+      expect(running.status).toBe('RUNNING');
+      const [, created] = await Promise.all([finish(running.id), deploy('race-end')]);
+      expect(await statusOf(created.id)).toBe('RUNNING');
+      await finish(created.id);
+    }
+  });
+});
+
 describe('change windows', () => {
   it('a DENY window holds a deployment, named in its reason, and the sweep starts it when the window closes', async () => {
     const env = await environment('deny-env');
@@ -188,6 +200,34 @@ describe('change windows', () => {
     await deleteChangeWindow(w.db, w.config, w.owner, { id: allow.id });
     expect(await statusOf(next.id)).toBe('RUNNING');
     await finish(next.id);
+  });
+
+  it('a weekly ALLOW window in a time zone opens at its local time (the sweep starts the deployment then)', async () => {
+    const env = await environment('weekly-env');
+    // Two hours from now, to the minute, as the wall clock in Kolkata (UTC+5:30) shows it.
+    const opens = new Date(Math.floor((Date.now() + 7_200_000) / 60_000) * 60_000);
+    const local = (at: Date) => {
+      const minutes = (at.getUTCHours() * 60 + at.getUTCMinutes() + 330) % 1440;
+      return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+    };
+    await createChangeWindow(w.db, w.owner, {
+      environmentId: env.id,
+      name: 'kolkata-slot',
+      kind: 'ALLOW',
+      recurrence: 'WEEKLY',
+      daysOfWeek: [1, 2, 3, 4, 5, 6, 7],
+      startTime: local(opens),
+      endTime: local(new Date(opens.getTime() + 3_600_000)),
+      timeZone: 'Asia/Kolkata',
+    });
+    const held = await deploy('weekly-env');
+    expect(held.status).toBe('WAITING');
+    expect((await queueOf('weekly-env'))[0]!.holdUntil).toEqual(opens);
+    await advanceDueNodes(w.db, w.config, new Date(opens.getTime() - 1000), { projectId: w.projectId });
+    expect(await statusOf(held.id)).toBe('WAITING');
+    await advanceDueNodes(w.db, w.config, new Date(opens.getTime() + 1000), { projectId: w.projectId });
+    expect(await statusOf(held.id)).toBe('RUNNING');
+    await finish(held.id);
   });
 
   it('an organization-wide DENY window holds the environments of every project', async () => {
