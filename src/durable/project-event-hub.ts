@@ -42,8 +42,11 @@ const fanOutIntervalMs = 50;
 
 const projectTag = 'project';
 
-/** The event the engine writes when a gate's next attempt is scheduled; `payload.at` is when. */
-const attemptScheduled = 'node.attempt_scheduled';
+/**
+ * Events that schedule work, `payload.at` being when: a gate's next attempt, and a deployment held
+ * by a change window (it is looked at again when the window opens or closes).
+ */
+const scheduling = new Set(['node.attempt_scheduled', 'pipeline.held']);
 /** Wake a little after the attempt is due, so the database agrees it is due. */
 const alarmSlackMs = 50;
 const hubTagOf = (filter: HubFilter) =>
@@ -97,13 +100,13 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
   }
 
   /**
-   * Gate timers: a scheduled attempt sets this object's alarm (the earliest wins), so the attempt
+   * Gate timers and change windows: a scheduled attempt or a window's change sets this object's alarm (the earliest wins), so the attempt
    * runs on time instead of at the next cron minute. Alarms survive restarts and are retried by the
    * platform when they throw; the cron sweep stays as the fallback.
    */
   private async wakeForAttempts(events: HubEvent[], projectId: string): Promise<void> {
     const due = events
-      .filter((event) => event.kind === attemptScheduled && typeof event.payload.at === 'string')
+      .filter((event) => scheduling.has(event.kind) && typeof event.payload.at === 'string')
       .map((event) => Date.parse(event.payload.at as string))
       .filter((at) => Number.isFinite(at));
     if (due.length === 0) return;

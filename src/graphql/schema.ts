@@ -25,6 +25,7 @@ import './modules/jobs';
 import './modules/pipeline-mutations';
 import './modules/todo-items';
 import './modules/releases';
+import './modules/deployment-gates';
 
 let schema: GraphQLSchema | undefined;
 

@@ -12,6 +12,7 @@ import { createApp } from '../../src/app';
 import { graphqlSchema } from '../../src/graphql/schema';
 import * as platform from './authorization-matrix/platform.rows';
 import * as activity from './authorization-matrix/activity.rows';
+import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
@@ -25,7 +26,22 @@ import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
-const areas = [platform, activity, environments, lifecycles, objects, pipelineEvents, pipelines, releases, roles, teams, templates, users, vcs];
+const areas = [
+  platform,
+  activity,
+  deploymentGates,
+  environments,
+  lifecycles,
+  objects,
+  pipelineEvents,
+  pipelines,
+  releases,
+  roles,
+  teams,
+  templates,
+  users,
+  vcs,
+];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));
 const restRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.restRows));

@@ -18,6 +18,7 @@ const verbs: Verb[] = [
   'finish canceling',
   'retry',
   'requeue',
+  'hold',
 ];
 const kinds = Object.keys(transitions) as MachineKind[];
 const words: Record<MachineKind, string> = { TASK: 'task', STAGE: 'stage', PIPELINE: 'nested pipeline', RUN: 'pipeline' };

@@ -27,3 +27,4 @@ export * from './release-participants';
 export * from './release-comments';
 export * from './release-assets';
 export * from './release-pipeline-templates';
+export * from './change-windows';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, jsonb, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { boolean, check, index, jsonb, uniqueIndex, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { PipelineTemplate as CompiledPipelineTemplate } from '../../domain/templates/model';
 import { nodeStatuses, pipelineTypes } from '../../domain/pipelines/statuses';
 import { createdAt, id, updatedAt, version } from './columns';
@@ -57,6 +57,14 @@ export const pipelines = pgTable(
     /** Pipeline-level approval rules (lifecycle deployments), by id. */
     approvalRuleIds: uuid('approval_rule_ids').array().notNull().default(sql`'{}'`),
     trigger: jsonb('trigger').$type<PipelineTrigger>().notNull(),
+    /** A WAITING deployment: why it has not started (the environment busy, a change window, the line stopped). */
+    holdReason: text('hold_reason'),
+    /** A WAITING deployment: when it joined its environment's queue (the queue's order). */
+    queuedAt: timestamp('queued_at', { withTimezone: true }),
+    /** A rollback: ahead of every other waiting deployment of its environment. */
+    queueFront: boolean('queue_front').notNull().default(false),
+    /** A WAITING deployment held by a change window: when the sweep (or the hub alarm) looks at it again. */
+    holdUntil: timestamp('hold_until', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }),
     completedAt: timestamp('completed_at', { withTimezone: true }),
     createdAt: createdAt(),
@@ -76,6 +84,11 @@ export const pipelines = pgTable(
     check('pipelines_template', sql`(${table.type} = 'RELEASE_LIFECYCLE') = (${table.pipelineTemplateId} is null)`),
     index('pipelines_release_idx').on(table.releaseId),
     index('pipelines_environment_idx').on(table.projectId, table.environmentName, table.createdAt),
+    // One deployment at a time per environment: a second one to start loses its commit and waits (deployment-gate.ts).
+    uniqueIndex('pipelines_one_active_deployment_key')
+      .on(table.projectId, table.environmentName)
+      .where(sql`${table.type} = 'DEPLOYMENT' and ${table.status} in ('RUNNING', 'CANCELING')`),
+    index('pipelines_deployment_queue_idx').on(table.projectId, table.environmentName).where(sql`${table.type} = 'DEPLOYMENT' and ${table.status} = 'WAITING'`),
   ],
 );
 

@@ -46,6 +46,8 @@ export interface PipelineSpec {
   annotations: PipelineAnnotation[];
   trigger: PipelineTrigger;
   rules: Map<string, RuleInfo>;
+  /** A rollback: ahead of every other waiting deployment of its environment. */
+  queueFront?: boolean;
 }
 
 function ruleIds(prns: string[], rules: Map<string, RuleInfo>, draft: Draft): string[] {
@@ -82,6 +84,10 @@ export async function buildPipeline(draft: Draft, config: EngineConfig, spec: Pi
     annotations: spec.annotations,
     approvalRuleIds: [],
     trigger: spec.trigger,
+    holdReason: null,
+    queuedAt: null,
+    queueFront: spec.queueFront ?? false,
+    holdUntil: null,
     startedAt: null,
     completedAt: null,
     createdAt: now,

@@ -19,7 +19,7 @@ function cancelNode(draft: Draft, node: PipelineNodeRow): void {
   }
   if (node.kind === 'PIPELINE' && node.status === 'RUNNING') {
     const child = draft.tree.pipelines.get(node.nestedPipelineId!)!;
-    if (child.status === 'RUNNING') cancelPipelineIn(draft, child);
+    if (child.status === 'RUNNING' || child.status === 'WAITING') cancelPipelineIn(draft, child);
     draft.setNode(node, 'cancel', child.status === 'CANCELED' ? 'CANCELED' : 'CANCELING');
     return;
   }

@@ -16,8 +16,12 @@ import { releaseStatusChanged, releaseStatusOf } from '../releases/pipeline-link
 /** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
 const treeChanged = '40001';
 
+/** The index letting one deployment at a time run per environment: a second one to start lost to the first. */
+const oneActiveDeployment = 'pipelines_one_active_deployment_key';
+
 export function isLostRace(error: unknown): boolean {
-  const fields = ((error as { cause?: { code?: string } })?.cause ?? error) as { code?: string };
+  const fields = ((error as { cause?: { code?: string } })?.cause ?? error) as { code?: string; constraint?: string; message?: string };
+  if (fields?.code === '23505') return fields.constraint === oneActiveDeployment || (fields.message ?? '').includes(oneActiveDeployment);
   return fields?.code === treeChanged;
 }
 
@@ -41,7 +45,17 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
     statements.push(
       db
         .update(pipelines)
-        .set({ status: row.status, startedAt: row.startedAt, completedAt: row.completedAt, updatedAt: now, version: sql`${pipelines.version} + 1` })
+        .set({
+          status: row.status,
+          holdReason: row.holdReason,
+          queuedAt: row.queuedAt,
+          queueFront: row.queueFront,
+          holdUntil: row.holdUntil,
+          startedAt: row.startedAt,
+          completedAt: row.completedAt,
+          updatedAt: now,
+          version: sql`${pipelines.version} + 1`,
+        })
         .where(eq(pipelines.id, id)),
     );
   }

@@ -17,6 +17,7 @@ import { ensureEnvironment } from '../environments/ensure';
 import { mayDeploy } from '../environments/gatekeeper';
 import { reasonOf, scopeOf, templateNested, type EngineContext } from './advance';
 import { buildPipeline } from './build';
+import { startOrHold } from './deployment-gate';
 import type { Draft } from './draft';
 import { ExpressionError } from './expressions';
 import { maxTreeNodes } from './nested';
@@ -100,7 +101,8 @@ export async function startDeployment(draft: Draft, ctx: EngineContext, node: Pi
     });
     node.nestedPipelineId = child.id;
     draft.setNode(node, 'run', 'RUNNING', { nestedPipelineId: child.id, environmentName, deployer: deployer!.name, gatekeeper: decision.reason });
-    draft.setPipeline(child, 'start', 'RUNNING');
+    // The deployment gate decides whether it starts now or waits in its environment's queue.
+    await startOrHold(ctx.db, draft, child);
     draft.record(principal, {
       action: 'deploy',
       targetType: 'pipeline',

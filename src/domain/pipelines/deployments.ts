@@ -138,3 +138,36 @@ export async function latestDeployments(
     .orderBy(pipelines.environmentName, sql`${pipelines.completedAt} desc`, desc(pipelines.id));
   return new Map(rows.map((row) => [row.environmentName!, view(row)]));
 }
+
+/** A deployment waiting in its environment's queue: its place (1 = next to start) and why it waits. */
+export interface QueuedDeploymentView extends DeploymentView {
+  position: number;
+  holdReason: string;
+  /** When a change window holding it opens or closes (the hub alarm looks again then). */
+  holdUntil: Date | null;
+  queuedAt: Date;
+  /** A rollback, ahead of the others. */
+  rollback: boolean;
+}
+
+/** An environment's waiting deployments, in the order they will start. */
+export async function deploymentQueue(
+  db: HttpDatabase,
+  caller: Caller,
+  input: { projectId: string; environmentName: string },
+): Promise<QueuedDeploymentView[]> {
+  await authorizeProject(db, caller, input.projectId);
+  const rows = await db
+    .select({ ...columns, holdReason: pipelines.holdReason, holdUntil: pipelines.holdUntil, queuedAt: pipelines.queuedAt, queueFront: pipelines.queueFront })
+    .from(pipelines)
+    .where(and(isDeployment, eq(pipelines.projectId, input.projectId), eq(pipelines.environmentName, input.environmentName), eq(pipelines.status, 'WAITING')))
+    .orderBy(desc(pipelines.queueFront), sql`coalesce(${pipelines.queuedAt}, ${pipelines.createdAt})`, pipelines.id);
+  return rows.map(({ holdReason, holdUntil, queuedAt, queueFront, ...row }, index) => ({
+    ...view(row),
+    position: index + 1,
+    holdReason: holdReason ?? '',
+    holdUntil,
+    queuedAt: queuedAt ?? row.createdAt,
+    rollback: queueFront,
+  }));
+}

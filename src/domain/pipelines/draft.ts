@@ -108,8 +108,30 @@ export class Draft {
     pipeline.status = transition('RUN' satisfies MachineKind, pipeline.id, from, verb, to);
     if (to === 'RUNNING' && !pipeline.startedAt) pipeline.startedAt = this.now;
     pipeline.completedAt = finalNodeStatuses.has(to) ? this.now : null;
+    // Only a WAITING deployment has a hold; it leaves with the status.
+    if (to !== 'WAITING') Object.assign(pipeline, { holdReason: null, holdUntil: null });
     if (!this.newPipelines.has(pipeline.id)) this.changedPipelines.add(pipeline.id);
     this.events.push({ pipelineId: pipeline.id, jobId: null, kind: 'pipeline.status_changed', payload: { pipelineId: pipeline.id, from, status: to } });
+  }
+
+  /**
+   * Holds a deployment that may not start yet (CREATED → WAITING), or, already WAITING, records a
+   * changed reason; `until` (a change window opening) is when the hub alarm looks at it again.
+   */
+  holdPipeline(pipeline: PipelineRow, reason: string, until: Date | null): void {
+    if (pipeline.status === 'WAITING' && pipeline.holdReason === reason && pipeline.holdUntil?.getTime() === until?.getTime()) return;
+    if (pipeline.status !== 'WAITING') {
+      this.setPipeline(pipeline, 'hold', 'WAITING');
+      pipeline.queuedAt ??= this.now;
+    } else if (!this.newPipelines.has(pipeline.id)) this.changedPipelines.add(pipeline.id);
+    pipeline.holdReason = reason;
+    pipeline.holdUntil = until;
+    this.events.push({
+      pipelineId: pipeline.id,
+      jobId: null,
+      kind: 'pipeline.held',
+      payload: { pipelineId: pipeline.id, environmentName: pipeline.environmentName, reason, ...(until ? { at: until.toISOString() } : {}) },
+    });
   }
 
   setJob(job: JobRow, verb: JobVerb, to: JobStatus, outputs?: JobOutputs): void {

@@ -7,6 +7,7 @@ import type { HttpDatabase } from '../../db/client';
 import { AppError } from '../../errors';
 import { advance, type EngineContext } from './advance';
 import { commitDraft, isLostRace } from './commit';
+import { afterCommit } from './deployment-queue';
 import { Draft } from './draft';
 import { nestedTemplateLoader } from './nested';
 import type { EngineConfig } from './secrets';
@@ -36,14 +37,22 @@ export async function runTransition<T>(
     if (draft.isEmpty) return result;
     try {
       await commitDraft(db, draft);
+      // A deployment that ended lets the next one of its environment start; one that joined a queue
+      // may find it free after all (the one ahead ended while this was computed).
+      await afterCommit(db, config, draft);
       return result;
     } catch (error) {
       if (!isLostRace(error)) throw error;
       if (attempt >= maxAttempts) throw new AppError('CONFLICT', 'The pipeline is changing too fast; try again');
-      // Several transitions of one tree that lost to the same commit would otherwise all reload at
-      // once and race again, one winning per round: a random wait, growing with the attempts,
-      // spreads them out so fewer recompute for nothing.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1))));
+      await backOff(attempt);
     }
   }
+}
+
+/**
+ * Several transitions of one tree that lost to the same commit would otherwise all reload at once
+ * and race again, one winning per round: a random wait, growing with the attempts, spreads them out.
+ */
+export function backOff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1))));
 }

@@ -34,9 +34,11 @@ import { advance, approvalsSatisfied } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
 import { cancelPipelineIn } from './cancel';
 import { deployerOf, startDeployment } from './deployment-start';
-import { commitDraft } from './commit';
+import { commitDraft, isLostRace } from './commit';
+import { startOrHold } from './deployment-gate';
+import { afterCommit } from './deployment-queue';
 import { Draft } from './draft';
-import { engineContext, runTransition } from './engine';
+import { backOff, engineContext, runTransition } from './engine';
 import { refusal } from './state-machine';
 import type { EngineConfig } from './secrets';
 import { emptyTree } from './tree';
@@ -93,7 +95,8 @@ export interface CreatePipelineInput {
 /**
  * Creates a pipeline from a template version and starts it: its first stage starts in the same
  * transaction. A deployment must pass the environment gatekeeper (protection rules), and its
- * environment is created if it does not exist yet.
+ * environment is created if it does not exist yet; it starts only when its deployment gate lets it
+ * (deployment-gate.ts), and otherwise waits, WAITING, in its environment's queue.
  */
 export async function createPipeline(db: HttpDatabase, config: EngineConfig, caller: Caller, input: CreatePipelineInput): Promise<PipelineView> {
   if (!isUuid(input.pipelineTemplateId)) throw notFound('Pipeline template');
@@ -134,35 +137,47 @@ export async function createPipeline(db: HttpDatabase, config: EngineConfig, cal
   const rules = needsRules ? await rulesByPrn(db, row.organizationId) : new Map();
 
   const id = crypto.randomUUID();
-  const draft = new Draft(emptyTree(id), new Date());
-  const pipeline = await buildPipeline(draft, config, {
-    id,
-    type: input.type,
-    organizationId: row.organizationId,
-    projectId: row.projectId,
-    templateId: row.id,
-    template: row.compiled,
-    environmentName,
-    parent: null,
-    releaseId: input.releaseId ?? null,
-    variables,
-    annotations,
-    trigger: triggerOf(principal),
-    rules,
-  });
-  draft.setPipeline(pipeline, 'start', 'RUNNING');
-  draft.record(principal, {
-    action: 'create',
-    targetType: 'pipeline',
-    targetId: id,
-    targetPrn: prnOf('pipeline', template.organizationName, template.projectName, id),
-    ...target,
-    // Names only: variable values (sensitive or not) stay out of the activity log.
-    payload: { type: input.type, pipelineTemplateId: row.id, environmentName, variables: Object.keys(input.variables ?? {}) },
-  });
-  await advance(draft, engineContext(db, config));
-  await commitDraft(db, draft);
-  return pipelineView(pipeline);
+  const now = new Date();
+  // A deployment that loses the race to start in its environment (commit.ts) is built again and queued.
+  for (let attempt = 1; ; attempt += 1) {
+    const draft = new Draft(emptyTree(id), now);
+    const pipeline = await buildPipeline(draft, config, {
+      id,
+      type: input.type,
+      organizationId: row.organizationId,
+      projectId: row.projectId,
+      templateId: row.id,
+      template: row.compiled,
+      environmentName,
+      parent: null,
+      releaseId: input.releaseId ?? null,
+      variables,
+      annotations,
+      trigger: triggerOf(principal),
+      rules,
+    });
+    if (input.type === 'DEPLOYMENT') await startOrHold(db, draft, pipeline);
+    else draft.setPipeline(pipeline, 'start', 'RUNNING');
+    draft.record(principal, {
+      action: 'create',
+      targetType: 'pipeline',
+      targetId: id,
+      targetPrn: prnOf('pipeline', template.organizationName, template.projectName, id),
+      ...target,
+      // Names only: variable values (sensitive or not) stay out of the activity log.
+      payload: { type: input.type, pipelineTemplateId: row.id, environmentName, variables: Object.keys(input.variables ?? {}) },
+    });
+    await advance(draft, engineContext(db, config));
+    try {
+      await commitDraft(db, draft);
+    } catch (error) {
+      if (!isLostRace(error) || attempt >= 10) throw error;
+      await backOff(attempt);
+      continue;
+    }
+    await afterCommit(db, config, draft);
+    return pipelineView(pipeline);
+  }
 }
 
 function nodeIn(draft: Draft, nodeId: string): PipelineNodeRow {

@@ -22,7 +22,8 @@ export type Verb =
   | 'cancel'
   | 'finish canceling'
   | 'retry'
-  | 'requeue';
+  | 'requeue'
+  | 'hold';
 
 type Row = readonly [from: NodeStatus, verb: Verb, to: NodeStatus];
 
@@ -102,6 +103,12 @@ export const transitions: Readonly<Record<MachineKind, readonly Row[]>> = {
   RUN: [
     ['CREATED', 'start', 'RUNNING'],
     ['CREATED', 'cancel', 'CANCELED'],
+    // A DEPLOYMENT that may not start yet (its environment busy or queued ahead, a change window,
+    // the organization's line stopped) waits in its environment's queue (deployment-gate.ts) …
+    ['CREATED', 'hold', 'WAITING'],
+    // … and starts by itself when nothing holds it any more (deployment-queue.ts).
+    ['WAITING', 'start', 'RUNNING'],
+    ['WAITING', 'cancel', 'CANCELED'],
     ['RUNNING', 'succeed', 'SUCCEEDED'],
     ['RUNNING', 'fail', 'FAILED'],
     ['RUNNING', 'cancel', 'CANCELING'],

@@ -1,10 +1,12 @@
 // Delayed work comes from timers, never from a request that waits: gates whose next attempt is due
-// get their job here, called by the project's event hub alarm (on time) and by the cron sweep (the
-// fallback, at most a minute late). Each due tree is moved on in its own transition, so one failing tree
+// get their job here, and deployments held by a change window start when it opens
+// (deployment-queue.ts), called by the project's event hub alarm (on time) and by the cron sweep
+// (the fallback, at most a minute late). Each due tree is moved on in its own transition, so one failing tree
 // does not hold up the others; a tree another transition moved on meanwhile is simply recomputed.
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import type { HubEvent } from '../../durable/project-event-hub';
+import { moveQueuesOn } from './deployment-queue';
 import { runTransition } from './engine';
 import { publishThrough } from './publish';
 import type { EngineConfig } from './secrets';
@@ -12,8 +14,9 @@ import type { EngineConfig } from './secrets';
 const batchSize = 100;
 
 /**
- * Moves on every pipeline tree with a node due at `now` (of one project, when given); returns how
- * many trees it moved.
+ * Moves on every pipeline tree with a node due at `now` (of one project, when given), and the
+ * deployment queues whose first deployment may start (a change window opened; a missed move-on);
+ * returns how many trees it moved.
  */
 export async function advanceDueNodes(db: HttpDatabase, config: EngineConfig, now: Date, scope: { projectId?: string } = {}): Promise<number> {
   const inProject = scope.projectId === undefined ? sql`` : sql`and p.project_id = ${scope.projectId}`;
@@ -23,14 +26,17 @@ export async function advanceDueNodes(db: HttpDatabase, config: EngineConfig, no
   const results = await Promise.allSettled(due.rows.map((row) => runTransition(db, config, { pipelineId: row.root_pipeline_id }, () => undefined, now)));
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
-  return results.length;
+  return results.length + (await moveQueuesOn(db, config, now, scope.projectId === undefined ? {} : { projectId: scope.projectId }, true));
 }
 
-/** When the project's next gate attempt is due, if one is waiting. */
+/** When the project's next gate attempt is due, or a change window holding a deployment changes, if any. */
 async function nextDueAt(db: HttpDatabase, projectId: string): Promise<Date | null> {
   const result = await db.execute<{ at: string | null }>(sql`
-    select min(n.next_attempt_at) as at from pipeline_nodes n join pipelines p on p.id = n.pipeline_id
-    where p.project_id = ${projectId} and n.status = 'RUNNING' and n.next_attempt_at is not null`);
+    select least(
+      (select min(n.next_attempt_at) from pipeline_nodes n join pipelines p on p.id = n.pipeline_id
+        where p.project_id = ${projectId} and n.status = 'RUNNING' and n.next_attempt_at is not null),
+      (select min(hold_until) from pipelines where project_id = ${projectId} and type = 'DEPLOYMENT' and status = 'WAITING')
+    ) as at`);
   const at = result.rows[0]?.at;
   return at ? new Date(at) : null;
 }
