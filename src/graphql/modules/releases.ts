@@ -24,6 +24,7 @@ import { dueState } from '../../domain/releases/due-dates';
 import { addReleaseParticipant, participantsOfReleases, removeReleaseParticipant, type ReleaseParticipantView } from '../../domain/releases/participants';
 import { releaseChanges, type AssetChange, type ReleaseChanges, type TemplateChange, type VariableChange } from '../../domain/releases/changes';
 import { cutRelease } from '../../domain/releases/cut';
+import { redeployRelease } from '../../domain/releases/redeploy';
 import {
   deleteRelease,
   getRelease,
@@ -384,6 +385,31 @@ builder.relayMutationField(
     }),
   },
   { name: 'DeleteReleasePayload', outputFields: (t) => ({ release: t.field({ type: ReleaseNode, resolve: (payload) => payload.release }) }) },
+);
+
+builder.relayMutationField(
+  'redeployRelease',
+  {
+    name: 'RedeployReleaseInput',
+    inputFields: (t) => ({
+      releaseId: t.globalID({ for: ReleaseNode, required: true }),
+      environmentName: t.string({ required: true, description: 'An environment of the release project that the release has a pipeline template for.' }),
+    }),
+  },
+  {
+    description:
+      "Deploys the release's version to the environment again as a new DEPLOYMENT pipeline, from the release's stored snapshot (template, variables), " +
+      "waiting its turn in the environment's queue (needs pipeline:execute and the environment's protection rules).",
+    resolve: async (_root, { input }, context) => {
+      const pipeline = await redeployRelease(context.db.http, context.config, await context.caller(), {
+        releaseId: input.releaseId.id,
+        environmentName: input.environmentName,
+      });
+      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      return { pipeline };
+    },
+  },
+  { name: 'RedeployReleasePayload', outputFields: (t) => ({ pipeline: t.field({ type: PipelineNode, resolve: (payload) => payload.pipeline }) }) },
 );
 
 builder.relayMutationField(
