@@ -360,13 +360,14 @@ describe('due dates', () => {
     const id = atob(release.id).split(':')[1]!;
     const due = new Date(release.dueDate!);
     const at = (offsetHours: number) => new Date(due.getTime() + offsetHours * 3600_000);
-    expect(dueState({ dueDate: due, status: 'CREATED' }, at(-25))).toBe('NONE');
-    expect(dueState({ dueDate: due, status: 'CREATED' }, at(-23))).toBe('APPROACHING');
-    expect(dueState({ dueDate: due, status: 'IN_PROGRESS' }, at(1))).toBe('OVERDUE');
-    expect(dueState({ dueDate: due, status: 'SUCCEEDED' }, at(1))).toBe('NONE');
-    expect(dueState({ dueDate: null, status: 'CREATED' }, at(1))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-25))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-23))).toBe('APPROACHING');
+    expect(dueState(h.config, { dueDate: due, status: 'IN_PROGRESS' }, at(1))).toBe('OVERDUE');
+    expect(dueState(h.config, { dueDate: due, status: 'SUCCEEDED' }, at(1))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: null, status: 'CREATED' }, at(1))).toBe('NONE');
 
-    const noticesFor = async (now: Date) => (await flagDueReleases(h.db.http, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
+    const noticesFor = async (now: Date) =>
+      (await flagDueReleases(h.db.http, h.config, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
     expect(await noticesFor(at(-25))).toEqual([]);
     // The cron trigger's task gives the first notice.
     const lines: string[] = [];
@@ -385,6 +386,30 @@ describe('due dates', () => {
       sql`select initiator_kind, target_prn from activity_events where target_id = ${id} and action = 'due_date_passed'`,
     );
     expect(event.rows[0]).toEqual({ initiator_kind: 'system', target_prn: 'prn:release:acme/web/8.0.0' });
+  });
+});
+
+describe('due dates with a configured warning window', () => {
+  it('PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS=72 flags a release APPROACHING 72 hours ahead, in queries and by the cron task', async () => {
+    const config = { ...h.config, releases: { dueDateWarningHours: 72 } };
+    const release = (await create({ semanticVersion: '8.5.0', dueDate: hours(100) })).data!.createRelease.release;
+    const id = atob(release.id).split(':')[1]!;
+    const due = new Date(release.dueDate!);
+    const at = (offsetHours: number) => new Date(due.getTime() + offsetHours * 3600_000);
+    expect(dueState(config, { dueDate: due, status: 'CREATED' }, at(-73))).toBe('NONE');
+    expect(dueState(config, { dueDate: due, status: 'CREATED' }, at(-71))).toBe('APPROACHING');
+    // The default window would not flag it yet.
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-71))).toBe('NONE');
+    const noticesFor = async (now: Date) =>
+      (await flagDueReleases(h.db.http, config, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
+    expect(await noticesFor(at(-73))).toEqual([]);
+    const results = await runScheduledTasks(
+      scheduledTasks.filter((task) => task.name === 'release-due-dates'),
+      { env: h.env, config, logger: createLogger({ sink: () => {} }), now: at(-71) },
+    );
+    expect(results).toEqual([{ name: 'release-due-dates', ok: true }]);
+    expect((await h.db.http.execute<{ due_notice: string }>(sql`select due_notice from releases where id = ${id}`)).rows[0]?.due_notice).toBe('APPROACHING');
+    expect(await events(id)).toEqual(['create', 'due_date_approaching']);
   });
 });
 
@@ -411,7 +436,7 @@ describe('what the lifecycle engine writes', () => {
     // A finished release is neither approaching nor overdue, and the cron task leaves it alone.
     const shown = await h.gql<{ release: ReleaseResult }>(`query($id: ID!) { release(id: $id) { status dueState } }`, { id: release.id }, { as: viewer });
     expect(shown.data?.release).toEqual({ status: 'SUCCEEDED', dueState: 'NONE' });
-    expect((await flagDueReleases(h.db.http, new Date(Date.now() + 2 * 3600_000))).map((notice) => notice.releaseId)).not.toContain(id);
+    expect((await flagDueReleases(h.db.http, h.config, new Date(Date.now() + 2 * 3600_000))).map((notice) => notice.releaseId)).not.toContain(id);
   });
 });
 

@@ -65,7 +65,8 @@ const ReleaseStatusEnum = builder.enumType('ReleaseStatus', {
 });
 
 const DueStateEnum = builder.enumType('ReleaseDueState', {
-  description: 'APPROACHING within 24 hours of the due date, OVERDUE once it has passed; NONE without one or once the release has finished.',
+  description:
+    'APPROACHING within PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS (default 24) of the due date, OVERDUE once it has passed; NONE without one or once the release has finished.',
   values: ['NONE', 'APPROACHING', 'OVERDUE'] as const,
 });
 
@@ -182,7 +183,7 @@ export const ReleaseNode = builder.loadableNode('Release', {
     preRelease: t.exposeBoolean('preRelease', { description: 'Whether the version has a pre-release part (1.0.0-rc.1).' }),
     notes: t.exposeString('notes', { description: 'Markdown.' }),
     dueDate: t.field({ type: 'Time', nullable: true, resolve: (release) => release.dueDate }),
-    dueState: t.field({ type: DueStateEnum, resolve: (release) => dueState(release, new Date()) }),
+    dueState: t.field({ type: DueStateEnum, resolve: (release, _args, context) => dueState(context.config, release, new Date()) }),
     status: t.field({ type: ReleaseStatusEnum, resolve: (release) => release.status }),
     variables: t.field({
       type: [PipelineVariableRef],
