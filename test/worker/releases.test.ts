@@ -283,6 +283,74 @@ describe('listing and updating', () => {
   });
 });
 
+describe('sorting', () => {
+  type Page = {
+    node: { releases: { edges: { cursor: string; node: { semanticVersion: string; dueDate: string | null } }[]; pageInfo: { hasNextPage: boolean } } };
+  };
+  const page = (args: string) =>
+    h.gql<Page>(
+      `query($id: ID!) { node(id: $id) { ... on Project { releases(${args}) { edges { cursor node { semanticVersion dueDate } } pageInfo { hasNextPage } } } } }`,
+      { id: projectGid },
+      { as: viewer },
+    );
+  /** Every release in `sort` order, walked two at a time through the cursors. */
+  async function walk(sort: string) {
+    const seen: { semanticVersion: string; dueDate: string | null }[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const result = await page(`sort: ${sort}, first: 2${after ? `, after: "${after}"` : ''}`);
+      expect(result.errors).toBeUndefined();
+      const { edges, pageInfo } = result.data!.node.releases;
+      seen.push(...edges.map((edge) => edge.node));
+      if (!pageInfo.hasNextPage) return seen;
+      after = edges.at(-1)!.cursor;
+    }
+  }
+  const ours = (rows: { semanticVersion: string }[]) => rows.map((row) => row.semanticVersion).filter((version) => version.startsWith('26.'));
+
+  it('by due date (releases without one last, either way) and by last change, with keyset cursors of their own sort', async () => {
+    const soon = (await create({ semanticVersion: '26.0.0', dueDate: hours(50) })).data!.createRelease.release;
+    await create({ semanticVersion: '26.1.0' });
+    await create({ semanticVersion: '26.2.0', dueDate: hours(20) });
+    await create({ semanticVersion: '26.3.0', dueDate: hours(80) });
+    const changed = await h.gql(
+      `mutation($input: UpdateReleaseInput!) { updateRelease(input: $input) { release { id } } }`,
+      {
+        input: { id: soon.id, notes: 'touched' },
+      },
+      { as: manager },
+    );
+    expect(changed.errors).toBeUndefined();
+
+    const ascending = await walk('DUE_DATE_ASC');
+    expect(ours(ascending)).toEqual(['26.2.0', '26.0.0', '26.3.0', '26.1.0']);
+    const descending = await walk('DUE_DATE_DESC');
+    expect(ours(descending)).toEqual(['26.3.0', '26.0.0', '26.2.0', '26.1.0']);
+    for (const list of [ascending, descending]) {
+      const firstUndated = list.findIndex((row) => row.dueDate === null);
+      expect(firstUndated).toBeGreaterThan(0);
+      expect(list.slice(firstUndated).every((row) => row.dueDate === null)).toBe(true);
+    }
+    const dated = ascending.filter((row) => row.dueDate !== null).map((row) => Date.parse(row.dueDate!));
+    expect(dated).toEqual([...dated].sort((a, b) => a - b));
+    // Paging backwards ends where paging forwards does.
+    const tail = await page('sort: DUE_DATE_DESC, last: 3');
+    expect(tail.data!.node.releases.edges.map((edge) => edge.node.semanticVersion)).toEqual(descending.slice(-3).map((row) => row.semanticVersion));
+
+    const updated = await walk('UPDATED_AT_DESC');
+    expect(updated[0]!.semanticVersion).toBe('26.0.0');
+    expect(updated).toHaveLength(ascending.length);
+    expect(new Set(updated.map((row) => row.semanticVersion))).toEqual(new Set(ascending.map((row) => row.semanticVersion)));
+
+    // A cursor is of its own sort only.
+    const [first] = (await page('sort: DUE_DATE_ASC, first: 1')).data!.node.releases.edges;
+    const refused = await page(`sort: CREATED_AT_DESC, first: 1, after: "${first!.cursor}"`);
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(fieldOf(refused)).toBe('after');
+    expect(codes(await page(`sort: DUE_DATE_DESC, last: 1, before: "${first!.cursor}"`))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
 describe('participants and comments', () => {
   it('adds and removes users and teams', async () => {
     const release = (await create({ semanticVersion: '6.0.0' })).data!.createRelease.release;

@@ -71,7 +71,13 @@ const DueStateEnum = builder.enumType('ReleaseDueState', {
 });
 
 const SortEnum = builder.enumType('ReleaseSort', {
-  values: { CREATED_AT_DESC: { value: 'CREATED_AT_DESC' }, CREATED_AT_ASC: { value: 'CREATED_AT_ASC' } } as const,
+  values: {
+    CREATED_AT_DESC: { value: 'CREATED_AT_DESC', description: 'Newest first.' },
+    CREATED_AT_ASC: { value: 'CREATED_AT_ASC', description: 'Oldest first.' },
+    DUE_DATE_ASC: { value: 'DUE_DATE_ASC', description: 'Soonest due first; releases without a due date last.' },
+    DUE_DATE_DESC: { value: 'DUE_DATE_DESC', description: 'Latest due first; releases without a due date last.' },
+    UPDATED_AT_DESC: { value: 'UPDATED_AT_DESC', description: 'Most recently changed first.' },
+  } as const,
 });
 
 const EnvironmentTemplateRef = builder.objectRef<{ environmentName: string; pipelineTemplateId: string }>('ReleaseEnvironmentTemplate').implement({
