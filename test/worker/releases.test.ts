@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
+import { createEnvironment } from '../../src/domain/environments/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
@@ -348,6 +349,43 @@ describe('sorting', () => {
     expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(fieldOf(refused)).toBe('after');
     expect(codes(await page(`sort: DUE_DATE_DESC, last: 1, before: "${first!.cursor}"`))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('redeploying over GraphQL', () => {
+  it('starts a DEPLOYMENT of the release from its snapshot; refuses viewers and environments without a template, naming environmentName', async () => {
+    await createEnvironment(h.db.http, adminCaller, { projectId, name: 'canary' });
+    const release = (
+      await create({
+        semanticVersion: '27.0.0',
+        pipelineTemplateId: undefined,
+        environmentTemplates: [{ environmentName: 'staging', pipelineTemplateId: templateAGid }],
+      })
+    ).data!.createRelease.release;
+    await createEnvironment(h.db.http, adminCaller, { projectId, name: 'staging' });
+    const redeploy = (environmentName: string, as: Identity) =>
+      h.gql<{
+        redeployRelease: {
+          pipeline: { type: string; environmentName: string; release: { id: string } | null; variables: { key: string; value: string; sensitive: boolean }[] };
+        };
+      }>(
+        'mutation($input: RedeployReleaseInput!) { redeployRelease(input: $input) { pipeline { type environmentName release { id } variables { key value sensitive } } } }',
+        { input: { releaseId: release.id, environmentName } },
+        { as },
+      );
+    const done = await redeploy('staging', developer);
+    expect(done.errors).toBeUndefined();
+    const pipeline = done.data!.redeployRelease.pipeline;
+    expect([pipeline.type, pipeline.environmentName, pipeline.release?.id]).toEqual(['DEPLOYMENT', 'staging', release.id]);
+    // The sensitive value went along sealed, and is not shown.
+    expect(pipeline.variables.find((variable) => variable.key === 'token')).toMatchObject({ sensitive: true });
+    expect(JSON.stringify(pipeline.variables)).not.toContain('s3cr3t-token');
+
+    expect(codes(await redeploy('staging', viewer))).toEqual(['FORBIDDEN']);
+    const refused = await redeploy('canary', manager);
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(fieldOf(refused)).toBe('environmentName');
+    expect(codes(await redeploy('bad\u0001name', manager))).toEqual(['BAD_USER_INPUT']);
   });
 });
 
