@@ -5,11 +5,10 @@
 // rollback, not this, goes to the front) and leaves automatic promotion as it is. Needs
 // pipeline:execute on the project and the environment's protection rules, as any deployment.
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Caller } from '../../auth/rbac';
-import { authorize } from '../../auth/rbac';
+import { authorize, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { environments, pipelineTemplates } from '../../db/schema';
-import { badInput, forbidden } from '../../errors';
+import { AppError, badInput, forbidden } from '../../errors';
 import { mayDeploy } from '../environments/gatekeeper';
 import type { EngineConfig } from '../pipelines/secrets';
 import type { PipelineView } from '../pipelines/service';
@@ -38,15 +37,19 @@ export async function redeployRelease(db: HttpDatabase, config: EngineConfig, ca
   }
   const decision = await mayDeploy(db, principal, { projectId: release.projectId, environmentName: input.environmentName });
   if (!decision.allowed) throw forbidden(decision.reason);
-  const [template] = await db.select({ compiled: pipelineTemplates.compiled }).from(pipelineTemplates).where(eq(pipelineTemplates.id, templateId));
+  const [row] = await db.select({ compiled: pipelineTemplates.compiled }).from(pipelineTemplates).where(eq(pipelineTemplates.id, templateId));
+  // A per-environment template is held by id only (no foreign key), so it may have been deleted since.
+  if (!row)
+    throw new AppError('CONFLICT', `the pipeline template release ${release.semanticVersion} deploys to ${input.environmentName} with no longer exists`);
+  const template = row.compiled;
   // The release's values were checked against this template when it was cut; resolving them again
   // only splits them into plain and sensitive as this template declares them.
-  const variables = resolveVariables(template!.compiled, automation.variablesFor(template!.compiled));
+  const variables = resolveVariables(template, automation.variablesFor(template));
   return deploySnapshot(
     db,
     config,
     principal,
-    { ...target, environmentName: input.environmentName, templateId, template: template!.compiled, releaseId: release.id, variables },
+    { ...target, environmentName: input.environmentName, templateId, template, releaseId: release.id, variables },
     {
       annotations: [{ key: 'redeploy-of', value: release.semanticVersion, link: null }],
       queueFront: false,
