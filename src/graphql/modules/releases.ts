@@ -1,9 +1,10 @@
 // Releases of a project: a semantic version with notes, due date, variables, automation snapshot,
 // participants, threaded comments and assets.
-//   query { project(id: "...") { releases(preRelease: false, dueBefore: "2026-12-31T00:00:00Z") { edges { node { semanticVersion dueState } } } } }
+//   query { project(id: "...") { releases(preRelease: false, dueBefore: "2026-12-31T00:00:00Z", sort: DUE_DATE_ASC) { edges { node { semanticVersion dueState } } } } }
 //   query { release(id: "prn:release:acme/web/1.2.0") { notes status assets { name sha256 downloadUrl } comments { edges { node { text replies { totalCount } } } } } }
 //   mutation { createRelease(input: { projectId: "...", semanticVersion: "1.2.0", notes: "# Changes", pipelineTemplateId: "...",
 //     environmentTemplates: [{ environmentName: "prod", pipelineTemplateId: "..." }], variables: [{ key: "region", value: "\"eu\"" }] }) { release { id } } }
+//   mutation { redeployRelease(input: { releaseId: "prn:release:acme/web/1.1.0", environmentName: "prod" }) { pipeline { id status holdReason } } }
 // Assets are uploaded over REST (PUT /api/v1/releases/:releaseId/assets/:name, the body streamed).
 // Who may do what is decided in the domain services.
 import { createContextCache } from '@pothos/core';
