@@ -26,6 +26,7 @@ const singleSignOn = variableGroup('Single sign-on');
 const diagnostics = variableGroup('Diagnostics');
 const oidcProviders = variableGroup('OIDC providers');
 const jobExecution = variableGroup('Job execution');
+const releasesGroup = variableGroup('Releases');
 
 // Plugin types, which other variables' requirements refer to.
 const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), {
@@ -267,6 +268,13 @@ export const configDeclaration = {
       description: 'Plunk API key.',
       secret: true,
       requiredWhen: when(emailType, 'plunk'),
+    }),
+  },
+  releases: {
+    dueDateWarningHours: releasesGroup.variable('PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS', k.integer(1), {
+      description: "Hours before its due date that a release still under way is flagged APPROACHING (its `dueState`, and the cron trigger's notice).",
+      default: '24',
+      edge: true,
     }),
   },
   // Callback of every SSO provider: ${PHOBOS_API_URL}/auth/callback/<slug>.

@@ -25,6 +25,7 @@ describe('loadConfig defaults', () => {
     expect(config.server.asyncTaskTimeoutSeconds).toBe(100);
     expect(config.server.templateMaxUploadSize).toBe(131072);
     expect(config.server.pluginBinaryMaxUploadSize).toBe(1073741824);
+    expect(config.releases.dueDateWarningHours).toBe(24);
     expect(config.server.corsAllowedOrigins).toEqual(['http://localhost:9000']);
     expect(config.userSessions).toEqual({ accessTokenExpirationMinutes: 5, refreshTokenExpirationMinutes: 720, maxSessionsPerUser: 20 });
     expect(config.signingKeys).toEqual({ rotationPeriodDays: 0, decommissionPeriodDays: 7 });
@@ -109,6 +110,10 @@ describe('loadConfig values', () => {
     ]);
   });
 
+  it('reads the release due-date warning window in hours', () => {
+    expect(loadConfig({ PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS: '72' }).releases.dueDateWarningHours).toBe(72);
+  });
+
   it('parses JWS tags and booleans in their usual spellings', () => {
     const config = loadConfig({ PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS: 'team=platform, env=prod', PHOBOS_DB_AUTO_MIGRATE_ENABLED: 'FALSE', DEBUG: 'True' });
     expect(config.jwsProvider.tags).toEqual({ team: 'platform', env: 'prod' });
@@ -131,6 +136,8 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
     ['PHOBOS_DB_PORT', '54x', 'an integer between 1 and 65535'],
     ['PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER', '0', 'an integer >= 1'],
     ['PHOBOS_MAX_GRAPHQL_COMPLEXITY', '-1', 'an integer >= 0'],
+    ['PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS', '0', 'an integer >= 1'],
+    ['PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS', '1.5', 'an integer >= 1'],
     ['PHOBOS_DB_AUTO_MIGRATE_ENABLED', 'maybe', 'true or false'],
     ['PHOBOS_API_URL', 'localhost:9000', 'an absolute http(s) URL'],
     ['PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', 'vault', 'one of memory, awskms'],

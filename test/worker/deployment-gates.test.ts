@@ -8,14 +8,17 @@ import { createChangeWindow, deleteChangeWindow, resumeDeployments, stopDeployme
 import { createEnvironment } from '../../src/domain/environments/service';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { addMember } from '../../src/domain/memberships/service';
-import { deploymentQueue } from '../../src/domain/pipelines/deployments';
+import { deploymentQueue, latestDeployments } from '../../src/domain/pipelines/deployments';
 import { projectEventHub, publishPipelineEvents } from '../../src/domain/pipelines/publish';
 import { createReleaseLifecyclePipeline } from '../../src/domain/pipelines/release-lifecycle';
 import { promotionPauseOf, resumePromotion, rollbackEnvironment } from '../../src/domain/pipelines/rollback';
 import { openJson, variablesBinding } from '../../src/domain/pipelines/secrets';
 import { cancelPipeline, createPipeline, getPipeline, listPipelineJobs, listPipelineNodes } from '../../src/domain/pipelines/service';
 import { advanceDueNodes, runDueAttempts } from '../../src/domain/pipelines/sweep';
+import { redeployRelease } from '../../src/domain/releases/redeploy';
+import { createRelease } from '../../src/domain/releases/service';
 import type { AppError } from '../../src/errors';
+import { pageActivityEvents } from '../../src/domain/activity/service';
 import { globalId, type Identity } from '../support/graphql';
 import { lifecycle } from '../support/lifecycle-models';
 import { storeTemplate, template } from '../support/pipeline-templates';
@@ -618,5 +621,87 @@ describe('rollback', () => {
     expect((await refusal(resumePromotion(w.db, w.config, w.owner, { environmentId: env.id }))).code).toBe('CONFLICT');
     await finish(promotion);
     expect(await statusOf(lifecyclePipeline.id)).toBe('SUCCEEDED');
+  });
+});
+
+describe('redeploying a release', () => {
+  it("deploys an earlier release's snapshot as a new pipeline that waits its turn in the queue", async () => {
+    const versioned = await storeTemplate(
+      w.db,
+      w,
+      template({
+        variables: [{ name: 'version' }, { name: 'token', sensitive: true }],
+        stages: [{ name: 'deploy', tasks: [{ name: 'push', actions: [{ alias: 'push' }] }] }],
+      }),
+    );
+    await environment('again');
+    const release = (semanticVersion: string) =>
+      createRelease(w.db, w.config, w.owner, {
+        projectId: w.projectId,
+        semanticVersion,
+        pipelineTemplateId: versioned,
+        variables: { version: semanticVersion, token: `secret-${semanticVersion}` },
+      });
+    const older = await release('3.0.0');
+    const newer = await release('3.1.0');
+    const first = await redeployRelease(w.db, w.config, w.owner, { releaseId: older.id, environmentName: 'again' });
+    await finish(first.id);
+    const second = await redeployRelease(w.db, w.config, w.owner, { releaseId: newer.id, environmentName: 'again' });
+    await finish(second.id);
+    expect((await latestDeployments(w.db, w.viewer, w.projectId, ['again'])).get('again')?.releaseId).toBe(newer.id);
+
+    const busy = await deploy('again');
+    const waiting = await deploy('again');
+    const redeploy = await redeployRelease(w.db, w.config, w.owner, { releaseId: older.id, environmentName: 'again' });
+    expect(redeploy.status).toBe('WAITING');
+    expect(redeploy.releaseId).toBe(older.id);
+    expect(redeploy.pipelineTemplateId).toBe(versioned);
+    expect(redeploy.variables).toEqual({ version: '3.0.0' });
+    expect(redeploy.annotations).toEqual([{ key: 'redeploy-of', value: '3.0.0', link: null }]);
+    // The sensitive value is opened from the release and sealed again, for the new pipeline.
+    const sealed = await w.db.execute<{ sensitive_variables: string }>(sql`select sensitive_variables from pipelines where id = ${redeploy.id}`);
+    expect(await openJson(w.config, sealed.rows[0]!.sensitive_variables, variablesBinding(redeploy.id))).toEqual({ token: 'secret-3.0.0' });
+    // Behind the deployment already waiting: a redeploy is no rollback.
+    expect((await queueOf('again')).map((item) => [item.pipelineId, item.position, item.rollback])).toEqual([
+      [waiting.id, 1, false],
+      [redeploy.id, 2, false],
+    ]);
+
+    await finish(busy.id);
+    expect(await statusOf(redeploy.id)).toBe('WAITING');
+    await finish(waiting.id);
+    expect(await statusOf(redeploy.id)).toBe('RUNNING');
+    await finish(redeploy.id);
+    const latest = (await latestDeployments(w.db, w.viewer, w.projectId, ['again'])).get('again')!;
+    expect([latest.pipelineId, latest.releaseId, latest.status]).toEqual([redeploy.id, older.id, 'SUCCEEDED']);
+
+    const { rows: events } = await pageActivityEvents(w.db, w.owner, { releaseId: older.id, actions: ['redeploy'] }, { limit: 10, inverted: false });
+    expect(events.filter((event) => event.action === 'redeploy').map((event) => event.payload)).toEqual([
+      { environmentName: 'again', pipelineId: redeploy.id, semanticVersion: '3.0.0' },
+      { environmentName: 'again', pipelineId: first.id, semanticVersion: '3.0.0' },
+    ]);
+  });
+
+  it('is refused for a viewer, an environment the release has no template for, and a missing environment', async () => {
+    const perEnvironment = await storeTemplate(w.db, w, template({ stages: [{ name: 'deploy', tasks: [{ name: 'push', actions: [{ alias: 'push' }] }] }] }));
+    await environment('only-here');
+    await environment('not-here');
+    const release = await createRelease(w.db, w.config, w.owner, {
+      projectId: w.projectId,
+      semanticVersion: '4.0.0',
+      environmentTemplates: [{ environmentName: 'only-here', pipelineTemplateId: perEnvironment }],
+    });
+    expect((await refusal(redeployRelease(w.db, w.config, w.viewer, { releaseId: release.id, environmentName: 'only-here' }))).code).toBe('FORBIDDEN');
+    const noTemplate = await refusal(redeployRelease(w.db, w.config, w.owner, { releaseId: release.id, environmentName: 'not-here' }));
+    expect([noTemplate.code, noTemplate.options.field, noTemplate.message]).toEqual([
+      'BAD_USER_INPUT',
+      'environmentName',
+      expect.stringContaining('release 4.0.0 has no pipeline template for environment not-here'),
+    ]);
+    const missing = await refusal(redeployRelease(w.db, w.config, w.owner, { releaseId: release.id, environmentName: 'nowhere' }));
+    expect([missing.code, missing.options.field]).toEqual(['BAD_USER_INPUT', 'environmentName']);
+    expect((await refusal(redeployRelease(w.db, w.config, w.owner, { releaseId: crypto.randomUUID(), environmentName: 'only-here' }))).code).toBe('NOT_FOUND');
+    const pipelinesOfRelease = await w.db.execute<{ count: string }>(sql`select count(*) from pipelines where release_id = ${release.id}`);
+    expect(Number(pipelinesOfRelease.rows[0]!.count)).toBe(0);
   });
 });

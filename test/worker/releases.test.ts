@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
+import { createEnvironment } from '../../src/domain/environments/service';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
@@ -283,6 +284,111 @@ describe('listing and updating', () => {
   });
 });
 
+describe('sorting', () => {
+  type Page = {
+    node: { releases: { edges: { cursor: string; node: { semanticVersion: string; dueDate: string | null } }[]; pageInfo: { hasNextPage: boolean } } };
+  };
+  const page = (args: string) =>
+    h.gql<Page>(
+      `query($id: ID!) { node(id: $id) { ... on Project { releases(${args}) { edges { cursor node { semanticVersion dueDate } } pageInfo { hasNextPage } } } } }`,
+      { id: projectGid },
+      { as: viewer },
+    );
+  /** Every release in `sort` order, walked two at a time through the cursors. */
+  async function walk(sort: string) {
+    const seen: { semanticVersion: string; dueDate: string | null }[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const result = await page(`sort: ${sort}, first: 2${after ? `, after: "${after}"` : ''}`);
+      expect(result.errors).toBeUndefined();
+      const { edges, pageInfo } = result.data!.node.releases;
+      seen.push(...edges.map((edge) => edge.node));
+      if (!pageInfo.hasNextPage) return seen;
+      after = edges.at(-1)!.cursor;
+    }
+  }
+  const ours = (rows: { semanticVersion: string }[]) => rows.map((row) => row.semanticVersion).filter((version) => version.startsWith('26.'));
+
+  it('by due date (releases without one last, either way) and by last change, with keyset cursors of their own sort', async () => {
+    const soon = (await create({ semanticVersion: '26.0.0', dueDate: hours(50) })).data!.createRelease.release;
+    await create({ semanticVersion: '26.1.0' });
+    await create({ semanticVersion: '26.2.0', dueDate: hours(20) });
+    await create({ semanticVersion: '26.3.0', dueDate: hours(80) });
+    const changed = await h.gql(
+      `mutation($input: UpdateReleaseInput!) { updateRelease(input: $input) { release { id } } }`,
+      {
+        input: { id: soon.id, notes: 'touched' },
+      },
+      { as: manager },
+    );
+    expect(changed.errors).toBeUndefined();
+
+    const ascending = await walk('DUE_DATE_ASC');
+    expect(ours(ascending)).toEqual(['26.2.0', '26.0.0', '26.3.0', '26.1.0']);
+    const descending = await walk('DUE_DATE_DESC');
+    expect(ours(descending)).toEqual(['26.3.0', '26.0.0', '26.2.0', '26.1.0']);
+    for (const list of [ascending, descending]) {
+      const firstUndated = list.findIndex((row) => row.dueDate === null);
+      expect(firstUndated).toBeGreaterThan(0);
+      expect(list.slice(firstUndated).every((row) => row.dueDate === null)).toBe(true);
+    }
+    const dated = ascending.filter((row) => row.dueDate !== null).map((row) => Date.parse(row.dueDate!));
+    expect(dated).toEqual([...dated].sort((a, b) => a - b));
+    // Paging backwards ends where paging forwards does.
+    const tail = await page('sort: DUE_DATE_DESC, last: 3');
+    expect(tail.data!.node.releases.edges.map((edge) => edge.node.semanticVersion)).toEqual(descending.slice(-3).map((row) => row.semanticVersion));
+
+    const updated = await walk('UPDATED_AT_DESC');
+    expect(updated[0]!.semanticVersion).toBe('26.0.0');
+    expect(updated).toHaveLength(ascending.length);
+    expect(new Set(updated.map((row) => row.semanticVersion))).toEqual(new Set(ascending.map((row) => row.semanticVersion)));
+
+    // A cursor is of its own sort only.
+    const [first] = (await page('sort: DUE_DATE_ASC, first: 1')).data!.node.releases.edges;
+    const refused = await page(`sort: CREATED_AT_DESC, first: 1, after: "${first!.cursor}"`);
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(fieldOf(refused)).toBe('after');
+    expect(codes(await page(`sort: DUE_DATE_DESC, last: 1, before: "${first!.cursor}"`))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe('redeploying over GraphQL', () => {
+  it('starts a DEPLOYMENT of the release from its snapshot; refuses viewers and environments without a template, naming environmentName', async () => {
+    await createEnvironment(h.db.http, adminCaller, { projectId, name: 'canary' });
+    const release = (
+      await create({
+        semanticVersion: '27.0.0',
+        pipelineTemplateId: undefined,
+        environmentTemplates: [{ environmentName: 'staging', pipelineTemplateId: templateAGid }],
+      })
+    ).data!.createRelease.release;
+    await createEnvironment(h.db.http, adminCaller, { projectId, name: 'staging' });
+    const redeploy = (environmentName: string, as: Identity) =>
+      h.gql<{
+        redeployRelease: {
+          pipeline: { type: string; environmentName: string; release: { id: string } | null; variables: { key: string; value: string; sensitive: boolean }[] };
+        };
+      }>(
+        'mutation($input: RedeployReleaseInput!) { redeployRelease(input: $input) { pipeline { type environmentName release { id } variables { key value sensitive } } } }',
+        { input: { releaseId: release.id, environmentName } },
+        { as },
+      );
+    const done = await redeploy('staging', developer);
+    expect(done.errors).toBeUndefined();
+    const pipeline = done.data!.redeployRelease.pipeline;
+    expect([pipeline.type, pipeline.environmentName, pipeline.release?.id]).toEqual(['DEPLOYMENT', 'staging', release.id]);
+    // The sensitive value went along sealed, and is not shown.
+    expect(pipeline.variables.find((variable) => variable.key === 'token')).toMatchObject({ sensitive: true });
+    expect(JSON.stringify(pipeline.variables)).not.toContain('s3cr3t-token');
+
+    expect(codes(await redeploy('staging', viewer))).toEqual(['FORBIDDEN']);
+    const refused = await redeploy('canary', manager);
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(fieldOf(refused)).toBe('environmentName');
+    expect(codes(await redeploy('bad\u0001name', manager))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
 describe('participants and comments', () => {
   it('adds and removes users and teams', async () => {
     const release = (await create({ semanticVersion: '6.0.0' })).data!.createRelease.release;
@@ -360,13 +466,14 @@ describe('due dates', () => {
     const id = atob(release.id).split(':')[1]!;
     const due = new Date(release.dueDate!);
     const at = (offsetHours: number) => new Date(due.getTime() + offsetHours * 3600_000);
-    expect(dueState({ dueDate: due, status: 'CREATED' }, at(-25))).toBe('NONE');
-    expect(dueState({ dueDate: due, status: 'CREATED' }, at(-23))).toBe('APPROACHING');
-    expect(dueState({ dueDate: due, status: 'IN_PROGRESS' }, at(1))).toBe('OVERDUE');
-    expect(dueState({ dueDate: due, status: 'SUCCEEDED' }, at(1))).toBe('NONE');
-    expect(dueState({ dueDate: null, status: 'CREATED' }, at(1))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-25))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-23))).toBe('APPROACHING');
+    expect(dueState(h.config, { dueDate: due, status: 'IN_PROGRESS' }, at(1))).toBe('OVERDUE');
+    expect(dueState(h.config, { dueDate: due, status: 'SUCCEEDED' }, at(1))).toBe('NONE');
+    expect(dueState(h.config, { dueDate: null, status: 'CREATED' }, at(1))).toBe('NONE');
 
-    const noticesFor = async (now: Date) => (await flagDueReleases(h.db.http, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
+    const noticesFor = async (now: Date) =>
+      (await flagDueReleases(h.db.http, h.config, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
     expect(await noticesFor(at(-25))).toEqual([]);
     // The cron trigger's task gives the first notice.
     const lines: string[] = [];
@@ -385,6 +492,30 @@ describe('due dates', () => {
       sql`select initiator_kind, target_prn from activity_events where target_id = ${id} and action = 'due_date_passed'`,
     );
     expect(event.rows[0]).toEqual({ initiator_kind: 'system', target_prn: 'prn:release:acme/web/8.0.0' });
+  });
+});
+
+describe('due dates with a configured warning window', () => {
+  it('PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS=72 flags a release APPROACHING 72 hours ahead, in queries and by the cron task', async () => {
+    const config = { ...h.config, releases: { dueDateWarningHours: 72 } };
+    const release = (await create({ semanticVersion: '8.5.0', dueDate: hours(100) })).data!.createRelease.release;
+    const id = atob(release.id).split(':')[1]!;
+    const due = new Date(release.dueDate!);
+    const at = (offsetHours: number) => new Date(due.getTime() + offsetHours * 3600_000);
+    expect(dueState(config, { dueDate: due, status: 'CREATED' }, at(-73))).toBe('NONE');
+    expect(dueState(config, { dueDate: due, status: 'CREATED' }, at(-71))).toBe('APPROACHING');
+    // The default window would not flag it yet.
+    expect(dueState(h.config, { dueDate: due, status: 'CREATED' }, at(-71))).toBe('NONE');
+    const noticesFor = async (now: Date) =>
+      (await flagDueReleases(h.db.http, config, now)).filter((notice) => notice.releaseId === id).map((notice) => notice.notice);
+    expect(await noticesFor(at(-73))).toEqual([]);
+    const results = await runScheduledTasks(
+      scheduledTasks.filter((task) => task.name === 'release-due-dates'),
+      { env: h.env, config, logger: createLogger({ sink: () => {} }), now: at(-71) },
+    );
+    expect(results).toEqual([{ name: 'release-due-dates', ok: true }]);
+    expect((await h.db.http.execute<{ due_notice: string }>(sql`select due_notice from releases where id = ${id}`)).rows[0]?.due_notice).toBe('APPROACHING');
+    expect(await events(id)).toEqual(['create', 'due_date_approaching']);
   });
 });
 
@@ -411,7 +542,7 @@ describe('what the lifecycle engine writes', () => {
     // A finished release is neither approaching nor overdue, and the cron task leaves it alone.
     const shown = await h.gql<{ release: ReleaseResult }>(`query($id: ID!) { release(id: $id) { status dueState } }`, { id: release.id }, { as: viewer });
     expect(shown.data?.release).toEqual({ status: 'SUCCEEDED', dueState: 'NONE' });
-    expect((await flagDueReleases(h.db.http, new Date(Date.now() + 2 * 3600_000))).map((notice) => notice.releaseId)).not.toContain(id);
+    expect((await flagDueReleases(h.db.http, h.config, new Date(Date.now() + 2 * 3600_000))).map((notice) => notice.releaseId)).not.toContain(id);
   });
 });
 

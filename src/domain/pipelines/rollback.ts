@@ -15,17 +15,10 @@ import { AppError, forbidden, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { mayDeploy } from '../environments/gatekeeper';
 import { isUuid } from '../ids';
-import { advance } from './advance';
-import { buildPipeline, rulesByPrn } from './build';
-import { commitDraft, isLostRace } from './commit';
-import { startOrHold } from './deployment-gate';
-import { afterCommit, moveQueuesOn } from './deployment-queue';
-import { deployerOf } from './deployment-start';
-import { Draft } from './draft';
-import { backOff, engineContext } from './engine';
+import { moveQueuesOn } from './deployment-queue';
 import { openJson, variablesBinding, type EngineConfig } from './secrets';
-import { pipelineView, type PipelineView } from './service';
-import { emptyTree } from './tree';
+import type { PipelineView } from './service';
+import { deploySnapshot } from './snapshot-deploy';
 
 export type PromotionPauseView = EnvironmentPromotionPauseRow;
 
@@ -65,7 +58,6 @@ export async function rollbackEnvironment(db: HttpDatabase, config: EngineConfig
   const sensitive = previous.sensitiveVariables
     ? await openJson<Record<string, unknown>>(config, previous.sensitiveVariables, variablesBinding(previous.id))
     : {};
-  const rules = previous.template.approvalRulePrns.length > 0 ? await rulesByPrn(db, environment.organizationId) : new Map();
   const pause: EnvironmentPromotionPauseRow = {
     projectId: environment.projectId,
     environmentName: environment.name,
@@ -81,44 +73,32 @@ export async function rollbackEnvironment(db: HttpDatabase, config: EngineConfig
       target: [environmentPromotionPauses.projectId, environmentPromotionPauses.environmentName],
       set: { reason: pause.reason, pausedBy: pause.pausedBy, pausedAt: pause.pausedAt },
     });
-  const id = crypto.randomUUID();
-  for (let attempt = 1; ; attempt += 1) {
-    const draft = new Draft(emptyTree(id), pause.pausedAt);
-    const pipeline = await buildPipeline(draft, config, {
-      id,
-      type: 'DEPLOYMENT',
-      organizationId: environment.organizationId,
-      projectId: environment.projectId,
-      templateId: previous.pipelineTemplateId,
-      template: previous.template,
+  return deploySnapshot(
+    db,
+    config,
+    principal,
+    {
+      ...target,
       environmentName: environment.name,
-      parent: null,
+      // A DEPLOYMENT pipeline always has its template version (pipelines_template check).
+      templateId: previous.pipelineTemplateId!,
+      template: previous.template,
       releaseId: previous.releaseId,
       variables: { plain: previous.variables, sensitive },
+    },
+    {
       annotations: [{ key: 'rollback-of', value: previous.id, link: null }],
-      trigger: deployerOf(principal),
-      rules,
       queueFront: true,
-    });
-    await startOrHold(db, draft, pipeline);
-    draft.record(principal, {
-      action: 'rollback',
-      targetType: 'environment',
-      targetId: environment.id,
-      ...target,
-      payload: { environmentName: environment.name, pipelineId: id, rollbackOf: previous.id, releaseId: previous.releaseId, promotionPaused: true },
-    });
-    await advance(draft, engineContext(db, config));
-    try {
-      await commitDraft(db, draft);
-    } catch (error) {
-      if (!isLostRace(error) || attempt >= 10) throw error;
-      await backOff(attempt);
-      continue;
-    }
-    await afterCommit(db, config, draft);
-    return pipelineView(pipeline);
-  }
+      now: pause.pausedAt,
+      activity: (pipelineId) => ({
+        action: 'rollback',
+        targetType: 'environment',
+        targetId: environment.id,
+        ...target,
+        payload: { environmentName: environment.name, pipelineId, rollbackOf: previous.id, releaseId: previous.releaseId, promotionPaused: true },
+      }),
+    },
+  );
 }
 
 /** The environment's promotion pause, if automatic promotion into it is paused. */

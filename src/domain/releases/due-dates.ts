@@ -1,23 +1,23 @@
-// Due dates: a release still under way (CREATED or IN_PROGRESS) whose due date is within
-// dueDateWarningHours is APPROACHING, one whose due date has passed is OVERDUE; finished releases and
-// those without a due date are NONE. Phobos has no setting for the window, so it is this constant.
+// Due dates: a release still under way (CREATED or IN_PROGRESS) whose due date is within the warning
+// window (PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS, default 24) is APPROACHING, one whose due date has
+// passed is OVERDUE; finished releases and those without a due date are NONE.
 // The cron trigger (due-date-task.ts) flags each release once per notice: the notice given is stored
 // in `due_notice` (reset when the due date changes) with an activity event in the same statement.
 import { sql } from 'drizzle-orm';
+import type { PhobosConfig } from '../../config/load';
 import type { HttpDatabase } from '../../db/client';
 import type { ReleaseDueNotice, ReleaseRow } from '../../db/schema';
 
-/** How long before its due date a release is APPROACHING: 24 hours. */
-const dueDateWarningHours = 24;
-const warningMs = dueDateWarningHours * 3600 * 1000;
+/** The configuration the due-date window comes from. */
+export type DueDateConfig = Pick<PhobosConfig, 'releases'>;
 
 export type DueState = 'NONE' | 'APPROACHING' | 'OVERDUE';
 
-export function dueState(release: Pick<ReleaseRow, 'dueDate' | 'status'>, now: Date): DueState {
+export function dueState(config: DueDateConfig, release: Pick<ReleaseRow, 'dueDate' | 'status'>, now: Date): DueState {
   if (!release.dueDate || (release.status !== 'CREATED' && release.status !== 'IN_PROGRESS')) return 'NONE';
   const left = release.dueDate.getTime() - now.getTime();
   if (left <= 0) return 'OVERDUE';
-  return left <= warningMs ? 'APPROACHING' : 'NONE';
+  return left <= config.releases.dueDateWarningHours * 3600 * 1000 ? 'APPROACHING' : 'NONE';
 }
 
 export interface DueNotice {
@@ -34,7 +34,7 @@ export interface DueNotice {
  * recording a `due_date_approaching` / `due_date_passed` activity event by the system for each, in
  * one statement. Returns the notices given, for the mail hook.
  */
-export async function flagDueReleases(db: HttpDatabase, now: Date): Promise<DueNotice[]> {
+export async function flagDueReleases(db: HttpDatabase, config: DueDateConfig, now: Date): Promise<DueNotice[]> {
   const at = now.toISOString();
   const result = await db.execute<{
     id: string;
@@ -48,7 +48,7 @@ export async function flagDueReleases(db: HttpDatabase, now: Date): Promise<DueN
       update releases r
       set due_notice = case when r.due_date <= ${at}::timestamptz then 'OVERDUE' else 'APPROACHING' end
       where r.due_date is not null and r.status in ('CREATED', 'IN_PROGRESS')
-        and r.due_date <= ${at}::timestamptz + make_interval(hours => ${dueDateWarningHours})
+        and r.due_date <= ${at}::timestamptz + make_interval(hours => ${config.releases.dueDateWarningHours})
         and r.due_notice is distinct from (case when r.due_date <= ${at}::timestamptz then 'OVERDUE' else 'APPROACHING' end)
         -- an OVERDUE release whose notice was given is not warned as approaching again
         and r.due_notice is distinct from 'OVERDUE'

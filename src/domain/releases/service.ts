@@ -4,7 +4,7 @@
 // the project. Creating one does not start anything by itself: the lifecycle's RELEASE_LIFECYCLE
 // pipeline is started by the caller of createRelease (see startedLifecyclePipeline and
 // releaseAutomation). Managed with release:manage, read with release:view.
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { authorize, isAllowed, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -25,7 +25,6 @@ import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { loadProjectPath } from '../environments/service';
 import { isUuid, wellFormedIds } from '../ids';
-import { keysetPosition } from '../keyset-position';
 import { validateName } from '../names';
 import { openJson, sealJson, type EngineConfig } from '../pipelines/secrets';
 import { prnOf } from '../prn';
@@ -34,6 +33,7 @@ import type { PipelineTemplate } from '../templates/model';
 import { isSemanticVersion } from '../templates/semver';
 import { textProblem } from '../text';
 import { versionedChange } from '../versioned-update';
+import { releaseOrder, type ReleaseSort } from './list-order';
 import { checkReleaseVariables, variablesForTemplate } from './variables';
 
 /** A release as shown: never its sealed values. */
@@ -51,19 +51,18 @@ const releasePrn = (organizationName: string, projectName: string, semanticVersi
 
 const { sensitiveVariables: _sealed, ...shownColumns } = getTableColumns(releases);
 
-const createdAtMicros = sql<string>`(extract(epoch from ${releases.createdAt}) * 1000000)::bigint::text`;
-
-function selectViews(db: HttpDatabase) {
+/** Release views, with `extra` columns (a list's sort key). */
+function selectViews<Extra extends Record<string, SQL>>(db: HttpDatabase, extra: Extra = {} as Extra) {
   return db
-    .select({ ...shownColumns, organizationName: organizations.name, projectName: projects.name, createdAtMicros })
+    .select({ ...shownColumns, organizationName: organizations.name, projectName: projects.name, ...extra })
     .from(releases)
     .innerJoin(projects, eq(projects.id, releases.projectId))
     .innerJoin(organizations, eq(organizations.id, releases.organizationId));
 }
 
-type Selected = Omit<ReleaseView, 'prn'> & { createdAtMicros: string };
+type Selected = Omit<ReleaseView, 'prn'>;
 
-const viewOf = ({ createdAtMicros: _key, ...row }: Selected): ReleaseView => ({
+const viewOf = (row: Selected): ReleaseView => ({
   ...row,
   prn: releasePrn(row.organizationName, row.projectName, row.semanticVersion),
 });
@@ -307,8 +306,6 @@ export interface ListReleasesFilter {
   sort?: ReleaseSort;
 }
 
-export type ReleaseSort = 'CREATED_AT_DESC' | 'CREATED_AT_ASC';
-
 export interface ReleasePage {
   after?: string;
   before?: string;
@@ -316,10 +313,10 @@ export interface ReleasePage {
   inverted: boolean;
 }
 
-export type ReleaseListRow = ReleaseView & { createdAtMicros: string };
+export type ReleaseListRow = ReleaseView & { sortKey: string };
 
-/** The sort key a cursor carries. */
-export const releaseCursorKey = (row: ReleaseListRow) => `${row.createdAtMicros}:${row.id}`;
+/** The sort key a cursor carries (list-order.ts). */
+export const releaseCursorKey = (row: ReleaseListRow) => row.sortKey;
 
 /** A page of a project's releases matching the filter, with how many match in all. */
 export async function listReleases(
@@ -337,23 +334,16 @@ export async function listReleases(
     filter.dueBefore === undefined ? undefined : lte(releases.dueDate, filter.dueBefore),
     filter.dueAfter === undefined ? undefined : gt(releases.dueDate, filter.dueAfter),
   );
-  const ascending = (filter.sort ?? 'CREATED_AT_DESC') === 'CREATED_AT_ASC';
-  const row = sql`(${releases.createdAt}, ${releases.id})`;
-  // `after` a cursor is further along the sort order, `before` it further back.
-  const keyset: SQL[] = [];
-  if (page.after !== undefined) keyset.push(sql`${row} ${sql.raw(ascending ? '>' : '<')} ${keysetPosition(page.after, 'after')}`);
-  if (page.before !== undefined) keyset.push(sql`${row} ${sql.raw(ascending ? '<' : '>')} ${keysetPosition(page.before, 'before')}`);
-  const up = ascending !== page.inverted;
-  const order = up ? [asc(releases.createdAt), asc(releases.id)] : [desc(releases.createdAt), desc(releases.id)];
+  const { keyset, orderBy, sortKey } = releaseOrder(filter.sort ?? 'CREATED_AT_DESC', page);
   const [rows, [total]] = await db.batch([
-    selectViews(db)
+    selectViews(db, { sortKey })
       .where(and(matching, ...keyset))
-      .orderBy(...order)
+      .orderBy(...orderBy)
       .limit(page.limit),
     db.select({ value: count() }).from(releases).where(matching),
   ]);
   return {
-    rows: rows.map((selected) => ({ ...viewOf(selected), createdAtMicros: selected.createdAtMicros })),
+    rows: rows.map(({ sortKey: key, ...selected }) => ({ ...viewOf(selected), sortKey: key })),
     totalCount: total?.value ?? 0,
   };
 }

@@ -1,9 +1,10 @@
 // Releases of a project: a semantic version with notes, due date, variables, automation snapshot,
 // participants, threaded comments and assets.
-//   query { project(id: "...") { releases(preRelease: false, dueBefore: "2026-12-31T00:00:00Z") { edges { node { semanticVersion dueState } } } } }
+//   query { project(id: "...") { releases(preRelease: false, dueBefore: "2026-12-31T00:00:00Z", sort: DUE_DATE_ASC) { edges { node { semanticVersion dueState } } } } }
 //   query { release(id: "prn:release:acme/web/1.2.0") { notes status assets { name sha256 downloadUrl } comments { edges { node { text replies { totalCount } } } } } }
 //   mutation { createRelease(input: { projectId: "...", semanticVersion: "1.2.0", notes: "# Changes", pipelineTemplateId: "...",
 //     environmentTemplates: [{ environmentName: "prod", pipelineTemplateId: "..." }], variables: [{ key: "region", value: "\"eu\"" }] }) { release { id } } }
+//   mutation { redeployRelease(input: { releaseId: "prn:release:acme/web/1.1.0", environmentName: "prod" }) { pipeline { id status holdReason } } }
 // Assets are uploaded over REST (PUT /api/v1/releases/:releaseId/assets/:name, the body streamed).
 // Who may do what is decided in the domain services.
 import { createContextCache } from '@pothos/core';
@@ -24,6 +25,7 @@ import { dueState } from '../../domain/releases/due-dates';
 import { addReleaseParticipant, participantsOfReleases, removeReleaseParticipant, type ReleaseParticipantView } from '../../domain/releases/participants';
 import { releaseChanges, type AssetChange, type ReleaseChanges, type TemplateChange, type VariableChange } from '../../domain/releases/changes';
 import { cutRelease } from '../../domain/releases/cut';
+import { redeployRelease } from '../../domain/releases/redeploy';
 import {
   deleteRelease,
   getRelease,
@@ -64,12 +66,19 @@ const ReleaseStatusEnum = builder.enumType('ReleaseStatus', {
 });
 
 const DueStateEnum = builder.enumType('ReleaseDueState', {
-  description: 'APPROACHING within 24 hours of the due date, OVERDUE once it has passed; NONE without one or once the release has finished.',
+  description:
+    'APPROACHING within PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS (default 24) of the due date, OVERDUE once it has passed; NONE without one or once the release has finished.',
   values: ['NONE', 'APPROACHING', 'OVERDUE'] as const,
 });
 
 const SortEnum = builder.enumType('ReleaseSort', {
-  values: { CREATED_AT_DESC: { value: 'CREATED_AT_DESC' }, CREATED_AT_ASC: { value: 'CREATED_AT_ASC' } } as const,
+  values: {
+    CREATED_AT_DESC: { value: 'CREATED_AT_DESC', description: 'Newest first.' },
+    CREATED_AT_ASC: { value: 'CREATED_AT_ASC', description: 'Oldest first.' },
+    DUE_DATE_ASC: { value: 'DUE_DATE_ASC', description: 'Soonest due first; releases without a due date last.' },
+    DUE_DATE_DESC: { value: 'DUE_DATE_DESC', description: 'Latest due first; releases without a due date last.' },
+    UPDATED_AT_DESC: { value: 'UPDATED_AT_DESC', description: 'Most recently changed first.' },
+  } as const,
 });
 
 const EnvironmentTemplateRef = builder.objectRef<{ environmentName: string; pipelineTemplateId: string }>('ReleaseEnvironmentTemplate').implement({
@@ -181,7 +190,7 @@ export const ReleaseNode = builder.loadableNode('Release', {
     preRelease: t.exposeBoolean('preRelease', { description: 'Whether the version has a pre-release part (1.0.0-rc.1).' }),
     notes: t.exposeString('notes', { description: 'Markdown.' }),
     dueDate: t.field({ type: 'Time', nullable: true, resolve: (release) => release.dueDate }),
-    dueState: t.field({ type: DueStateEnum, resolve: (release) => dueState(release, new Date()) }),
+    dueState: t.field({ type: DueStateEnum, resolve: (release, _args, context) => dueState(context.config, release, new Date()) }),
     status: t.field({ type: ReleaseStatusEnum, resolve: (release) => release.status }),
     variables: t.field({
       type: [PipelineVariableRef],
@@ -384,6 +393,31 @@ builder.relayMutationField(
     }),
   },
   { name: 'DeleteReleasePayload', outputFields: (t) => ({ release: t.field({ type: ReleaseNode, resolve: (payload) => payload.release }) }) },
+);
+
+builder.relayMutationField(
+  'redeployRelease',
+  {
+    name: 'RedeployReleaseInput',
+    inputFields: (t) => ({
+      releaseId: t.globalID({ for: ReleaseNode, required: true }),
+      environmentName: t.string({ required: true, description: 'An environment of the release project that the release has a pipeline template for.' }),
+    }),
+  },
+  {
+    description:
+      "Deploys the release's version to the environment again as a new DEPLOYMENT pipeline, from the release's stored snapshot (template, variables), " +
+      "waiting its turn in the environment's queue (needs pipeline:execute and the environment's protection rules).",
+    resolve: async (_root, { input }, context) => {
+      const pipeline = await redeployRelease(context.db.http, context.config, await context.caller(), {
+        releaseId: input.releaseId.id,
+        environmentName: input.environmentName,
+      });
+      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      return { pipeline };
+    },
+  },
+  { name: 'RedeployReleasePayload', outputFields: (t) => ({ pipeline: t.field({ type: PipelineNode, resolve: (payload) => payload.pipeline }) }) },
 );
 
 builder.relayMutationField(

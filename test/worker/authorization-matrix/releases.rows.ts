@@ -1,7 +1,8 @@
 // Authorization rows of releases: created, changed and given participants and assets with
 // release:manage (owners, release managers); commented on with release:comment (developers and up);
-// read with release:view (every built-in role). A comment is edited or deleted by its author alone:
+// read with release:view (every built-in role); redeployed with pipeline:execute (developers and up). A comment is edited or deleted by its author alone:
 // here the system admin wrote it, so everyone else who may comment is FORBIDDEN.
+import { createEnvironment } from '../../../src/domain/environments/service';
 import { uploadReleaseAsset } from '../../../src/domain/releases/assets';
 import { createReleaseComment } from '../../../src/domain/releases/comments';
 import { addReleaseParticipant } from '../../../src/domain/releases/participants';
@@ -13,6 +14,7 @@ import { adminCaller, graphqlOutcome, h, headersOf, inTenant, seeTenant, tenant,
 
 const managers = inTenant(['admin', 'owner', 'release_manager', 'scoped_key_in']);
 const commenters = inTenant(['admin', 'owner', 'release_manager', 'developer', 'project_developer', 'scoped_key_in']);
+const runners = inTenant(['admin', 'owner', 'release_manager', 'developer', 'project_developer', 'scoped_key_in']);
 const readers = inTenant(seeTenant.filter((actor) => actor !== 'project_viewer_role'));
 const hclData = 'stage "deploy" {\n  task "go" {\n    action "exec_command" {\n      command = "true"\n    }\n  }\n}\n';
 
@@ -36,6 +38,10 @@ async function newRelease(): Promise<string> {
 
 let shared: Promise<string> | undefined;
 export const sharedRelease = () => (shared ??= newRelease());
+
+let redeployEnvironment: Promise<string> | undefined;
+const redeployTarget = () =>
+  (redeployEnvironment ??= createEnvironment(h.db.http, adminCaller, { projectId: tenant.projectId, name: unique('redeploy') }).then((e) => e.name));
 
 const adminComment = async () => (await createReleaseComment(h.db.http, adminCaller, { releaseId: await sharedRelease(), text: 'by the admin' })).id;
 
@@ -80,6 +86,13 @@ export const graphqlRows: Record<string, Row> = {
         input: { id: globalId('Release', await newRelease()) },
       }),
     expected: managers,
+  },
+  'Mutation.redeployRelease': {
+    run: async (a) =>
+      graphqlOutcome(a, 'mutation($input: RedeployReleaseInput!) { redeployRelease(input: $input) { pipeline { id } } }', {
+        input: { releaseId: globalId('Release', await sharedRelease()), environmentName: await redeployTarget() },
+      }),
+    expected: runners,
   },
   'Mutation.addReleaseParticipant': {
     run: async (a) =>
