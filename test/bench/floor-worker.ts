@@ -25,3 +25,4 @@ export default app;
 export { AgentQueue } from '../../src/durable/agent-queue';
 export { JobLog } from '../../src/durable/job-log';
 export { RateLimiter } from '../../src/durable/rate-limiter';
+export { ProjectEventHub } from '../../src/durable/project-event-hub';
