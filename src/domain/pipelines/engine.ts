@@ -11,27 +11,52 @@ import { afterCommit } from './deployment-queue';
 import { Draft } from './draft';
 import { nestedTemplateLoader } from './nested';
 import type { EngineConfig } from './secrets';
-import { loadTree, type Locator } from './tree';
+import { emptyTree, loadTree, type Locator } from './tree';
 
 const maxAttempts = 10;
 const baseBackoffMs = 10;
 const maxBackoffMs = 200;
 
-export function engineContext(db: HttpDatabase, config: EngineConfig): EngineContext {
+function engineContext(db: HttpDatabase, config: EngineConfig): EngineContext {
   return { db, config, loadNestedTemplate: nestedTemplateLoader(db) };
 }
 
 /** Runs `step` on the tree of `locator` and commits it with everything it sets off. */
-export async function runTransition<T>(
+export function runTransition<T>(
   db: HttpDatabase,
   config: EngineConfig,
   locator: Locator,
   step: (draft: Draft, ctx: EngineContext) => T | Promise<T>,
   now: Date = new Date(),
 ): Promise<T> {
+  return settle(db, config, async () => new Draft(await loadTree(db, locator), now), step);
+}
+
+/**
+ * Creates a new pipeline tree rooted at `rootId`: `build` fills a draft of the empty tree, and it is
+ * committed as any transition is. A creation can lose a race too (a deployment it starts finds its
+ * environment taken, commit.ts): it is then built again from nothing, and its deployment queued.
+ */
+export function runCreation<T>(
+  db: HttpDatabase,
+  config: EngineConfig,
+  rootId: string,
+  build: (draft: Draft, ctx: EngineContext) => T | Promise<T>,
+  now: Date = new Date(),
+): Promise<T> {
+  return settle(db, config, () => new Draft(emptyTree(rootId), now), build);
+}
+
+/** The one loop: a fresh draft, the step, the engine's moves, the commit; again on a lost race. */
+async function settle<T>(
+  db: HttpDatabase,
+  config: EngineConfig,
+  freshDraft: () => Draft | Promise<Draft>,
+  step: (draft: Draft, ctx: EngineContext) => T | Promise<T>,
+): Promise<T> {
   const ctx = engineContext(db, config);
   for (let attempt = 1; ; attempt += 1) {
-    const draft = new Draft(await loadTree(db, locator), now);
+    const draft = await freshDraft();
     const result = await step(draft, ctx);
     await advance(draft, ctx);
     if (draft.isEmpty) return result;
@@ -53,6 +78,6 @@ export async function runTransition<T>(
  * Several transitions of one tree that lost to the same commit would otherwise all reload at once
  * and race again, one winning per round: a random wait, growing with the attempts, spreads them out.
  */
-export function backOff(attempt: number): Promise<void> {
+function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1))));
 }

@@ -30,15 +30,11 @@ import type { ReleaseLifecycleTemplate } from '../lifecycles/model';
 import { prnOf } from '../prn';
 import type { Range } from '../templates/hcl/ast';
 import type { PipelineTemplate, TemplateStage, TemplateVariable } from '../templates/model';
-import { advance } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
-import { commitDraft } from './commit';
 import { deployerOf } from './deployment-start';
-import { Draft } from './draft';
-import { engineContext } from './engine';
+import { runCreation } from './engine';
 import type { EngineConfig } from './secrets';
 import { pipelineView, type PipelineView } from './service';
-import { emptyTree } from './tree';
 import { resolveVariables } from './variables';
 
 /** Which pipeline template version deploys to an environment. */
@@ -188,43 +184,43 @@ export async function createReleaseLifecyclePipeline(
   const rules = lifecycle.approvalRulePrns.length > 0 ? await rulesByPrn(db, project.organizationId) : new Map();
 
   const id = crypto.randomUUID();
-  const draft = new Draft(emptyTree(id), new Date());
-  const pipeline = await buildPipeline(draft, config, {
-    id,
-    type: 'RELEASE_LIFECYCLE',
-    organizationId: project.organizationId,
-    projectId: project.id,
-    templateId: null,
-    lifecycleVersionId: input.lifecycleVersionId ?? null,
-    template,
-    environmentName: null,
-    parent: null,
-    releaseId: input.releaseId,
-    variables,
-    annotations: [],
-    trigger: deployerOf(principal),
-    rules,
-  });
-  draft.setPipeline(pipeline, 'start', 'RUNNING');
-  draft.record(principal, {
-    action: 'create',
-    targetType: 'pipeline',
-    targetId: id,
-    targetPrn: prnOf('pipeline', project.organizationName, project.name, id),
-    ...target,
-    payload: {
+  // Built again from nothing if it loses a race (a deployment it starts finds its environment taken).
+  return runCreation(db, config, id, async (draft) => {
+    const pipeline = await buildPipeline(draft, config, {
+      id,
       type: 'RELEASE_LIFECYCLE',
-      releaseId: input.releaseId,
+      organizationId: project.organizationId,
+      projectId: project.id,
+      templateId: null,
       lifecycleVersionId: input.lifecycleVersionId ?? null,
-      environments: Object.fromEntries(templates),
-      variables: Object.keys(input.variables ?? {}),
-    },
+      template,
+      environmentName: null,
+      parent: null,
+      releaseId: input.releaseId,
+      variables,
+      annotations: [],
+      trigger: deployerOf(principal),
+      rules,
+    });
+    draft.setPipeline(pipeline, 'start', 'RUNNING');
+    draft.record(principal, {
+      action: 'create',
+      targetType: 'pipeline',
+      targetId: id,
+      targetPrn: prnOf('pipeline', project.organizationName, project.name, id),
+      ...target,
+      payload: {
+        type: 'RELEASE_LIFECYCLE',
+        releaseId: input.releaseId,
+        lifecycleVersionId: input.lifecycleVersionId ?? null,
+        environments: Object.fromEntries(templates),
+        variables: Object.keys(input.variables ?? {}),
+      },
+    });
+    if (input.writeWith) {
+      draft.leadingWrites.push(...input.writeWith.before);
+      draft.trailingWrites.push(...input.writeWith.after(id));
+    }
+    return pipelineView(pipeline);
   });
-  if (input.writeWith) {
-    draft.leadingWrites.push(...input.writeWith.before);
-    draft.trailingWrites.push(...input.writeWith.after(id));
-  }
-  await advance(draft, engineContext(db, config));
-  await commitDraft(db, draft);
-  return pipelineView(pipeline);
 }

@@ -30,18 +30,15 @@ import { ensureEnvironment } from '../environments/ensure';
 import { isUuid } from '../ids';
 import { validateName } from '../names';
 import { prnOf } from '../prn';
-import { advance, approvalsSatisfied } from './advance';
+import { approvalsSatisfied } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
 import { cancelPipelineIn } from './cancel';
 import { deployerOf, startDeployment } from './deployment-start';
-import { commitDraft, isLostRace } from './commit';
 import { startOrHold } from './deployment-gate';
-import { afterCommit } from './deployment-queue';
-import { Draft } from './draft';
-import { backOff, engineContext, runTransition } from './engine';
+import type { Draft } from './draft';
+import { runCreation, runTransition } from './engine';
 import { refusal } from './state-machine';
 import type { EngineConfig } from './secrets';
-import { emptyTree } from './tree';
 import { resolveVariables } from './variables';
 
 /** A pipeline as shown: never its template snapshot or its sensitive values. */
@@ -137,10 +134,7 @@ export async function createPipeline(db: HttpDatabase, config: EngineConfig, cal
   const rules = needsRules ? await rulesByPrn(db, row.organizationId) : new Map();
 
   const id = crypto.randomUUID();
-  const now = new Date();
-  // A deployment that loses the race to start in its environment (commit.ts) is built again and queued.
-  for (let attempt = 1; ; attempt += 1) {
-    const draft = new Draft(emptyTree(id), now);
+  return runCreation(db, config, id, async (draft) => {
     const pipeline = await buildPipeline(draft, config, {
       id,
       type: input.type,
@@ -167,17 +161,8 @@ export async function createPipeline(db: HttpDatabase, config: EngineConfig, cal
       // Names only: variable values (sensitive or not) stay out of the activity log.
       payload: { type: input.type, pipelineTemplateId: row.id, environmentName, variables: Object.keys(input.variables ?? {}) },
     });
-    await advance(draft, engineContext(db, config));
-    try {
-      await commitDraft(db, draft);
-    } catch (error) {
-      if (!isLostRace(error) || attempt >= 10) throw error;
-      await backOff(attempt);
-      continue;
-    }
-    await afterCommit(db, config, draft);
     return pipelineView(pipeline);
-  }
+  });
 }
 
 function nodeIn(draft: Draft, nodeId: string): PipelineNodeRow {

@@ -9,17 +9,12 @@ import type { HttpDatabase } from '../../db/client';
 import type { PipelineAnnotation } from '../../db/schema';
 import type { ActivityInput } from '../activity/record';
 import type { PipelineTemplate } from '../templates/model';
-import { advance } from './advance';
 import { buildPipeline, rulesByPrn } from './build';
-import { commitDraft, isLostRace } from './commit';
 import { startOrHold } from './deployment-gate';
-import { afterCommit } from './deployment-queue';
 import { deployerOf } from './deployment-start';
-import { Draft } from './draft';
-import { backOff, engineContext } from './engine';
+import { runCreation } from './engine';
 import type { EngineConfig } from './secrets';
 import { pipelineView, type PipelineView } from './service';
-import { emptyTree } from './tree';
 import type { ResolvedVariables } from './variables';
 
 export interface DeploymentSnapshot {
@@ -51,36 +46,31 @@ export async function deploySnapshot(
 ): Promise<PipelineView> {
   const rules = snapshot.template.approvalRulePrns.length > 0 ? await rulesByPrn(db, snapshot.organizationId) : new Map();
   const id = crypto.randomUUID();
-  const now = options.now ?? new Date();
-  for (let attempt = 1; ; attempt += 1) {
-    const draft = new Draft(emptyTree(id), now);
-    const pipeline = await buildPipeline(draft, config, {
-      id,
-      type: 'DEPLOYMENT',
-      organizationId: snapshot.organizationId,
-      projectId: snapshot.projectId,
-      templateId: snapshot.templateId,
-      template: snapshot.template,
-      environmentName: snapshot.environmentName,
-      parent: null,
-      releaseId: snapshot.releaseId,
-      variables: snapshot.variables,
-      annotations: options.annotations,
-      trigger: deployerOf(principal),
-      rules,
-      queueFront: options.queueFront,
-    });
-    await startOrHold(db, draft, pipeline);
-    draft.record(principal, options.activity(id));
-    await advance(draft, engineContext(db, config));
-    try {
-      await commitDraft(db, draft);
-    } catch (error) {
-      if (!isLostRace(error) || attempt >= 10) throw error;
-      await backOff(attempt);
-      continue;
-    }
-    await afterCommit(db, config, draft);
-    return pipelineView(pipeline);
-  }
+  return runCreation(
+    db,
+    config,
+    id,
+    async (draft) => {
+      const pipeline = await buildPipeline(draft, config, {
+        id,
+        type: 'DEPLOYMENT',
+        organizationId: snapshot.organizationId,
+        projectId: snapshot.projectId,
+        templateId: snapshot.templateId,
+        template: snapshot.template,
+        environmentName: snapshot.environmentName,
+        parent: null,
+        releaseId: snapshot.releaseId,
+        variables: snapshot.variables,
+        annotations: options.annotations,
+        trigger: deployerOf(principal),
+        rules,
+        queueFront: options.queueFront,
+      });
+      await startOrHold(db, draft, pipeline);
+      draft.record(principal, options.activity(id));
+      return pipelineView(pipeline);
+    },
+    options.now,
+  );
 }
