@@ -101,6 +101,11 @@ export async function createReleaseComment(db: HttpDatabase, caller: Caller, inp
   return created;
 }
 
+/** What every versioned change of a comment shares. */
+function versionedComment(db: HttpDatabase, comment: ReleaseCommentView) {
+  return { table: releaseComments, what: 'Release comment', current: comment, reload: () => find(db, comment.id) };
+}
+
 export async function updateReleaseComment(
   db: HttpDatabase,
   caller: Caller,
@@ -110,11 +115,8 @@ export async function updateReleaseComment(
   authorizeAuthor(principal, comment, 'comment');
   const text = validateText(input.text);
   return versionedChange<ReleaseCommentView, ReleaseCommentView>(db, {
-    table: releaseComments,
-    what: 'Release comment',
-    current: comment,
+    ...versionedComment(db, comment),
     expectedVersion: input.version,
-    reload: () => find(db, comment.id),
     change: (atVersion) =>
       db
         .update(releaseComments)
@@ -130,11 +132,8 @@ export async function deleteReleaseComment(db: HttpDatabase, caller: Caller, inp
   const { comment, release, principal } = await loadComment(db, caller, input.id);
   authorizeAuthor(principal, comment, 'comment');
   return versionedChange<ReleaseCommentView, ReleaseCommentView>(db, {
-    table: releaseComments,
-    what: 'Release comment',
-    current: comment,
+    ...versionedComment(db, comment),
     expectedVersion: input.version,
-    reload: () => find(db, comment.id),
     change: (atVersion) => db.delete(releaseComments).where(atVersion).returning(),
     activity: (current) => ({ initiator: principal, event: commentEvent(release, 'delete', current) }),
   });

@@ -355,17 +355,24 @@ export interface UpdateReleaseInput {
   version?: number;
 }
 
+/** What every versioned change of a release shares. */
+function versionedRelease(db: HttpDatabase, release: ReleaseView) {
+  return {
+    table: releases,
+    what: `Release ${release.semanticVersion}`,
+    notFoundAs: 'Release',
+    current: release,
+    reload: () => find(db, release.id),
+  };
+}
+
 /** Changes notes and/or the due date (a new due date is warned about again). */
 export async function updateRelease(db: HttpDatabase, caller: Caller, id: string, input: UpdateReleaseInput, now = new Date()): Promise<ReleaseView> {
   const { release, principal } = await loadRelease(db, caller, id, 'release:manage');
   const notes = input.notes === undefined ? undefined : validateNotes(input.notes);
   const dueDate = input.dueDate === undefined ? undefined : validateDueDate(input.dueDate, now);
   await versionedChange<ReleaseView, { id: string }>(db, {
-    table: releases,
-    what: `Release ${release.semanticVersion}`,
-    notFoundAs: 'Release',
-    current: release,
-    reload: () => find(db, id),
+    ...versionedRelease(db, release),
     expectedVersion: input.version,
     change: (atVersion) =>
       db
@@ -415,11 +422,7 @@ export async function deleteRelease(
   const { release, principal } = await loadRelease(db, caller, id, 'release:manage');
   const assets = await db.select({ objectKey: releaseAssets.objectKey }).from(releaseAssets).where(eq(releaseAssets.releaseId, release.id));
   await versionedChange<ReleaseView, { id: string }>(db, {
-    table: releases,
-    what: `Release ${release.semanticVersion}`,
-    notFoundAs: 'Release',
-    current: release,
-    reload: () => find(db, id),
+    ...versionedRelease(db, release),
     expectedVersion: input.version,
     guard: {
       lock: advisoryLock(db, releasePipelinesLockKey(release.id)),
