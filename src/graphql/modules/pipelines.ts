@@ -10,12 +10,21 @@
 // pipeline id (pipeline-loaders.ts): one query each, however many pipelines, stages and tasks are
 // selected. Reading needs pipeline:view on the pipeline's project, decided in the domain.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { nodesByIds, pageProjectPipelines, pipelineIdsByPath, pipelinesInTreesOf, pipelineSorts, type PipelineListRow } from '../../domain/pipelines/queries';
+import {
+  nodesByIds,
+  pageProjectPipelines,
+  pipelineIdsByPath,
+  pipelinesInTreesOf,
+  pipelineSorts,
+  type PipelineFilter,
+  type PipelineListRow,
+  type PipelineSort,
+} from '../../domain/pipelines/queries';
 import { getPipeline, type ApprovalView, type NodeView, type PipelineView } from '../../domain/pipelines/service';
 import { nodeStatuses, pipelineTypes, type NodeKind } from '../../domain/pipelines/statuses';
 import { prnOf } from '../../domain/prn';
 import { builder } from '../builder';
-import { keysetConnection } from '../connections';
+import { keysetConnection, type ConnectionArgs } from '../connections';
 import type { GraphQLContext } from '../context';
 import { ResourceMetadata } from '../metadata';
 import { approvalsOf, nodesOf } from '../pipeline-loaders';
@@ -302,6 +311,21 @@ builder.queryField('pipeline', (t) =>
   }),
 );
 
+/** A Relay connection over a project's pipelines matching `filter`, in the order the arguments ask. */
+async function pipelineConnection(
+  context: GraphQLContext,
+  args: ConnectionArgs & { sort?: PipelineSort | null },
+  project: { id: string; organizationId: string },
+  filter: PipelineFilter,
+) {
+  const caller = await context.caller();
+  return keysetConnection<PipelineListRow>(
+    args,
+    (row) => row.sortKey,
+    (page) => pageProjectPipelines(context.db.http, caller, project, filter, args.sort ?? 'CREATED_AT_DESC', page),
+  );
+}
+
 builder.objectField(ProjectNode, 'pipelines', (t) =>
   t.connection(
     {
@@ -318,29 +342,15 @@ builder.objectField(ProjectNode, 'pipelines', (t) =>
         includeNested: t.arg.boolean({ defaultValue: false }),
         sort: t.arg({ type: PipelineSortEnum, defaultValue: 'CREATED_AT_DESC' }),
       },
-      resolve: async (project, args, context) => {
-        const caller = await context.caller();
-        return keysetConnection<PipelineListRow>(
-          args,
-          (row) => row.sortKey,
-          (page) =>
-            pageProjectPipelines(
-              context.db.http,
-              caller,
-              project,
-              {
-                environmentName: args.environmentName ?? undefined,
-                types: args.types ?? undefined,
-                statuses: args.statuses ?? undefined,
-                createdAfter: args.createdAfter ?? undefined,
-                createdBefore: args.createdBefore ?? undefined,
-                includeNested: args.includeNested ?? false,
-              },
-              args.sort ?? 'CREATED_AT_DESC',
-              page,
-            ),
-        );
-      },
+      resolve: (project, args, context) =>
+        pipelineConnection(context, args, project, {
+          environmentName: args.environmentName ?? undefined,
+          types: args.types ?? undefined,
+          statuses: args.statuses ?? undefined,
+          createdAfter: args.createdAfter ?? undefined,
+          createdBefore: args.createdBefore ?? undefined,
+          includeNested: args.includeNested ?? false,
+        }),
     },
     { name: 'PipelineConnection' },
     { name: 'PipelineEdge' },
@@ -358,28 +368,19 @@ builder.objectField(EnvironmentNode, 'pipelines', (t) =>
         createdBefore: t.arg({ type: 'Time', description: 'Excluded.' }),
         sort: t.arg({ type: PipelineSortEnum, defaultValue: 'CREATED_AT_DESC' }),
       },
-      resolve: async (environment, args, context) => {
-        const caller = await context.caller();
-        return keysetConnection<PipelineListRow>(
+      resolve: (environment, args, context) =>
+        pipelineConnection(
+          context,
           args,
-          (row) => row.sortKey,
-          (page) =>
-            pageProjectPipelines(
-              context.db.http,
-              caller,
-              { id: environment.projectId, organizationId: environment.organizationId },
-              {
-                environmentName: environment.name,
-                types: ['DEPLOYMENT'],
-                statuses: args.statuses ?? undefined,
-                createdAfter: args.createdAfter ?? undefined,
-                createdBefore: args.createdBefore ?? undefined,
-              },
-              args.sort ?? 'CREATED_AT_DESC',
-              page,
-            ),
-        );
-      },
+          { id: environment.projectId, organizationId: environment.organizationId },
+          {
+            environmentName: environment.name,
+            types: ['DEPLOYMENT'],
+            statuses: args.statuses ?? undefined,
+            createdAfter: args.createdAfter ?? undefined,
+            createdBefore: args.createdBefore ?? undefined,
+          },
+        ),
     },
     { name: 'EnvironmentPipelineConnection' },
     { name: 'EnvironmentPipelineEdge' },
