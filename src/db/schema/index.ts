@@ -28,3 +28,4 @@ export * from './release-comments';
 export * from './release-assets';
 export * from './release-pipeline-templates';
 export * from './change-windows';
+export * from './agents';

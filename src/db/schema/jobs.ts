@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { agentSessions, agents } from './agents';
 import { jobStatuses } from '../../domain/pipelines/statuses';
 import { createdAt, id, updatedAt, version } from './columns';
 import { organizations } from './organizations';
@@ -39,7 +40,20 @@ export const jobs = pgTable(
     /** 1 for a task's first job; a gate's later attempts count up. */
     attempt: integer('attempt').notNull(),
     outputs: jsonb('outputs').$type<JobOutputs>().notNull().default({}),
-    agentId: uuid('agent_id'),
+    /** The agent the job is routed to (set while QUEUED, before any claim), then the one that ran it. */
+    agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    /** The agent session holding the job's current lease (PENDING, RUNNING, CANCELING). */
+    sessionId: uuid('session_id').references(() => agentSessions.id, { onDelete: 'set null' }),
+    /** When the agent's queue acknowledged the enqueue; null while the enqueue is owed (the sweep repeats it). */
+    dispatchedAt: timestamp('dispatched_at', { withTimezone: true }),
+    /** Leases granted so far; a job whose lease expired this many times (the attempt limit) fails. */
+    leaseCount: integer('lease_count').notNull().default(0),
+    /** Bytes of log stored (the JobLog object's size once the job ended). */
+    logSize: bigint('log_size', { mode: 'number' }).notNull().default(0),
+    /** The log reached its cap and later output was dropped. */
+    logTruncated: boolean('log_truncated').notNull().default(false),
+    /** Why the job failed or was canceled when the platform ended it (lease expiry, no agent, ...). */
+    failureReason: text('failure_reason'),
     queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
     pendingAt: timestamp('pending_at', { withTimezone: true }),
     runningAt: timestamp('running_at', { withTimezone: true }),
@@ -53,6 +67,7 @@ export const jobs = pgTable(
     index('jobs_node_idx').on(table.nodeId),
     index('jobs_pipeline_idx').on(table.pipelineId),
     index('jobs_queued_idx').on(table.organizationId, table.queuedAt).where(sql`status = 'QUEUED'`),
+    index('jobs_agent_active_idx').on(table.agentId).where(sql`status IN ('QUEUED', 'PENDING', 'RUNNING', 'CANCELING')`),
   ],
 );
 

@@ -1,0 +1,183 @@
+// The agent protocol, /agent/v1, typed once and shared by the Worker (src/agent-api/) and the Node
+// agent and job executor (src/agent/). Every body is JSON checked by these schemas on both ends,
+// except log chunks, which are raw bytes. Two credentials speak it:
+// - the agent process: its service account (a Phobos access token from token exchange, or an API
+//   key in X-API-Key), or an internal agent's credential (src/auth/internal-agent-credentials.ts);
+// - the job executor: the job token a claim returned, good for that one job and lease only.
+import { z } from 'zod';
+
+export const agentApiPrefix = '/agent/v1';
+
+/** Every path of the protocol, for both ends. */
+export const agentPaths = {
+  /** POST OpenSessionRequest → OpenSessionResponse (agent credential). */
+  sessions: `${agentApiPrefix}/sessions`,
+  /** DELETE: graceful shutdown; jobs the session holds but has not started go back to the queue. */
+  session: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}`,
+  /** POST HeartbeatRequest → HeartbeatResponse: keeps the session active and renews its leases. */
+  heartbeat: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/heartbeat`,
+  /** POST SessionErrorRequest → 204: appends to the session's error log. */
+  errors: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/errors`,
+  /** POST ClaimRequest → ClaimResponse: the HTTP long poll (held until a job arrives or waitSeconds pass). */
+  claim: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/claim`,
+  /** GET with Upgrade: websocket: the hibernatable socket the queue pushes jobs on (QueueClientMessage / QueueServerMessage). */
+  queue: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/queue`,
+  /** POST HandBackRequest → 204 (agent credential): a leased job the agent will not run goes back to the queue. */
+  handBack: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/hand-back`,
+  /** GET → JobInputs (job token). */
+  job: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}`,
+  /** POST → JobStatusResponse (job token): PENDING → RUNNING; 409 when the job was canceled meanwhile. */
+  running: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/running`,
+  /** PUT ?offset=<bytes> with the chunk as the body (job token) → LogAppendResponse; 409 LogGap when offset > size. */
+  logs: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/logs`,
+  /** GET → CancellationResponse (job token): whether a cancel was requested (the executor asks every ~2 s). */
+  cancellation: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/cancellation`,
+  /** POST FinishRequest → JobStatusResponse (job token): the job's end, outputs with it. */
+  finish: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/finish`,
+} as const;
+
+/** Environment the dispatchers give the job executor (as Phobos's job-executor image reads it). */
+export const executorEnvironment = {
+  jobId: 'JOB_ID',
+  jobToken: 'JOB_TOKEN',
+  apiUrl: 'API_URL',
+  /** Bytes; the executor's own limit where the dispatcher cannot impose one. */
+  memoryLimit: 'MEMORY_LIMIT',
+} as const;
+
+const id = z.string().uuid();
+
+export const openSessionRequest = z.object({
+  /** The agent's id, or its path: `<name>` for a shared agent, `<organization>/<name>` for an organization's. */
+  agent: z.string().min(1).max(200),
+  /** Free text shown with the session (host name, version). */
+  description: z.string().max(200).optional(),
+});
+export type OpenSessionRequest = z.infer<typeof openSessionRequest>;
+
+export const openSessionResponse = z.object({
+  sessionId: id,
+  agentId: id,
+  heartbeatIntervalSeconds: z.number().int().positive(),
+  /** A lease not renewed within this many seconds expires. */
+  leaseSeconds: z.number().int().positive(),
+  /** Upper bound of ClaimRequest.waitSeconds. */
+  maxClaimWaitSeconds: z.number().int().positive(),
+  /** Jobs one session may hold at once (the agent's concurrency limit). */
+  concurrencyLimit: z.number().int().positive(),
+});
+export type OpenSessionResponse = z.infer<typeof openSessionResponse>;
+
+export const leaseRef = z.object({ jobId: id, leaseId: id });
+export type LeaseRef = z.infer<typeof leaseRef>;
+
+export const heartbeatRequest = z.object({ leases: z.array(leaseRef).max(1000) });
+export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
+
+export const heartbeatResponse = z.object({
+  /** Held jobs whose cancellation was requested: stop them (the executor also sees it). */
+  cancel: z.array(id),
+  /** Leases this session no longer holds (expired, taken over): stop those jobs, report nothing. */
+  lost: z.array(id),
+});
+export type HeartbeatResponse = z.infer<typeof heartbeatResponse>;
+
+export const sessionErrorRequest = z.object({ message: z.string().min(1).max(4096) });
+export type SessionErrorRequest = z.infer<typeof sessionErrorRequest>;
+
+export const claimRequest = z.object({
+  /** How many jobs the agent can start now (its free capacity). */
+  capacity: z.number().int().min(1).max(1000),
+  /** How long to hold the request when no job is queued (0: answer at once). */
+  waitSeconds: z.number().int().min(0).max(25),
+});
+export type ClaimRequest = z.infer<typeof claimRequest>;
+
+/** One job leased to the session: what a dispatcher needs to start an executor. */
+export const jobLease = z.object({
+  jobId: id,
+  leaseId: id,
+  /** The job token: a JWT for this job and lease only (expires after maxDurationSeconds + 1 h). */
+  token: z.string().min(1),
+  maxDurationSeconds: z.number().int().positive(),
+  leaseExpiresAt: z.string().datetime(),
+});
+export type JobLease = z.infer<typeof jobLease>;
+
+export const claimResponse = z.object({ jobs: z.array(jobLease) });
+export type ClaimResponse = z.infer<typeof claimResponse>;
+
+export const handBackRequest = z.object({ leases: z.array(leaseRef).min(1).max(1000) });
+export type HandBackRequest = z.infer<typeof handBackRequest>;
+
+/** Agent → queue on the WebSocket. */
+export const queueClientMessage = z.discriminatedUnion('type', [
+  /** Free capacity changed (sent on connect and after each job ends): the queue may push that many. */
+  z.object({ type: z.literal('ready'), capacity: z.number().int().min(0).max(1000) }),
+]);
+export type QueueClientMessage = z.infer<typeof queueClientMessage>;
+
+/** Queue → agent on the WebSocket. */
+export const queueServerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('jobs'), jobs: z.array(jobLease) }),
+  z.object({ type: z.literal('cancel'), jobIds: z.array(id) }),
+]);
+export type QueueServerMessage = z.infer<typeof queueServerMessage>;
+
+export const jobAction = z.object({
+  alias: z.string().nullable(),
+  name: z.string(),
+  /** `exec` for the built-in plugin. */
+  pluginName: z.string(),
+  /** `command` for exec_command. */
+  actionName: z.string(),
+  /** Evaluated inputs (exec_command: command, shell, env, working_dir, volumes). */
+  inputs: z.record(z.string(), z.unknown()),
+});
+export type JobAction = z.infer<typeof jobAction>;
+
+export const jobVolume = z.object({ name: z.string(), type: z.string(), attributes: z.record(z.string(), z.unknown()) });
+
+export const jobInputs = z.object({
+  jobId: id,
+  pipelineId: id,
+  projectId: id,
+  organizationId: id,
+  status: z.string(),
+  maxDurationSeconds: z.number().int().positive(),
+  actions: z.array(jobAction),
+  /** The pipeline's variables, resolved (sensitive ones included: mask them, see sensitiveValues). */
+  variables: z.record(z.string(), z.unknown()),
+  volumes: z.array(jobVolume),
+  /** Minted `jwt` blocks of the template: name → token. */
+  jwts: z.record(z.string(), z.string()),
+  /** Values the executor must mask in the log (sensitive variables, minted tokens). */
+  sensitiveValues: z.array(z.string()),
+});
+export type JobInputs = z.infer<typeof jobInputs>;
+
+export const jobStatusResponse = z.object({ jobId: id, status: z.string() });
+export type JobStatusResponse = z.infer<typeof jobStatusResponse>;
+
+export const logAppendResponse = z.object({
+  /** The log's size after the append (a retried chunk leaves it unchanged). */
+  size: z.number().int().nonnegative(),
+  /** The log reached its cap: later output is dropped. */
+  truncated: z.boolean(),
+});
+export type LogAppendResponse = z.infer<typeof logAppendResponse>;
+
+/** 409 body of a log append whose offset is past the end: resend from `size`. */
+export const logGap = z.object({ error: z.string(), size: z.number().int().nonnegative() });
+
+export const cancellationResponse = z.object({ cancelRequested: z.boolean() });
+export type CancellationResponse = z.infer<typeof cancellationResponse>;
+
+export const finishRequest = z.object({
+  status: z.enum(['FINISHED', 'FAILED', 'CANCELED']),
+  /** Outputs by action alias (or name when it has no alias). */
+  outputs: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  /** Why it failed (shown with the job): a non-zero exit, the maximum duration, a dispatcher error. */
+  reason: z.string().max(4096).optional(),
+});
+export type FinishRequest = z.infer<typeof finishRequest>;
