@@ -50,6 +50,8 @@ export interface JobLogSearch {
 /** One message on a viewer socket: the log's bytes from `offset`, as text, and where it stands. */
 export interface JobLogStreamMessage {
   offset: number;
+  /** Where the bytes of `logs` end: the offset to resume from. */
+  end: number;
   logs: string;
   size: number;
   truncated: boolean;
@@ -417,6 +419,7 @@ export class JobLog extends DurableObject<WorkerEnv> {
       if (whole === 0) break;
       const message: JobLogStreamMessage = {
         offset: viewer.sent,
+        end: viewer.sent + whole,
         logs: decoder.decode(bytes.subarray(0, whole)),
         size: s.size,
         truncated: s.truncated,
@@ -428,7 +431,7 @@ export class JobLog extends DurableObject<WorkerEnv> {
       if (whole < bytes.length) break;
     }
     if (s.completed && (viewer.sent >= s.size || gone)) {
-      const message: JobLogStreamMessage = { offset: viewer.sent, logs: '', size: s.size, truncated: s.truncated, completed: true };
+      const message: JobLogStreamMessage = { offset: viewer.sent, end: viewer.sent, logs: '', size: s.size, truncated: s.truncated, completed: true };
       socket.send(JSON.stringify(message));
       viewer.done = true;
       socket.serializeAttachment(viewer);
