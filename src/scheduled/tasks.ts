@@ -15,7 +15,13 @@ export interface ScheduledTask {
 }
 
 /** Later milestones register their tasks here. */
-export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask, releaseDueDatesTask, jobLogRetentionTask];
+export const scheduledTasks: ScheduledTask[] = [
+  signingKeyRotationTask,
+  advanceDueNodesTask,
+  pipelineEventPublishTask,
+  releaseDueDatesTask,
+  jobLogRetentionTask,
+];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {
   return Promise.all(

@@ -4,15 +4,7 @@
 //   subscription { jobLogStreamEvents(input: { jobId: "...", lastSeenLogSize: 0 }) { completed size truncated data { offset logs } } }
 // The Job fields are authorized with the job itself (pipeline:view in its project); the
 // subscription checks the same. Offsets and sizes are bytes of the log as the job wrote it.
-import {
-  jobLogSize,
-  jobLogUpdatedAt,
-  maxLogReadBytes,
-  maxLogSearchMatches,
-  readJobLog,
-  searchJobLog,
-  subscribeJobLog,
-} from '../../domain/job-logs/service';
+import { jobLogSize, jobLogUpdatedAt, maxLogReadBytes, maxLogSearchMatches, readJobLog, searchJobLog, subscribeJobLog } from '../../domain/job-logs/service';
 import type { JobLogMatch, JobLogStreamMessage } from '../../durable/job-log';
 import { builder } from '../builder';
 import { JobNode } from './jobs';
