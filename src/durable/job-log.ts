@@ -263,17 +263,17 @@ export class JobLog extends DurableObject<WorkerEnv> {
     return { size: s.size, truncated: s.truncated };
   }
 
-  /** Where the log stands, without its bytes. */
+  /** Where the log stands, without its bytes (cheap: the object store is not asked, so `expired` is only known to reads). */
   async status(jobId: string): Promise<JobLogStatus> {
     this.remember(jobId);
-    return this.statusNow(this.state.stored ? await this.storedSize() : undefined);
+    return this.statusNow();
   }
 
   /** Up to `limit` bytes from `offset` (past the end: none). */
   async read(jobId: string, offset: number, limit: number): Promise<JobLogSlice> {
     this.remember(jobId);
     const { bytes, expired } = await this.readRange(offset, limit);
-    return { ...this.statusNow(expired ? null : undefined), offset, bytes };
+    return { ...this.statusNow(expired), offset, bytes };
   }
 
   /** Lines containing `query` (case-insensitive), the first `limit` of them. */
@@ -341,21 +341,15 @@ export class JobLog extends DurableObject<WorkerEnv> {
     }
   }
 
-  private statusNow(storedSize?: number | null): JobLogStatus {
+  private statusNow(expired = false): JobLogStatus {
     const s = this.state;
     return {
       size: s.size,
       truncated: s.truncated,
       completed: s.completed,
       updatedAt: s.updatedAt === null ? null : new Date(s.updatedAt).toISOString(),
-      expired: storedSize === null && s.size > 0,
+      expired,
     };
-  }
-
-  private async storedSize(): Promise<number | null> {
-    if (!this.state.stored || this.state.jobId === null || this.state.size === 0) return this.state.size;
-    const head = await objectStoreFor(this.env, configFor(this.env)).head(jobLogKey(this.state.jobId));
-    return head ? head.size : null;
   }
 
   /** The log's bytes in [offset, offset + limit): from the rows while they last, then the object store. */

@@ -14,6 +14,7 @@ import * as platform from './authorization-matrix/platform.rows';
 import * as activity from './authorization-matrix/activity.rows';
 import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
+import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
@@ -31,6 +32,7 @@ const areas = [
   activity,
   deploymentGates,
   environments,
+  jobLogs,
   lifecycles,
   objects,
   pipelineEvents,
