@@ -270,6 +270,41 @@ describe('live tails', () => {
     expect(tail.messages.at(-1)).toMatchObject({ completed: true, size: 10 });
   });
 
+  it('follows a log as Server-Sent Events without an upgrade, resuming from Last-Event-ID', async () => {
+    const job = await newJob();
+    await appended(await job.put(0, 'first\n'));
+    const response = await h.request(`/api/v1/jobs/${job.id}/log/stream`, { headers: { authorization: `Bearer ${viewer.accessToken}`, 'last-event-id': '2' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const events = () =>
+      text
+        .split('\n\n')
+        .filter((block) => block.includes('data: '))
+        .map((block) => ({ id: block.match(/^id: (\d+)$/m)?.[1], message: JSON.parse(block.slice(block.indexOf('data: ') + 6)) as JobLogStreamMessage }));
+    const readUntil = async (condition: () => boolean) => {
+      while (!condition()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    await readUntil(() => events().length >= 1);
+    expect(events()[0]).toEqual({ id: '6', message: { offset: 2, end: 6, logs: 'rst\n', size: 6, truncated: false, completed: false } });
+    await appended(await job.put(6, 'second\n'));
+    await job.log.complete();
+    await readUntil(() => events().some((event) => event.message.completed));
+    expect(
+      events()
+        .map((event) => event.message.logs)
+        .join(''),
+    ).toBe('rst\nsecond\n');
+    expect(events().at(-1)?.message).toMatchObject({ completed: true, size: 13 });
+    expect((await reader.read()).done).toBe(true);
+  });
+
   it('streams jobLogStreamEvents over SSE: live batches, then completed, and resumes from lastSeenLogSize', async () => {
     const job = await newJob();
     const document = 'subscription($input: JobLogStreamEventsInput!) { jobLogStreamEvents(input: $input) { completed size truncated data { offset logs } } }';
@@ -312,12 +347,12 @@ describe('who may read and follow', () => {
     expect(await job.log.viewerCount()).toBe(0);
   });
 
-  it('refuses the WebSocket route without an upgrade, and anonymous callers', async () => {
+  it('refuses anonymous callers and a bad offset on the stream route', async () => {
     const job = await newJob();
-    const plain = await h.request(`/api/v1/jobs/${job.id}/log/stream`, { headers: { authorization: `Bearer ${viewer.accessToken}` } });
-    expect(plain.status).toBe(400);
-    expect(await plain.text()).toContain('Upgrade');
     expect((await h.request(`/api/v1/jobs/${job.id}/log/stream`, { headers: { upgrade: 'websocket' } })).status).toBe(401);
+    const bad = await h.request(`/api/v1/jobs/${job.id}/log/stream?offset=-4`, { headers: { authorization: `Bearer ${viewer.accessToken}` } });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('offset');
   });
 });
 

@@ -89,22 +89,34 @@ export async function searchJobLog(env: WorkerEnv, job: JobView, query: string, 
 }
 
 /**
- * A viewer's WebSocket to the job's log (`Upgrade: websocket`), handed to the object, which sends
- * the log from `offset` and then as it grows, and `completed` at the end. Needs pipeline:view.
+ * A viewer following the job's log (needs pipeline:view): with `Upgrade: websocket`, the JobLog
+ * object's own hibernating socket; otherwise Server-Sent Events, one `data:` JSON message per batch
+ * with the byte offset it ends at as its `id`, so an EventSource resumes (Last-Event-ID) where it
+ * stopped. Either way the log from `offset`, then each batch as it grows, then `completed`.
  */
-export async function openJobLogSocket(db: HttpDatabase, env: WorkerEnv, caller: Caller, jobId: string, request: Request): Promise<Response> {
+export async function openJobLogStream(db: HttpDatabase, env: WorkerEnv, caller: Caller, jobId: string, request: Request): Promise<Response> {
   const job = await getJob(db, caller, jobId);
-  const offset = new URL(request.url).searchParams.get('offset') ?? '0';
-  if (!/^\d{1,15}$/.test(offset)) throw badInput('offset', 'must be a byte offset: a whole number, 0 or more');
-  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
-    throw new AppError('BAD_USER_INPUT', 'This route is a WebSocket: send Upgrade: websocket (or use the jobLogStreamEvents subscription)', {
-      field: 'Upgrade',
-    });
+  const from = new URL(request.url).searchParams.get('offset') ?? request.headers.get('last-event-id') ?? '0';
+  if (!/^\d{1,15}$/.test(from)) throw badInput('offset', 'must be a byte offset: a whole number, 0 or more');
+  if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+    const url = new URL('https://job-log/stream');
+    url.searchParams.set('jobId', job.id);
+    url.searchParams.set('offset', from);
+    return jobLogOf(env, job.id).fetch(url, { headers: { upgrade: 'websocket' } });
   }
-  const url = new URL('https://job-log/stream');
-  url.searchParams.set('jobId', job.id);
-  url.searchParams.set('offset', offset);
-  return jobLogOf(env, job.id).fetch(url, { headers: { upgrade: 'websocket' } });
+  const messages = await subscribeJobLog(db, env, caller, job.id, Number(from));
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await messages.next();
+      if (done) controller.close();
+      else controller.enqueue(encoder.encode(`id: ${value.end}\ndata: ${JSON.stringify(value)}\n\n`));
+    },
+    async cancel() {
+      await messages.return?.();
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } });
 }
 
 /** One socket's messages, queued until read; undefined once it closed. */
