@@ -29,7 +29,8 @@ export default defineConfig({
               miniflare: {
                 bindings: {
                   ...databaseVariablesFor(database.adminUrl),
-                  PHOBOS_DB_NAME: database.templateName,
+                  PHOBOS_DB_NAME: database.durableName,
+                  TEST_DATABASE_TEMPLATE: database.templateName,
                   PHOBOS_DB_PROXY_URL: database.bridgeUrl,
                   PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'test-key-encryption-key',
                   // Test files share the RateLimiter objects; tests of the limiter set their own rate.

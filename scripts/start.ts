@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureAdminUser } from './local-stack/admin-user';
+import { ensureInternalAgents, internalAgentSpecs } from './local-stack/internal-agents';
 import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
 import { startDbBridge, type DbBridge } from './db-bridge';
 import { loadNodeEnvironment, runTool } from './local-stack/environment';
@@ -46,6 +47,7 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
 
 await runTool(async () => {
   const { env, config } = loadNodeEnvironment();
+  const agentSpecs = internalAgentSpecs(config);
   prepareStateDir(stateDir);
 
   const stops: (() => Promise<void>)[] = [];
@@ -95,6 +97,7 @@ await runTool(async () => {
     }
     const outcome = await ensureAdminUser(database.connectionString, { email: adminEmail, password: adminPassword });
     if (outcome !== 'unchanged') log(`admin user ${adminEmail} ${outcome}`);
+    await ensureInternalAgents(database.connectionString, agentSpecs);
 
     const envFile = join(stateDir, 'worker.env');
     writeEnvFile(

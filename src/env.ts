@@ -1,5 +1,6 @@
 // The Worker's bindings as declared in wrangler.toml, plus the PHOBOS_* variables (strings).
 import type { JobLog } from './durable/job-log';
+import type { PipelineTree } from './durable/pipeline-tree';
 import type { ProjectEventHub } from './durable/project-event-hub';
 
 export interface Bindings {
@@ -7,6 +8,7 @@ export interface Bindings {
   JOB_LOG: DurableObjectNamespace<JobLog>;
   RATE_LIMITER: DurableObjectNamespace;
   PROJECT_EVENT_HUB: DurableObjectNamespace<ProjectEventHub>;
+  PIPELINE_TREE: DurableObjectNamespace<PipelineTree>;
   OBJECTS: R2Bucket;
   /** Present in the unified build only; the `noui` environment serves the API alone. */
   ASSETS?: Fetcher;

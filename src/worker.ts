@@ -8,6 +8,7 @@ import { runScheduledTasks, scheduledTasks } from './scheduled/tasks';
 export { AgentQueue } from './durable/agent-queue';
 export { JobLog } from './durable/job-log';
 export { ProjectEventHub } from './durable/project-event-hub';
+export { PipelineTree } from './durable/pipeline-tree';
 export { RateLimiter } from './durable/rate-limiter';
 
 const app = createApp();

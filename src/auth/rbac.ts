@@ -68,6 +68,9 @@ export const installationPermissions = [
   'user:manage',
   'role:view',
   'role:manage',
+  // Shared agents serve every organization: only system admins see or change them.
+  'shared_agent:view',
+  'shared_agent:manage',
 ] as const;
 export type InstallationPermission = (typeof installationPermissions)[number];
 
@@ -197,6 +200,8 @@ const installationActions: Record<Exclude<InstallationPermission, 'resource_limi
   'resource_limit:update': 'change resource limits',
   'user:manage': 'manage users',
   'role:manage': 'manage roles',
+  'shared_agent:view': 'view shared agents',
+  'shared_agent:manage': 'manage shared agents',
 };
 
 function describe(permission: Permission): string {

@@ -25,6 +25,7 @@ const referencedObjects: Record<string, string> = {
   user_sessions: 'Session',
   teams: 'Team',
   roles: 'Role',
+  agents: 'Agent',
 };
 
 /**

@@ -182,12 +182,11 @@ export class JobLog extends DurableObject<WorkerEnv> {
     return this.state.jobId;
   }
 
-  private get maxBytes(): number {
-    return configFor(this.env).jobLogs.maxBytes;
-  }
-
-  /** Appends `bytes`, which the job wrote at byte `offset` of its log. */
-  async append(jobId: string, offset: number, bytes: Uint8Array): Promise<JobLogAppendResult> {
+  /**
+   * Appends `bytes`, which the job wrote at byte `offset` of its log. `maxBytes` is the cap of the
+   * caller's configuration (PHOBOS_JOB_LOG_MAX_BYTES), this object's own when omitted.
+   */
+  async append(jobId: string, offset: number, bytes: Uint8Array, maxBytes = configFor(this.env).jobLogs.maxBytes): Promise<JobLogAppendResult> {
     this.remember(jobId);
     const s = this.state;
     if (s.completed) return { kind: 'completed', size: s.size, truncated: s.truncated };
@@ -198,9 +197,9 @@ export class JobLog extends DurableObject<WorkerEnv> {
     // What lies before `size` is already here (a retried or overlapping chunk).
     let fresh = bytes.subarray(Math.min(bytes.length, s.size - offset));
     if (fresh.length === 0) return { kind: 'appended', size: s.size, truncated: false };
-    const room = this.maxBytes - s.size;
+    const room = maxBytes - s.size;
     if (fresh.length > room) {
-      const marker = new TextEncoder().encode(truncationMarker(this.maxBytes));
+      const marker = new TextEncoder().encode(truncationMarker(maxBytes));
       const kept = new Uint8Array(Math.max(0, room) + marker.length);
       kept.set(fresh.subarray(0, Math.max(0, room)));
       kept.set(marker, Math.max(0, room));

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/platform/logger';
 import { configFor, databaseFor } from '../../src/runtime';
 import worker from '../../src/worker';
 
-export { AgentQueue, JobLog, ProjectEventHub, RateLimiter } from '../../src/worker';
+export { AgentQueue, JobLog, PipelineTree, ProjectEventHub, RateLimiter } from '../../src/worker';
 
 export default {
   async fetch(request, env, ctx) {

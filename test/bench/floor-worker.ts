@@ -26,3 +26,4 @@ export { AgentQueue } from '../../src/durable/agent-queue';
 export { JobLog } from '../../src/durable/job-log';
 export { RateLimiter } from '../../src/durable/rate-limiter';
 export { ProjectEventHub } from '../../src/durable/project-event-hub';
+export { PipelineTree } from '../../src/durable/pipeline-tree';

@@ -12,10 +12,12 @@ describe('wrangler configuration', () => {
       ['JOB_LOG', 'JobLog'],
       ['RATE_LIMITER', 'RateLimiter'],
       ['PROJECT_EVENT_HUB', 'ProjectEventHub'],
+      ['PIPELINE_TREE', 'PipelineTree'],
     ]);
     expect(unified.migrations).toEqual([
       { tag: 'v1', new_sqlite_classes: ['AgentQueue', 'JobLog', 'RateLimiter'] },
       { tag: 'v2', new_sqlite_classes: ['ProjectEventHub'] },
+      { tag: 'v3', new_sqlite_classes: ['PipelineTree'] },
     ]);
     expect(unified.r2_buckets.map((bucket: { binding: string }) => bucket.binding)).toEqual(['OBJECTS']);
     expect(unified.triggers.crons?.length).toBeGreaterThan(0);

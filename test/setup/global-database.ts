@@ -15,6 +15,13 @@ export interface TestDatabaseContext {
   /** Connection string of a maintenance database on the server (creates and drops databases). */
   adminUrl: string;
   templateName: string;
+  /**
+   * The database the Worker's own bindings name, cloned from the template: Durable Objects read their
+   * configuration from those bindings, not from a test's env, so tests whose objects touch the
+   * database share this one (test/support/worker-database.ts durableObjectsEnv); the template itself
+   * is never connected to from workerd, so cloning it is never refused for its being in use.
+   */
+  durableName: string;
   /** Prefix of every database this run creates, so teardown drops exactly those. */
   runPrefix: string;
   bridgeUrl: string;
@@ -50,6 +57,9 @@ export default async function setup(project: TestProject) {
   const templateUrl = new URL(adminUrl);
   templateUrl.pathname = `/${templateName}`;
   await runMigrations(templateUrl.toString());
+  const durableName = `${runPrefix}durable`;
+  await admin.query(`drop database if exists "${durableName}" with (force)`);
+  await admin.query(`create database "${durableName}" template "${templateName}"`);
 
   const target = new URL(adminUrl);
   const closedPort = await freePort();
@@ -57,7 +67,7 @@ export default async function setup(project: TestProject) {
     allowedTargets: [`${target.hostname}:${target.port || '5432'}`, `127.0.0.1:${closedPort}`],
   });
 
-  project.provide('database', { adminUrl, templateName, runPrefix, bridgeUrl: bridge.url, closedPort });
+  project.provide('database', { adminUrl, templateName, durableName, runPrefix, bridgeUrl: bridge.url, closedPort });
 
   return async () => {
     await bridge.close();

@@ -11,7 +11,7 @@ import type { PhobosConfig } from '../../src/config/load';
 import { users } from '../../src/db/schema';
 import type { WorkerEnv } from '../../src/env';
 import { configFor, databaseFor } from '../../src/runtime';
-import { databaseHandle, isolatedEnv } from './worker-database';
+import { databaseHandle, durableObjectsEnv, isolatedEnv } from './worker-database';
 
 export interface Identity {
   kind: 'user' | 'service_account';
@@ -57,9 +57,15 @@ export interface GraphQLHarness {
 
 const app = createApp();
 
-export async function graphqlHarness(overrides: Record<string, string> = {}): Promise<GraphQLHarness> {
+export interface HarnessOptions {
+  /** Use the database the Durable Objects use (durableObjectsEnv) instead of one of the file's own. */
+  withDurableObjects?: boolean;
+}
+
+export async function graphqlHarness(overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<GraphQLHarness> {
   // A generous rate limit: these tests measure GraphQL, not the inbound limiter.
-  const env = await isolatedEnv({ PHOBOS_HTTP_RATE_LIMIT: '100000', ...overrides });
+  const variables = { PHOBOS_HTTP_RATE_LIMIT: '100000', ...overrides };
+  const env = options.withDurableObjects ? durableObjectsEnv(variables) : await isolatedEnv(variables);
   const config = configFor(env);
   const { signer } = signingFor(config, databaseFor(config));
   const db = databaseHandle(env.PHOBOS_DB_NAME as string);

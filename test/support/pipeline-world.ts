@@ -9,7 +9,7 @@ import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import type { EngineConfig } from '../../src/domain/pipelines/secrets';
 import { createProject } from '../../src/domain/projects/service';
-import { graphqlHarness, type GraphQLHarness } from './graphql';
+import { graphqlHarness, type GraphQLHarness, type HarnessOptions } from './graphql';
 
 export interface PipelineWorld {
   h: GraphQLHarness;
@@ -33,8 +33,8 @@ function principalOf(id: string, username: string, isAdmin = false): Authenticat
   return { kind: 'user', userId: id, username, email: '', isAdmin, via: 'access_token' };
 }
 
-export async function pipelineWorld(): Promise<PipelineWorld> {
-  const h = await graphqlHarness();
+export async function pipelineWorld(options: HarnessOptions = {}): Promise<PipelineWorld> {
+  const h = await graphqlHarness({}, options);
   const db = h.db.http;
   const callerFor = async (identity: { id: string; name: string }, isAdmin = false) => loadCaller(db, principalOf(identity.id, identity.name, isAdmin));
   const admin = await callerFor(await h.createUser({ admin: true }), true);

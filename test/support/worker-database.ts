@@ -19,9 +19,17 @@ export function databaseHandle(database: string) {
 /** Creates a migrated database for this test file and returns the Worker env that uses it. */
 export async function isolatedEnv(overrides: Record<string, string> = {}): Promise<WorkerEnv> {
   const name = `${vars.TEST_DATABASE_RUN_PREFIX}${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  const template = vars.PHOBOS_DB_NAME;
+  const template = vars.TEST_DATABASE_TEMPLATE;
   await databaseHandle('postgres').http.execute(sql.raw(`create database "${name}" template "${template}"`));
   return { ...testEnv, PHOBOS_DB_NAME: name, ...overrides };
+}
+
+/**
+ * The env whose database the Durable Objects use (the bindings' own), for tests of objects that
+ * read or write it: shared by every such test file of the run, so they name what they create uniquely.
+ */
+export function durableObjectsEnv(overrides: Record<string, string> = {}): WorkerEnv {
+  return { ...testEnv, ...overrides };
 }
 
 /** The env of a database server that is down (nothing listens on its port). */

@@ -4,7 +4,6 @@
 // range, live tails on the WebSocket route and the jobLogStreamEvents subscription, search,
 // retention, and who may read, follow and write.
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mintJobToken } from '../../src/auth/job-tokens';
@@ -15,7 +14,6 @@ import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createProject } from '../../src/domain/projects/service';
 import { jobLogKey, truncationMarker, type JobLog, type JobLogStreamMessage } from '../../src/durable/job-log';
-import type { WorkerEnv } from '../../src/env';
 import { createLogger } from '../../src/platform/logger';
 import { objectStoreFor } from '../../src/platform/object-store/select';
 import { globalId, graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
@@ -32,24 +30,16 @@ let place: { organizationId: string; projectId: string };
 const encoder = new TextEncoder();
 
 beforeAll(async () => {
-  h = await graphqlHarness({ PHOBOS_JOB_LOG_MAX_BYTES: String(maxBytes) });
-  // The JobLog objects run beside the tests with the Worker's own bindings (the template database):
-  // point them at this file's database and cap, before any of them reads its configuration.
-  const probe = (env as unknown as WorkerEnv).JOB_LOG;
-  await runInDurableObject(probe.get(probe.idFromName('configuration')), (instance) => {
-    Object.assign((instance as unknown as { env: Record<string, string> }).env, {
-      PHOBOS_DB_NAME: h.env.PHOBOS_DB_NAME as string,
-      PHOBOS_JOB_LOG_MAX_BYTES: String(maxBytes),
-    });
-  });
+  // The JobLog objects record a finished log's size in Postgres: this file uses their database.
+  h = await graphqlHarness({ PHOBOS_JOB_LOG_MAX_BYTES: String(maxBytes) }, { withDurableObjects: true });
   const admin = await h.createUser({ admin: true });
   viewer = await h.createUser();
   outsider = await h.createUser();
   const adminCaller = await loadCaller(h.db.http, { kind: 'user', userId: admin.id, username: admin.name, email: '', isAdmin: true, via: 'access_token' });
-  const organization = await createOrganization(h.db.http, adminCaller, { name: 'acme' });
+  const organization = await createOrganization(h.db.http, adminCaller, { name: `acme-${crypto.randomUUID().slice(0, 8)}` });
   const project = await createProject(h.db.http, adminCaller, { organizationId: organization.id, name: 'web' });
   await addMember(h.db.http, adminCaller, { organizationId: organization.id, userId: viewer.id, role: 'viewer' });
-  const elsewhere = await createOrganization(h.db.http, adminCaller, { name: 'elsewhere' });
+  const elsewhere = await createOrganization(h.db.http, adminCaller, { name: `elsewhere-${crypto.randomUUID().slice(0, 8)}` });
   await addMember(h.db.http, adminCaller, { organizationId: elsewhere.id, userId: outsider.id, role: 'owner' });
   place = { organizationId: organization.id, projectId: project.id };
 });

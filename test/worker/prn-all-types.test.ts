@@ -1,7 +1,7 @@
 // PRNs of every resource type beyond the platform's (those are in prn.test.ts): teams, users, roles,
-// memberships, environments, their protection rules, approval rules, VCS providers and release
-// lifecycles. Each one is found by node(id:) under its PRN, shows that PRN in metadata.prn, and is
-// taken by one of its mutations in place of its global id; an unknown PRN of each type names nothing
+// memberships, environments, their protection rules, approval rules, VCS providers, release
+// lifecycles and agents (of an organization, and shared). Each one is found by node(id:) under its
+// PRN, shows that PRN in metadata.prn, and is taken by one of its mutations in place of its global id; an unknown PRN of each type names nothing
 // (null, NOT_FOUND), and a PRN of another type is refused with BAD_USER_INPUT naming the field.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePrn } from '../../src/domain/prn';
@@ -95,6 +95,8 @@ beforeAll(async () => {
       semanticVersion: '1.0.0',
       hclData: 'stage "dev" {\n  deployment {\n    environment = "dev"\n  }\n}\n',
     });
+  const organizationAgent = await create('createAgent', 'agent', { type: 'ORGANIZATION', organizationId: `prn:organization:${org}`, name: 'builders' });
+  const sharedAgent = await create('createAgent', 'agent', { type: 'SHARED', name: `shared-${suffix}` });
   const organizationLifecycle = await lifecycle({ organizationId: `prn:organization:${org}` });
   const projectLifecycle = await lifecycle({ projectId: `prn:project:${org}/web` });
 
@@ -190,6 +192,24 @@ beforeAll(async () => {
       input: (id) => ({ id, description: 'by prn' }),
       unknownPrn: `prn:vcs_provider:${org}/web/gitlab`,
     },
+    {
+      type: 'agent (organization)',
+      object: organizationAgent,
+      expectedPrn: `prn:agent:${org}/builders`,
+      mutation: 'updateAgent',
+      payloadField: 'agent',
+      input: (id) => ({ id, description: 'by prn' }),
+      unknownPrn: `prn:agent:${org}/nobody`,
+    },
+    {
+      type: 'agent (shared)',
+      object: sharedAgent,
+      expectedPrn: `prn:agent:shared-${suffix}`,
+      mutation: 'updateAgent',
+      payloadField: 'agent',
+      input: (id) => ({ id, description: 'by prn' }),
+      unknownPrn: 'prn:agent:no-such-agent',
+    },
     // The only mutation taking a lifecycle deletes it: these cases run it last of all for them.
     {
       type: 'release_lifecycle (organization)',
@@ -220,7 +240,18 @@ describe('parsePrn', () => {
   });
 });
 
-const typesWithMetadata = ['Team', 'User', 'Role', 'Membership', 'Environment', 'EnvironmentProtectionRule', 'ApprovalRule', 'VCSProvider', 'ReleaseLifecycle'];
+const typesWithMetadata = [
+  'Team',
+  'User',
+  'Role',
+  'Membership',
+  'Environment',
+  'EnvironmentProtectionRule',
+  'ApprovalRule',
+  'VCSProvider',
+  'ReleaseLifecycle',
+  'Agent',
+];
 const nodeQuery = `query($id: ID!) { node(id: $id) { id ${typesWithMetadata.map((type) => `... on ${type} { metadata { prn } }`).join(' ')} } }`;
 
 function runMutation(testCase: Case, id: string): Promise<GraphQLResult<Record<string, Record<string, { id: string }>>>> {

@@ -47,7 +47,7 @@ export async function appendJobLog(
   const claims = await verifyJobToken(config, input.token);
   if (claims.jobId !== input.jobId) throw forbidden('This job token is for another job');
   const offset = parseLogOffset(input.offset);
-  const result = await jobLogOf(env, input.jobId).append(input.jobId, offset, new Uint8Array(await input.body()));
+  const result = await jobLogOf(env, input.jobId).append(input.jobId, offset, new Uint8Array(await input.body()), config.jobLogs.maxBytes);
   if (result.kind === 'completed') {
     throw new AppError('CONFLICT', 'The job has finished: its log takes no more output', { details: { size: result.size, truncated: result.truncated } });
   }

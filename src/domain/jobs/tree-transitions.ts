@@ -1,0 +1,35 @@
+// A job's start and end, as agents report them: run in the job's tree's PipelineTree object
+// (src/durable/pipeline-tree.ts), one transition of a tree at a time, instead of racing each other
+// in every request that reports one. Finding the tree is one indexed read.
+import { eq } from 'drizzle-orm';
+import type { HttpDatabase } from '../../db/client';
+import { jobs, pipelines } from '../../db/schema';
+import type { PipelineTree, TransitionOutcome } from '../../durable/pipeline-tree';
+import { AppError, notFound } from '../../errors';
+import type { JobView } from '../pipelines/service';
+import type { FinishJobInput } from './service';
+
+export type PipelineTreeNamespace = DurableObjectNamespace<PipelineTree>;
+
+async function treeOf(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string) {
+  const [row] = await db
+    .select({ rootId: pipelines.rootPipelineId })
+    .from(jobs)
+    .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+    .where(eq(jobs.id, jobId));
+  if (!row) throw notFound('Job');
+  return trees.get(trees.idFromName(row.rootId));
+}
+
+function settled<T>(outcome: TransitionOutcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new AppError(outcome.refusal.code, outcome.refusal.message, { field: outcome.refusal.field });
+}
+
+export async function reportJobRunning(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId)).jobRunning(jobId));
+}
+
+export async function reportJobEnded(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string, input: FinishJobInput): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId)).jobEnded(jobId, input));
+}
