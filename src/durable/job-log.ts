@@ -221,8 +221,8 @@ export class JobLog extends DurableObject<WorkerEnv> {
 
   /**
    * The job ended: no chunk is accepted after this; the log is written to the object store once.
-   * Idempotent. (Contract for the job-finish route; the logs work implements it.) `jobId` may be
-   * omitted when the object was addressed by `idFromName(jobId)`.
+   * Idempotent, and concurrent calls share one run; the job-finish route calls it. `jobId` may be
+   * omitted: the object knows the name it was addressed by (`idFromName(jobId)`).
    */
   async complete(jobId?: string): Promise<JobLogSummary> {
     this.remember(jobId);
