@@ -3,6 +3,7 @@
 // service and answer; services (src/auth/, src/domain/) decide.
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
+import { jobLogRoutes } from './agent-api/logs';
 import { graphqlRoutes } from './graphql/routes';
 import type { AppEnv } from './http/app-env';
 import { authenticate } from './http/authenticate';
@@ -13,6 +14,7 @@ import { rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
+import { jobLogViewerRoutes } from './routes/job-logs';
 import { oauthRoutes } from './routes/oauth/routes';
 import { objectRoutes } from './routes/objects';
 import { releaseAssetRoutes } from './routes/release-assets';
@@ -29,6 +31,10 @@ export function createApp(): Hono<AppEnv> {
   // GET /healthz, /readyz: never authenticated, never rate limited.
   app.route('/', healthRoutes);
   app.use('*', bodyLimit());
+  // PUT /agent/v1/jobs/:jobId/logs: job log chunks. Before authenticate() and rateLimit(): the job
+  // token is not a principal (the route verifies it itself), and the executor paces its chunks by
+  // the answers, so a per-caller request rate would only stall a busy job's log.
+  app.route('/', jobLogRoutes);
   // Everything below knows who is calling, and is rate limited per caller (requests whose
   // credentials are refused are counted against their address inside authenticate()).
   app.use('*', authenticate());
@@ -47,6 +53,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', objectRoutes);
   // PUT /api/v1/releases/:releaseId/assets/:name: a release asset, streamed to the object store.
   app.route('/', releaseAssetRoutes);
+  // GET /api/v1/jobs/:jobId/log/stream: a job's log, live, on a WebSocket.
+  app.route('/', jobLogViewerRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);

@@ -277,6 +277,19 @@ export const configDeclaration = {
       edge: true,
     }),
   },
+  jobLogs: {
+    maxBytes: jobExecution.variable('PHOBOS_JOB_LOG_MAX_BYTES', k.integer(1024, 1024 * 1024 * 1024), {
+      description:
+        "Largest a job's log may grow, in bytes: output past it is dropped, the log ends with a truncation notice and the job's `logTruncated` is true.",
+      default: '10485760',
+      edge: true,
+    }),
+    retentionDays: jobExecution.variable('PHOBOS_JOB_LOG_RETENTION_DAYS', k.integer(0, 36500), {
+      description: "Days a finished job's log is kept in the object store; the hourly clean-up deletes older ones. 0 keeps logs forever.",
+      default: '90',
+      edge: true,
+    }),
+  },
   // Callback of every SSO provider: ${PHOBOS_API_URL}/auth/callback/<slug>.
   sso: {
     enabledProviders: ssoProviders,

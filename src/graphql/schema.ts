@@ -22,6 +22,7 @@ import './modules/pipeline-templates';
 import './modules/release-lifecycles';
 import './modules/pipelines';
 import './modules/jobs';
+import './modules/job-logs';
 import './modules/agents';
 import './modules/pipeline-mutations';
 import './modules/todo-items';

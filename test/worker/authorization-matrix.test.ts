@@ -15,6 +15,7 @@ import * as activity from './authorization-matrix/activity.rows';
 import * as agents from './authorization-matrix/agents.rows';
 import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
+import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
@@ -33,6 +34,7 @@ const areas = [
   agents,
   deploymentGates,
   environments,
+  jobLogs,
   lifecycles,
   objects,
   pipelineEvents,
