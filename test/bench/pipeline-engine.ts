@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
+import type pg from 'pg';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { loadCaller } from '../../src/auth/caller';
 import { createDatabase, type HttpDatabase } from '../../src/db/client';
