@@ -15,26 +15,14 @@
 // test/bench/results/api-surface.json; README.md's summary is rewritten only when writing that file,
 // so a short trial run can go elsewhere without touching the recorded results).
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
-import { runMigrations } from '../../scripts/local-stack/migrations';
-import { freePort } from '../setup/free-port';
 import { databaseVars, startDevWorker } from '../support/dev-worker';
 import { startPlainWorkerd } from './plain-workerd';
 import { signInWithPassword } from '../support/browser-sign-in';
-
-function positiveInteger(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${process.env[name]}'`);
-  return value;
-}
+import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, startBridges } from './bench-support';
 
 const connections = positiveInteger('BENCH_CONNECTIONS', 20);
 const durationSeconds = positiveInteger('BENCH_DURATION_SECONDS', 5);
@@ -43,12 +31,7 @@ const warmUpSeconds = 1;
 const recordedResultsPath = new URL('./results/api-surface.json', import.meta.url).pathname;
 const resultsPath = resolve(process.env.BENCH_RESULTS ?? recordedResultsPath);
 
-const startedAt = Date.now();
-/** One line per step on stderr, so a run of several minutes shows where it is. */
-function progress(message: string): void {
-  const seconds = Math.round((Date.now() - startedAt) / 1000);
-  process.stderr.write(`[${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s] ${message}\n`);
-}
+const progress = progressReporter();
 
 interface Measurement {
   scenario: string;
@@ -98,13 +81,6 @@ async function measureOnce(options: autocannon.Options): Promise<Run> {
   return { result, serverCpuUsPerRequest };
 }
 
-/** The middle value; with an even count (a short run's rounds) the mean of the two middle ones, so two rounds do not report the faster. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /**
  * Each scenario runs `rounds` times, interleaved with the others (round-robin), and reports the
  * median: on a shared two-core machine one run of a few seconds varies by ±20%, and interleaving
@@ -152,7 +128,6 @@ function report(scenario: string, runs: Run[]): Measurement {
   return measurement;
 }
 
-const readmePath = new URL('../../README.md', import.meta.url).pathname;
 const startMarker = '<!-- bench:start (written by `npm run bench`) -->';
 const endMarker = '<!-- bench:end -->';
 
@@ -178,16 +153,10 @@ function headline(summary: Summary): string[] {
 
 /** Replaces README.md's benchmark summary with this run's, so the two never disagree. */
 function writeReadmeSummary(summary: Summary): void {
-  const readme = readFileSync(readmePath, 'utf8');
-  const start = readme.indexOf(startMarker);
-  const end = readme.indexOf(endMarker);
-  if (start === -1 || end === -1) return;
   const rows = Object.values(summary.measurements).map(
     (m) => `| ${m.scenario} | ${m.requestsPerSecond} | ${m.p50Ms} | ${m.p99Ms} | ${m.serverCpuUsPerRequest ?? '–'} |`,
   );
-  const table = [
-    startMarker,
-    '',
+  rewriteReadmeBlock(startMarker, endMarker, [
     `Last run ${summary.date.slice(0, 10)} (${connections} connections, ${durationSeconds} s per run, median of ${rounds}):`,
     '',
     '| scenario | req/s | p50 ms | p99 ms | server CPU µs/req |',
@@ -195,10 +164,7 @@ function writeReadmeSummary(summary: Summary): void {
     ...rows,
     '',
     headline(summary).join(' '),
-    '',
-    endMarker,
-  ].join('\n');
-  writeFileSync(readmePath, readme.slice(0, start) + table + readme.slice(end + endMarker.length));
+  ]);
 }
 
 const graphqlBody = JSON.stringify({ query: '{ resourceLimits { id name value } }' });
@@ -287,43 +253,13 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'phobos-bench-'));
   try {
     // Database: the embedded server, or PHOBOS_TEST_DATABASE_URL's server, with a database of the run's own.
-    let adminUrl = process.env.PHOBOS_TEST_DATABASE_URL;
-    if (!adminUrl) {
-      progress('starting the embedded PostgreSQL');
-      const server = await startEmbeddedPostgres({ stateDir, port: await freePort(), database: 'postgres' });
-      stops.push(server.stop);
-      adminUrl = server.connectionString;
-    }
-    const name = `phobos_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists "${name}"`);
-    await admin.query(`create database "${name}"`);
-    stops.push(async () => {
-      await admin.query(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    });
-    const databaseUrl = new URL(adminUrl);
-    databaseUrl.pathname = `/${name}`;
-    await runMigrations(databaseUrl.toString());
+    const database = await benchDatabase(stops, { stateDir, prefix: 'phobos_bench', progress });
+    const databaseUrl = new URL(database.url);
     const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
-    await ensureAdminUser(databaseUrl.toString(), credentials);
-    progress(`database ${name} migrated`);
+    await ensureAdminUser(database.url, credentials);
 
     const redisToken = 'bench-redis-token';
-    const bridges = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bridges.ts', '--postgres', `${databaseUrl.hostname}:${databaseUrl.port || '5432'}`, '--redis-token', redisToken],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    stops.push(async () => {
-      bridges.kill('SIGTERM');
-      await once(bridges, 'exit');
-    });
-    const [line] = (await once(createInterface({ input: bridges.stdout! }), 'line')) as [string];
-    const bridgeUrls = JSON.parse(line) as { postgres: string; redis: string };
+    const bridgeUrls = (await startBridges(stops, database.url, ['--redis-token', redisToken])) as { postgres: string; redis: string };
     progress('Postgres and Redis bridges listening');
 
     const benchVars = {

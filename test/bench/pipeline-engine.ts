@@ -17,18 +17,13 @@
 // BENCH_ENGINE_RESULTS (default test/bench/results/pipeline-engine.json; README.md's block is
 // rewritten only when writing that file). Loopback only; every server is stopped at the end.
 import { neonConfig } from '@neondatabase/serverless';
-import { spawn } from 'node:child_process';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
+import type pg from 'pg';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
-import { runMigrations } from '../../scripts/local-stack/migrations';
 import { loadCaller } from '../../src/auth/caller';
 import { createDatabase, type HttpDatabase } from '../../src/db/client';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
@@ -38,18 +33,12 @@ import { createPipeline } from '../../src/domain/pipelines/service';
 import { createProject } from '../../src/domain/projects/service';
 import type { Expression } from '../../src/domain/templates/hcl/ast';
 import { AppError } from '../../src/errors';
-import { freePort } from '../setup/free-port';
 import { signInWithPassword } from '../support/browser-sign-in';
 import { startDevWorker } from '../support/dev-worker';
 import { measureEventDelivery, type LatencySummary } from '../support/event-latency';
 import { openSubscription } from '../support/graphql-subscriptions';
 import { lit, ref, storeTemplate, str, template } from '../support/pipeline-templates';
-
-function positiveInteger(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${process.env[name]}'`);
-  return value;
-}
+import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, round2, startBridges, summarize } from './bench-support';
 
 const stageCount = positiveInteger('BENCH_ENGINE_STAGES', 10);
 const tasksPerStage = positiveInteger('BENCH_ENGINE_TASKS', 100);
@@ -69,11 +58,7 @@ const recordedResultsPath = new URL('./results/pipeline-engine.json', import.met
 const resultsPath = resolve(process.env.BENCH_ENGINE_RESULTS ?? recordedResultsPath);
 const engineConfig: EngineConfig = { jwsProvider: { keyEncryptionKey: 'bench-engine-key-encryption-key' } } as EngineConfig;
 
-const startedAt = Date.now();
-function progress(message: string): void {
-  const seconds = Math.round((Date.now() - startedAt) / 1000);
-  process.stderr.write(`[engine ${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s] ${message}\n`);
-}
+const progress = progressReporter('engine');
 
 // ---------------------------------------------------------------------------------------------
 // Counting round trips. Neon's HTTP endpoint is one fetch per query or batch, and the driver looks
@@ -114,33 +99,6 @@ neonConfig.fetchFunction = async (input: RequestInfo | URL, init?: RequestInit) 
 };
 
 // ---------------------------------------------------------------------------------------------
-
-interface Summary {
-  count: number;
-  mean: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function summarize(values: number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
-  const round = (value: number) => Math.round(value * 100) / 100;
-  return {
-    count: sorted.length,
-    mean: round(sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length)),
-    p50: round(at(0.5)),
-    p99: round(at(0.99)),
-    max: round(sorted.at(-1) ?? 0),
-  };
-}
 
 /** Runs `work` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -371,11 +329,8 @@ async function measureLatency(options: { db: HttpDatabase; workerUrl: string; to
   return { spaced: round(spaced), backToBack: round(backToBack), publishHopMs: summarize(hop) };
 }
 
-const round2 = (value: number) => Math.round(value * 100) / 100;
-
 // ---------------------------------------------------------------------------------------------
 
-const readmePath = new URL('../../README.md', import.meta.url).pathname;
 const startMarker = '<!-- bench-engine:start (written by `npm run bench`) -->';
 const endMarker = '<!-- bench-engine:end -->';
 
@@ -405,14 +360,8 @@ function headline(r: Results): string[] {
 }
 
 function writeReadme(r: Results): void {
-  const readme = readFileSync(readmePath, 'utf8');
-  const start = readme.indexOf(startMarker);
-  const end = readme.indexOf(endMarker);
-  if (start === -1 || end === -1) return;
   const e = r.engine;
-  const block = [
-    startMarker,
-    '',
+  rewriteReadmeBlock(startMarker, endMarker, [
     `Last run ${r.date.slice(0, 10)} (${stageCount} stages × ${tasksPerStage} tasks, ${inFlightText(concurrency)}):`,
     '',
     '| measure | value |',
@@ -434,10 +383,7 @@ function writeReadme(r: Results): void {
     `| event delivery p50 / p99, back to back | ${r.latency.backToBack.p50} / ${r.latency.backToBack.p99} ms |`,
     '',
     headline(r).join(' '),
-    '',
-    endMarker,
-  ].join('\n');
-  writeFileSync(readmePath, readme.slice(0, start) + block + readme.slice(end + endMarker.length));
+  ]);
 }
 
 function engineSummary(drive: Awaited<ReturnType<typeof drivePipeline>>) {
@@ -474,42 +420,14 @@ function engineSummary(drive: Awaited<ReturnType<typeof drivePipeline>>) {
 }
 
 async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
-  let adminUrl = process.env.PHOBOS_TEST_DATABASE_URL;
-  if (!adminUrl) {
-    progress('starting the embedded PostgreSQL');
-    const server = await startEmbeddedPostgres({ stateDir, port: await freePort(), database: 'postgres' });
-    stops.push(server.stop);
-    adminUrl = server.connectionString;
-  }
-  const name = `phobos_bench_engine_${process.pid}`;
-  const adminServer = new pg.Client({ connectionString: adminUrl });
-  await adminServer.connect();
-  await adminServer.query(`drop database if exists "${name}"`);
-  await adminServer.query(`create database "${name}"`);
-  stops.push(async () => {
-    await adminServer.query(`drop database if exists "${name}" with (force)`);
-    await adminServer.end();
-  });
-  const databaseUrl = new URL(adminUrl);
-  databaseUrl.pathname = `/${name}`;
-  await runMigrations(databaseUrl.toString());
+  const database = await benchDatabase(stops, { stateDir, prefix: 'phobos_bench_engine', progress });
+  const databaseUrl = new URL(database.url);
   const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
-  await ensureAdminUser(databaseUrl.toString(), credentials);
-  const admin = new pg.Client({ connectionString: databaseUrl.toString() });
-  await admin.connect();
-  stops.push(() => admin.end());
-  progress(`database ${name} migrated`);
+  await ensureAdminUser(database.url, credentials);
+  const admin = database.admin;
 
   // The Postgres bridge in a process of its own, as the Worker reaches it.
-  const bridges = spawn(process.execPath, ['--import', 'tsx', 'scripts/bridges.ts', '--postgres', `${databaseUrl.hostname}:${databaseUrl.port || '5432'}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  stops.push(async () => {
-    bridges.kill('SIGTERM');
-    await once(bridges, 'exit');
-  });
-  const [line] = (await once(createInterface({ input: bridges.stdout! }), 'line')) as [string];
-  const bridgeUrl = (JSON.parse(line) as { postgres: string }).postgres;
+  const bridgeUrl = (await startBridges(stops, database.url)).postgres;
   const db = createDatabase({ connectionString: databaseUrl.toString(), proxyUrl: bridgeUrl }).http;
   progress('Postgres bridge listening');
 

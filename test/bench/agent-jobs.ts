@@ -1,0 +1,891 @@
+// `npm run bench` (after the pipeline engine benchmark), or `npm run bench:jobs` alone: jobs leaving
+// the control plane, beside two PostgreSQL job queues measured in the same run on the same
+// PostgreSQL (the run's own database; the peers in schemas of their own):
+// - graphile-worker, its in-process runner (LISTEN/NOTIFY, its default; concurrency 10);
+// - pg-boss in LISTEN/NOTIFY mode (the instance's `useListenNotify`, the queue's `notify`), its
+//   in-process workers;
+// - Phobos Edge: the real Worker (under wrangler's dev server, then the deployable bundle on workerd
+//   alone) with an agent session in this process speaking /agent/v1 (src/protocol/agent-v1.ts).
+//
+// Measured:
+// - pickup latency, p50/p99 over BENCH_JOBS_PICKUPS jobs sent one at a time to an idle worker: from
+//   the commit that queues the job to the worker holding it. Peers: from the add call's return (its
+//   transaction committed) to the task function starting. Ours: from the commit of the engine's
+//   transaction that queues the job (a one-task pipeline created through GraphQL, so the Worker
+//   pushes the dispatch right after its commit, as it does for every pipeline) to this process
+//   receiving the lease on the queue's WebSocket (and, apart, as the answer to an HTTP long poll).
+//   The commit's moment is seen here as a NOTIFY from a bench-only trigger on `jobs` in the bench's
+//   own database: PostgreSQL delivers it when the transaction commits.
+// - throughput, jobs claimed and completed per second from a backlog of BENCH_JOBS_BACKLOG jobs,
+//   BENCH_JOBS_CONCURRENCY (10) at a time, median of BENCH_JOBS_ROUNDS: graphile-worker, concurrency
+//   10, until its last `job:complete` (the completion written back); pg-boss, batches of 10
+//   (batchSize 10, fetching again at once while batches come back full), until no job of the queue
+//   is left uncompleted; ours through one agent queue, each job marked running then finished
+//   (the job token's routes, as the executor does), until the last finish is answered.
+// - log ingest (ours): MB/s (10^6 bytes) of one job's log through PUT logs in 1 MiB chunks, one
+//   after another, BENCH_JOBS_LOG_MIB per job, median of BENCH_JOBS_LOG_RUNS jobs.
+// Targets, as ratios in the same run: pickup p99 ours / graphile-worker ≤ 1; throughput ours /
+// graphile-worker ≥ 1; log ingest ≥ 20 MB/s.
+//
+// From the environment: BENCH_JOBS_PICKUPS (200), BENCH_JOBS_GAP_MS (25, between pickups),
+// BENCH_JOBS_BACKLOG (1000), BENCH_JOBS_ROUNDS (3), BENCH_JOBS_CONCURRENCY (10), BENCH_JOBS_LOG_MIB
+// (32), BENCH_JOBS_LOG_RUNS (3), BENCH_JOBS_PEERS (1), BENCH_JOBS_OURS (1), BENCH_JOBS_WORKERD_ALONE
+// (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
+// rewritten only when writing that file). The Worker's per-request logging stays off (DEBUG false,
+// wrangler's log level none). Loopback only; every server is stopped at the end.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Logger, run as runGraphileWorker, makeWorkerUtils } from 'graphile-worker';
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+import WebSocket from 'ws';
+import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
+import { loadCaller } from '../../src/auth/caller';
+import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
+import { createDatabase } from '../../src/db/client';
+import { createOrganization } from '../../src/domain/organizations/service';
+import { createProject } from '../../src/domain/projects/service';
+import {
+  agentPaths,
+  claimResponse,
+  heartbeatResponse,
+  type JobLease,
+  jobStatusResponse,
+  logAppendResponse,
+  openSessionResponse,
+  type OpenSessionResponse,
+  type QueueClientMessage,
+  queueServerMessage,
+} from '../../src/protocol/agent-v1';
+import { signInWithPassword } from '../support/browser-sign-in';
+import { databaseVars, startDevWorker } from '../support/dev-worker';
+import { storeTemplate, template } from '../support/pipeline-templates';
+import {
+  benchDatabase,
+  median,
+  onOff,
+  positiveInteger,
+  progressReporter,
+  rewriteReadmeBlock,
+  round2,
+  type Stop,
+  startBridges,
+  summarize,
+  type Summary,
+} from './bench-support';
+import { startPlainWorkerd } from './plain-workerd';
+
+const pickups = positiveInteger('BENCH_JOBS_PICKUPS', 200);
+/** Pickups before the measured ones: connections, prepared statements and code paths warm up on them. */
+const warmUpPickups = 20;
+const pickupGapMs = positiveInteger('BENCH_JOBS_GAP_MS', 25);
+const backlog = positiveInteger('BENCH_JOBS_BACKLOG', 1000);
+const rounds = positiveInteger('BENCH_JOBS_ROUNDS', 3);
+const concurrency = positiveInteger('BENCH_JOBS_CONCURRENCY', 10);
+const logMiB = positiveInteger('BENCH_JOBS_LOG_MIB', 32);
+const logRuns = positiveInteger('BENCH_JOBS_LOG_RUNS', 3);
+const logChunkBytes = 1024 * 1024;
+const measurePeers = onOff('BENCH_JOBS_PEERS', true);
+const measureOurs = onOff('BENCH_JOBS_OURS', true);
+const measureWorkerdAlone = onOff('BENCH_JOBS_WORKERD_ALONE', true);
+const recordedResultsPath = new URL('./results/agent-jobs.json', import.meta.url).pathname;
+const resultsPath = resolve(process.env.BENCH_JOBS_RESULTS ?? recordedResultsPath);
+
+const progress = progressReporter('jobs');
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+/** How long any one awaited event may take before the run is declared broken. */
+const eventTimeoutMs = 30_000;
+
+/** Moments by key (a job), recorded once; `when` waits for one. */
+class Moments {
+  private readonly times = new Map<string, number>();
+  private readonly waiters = new Map<string, (at: number) => void>();
+
+  record(key: string, at = performance.now()): void {
+    if (this.times.has(key)) return;
+    this.times.set(key, at);
+    this.waiters.get(key)?.(at);
+    this.waiters.delete(key);
+  }
+
+  when(key: string, what: string): Promise<number> {
+    const at = this.times.get(key);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what} (${key}) did not happen within ${eventTimeoutMs / 1000} s`)), eventTimeoutMs);
+      this.waiters.set(key, (moment) => {
+        clearTimeout(timer);
+        resolvePromise(moment);
+      });
+    });
+  }
+
+  get size(): number {
+    return this.times.size;
+  }
+}
+
+/** A queue of arrivals (leases pushed by the agent queue), taken in order. */
+class Inbox<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((item: T) => void)[] = [];
+
+  push(item: T): void {
+    const taker = this.takers.shift();
+    if (taker) taker(item);
+    else this.items.push(item);
+  }
+
+  next(what: string): Promise<T> {
+    const item = this.items.shift();
+    if (item !== undefined) return Promise.resolve(item);
+    return new Promise((resolvePromise, reject) => {
+      const taker = (value: T) => {
+        clearTimeout(timer);
+        resolvePromise(value);
+      };
+      const timer = setTimeout(() => {
+        this.takers.splice(this.takers.indexOf(taker), 1);
+        reject(new Error(`${what} did not arrive within ${eventTimeoutMs / 1000} s`));
+      }, eventTimeoutMs);
+      this.takers.push(taker);
+    });
+  }
+}
+
+/**
+ * Pickups one at a time, the worker idle between them: `send` queues job `index` and returns once
+ * its transaction committed (or, for ours, the moment of that commit), `started` gives the moment
+ * the worker held it. Warm-up pickups first, not kept.
+ */
+async function measurePickups(label: string, send: (index: number) => Promise<number>, started: (index: number) => Promise<number>): Promise<Summary> {
+  const latencies: number[] = [];
+  for (let index = 0; index < warmUpPickups + pickups; index += 1) {
+    await sleep(pickupGapMs);
+    const committedAt = await send(index);
+    const startedAt = await started(index);
+    if (index >= warmUpPickups) latencies.push(startedAt - committedAt);
+  }
+  const summary = summarize(latencies);
+  progress(`${label}: pickup p50 ${summary.p50} ms, p99 ${summary.p99} ms over ${summary.count}`);
+  return summary;
+}
+
+interface Throughput {
+  jobsPerSecond: number;
+  byRound: number[];
+}
+
+/** `rounds` rounds of `one` (which returns the seconds a backlog took), median jobs/s. */
+async function measureThroughput(label: string, one: (round: number) => Promise<number>): Promise<Throughput> {
+  const byRound: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const seconds = await one(round);
+    byRound.push(Math.round(backlog / seconds));
+    progress(`${label}: round ${round + 1}/${rounds}, ${backlog} jobs in ${round2(seconds)} s = ${byRound.at(-1)} jobs/s`);
+  }
+  return { jobsPerSecond: Math.round(median(byRound)), byRound };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The peers.
+
+interface PeerResult {
+  version: string;
+  settings: string;
+  pickupMs: Summary;
+  throughput: Throughput;
+}
+
+function pinnedVersion(name: string): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
+  return manifest.devDependencies[name] ?? 'unknown';
+}
+
+async function graphileWorker(databaseUrl: string): Promise<PeerResult> {
+  const started = new Moments();
+  let completed = 0;
+  let allCompleted: (() => void) | undefined;
+  const runner = await runGraphileWorker({
+    connectionString: databaseUrl,
+    concurrency,
+    noHandleSignals: true,
+    // Quiet: its per-job info lines would cost the runner more than the jobs do.
+    logger: new Logger(() => () => undefined),
+    taskList: {
+      bench_pickup: async (payload) => started.record(String((payload as { index: number }).index)),
+      bench_throughput: async () => undefined,
+    },
+  });
+  runner.events.on('job:complete', ({ job }) => {
+    if (job.task_identifier !== 'bench_throughput') return;
+    completed += 1;
+    if (completed === backlog) allCompleted?.();
+  });
+  const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: new Logger(() => () => undefined) });
+  try {
+    const pickupMs = await measurePickups(
+      'graphile-worker',
+      async (index) => {
+        await utils.addJob('bench_pickup', { index });
+        return performance.now();
+      },
+      (index) => started.when(String(index), 'graphile-worker pickup'),
+    );
+    const throughput = await measureThroughput('graphile-worker', async () => {
+      completed = 0;
+      const done = new Promise<void>((resolvePromise) => {
+        allCompleted = resolvePromise;
+      });
+      // One transaction: the whole backlog appears at once, to workers already listening.
+      await utils.addJobs(Array.from({ length: backlog }, () => ({ identifier: 'bench_throughput', payload: {} })));
+      const committedAt = performance.now();
+      await done;
+      return (performance.now() - committedAt) / 1000;
+    });
+    return {
+      version: pinnedVersion('graphile-worker'),
+      settings: `run() in process, concurrency ${concurrency}, LISTEN/NOTIFY (its default), no local queue, no completion batching`,
+      pickupMs,
+      throughput,
+    };
+  } finally {
+    await utils.release();
+    await runner.stop();
+  }
+}
+
+async function pgBoss(databaseUrl: string, admin: pg.Client): Promise<PeerResult> {
+  const boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', useListenNotify: true, schedule: false, supervise: false });
+  const errors: Error[] = [];
+  boss.on('error', (error) => errors.push(error));
+  await boss.start();
+  try {
+    await boss.createQueue('bench-pickup', { notify: true });
+    await boss.createQueue('bench-throughput', { notify: true });
+    const started = new Moments();
+    await boss.work<{ index: number }>('bench-pickup', async (jobs) => {
+      for (const job of jobs) started.record(String(job.data.index));
+    });
+    let handled = 0;
+    await boss.work('bench-throughput', { batchSize: concurrency, burstWhenBatchFull: true }, async (jobs) => {
+      handled += jobs.length;
+    });
+    const pickupMs = await measurePickups(
+      'pg-boss',
+      async (index) => {
+        await boss.send('bench-pickup', { index });
+        return performance.now();
+      },
+      (index) => started.when(String(index), 'pg-boss pickup'),
+    );
+    const throughput = await measureThroughput('pg-boss', async () => {
+      handled = 0;
+      await boss.insert(
+        'bench-throughput',
+        Array.from({ length: backlog }, () => ({ data: {} })),
+      );
+      const committedAt = performance.now();
+      const deadline = Date.now() + 10 * eventTimeoutMs;
+      // pg-boss completes a batch in the database after its handler returns, and says nothing
+      // when it has: the last completion is seen by polling, once every handler ran.
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`pg-boss: ${handled} of ${backlog} jobs handled in ${(10 * eventTimeoutMs) / 1000} s`);
+        if (handled >= backlog) {
+          const left = await admin.query<{ left: number }>(
+            `select count(*)::int as left from pgboss.job where name = 'bench-throughput' and state <> 'completed'`,
+          );
+          if (left.rows[0]!.left === 0) break;
+        }
+        await sleep(1);
+      }
+      return (performance.now() - committedAt) / 1000;
+    });
+    if (errors.length > 0) throw new Error(`pg-boss reported errors: ${errors.map((error) => error.message).join('; ')}`);
+    return {
+      version: pinnedVersion('pg-boss'),
+      settings:
+        `in-process workers, useListenNotify and queue notify on; pickup: batchSize 1; throughput: batchSize ${concurrency}, ` +
+        'burstWhenBatchFull (fetch again at once while batches come back full)',
+      pickupMs,
+      throughput,
+    };
+  } finally {
+    await boss.stop({ graceful: false });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phobos Edge. Written against the /agent/v1 contract (src/protocol/agent-v1.ts); the bench plays
+// the agent process itself, so what is timed is the protocol and the Worker, not a dispatcher.
+
+interface OursSetup {
+  /** The bench's own pg client on the run's database. */
+  admin: pg.Client;
+  agentName: string;
+  agentId: string;
+  keyEncryptionKey: string;
+  credentials: { email: string; password: string };
+  /** A one-task template the pipelines are created from, as a GraphQL global id. */
+  templateGlobalId: string;
+  /** When each job's queuing transaction committed (the NOTIFY of the bench trigger), by job id. */
+  commits: Moments;
+}
+
+interface OursResult {
+  runtime: string;
+  pickupMs: Summary;
+  longPollPickupMs: Summary;
+  throughput: Throughput & { dispatchedBeforeStart: number[] };
+  logIngest: {
+    /** Null when the log routes are not there (a partial merge): said so in `unavailable`. */
+    mbPerSecond: number | null;
+    byJob: number[];
+    bytesPerJob: number;
+    chunkBytes: number;
+    truncatedAt: number | null;
+    unavailable: string | null;
+  };
+}
+
+class ServerProblem extends Error {
+  constructor(
+    what: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(
+      `${what}: ${status} ${body.slice(0, 300)}` +
+        (what === 'open session' ? ' (this section needs the /agent/v1 server side; BENCH_JOBS_OURS=0 skips it)' : ''),
+    );
+  }
+}
+
+async function call<T>(what: string, url: string, init: RequestInit, parse?: { parse(value: unknown): T }): Promise<T> {
+  const response = await fetch(url, init);
+  const body = await response.text();
+  if (!response.ok) throw new ServerProblem(what, response.status, body);
+  return (parse ? parse.parse(body === '' ? null : JSON.parse(body)) : undefined) as T;
+}
+
+const jsonInit = (method: string, authorization: string, body?: unknown): RequestInit => ({
+  method,
+  headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+/** A chunk of log text: numbered lines of printable characters, `bytes` long. */
+function logChunk(bytes: number): Uint8Array<ArrayBuffer> {
+  const line = (n: number) => `${String(n).padStart(8, '0')} the quick brown fox jumps over the lazy dog; build step output line\n`;
+  let text = '';
+  for (let n = 0; text.length < bytes; n += 1) text += line(n);
+  return new TextEncoder().encode(text.slice(0, bytes));
+}
+
+async function measureOursOn(runtime: string, url: string, setup: OursSetup): Promise<OursResult> {
+  const label = `Phobos Edge (${runtime})`;
+  const { access_token: userToken } = await signInWithPassword({ url }, setup.credentials.email, setup.credentials.password);
+  const agentAuthorization = `Bearer ${await internalAgentCredential(setup.keyEncryptionKey, setup.agentName)}`;
+  const session = await call<OpenSessionResponse>(
+    'open session',
+    `${url}${agentPaths.sessions}`,
+    jsonInit('POST', agentAuthorization, { agent: setup.agentName, description: `npm run bench (${runtime})` }),
+    openSessionResponse,
+  );
+  progress(`${label}: session ${session.sessionId} open (concurrency limit ${session.concurrencyLimit})`);
+  if (session.concurrencyLimit < concurrency)
+    throw new Error(`the agent's concurrency limit is ${session.concurrencyLimit}, below BENCH_JOBS_CONCURRENCY ${concurrency}`);
+
+  // The leases this session holds, renewed by heartbeat as an agent does.
+  const held = new Map<string, JobLease>();
+  /** Jobs whose finish was sent. */
+  const ending = new Set<string>();
+  const problems: string[] = [];
+  const beat = async () => {
+    const answer = await call(
+      'heartbeat',
+      `${url}${agentPaths.heartbeat(session.sessionId)}`,
+      jsonInit('POST', agentAuthorization, { leases: [...held.values()].map(({ jobId, leaseId }) => ({ jobId, leaseId })) }),
+      heartbeatResponse,
+    );
+    // A lease whose finish is under way is released by it, and may be reported lost meanwhile.
+    const lost = answer.lost.filter((jobId) => held.has(jobId) && !ending.has(jobId));
+    if (lost.length > 0) problems.push(`leases lost: ${lost.join(', ')}`);
+  };
+  const heartbeat = setInterval(
+    () => void beat().catch((error: Error) => problems.push(error.message)),
+    (Math.min(session.heartbeatIntervalSeconds, 20) * 1000) / 2,
+  );
+
+  const createJob = async () => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${userToken}` },
+      body: JSON.stringify({
+        query: 'mutation ($t: ID!) { createPipeline(input: { pipelineTemplateId: $t, type: RUNBOOK }) { pipeline { id } } }',
+        variables: { t: setup.templateGlobalId },
+      }),
+    });
+    const body = (await response.json()) as { errors?: unknown };
+    if (!response.ok || body.errors) throw new Error(`createPipeline: ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+  };
+  const jobAuthorization = (lease: JobLease) => `Bearer ${lease.token}`;
+  const markRunning = (lease: JobLease) =>
+    call('running', `${url}${agentPaths.running(lease.jobId)}`, jsonInit('POST', jobAuthorization(lease)), jobStatusResponse);
+  const finish = async (lease: JobLease) => {
+    ending.add(lease.jobId);
+    await call('finish', `${url}${agentPaths.finish(lease.jobId)}`, jsonInit('POST', jobAuthorization(lease), { status: 'FINISHED' }), jobStatusResponse);
+    held.delete(lease.jobId);
+  };
+  const complete = async (lease: JobLease) => {
+    await markRunning(lease);
+    await finish(lease);
+  };
+
+  let socket: WebSocket | undefined;
+  try {
+    // Pickup by HTTP long poll, before any socket is open (so the queue has only the poll to answer):
+    // a claim is waiting when the job is created.
+    const claimed = new Moments();
+    const claimedLeases = new Map<number, JobLease>();
+    const longPollPickupMs = await measurePickups(
+      `${label}, long poll`,
+      async (index) => {
+        const claim = call(
+          'claim',
+          `${url}${agentPaths.claim(session.sessionId)}`,
+          jsonInit('POST', agentAuthorization, { capacity: 1, waitSeconds: 25 }),
+          claimResponse,
+        ).then((answer) => {
+          const at = performance.now();
+          const lease = answer.jobs[0];
+          if (!lease) throw new Error('a long poll was answered without a job');
+          held.set(lease.jobId, lease);
+          claimedLeases.set(index, lease);
+          claimed.record(String(index), at);
+        });
+        claim.catch((error: Error) => problems.push(error.message));
+        // The claim reaches its queue before the job exists.
+        await sleep(pickupGapMs);
+        await createJob();
+        await claim;
+        return setup.commits.when(claimedLeases.get(index)!.jobId, 'the commit of a claimed job');
+      },
+      async (index) => {
+        const at = await claimed.when(String(index), 'a long-poll claim');
+        await complete(claimedLeases.get(index)!);
+        return at;
+      },
+    );
+
+    // The hibernatable socket the queue pushes on.
+    const pushed = new Inbox<{ lease: JobLease; at: number }>();
+    const wsUrl = `${url.replace(/^http/, 'ws')}${agentPaths.queue(session.sessionId)}`;
+    socket = new WebSocket(wsUrl, { headers: { authorization: agentAuthorization } });
+    const open = socket;
+    await new Promise<void>((resolvePromise, reject) => {
+      open.once('open', () => resolvePromise());
+      open.once('error', reject);
+      open.once('unexpected-response', (_request, response) => reject(new Error(`queue socket refused: ${response.statusCode}`)));
+    });
+    open.on('message', (data) => {
+      const at = performance.now();
+      const message = queueServerMessage.parse(JSON.parse(String(data)));
+      if (message.type !== 'jobs') return;
+      for (const lease of message.jobs) {
+        held.set(lease.jobId, lease);
+        pushed.push({ lease, at });
+      }
+    });
+    open.on('close', (code) => problems.push(`queue socket closed (${code})`));
+    const ready = (capacity: number) => open.send(JSON.stringify({ type: 'ready', capacity } satisfies QueueClientMessage));
+
+    ready(concurrency);
+    const pushedLeases = new Map<number, { lease: JobLease; at: number }>();
+    const pickupMs = await measurePickups(
+      `${label}, WebSocket push`,
+      async (index) => {
+        await createJob();
+        const arrival = await pushed.next('a pushed job');
+        pushedLeases.set(index, arrival);
+        return setup.commits.when(arrival.lease.jobId, 'the commit of a pushed job');
+      },
+      async (index) => {
+        const arrival = pushedLeases.get(index)!;
+        await complete(arrival.lease);
+        ready(concurrency);
+        return arrival.at;
+      },
+    );
+
+    // Throughput: the backlog queued (and dispatched) while the agent takes nothing, then taken
+    // `concurrency` at a time, each job marked running and finished, capacity given back as each ends.
+    const dispatchedBeforeStart: number[] = [];
+    const throughput = await measureThroughput(label, async () => {
+      ready(0);
+      const commitsBefore = setup.commits.size;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < backlog) {
+            next += 1;
+            await createJob();
+          }
+        }),
+      );
+      const deadline = Date.now() + eventTimeoutMs;
+      let dispatched = 0;
+      for (;;) {
+        const result = await setup.admin.query<{ count: number }>(
+          `select count(*)::int as count from jobs where agent_id = $1 and status = 'QUEUED' and dispatched_at is not null`,
+          [setup.agentId],
+        );
+        dispatched = result.rows[0]!.count;
+        if ((dispatched >= backlog && setup.commits.size - commitsBefore >= backlog) || Date.now() > deadline) break;
+        await sleep(50);
+      }
+      dispatchedBeforeStart.push(dispatched);
+      let inFlight = 0;
+      let finished = 0;
+      const started = performance.now();
+      ready(concurrency);
+      await new Promise<void>((resolvePromise, reject) => {
+        const take = async () => {
+          while (finished + inFlight < backlog) {
+            const { lease } = await pushed.next('a backlog job');
+            inFlight += 1;
+            void complete(lease).then(() => {
+              inFlight -= 1;
+              finished += 1;
+              if (finished === backlog) resolvePromise();
+              else ready(concurrency - inFlight);
+            }, reject);
+          }
+        };
+        take().catch(reject);
+      });
+      return (performance.now() - started) / 1000;
+    });
+
+    // Log ingest: one job's log, chunk after chunk, while it runs.
+    ready(concurrency);
+    const chunk = logChunk(logChunkBytes);
+    const bytesPerJob = logMiB * 1024 * 1024;
+    const byJob: number[] = [];
+    let truncatedAt: number | null = null;
+    let unavailable: string | null = null;
+    for (let index = 0; index < logRuns && unavailable === null; index += 1) {
+      await createJob();
+      const { lease } = await pushed.next('a log job');
+      await markRunning(lease);
+      const started = performance.now();
+      let offset = 0;
+      while (offset < bytesPerJob) {
+        let answer: { size: number; truncated: boolean };
+        try {
+          answer = await call(
+            'log chunk',
+            `${url}${agentPaths.logs(lease.jobId)}?offset=${offset}`,
+            { method: 'PUT', headers: { authorization: jobAuthorization(lease), 'content-type': 'application/octet-stream' }, body: chunk },
+            logAppendResponse,
+          );
+        } catch (error) {
+          // The first chunk refused as an unknown route (404, or 401 when the job token reaches the
+          // routes' generic authentication instead): this build has no job log routes yet.
+          if (!(error instanceof ServerProblem && (error.status === 404 || error.status === 401) && offset === 0 && byJob.length === 0)) throw error;
+          unavailable = `PUT logs answered ${error.status}: the job log routes are not in this build`;
+          break;
+        }
+        if (answer.truncated) {
+          // The log's cap: what was accepted is what is measured.
+          truncatedAt = answer.size;
+          offset = answer.size;
+          break;
+        }
+        if (answer.size !== offset + chunk.byteLength)
+          throw new Error(`log chunk at ${offset}: the log's size is ${answer.size}, not ${offset + chunk.byteLength}`);
+        offset = answer.size;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      await finish(lease);
+      ready(concurrency);
+      if (unavailable !== null) {
+        progress(`${label}: log ingest not measured (${unavailable})`);
+        break;
+      }
+      byJob.push(round2(offset / 1e6 / seconds));
+      progress(`${label}: log ingest ${byJob.at(-1)} MB/s (${round2(offset / 1e6)} MB in ${round2(seconds)} s)`);
+    }
+    if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
+    return {
+      runtime,
+      pickupMs,
+      longPollPickupMs,
+      throughput: { ...throughput, dispatchedBeforeStart },
+      logIngest: { mbPerSecond: byJob.length > 0 ? round2(median(byJob)) : null, byJob, bytesPerJob, chunkBytes: logChunkBytes, truncatedAt, unavailable },
+    };
+  } finally {
+    clearInterval(heartbeat);
+    socket?.close();
+    await call('close session', `${url}${agentPaths.session(session.sessionId)}`, jsonInit('DELETE', agentAuthorization)).catch(() => undefined);
+  }
+}
+
+/** The bench database's trigger: a NOTIFY when a job is queued, delivered by PostgreSQL at the commit. */
+async function listenForQueuedJobs(stops: Stop[], databaseUrl: string, admin: pg.Client): Promise<Moments> {
+  await admin.query(`
+    create function bench_job_queued() returns trigger language plpgsql as $$
+    begin
+      perform pg_notify('bench_job_queued', new.id::text);
+      return new;
+    end $$`);
+  await admin.query(`
+    create trigger bench_job_queued after insert or update of status on jobs
+    for each row when (new.status = 'QUEUED') execute function bench_job_queued()`);
+  const commits = new Moments();
+  const listener = new pg.Client({ connectionString: databaseUrl });
+  await listener.connect();
+  stops.push(() => listener.end());
+  listener.on('notification', (message) => {
+    if (message.channel === 'bench_job_queued' && message.payload) commits.record(message.payload);
+  });
+  await listener.query('listen bench_job_queued');
+  return commits;
+}
+
+async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin: pg.Client) {
+  const keyEncryptionKey = 'bench-jobs-key-encryption-key';
+  const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
+  const agentName = 'bench-agent';
+  await ensureAdminUser(databaseUrl, credentials);
+  const bridgeUrl = (await startBridges(stops, databaseUrl)).postgres;
+  const db = createDatabase({ connectionString: databaseUrl, proxyUrl: bridgeUrl }).http;
+  const adminRow = (await admin.query<{ id: string; username: string }>('select id, username from users where email = $1', [credentials.email])).rows[0]!;
+  const caller = await loadCaller(db, {
+    kind: 'user',
+    userId: adminRow.id,
+    username: adminRow.username,
+    email: credentials.email,
+    isAdmin: true,
+    via: 'access_token',
+  });
+  const organization = await createOrganization(db, caller, { name: 'bench-jobs' });
+  const project = await createProject(db, caller, { organizationId: organization.id, name: 'jobs' });
+  const templateId = await storeTemplate(
+    db,
+    { organizationId: organization.id, projectId: project.id },
+    template({ stages: [{ name: 'only', tasks: [{ name: 'work', actions: [{ alias: 'a' }] }] }] }),
+  );
+  // The shared internal agent every job of the run goes to (the organization has none of its own);
+  // the Worker is configured with it too, as `npm start` configures its internal agents.
+  const agentId = (
+    await admin.query<{ id: string }>(
+      `insert into agents (name, description, internal, concurrency_limit) values ($1, 'npm run bench', true, $2) returning id`,
+      [agentName, concurrency],
+    )
+  ).rows[0]!.id;
+  const commits = await listenForQueuedJobs(stops, databaseUrl, admin);
+  const setup: OursSetup = {
+    admin,
+    agentName,
+    agentId,
+    keyEncryptionKey,
+    credentials,
+    templateGlobalId: Buffer.from(`PipelineTemplate:${templateId}`).toString('base64'),
+    commits,
+  };
+  const vars = {
+    PHOBOS_HTTP_RATE_LIMIT: '0',
+    PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+    PHOBOS_TOKEN_ISSUER_URL: 'http://phobos-bench.local',
+    PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES: '120',
+    PHOBOS_INTERNAL_AGENTS_0_NAME: agentName,
+    PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE: 'local',
+    // No access-log line per request while measuring.
+    DEBUG: 'false',
+  };
+
+  progress('starting the Worker under the dev server');
+  const worker = await startDevWorker({ databaseUrl, proxyUrl: bridgeUrl, script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' }, vars });
+  // Stopped as soon as it is measured, so it takes no CPU from the next runtime; once only.
+  let workerStopped = false;
+  const stopWorker = async () => {
+    if (workerStopped) return;
+    workerStopped = true;
+    await worker.stop();
+  };
+  stops.push(stopWorker);
+  const devServer = await measureOursOn('dev server', worker.url, setup);
+  await stopWorker();
+
+  let workerdAlone: OursResult | null = null;
+  if (measureWorkerdAlone) {
+    progress('starting the deployable bundle on workerd alone');
+    const plain = await startPlainWorkerd({ stateDir, vars: { ...databaseVars(databaseUrl, bridgeUrl), ...vars } });
+    stops.push(plain.stop);
+    workerdAlone = await measureOursOn('workerd alone', plain.url, setup);
+    await plain.stop();
+  }
+  return { devServer, workerdAlone };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function run(stops: Stop[], stateDir: string) {
+  const database = await benchDatabase(stops, { stateDir, prefix: 'phobos_bench_jobs', progress });
+  const peers = measurePeers ? { graphileWorker: await graphileWorker(database.url), pgBoss: await pgBoss(database.url, database.admin) } : null;
+  const phobos = measureOurs ? await ours(stops, stateDir, database.url, database.admin) : null;
+
+  const ratiosFor = (result: OursResult | null) =>
+    result && peers
+      ? {
+          pickupP99ToGraphileWorker: round2(result.pickupMs.p99 / peers.graphileWorker.pickupMs.p99),
+          pickupP99ToPgBoss: round2(result.pickupMs.p99 / peers.pgBoss.pickupMs.p99),
+          throughputToGraphileWorker: round2(result.throughput.jobsPerSecond / peers.graphileWorker.throughput.jobsPerSecond),
+          throughputToPgBoss: round2(result.throughput.jobsPerSecond / peers.pgBoss.throughput.jobsPerSecond),
+        }
+      : null;
+  const targetsFor = (result: OursResult | null, ratios: ReturnType<typeof ratiosFor>) =>
+    result
+      ? {
+          pickupP99NoSlowerThanGraphileWorker: ratios ? ratios.pickupP99ToGraphileWorker <= 1 : null,
+          throughputAtLeastGraphileWorker: ratios ? ratios.throughputToGraphileWorker >= 1 : null,
+          logIngestAtLeast20MBps: result.logIngest.mbPerSecond === null ? null : result.logIngest.mbPerSecond >= 20,
+        }
+      : null;
+  const devRatios = ratiosFor(phobos?.devServer ?? null);
+  const aloneRatios = ratiosFor(phobos?.workerdAlone ?? null);
+  return {
+    date: new Date().toISOString(),
+    settings: { pickups, warmUpPickups, pickupGapMs, backlog, rounds, concurrency, logMiB, logChunkBytes, logRuns },
+    measured: {
+      pickup:
+        'One job at a time to an idle worker, p50/p99 in ms. Peers: from the add call returning (its transaction committed) to the task ' +
+        'function starting. Phobos Edge: from the commit of the engine transaction that queues the job (a one-task pipeline created through ' +
+        'GraphQL; seen as the NOTIFY of a bench-only trigger on jobs, which PostgreSQL delivers at commit) to the lease received by this ' +
+        'process on the agent queue’s WebSocket (pickupMs) or as the answer of a waiting HTTP claim (longPollPickupMs).',
+      throughput:
+        'Jobs claimed and completed per second from a backlog queued at once (ours: queued and dispatched while the agent took nothing), ' +
+        'median of the rounds. graphile-worker: until its last job:complete; pg-boss: until no job of the queue is uncompleted; ' +
+        'Phobos Edge: each job marked running and finished through the job token routes, until the last finish is answered.',
+      logIngest: 'MB (10^6 bytes) per second of one job’s log through PUT logs, 1 MiB chunks one after another, median of the jobs.',
+    },
+    peers,
+    ours: phobos ?? { skipped: 'BENCH_JOBS_OURS=0' },
+    ratios: phobos ? { devServer: devRatios, workerdAlone: aloneRatios } : null,
+    targets: phobos ? { devServer: targetsFor(phobos.devServer, devRatios), workerdAlone: targetsFor(phobos.workerdAlone, aloneRatios) } : null,
+  };
+}
+
+type Results = Awaited<ReturnType<typeof run>>;
+
+const startMarker = '<!-- bench-jobs:start (written by `npm run bench`) -->';
+const endMarker = '<!-- bench-jobs:end -->';
+const verdict = (met: boolean | null | undefined) => (met === true ? 'met' : met === false ? 'missed' : 'not measured');
+
+function oursOf(r: Results): { devServer: OursResult; workerdAlone: OursResult | null } | null {
+  return 'devServer' in r.ours ? r.ours : null;
+}
+
+function headline(r: Results): string[] {
+  const lines: string[] = [];
+  const phobos = oursOf(r);
+  if (r.peers) {
+    const { graphileWorker: g, pgBoss: b } = r.peers;
+    lines.push(
+      `Peers on the same PostgreSQL: graphile-worker ${g.version} pickup p50 ${g.pickupMs.p50} ms, p99 ${g.pickupMs.p99} ms, ` +
+        `${g.throughput.jobsPerSecond} jobs/s at concurrency ${concurrency}; pg-boss ${b.version} pickup p50 ${b.pickupMs.p50} ms, ` +
+        `p99 ${b.pickupMs.p99} ms, ${b.throughput.jobsPerSecond} jobs/s in batches of ${concurrency}.`,
+    );
+  }
+  if (!phobos) {
+    lines.push('Phobos Edge was not measured in this run (BENCH_JOBS_OURS=0).');
+    return lines;
+  }
+  for (const [key, result] of [
+    ['devServer', phobos.devServer],
+    ['workerdAlone', phobos.workerdAlone],
+  ] as const) {
+    if (!result) continue;
+    const ratios = r.ratios?.[key] ?? null;
+    const targets = r.targets?.[key] ?? null;
+    lines.push(
+      `Phobos Edge (${result.runtime}): pickup p99 / graphile-worker's **${ratios?.pickupP99ToGraphileWorker ?? '–'}** ` +
+        `(target ≤ 1: ${verdict(targets?.pickupP99NoSlowerThanGraphileWorker)}); throughput / graphile-worker's ` +
+        `**${ratios?.throughputToGraphileWorker ?? '–'}** (target ≥ 1: ${verdict(targets?.throughputAtLeastGraphileWorker)}); ` +
+        `log ingest **${result.logIngest.mbPerSecond ?? '–'} MB/s** (target ≥ 20: ${verdict(targets?.logIngestAtLeast20MBps)}` +
+        `${result.logIngest.unavailable ? `: ${result.logIngest.unavailable}` : ''})` +
+        `${result.logIngest.truncatedAt === null ? '' : `, the log capped at ${result.logIngest.truncatedAt} bytes`}.`,
+    );
+  }
+  return lines;
+}
+
+function writeReadme(r: Results): void {
+  const phobos = oursOf(r);
+  const columns: { name: string; pickup: string; longPoll: string; throughput: string; log: string }[] = [];
+  for (const result of [phobos?.devServer, phobos?.workerdAlone]) {
+    if (!result) continue;
+    columns.push({
+      name: `Phobos Edge, ${result.runtime}`,
+      pickup: `${result.pickupMs.p50} / ${result.pickupMs.p99}`,
+      longPoll: `${result.longPollPickupMs.p50} / ${result.longPollPickupMs.p99}`,
+      throughput: String(result.throughput.jobsPerSecond),
+      log: String(result.logIngest.mbPerSecond ?? '–'),
+    });
+  }
+  if (r.peers) {
+    for (const [name, peer] of [
+      [`graphile-worker ${r.peers.graphileWorker.version}`, r.peers.graphileWorker],
+      [`pg-boss ${r.peers.pgBoss.version}`, r.peers.pgBoss],
+    ] as const) {
+      columns.push({ name, pickup: `${peer.pickupMs.p50} / ${peer.pickupMs.p99}`, longPoll: '–', throughput: String(peer.throughput.jobsPerSecond), log: '–' });
+    }
+  }
+  const row = (label: string, pick: (column: (typeof columns)[number]) => string) => `| ${label} | ${columns.map(pick).join(' | ')} |`;
+  rewriteReadmeBlock(
+    startMarker,
+    endMarker,
+    [
+      `Last run ${r.date.slice(0, 10)} (${pickups} pickups ${pickupGapMs} ms apart; backlog of ${backlog} jobs, median of ${rounds} rounds, ` +
+        `${concurrency} at a time; ${logMiB} MiB of log per job in 1 MiB chunks):`,
+      '',
+      `| measure | ${columns.map((column) => column.name).join(' | ')} |`,
+      `|---|${columns.map(() => '---|').join('')}`,
+      row('pickup p50 / p99 ms, commit → the worker holds the job (ours: WebSocket push)', (column) => column.pickup),
+      row('pickup p50 / p99 ms, HTTP long poll', (column) => column.longPoll),
+      row(`jobs claimed and completed per second, one queue, ${concurrency} at a time (pg-boss: batches of ${concurrency})`, (column) => column.throughput),
+      row('log ingest per job, MB/s (PUT logs, 1 MiB chunks)', (column) => column.log),
+      '',
+      headline(r).join(' '),
+    ],
+    // Missing markers: the block goes at the end of the Benchmark section.
+    (readme) => {
+      const section = readme.indexOf('\n### Benchmark\n');
+      if (section === -1) return -1;
+      const next = readme.slice(section + 1).search(/\n#{1,3} /);
+      return next === -1 ? readme.length : section + 1 + next + 1;
+    },
+  );
+}
+
+async function main(): Promise<void> {
+  const stops: Stop[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), 'phobos-bench-jobs-'));
+  try {
+    const results = await run(stops, stateDir);
+    mkdirSync(dirname(resultsPath), { recursive: true });
+    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    if (resultsPath === recordedResultsPath) writeReadme(results);
+    console.log(`\n${headline(results).join('\n').replaceAll('**', '')}`);
+    console.log(`written to ${resultsPath}${resultsPath === recordedResultsPath ? ' and README.md' : ''}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+await main();
+// wrangler's dev server and the peers' pools leave handles behind; the run is over.
+process.exit(0);
