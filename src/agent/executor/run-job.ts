@@ -67,7 +67,13 @@ export async function runJob(options: RunJobOptions): Promise<number> {
 
   let finish: FinishRequest;
   try {
-    finish = await runActions(inputs, { ...options, workspace, log, signal: controller.signal, stopReason: () => stopReason });
+    // Told to stop: if it is because the job was canceled (a dispatcher's cancel can race the
+    // executor's own poll), the job ends CANCELED rather than FAILED.
+    const reasonNow = async () => {
+      if (stopReason === 'stopped' && (await client.cancelRequested().catch(() => false))) stopReason = 'canceled';
+      return stopReason;
+    };
+    finish = await runActions(inputs, { ...options, workspace, log, signal: controller.signal, stopReason: reasonNow });
   } finally {
     clearInterval(poll);
     clearTimeout(deadline);
@@ -88,7 +94,7 @@ interface ActionsContext extends RunJobOptions {
   workspace: string;
   log: LogShipper;
   signal: AbortSignal;
-  stopReason: () => StopReason | null;
+  stopReason: () => Promise<StopReason | null>;
 }
 
 async function runActions(inputs: JobInputs, context: ActionsContext): Promise<FinishRequest> {
@@ -129,7 +135,7 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
       log.write(streams.stdout.end());
       log.write(streams.stderr.end());
     }
-    const stopped = context.stopReason();
+    const stopped = await context.stopReason();
     if (stopped === 'canceled') {
       line(`[phobos] action "${key}": canceled`);
       return { status: 'CANCELED', outputs };
