@@ -72,6 +72,9 @@ export async function startAgentProtocolServer(options: ServerOptions) {
   const socketCapacity = new Map<WebSocket, number>();
   let webSocketEnabled = options.webSocket ?? true;
   let socketConnects = 0;
+  let claims = 0;
+  /** Every `ready` capacity the agents announced, in order. */
+  const readyMessages: number[] = [];
   /** Lease ids the next heartbeats report as lost. */
   const lostLeases = new Set<string>();
   const sessionSettings = { heartbeatIntervalSeconds: 1, leaseSeconds: 30, maxClaimWaitSeconds: 2, concurrencyLimit: 2, ...options.session };
@@ -197,6 +200,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       if (action === 'claim' && req.method === 'POST') {
         const request = await readJson(req, claimRequest, 'claim');
         if (!request) return json(res, 400, { error: 'bad request' });
+        claims++;
         const deadline = Date.now() + Math.min(request.waitSeconds, sessionSettings.maxClaimWaitSeconds) * 1000;
         let taken = take(request.capacity, session.id);
         while (!taken.length && Date.now() < deadline && !req.destroyed) {
@@ -312,6 +316,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         }
         const parsed = checked(queueClientMessage, message, 'client queue message');
         if (!parsed) return;
+        readyMessages.push(parsed.capacity);
         socketCapacity.set(ws, parsed.capacity);
         dispatch();
       });
@@ -328,8 +333,12 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     violations,
     sessions,
     jobs,
+    readyMessages,
     get socketConnects() {
       return socketConnects;
+    },
+    get claims() {
+      return claims;
     },
     /** Queues a job; the actions and the rest of its inputs as given. */
     enqueue(actions: Partial<JobAction>[], extra: Partial<JobInputs> = {}): string {

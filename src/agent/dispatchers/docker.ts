@@ -93,11 +93,6 @@ export class DockerDispatcher implements Dispatcher {
     }
   }
 
-  /** The memory limit the executor is told about (MEMORY_LIMIT), when one is set. */
-  get memoryLimit(): number | undefined {
-    return this.memoryBytes;
-  }
-
   async start(jobId: string, env: Record<string, string>): Promise<DispatchedJob> {
     if (this.pull) {
       const [fromImage, tag] = splitTag(this.image);
