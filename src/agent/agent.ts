@@ -291,6 +291,7 @@ export class Agent {
         opened = true;
         this.stats.socketConnects++;
         this.socket = socket;
+        this.log('queue socket open: waiting for jobs');
         this.sendReady(this.stopping ? 0 : this.free);
       });
       socket.on('message', (data) => {

@@ -123,7 +123,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     for (const session of sessions.values()) {
       for (const socket of session.sockets) {
         const capacity = socketCapacity.get(socket) ?? 0;
-        if (capacity <= 0 || !queue.length) continue;
+        if (capacity <= 0 || !queue.length || socket.readyState !== socket.OPEN) continue;
         const taken = take(capacity, session.id);
         socketCapacity.set(socket, capacity - taken.length);
         send(socket, { type: 'jobs', jobs: taken });
@@ -201,9 +201,14 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         const request = await readJson(req, claimRequest, 'claim');
         if (!request) return json(res, 400, { error: 'bad request' });
         claims++;
+        // The client went away while the claim was held (not `req.destroyed`: a fully read request is destroyed too).
+        let gone = false;
+        res.once('close', () => {
+          gone = !res.writableFinished;
+        });
         const deadline = Date.now() + Math.min(request.waitSeconds, sessionSettings.maxClaimWaitSeconds) * 1000;
         let taken = take(request.capacity, session.id);
-        while (!taken.length && Date.now() < deadline && !req.destroyed) {
+        while (!taken.length && Date.now() < deadline && !gone) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
             function wake() {
@@ -215,7 +220,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
           });
           taken = take(request.capacity, session.id);
         }
-        if (req.destroyed) for (const leased of taken) requeue(jobs.get(leased.jobId)!);
+        if (gone) for (const leased of taken) requeue(jobs.get(leased.jobId)!);
         const answer = { jobs: taken };
         checked(claimResponse, answer, 'claim answer');
         return json(res, 200, answer);
@@ -388,7 +393,11 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     },
     /** Drops every open queue socket, as a deploy restarting the Durable Object does. */
     dropSockets() {
-      for (const session of sessions.values()) for (const socket of session.sockets) socket.terminate();
+      for (const session of sessions.values()) {
+        for (const socket of session.sockets) socket.terminate();
+        // Gone now, not when their close events come: a job queued meanwhile waits for a new socket.
+        session.sockets.clear();
+      }
     },
     socketCount(): number {
       return [...sessions.values()].reduce((count, session) => count + session.sockets.size, 0);
