@@ -9,11 +9,16 @@ export interface ExecutorRun {
   exited: Promise<{ code: number | null; stderr: string; elapsedMs: number }>;
 }
 
-export function startExecutor(apiUrl: string, lease: JobLease, extraEnv: Record<string, string> = {}): ExecutorRun {
+export function startExecutor(apiUrl: string, lease: JobLease): ExecutorRun {
+  return spawnExecutor({ [executorEnvironment.jobId]: lease.jobId, [executorEnvironment.jobToken]: lease.token, [executorEnvironment.apiUrl]: apiUrl });
+}
+
+/** The executor with `env` (what a dispatcher passed: the fakes' stand-in for a container). */
+export function spawnExecutor(env: Record<string, string>): ExecutorRun & { kill(signal: NodeJS.Signals): void } {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/agent/executor/main.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, ...extraEnv, [executorEnvironment.jobId]: lease.jobId, [executorEnvironment.jobToken]: lease.token, [executorEnvironment.apiUrl]: apiUrl },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let stderr = '';
@@ -23,5 +28,5 @@ export function startExecutor(apiUrl: string, lease: JobLease, extraEnv: Record<
   const exited = new Promise<{ code: number | null; stderr: string; elapsedMs: number }>((resolve) =>
     child.once('close', (code) => resolve({ code, stderr, elapsedMs: Date.now() - started })),
   );
-  return { pid: child.pid!, exited };
+  return { pid: child.pid!, exited, kill: (signal) => child.kill(signal) };
 }

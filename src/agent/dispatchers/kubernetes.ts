@@ -27,6 +27,9 @@ interface Cluster {
   insecure?: boolean;
 }
 
+/** The data each auth_type needs. */
+const authKeys: Record<string, string[]> = { in_cluster: [], kube_config: ['kube_config_path'], x509_cert: ['kube_server'], eks_iam: ['region', 'eks_cluster'] };
+
 const serviceAccountDirectory = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** PEM text as given, or the content of the file it names. */
@@ -176,6 +179,11 @@ export class KubernetesDispatcher implements Dispatcher {
   ) {
     this.namespace = data.namespace || 'default';
     this.image = requiredKey(data, 'image', 'kubernetes');
+    // Settings are checked at start-up, not at the first job: a typo stops the agent at once.
+    const authType = requiredKey(data, 'auth_type', 'kubernetes');
+    const needs = authKeys[authType];
+    if (!needs) throw new DispatcherConfigError(`auth_type must be ${Object.keys(authKeys).join(', ').replace(/, (?=[^,]*$)/, ' or ')}, not "${authType}"`);
+    for (const key of needs) requiredKey(data, key, 'kubernetes');
     this.api = clusterFor(data).then((cluster) => new KubernetesApi(cluster));
     // Surfaced by start(); an unhandled rejection before that would end the agent.
     this.api.catch(() => undefined);
