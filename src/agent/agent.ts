@@ -141,9 +141,9 @@ export class Agent {
     this.log(`error: ${message}`);
     const session = this.session;
     if (!session) return;
-    this.agentCall((headers) => call(this.url(agentPaths.errors(session.sessionId)), 'session error', { method: 'POST', headers, body: { message: message.slice(0, 4096) } })).catch(
-      (error: Error) => this.log(`could not post the error to the session: ${error.message}`),
-    );
+    this.agentCall((headers) =>
+      call(this.url(agentPaths.errors(session.sessionId)), 'session error', { method: 'POST', headers, body: { message: message.slice(0, 4096) } }),
+    ).catch((error: Error) => this.log(`could not post the error to the session: ${error.message}`));
   }
 
   private leases(): LeaseRef[] {
@@ -159,7 +159,11 @@ export class Agent {
       const session = this.session!;
       try {
         const answer = await this.agentCall((headers) =>
-          callJson(this.url(agentPaths.heartbeat(session.sessionId)), 'heartbeat', heartbeatResponse, { method: 'POST', headers, body: { leases: this.leases() } }),
+          callJson(this.url(agentPaths.heartbeat(session.sessionId)), 'heartbeat', heartbeatResponse, {
+            method: 'POST',
+            headers,
+            body: { leases: this.leases() },
+          }),
         );
         failures = 0;
         this.stats.heartbeats++;

@@ -3,7 +3,11 @@
 // their reconnects over the window instead of arriving together.
 
 /** Milliseconds to wait before retry number `attempt` (0-based). */
-export function backoffDelay(attempt: number, { baseMs = 250, capMs = 30_000 }: { baseMs?: number; capMs?: number } = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  { baseMs = 250, capMs = 30_000 }: { baseMs?: number; capMs?: number } = {},
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

@@ -23,7 +23,10 @@ export interface AgentConfig {
   executorApiUrl: string;
   agent: string;
   description: string;
-  credential: { type: 'apiKey'; key: string } | { type: 'tokenExchange'; serviceAccount: string; token: () => string } | { type: 'internal'; credential: string };
+  credential:
+    | { type: 'apiKey'; key: string }
+    | { type: 'tokenExchange'; serviceAccount: string; token: () => string }
+    | { type: 'internal'; credential: string };
   dispatcherType: string;
   dispatcherData: DispatcherData;
   transport: 'auto' | 'websocket' | 'poll';
@@ -73,7 +76,10 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...Object.fromEntries(Object.keys(options).map((flag) => [flag, { type: 'string' as const }])), 'dispatcher-data': { type: 'string', multiple: true } },
+      options: {
+        ...Object.fromEntries(Object.keys(options).map((flag) => [flag, { type: 'string' as const }])),
+        'dispatcher-data': { type: 'string', multiple: true },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -106,7 +112,8 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   else {
     if (!/^[^/]+\/[^/]+$/.test(serviceAccount!)) throw new AgentConfigError('--service-account must be "<organization>/<service account>"');
     const flagToken = flags['oidc-token'] as string | undefined;
-    if (!flagToken && !fromEnvironment(env, options['oidc-token'].env)) throw new AgentConfigError('--service-account needs --oidc-token (or PHOBOS_AGENT_OIDC_TOKEN or PHOBOS_AGENT_OIDC_TOKEN_FILE)');
+    if (!flagToken && !fromEnvironment(env, options['oidc-token'].env))
+      throw new AgentConfigError('--service-account needs --oidc-token (or PHOBOS_AGENT_OIDC_TOKEN or PHOBOS_AGENT_OIDC_TOKEN_FILE)');
     credential = { type: 'tokenExchange', serviceAccount: serviceAccount!, token: () => flagToken ?? fromEnvironment(env, options['oidc-token'].env)! };
   }
 
@@ -124,7 +131,8 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   }
 
   const transport = value('transport') ?? 'auto';
-  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'poll') throw new AgentConfigError(`--transport must be auto, websocket or poll, not "${transport}"`);
+  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'poll')
+    throw new AgentConfigError(`--transport must be auto, websocket or poll, not "${transport}"`);
   const grace = Number(value('shutdown-grace-seconds') ?? 30);
   if (!Number.isFinite(grace) || grace < 0) throw new AgentConfigError('--shutdown-grace-seconds must be a number of seconds');
 

@@ -39,7 +39,9 @@ export function tokenExchangeCredential(apiUrl: string, serviceAccount: string, 
     });
     const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
     if (!response.ok || !body.access_token) {
-      throw new Error(`token exchange for service account ${serviceAccount}: HTTP ${response.status}: ${body.error_description ?? body.error ?? 'no access token'}`);
+      throw new Error(
+        `token exchange for service account ${serviceAccount}: HTTP ${response.status}: ${body.error_description ?? body.error ?? 'no access token'}`,
+      );
     }
     const lifetimeMs = (body.expires_in ?? 300) * 1000;
     cached = { token: body.access_token, renewAt: Date.now() + Math.max(lifetimeMs - renewBeforeMs, lifetimeMs / 2) };

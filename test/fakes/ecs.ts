@@ -44,8 +44,11 @@ export async function startFakeEcs(options: { accessKeyId: string; region: strin
   const server: Server = createServer((req, res) => {
     void (async () => {
       const authorization = String(req.headers.authorization ?? '');
-      const scope = new RegExp(`^AWS4-HMAC-SHA256 Credential=${options.accessKeyId}/\\d{8}/${options.region}/ecs/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$`);
-      if (!scope.test(authorization) || !req.headers['x-amz-date']) return error(res, 403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      const scope = new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${options.accessKeyId}/\\d{8}/${options.region}/ecs/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$`,
+      );
+      if (!scope.test(authorization) || !req.headers['x-amz-date'])
+        return error(res, 403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
       const target = String(req.headers['x-amz-target'] ?? '');
       if (req.method !== 'POST' || !target.startsWith(targetPrefix) || req.headers['content-type'] !== 'application/x-amz-json-1.1') {
         return error(res, 400, 'SerializationException', 'POST with X-Amz-Target and application/x-amz-json-1.1 expected');
@@ -58,7 +61,9 @@ export async function startFakeEcs(options: { accessKeyId: string; region: strin
       switch (operation) {
         case 'RunTask': {
           if (!body.taskDefinition) return error(res, 400, 'InvalidParameterException', 'taskDefinition is required');
-          const overrides = (body.overrides as { containerOverrides?: { name: string; environment?: { name: string; value: string }[] }[] } | undefined)?.containerOverrides ?? [];
+          const overrides =
+            (body.overrides as { containerOverrides?: { name: string; environment?: { name: string; value: string }[] }[] } | undefined)?.containerOverrides ??
+            [];
           const main = overrides.find((override) => override.name === 'main');
           if (!main) return error(res, 400, 'InvalidParameterException', 'Override for container named main is not a container in the TaskDefinition.');
           const taskArn = `arn:aws:ecs:${options.region}:${account}:task/${String(body.cluster)}/${randomUUID().replaceAll('-', '')}`;

@@ -14,7 +14,10 @@ interface FakeJob {
     apiVersion: string;
     kind: string;
     metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string };
-    spec: { backoffLimit?: number; template: { spec: { restartPolicy: string; containers: { name: string; image: string; env?: { name: string; value: string }[] }[] } } };
+    spec: {
+      backoffLimit?: number;
+      template: { spec: { restartPolicy: string; containers: { name: string; image: string; env?: { name: string; value: string }[] }[] } };
+    };
   };
   status: { active?: number; succeeded?: number; failed?: number; conditions?: { type: string; status: string; message?: string }[] };
   kill(signal: NodeJS.Signals): void;

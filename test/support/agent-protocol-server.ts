@@ -362,7 +362,18 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         sensitiveValues: [],
         ...extra,
       };
-      jobs.set(jobId, { inputs, status: 'QUEUED', lease: null, sessionId: null, log: Buffer.alloc(0), logPuts: [], cancelRequested: false, finish: null, handedBack: 0, leases: 0 });
+      jobs.set(jobId, {
+        inputs,
+        status: 'QUEUED',
+        lease: null,
+        sessionId: null,
+        log: Buffer.alloc(0),
+        logPuts: [],
+        cancelRequested: false,
+        finish: null,
+        handedBack: 0,
+        leases: 0,
+      });
       queue.push(jobId);
       dispatch();
       return jobId;

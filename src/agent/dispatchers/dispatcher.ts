@@ -46,7 +46,10 @@ export function parseMap(value: string | undefined, key: string): Record<string,
     return Object.fromEntries(Object.entries(parsed).map(([name, entry]) => [name, String(entry)]));
   }
   const map: Record<string, string> = {};
-  for (const pair of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const pair of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const equals = pair.indexOf('=');
     if (equals <= 0) throw new DispatcherConfigError(`${key}: "${pair}" is not name=value`);
     map[pair.slice(0, equals)] = pair.slice(equals + 1);

@@ -34,7 +34,8 @@ export class EcsDispatcher implements Dispatcher {
     if (launchType !== 'EC2' && launchType !== 'FARGATE') throw new DispatcherConfigError(`launch_type must be ec2 or fargate, not "${data.launch_type}"`);
     this.launchType = launchType;
     const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
-    if (!accessKeyId || !secretAccessKey) throw new DispatcherConfigError('the ecs dispatcher needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment');
+    if (!accessKeyId || !secretAccessKey)
+      throw new DispatcherConfigError('the ecs dispatcher needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment');
     this.client = new AwsClient({ accessKeyId, secretAccessKey, sessionToken, region, service: 'ecs' });
     this.endpoint = process.env.AWS_ENDPOINT_URL_ECS || process.env.AWS_ENDPOINT_URL || `https://ecs.${region}.amazonaws.com/`;
   }

@@ -5,7 +5,7 @@ import { EcsDispatcher } from './ecs';
 import { KubernetesDispatcher } from './kubernetes';
 import { LocalDispatcher } from './local';
 
-export const dispatcherTypes = ['local', 'docker', 'kubernetes', 'ecs'] as const;
+const dispatcherTypes = ['local', 'docker', 'kubernetes', 'ecs'] as const;
 
 export function createDispatcher(type: string, data: DispatcherData): Dispatcher {
   switch (type) {

@@ -28,7 +28,12 @@ interface Cluster {
 }
 
 /** The data each auth_type needs. */
-const authKeys: Record<string, string[]> = { in_cluster: [], kube_config: ['kube_config_path'], x509_cert: ['kube_server'], eks_iam: ['region', 'eks_cluster'] };
+const authKeys: Record<string, string[]> = {
+  in_cluster: [],
+  kube_config: ['kube_config_path'],
+  x509_cert: ['kube_server'],
+  eks_iam: ['region', 'eks_cluster'],
+};
 
 const serviceAccountDirectory = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -50,7 +55,8 @@ function fromKubeConfig(path: string): Cluster {
   const cluster = config.clusters?.find((entry) => entry.name === context.context.cluster)?.cluster;
   const user = config.users?.find((entry) => entry.name === context.context.user)?.user ?? {};
   if (!cluster?.server) throw new DispatcherConfigError(`kube_config_path ${path}: cluster ${context.context.cluster} has no server`);
-  const data = (inline: unknown, file: unknown) => (typeof inline === 'string' ? Buffer.from(inline, 'base64').toString('utf8') : typeof file === 'string' ? readFileSync(file, 'utf8') : undefined);
+  const data = (inline: unknown, file: unknown) =>
+    typeof inline === 'string' ? Buffer.from(inline, 'base64').toString('utf8') : typeof file === 'string' ? readFileSync(file, 'utf8') : undefined;
   return {
     server: String(cluster.server),
     ca: data(cluster['certificate-authority-data'], cluster['certificate-authority']),
@@ -91,7 +97,11 @@ async function fromEks(region: string, clusterName: string): Promise<Cluster> {
   const response = await client.fetch(`https://eks.${region}.amazonaws.com/clusters/${encodeURIComponent(clusterName)}`);
   if (!response.ok) throw new Error(`EKS DescribeCluster ${clusterName}: HTTP ${response.status}: ${await response.text()}`);
   const { cluster } = (await response.json()) as { cluster: { endpoint: string; certificateAuthority: { data: string } } };
-  return { server: cluster.endpoint, ca: Buffer.from(cluster.certificateAuthority.data, 'base64').toString('utf8'), token: () => eksToken(region, clusterName) };
+  return {
+    server: cluster.endpoint,
+    ca: Buffer.from(cluster.certificateAuthority.data, 'base64').toString('utf8'),
+    token: () => eksToken(region, clusterName),
+  };
 }
 
 async function clusterFor(data: DispatcherData): Promise<Cluster> {
@@ -182,7 +192,12 @@ export class KubernetesDispatcher implements Dispatcher {
     // Settings are checked at start-up, not at the first job: a typo stops the agent at once.
     const authType = requiredKey(data, 'auth_type', 'kubernetes');
     const needs = authKeys[authType];
-    if (!needs) throw new DispatcherConfigError(`auth_type must be ${Object.keys(authKeys).join(', ').replace(/, (?=[^,]*$)/, ' or ')}, not "${authType}"`);
+    if (!needs)
+      throw new DispatcherConfigError(
+        `auth_type must be ${Object.keys(authKeys)
+          .join(', ')
+          .replace(/, (?=[^,]*$)/, ' or ')}, not "${authType}"`,
+      );
     for (const key of needs) requiredKey(data, key, 'kubernetes');
     this.api = clusterFor(data).then((cluster) => new KubernetesApi(cluster));
     // Surfaced by start(); an unhandled rejection before that would end the agent.
@@ -233,7 +248,8 @@ export class KubernetesDispatcher implements Dispatcher {
     const base = `/apis/batch/v1/namespaces/${encodeURIComponent(this.namespace)}/jobs`;
     const name = `phobos-job-${jobId}`;
     const created = await api.call('POST', base, this.manifest(jobId, env));
-    if (created.status !== 201 && created.status !== 200) throw new Error(`kubernetes: creating Job ${name}: HTTP ${created.status}: ${describe(created.body)}`);
+    if (created.status !== 201 && created.status !== 200)
+      throw new Error(`kubernetes: creating Job ${name}: HTTP ${created.status}: ${describe(created.body)}`);
     let canceled = false;
     const remove = () => api.call('DELETE', `${base}/${name}`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
     const outcome = (async () => {

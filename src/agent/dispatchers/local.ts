@@ -43,7 +43,9 @@ export class LocalDispatcher implements Dispatcher {
 
 function exited(child: ChildProcess): Promise<DispatchOutcome> {
   return new Promise((resolveOutcome) =>
-    child.once('close', (code, signal) => resolveOutcome({ exitCode: code, detail: signal ? `the executor was killed by ${signal}` : `the executor exited with code ${code}` })),
+    child.once('close', (code, signal) =>
+      resolveOutcome({ exitCode: code, detail: signal ? `the executor was killed by ${signal}` : `the executor exited with code ${code}` }),
+    ),
   );
 }
 

@@ -67,7 +67,8 @@ export function parseExecInputs(inputs: Record<string, unknown>): ParsedInputs {
     if (typeof env !== 'object' || Array.isArray(env)) throw new ActionInputError('exec_command: env must be a map of names to values');
     for (const [name, value] of Object.entries(env)) environment[name] = scalar(value, `env.${name}`);
   }
-  if (workingDir !== undefined && workingDir !== null && typeof workingDir !== 'string') throw new ActionInputError('exec_command: working_dir must be a string');
+  if (workingDir !== undefined && workingDir !== null && typeof workingDir !== 'string')
+    throw new ActionInputError('exec_command: working_dir must be a string');
   let volumeNames: string[] = [];
   if (volumes !== undefined && volumes !== null) {
     if (!Array.isArray(volumes)) throw new ActionInputError('exec_command: volumes must be a list of volume names');
@@ -99,7 +100,7 @@ export function parseOutputsFile(content: string): Record<string, string> {
   return outputs;
 }
 
-export function volumeVariable(name: string): string {
+function volumeVariable(name: string): string {
   return `PHOBOS_VOLUME_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
@@ -110,7 +111,9 @@ export async function execCommand(inputs: Record<string, unknown>, context: Exec
   const volumeEnv: Record<string, string> = {};
   for (const name of parsed.volumes) {
     if (!context.volumes.some((volume) => volume.name === name)) {
-      throw new ActionInputError(`exec_command: volume "${name}" is not mounted by this task (mounted: ${context.volumes.map((v) => v.name).join(', ') || 'none'})`);
+      throw new ActionInputError(
+        `exec_command: volume "${name}" is not mounted by this task (mounted: ${context.volumes.map((v) => v.name).join(', ') || 'none'})`,
+      );
     }
     const path = join(context.workspace, 'volumes', name);
     mkdirSync(path, { recursive: true });

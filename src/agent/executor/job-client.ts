@@ -51,7 +51,9 @@ export class JobClient {
   /** Marks the job running; false when the job was canceled meanwhile (409). */
   async running(): Promise<boolean> {
     try {
-      await this.retrying(() => callJson(this.url(agentPaths.running(this.jobId)), 'mark running', jobStatusResponse, { method: 'POST', headers: this.headers }));
+      await this.retrying(() =>
+        callJson(this.url(agentPaths.running(this.jobId)), 'mark running', jobStatusResponse, { method: 'POST', headers: this.headers }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) return false;
@@ -60,7 +62,10 @@ export class JobClient {
   }
 
   async cancelRequested(): Promise<boolean> {
-    const answer = await callJson(this.url(agentPaths.cancellation(this.jobId)), 'cancellation', cancellationResponse, { method: 'GET', headers: this.headers });
+    const answer = await callJson(this.url(agentPaths.cancellation(this.jobId)), 'cancellation', cancellationResponse, {
+      method: 'GET',
+      headers: this.headers,
+    });
     return answer.cancelRequested;
   }
 

@@ -22,7 +22,11 @@ afterEach(async () => {
 });
 
 async function start(options: { webSocket?: boolean; concurrencyLimit?: number; args?: string[] } = {}) {
-  server = await startAgentProtocolServer({ credential: { apiKey }, webSocket: options.webSocket, session: { concurrencyLimit: options.concurrencyLimit ?? 2 } });
+  server = await startAgentProtocolServer({
+    credential: { apiKey },
+    webSocket: options.webSocket,
+    session: { concurrencyLimit: options.concurrencyLimit ?? 2 },
+  });
   agent = startAgentProcess(['--api-url', server.url, '--agent', 'acme/builder', ...(options.args ?? [])], { PHOBOS_AGENT_API_KEY: apiKey });
   await eventually(() => server!.sessions.size === 1, 'the agent to open a session');
   return { server, agent };
@@ -34,7 +38,9 @@ describe('agent', () => {
   it('takes jobs pushed on the queue socket, runs them with the local dispatcher and heartbeats their leases', async () => {
     const { server } = await start();
     await eventually(() => server.socketCount() === 1, 'the queue socket');
-    const jobId = server.enqueue([{ alias: 'hello', inputs: { command: 'sleep 1.5; echo "hello from $PHOBOS_ACTION_OUTPUTS"; echo "said=hi" >> "$PHOBOS_ACTION_OUTPUTS"' } }]);
+    const jobId = server.enqueue([
+      { alias: 'hello', inputs: { command: 'sleep 1.5; echo "hello from $PHOBOS_ACTION_OUTPUTS"; echo "said=hi" >> "$PHOBOS_ACTION_OUTPUTS"' } },
+    ]);
     const finish = await finished(server, jobId);
     expect(finish).toEqual({ status: 'FINISHED', outputs: { hello: { said: 'hi' } } });
     const job = server.jobs.get(jobId)!;

@@ -88,7 +88,11 @@ describe('kubernetes dispatcher', () => {
     expect(await handle.wait()).toMatchObject({ exitCode: 0 });
     expect(job.finish).toEqual({ status: 'FINISHED', outputs: { step: { where: 'kubernetes' } } });
     const manifest = kubernetes.created.find((created) => created.metadata.name === `phobos-job-${jobId}`)!;
-    expect(manifest.metadata).toMatchObject({ namespace: 'ci', labels: { team: 'platform', 'phobos-edge/job-id': jobId }, annotations: { 'phobos/owner': 'acme' } });
+    expect(manifest.metadata).toMatchObject({
+      namespace: 'ci',
+      labels: { team: 'platform', 'phobos-edge/job-id': jobId },
+      annotations: { 'phobos/owner': 'acme' },
+    });
     expect(manifest.spec.backoffLimit).toBe(0);
     const pod = manifest.spec.template.spec as unknown as Record<string, unknown> & { containers: Record<string, unknown>[] };
     expect(pod.restartPolicy).toBe('Never');
@@ -108,7 +112,10 @@ describe('kubernetes dispatcher', () => {
     await handle.cancel();
     const outcome = await handle.wait();
     expect(outcome.exitCode).toBeNull();
-    expect(kubernetes.deletes).toContainEqual({ name: `phobos-job-${jobId}`, options: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+    expect(kubernetes.deletes).toContainEqual({
+      name: `phobos-job-${jobId}`,
+      options: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+    });
     // The executor got SIGTERM as the pod went, and said so.
     await eventually(() => job.finish, 'the executor to report');
     expect(job.finish?.status).toBe('FAILED');
@@ -116,7 +123,9 @@ describe('kubernetes dispatcher', () => {
   });
 
   it('refuses an unknown auth_type, naming it', () => {
-    expect(() => new KubernetesDispatcher({ auth_type: 'password', image: 'x' })).toThrow(/auth_type must be in_cluster, kube_config, x509_cert or eks_iam, not "password"/);
+    expect(() => new KubernetesDispatcher({ auth_type: 'password', image: 'x' })).toThrow(
+      /auth_type must be in_cluster, kube_config, x509_cert or eks_iam, not "password"/,
+    );
   });
 });
 
@@ -127,8 +136,15 @@ describe('ecs dispatcher', () => {
   const saved = { ...process.env };
   beforeAll(async () => {
     ecs = await startFakeEcs({ accessKeyId: credentials.AWS_ACCESS_KEY_ID, region: 'eu-west-1' });
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: credentials.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: credentials.AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_ECS: ecs.url });
-    dispatcher = new EcsDispatcher({ region: 'eu-west-1', cluster: 'jobs', task_definition: 'phobos-executor:3', subnets: 'subnet-a, subnet-b', launch_type: 'fargate' }, 100);
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: credentials.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: credentials.AWS_SECRET_ACCESS_KEY,
+      AWS_ENDPOINT_URL_ECS: ecs.url,
+    });
+    dispatcher = new EcsDispatcher(
+      { region: 'eu-west-1', cluster: 'jobs', task_definition: 'phobos-executor:3', subnets: 'subnet-a, subnet-b', launch_type: 'fargate' },
+      100,
+    );
   });
   afterAll(async () => {
     process.env = saved;
@@ -162,6 +178,8 @@ describe('ecs dispatcher', () => {
   });
 
   it('refuses a launch type ECS does not have', () => {
-    expect(() => new EcsDispatcher({ region: 'eu-west-1', cluster: 'c', task_definition: 't', launch_type: 'lambda' })).toThrow(/launch_type must be ec2 or fargate/);
+    expect(() => new EcsDispatcher({ region: 'eu-west-1', cluster: 'c', task_definition: 't', launch_type: 'lambda' })).toThrow(
+      /launch_type must be ec2 or fargate/,
+    );
   });
 });

@@ -58,7 +58,10 @@ describe('docker dispatcher', () => {
     );
     try {
       const jobId = server.enqueue([
-        { alias: 'inside', inputs: { command: 'echo "memory=$MEMORY_LIMIT" >> "$PHOBOS_ACTION_OUTPUTS"; echo "api=$API_URL" >> "$PHOBOS_ACTION_OUTPUTS"; echo in-a-container' } },
+        {
+          alias: 'inside',
+          inputs: { command: 'echo "memory=$MEMORY_LIMIT" >> "$PHOBOS_ACTION_OUTPUTS"; echo "api=$API_URL" >> "$PHOBOS_ACTION_OUTPUTS"; echo in-a-container' },
+        },
       ]);
       const finish = await eventually(() => server.jobs.get(jobId)!.finish, 'the job to finish in its container', 60_000);
       expect(finish).toEqual({ status: 'FINISHED', outputs: { inside: { memory: String(256 * 1024 * 1024), api: server.url.replace('127.0.0.1', apiHost) } } });
@@ -74,7 +77,11 @@ describe('docker dispatcher', () => {
     const dispatcher = new DockerDispatcher({ host: `unix://${engine.socketPath}`, image, local_image: 'true' });
     const jobId = server.enqueue([{ inputs: { command: 'echo started; sleep 60' } }]);
     const lease = server.leaseDirectly(jobId);
-    const handle = await dispatcher.start(jobId, { [executorEnvironment.jobId]: jobId, [executorEnvironment.jobToken]: lease.token, [executorEnvironment.apiUrl]: server.url });
+    const handle = await dispatcher.start(jobId, {
+      [executorEnvironment.jobId]: jobId,
+      [executorEnvironment.jobToken]: lease.token,
+      [executorEnvironment.apiUrl]: server.url,
+    });
     const job = server.jobs.get(jobId)!;
     await eventually(() => job.log.toString().includes('started'), 'the container to run', 30_000);
     const canceled = Date.now();

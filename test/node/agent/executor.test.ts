@@ -41,7 +41,8 @@ describe('job executor', () => {
       {
         alias: 'build',
         inputs: {
-          command: 'echo "greeting=$GREETING" >> "$PHOBOS_ACTION_OUTPUTS"; printf "where=%s\\n" "$(pwd)" >> "$PHOBOS_ACTION_OUTPUTS"; printf "notes<<EOF\\nline one\\nline two\\nEOF\\n" >> "$PHOBOS_ACTION_OUTPUTS"; echo "token:${JOB_TOKEN:-absent}"; echo to-stderr >&2',
+          command:
+            'echo "greeting=$GREETING" >> "$PHOBOS_ACTION_OUTPUTS"; printf "where=%s\\n" "$(pwd)" >> "$PHOBOS_ACTION_OUTPUTS"; printf "notes<<EOF\\nline one\\nline two\\nEOF\\n" >> "$PHOBOS_ACTION_OUTPUTS"; if [ -z "$JOB_TOKEN" ]; then echo token:absent; fi; echo to-stderr >&2',
           env: { GREETING: 'hello world' },
           working_dir: 'sub/dir',
         },
@@ -96,10 +97,9 @@ describe('job executor', () => {
 
   it('masks secret values, also one printed in two pieces with a log chunk sent between them', async () => {
     const secret = 'TOPSECRET-4242-xyz';
-    const { job, executor } = await run(
-      [{ inputs: { command: `printf 'a ${secret} b\\n'; printf 'TOPSECRET-'; sleep 1.5; printf '4242-xyz done\\n'` } }],
-      { sensitiveValues: [secret, 'other'] },
-    );
+    const { job, executor } = await run([{ inputs: { command: `printf 'a ${secret} b\\n'; printf 'TOPSECRET-'; sleep 1.5; printf '4242-xyz done\\n'` } }], {
+      sensitiveValues: [secret, 'other'],
+    });
     expect((await executor.exited).code).toBe(0);
     const log = job.log.toString();
     expect(log).toContain('a *** b');
@@ -138,7 +138,10 @@ describe('job executor', () => {
   });
 
   it('fails on a non-zero exit and stops there; unknown plugins fail with a clear log line', async () => {
-    const failing = await run([{ alias: 'boom', inputs: { command: 'echo partial=yes >> "$PHOBOS_ACTION_OUTPUTS"; exit 3' } }, { alias: 'after', inputs: { command: 'echo ran' } }]);
+    const failing = await run([
+      { alias: 'boom', inputs: { command: 'echo partial=yes >> "$PHOBOS_ACTION_OUTPUTS"; exit 3' } },
+      { alias: 'after', inputs: { command: 'echo ran' } },
+    ]);
     expect((await failing.executor.exited).code).toBe(1);
     expect(failing.job.finish).toMatchObject({ status: 'FAILED', reason: 'action "boom" exited with code 3', outputs: { boom: { partial: 'yes' } } });
     expect(failing.job.log.toString()).not.toContain('ran');
