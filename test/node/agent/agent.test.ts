@@ -74,6 +74,18 @@ describe('agent', () => {
     expect(server.jobs.get(jobId)!.leases).toBe(1);
   });
 
+  it('stops a job whose lease a heartbeat reports lost', async () => {
+    const { server, agent } = await start();
+    const jobId = server.enqueue([{ inputs: { command: 'echo begin; sleep 60' } }]);
+    const job = server.jobs.get(jobId)!;
+    await eventually(() => job.log.toString().includes('begin'), 'the job to run');
+    server.loseLease(job.lease!.leaseId);
+    // The next heartbeat (every second here) says so; the agent stops the executor at once.
+    await eventually(() => job.finish, 'the executor to stop', 10_000);
+    expect(job.finish?.reason).toContain('executor was stopped');
+    expect(agent.output()).toContain(`job ${jobId}: the lease is lost`);
+  });
+
   it('on SIGTERM hands back jobs it has not started, lets the running one finish and closes its session', async () => {
     const { server, agent } = await start();
     await eventually(() => server.socketCount() === 1, 'the queue socket');
