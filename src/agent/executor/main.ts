@@ -1,6 +1,7 @@
 // The job executor's entry point (as Phobos's job-executor image): a dispatcher starts it with
 // JOB_ID, JOB_TOKEN and API_URL, it runs that one job and exits with its result
-// (0 finished, 1 failed, 2 canceled, 3 when the end could not be reported).
+// (0 finished, 1 failed, 2 canceled, 3 when the end could not be reported). PHOBOS_WORKSPACE, when
+// set, is the directory actions run in (a fresh temporary directory otherwise).
 import { executorEnvironment } from '../../protocol/agent-v1';
 import { JobClient } from './job-client';
 import { executorExitCodes, runJob } from './run-job';

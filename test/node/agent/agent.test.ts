@@ -74,6 +74,41 @@ describe('agent', () => {
     expect(server.jobs.get(jobId)!.leases).toBe(1);
   });
 
+  it('fails a job whose executor dies without reporting, and one its dispatcher cannot start, posting the error to the session', async () => {
+    const { server } = await start();
+    // The command kills its parent, the executor, before it can report anything.
+    const killed = server.enqueue([{ inputs: { command: 'kill -9 $PPID' } }]);
+    const finish = await finished(server, killed);
+    expect(finish.status).toBe('FAILED');
+    expect(finish.reason).toContain('the job executor ended without reporting: the executor was killed by SIGKILL');
+    await agent!.stop();
+
+    agent = startAgentProcess(
+      [
+        '--api-url',
+        server.url,
+        '--agent',
+        'acme/builder',
+        '--dispatcher',
+        'docker',
+        '--dispatcher-data',
+        'image=executor:1',
+        '--dispatcher-data',
+        'host=unix:///nonexistent/docker.sock',
+      ],
+      { PHOBOS_AGENT_API_KEY: apiKey },
+    );
+    const unstartable = server.enqueue([{ inputs: { command: 'echo never' } }]);
+    const refused = await finished(server, unstartable);
+    expect(refused.status).toBe('FAILED');
+    expect(refused.reason).toContain('the dispatcher could not start the job');
+    const session = [...server.sessions.values()].at(-1)!;
+    await eventually(
+      () => session.errors.some((message) => message.includes(unstartable) && message.includes('nonexistent/docker.sock')),
+      'the error in the session log',
+    );
+  });
+
   it('stops a job whose lease a heartbeat reports lost', async () => {
     const { server, agent } = await start();
     const jobId = server.enqueue([{ inputs: { command: 'echo begin; sleep 60' } }]);
