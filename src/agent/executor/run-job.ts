@@ -1,7 +1,7 @@
 // One job, start to end: fetch its inputs, mark it running (a job canceled meanwhile is left alone),
 // run its actions in order while watching for cancellation and the maximum duration, ship the
 // masked log, and report the status with every action's outputs.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FinishRequest, JobInputs } from '../../protocol/agent-v1';
@@ -80,6 +80,8 @@ export async function runJob(options: RunJobOptions): Promise<number> {
     options.stop?.removeEventListener('abort', onStop);
   }
   await log.close();
+  // A workspace the executor made is its own to remove; one it was given belongs to whoever gave it.
+  if (!options.workspace) rmSync(workspace, { recursive: true, force: true, maxRetries: 2 });
   if (log.truncated) finish.reason = [finish.reason, 'the log was truncated at its size limit'].filter(Boolean).join('; ');
   try {
     await client.finish(finish);
