@@ -2,7 +2,7 @@
 // and an executor image built here from local files (scripts/executor-image.ts: no registry). The
 // agent CLI runs a job in a container on the host network, reaching the API by a name given in
 // extra_hosts; a cancel stops the container and the executor in it reports; containers are removed.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,8 @@ beforeAll(async () => {
   const context = mkdtempSync(join(tmpdir(), 'phobos-executor-image-'));
   await buildExecutorContext(context);
   engine.cli(['build', '--quiet', '--tag', image, context]);
+  // The image holds it now: the context (a copy of Node) is 100+ MB.
+  rmSync(context, { recursive: true, force: true });
   server = await startAgentProtocolServer({ credential: { apiKey } });
 }, 240_000);
 
