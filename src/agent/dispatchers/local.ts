@@ -1,0 +1,54 @@
+// The `local` dispatcher: the job executor as a child process on the agent's own machine, started
+// from this repository's executor entry point (as the Phobos agent runs its job executor binary).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DispatchedJob, Dispatcher, DispatchOutcome } from './dispatcher';
+
+const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const executorEntry = resolve(repositoryRoot, 'src/agent/executor/main.ts');
+
+/** After a cancel, how long the executor has to report before it is killed. */
+const cancelGraceMs = 15_000;
+
+export class LocalDispatcher implements Dispatcher {
+  constructor(private readonly output: (jobId: string, text: string) => void = (jobId, text) => process.stderr.write(prefixLines(`[job ${jobId}] `, text))) {}
+
+  async start(jobId: string, env: Record<string, string>): Promise<DispatchedJob> {
+    // `--import tsx` resolves from the working directory: the repository's, where tsx is installed.
+    const child = spawn(process.execPath, ['--import', 'tsx', executorEntry], {
+      cwd: repositoryRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (data: Buffer) => this.output(jobId, data.toString()));
+    child.stderr.on('data', (data: Buffer) => this.output(jobId, data.toString()));
+    const outcome = exited(child);
+    await new Promise<void>((started, failed) => {
+      child.once('spawn', started);
+      child.once('error', failed);
+    });
+    return {
+      wait: () => outcome,
+      cancel: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), cancelGraceMs);
+        timer.unref();
+        child.once('exit', () => clearTimeout(timer));
+      },
+    };
+  }
+}
+
+function exited(child: ChildProcess): Promise<DispatchOutcome> {
+  return new Promise((resolveOutcome) =>
+    child.once('close', (code, signal) =>
+      resolveOutcome({ exitCode: code, detail: signal ? `the executor was killed by ${signal}` : `the executor exited with code ${code}` }),
+    ),
+  );
+}
+
+function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix);
+}

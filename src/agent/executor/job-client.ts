@@ -1,0 +1,101 @@
+// The executor's side of /agent/v1: every call carries the job token, which is good for this one job
+// and lease only. Transient failures (network, 5xx) are retried with backoff; the log append is
+// idempotent by offset, so a retried chunk is harmless.
+import {
+  agentPaths,
+  cancellationResponse,
+  type FinishRequest,
+  jobInputs,
+  type JobInputs,
+  jobStatusResponse,
+  logAppendResponse,
+  logGap,
+} from '../../protocol/agent-v1';
+import { backoffDelay, sleep } from '../backoff';
+import { ApiError, call, callJson, isRetryable, joinUrl } from '../http';
+
+export type LogAppendOutcome = { kind: 'appended'; size: number; truncated: boolean } | { kind: 'gap'; size: number };
+
+export class JobClient {
+  constructor(
+    private readonly apiUrl: string,
+    readonly jobId: string,
+    private readonly token: string,
+    /** Attempts for a call before its error is final. */
+    private readonly attempts = 8,
+  ) {}
+
+  private get headers() {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  private url(path: string) {
+    return joinUrl(this.apiUrl, path);
+  }
+
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isRetryable(error) || attempt + 1 >= this.attempts) throw error;
+        await sleep(backoffDelay(attempt, { baseMs: 200, capMs: 5_000 }));
+      }
+    }
+  }
+
+  inputs(): Promise<JobInputs> {
+    return this.retrying(() => callJson(this.url(agentPaths.job(this.jobId)), 'job inputs', jobInputs, { method: 'GET', headers: this.headers }));
+  }
+
+  /** Marks the job running; false when the job was canceled meanwhile (409). */
+  async running(): Promise<boolean> {
+    try {
+      await this.retrying(() =>
+        callJson(this.url(agentPaths.running(this.jobId)), 'mark running', jobStatusResponse, { method: 'POST', headers: this.headers }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) return false;
+      throw error;
+    }
+  }
+
+  async cancelRequested(): Promise<boolean> {
+    const answer = await callJson(this.url(agentPaths.cancellation(this.jobId)), 'cancellation', cancellationResponse, {
+      method: 'GET',
+      headers: this.headers,
+    });
+    return answer.cancelRequested;
+  }
+
+  appendLog(offset: number, chunk: Uint8Array<ArrayBuffer>): Promise<LogAppendOutcome> {
+    return this.retrying(async () => {
+      const response = await fetch(`${this.url(agentPaths.logs(this.jobId))}?offset=${offset}`, {
+        method: 'PUT',
+        headers: { ...this.headers, 'content-type': 'application/octet-stream' },
+        body: chunk,
+      });
+      const text = await response.text();
+      if (response.status === 409) {
+        const gap = logGap.safeParse(safeJson(text));
+        if (gap.success) return { kind: 'gap', size: gap.data.size };
+      }
+      if (!response.ok) throw new ApiError(response.status, text, 'log append');
+      const appended = logAppendResponse.parse(safeJson(text));
+      return { kind: 'appended', size: appended.size, truncated: appended.truncated };
+    });
+  }
+
+  finish(request: FinishRequest): Promise<unknown> {
+    return this.retrying(() => call(this.url(agentPaths.finish(this.jobId)), 'finish', { method: 'POST', headers: this.headers, body: request }));
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

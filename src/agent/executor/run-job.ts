@@ -1,0 +1,163 @@
+// One job, start to end: fetch its inputs, mark it running (a job canceled meanwhile is left alone),
+// run its actions in order while watching for cancellation and the maximum duration, ship the
+// masked log, and report the status with every action's outputs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FinishRequest, JobInputs } from '../../protocol/agent-v1';
+import { executorEnvironment } from '../../protocol/agent-v1';
+import { ActionInputError, execCommand } from './exec-command';
+import type { JobClient } from './job-client';
+import { LogShipper } from './log-shipper';
+import { Masker } from './masker';
+
+/** Exit codes of the executor: the job's end as reported, or that it could not be reported. */
+export const executorExitCodes = { FINISHED: 0, FAILED: 1, CANCELED: 2, notReported: 3 } as const;
+
+export interface RunJobOptions {
+  client: JobClient;
+  /** Where actions run; a fresh temporary directory when not given. */
+  workspace?: string;
+  /** Environment the commands start from (the executor's own, without the job token). */
+  baseEnv: Record<string, string>;
+  cancellationPollMs?: number;
+  killGraceMs?: number;
+  logIntervalMs?: number;
+  logMaxChunkBytes?: number;
+  /** Aborted when the executor itself is told to stop (SIGTERM from a dispatcher's cancel). */
+  stop?: AbortSignal;
+  /** The executor's own diagnostics (stderr). */
+  report?: (message: string) => void;
+}
+
+type StopReason = 'canceled' | 'timeout' | 'stopped';
+
+export async function runJob(options: RunJobOptions): Promise<number> {
+  const { client } = options;
+  const report = options.report ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const inputs = await client.inputs();
+  if (!(await client.running())) {
+    report(`job ${client.jobId} was canceled before it started`);
+    return executorExitCodes.CANCELED;
+  }
+  const workspace = options.workspace ?? mkdtempSync(join(tmpdir(), `phobos-job-${client.jobId}-`));
+  const log = new LogShipper(client, {
+    spoolPath: join(tmpdir(), `phobos-log-${client.jobId}-${process.pid}`),
+    intervalMs: options.logIntervalMs,
+    maxChunkBytes: options.logMaxChunkBytes,
+    report,
+  });
+
+  const controller = new AbortController();
+  let stopReason: StopReason | null = null;
+  const stopWith = (reason: StopReason) => {
+    if (stopReason) return;
+    stopReason = reason;
+    controller.abort();
+  };
+  const poll = setInterval(() => {
+    client.cancelRequested().then(
+      (requested) => requested && stopWith('canceled'),
+      (error: Error) => report(`cancellation check failed: ${error.message}`),
+    );
+  }, options.cancellationPollMs ?? 2_000);
+  const deadline = setTimeout(() => stopWith('timeout'), inputs.maxDurationSeconds * 1000);
+  const onStop = () => stopWith('stopped');
+  options.stop?.addEventListener('abort', onStop, { once: true });
+
+  let finish: FinishRequest;
+  try {
+    // Told to stop: if it is because the job was canceled (a dispatcher's cancel can race the
+    // executor's own poll), the job ends CANCELED rather than FAILED.
+    const reasonNow = async () => {
+      if (stopReason === 'stopped' && (await client.cancelRequested().catch(() => false))) stopReason = 'canceled';
+      return stopReason;
+    };
+    finish = await runActions(inputs, { ...options, workspace, log, signal: controller.signal, stopReason: reasonNow });
+  } finally {
+    clearInterval(poll);
+    clearTimeout(deadline);
+    options.stop?.removeEventListener('abort', onStop);
+  }
+  await log.close();
+  // A workspace the executor made is its own to remove; one it was given belongs to whoever gave it.
+  if (!options.workspace) rmSync(workspace, { recursive: true, force: true, maxRetries: 2 });
+  if (log.truncated) finish.reason = [finish.reason, 'the log was truncated at its size limit'].filter(Boolean).join('; ');
+  try {
+    await client.finish(finish);
+  } catch (error) {
+    report(`could not report the job's end: ${(error as Error).message}`);
+    return executorExitCodes.notReported;
+  }
+  return executorExitCodes[finish.status];
+}
+
+interface ActionsContext extends RunJobOptions {
+  workspace: string;
+  log: LogShipper;
+  signal: AbortSignal;
+  stopReason: () => Promise<StopReason | null>;
+}
+
+async function runActions(inputs: JobInputs, context: ActionsContext): Promise<FinishRequest> {
+  const { log } = context;
+  const masker = new Masker(inputs.sensitiveValues);
+  const line = (text: string) => log.write(masker.push(`${text}\n`) + masker.end());
+  const outputs: Record<string, Record<string, unknown>> = {};
+  const baseEnv = { ...context.baseEnv };
+  // The job token finishes the job: the commands the job runs have no business holding it.
+  delete baseEnv[executorEnvironment.jobToken];
+
+  for (const [index, action] of inputs.actions.entries()) {
+    const key = action.alias ?? action.name;
+    if (action.pluginName !== 'exec' || action.actionName !== 'command') {
+      line(`[phobos] action "${key}": plugin "${action.pluginName}" action "${action.actionName}" is not supported by this executor (it runs exec_command)`);
+      return { status: 'FAILED', outputs, reason: `action "${key}": unsupported plugin action ${action.pluginName}_${action.actionName}` };
+    }
+    line(`[phobos] action "${key}" (${action.name})`);
+    // One masker per stream: a secret split across two reads of stdout is still caught, and
+    // stderr's text is never held back behind stdout's.
+    const streams = { stdout: new Masker(inputs.sensitiveValues), stderr: new Masker(inputs.sensitiveValues) };
+    let result: Awaited<ReturnType<typeof execCommand>>;
+    try {
+      result = await execCommand(action.inputs, {
+        workspace: context.workspace,
+        actionIndex: index,
+        baseEnv,
+        volumes: inputs.volumes,
+        output: (stream, text) => log.write(streams[stream].push(text)),
+        signal: context.signal,
+        killGraceMs: context.killGraceMs ?? 2_000,
+      });
+    } catch (error) {
+      if (!(error instanceof ActionInputError)) throw error;
+      line(`[phobos] ${error.message}`);
+      return { status: 'FAILED', outputs, reason: `action "${key}": ${error.message}` };
+    } finally {
+      log.write(streams.stdout.end());
+      log.write(streams.stderr.end());
+    }
+    const stopped = await context.stopReason();
+    if (stopped === 'canceled') {
+      line(`[phobos] action "${key}": canceled`);
+      return { status: 'CANCELED', outputs };
+    }
+    if (stopped === 'timeout') {
+      const reason = `the job exceeded its maximum duration of ${inputs.maxDurationSeconds} s`;
+      line(`[phobos] action "${key}": stopped: ${reason}`);
+      return { status: 'FAILED', outputs, reason };
+    }
+    if (stopped === 'stopped') {
+      const reason = 'the executor was stopped (agent shutdown or dispatcher cancel)';
+      line(`[phobos] action "${key}": ${reason}`);
+      return { status: 'FAILED', outputs, reason };
+    }
+    outputs[key] = result.outputs;
+    if (result.exitCode !== 0) {
+      const how = result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      line(`[phobos] action "${key}" ${how}`);
+      return { status: 'FAILED', outputs, reason: `action "${key}" ${how}` };
+    }
+  }
+  return { status: 'FINISHED', outputs };
+}

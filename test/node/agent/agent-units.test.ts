@@ -1,0 +1,159 @@
+// The agent's and executor's pure parts: masking across pieces, the outputs file, exec_command's
+// inputs, the agent's settings (flags, environment, _FILE secrets), backoff with full jitter, and
+// the token exchange credential against a stand-in token endpoint.
+import { createServer } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../../src/agent/backoff';
+import { AgentConfigError, loadAgentConfig } from '../../../src/agent/config';
+import { tokenExchangeCredential } from '../../../src/agent/credentials';
+import { ActionInputError, outputsFileVariable, parseExecInputs, parseOutputsFile } from '../../../src/agent/executor/exec-command';
+import { mask, Masker } from '../../../src/agent/executor/masker';
+import { freePort } from '../../setup/free-port';
+
+describe('Masker', () => {
+  it('masks a secret split across any two pieces, and holds back only what could still be one', () => {
+    const secret = 'hunter2-secret';
+    const text = `before ${secret} middle ${secret}after`;
+    for (let cut = 0; cut <= text.length; cut++) {
+      const masker = new Masker([secret, 'x']);
+      const first = masker.push(text.slice(0, cut));
+      const out = first + masker.push(text.slice(cut)) + masker.end();
+      expect(out).toBe(`before ${mask} middle ${mask}after`.replaceAll('x', mask));
+    }
+    const masker = new Masker([secret]);
+    expect(masker.push('plain text hun')).toBe('plain text ');
+    expect(masker.push('gry')).toBe('hungry');
+  });
+
+  it('masks the longer of two overlapping secrets whole', () => {
+    const masker = new Masker(['abc', 'abcdef']);
+    expect(masker.push('xabcdefx') + masker.end()).toBe(`x${mask}x`);
+  });
+});
+
+describe('exec_command inputs and outputs', () => {
+  it(`reads ${outputsFileVariable}: name=value lines and heredocs`, () => {
+    expect(parseOutputsFile('a=1\n\nb=x=y\nlong<<END\none\ntwo\nEND\n')).toEqual({ a: '1', b: 'x=y', long: 'one\ntwo' });
+    expect(() => parseOutputsFile('nonsense')).toThrow(ActionInputError);
+    expect(() => parseOutputsFile('open<<END\nno end')).toThrow(/no closing END/);
+  });
+
+  it('runs a string through the shell (sh -c by default) and a list without one', () => {
+    expect(parseExecInputs({ command: 'echo hi' }).argv).toEqual(['sh', '-c', 'echo hi']);
+    expect(parseExecInputs({ command: 'echo hi', shell: 'bash' }).argv).toEqual(['bash', '-c', 'echo hi']);
+    expect(parseExecInputs({ command: 'echo hi', shell: 'bash -eo pipefail -c' }).argv).toEqual(['bash', '-eo', 'pipefail', '-c', 'echo hi']);
+    expect(parseExecInputs({ command: ['ls', '-l'] }).argv).toEqual(['ls', '-l']);
+    expect(parseExecInputs({ command: 'x', env: { A: 1, B: true } }).env).toEqual({ A: '1', B: 'true' });
+    expect(() => parseExecInputs({ command: 'x', env: ['A=1'] })).toThrow(/env must be a map/);
+    expect(() => parseExecInputs({ command: 'x', working_dir: 3 })).toThrow(/working_dir must be a string/);
+  });
+});
+
+describe('agent settings', () => {
+  const base = { PHOBOS_AGENT_API_URL: 'https://phobos.example/', PHOBOS_AGENT: 'acme/builders' };
+
+  it('reads the environment, flags winning, secrets from _FILE, dispatcher data by key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phobos-agent-config-'));
+    writeFileSync(join(dir, 'key'), 'phk_from_file\n');
+    writeFileSync(join(dir, 'password'), 'registry-secret\n');
+    const config = loadAgentConfig(['--dispatcher', 'docker', '--dispatcher-data', 'memory_limit=1g', '--transport', 'poll'], {
+      ...base,
+      PHOBOS_AGENT_API_KEY_FILE: join(dir, 'key'),
+      PHOBOS_AGENT_JOB_DISPATCHER_TYPE: 'local',
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_IMAGE: 'executor:1',
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_REGISTRY_PASSWORD_FILE: join(dir, 'password'),
+    });
+    expect(config).toMatchObject({
+      apiUrl: 'https://phobos.example',
+      executorApiUrl: 'https://phobos.example',
+      agent: 'acme/builders',
+      credential: { type: 'apiKey', key: 'phk_from_file' },
+      dispatcherType: 'docker',
+      dispatcherData: { image: 'executor:1', registry_password: 'registry-secret', memory_limit: '1g' },
+      transport: 'poll',
+      shutdownGraceSeconds: 30,
+    });
+  });
+
+  it('takes a service account with an OIDC token file, read again at each exchange', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phobos-agent-config-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'first');
+    const config = loadAgentConfig([], { ...base, PHOBOS_AGENT_SERVICE_ACCOUNT: 'acme/ci', PHOBOS_AGENT_OIDC_TOKEN_FILE: tokenFile });
+    if (config.credential.type !== 'tokenExchange') throw new Error('expected token exchange');
+    expect(config.credential.serviceAccount).toBe('acme/ci');
+    expect(config.credential.token()).toBe('first');
+    writeFileSync(tokenFile, 'rotated');
+    expect(config.credential.token()).toBe('rotated');
+  });
+
+  it('names what is wrong', () => {
+    expect(() => loadAgentConfig([], { PHOBOS_AGENT: 'a', PHOBOS_AGENT_API_KEY: 'k' })).toThrow(/--api-url \(or PHOBOS_AGENT_API_URL\) is required/);
+    expect(() => loadAgentConfig([], base)).toThrow(/exactly one credential/);
+    expect(() => loadAgentConfig([], { ...base, PHOBOS_AGENT_API_KEY: 'k', PHOBOS_AGENT_INTERNAL_CREDENTIAL: 'pia_x.y' })).toThrow(/exactly one credential/);
+    expect(() => loadAgentConfig([], { ...base, PHOBOS_AGENT_SERVICE_ACCOUNT: 'acme/ci' })).toThrow(/needs --oidc-token/);
+    expect(() => loadAgentConfig(['--transport', 'carrier-pigeon'], { ...base, PHOBOS_AGENT_API_KEY: 'k' })).toThrow(/--transport must be/);
+    expect(() => loadAgentConfig(['--bogus'], base)).toThrow(AgentConfigError);
+    expect(() => loadAgentConfig([], { ...base, PHOBOS_AGENT_API_KEY_FILE: '/nonexistent/key' })).toThrow(/PHOBOS_AGENT_API_KEY_FILE: cannot read/);
+  });
+});
+
+describe('backoff', () => {
+  it('draws uniformly below an exponential ceiling that stops at the cap', () => {
+    expect(backoffDelay(0, { baseMs: 100 }, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, { baseMs: 100 }, () => 0.5)).toBe(400);
+    expect(backoffDelay(50, { baseMs: 100, capMs: 5_000 }, () => 0.999)).toBe(4995);
+    expect(backoffDelay(5, { baseMs: 100 }, () => 0)).toBe(0);
+  });
+});
+
+describe('token exchange credential', () => {
+  it('exchanges the external token at /oauth/token (RFC 8693) and reuses the access token until it nears expiry', async () => {
+    const port = await freePort();
+    const forms: URLSearchParams[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (part) => {
+        body += part;
+      });
+      req.on('end', () => {
+        forms.push(new URLSearchParams(body));
+        res.setHeader('content-type', 'application/json');
+        if (req.url !== '/oauth/token') {
+          res.statusCode = 404;
+          return res.end('{}');
+        }
+        res.end(
+          JSON.stringify({
+            access_token: `access-${forms.length}`,
+            token_type: 'Bearer',
+            expires_in: 3600,
+            issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      let external = 'ci-token-1';
+      const credential = tokenExchangeCredential(`http://127.0.0.1:${port}`, 'acme/ci', () => external);
+      expect(await credential.headers()).toEqual({ authorization: 'Bearer access-1' });
+      expect(await credential.headers()).toEqual({ authorization: 'Bearer access-1' });
+      expect(Object.fromEntries(forms[0]!)).toEqual({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: 'ci-token-1',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        service_account: 'acme/ci',
+      });
+      external = 'ci-token-2';
+      credential.invalidate();
+      expect(await credential.headers()).toEqual({ authorization: 'Bearer access-2' });
+      expect(forms[1]!.get('subject_token')).toBe('ci-token-2');
+    } finally {
+      server.close();
+    }
+  });
+});
