@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureAdminUser } from './local-stack/admin-user';
-import { ensureInternalAgents, internalAgentSpecs } from './local-stack/internal-agents';
+import { ensureInternalAgents, internalAgentSpecs, runInternalAgent } from './local-stack/internal-agents';
 import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
 import { startDbBridge, type DbBridge } from './db-bridge';
 import { loadNodeEnvironment, runTool } from './local-stack/environment';
@@ -100,13 +100,14 @@ await runTool(async () => {
     await ensureInternalAgents(database.connectionString, agentSpecs);
 
     const envFile = join(stateDir, 'worker.env');
+    const keyEncryptionKey = config.jwsProvider.keyEncryptionKey ?? localKeyEncryptionKey();
     writeEnvFile(
       envFile,
       workerEnvironment(env, {
         database,
         proxyUrl: bridge.url,
         admin: { email: adminEmail, password: adminPassword },
-        keyEncryptionKey: config.jwsProvider.keyEncryptionKey ?? localKeyEncryptionKey(),
+        keyEncryptionKey,
       }),
     );
 
@@ -154,6 +155,13 @@ await runTool(async () => {
 
     const url = `http://localhost:${port}`;
     if (await waitUntilReady(url, wrangler, 60_000)) {
+      // The internal agents, as the Phobos API runs its own: stopped before the Worker, so they
+      // hand back what they have not started while it still answers.
+      for (const spec of agentSpecs) {
+        const agent = await runInternalAgent(spec, { apiUrl: `http://127.0.0.1:${port}`, keyEncryptionKey, projectRoot, log });
+        stops.push(() => agent.stop());
+      }
+      log(`internal agents: ${agentSpecs.map((spec) => `${spec.name} (${spec.dispatcherType})`).join(', ')}`);
       log(`ready on ${url} (Ctrl-C to stop)`);
     } else if (!stopping) {
       console.error(`[phobos-edge] ${url}/readyz did not answer 200 within 60 s`);

@@ -4,7 +4,12 @@
 // installed. Their rows are kept in step with the configuration on every start: declared ones are
 // created or re-enabled (and marked internal, which the API refuses to edit), ones no longer declared
 // are disabled, never deleted (their jobs' history points at them).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
 import type { PhobosConfig } from '../../src/config/load';
 import { ConfigError } from '../../src/config/load';
 
@@ -73,4 +78,66 @@ export async function ensureInternalAgents(connectionString: string, specs: Inte
   } finally {
     await client.end();
   }
+}
+
+export interface RunningAgent {
+  name: string;
+  /** Stops the agent gracefully (SIGTERM: it hands back what it has not started) and waits for it. */
+  stop(): Promise<void>;
+}
+
+const restartDelayMs = 2_000;
+
+/**
+ * Runs one internal agent as its own process (the agent CLI), restarted after a crash, with its
+ * output prefixed by its name. Its credential is derived from the installation secret
+ * (src/auth/internal-agent-credentials.ts), so nothing is stored for it.
+ */
+export async function runInternalAgent(
+  spec: InternalAgentSpec,
+  options: { apiUrl: string; keyEncryptionKey: string; projectRoot: string; log: (line: string) => void },
+): Promise<RunningAgent> {
+  const credential = await internalAgentCredential(options.keyEncryptionKey, spec.name);
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PHOBOS_AGENT_API_URL: options.apiUrl,
+    PHOBOS_AGENT: spec.name,
+    PHOBOS_AGENT_INTERNAL_CREDENTIAL: credential,
+    PHOBOS_AGENT_JOB_DISPATCHER_TYPE: spec.dispatcherType,
+    PHOBOS_AGENT_DESCRIPTION: `internal agent ${spec.name} (npm start)`,
+  };
+  for (const [key, value] of Object.entries(spec.dispatcherData)) env[`PHOBOS_AGENT_JOB_DISPATCHER_DATA_${key.toUpperCase()}`] = value;
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  const prefix = `[agent ${spec.name}] `;
+  const start = () => {
+    const started = spawn(process.execPath, [join(options.projectRoot, 'bin', 'phobos-edge-agent.mjs')], {
+      cwd: options.projectRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [started.stdout, started.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => options.log(prefix + line));
+    }
+    started.once('exit', (code, signal) => {
+      if (stopping) return;
+      options.log(`${prefix}exited (${signal ?? code}); restarting in ${restartDelayMs / 1000} s`);
+      setTimeout(() => {
+        if (!stopping) child = start();
+      }, restartDelayMs);
+    });
+    return started;
+  };
+  child = start();
+  return {
+    name: spec.name,
+    async stop() {
+      stopping = true;
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = once(running, 'exit');
+      running.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
