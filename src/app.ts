@@ -3,6 +3,7 @@
 // service and answer; services (src/auth/, src/domain/) decide.
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
+import { agentApiRoutes } from './agent-api/routes';
 import { graphqlRoutes } from './graphql/routes';
 import type { AppEnv } from './http/app-env';
 import { authenticate } from './http/authenticate';
@@ -29,6 +30,13 @@ export function createApp(): Hono<AppEnv> {
   // GET /healthz, /readyz: never authenticated, never rate limited.
   app.route('/', healthRoutes);
   app.use('*', bodyLimit());
+  // /agent/v1/*: the agent protocol, before the per-caller rate limit. Its traffic is flow-controlled
+  // by the agent's queue (a claim is held until there is work, a socket waits at no cost, heartbeats
+  // come every 30 s), and a busy agent reporting many jobs' status and logs would otherwise be
+  // refused mid-job by a limit meant for people and scripts. Its session routes authenticate through
+  // the same authenticate() inside the sub-app (internal agents with their own credential, which
+  // authenticate() must not refuse); its job routes take job tokens only.
+  app.route('/', agentApiRoutes);
   // Everything below knows who is calling, and is rate limited per caller (requests whose
   // credentials are refused are counted against their address inside authenticate()).
   app.use('*', authenticate());

@@ -1,9 +1,11 @@
 // The Worker's bindings as declared in wrangler.toml, plus the PHOBOS_* variables (strings).
+import type { AgentQueue } from './durable/agent-queue';
+import type { JobLog } from './durable/job-log';
 import type { ProjectEventHub } from './durable/project-event-hub';
 
 export interface Bindings {
-  AGENT_QUEUE: DurableObjectNamespace;
-  JOB_LOG: DurableObjectNamespace;
+  AGENT_QUEUE: DurableObjectNamespace<AgentQueue>;
+  JOB_LOG: DurableObjectNamespace<JobLog>;
   RATE_LIMITER: DurableObjectNamespace;
   PROJECT_EVENT_HUB: DurableObjectNamespace<ProjectEventHub>;
   OBJECTS: R2Bucket;
