@@ -11,6 +11,7 @@ import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
 import { queueClientMessage, type JobLease, type LeaseRef, type QueueServerMessage } from '../protocol/agent-v1';
 import { configFor, databaseFor } from '../runtime';
+import { arrayLiteral } from '../db/array-literal';
 
 /** A lease as the queue keeps it. */
 export interface QueueLease {
@@ -439,7 +440,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           with claimed as (
             update jobs set status = 'PENDING', session_id = ${sessionId}, pending_at = now(), running_at = null,
               lease_count = lease_count + 1, updated_at = now(), version = version + 1
-            where id = any(${ids}::uuid[]) and status = 'QUEUED' and agent_id = ${target.agentId}
+            where id = any(${arrayLiteral(ids)}::uuid[]) and status = 'QUEUED' and agent_id = ${target.agentId}
             returning id, pipeline_id, lease_count, max_duration_seconds
           ),
           -- Every change to a job moves its tree's root version on, so an engine transition computed
@@ -562,7 +563,7 @@ export async function requeueJob(db: HttpDatabase, jobId: string, holder: { sess
   const result = await db.execute<{ id: string }>(dsql`
     with moved as (
       update jobs set status = 'QUEUED', session_id = null, pending_at = null, running_at = null, updated_at = now(), version = version + 1
-      where id = ${jobId} and status = any(${holder.statuses}::text[]) and ${sessionMatch}
+      where id = ${jobId} and status = any(${arrayLiteral(holder.statuses)}::text[]) and ${sessionMatch}
       returning id, pipeline_id
     ),
     bumped as (

@@ -4,6 +4,7 @@ import type { PhobosConfig } from '../config/load';
 import type { WorkerEnv } from '../env';
 import type { Logger } from '../platform/logger';
 import { signingKeyRotationTask } from '../auth/signing/rotation-task';
+import { agentQueueSweepTask } from '../domain/jobs/sweep-task';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
 import { releaseDueDatesTask } from '../domain/releases/due-date-task';
@@ -14,7 +15,7 @@ export interface ScheduledTask {
 }
 
 /** Later milestones register their tasks here. */
-export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask, releaseDueDatesTask];
+export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask, releaseDueDatesTask, agentQueueSweepTask];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {
   return Promise.all(

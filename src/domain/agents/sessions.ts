@@ -13,6 +13,7 @@ import { isUuid } from '../ids';
 import { leaseSeconds, maxClaimWaitSeconds } from './leases';
 import { agentQueue, type AgentQueues } from './queues';
 import { heartbeatIntervalSeconds } from './session-activity';
+import { arrayLiteral } from '../../db/array-literal';
 
 /** Who is speaking for an agent: an authenticated caller (a service account), or an internal agent by name. */
 export type AgentCredential = { kind: 'caller'; caller: Caller } | { kind: 'internal'; agentName: string };
@@ -115,7 +116,7 @@ export async function heartbeat(db: HttpDatabase, queues: AgentQueues, credentia
   const statuses =
     held.length === 0
       ? []
-      : (await db.execute<{ id: string; status: string }>(sql`select id, status from jobs where id = any(${held}::uuid[])`)).rows;
+      : (await db.execute<{ id: string; status: string }>(sql`select id, status from jobs where id = any(${arrayLiteral(held)}::uuid[])`)).rows;
   const ended = statuses.filter((row) => ['FINISHED', 'FAILED', 'CANCELED'].includes(row.status)).map((row) => row.id);
   const canceling = statuses.filter((row) => row.status === 'CANCELING').map((row) => row.id);
   return {

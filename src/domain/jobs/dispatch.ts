@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 import { chooseAgent, routingCandidates } from './routing';
+import { arrayLiteral } from '../../db/array-literal';
 
 export interface DispatchContext {
   db: HttpDatabase;
@@ -72,7 +73,7 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
     [...chosen].map(async ([agentId, ids]) => {
       const moved = await db.execute<{ id: string }>(sql`
         update jobs set agent_id = ${agentId}, dispatched_at = null
-        where id = any(${ids}::uuid[]) and status = 'QUEUED' and agent_id is null returning id`);
+        where id = any(${arrayLiteral(ids)}::uuid[]) and status = 'QUEUED' and agent_id is null returning id`);
       routed += moved.rows.length;
       if (moved.rows.length > 0) toEnqueue.set(agentId, [...(toEnqueue.get(agentId) ?? []), ...moved.rows.map((row) => row.id)]);
     }),
@@ -84,7 +85,7 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
       const { stub, target } = agentQueue(queues, agentId);
       await stub.enqueue(target, ids);
       // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
-      await db.execute(sql`update jobs set dispatched_at = now() where id = any(${ids}::uuid[]) and agent_id = ${agentId}`);
+      await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
       enqueued += ids.length;
     }),
   );

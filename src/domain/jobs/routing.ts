@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { isSessionActive } from '../agents/session-activity';
+import { arrayLiteral } from '../../db/array-literal';
 
 export interface RoutableJob {
   id: string;
@@ -60,7 +61,7 @@ export async function routingCandidates(db: HttpDatabase, organizationIds: reado
       (select max(s.last_contact_at) from agent_sessions s where s.agent_id = a.id and s.closed_at is null) as last_contact_at,
       (select count(*)::int from jobs j where j.agent_id = a.id and j.status in ('QUEUED', 'PENDING', 'RUNNING', 'CANCELING')) as active_jobs
     from agents a
-    where not a.disabled and (a.organization_id = any(${[...organizationIds]}::uuid[]) or a.organization_id is null)`);
+    where not a.disabled and (a.organization_id = any(${arrayLiteral([...organizationIds])}::uuid[]) or a.organization_id is null)`);
   return result.rows
     .filter((row) => row.last_contact_at !== null && isSessionActive({ lastContactAt: new Date(row.last_contact_at), closedAt: null }, now))
     .map((row) => ({
