@@ -473,9 +473,13 @@ describe('the sweep', () => {
     await sweep(new Date(Date.now() + 61_000));
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
 
-    // The agent goes silent (that later sweep closed its session): another eligible agent gets the job.
+    // The agent goes silent: the sweep closes its session and another eligible agent gets the job.
+    await h.db.http.execute(sql`update agent_sessions set last_contact_at = now() - interval '10 minutes' where id = ${session.sessionId}`);
     const other = await liveAgent({ tags: ['reset'] });
-    await sweep();
+    const result = await sweep();
+    expect(result).toMatchObject({ unrouted: 1 });
+    expect(result.sessionsClosed).toBeGreaterThanOrEqual(1);
+    expect((await h.db.http.execute(sql`select closed_at from agent_sessions where id = ${session.sessionId}`)).rows[0]!.closed_at).not.toBeNull();
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', agent_id: other.agent.id });
     expect((await stub.state()).queued).toEqual([]);
     const [moved] = await other.client.claim(other.session.sessionId, 1, 0);
