@@ -167,7 +167,8 @@ async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = 
     .where(eq(jobs.id, claims.jobId));
   if (!job) throw notFound('Job');
   const current = job.agentId !== null && (await agentQueue(queues(c), job.agentId).stub.isCurrentLease(job.id, claims.leaseId));
-  if (!current && !options.allowStale) throw new AppError('CONFLICT', 'This lease of the job is no longer live: another holder has the job, or it ended', { details: { status: job.status } });
+  if (!current && !options.allowStale)
+    throw new AppError('CONFLICT', 'This lease of the job is no longer live: another holder has the job, or it ended', { details: { status: job.status } });
   return { ...job, leaseId: claims.leaseId, current };
 }
 
@@ -250,10 +251,7 @@ function afterCommit(c: Context<AppEnv>, projectId: string): Promise<void> {
 async function completeLog(c: Context<AppEnv>, jobId: string): Promise<void> {
   try {
     const summary = await c.env.JOB_LOG.get(c.env.JOB_LOG.idFromName(jobId)).complete();
-    await db(c)
-      .update(jobs)
-      .set({ logSize: summary.size, logTruncated: summary.truncated })
-      .where(eq(jobs.id, jobId));
+    await db(c).update(jobs).set({ logSize: summary.size, logTruncated: summary.truncated }).where(eq(jobs.id, jobId));
   } catch (error) {
     c.get('logger').warn('job log not completed', { jobId, error });
   }

@@ -176,15 +176,22 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   async handBack(target: QueueTarget, sessionId: string, leases: LeaseRef[]): Promise<string[]> {
     this.remember(target);
     const mine = leases.filter(
-      ({ jobId, leaseId }) => this.sql.exec('select 1 from leases where job_id = ? and lease_id = ? and session_id = ?', jobId, leaseId, sessionId).toArray().length > 0,
+      ({ jobId, leaseId }) =>
+        this.sql.exec('select 1 from leases where job_id = ? and lease_id = ? and session_id = ?', jobId, leaseId, sessionId).toArray().length > 0,
     );
-    return this.putBack(sessionId, mine.map((lease) => lease.jobId));
+    return this.putBack(
+      sessionId,
+      mine.map((lease) => lease.jobId),
+    );
   }
 
   /** A session closed gracefully: the jobs it holds but has not started go back; its sockets close. */
   async closeSession(target: QueueTarget, sessionId: string): Promise<string[]> {
     this.remember(target);
-    const jobIds = this.sql.exec<{ job_id: string }>('select job_id from leases where session_id = ?', sessionId).toArray().map((row) => row.job_id);
+    const jobIds = this.sql
+      .exec<{ job_id: string }>('select job_id from leases where session_id = ?', sessionId)
+      .toArray()
+      .map((row) => row.job_id);
     const returned = await this.putBack(sessionId, jobIds);
     for (const socket of this.ctx.getWebSockets(sessionTag(sessionId))) socket.close(1000, 'session closed');
     return returned;
@@ -219,7 +226,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         .toArray()
         .map((row) => ({ jobId: row.job_id, enqueuedAt: row.enqueued_at })),
       leases: this.sql
-        .exec<{ job_id: string; lease_id: string; session_id: string; expires_at: number; lease_count: number; cancel: number }>('select * from leases order by job_id')
+        .exec<{ job_id: string; lease_id: string; session_id: string; expires_at: number; lease_count: number; cancel: number }>(
+          'select * from leases order by job_id',
+        )
         .toArray()
         .map((row) => ({
           jobId: row.job_id,
@@ -346,9 +355,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const config = this.config();
     const db = this.db();
     await finishJob(db, config, jobId, { status, reason });
-    await afterJobsChanged({ db, hubs: this.env.PROJECT_EVENT_HUB, queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database } }, projectId).catch(
-      (error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }),
-    );
+    await afterJobsChanged(
+      { db, hubs: this.env.PROJECT_EVENT_HUB, queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database } },
+      projectId,
+    ).catch((error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }));
   }
 
   // ---- granting ------------------------------------------------------------------------------------
@@ -429,7 +439,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private async grant(target: QueueTarget, sessionId: string, count: number): Promise<JobLease[]> {
     if (count <= 0) return [];
     const picked = this.sql
-      .exec<{ job_id: string; enqueued_at: number }>('delete from queued where job_id in (select job_id from queued order by enqueued_at, job_id limit ?) returning job_id, enqueued_at', count)
+      .exec<{ job_id: string; enqueued_at: number }>(
+        'delete from queued where job_id in (select job_id from queued order by enqueued_at, job_id limit ?) returning job_id, enqueued_at',
+        count,
+      )
       .toArray();
     if (picked.length === 0) return [];
     const ids = picked.map((row) => row.job_id);

@@ -15,7 +15,13 @@ export interface ScheduledTask {
 }
 
 /** Later milestones register their tasks here. */
-export const scheduledTasks: ScheduledTask[] = [signingKeyRotationTask, advanceDueNodesTask, pipelineEventPublishTask, releaseDueDatesTask, agentQueueSweepTask];
+export const scheduledTasks: ScheduledTask[] = [
+  signingKeyRotationTask,
+  advanceDueNodesTask,
+  pipelineEventPublishTask,
+  releaseDueDatesTask,
+  agentQueueSweepTask,
+];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {
   return Promise.all(

@@ -21,7 +21,13 @@ export default {
     const config = configFor(env);
     const logger = createLogger({ level: 'info', fields: { bench: 'publish' } });
     publishPipelineEventsAfterResponse(
-      { db: databaseFor(config).http, hubs: env.PROJECT_EVENT_HUB, queues: agentQueuesFor(env, config), logger, waitUntil: (promise) => ctx.waitUntil(promise) },
+      {
+        db: databaseFor(config).http,
+        hubs: env.PROJECT_EVENT_HUB,
+        queues: agentQueuesFor(env, config),
+        logger,
+        waitUntil: (promise) => ctx.waitUntil(promise),
+      },
       projectId,
     );
     return new Response(null, { status: 202 });

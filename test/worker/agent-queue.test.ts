@@ -153,7 +153,9 @@ function listen(socket: WebSocket) {
   return {
     messages,
     next: <K extends QueueServerMessage['type']>(type: K, after = 0) =>
-      waitFor(`a ${type} message`, async () => messages.slice(after).find((message): message is Extract<QueueServerMessage, { type: K }> => message.type === type)),
+      waitFor(`a ${type} message`, async () =>
+        messages.slice(after).find((message): message is Extract<QueueServerMessage, { type: K }> => message.type === type),
+      ),
   };
 }
 
@@ -367,7 +369,9 @@ describe('leases', () => {
     const { client, session } = await liveAgent();
     const pipelineId = await startPipeline([[]]);
     const [lease] = await client.claim(session.sessionId, 1, 0);
-    expect((await client.call('POST', agentPaths.handBack(session.sessionId), { leases: [{ jobId: lease!.jobId, leaseId: lease!.leaseId }] })).status).toBe(204);
+    expect((await client.call('POST', agentPaths.handBack(session.sessionId), { leases: [{ jobId: lease!.jobId, leaseId: lease!.leaseId }] })).status).toBe(
+      204,
+    );
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
     const [again] = await client.claim(session.sessionId, 1, 0);
     expect(again!.jobId).toBe(lease!.jobId);

@@ -19,7 +19,7 @@ import { arrayLiteral } from '../../db/array-literal';
 export type AgentCredential = { kind: 'caller'; caller: Caller } | { kind: 'internal'; agentName: string };
 
 /** Errors a session keeps; older ones are dropped as new ones come. */
-export const maxSessionErrors = 100;
+const maxSessionErrors = 100;
 
 async function assignedServiceAccounts(db: HttpDatabase, agentId: string): Promise<string[]> {
   const rows = await db.execute<{ service_account_id: string }>(sql`select service_account_id from agent_service_accounts where agent_id = ${agentId}`);
@@ -30,7 +30,13 @@ async function assignedServiceAccounts(db: HttpDatabase, agentId: string): Promi
 async function findAgent(db: HttpDatabase, reference: string): Promise<AgentRow | undefined> {
   if (isUuid(reference)) return (await db.select().from(agents).where(eq(agents.id, reference)))[0];
   const slash = reference.indexOf('/');
-  if (slash < 0) return (await db.select().from(agents).where(and(sql`${agents.organizationId} is null`, eq(agents.name, reference))))[0];
+  if (slash < 0)
+    return (
+      await db
+        .select()
+        .from(agents)
+        .where(and(sql`${agents.organizationId} is null`, eq(agents.name, reference)))
+    )[0];
   const organization = reference.slice(0, slash);
   const name = reference.slice(slash + 1);
   return (
@@ -85,7 +91,11 @@ export interface OpenSession {
  */
 export async function sessionOf(db: HttpDatabase, credential: AgentCredential, sessionId: string): Promise<OpenSession> {
   if (!isUuid(sessionId)) throw notFound('Agent session');
-  const [row] = await db.select({ session: agentSessions, agent: agents }).from(agentSessions).innerJoin(agents, eq(agents.id, agentSessions.agentId)).where(eq(agentSessions.id, sessionId));
+  const [row] = await db
+    .select({ session: agentSessions, agent: agents })
+    .from(agentSessions)
+    .innerJoin(agents, eq(agents.id, agentSessions.agentId))
+    .where(eq(agentSessions.id, sessionId));
   if (!row || row.session.closedAt !== null) throw notFound('Agent session');
   let serviceAccountId: string | null;
   try {
@@ -105,7 +115,13 @@ export async function sessionOf(db: HttpDatabase, credential: AgentCredential, s
  * which of them to stop: those whose cancellation was requested, and those the session no longer
  * holds (expired, taken over, or ended by someone else).
  */
-export async function heartbeat(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string, request: HeartbeatRequest): Promise<HeartbeatResponse> {
+export async function heartbeat(
+  db: HttpDatabase,
+  queues: AgentQueues,
+  credential: AgentCredential,
+  sessionId: string,
+  request: HeartbeatRequest,
+): Promise<HeartbeatResponse> {
   const { agent } = await sessionOf(db, credential, sessionId);
   await db.update(agentSessions).set({ lastContactAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
   if (request.leases.length === 0) return { cancel: [], lost: [] };

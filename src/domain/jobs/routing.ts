@@ -23,7 +23,7 @@ export interface CandidateAgent {
   activeJobs: number;
 }
 
-export function canRun(agent: CandidateAgent, job: RoutableJob): boolean {
+function canRun(agent: CandidateAgent, job: RoutableJob): boolean {
   if (agent.organizationId !== null && agent.organizationId !== job.organizationId) return false;
   if (job.tags.length === 0) return agent.runUntaggedJobs;
   return job.tags.every((tag) => agent.tags.includes(tag));

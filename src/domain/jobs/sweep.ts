@@ -54,9 +54,7 @@ export async function sweepAgentQueues(context: SweepContext, now: Date = new Da
       where jobs.id = stale.id and jobs.status = 'QUEUED'
       returning stale.id, stale.agent_id`)
   ).rows;
-  await Promise.all(
-    [...groupBy(unrouted, (row) => row.agent_id)].map(([agentId, rows]) => agentQueue(queues, agentId).stub.remove(rows.map((row) => row.id))),
-  );
+  await Promise.all([...groupBy(unrouted, (row) => row.agent_id)].map(([agentId, rows]) => agentQueue(queues, agentId).stub.remove(rows.map((row) => row.id))));
 
   const repaired = await repairLeaselessJobs(context, graceStart);
   const dispatched = await dispatchQueuedJobs(context, { redispatchBefore: graceStart }, now);
@@ -80,7 +78,8 @@ async function repairLeaselessJobs(context: SweepContext, graceStart: Date): Pro
       if (leased.has(job.id)) continue;
       const reason = "The agent's queue lost the job's lease";
       if (job.status === 'CANCELING') await finishJob(db, config, job.id, { status: 'CANCELED', reason: `${reason} while it was being canceled` });
-      else if (job.lease_count >= maxLeasesPerJob) await finishJob(db, config, job.id, { status: 'FAILED', reason: `${reason}, and it had ${job.lease_count} leases` });
+      else if (job.lease_count >= maxLeasesPerJob)
+        await finishJob(db, config, job.id, { status: 'FAILED', reason: `${reason}, and it had ${job.lease_count} leases` });
       else if (await requeueJob(db, job.id, { sessionId: job.session_id, statuses: ['PENDING', 'RUNNING'] })) await stub.enqueue(target, [job.id]);
       else continue;
       repaired += 1;
