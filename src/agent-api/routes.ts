@@ -71,7 +71,7 @@ const jobParam = (c: Context<AppEnv>) => c.req.param('jobId') ?? '';
 const internalBearer = `Bearer ${internalAgentCredentialPrefix}`;
 const isInternal = (c: Context<AppEnv>) => c.req.header('authorization')?.startsWith(internalBearer) === true;
 
-/** Session routes: an internal agent's credential passes here; anything else goes through authenticate(). */
+/** Session routes (per route, so the route table lists routes only): an internal agent's credential passes here; anything else goes through authenticate(). */
 const agentAuthentication: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (isInternal(c)) return next();
   return authenticate()(c, next);
@@ -87,31 +87,28 @@ async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
   return { kind: 'caller', caller: await c.get('caller')() };
 }
 
-agentApiRoutes.use(agentPaths.sessions, agentAuthentication);
-agentApiRoutes.use(`${agentPaths.sessions}/*`, agentAuthentication);
-
-agentApiRoutes.post(agentPaths.sessions, async (c) => {
+agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
   const request = await body(c, openSessionRequest);
   return c.json((await openSession(db(c), await credentialOf(c), request)) satisfies OpenSessionResponse, 201);
 });
 
-agentApiRoutes.delete(agentPaths.session(':sessionId'), async (c) => {
+agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
   await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c));
   return c.body(null, 204);
 });
 
-agentApiRoutes.post(agentPaths.heartbeat(':sessionId'), async (c) => {
+agentApiRoutes.post(agentPaths.heartbeat(':sessionId'), agentAuthentication, async (c) => {
   const request = await body(c, heartbeatRequest);
   return c.json((await heartbeat(db(c), queues(c), await credentialOf(c), sessionParam(c), request)) satisfies HeartbeatResponse);
 });
 
-agentApiRoutes.post(agentPaths.errors(':sessionId'), async (c) => {
+agentApiRoutes.post(agentPaths.errors(':sessionId'), agentAuthentication, async (c) => {
   const request = await body(c, sessionErrorRequest);
   await postSessionError(db(c), await credentialOf(c), sessionParam(c), request.message);
   return c.body(null, 204);
 });
 
-agentApiRoutes.post(agentPaths.claim(':sessionId'), async (c) => {
+agentApiRoutes.post(agentPaths.claim(':sessionId'), agentAuthentication, async (c) => {
   const request = await body(c, claimRequest);
   const { session, agent } = await sessionOf(db(c), await credentialOf(c), sessionParam(c));
   const { stub, target } = agentQueue(queues(c), agent.id);
@@ -119,9 +116,9 @@ agentApiRoutes.post(agentPaths.claim(':sessionId'), async (c) => {
   return c.json({ jobs: leased } satisfies ClaimResponse);
 });
 
-agentApiRoutes.get(agentPaths.queue(':sessionId'), async (c) => {
-  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_USER_INPUT', 'Upgrade: websocket expected', { field: 'upgrade' });
+agentApiRoutes.get(agentPaths.queue(':sessionId'), agentAuthentication, async (c) => {
   const { session, agent } = await sessionOf(db(c), await credentialOf(c), sessionParam(c));
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_USER_INPUT', 'Upgrade: websocket expected', { field: 'upgrade' });
   const { stub, target } = agentQueue(queues(c), agent.id);
   return stub.fetch(
     new Request('https://agent-queue/connect', {
@@ -136,7 +133,7 @@ agentApiRoutes.get(agentPaths.queue(':sessionId'), async (c) => {
   );
 });
 
-agentApiRoutes.post(agentPaths.handBack(':sessionId'), async (c) => {
+agentApiRoutes.post(agentPaths.handBack(':sessionId'), agentAuthentication, async (c) => {
   const request = await body(c, handBackRequest);
   await handBack(db(c), queues(c), await credentialOf(c), sessionParam(c), request.leases);
   return c.body(null, 204);
@@ -222,8 +219,8 @@ agentApiRoutes.get(agentPaths.cancellation(':jobId'), async (c) => {
 });
 
 agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
-  const request = await body(c, finishRequest);
   const job = await tokenJob(c);
+  const request = await body(c, finishRequest);
   const database = db(c);
   const config = c.get('config');
   let status = job.status;
