@@ -447,8 +447,9 @@ async function sweep(now = new Date()) {
 describe('the sweep', () => {
   it('enqueues a routed job whose enqueue was never acknowledged', async () => {
     await quietAgents();
-    const { agent, client, session } = await liveAgent();
-    const pipelineId = await startPipeline([[]]);
+    // Tagged, and not taking untagged jobs: jobs earlier tests left waiting stay out of this one.
+    const { agent, client, session } = await liveAgent({ tags: ['unacked'], runUntaggedJobs: false });
+    const pipelineId = await startPipeline([['unacked']]);
     const [job] = await jobsOf(pipelineId);
     // As if the Worker died between routing and enqueue: the queue never had it.
     await queueOf(h, agent.id).stub.remove([job!.id]);
@@ -464,7 +465,7 @@ describe('the sweep', () => {
 
   it('puts back a held job whose queue lost its lease (the object reset), and moves jobs off an agent that went away', async () => {
     await quietAgents();
-    const { agent, client, session } = await liveAgent({ tags: ['reset'] });
+    const { agent, client, session } = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
     const pipelineId = await startPipeline([['reset']]);
     const [lease] = await client.claim(session.sessionId, 1, 0);
     const { stub } = queueOf(h, agent.id);
@@ -479,7 +480,7 @@ describe('the sweep', () => {
 
     // The agent goes silent: the sweep closes its session and another eligible agent gets the job.
     await h.db.http.execute(sql`update agent_sessions set last_contact_at = now() - interval '10 minutes' where id = ${session.sessionId}`);
-    const other = await liveAgent({ tags: ['reset'] });
+    const other = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
     const result = await sweep();
     // (Jobs earlier tests left queued for agents now closed are un-routed with it.)
     expect(result.unrouted).toBeGreaterThanOrEqual(1);
