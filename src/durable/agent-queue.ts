@@ -6,12 +6,12 @@ import type { HttpDatabase } from '../db/client';
 import { leaseSeconds, maxLeasesPerJob } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
 import { finishJob } from '../domain/jobs/service';
-import { afterJobsChanged } from '../domain/pipelines/publish';
+import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
+import { afterJobsChanged, publishPipelineEvents } from '../domain/pipelines/publish';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
 import { queueClientMessage, type JobLease, type LeaseRef, type QueueServerMessage } from '../protocol/agent-v1';
 import { configFor, databaseFor } from '../runtime';
-import { arrayLiteral } from '../db/array-literal';
 
 /** A lease as the queue keeps it. */
 export interface QueueLease {
@@ -348,7 +348,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       return;
     }
     const requeued = await requeueJob(db, jobId, { sessionId, statuses: ['PENDING', 'RUNNING'] });
-    if (requeued) await this.enqueue(target, [jobId]);
+    if (requeued) {
+      this.publishSoon([requeued]);
+      await this.enqueue(target, [jobId]);
+    }
   }
 
   private async endJob(jobId: string, projectId: string, status: 'FAILED' | 'CANCELED', reason: string): Promise<void> {
@@ -446,28 +449,14 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       .toArray();
     if (picked.length === 0) return [];
     const ids = picked.map((row) => row.job_id);
-    let rows: { id: string; lease_count: number; max_duration_seconds: number }[];
+    let rows: GrantedJob[];
     try {
-      rows = (
-        await this.db().execute<{ id: string; lease_count: number; max_duration_seconds: number }>(dsql`
-          with claimed as (
-            update jobs set status = 'PENDING', session_id = ${sessionId}, pending_at = now(), running_at = null,
-              lease_count = lease_count + 1, updated_at = now(), version = version + 1
-            where id = any(${arrayLiteral(ids)}::uuid[]) and status = 'QUEUED' and agent_id = ${target.agentId}
-            returning id, pipeline_id, lease_count, max_duration_seconds
-          ),
-          -- Every change to a job moves its tree's root version on, so an engine transition computed
-          -- from before the claim recomputes instead of writing a stale status over it (commit.ts).
-          bumped as (
-            update pipelines set version = version + 1
-            where id in (select root_pipeline_id from pipelines where id in (select pipeline_id from claimed))
-          )
-          select id, lease_count, max_duration_seconds from claimed`)
-      ).rows;
+      rows = await grantJobs(this.db(), ids, { agentId: target.agentId, sessionId });
     } catch (error) {
       for (const row of picked) this.sql.exec('insert or ignore into queued (job_id, enqueued_at) values (?, ?)', row.job_id, row.enqueued_at);
       throw error;
     }
+    this.publishSoon(rows.map((row) => row.project_id));
     const config = this.config();
     const expiresAt = Date.now() + leaseSeconds * 1000;
     const leases: JobLease[] = [];
@@ -499,16 +488,31 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const target = this.target();
     if (!target) return [];
     const returned: string[] = [];
+    const projects: string[] = [];
     for (const jobId of jobIds) {
-      if (await requeueJob(this.db(), jobId, { sessionId, statuses: ['PENDING'] })) {
+      const projectId = await requeueJob(this.db(), jobId, { sessionId, statuses: ['PENDING'] });
+      if (projectId) {
         this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
         returned.push(jobId);
+        projects.push(projectId);
       }
     }
+    this.publishSoon(projects);
     // Put back first in line: they were next before this session took them.
     for (const jobId of returned) this.sql.exec('insert or ignore into queued (job_id, enqueued_at) values (?, 0)', jobId);
     if (returned.length > 0) void this.pump();
     return returned;
+  }
+
+  /** The lease writes' events to the projects' hubs, after the leases are out (the cron task covers a failure). */
+  private publishSoon(projectIds: readonly string[]): void {
+    for (const projectId of new Set(projectIds)) {
+      this.ctx.waitUntil(
+        publishPipelineEvents(this.db(), this.env.PROJECT_EVENT_HUB, projectId).catch((error: unknown) =>
+          this.logger().warn('lease events not published; the cron task will', { projectId, error }),
+        ),
+      );
+    }
   }
 
   private sendJobs(sessionId: string, jobs: JobLease[]): void {
@@ -565,24 +569,4 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private logger() {
     return createLogger({ fields: { durableObject: 'AgentQueue', agentId: this.target()?.agentId } });
   }
-}
-
-/**
- * A leased job back to QUEUED, if the session still holds it in one of `statuses`: the lease's
- * timestamps cleared, the root version moved on. Returns whether it moved.
- */
-export async function requeueJob(db: HttpDatabase, jobId: string, holder: { sessionId: string | null; statuses: string[] }): Promise<boolean> {
-  const sessionMatch = holder.sessionId === null ? dsql`true` : dsql`session_id = ${holder.sessionId}`;
-  const result = await db.execute<{ id: string }>(dsql`
-    with moved as (
-      update jobs set status = 'QUEUED', session_id = null, pending_at = null, running_at = null, updated_at = now(), version = version + 1
-      where id = ${jobId} and status = any(${arrayLiteral(holder.statuses)}::text[]) and ${sessionMatch}
-      returning id, pipeline_id
-    ),
-    bumped as (
-      update pipelines set version = version + 1
-      where id in (select root_pipeline_id from pipelines where id in (select pipeline_id from moved))
-    )
-    select id from moved`);
-  return result.rows.length > 0;
 }

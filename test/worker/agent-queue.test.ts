@@ -96,6 +96,14 @@ async function jobsOf(pipelineId: string): Promise<JobState[]> {
   ).rows;
 }
 
+/** The job's status changes in the outbox, in order: [from, to]. */
+async function statusEvents(jobId: string): Promise<[string, string][]> {
+  const rows = await h.db.http.execute<{ from: string; status: string }>(
+    sql`select payload->>'from' as from, payload->>'status' as status from pipeline_events where job_id = ${jobId} and kind = 'job.status_changed' order by id`,
+  );
+  return rows.rows.map((row) => [row.from, row.status]);
+}
+
 async function pipelineStatus(pipelineId: string): Promise<string> {
   return (await h.db.http.execute<{ status: string }>(sql`select status from pipelines where id = ${pipelineId}`)).rows[0]!.status;
 }
@@ -189,6 +197,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const [firstJob] = await jobsOf(pipelineId);
     expect(first!.jobId).toBe(firstJob!.id);
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'PENDING', agent_id: agent.id, session_id: session.sessionId, lease_count: 1 });
+    // The claim is in the outbox as any job change is, for live viewers.
+    expect(await statusEvents(first!.jobId)).toEqual([['QUEUED', 'PENDING']]);
 
     const inputs = await runJob(client, first!);
     expect(inputs.actions).toEqual([expect.objectContaining({ alias: 'run', pluginName: 'exec', actionName: 'command' })]);
@@ -419,6 +429,11 @@ describe('leases', () => {
 
     await expireLeases(agent.id);
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, lease_count: 1 });
+    expect(await statusEvents(first!.jobId)).toEqual([
+      ['QUEUED', 'PENDING'],
+      ['PENDING', 'RUNNING'],
+      ['RUNNING', 'QUEUED'],
+    ]);
     const beat = await client.heartbeat(session.sessionId, [{ jobId: first!.jobId, leaseId: first!.leaseId }]);
     expect(beat.body).toEqual({ cancel: [], lost: [first!.jobId] });
 

@@ -9,7 +9,6 @@
 //   reset, its storage lost) go back to QUEUED, or end with the reason once they had their leases.
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
-import { requeueJob } from '../../durable/agent-queue';
 import type { EventHubNamespace } from '../pipelines/publish';
 import { afterJobsChanged } from '../pipelines/publish';
 import type { EngineConfig } from '../pipelines/secrets';
@@ -17,6 +16,7 @@ import { maxLeasesPerJob, reconcileGraceSeconds } from '../agents/leases';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 import { sessionActiveSeconds } from '../agents/session-activity';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
+import { requeueJob } from './lease-writes';
 import { finishJob } from './service';
 
 export interface SweepContext {
