@@ -367,6 +367,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   // ---- granting ------------------------------------------------------------------------------------
 
   /** Serves waiting claimers and sockets while jobs are queued; one run at a time. */
+  /**
+   * Never rejects: a grant that failed (the database unreachable) left its jobs queued; the alarm
+   * tries again shortly, and waiting claims keep waiting until then or their end.
+   */
   private pump(): Promise<void> {
     this.pumpAgain = true;
     this.pumpRun ??= (async () => {
@@ -375,6 +379,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           this.pumpAgain = false;
           await this.pumpOnce();
         }
+      } catch (error) {
+        this.logger().warn('jobs not granted; retrying', { error });
+        await this.wakeAt(Date.now() + retryMs);
       } finally {
         this.pumpRun = null;
       }
@@ -535,9 +542,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   private async scheduleAlarm(): Promise<void> {
     const next = this.sql.exec<{ at: number | null }>('select min(expires_at) as at from leases').one().at;
-    if (next === null) return;
+    if (next !== null) await this.wakeAt(next);
+  }
+
+  /** The alarm at `at` unless it is set sooner. */
+  private async wakeAt(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || next < current) await this.ctx.storage.setAlarm(next);
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
   }
 
   // ---- where the database is ------------------------------------------------------------------------

@@ -342,6 +342,10 @@ describe('sessions', () => {
 
     await h.db.http.execute(sql`update agents set disabled = true where id = ${agent.id}`);
     expect((await assigned.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(403);
+    // A disabled agent's session takes no more heartbeats or claims, but may still shut down cleanly.
+    const sessionId = (byPath.body as unknown as { sessionId: string }).sessionId;
+    expect((await assigned.heartbeat(sessionId, [])).status).toBe(403);
+    expect((await assigned.call('DELETE', agentPaths.session(sessionId))).status).toBe(204);
 
     const internal = await insertAgent(h, { organizationId: null, internal: true });
     const credential = await internalAgentCredential(h.config.jwsProvider.keyEncryptionKey!, internal.name);

@@ -89,7 +89,12 @@ export interface OpenSession {
  * The caller's open session with its agent. NOT_FOUND for an unknown session, another caller's, or a
  * closed one (the agent opens a new session); FORBIDDEN once the agent is disabled.
  */
-export async function sessionOf(db: HttpDatabase, credential: AgentCredential, sessionId: string): Promise<OpenSession> {
+export async function sessionOf(
+  db: HttpDatabase,
+  credential: AgentCredential,
+  sessionId: string,
+  options: { allowDisabled?: boolean } = {},
+): Promise<OpenSession> {
   if (!isUuid(sessionId)) throw notFound('Agent session');
   const [row] = await db
     .select({ session: agentSessions, agent: agents })
@@ -106,7 +111,7 @@ export async function sessionOf(db: HttpDatabase, credential: AgentCredential, s
     throw error;
   }
   if (serviceAccountId !== row.session.serviceAccountId) throw notFound('Agent session');
-  refuseDisabled(row.agent);
+  if (!options.allowDisabled) refuseDisabled(row.agent);
   return row;
 }
 
@@ -158,7 +163,8 @@ export async function postSessionError(db: HttpDatabase, credential: AgentCreden
 
 /** Graceful shutdown: the session closes; the jobs it holds but has not started go back to the queue. */
 export async function closeSession(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string): Promise<void> {
-  const { agent } = await sessionOf(db, credential, sessionId);
+  // An agent disabled while it ran may still shut down cleanly.
+  const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ closedAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
   const { stub, target } = agentQueue(queues, agent.id);
   await stub.closeSession(target, sessionId);
@@ -166,7 +172,7 @@ export async function closeSession(db: HttpDatabase, queues: AgentQueues, creden
 
 /** Leases the session will not run go back to the queue (only jobs not started). */
 export async function handBack(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string, leases: LeaseRef[]): Promise<string[]> {
-  const { agent } = await sessionOf(db, credential, sessionId);
+  const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   const { stub, target } = agentQueue(queues, agent.id);
   return stub.handBack(target, sessionId, leases);
 }
