@@ -10,6 +10,9 @@ import { internalAgentCredential } from '../../src/auth/internal-agent-credentia
 import { maxLeasesPerJob } from '../../src/domain/agents/leases';
 import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
+import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import type { AgentQueue } from '../../src/durable/agent-queue';
 import { agentPaths, type JobInputs, type JobLease, type QueueServerMessage } from '../../src/protocol/agent-v1';
 import { AgentClient, agentServiceAccount, insertAgent, queueOf } from '../support/agents';
@@ -464,6 +467,14 @@ async function sweep(now = new Date()) {
 }
 
 describe('the sweep', () => {
+  it('runs as a cron task', async () => {
+    const logger = createLogger({ level: 'error' });
+    expect(await runScheduledTasks([agentQueueSweepTask], { env: h.env, config: h.config, logger, now: new Date() })).toEqual([
+      { name: 'agent-queue-sweep', ok: true },
+    ]);
+    expect(scheduledTasks).toContain(agentQueueSweepTask);
+  });
+
   it('enqueues a routed job whose enqueue was never acknowledged', async () => {
     await quietAgents();
     // Tagged, and not taking untagged jobs: jobs earlier tests left waiting stay out of this one.
