@@ -404,9 +404,14 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           waiter.resolve(jobs);
         } else if (jobs.length > 0) {
-          // The claim gave up while the grant ran: the leases go to the session's socket if it has one,
-          // else they expire and the jobs come back.
-          this.sendJobs(waiter.sessionId, jobs);
+          // The claim gave up while the grant ran: the leases go to the session's socket if it has
+          // one, else straight back to the queue, unused.
+          if (this.ctx.getWebSockets(sessionTag(waiter.sessionId)).length > 0) this.sendJobs(waiter.sessionId, jobs);
+          else
+            await this.putBack(
+              waiter.sessionId,
+              jobs.map((job) => job.jobId),
+            );
         } else served.delete(waiter);
         continue;
       }
@@ -497,7 +502,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const returned: string[] = [];
     const projects: string[] = [];
     for (const jobId of jobIds) {
-      const projectId = await requeueJob(this.db(), jobId, { sessionId, statuses: ['PENDING'] });
+      const projectId = await requeueJob(this.db(), jobId, { sessionId, statuses: ['PENDING'], handedBack: true });
       if (projectId) {
         this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
         returned.push(jobId);

@@ -390,6 +390,8 @@ describe('leases', () => {
       204,
     );
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
+    // An unused lease handed back is no attempt: it does not count towards the lease limit.
+    expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(0);
     const [again] = await client.claim(session.sessionId, 1, 0);
     expect(again!.jobId).toBe(lease!.jobId);
     expect(again!.leaseId).not.toBe(lease!.leaseId);

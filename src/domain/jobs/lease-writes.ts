@@ -55,9 +55,15 @@ export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], hol
 
 /**
  * A leased job back to QUEUED if the session (any, when null) still holds it in one of `statuses`:
- * the lease's timestamps cleared. Returns the job's project when it moved, else null.
+ * the lease's timestamps cleared (and, for a hand-back, its lease not counted). Returns the job's project when it moved, else null.
  */
-export async function requeueJob(db: HttpDatabase, jobId: string, holder: { sessionId: string | null; statuses: string[] }): Promise<string | null> {
+export async function requeueJob(
+  db: HttpDatabase,
+  jobId: string,
+  holder: { sessionId: string | null; statuses: string[]; handedBack?: boolean },
+): Promise<string | null> {
+  // A lease handed back unused was no attempt: it does not count towards the job's lease limit.
+  const leaseCount = holder.handedBack ? sql`greatest(j.lease_count - 1, 0)` : sql`j.lease_count`;
   const sessionMatch = holder.sessionId === null ? sql`true` : sql`j.session_id = ${holder.sessionId}`;
   const ids = sql`${arrayLiteral([jobId])}::uuid[]`;
   const [, moved] = await db.batch([
@@ -69,7 +75,8 @@ export async function requeueJob(db: HttpDatabase, jobId: string, holder: { sess
         for update
       ),
       requeued as (
-        update jobs j set status = 'QUEUED', session_id = null, pending_at = null, running_at = null, updated_at = now(), version = j.version + 1
+        update jobs j set status = 'QUEUED', session_id = null, pending_at = null, running_at = null, lease_count = ${leaseCount},
+          updated_at = now(), version = j.version + 1
         from before where j.id = before.id and j.status = before.status
         returning j.id, j.organization_id, j.project_id, j.pipeline_id, j.node_id, j.status, before.status as previous_status
       ),
