@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { jobLogRoutes } from './agent-api/logs';
+import { agentApiRoutes } from './agent-api/routes';
 import { graphqlRoutes } from './graphql/routes';
 import type { AppEnv } from './http/app-env';
 import { authenticate } from './http/authenticate';
@@ -31,9 +32,15 @@ export function createApp(): Hono<AppEnv> {
   // GET /healthz, /readyz: never authenticated, never rate limited.
   app.route('/', healthRoutes);
   app.use('*', bodyLimit());
-  // PUT /agent/v1/jobs/:jobId/logs: job log chunks. Before authenticate() and rateLimit(): the job
-  // token is not a principal (the route verifies it itself), and the executor paces its chunks by
-  // the answers, so a per-caller request rate would only stall a busy job's log.
+  // /agent/v1/*: the agent protocol, before the per-caller rate limit. Its traffic is flow-controlled
+  // by the agent's queue (a claim is held until there is work, a socket waits at no cost, heartbeats
+  // come every 30 s), and a busy agent reporting many jobs' status and logs would otherwise be
+  // refused mid-job by a limit meant for people and scripts. Its session routes authenticate through
+  // the same authenticate() inside the sub-app (internal agents with their own credential, which
+  // authenticate() must not refuse); its job routes take job tokens only.
+  app.route('/', agentApiRoutes);
+  // PUT /agent/v1/jobs/:jobId/logs: job log chunks, with the job token the route verifies itself;
+  // the executor paces its chunks by the answers.
   app.route('/', jobLogRoutes);
   // Everything below knows who is calling, and is rate limited per caller (requests whose
   // credentials are refused are counted against their address inside authenticate()).

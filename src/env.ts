@@ -1,10 +1,11 @@
 // The Worker's bindings as declared in wrangler.toml, plus the PHOBOS_* variables (strings).
+import type { AgentQueue } from './durable/agent-queue';
 import type { JobLog } from './durable/job-log';
 import type { PipelineTree } from './durable/pipeline-tree';
 import type { ProjectEventHub } from './durable/project-event-hub';
 
 export interface Bindings {
-  AGENT_QUEUE: DurableObjectNamespace;
+  AGENT_QUEUE: DurableObjectNamespace<AgentQueue>;
   JOB_LOG: DurableObjectNamespace<JobLog>;
   RATE_LIMITER: DurableObjectNamespace;
   PROJECT_EVENT_HUB: DurableObjectNamespace<ProjectEventHub>;

@@ -253,3 +253,24 @@ export function authorizeAuthor(principal: AuthenticatedPrincipal, content: Auth
   const id = principal.kind === 'user' ? principal.userId : principal.serviceAccountId;
   if (principal.kind !== content.authorKind || id !== content.authorId) throw forbidden(`Only the author of a ${what} may change or delete it`);
 }
+
+/** What the agent-session rule needs of an agent: who may act as it. */
+export interface AgentSessionTarget {
+  /** The service accounts assigned to the agent (agent_service_accounts). */
+  serviceAccountIds: readonly string[];
+}
+
+/**
+ * The one rule for acting as an agent (opening its sessions, heartbeating, claiming its jobs): a
+ * service account assigned to it. Roles grant nothing here — an agent's queue hands out jobs with
+ * their secrets, so only the identities the agent was given may drain it. Anyone else does not see
+ * the agent (NOT_FOUND); a user, even an administrator, is refused outright (FORBIDDEN): people
+ * run agents under a service account. Internal agents prove themselves with their own credential
+ * (internal-agent-credentials.ts) and never reach this check.
+ */
+export function authorizeAgentSession(caller: Caller, agent: AgentSessionTarget): AuthenticatedPrincipal {
+  const principal = authenticated(caller);
+  if (principal.kind !== 'service_account') throw forbidden('Agents sign in as a service account assigned to them');
+  if (!agent.serviceAccountIds.includes(principal.serviceAccountId)) throw notFound('Agent');
+  return principal;
+}

@@ -1,4 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
+import { agentQueuesFor } from '../domain/agents/queues';
+import { dispatchQueuedJobs } from '../domain/jobs/dispatch';
 import { runDueAttempts } from '../domain/pipelines/sweep';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
@@ -125,7 +127,14 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
     if (!projectId) return;
     const config = configFor(this.env);
     const { moved, nextDueAt } = await runDueAttempts(databaseFor(config).http, config, projectId, new Date(), (events) => this.publish(events));
-    if (moved > 0) createLogger({ level: config.debug ? 'debug' : 'info', fields: { projectId } }).info('gate attempts started by the hub alarm', { moved });
+    if (moved > 0) {
+      const logger = createLogger({ level: config.debug ? 'debug' : 'info', fields: { projectId } });
+      logger.info('gate attempts started by the hub alarm', { moved });
+      // The attempts' jobs go to their agents now, not at the next sweep.
+      await dispatchQueuedJobs({ db: databaseFor(config).http, queues: agentQueuesFor(this.env, config) }, { projectId }).catch((error: unknown) =>
+        logger.warn('gate attempt jobs not dispatched; the cron sweep will', { error }),
+      );
+    }
     if (nextDueAt) await this.setWake(projectId, nextDueAt.getTime() + alarmSlackMs);
   }
 

@@ -14,6 +14,7 @@ import type { AppEnv } from '../http/app-env';
 import type { Logger } from '../platform/logger';
 import type { ObjectStore } from '../platform/object-store/object-store';
 import { objectStoreFor } from '../platform/object-store/select';
+import { agentQueuesFor } from '../domain/agents/queues';
 import { publishPipelineEventsAfterResponse, publishPipelineEventsOfPipelineAfterResponse } from '../domain/pipelines/publish';
 
 /**
@@ -71,7 +72,13 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
     env: c.env,
     objects: () => objectStoreFor(c.env, c.get('config')),
     publishPipelineEvents: (of) => {
-      const publish = { db: context.db.http, hubs: c.env.PROJECT_EVENT_HUB, logger: context.logger, waitUntil: waitUntilOf(c) };
+      const publish = {
+        db: context.db.http,
+        hubs: c.env.PROJECT_EVENT_HUB,
+        queues: agentQueuesFor(c.env, context.config),
+        logger: context.logger,
+        waitUntil: waitUntilOf(c),
+      };
       if ('projectId' in of) publishPipelineEventsAfterResponse(publish, of.projectId);
       else publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
     },

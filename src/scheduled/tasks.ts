@@ -5,6 +5,7 @@ import type { WorkerEnv } from '../env';
 import type { Logger } from '../platform/logger';
 import { signingKeyRotationTask } from '../auth/signing/rotation-task';
 import { jobLogRetentionTask } from '../domain/job-logs/retention';
+import { agentQueueSweepTask } from '../domain/jobs/sweep-task';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
 import { releaseDueDatesTask } from '../domain/releases/due-date-task';
@@ -21,6 +22,7 @@ export const scheduledTasks: ScheduledTask[] = [
   pipelineEventPublishTask,
   releaseDueDatesTask,
   jobLogRetentionTask,
+  agentQueueSweepTask,
 ];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {

@@ -5,6 +5,7 @@
 // an SSE subscriber's receipt covers the production publish path: outbox read, the hub's RPC, its
 // fan-out, the subscription stream. Never deployed: only `npm run bench` starts it, on loopback.
 import type { WorkerEnv } from '../../src/env';
+import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { publishPipelineEventsAfterResponse } from '../../src/domain/pipelines/publish';
 import { createLogger } from '../../src/platform/logger';
 import { configFor, databaseFor } from '../../src/runtime';
@@ -20,7 +21,13 @@ export default {
     const config = configFor(env);
     const logger = createLogger({ level: 'info', fields: { bench: 'publish' } });
     publishPipelineEventsAfterResponse(
-      { db: databaseFor(config).http, hubs: env.PROJECT_EVENT_HUB, logger, waitUntil: (promise) => ctx.waitUntil(promise) },
+      {
+        db: databaseFor(config).http,
+        hubs: env.PROJECT_EVENT_HUB,
+        queues: agentQueuesFor(env, config),
+        logger,
+        waitUntil: (promise) => ctx.waitUntil(promise),
+      },
       projectId,
     );
     return new Response(null, { status: 202 });

@@ -12,6 +12,7 @@ import { createApp } from '../../src/app';
 import { graphqlSchema } from '../../src/graphql/schema';
 import * as platform from './authorization-matrix/platform.rows';
 import * as activity from './authorization-matrix/activity.rows';
+import * as agentProtocol from './authorization-matrix/agent-protocol.rows';
 import * as agents from './authorization-matrix/agents.rows';
 import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
@@ -31,6 +32,7 @@ import { actors, setUpWorld, type Actor, type Outcome, type Row } from './author
 const areas = [
   platform,
   activity,
+  agentProtocol,
   agents,
   deploymentGates,
   environments,

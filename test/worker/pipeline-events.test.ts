@@ -5,6 +5,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
 import { addMember } from '../../src/domain/memberships/service';
@@ -244,7 +245,10 @@ describe('pipeline event subscriptions', () => {
       },
     } as unknown as typeof h.env.PROJECT_EVENT_HUB;
     await project.append([{ kind: 'node.one' }, { kind: 'node.two' }]);
-    publishPipelineEventsAfterResponse({ db: h.db.http, hubs: brokenHubs, logger, waitUntil: (promise) => background.push(promise) }, project.id);
+    publishPipelineEventsAfterResponse(
+      { db: h.db.http, hubs: brokenHubs, queues: agentQueuesFor(h.env, h.config), logger, waitUntil: (promise) => background.push(promise) },
+      project.id,
+    );
     await Promise.all(background);
     await expectQuiet(stream);
 
@@ -262,7 +266,10 @@ describe('pipeline event subscriptions', () => {
 
     // And the publish after commit, working, publishes at once.
     await project.append([{ kind: 'node.three' }]);
-    publishPipelineEventsAfterResponse({ db: h.db.http, hubs: h.env.PROJECT_EVENT_HUB, logger, waitUntil: (promise) => background.push(promise) }, project.id);
+    publishPipelineEventsAfterResponse(
+      { db: h.db.http, hubs: h.env.PROJECT_EVENT_HUB, queues: agentQueuesFor(h.env, h.config), logger, waitUntil: (promise) => background.push(promise) },
+      project.id,
+    );
     expect(kinds(await take(stream, 1))).toEqual(['node.three']);
     await stream.close();
   });

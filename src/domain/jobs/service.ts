@@ -29,9 +29,12 @@ export interface FinishJobInput {
   status: 'FINISHED' | 'FAILED' | 'CANCELED';
   /** Outputs by action alias; only a FINISHED job's outputs are read by later expressions. */
   outputs?: JobOutputs;
+  /** Why it failed or was canceled (the agent's word, or the platform's: a lease expired too often). */
+  reason?: string;
 }
 
 const maxOutputsBytes = 1024 * 1024;
+const maxReasonLength = 4096;
 
 export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobView> {
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
@@ -47,6 +50,7 @@ export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: s
     async (draft, ctx) => {
       const job = draft.tree.jobs.get(jobId);
       if (!job) throw notFound('Job');
+      if (input.reason !== undefined) job.failureReason = input.reason.slice(0, maxReasonLength);
       await onJobEnded(draft, ctx, job, input.status, input.outputs);
       return job;
     },

@@ -89,6 +89,7 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
           runningAt: row.runningAt,
           cancelRequestedAt: row.cancelRequestedAt,
           finishedAt: row.finishedAt,
+          failureReason: row.failureReason,
           updatedAt: now,
           version: sql`${jobs.version} + 1`,
         })

@@ -1,5 +1,5 @@
 // After commit, the outbox's new rows go to the project's event hub (src/durable/project-event-hub.ts)
-// and are then marked published. Transports call `publishPipelineEventsAfterResponse` with their
+// and are then marked published, and the jobs the commit queued go to their agents' queues. Transports call `publishPipelineEventsAfterResponse` with their
 // execution context once the batch that wrote the events has committed; the cron task
 // (publish-task.ts) publishes what a crash between commit and publish left behind, so nothing is lost.
 //
@@ -13,6 +13,8 @@ import type { HttpDatabase } from '../../db/client';
 import { pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
+import type { AgentQueues } from '../agents/queues';
+import { dispatchQueuedJobs, notifyCancellations } from '../jobs/dispatch';
 
 export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
 
@@ -76,6 +78,30 @@ export interface PublishContext {
   logger: Logger;
   /** The request's (or alarm's) `ctx.waitUntil`: the publish outlives the response. */
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The agents' queues: the jobs the commit queued are dispatched, and its cancel requests announced, in the same background task. */
+  queues: AgentQueues;
+}
+
+export interface AfterCommitContext {
+  db: HttpDatabase;
+  hubs: EventHubNamespace;
+  queues: AgentQueues;
+}
+
+/**
+ * Everything owed after a commit that may have queued, ended or canceled jobs of the project: its
+ * events to the hub, its queued jobs to their agents (src/domain/jobs/dispatch.ts), its cancel
+ * requests to the queues of the agents holding the jobs. The three are independent: one failing does
+ * not stop the others, and the cron tasks repeat whatever failed.
+ */
+export async function afterJobsChanged(context: AfterCommitContext, projectId: string): Promise<void> {
+  const results = await Promise.allSettled([
+    publishPipelineEvents(context.db, context.hubs, projectId),
+    dispatchQueuedJobs(context, { projectId }),
+    notifyCancellations(context, projectId),
+  ]);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -84,8 +110,8 @@ export interface PublishContext {
  */
 export function publishPipelineEventsAfterResponse(context: PublishContext, projectId: string): void {
   context.waitUntil(
-    publishPipelineEvents(context.db, context.hubs, projectId).catch((error: unknown) => {
-      context.logger.warn('pipeline events not published; the cron task will retry', { projectId, error });
+    afterJobsChanged(context, projectId).catch((error: unknown) => {
+      context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
     }),
   );
 }
@@ -94,11 +120,11 @@ export function publishPipelineEventsAfterResponse(context: PublishContext, proj
 export function publishPipelineEventsOfPipelineAfterResponse(context: PublishContext, pipelineId: string): void {
   const work = async () => {
     const [row] = await context.db.select({ projectId: pipelines.projectId }).from(pipelines).where(eq(pipelines.id, pipelineId));
-    if (row) await publishPipelineEvents(context.db, context.hubs, row.projectId);
+    if (row) await afterJobsChanged(context, row.projectId);
   };
   context.waitUntil(
     work().catch((error: unknown) => {
-      context.logger.warn('pipeline events not published; the cron task will retry', { pipelineId, error });
+      context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { pipelineId, error });
     }),
   );
 }

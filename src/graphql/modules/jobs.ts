@@ -3,6 +3,7 @@
 //   query { pipeline(id: "...") { jobs { id status } stages { tasks { latestJob { status } jobs { attempt status } } } } }
 // A job's inputs are sealed for its agent and never shown. Jobs are read per request by pipeline id
 // (pipeline-loaders.ts), one query however many tasks are selected.
+import { waitingReason } from '../../domain/jobs/routing';
 import { jobsByIds } from '../../domain/pipelines/queries';
 import { getJob, type JobView } from '../../domain/pipelines/service';
 import { jobStatuses } from '../../domain/pipelines/statuses';
@@ -36,6 +37,11 @@ export const JobNode = builder.loadableNode('Job', {
     outputs: t.string({
       description: 'The outputs its actions reported, as a JSON object by action alias ({} until it has finished).',
       resolve: (job) => JSON.stringify(job.outputs),
+    }),
+    waitingReason: t.string({
+      nullable: true,
+      description: 'Why a QUEUED job has no agent yet: no enabled agent with an active session can take it (its tags, or untagged). Null otherwise.',
+      resolve: (job) => (job.status === 'QUEUED' && job.agentId === null ? waitingReason(job) : null),
     }),
     metadata: t.field({ type: PipelineObjectMetadata, resolve: (job) => job }),
   }),

@@ -1,6 +1,6 @@
 // Authorization rows of agents: an organization agent is managed with agent:manage (owners) and
 // read with agent:view (every role); shared agents are system admins' alone. The agent protocol's
-// routes (/agent/v1) have their own rows beside the queue.
+// routes (/agent/v1) have their own rows (agent-protocol.rows.ts).
 import { assignServiceAccountToAgent } from '../../../src/domain/agents/assignments';
 import { createAgent } from '../../../src/domain/agents/service';
 import { globalId } from '../../support/graphql';

@@ -1,0 +1,255 @@
+// /agent/v1: the agent protocol (src/protocol/agent-v1.ts), a thin transport over the agent
+// sessions (src/domain/agents/sessions.ts), the agent's queue (src/durable/agent-queue.ts) and the
+// job service. Two credentials:
+// - session routes: the agent process, as a service account assigned to the agent (a bearer access
+//   token or an API key, resolved by the same authenticate() as every route), or an internal agent's
+//   own credential (`Bearer pia_…`, src/auth/internal-agent-credentials.ts), which authenticate()
+//   does not know and must not see;
+// - job routes: the job token a claim returned, good for its one job while its lease is the live one.
+import { eq } from 'drizzle-orm';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
+import { verifyInternalAgentCredential, internalAgentCredentialPrefix } from '../auth/internal-agent-credentials';
+import { verifyJobToken } from '../auth/job-tokens';
+import { jobs, pipelines } from '../db/schema';
+import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
+import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
+import { finishJob, markJobRunning } from '../domain/jobs/service';
+import { afterJobsChanged } from '../domain/pipelines/publish';
+import { jobInputsBinding, openJson, variablesBinding } from '../domain/pipelines/secrets';
+import { AppError, badInput, forbidden, notFound, unauthenticated } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { authenticate } from '../http/authenticate';
+import {
+  agentPaths,
+  claimRequest,
+  finishRequest,
+  handBackRequest,
+  heartbeatRequest,
+  openSessionRequest,
+  sessionErrorRequest,
+  type CancellationResponse,
+  type ClaimResponse,
+  type HeartbeatResponse,
+  type JobAction,
+  type JobInputs,
+  type JobStatusResponse,
+  type OpenSessionResponse,
+} from '../protocol/agent-v1';
+import { databaseFor } from '../runtime';
+
+export const agentApiRoutes = new Hono<AppEnv>();
+
+const db = (c: Context<AppEnv>) => databaseFor(c.get('config')).http;
+const queues = (c: Context<AppEnv>) => agentQueuesFor(c.env, c.get('config'));
+
+/** The request's waitUntil; app.request() in tests has no execution context, and the work still runs. */
+function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(promise);
+  } catch {
+    // No execution context: the promise runs on its own.
+  }
+}
+
+async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
+  const raw: unknown = await c.req.json().catch(() => {
+    throw badInput('body', 'must be a JSON object');
+  });
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badInput(issue.path.length > 0 ? issue.path.join('.') : 'body', issue.message);
+  }
+  return parsed.data;
+}
+
+// The paths come from agentPaths, so Hono cannot type their parameters; every route here has its one.
+const sessionParam = (c: Context<AppEnv>) => c.req.param('sessionId') ?? '';
+const jobParam = (c: Context<AppEnv>) => c.req.param('jobId') ?? '';
+
+const internalBearer = `Bearer ${internalAgentCredentialPrefix}`;
+const isInternal = (c: Context<AppEnv>) => c.req.header('authorization')?.startsWith(internalBearer) === true;
+
+/** Session routes (per route, so the route table lists routes only): an internal agent's credential passes here; anything else goes through authenticate(). */
+const agentAuthentication: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (isInternal(c)) return next();
+  return authenticate()(c, next);
+};
+
+async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
+  if (isInternal(c)) {
+    const secret = c.get('config').jwsProvider.keyEncryptionKey;
+    const name = secret ? await verifyInternalAgentCredential(secret, c.req.header('authorization')!.slice('Bearer '.length)) : null;
+    if (!name) throw unauthenticated('The internal agent credential is invalid');
+    return { kind: 'internal', agentName: name };
+  }
+  return { kind: 'caller', caller: await c.get('caller')() };
+}
+
+agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
+  const request = await body(c, openSessionRequest);
+  return c.json((await openSession(db(c), await credentialOf(c), request)) satisfies OpenSessionResponse, 201);
+});
+
+agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
+  await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c));
+  return c.body(null, 204);
+});
+
+agentApiRoutes.post(agentPaths.heartbeat(':sessionId'), agentAuthentication, async (c) => {
+  const request = await body(c, heartbeatRequest);
+  return c.json((await heartbeat(db(c), queues(c), await credentialOf(c), sessionParam(c), request)) satisfies HeartbeatResponse);
+});
+
+agentApiRoutes.post(agentPaths.errors(':sessionId'), agentAuthentication, async (c) => {
+  const request = await body(c, sessionErrorRequest);
+  await postSessionError(db(c), await credentialOf(c), sessionParam(c), request.message);
+  return c.body(null, 204);
+});
+
+agentApiRoutes.post(agentPaths.claim(':sessionId'), agentAuthentication, async (c) => {
+  const request = await body(c, claimRequest);
+  const { session, agent } = await sessionOf(db(c), await credentialOf(c), sessionParam(c));
+  const { stub, target } = agentQueue(queues(c), agent.id);
+  const leased = await stub.claim(target, { sessionId: session.id, limit: agent.concurrencyLimit }, request.capacity, request.waitSeconds);
+  return c.json({ jobs: leased } satisfies ClaimResponse);
+});
+
+agentApiRoutes.get(agentPaths.queue(':sessionId'), agentAuthentication, async (c) => {
+  const { session, agent } = await sessionOf(db(c), await credentialOf(c), sessionParam(c));
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_USER_INPUT', 'Upgrade: websocket expected', { field: 'upgrade' });
+  const { stub, target } = agentQueue(queues(c), agent.id);
+  return stub.fetch(
+    new Request('https://agent-queue/connect', {
+      headers: {
+        upgrade: 'websocket',
+        'x-session-id': session.id,
+        'x-agent-id': target.agentId,
+        'x-database': target.database,
+        'x-concurrency-limit': String(agent.concurrencyLimit),
+      },
+    }),
+  );
+});
+
+agentApiRoutes.post(agentPaths.handBack(':sessionId'), agentAuthentication, async (c) => {
+  const request = await body(c, handBackRequest);
+  await handBack(db(c), queues(c), await credentialOf(c), sessionParam(c), request.leases);
+  return c.body(null, 204);
+});
+
+// ---- job routes (job token) ------------------------------------------------------------------------
+
+interface TokenJob {
+  id: string;
+  status: string;
+  agentId: string | null;
+  projectId: string;
+  leaseId: string;
+}
+
+/**
+ * The job the request's job token names, checked against the path (a token opens its own job only)
+ * and, unless `allowStale`, against the queue: only the live lease's token counts.
+ */
+async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = {}): Promise<TokenJob & { current: boolean }> {
+  const authorization = c.req.header('authorization');
+  if (!authorization?.startsWith('Bearer ')) throw unauthenticated('A job token is required: Authorization: Bearer <job token>');
+  const claims = await verifyJobToken(c.get('config'), authorization.slice('Bearer '.length));
+  if (claims.jobId !== jobParam(c)) throw forbidden('This job token is for another job');
+  const [job] = await db(c)
+    .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId })
+    .from(jobs)
+    .where(eq(jobs.id, claims.jobId));
+  if (!job) throw notFound('Job');
+  const current = job.agentId !== null && (await agentQueue(queues(c), job.agentId).stub.isCurrentLease(job.id, claims.leaseId));
+  if (!current && !options.allowStale)
+    throw new AppError('CONFLICT', 'This lease of the job is no longer live: another holder has the job, or it ended', { details: { status: job.status } });
+  return { ...job, leaseId: claims.leaseId, current };
+}
+
+agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
+  const job = await tokenJob(c);
+  const config = c.get('config');
+  const [row] = await db(c)
+    .select({ job: jobs, variables: pipelines.variables, sensitiveVariables: pipelines.sensitiveVariables, organizationId: pipelines.organizationId })
+    .from(jobs)
+    .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+    .where(eq(jobs.id, job.id));
+  if (!row) throw notFound('Job');
+  const actions = await openJson<JobAction[]>(config, row.job.inputs, jobInputsBinding(row.job.id));
+  const sensitive = row.sensitiveVariables ? await openJson<Record<string, unknown>>(config, row.sensitiveVariables, variablesBinding(row.job.pipelineId)) : {};
+  const sensitiveValues = Object.values(sensitive).flatMap(function leaves(value: unknown): string[] {
+    if (value === null || value === undefined) return [];
+    if (typeof value === 'object') return Object.values(value as Record<string, unknown>).flatMap(leaves);
+    const text = String(value);
+    return text.length > 0 ? [text] : [];
+  });
+  const inputs: JobInputs = {
+    jobId: row.job.id,
+    pipelineId: row.job.pipelineId,
+    projectId: row.job.projectId,
+    organizationId: row.job.organizationId,
+    status: row.job.status,
+    maxDurationSeconds: row.job.maxDurationSeconds,
+    actions,
+    variables: { ...row.variables, ...sensitive },
+    // The engine keeps neither volumes nor minted `jwt` blocks with a job yet: both are empty until it does.
+    volumes: [],
+    jwts: {},
+    sensitiveValues: [...new Set(sensitiveValues)],
+  };
+  return c.json(inputs);
+});
+
+agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
+  const job = await tokenJob(c);
+  if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
+  const view = await markJobRunning(db(c), c.get('config'), job.id);
+  waitUntil(c, afterCommit(c, job.projectId));
+  return c.json({ jobId: view.id, status: view.status } satisfies JobStatusResponse);
+});
+
+agentApiRoutes.get(agentPaths.cancellation(':jobId'), async (c) => {
+  const job = await tokenJob(c, { allowStale: true });
+  // A holder that lost its lease stops too: the job is someone else's now.
+  const cancelRequested = !job.current || job.status === 'CANCELING' || job.status === 'CANCELED';
+  return c.json({ cancelRequested } satisfies CancellationResponse);
+});
+
+agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
+  const job = await tokenJob(c);
+  const request = await body(c, finishRequest);
+  const database = db(c);
+  const config = c.get('config');
+  let status = job.status;
+  // A retried finish (the first committed, its answer was lost) finds the job already ended: it is
+  // answered the same, and the lease released.
+  if (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
+    // A job asked to stop ends CANCELED whatever the executor says, unless it FINISHED or FAILED first.
+    const view = await finishJob(database, config, job.id, { status: request.status, outputs: request.outputs, reason: request.reason });
+    status = view.status;
+  }
+  const { stub } = agentQueue(queues(c), job.agentId!);
+  await stub.complete(job.id, job.leaseId);
+  waitUntil(c, afterCommit(c, job.projectId));
+  waitUntil(c, completeLog(c, job.id));
+  return c.json({ jobId: job.id, status } satisfies JobStatusResponse);
+});
+
+function afterCommit(c: Context<AppEnv>, projectId: string): Promise<void> {
+  return afterJobsChanged({ db: db(c), hubs: c.env.PROJECT_EVENT_HUB, queues: queues(c) }, projectId).catch((error: unknown) => {
+    c.get('logger').warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
+  });
+}
+
+/** The job's log is final: its JobLog object stores it and reports its size (a failure is the log's own business). */
+async function completeLog(c: Context<AppEnv>, jobId: string): Promise<void> {
+  try {
+    const summary = await c.env.JOB_LOG.get(c.env.JOB_LOG.idFromName(jobId)).complete();
+    await db(c).update(jobs).set({ logSize: summary.size, logTruncated: summary.truncated }).where(eq(jobs.id, jobId));
+  } catch (error) {
+    c.get('logger').warn('job log not completed', { jobId, error });
+  }
+}

@@ -1,0 +1,113 @@
+// Dispatch: the step after every engine commit that queued, re-queued or canceled jobs. Queued jobs
+// not routed yet get an agent (routing.ts) by a conditional update (still QUEUED, still unrouted),
+// are enqueued in that agent's AgentQueue (idempotent by job id) and marked `dispatched_at` once the
+// queue has them; CANCELING jobs an agent holds are announced to its queue, which tells the agent's
+// socket at once. Transports run it in the same background task as the events publish
+// (publish.ts `afterJobsChanged`); the cron sweep (sweep.ts) runs it too, as the repair for anything a crash
+// between commit and dispatch left behind.
+import { sql } from 'drizzle-orm';
+import type { HttpDatabase } from '../../db/client';
+import { agentQueue, type AgentQueues } from '../agents/queues';
+import { chooseAgent, routingCandidates } from './routing';
+import { arrayLiteral } from '../../db/array-literal';
+
+export interface DispatchContext {
+  db: HttpDatabase;
+  queues: AgentQueues;
+}
+
+/** Jobs looked at per dispatch: a stage of many tasks queues them together; the sweep takes the rest. */
+const dispatchBatch = 500;
+
+export interface DispatchScope {
+  /** One project's jobs (after its commit); all projects when absent (the sweep). */
+  projectId?: string;
+  /** Also re-enqueue routed jobs dispatched before this (the sweep's repair of a reset queue). */
+  redispatchBefore?: Date;
+}
+
+export interface DispatchResult {
+  /** Jobs given an agent now. */
+  routed: number;
+  /** Jobs handed to a queue (newly routed, or owed an enqueue). */
+  enqueued: number;
+  /** Queued jobs no agent can take now: they wait, with agent_id null. */
+  waiting: number;
+}
+
+export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope: DispatchScope = {}, now: Date = new Date()): Promise<DispatchResult> {
+  const inProject =
+    scope.projectId === undefined
+      ? sql``
+      : sql`and j.organization_id = (select organization_id from projects where id = ${scope.projectId}) and j.project_id = ${scope.projectId}`;
+  const owed =
+    scope.redispatchBefore === undefined
+      ? sql`(j.agent_id is null or j.dispatched_at is null)`
+      : sql`(j.agent_id is null or j.dispatched_at is null or j.dispatched_at < ${scope.redispatchBefore})`;
+  const jobs = (
+    await db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
+      select j.id, j.organization_id, j.tags, j.agent_id from jobs j
+      where j.status = 'QUEUED' and ${owed} ${inProject}
+      order by j.queued_at, j.id limit ${dispatchBatch}`)
+  ).rows;
+  if (jobs.length === 0) return { routed: 0, enqueued: 0, waiting: 0 };
+
+  const unrouted = jobs.filter((job) => job.agent_id === null);
+  const candidates = await routingCandidates(db, [...new Set(unrouted.map((job) => job.organization_id))], now);
+  const chosen = new Map<string, string[]>();
+  let waiting = 0;
+  for (const job of unrouted) {
+    const agent = chooseAgent({ id: job.id, organizationId: job.organization_id, tags: job.tags }, candidates);
+    if (!agent) {
+      waiting += 1;
+      continue;
+    }
+    agent.activeJobs += 1;
+    chosen.set(agent.id, [...(chosen.get(agent.id) ?? []), job.id]);
+  }
+
+  const toEnqueue = new Map<string, string[]>();
+  for (const job of jobs) if (job.agent_id !== null) toEnqueue.set(job.agent_id, [...(toEnqueue.get(job.agent_id) ?? []), job.id]);
+  let routed = 0;
+  await Promise.all(
+    [...chosen].map(async ([agentId, ids]) => {
+      const moved = await db.execute<{ id: string }>(sql`
+        update jobs set agent_id = ${agentId}, dispatched_at = null
+        where id = any(${arrayLiteral(ids)}::uuid[]) and status = 'QUEUED' and agent_id is null returning id`);
+      routed += moved.rows.length;
+      if (moved.rows.length > 0) toEnqueue.set(agentId, [...(toEnqueue.get(agentId) ?? []), ...moved.rows.map((row) => row.id)]);
+    }),
+  );
+
+  let enqueued = 0;
+  const results = await Promise.allSettled(
+    [...toEnqueue].map(async ([agentId, ids]) => {
+      const { stub, target } = agentQueue(queues, agentId);
+      await stub.enqueue(target, ids);
+      // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
+      await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
+      enqueued += ids.length;
+    }),
+  );
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { routed, enqueued, waiting };
+}
+
+/** Tells the queues holding the project's CANCELING jobs (idempotent: a queue announces each job once). */
+export async function notifyCancellations({ db, queues }: DispatchContext, projectId: string): Promise<number> {
+  const rows = (
+    await db.execute<{ id: string; agent_id: string }>(sql`
+      select id, agent_id from jobs
+      where status = 'CANCELING' and agent_id is not null and project_id = ${projectId}`)
+  ).rows;
+  const byAgent = new Map<string, string[]>();
+  for (const row of rows) byAgent.set(row.agent_id, [...(byAgent.get(row.agent_id) ?? []), row.id]);
+  await Promise.all(
+    [...byAgent].map(([agentId, ids]) => {
+      const { stub } = agentQueue(queues, agentId);
+      return stub.cancel(ids);
+    }),
+  );
+  return rows.length;
+}

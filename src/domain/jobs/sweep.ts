@@ -1,0 +1,97 @@
+// The cron sweep of agents and their queues: the repair path, never the fast one (dispatch runs
+// right after each commit). It reconciles Postgres and the queues both ways:
+// - sessions not heard from within sessionActiveSeconds are closed;
+// - QUEUED jobs routed to an agent that is disabled or has no active session are un-routed (and
+//   leave that queue), then routed again with every job still owed a route or an enqueue — including
+//   routed jobs whose enqueue was acknowledged long ago, in case the queue lost them (enqueue is
+//   idempotent, so repeating it for a queue that has them changes nothing);
+// - jobs PENDING, RUNNING or CANCELING whose agent's queue holds no lease for them (the object was
+//   reset, its storage lost) go back to QUEUED, or end with the reason once they had their leases.
+import { sql } from 'drizzle-orm';
+import type { HttpDatabase } from '../../db/client';
+import type { EventHubNamespace } from '../pipelines/publish';
+import { afterJobsChanged } from '../pipelines/publish';
+import type { EngineConfig } from '../pipelines/secrets';
+import { maxLeasesPerJob, reconcileGraceSeconds } from '../agents/leases';
+import { agentQueue, type AgentQueues } from '../agents/queues';
+import { sessionActiveSeconds } from '../agents/session-activity';
+import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
+import { requeueJob } from './lease-writes';
+import { finishJob } from './service';
+
+export interface SweepContext {
+  db: HttpDatabase;
+  config: EngineConfig;
+  queues: AgentQueues;
+  hubs: EventHubNamespace;
+}
+
+export interface SweepResult extends DispatchResult {
+  sessionsClosed: number;
+  unrouted: number;
+  /** Held jobs the queue had no lease for: put back, or ended at their lease limit. */
+  repaired: number;
+}
+
+export async function sweepAgentQueues(context: SweepContext, now: Date = new Date()): Promise<SweepResult> {
+  const { db, queues } = context;
+  const inactiveSince = new Date(now.getTime() - sessionActiveSeconds * 1000);
+  const graceStart = new Date(now.getTime() - reconcileGraceSeconds * 1000);
+
+  const closed = await db.execute(sql`
+    update agent_sessions set closed_at = ${now} where closed_at is null and last_contact_at < ${inactiveSince} returning id`);
+
+  const unrouted = (
+    await db.execute<{ id: string; agent_id: string }>(sql`
+      with stale as (
+        select j.id, j.agent_id from jobs j
+        where j.status = 'QUEUED' and j.agent_id is not null and (
+          exists (select 1 from agents a where a.id = j.agent_id and a.disabled)
+          or not exists (select 1 from agent_sessions s where s.agent_id = j.agent_id and s.closed_at is null and s.last_contact_at >= ${inactiveSince}))
+        for update of j skip locked
+      )
+      update jobs set agent_id = null, dispatched_at = null from stale
+      where jobs.id = stale.id and jobs.status = 'QUEUED'
+      returning stale.id, stale.agent_id`)
+  ).rows;
+  await Promise.all([...groupBy(unrouted, (row) => row.agent_id)].map(([agentId, rows]) => agentQueue(queues, agentId).stub.remove(rows.map((row) => row.id))));
+
+  const repaired = await repairLeaselessJobs(context, graceStart);
+  const dispatched = await dispatchQueuedJobs(context, { redispatchBefore: graceStart }, now);
+  return { ...dispatched, sessionsClosed: closed.rows.length, unrouted: unrouted.length, repaired };
+}
+
+async function repairLeaselessJobs(context: SweepContext, graceStart: Date): Promise<number> {
+  const { db, queues, config } = context;
+  const held = (
+    await db.execute<{ id: string; agent_id: string; session_id: string | null; status: string; lease_count: number; project_id: string }>(sql`
+      select id, agent_id, session_id, status, lease_count, project_id from jobs
+      where status in ('PENDING', 'RUNNING', 'CANCELING') and agent_id is not null
+        and coalesce(running_at, pending_at, queued_at) < ${graceStart}`)
+  ).rows;
+  let repaired = 0;
+  const touched = new Set<string>();
+  for (const [agentId, jobs] of groupBy(held, (row) => row.agent_id)) {
+    const { stub, target } = agentQueue(queues, agentId);
+    const leased = new Set((await stub.state()).leases.map((lease) => lease.jobId));
+    for (const job of jobs) {
+      if (leased.has(job.id)) continue;
+      const reason = "The agent's queue lost the job's lease";
+      if (job.status === 'CANCELING') await finishJob(db, config, job.id, { status: 'CANCELED', reason: `${reason} while it was being canceled` });
+      else if (job.lease_count >= maxLeasesPerJob)
+        await finishJob(db, config, job.id, { status: 'FAILED', reason: `${reason}, and it had ${job.lease_count} leases` });
+      else if (await requeueJob(db, job.id, { sessionId: job.session_id, statuses: ['PENDING', 'RUNNING'] })) await stub.enqueue(target, [job.id]);
+      else continue;
+      repaired += 1;
+      touched.add(job.project_id);
+    }
+  }
+  for (const projectId of touched) await afterJobsChanged(context, projectId);
+  return repaired;
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) groups.set(key(row), [...(groups.get(key(row)) ?? []), row]);
+  return groups;
+}

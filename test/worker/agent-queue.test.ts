@@ -1,0 +1,528 @@
+// Agents and their queues end to end, through the real app, a real AgentQueue object in workerd and
+// PostgreSQL: a pipeline started in GraphQL whose jobs an agent claims over /agent/v1 (long poll and
+// WebSocket), runs and finishes until the pipeline succeeds; routing; leases (stale holders refused,
+// one lease per job under concurrent claims, expiry requeues then fails at the limit); job tokens;
+// cancellation; hand-back; and the sweep's repairs.
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
+import { maxLeasesPerJob } from '../../src/domain/agents/leases';
+import { agentQueuesFor } from '../../src/domain/agents/queues';
+import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
+import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
+import type { AgentQueue } from '../../src/durable/agent-queue';
+import { agentPaths, type JobInputs, type JobLease, type QueueServerMessage } from '../../src/protocol/agent-v1';
+import { AgentClient, agentServiceAccount, insertAgent, queueOf } from '../support/agents';
+import { graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
+
+let h: GraphQLHarness;
+let admin: Identity;
+let organizationId: string;
+let organizationName: string;
+let projectGid: string;
+const templates = new Map<string, string>();
+
+const rawId = (gid: string) => atob(gid).split(':')[1]!;
+const gidOf = (type: string, id: string) => btoa(`${type}:${id}`);
+
+async function gql<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const result = await h.gql<T>(query, variables, { as: admin });
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data!;
+}
+
+/** One stage per entry, one task per stage, each task with `tags` as its agent_tags. */
+function hclOf(stages: string[][]): string {
+  const blocks = stages.map(
+    (tags, index) => `
+stage "s${index}" {
+  task "t${index}" {
+    ${tags.length > 0 ? `agent_tags = [${tags.map((tag) => `"${tag}"`).join(', ')}]` : ''}
+    action "exec_command" {
+      alias   = "run"
+      command = "echo \${var.secret} step ${index}"
+    }
+  }
+}`,
+  );
+  return `
+variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "hunter2-value"
+}
+
+plugin exec {}
+${blocks.join('\n')}`;
+}
+
+async function templateFor(stages: string[][]): Promise<string> {
+  const key = JSON.stringify(stages);
+  const known = templates.get(key);
+  if (known) return known;
+  const { createPipelineTemplate } = await gql<{ createPipelineTemplate: { pipelineTemplate: { id: string } } }>(
+    `mutation($project: ID!, $name: String!, $hcl: String!) { createPipelineTemplate(input: { projectId: $project, name: $name, versioned: false,
+       hclData: $hcl }) { pipelineTemplate { id } } }`,
+    { project: projectGid, name: `t${templates.size}`, hcl: hclOf(stages) },
+  );
+  templates.set(key, createPipelineTemplate.pipelineTemplate.id);
+  return createPipelineTemplate.pipelineTemplate.id;
+}
+
+/** Starts a pipeline in GraphQL (its publish and dispatch after commit awaited by the harness). */
+async function startPipeline(stages: string[][] = [[]]): Promise<string> {
+  const { createPipeline } = await gql<{ createPipeline: { pipeline: { id: string } } }>(
+    'mutation($template: ID!) { createPipeline(input: { pipelineTemplateId: $template, type: RUNBOOK }) { pipeline { id } } }',
+    { template: await templateFor(stages) },
+  );
+  return rawId(createPipeline.pipeline.id);
+}
+
+type JobState = {
+  id: string;
+  status: string;
+  agent_id: string | null;
+  session_id: string | null;
+  dispatched_at: string | null;
+  lease_count: number;
+  failure_reason: string | null;
+};
+
+async function jobsOf(pipelineId: string): Promise<JobState[]> {
+  return (
+    await h.db.http.execute<JobState>(
+      sql`select id, status, agent_id, session_id, dispatched_at, lease_count, failure_reason from jobs where pipeline_id = ${pipelineId} order by queued_at, id`,
+    )
+  ).rows;
+}
+
+/** The job's status changes in the outbox, in order: [from, to]. */
+async function statusEvents(jobId: string): Promise<[string, string][]> {
+  const rows = await h.db.http.execute<{ from: string; status: string }>(
+    sql`select payload->>'from' as from, payload->>'status' as status from pipeline_events where job_id = ${jobId} and kind = 'job.status_changed' order by id`,
+  );
+  return rows.rows.map((row) => [row.from, row.status]);
+}
+
+async function pipelineStatus(pipelineId: string): Promise<string> {
+  return (await h.db.http.execute<{ status: string }>(sql`select status from pipelines where id = ${pipelineId}`)).rows[0]!.status;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A fresh organization agent with a service account assigned and an open session. */
+async function liveAgent(spec: { tags?: string[]; runUntaggedJobs?: boolean; concurrencyLimit?: number; organizationId?: string | null } = {}) {
+  const agent = await insertAgent(h, { organizationId: spec.organizationId === undefined ? organizationId : spec.organizationId, ...spec });
+  const account = await agentServiceAccount(h, organizationId, agent.id);
+  const client = new AgentClient(h, account.authorization);
+  const session = await client.open(agent.id);
+  return { agent, client, session };
+}
+
+/** Leaves no agent of the organization, nor any shared one, with an active session (tests route from scratch). */
+async function quietAgents(): Promise<void> {
+  await h.db.http.execute(sql`update agent_sessions set closed_at = now() where closed_at is null`);
+}
+
+/** Runs a leased job as the executor would: inputs, running, finish. */
+async function runJob(client: AgentClient, lease: JobLease, status: 'FINISHED' | 'FAILED' = 'FINISHED') {
+  const inputs = await client.job<JobInputs>('GET', agentPaths.job(lease.jobId), lease);
+  expect(inputs.status).toBe(200);
+  expect((await client.job('POST', agentPaths.running(lease.jobId), lease)).status).toBe(200);
+  const finished = await client.job<{ status: string }>('POST', agentPaths.finish(lease.jobId), lease, { status, outputs: { run: { ok: true } } });
+  expect(finished.status, JSON.stringify(finished.body)).toBe(200);
+  return inputs.body;
+}
+
+async function expireLeases(agentId: string): Promise<void> {
+  const { stub } = queueOf(h, agentId);
+  await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
+    state.storage.sql.exec('update leases set expires_at = 0');
+  });
+  await runDurableObjectAlarm(stub as unknown as DurableObjectStub<AgentQueue>);
+}
+
+function openSocket(client: AgentClient, sessionId: string) {
+  return client.h.request(agentPaths.queue(sessionId), { headers: { upgrade: 'websocket', authorization: client.authorization } });
+}
+
+/** Messages a socket received, with a wait for the next of a kind. */
+function listen(socket: WebSocket) {
+  const messages: QueueServerMessage[] = [];
+  socket.addEventListener('message', (event) => messages.push(JSON.parse(event.data as string) as QueueServerMessage));
+  return {
+    messages,
+    next: <K extends QueueServerMessage['type']>(type: K, after = 0) =>
+      waitFor(`a ${type} message`, async () =>
+        messages.slice(after).find((message): message is Extract<QueueServerMessage, { type: K }> => message.type === type),
+      ),
+  };
+}
+
+beforeAll(async () => {
+  h = await graphqlHarness();
+  admin = await h.createUser({ admin: true });
+  organizationName = `agents-${crypto.randomUUID().slice(0, 8)}`;
+  const { createOrganization } = await gql<{ createOrganization: { organization: { id: string } } }>(
+    'mutation($name: String!) { createOrganization(input: { name: $name }) { organization { id } } }',
+    { name: organizationName },
+  );
+  organizationId = rawId(createOrganization.organization.id);
+  const { createProject } = await gql<{ createProject: { project: { id: string } } }>(
+    'mutation($org: ID!) { createProject(input: { organizationId: $org, name: "web" }) { project { id } } }',
+    { org: createOrganization.organization.id },
+  );
+  projectGid = createProject.project.id;
+});
+
+describe('a pipeline run by an agent over /agent/v1', () => {
+  it('long poll: each job is claimed as it is queued, run and finished, and the pipeline SUCCEEDS', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    expect(session).toMatchObject({ agentId: agent.id, concurrencyLimit: 10, maxClaimWaitSeconds: 25 });
+
+    // The claim waits before anything is queued, and is answered when the first stage's job arrives.
+    const firstClaim = client.claim(session.sessionId, 1, 10);
+    const pipelineId = await startPipeline([[], []]);
+    const [first] = await firstClaim;
+    expect(first).toBeDefined();
+    const [firstJob] = await jobsOf(pipelineId);
+    expect(first!.jobId).toBe(firstJob!.id);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'PENDING', agent_id: agent.id, session_id: session.sessionId, lease_count: 1 });
+    // The claim is in the outbox as any job change is, for live viewers.
+    expect(await statusEvents(first!.jobId)).toEqual([['QUEUED', 'PENDING']]);
+
+    const inputs = await runJob(client, first!);
+    expect(inputs.actions).toEqual([expect.objectContaining({ alias: 'run', pluginName: 'exec', actionName: 'command' })]);
+    expect(inputs.variables.secret).toBe('hunter2-value');
+    expect(inputs.sensitiveValues).toContain('hunter2-value');
+
+    // The second stage's job was queued by the first one's finish, and reaches a waiting claim.
+    const [second] = await client.claim(session.sessionId, 1, 10);
+    expect(second!.jobId).not.toBe(first!.jobId);
+    await runJob(client, second!);
+    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    expect((await jobsOf(pipelineId)).map((job) => job.status)).toEqual(['FINISHED', 'FINISHED']);
+    // Finished leases are released.
+    expect((await queueOf(h, agent.id).stub.state()).leases).toEqual([]);
+  });
+
+  it('WebSocket: the queue pushes a lease to a ready socket the moment the job is queued', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const response = await openSocket(client, session.sessionId);
+    expect(response.status).toBe(101);
+    const socket = response.webSocket!;
+    socket.accept();
+    const inbox = listen(socket);
+    socket.send(JSON.stringify({ type: 'ready', capacity: 2 }));
+    // Let the ready message land before the job is queued.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const pipelineId = await startPipeline([[]]);
+    const pushed = await inbox.next('jobs');
+    expect(pushed.jobs).toHaveLength(1);
+    const [job] = await jobsOf(pipelineId);
+    expect(pushed.jobs[0]!.jobId).toBe(job!.id);
+    await runJob(client, pushed.jobs[0]!);
+    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    socket.close(1000, 'done');
+    expect(agent.id).toBe(session.agentId);
+  });
+
+  it('cancellation reaches the socket, the heartbeat and the executor within the 5 s it is given', async () => {
+    await quietAgents();
+    const { client, session } = await liveAgent();
+    const response = await openSocket(client, session.sessionId);
+    const socket = response.webSocket!;
+    socket.accept();
+    const inbox = listen(socket);
+    socket.send(JSON.stringify({ type: 'ready', capacity: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const pipelineId = await startPipeline([[]]);
+    const lease = (await inbox.next('jobs')).jobs[0]!;
+    expect((await client.job('POST', agentPaths.running(lease.jobId), lease)).status).toBe(200);
+    expect((await client.job<{ cancelRequested: boolean }>('GET', agentPaths.cancellation(lease.jobId), lease)).body.cancelRequested).toBe(false);
+
+    const started = Date.now();
+    await gql('mutation($id: ID!) { cancelPipeline(input: { pipelineId: $id }) { pipeline { status } } }', { id: gidOf('Pipeline', pipelineId) });
+    const cancel = await inbox.next('cancel');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(cancel.jobIds).toEqual([lease.jobId]);
+    expect((await client.job<{ cancelRequested: boolean }>('GET', agentPaths.cancellation(lease.jobId), lease)).body.cancelRequested).toBe(true);
+    const beat = await client.heartbeat(session.sessionId, [{ jobId: lease.jobId, leaseId: lease.leaseId }]);
+    expect(beat.body).toEqual({ cancel: [lease.jobId], lost: [] });
+    // A canceled job cannot be marked running again; the executor reports its end.
+    expect((await client.job('POST', agentPaths.running(lease.jobId), lease)).status).toBe(409);
+    expect((await client.job('POST', agentPaths.finish(lease.jobId), lease, { status: 'CANCELED' })).status).toBe(200);
+    expect(await pipelineStatus(pipelineId)).toBe('CANCELED');
+    socket.close(1000, 'done');
+  });
+});
+
+describe('routing', () => {
+  it('sends a tagged job to an agent with all its tags, preferring the organization agents, then shared ones', async () => {
+    await quietAgents();
+    const shared = await liveAgent({ organizationId: null, tags: ['linux', 'gpu'] });
+    const partial = await liveAgent({ tags: ['linux'] });
+    const pipelineA = await startPipeline([['linux', 'gpu']]);
+    // Only the shared agent has both tags.
+    expect((await jobsOf(pipelineA))[0]).toMatchObject({ agent_id: shared.agent.id });
+    expect((await jobsOf(pipelineA))[0]!.dispatched_at).not.toBeNull();
+
+    const own = await liveAgent({ tags: ['linux', 'gpu', 'big'] });
+    const pipelineB = await startPipeline([['linux', 'gpu']]);
+    expect((await jobsOf(pipelineB))[0]).toMatchObject({ agent_id: own.agent.id });
+    expect(partial.agent.id).not.toBe(own.agent.id);
+  });
+
+  it('gives untagged jobs only to agents that take them, skips disabled agents and agents without an active session', async () => {
+    await quietAgents();
+    const picky = await liveAgent({ runUntaggedJobs: false });
+    const disabled = await liveAgent();
+    await h.db.http.execute(sql`update agents set disabled = true where id = ${disabled.agent.id}`);
+    const silent = await liveAgent();
+    await h.db.http.execute(sql`update agent_sessions set last_contact_at = now() - interval '10 minutes' where id = ${silent.session.sessionId}`);
+
+    // No agent can take it: it waits, visibly, with no agent.
+    const pipelineId = await startPipeline([[]]);
+    const [job] = await jobsOf(pipelineId);
+    expect(job).toMatchObject({ status: 'QUEUED', agent_id: null });
+    const seen = await gql<{ job: { status: string; waitingReason: string | null } }>('query($id: ID!) { job(id: $id) { status waitingReason } }', {
+      id: gidOf('Job', job!.id),
+    });
+    expect(seen.job.waitingReason).toContain('takes untagged jobs');
+    expect(picky.agent.id).toBeTruthy();
+
+    // An agent that takes it comes up: the sweep routes the waiting job to it.
+    const able = await liveAgent();
+    await sweep();
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ agent_id: able.agent.id });
+    const [lease] = await able.client.claim(able.session.sessionId, 1, 0);
+    expect(lease!.jobId).toBe(job!.id);
+    await runJob(able.client, lease!);
+  });
+
+  it('spreads jobs over equal agents: the one with the fewest active jobs first', async () => {
+    await quietAgents();
+    const one = await liveAgent({ tags: ['spread'] });
+    const two = await liveAgent({ tags: ['spread'] });
+    const a = await startPipeline([['spread']]);
+    const b = await startPipeline([['spread']]);
+    const agents = [(await jobsOf(a))[0]!.agent_id, (await jobsOf(b))[0]!.agent_id];
+    expect(agents.sort()).toEqual([one.agent.id, two.agent.id].sort());
+  });
+});
+
+describe('sessions', () => {
+  it('are opened only by a service account assigned to the agent, or an internal agent with its own credential; disabled agents refuse', async () => {
+    const agent = await insertAgent(h, { organizationId });
+    const stranger = await agentServiceAccount(h, organizationId, null);
+    const refused = await new AgentClient(h, stranger.authorization).call('POST', agentPaths.sessions, { agent: agent.id });
+    expect(refused.status).toBe(404);
+    const user = await new AgentClient(h, `Bearer ${admin.accessToken}`).call('POST', agentPaths.sessions, { agent: agent.id });
+    expect(user.status).toBe(403);
+    const assigned = new AgentClient(h, (await agentServiceAccount(h, organizationId, agent.id)).authorization);
+    // By path as well as by id.
+    const byPath = await assigned.call<{ agentId: string }>('POST', agentPaths.sessions, { agent: `${organizationName}/${agent.name}` });
+    expect(byPath).toMatchObject({ status: 201, body: { agentId: agent.id } });
+    // Another caller cannot use the session.
+    const other = new AgentClient(h, (await agentServiceAccount(h, organizationId, agent.id)).authorization);
+    expect((await other.heartbeat((byPath.body as unknown as { sessionId: string }).sessionId, [])).status).toBe(404);
+    const missing = await assigned.call('POST', agentPaths.sessions, {});
+    expect(missing.status).toBe(400);
+
+    await h.db.http.execute(sql`update agents set disabled = true where id = ${agent.id}`);
+    expect((await assigned.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(403);
+    // A disabled agent's session takes no more heartbeats or claims, but may still shut down cleanly.
+    const sessionId = (byPath.body as unknown as { sessionId: string }).sessionId;
+    expect((await assigned.heartbeat(sessionId, [])).status).toBe(403);
+    expect((await assigned.call('DELETE', agentPaths.session(sessionId))).status).toBe(204);
+
+    const internal = await insertAgent(h, { organizationId: null, internal: true });
+    const credential = await internalAgentCredential(h.config.jwsProvider.keyEncryptionKey!, internal.name);
+    const internalClient = new AgentClient(h, `Bearer ${credential}`);
+    expect((await internalClient.call('POST', agentPaths.sessions, { agent: internal.name })).status).toBe(201);
+    const forged = new AgentClient(h, `Bearer ${credential.slice(0, -3)}AAA`);
+    expect((await forged.call('POST', agentPaths.sessions, { agent: internal.name })).status).toBe(401);
+    // The credential proves that one agent only.
+    expect((await internalClient.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(404);
+  });
+
+  it('keep an error log of the newest errors, and close gracefully, handing back the jobs not started', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    for (let index = 0; index < 3; index += 1) {
+      expect((await client.call('POST', agentPaths.errors(session.sessionId), { message: `docker unreachable ${index}` })).status).toBe(204);
+    }
+    const logged = await h.db.http.execute<{ error_count: number }>(sql`select error_count from agent_sessions where id = ${session.sessionId}`);
+    expect(logged.rows[0]!.error_count).toBe(3);
+
+    const pipelineId = await startPipeline([[]]);
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease).toBeDefined();
+    expect((await client.call('DELETE', agentPaths.session(session.sessionId))).status).toBe(204);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, agent_id: agent.id });
+    expect((await queueOf(h, agent.id).stub.state()).queued.map((row) => row.jobId)).toEqual([lease!.jobId]);
+    // The closed session is gone for its agent.
+    expect((await client.heartbeat(session.sessionId, [])).status).toBe(404);
+  });
+});
+
+describe('leases', () => {
+  it('hand-back returns a leased job to the queue, and the next claim gets it with a new lease', async () => {
+    await quietAgents();
+    const { client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect((await client.call('POST', agentPaths.handBack(session.sessionId), { leases: [{ jobId: lease!.jobId, leaseId: lease!.leaseId }] })).status).toBe(
+      204,
+    );
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
+    // An unused lease handed back is no attempt: it does not count towards the lease limit.
+    expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(0);
+    const [again] = await client.claim(session.sessionId, 1, 0);
+    expect(again!.jobId).toBe(lease!.jobId);
+    expect(again!.leaseId).not.toBe(lease!.leaseId);
+    // The handed-back lease is stale: its token opens nothing and finishes nothing.
+    expect((await client.job('GET', agentPaths.job(lease!.jobId), lease!)).status).toBe(409);
+    await runJob(client, again!);
+  });
+
+  it('two sessions claiming at once lease each job exactly once', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ tags: ['race'] });
+    const account = await agentServiceAccount(h, organizationId, agent.id);
+    const rival = new AgentClient(h, account.authorization);
+    const rivalSession = await rival.open(agent.id);
+    const pipelines = await Promise.all([1, 2, 3, 4, 5].map(() => startPipeline([['race']])));
+    const [mine, theirs] = await Promise.all([client.claim(session.sessionId, 5, 0), rival.claim(rivalSession.sessionId, 5, 0)]);
+    const leased = [...mine, ...theirs].map((lease) => lease.jobId);
+    expect(leased).toHaveLength(5);
+    expect(new Set(leased).size).toBe(5);
+    const jobIds = (await Promise.all(pipelines.map(jobsOf))).map((jobs) => jobs[0]!.id);
+    expect(leased.sort()).toEqual(jobIds.sort());
+    for (const pipelineId of pipelines) expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
+  });
+
+  it('a job token opens its own job only', async () => {
+    await quietAgents();
+    const { client, session } = await liveAgent({ tags: ['tokens'] });
+    await startPipeline([['tokens']]);
+    await startPipeline([['tokens']]);
+    const [a, b] = await client.claim(session.sessionId, 2, 0);
+    expect((await client.job('GET', agentPaths.job(b!.jobId), a!)).status).toBe(403);
+    expect((await client.job('POST', agentPaths.finish(b!.jobId), a!, { status: 'FINISHED' })).status).toBe(403);
+    expect((await client.call('GET', agentPaths.job(a!.jobId), undefined, 'Bearer not-a-token')).status).toBe(401);
+    await runJob(client, a!);
+    await runJob(client, b!);
+  });
+
+  it('an expired lease puts the job back; a stale holder is refused; at the limit the job fails and the pipeline moves on', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [first] = await client.claim(session.sessionId, 1, 0);
+    expect((await client.job('POST', agentPaths.running(first!.jobId), first!)).status).toBe(200);
+
+    await expireLeases(agent.id);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, lease_count: 1 });
+    expect(await statusEvents(first!.jobId)).toEqual([
+      ['QUEUED', 'PENDING'],
+      ['PENDING', 'RUNNING'],
+      ['RUNNING', 'QUEUED'],
+    ]);
+    const beat = await client.heartbeat(session.sessionId, [{ jobId: first!.jobId, leaseId: first!.leaseId }]);
+    expect(beat.body).toEqual({ cancel: [], lost: [first!.jobId] });
+
+    const [second] = await client.claim(session.sessionId, 1, 0);
+    expect(second!.jobId).toBe(first!.jobId);
+    // The first holder's finish is refused: the job is another lease's now.
+    expect((await client.job('POST', agentPaths.finish(first!.jobId), first!, { status: 'FINISHED' })).status).toBe(409);
+    expect((await client.job<{ cancelRequested: boolean }>('GET', agentPaths.cancellation(first!.jobId), first!)).body.cancelRequested).toBe(true);
+
+    for (let lease = 2; lease < maxLeasesPerJob; lease += 1) {
+      await expireLeases(agent.id);
+      await client.claim(session.sessionId, 1, 0);
+    }
+    await expireLeases(agent.id);
+    const [job] = await jobsOf(pipelineId);
+    expect(job).toMatchObject({ status: 'FAILED', lease_count: maxLeasesPerJob });
+    expect(job!.failure_reason).toContain(`expired ${maxLeasesPerJob} times`);
+    expect(await pipelineStatus(pipelineId)).toBe('FAILED');
+  });
+});
+
+async function sweep(now = new Date()) {
+  return sweepAgentQueues({ db: h.db.http, config: h.config, queues: agentQueuesFor(h.env, h.config), hubs: h.env.PROJECT_EVENT_HUB }, now);
+}
+
+describe('the sweep', () => {
+  it('runs as a cron task', async () => {
+    const logger = createLogger({ level: 'error' });
+    expect(await runScheduledTasks([agentQueueSweepTask], { env: h.env, config: h.config, logger, now: new Date() })).toEqual([
+      { name: 'agent-queue-sweep', ok: true },
+    ]);
+    expect(scheduledTasks).toContain(agentQueueSweepTask);
+  });
+
+  it('enqueues a routed job whose enqueue was never acknowledged', async () => {
+    await quietAgents();
+    // Tagged, and not taking untagged jobs: jobs earlier tests left waiting stay out of this one.
+    const { agent, client, session } = await liveAgent({ tags: ['unacked'], runUntaggedJobs: false });
+    const pipelineId = await startPipeline([['unacked']]);
+    const [job] = await jobsOf(pipelineId);
+    // As if the Worker died between routing and enqueue: the queue never had it.
+    await queueOf(h, agent.id).stub.remove([job!.id]);
+    await h.db.http.execute(sql`update jobs set dispatched_at = null where id = ${job!.id}`);
+    expect(await client.claim(session.sessionId, 1, 0)).toEqual([]);
+    const result = await sweep();
+    expect(result.enqueued).toBeGreaterThanOrEqual(1);
+    expect((await jobsOf(pipelineId))[0]!.dispatched_at).not.toBeNull();
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease!.jobId).toBe(job!.id);
+    await runJob(client, lease!);
+  });
+
+  it('puts back a held job whose queue lost its lease (the object reset), and moves jobs off an agent that went away', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
+    const pipelineId = await startPipeline([['reset']]);
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    const { stub } = queueOf(h, agent.id);
+    await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
+      state.storage.sql.exec('delete from leases');
+    });
+    // Within the grace period the sweep leaves a fresh lease alone; after it, the job goes back.
+    await sweep();
+    expect((await jobsOf(pipelineId))[0]!.status).toBe('PENDING');
+    await sweep(new Date(Date.now() + 61_000));
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
+
+    // The agent goes silent: the sweep closes its session and another eligible agent gets the job.
+    await h.db.http.execute(sql`update agent_sessions set last_contact_at = now() - interval '10 minutes' where id = ${session.sessionId}`);
+    const other = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
+    const result = await sweep();
+    // (Jobs earlier tests left queued for agents now closed are un-routed with it.)
+    expect(result.unrouted).toBeGreaterThanOrEqual(1);
+    expect(result.sessionsClosed).toBeGreaterThanOrEqual(1);
+    expect((await h.db.http.execute(sql`select closed_at from agent_sessions where id = ${session.sessionId}`)).rows[0]!.closed_at).not.toBeNull();
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', agent_id: other.agent.id });
+    expect((await stub.state()).queued).toEqual([]);
+    const [moved] = await other.client.claim(other.session.sessionId, 1, 0);
+    expect(moved!.jobId).toBe(lease!.jobId);
+    await runJob(other.client, moved!);
+    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+  });
+});
