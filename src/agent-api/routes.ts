@@ -14,7 +14,7 @@ import { verifyJobToken } from '../auth/job-tokens';
 import { jobs, pipelines } from '../db/schema';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
-import { finishJob, markJobRunning } from '../domain/jobs/service';
+import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
 import { afterJobsChanged } from '../domain/pipelines/publish';
 import { jobInputsBinding, openJson, variablesBinding } from '../domain/pipelines/secrets';
 import { AppError, badInput, forbidden, notFound, unauthenticated } from '../errors';
@@ -42,6 +42,8 @@ export const agentApiRoutes = new Hono<AppEnv>();
 
 const db = (c: Context<AppEnv>) => databaseFor(c.get('config')).http;
 const queues = (c: Context<AppEnv>) => agentQueuesFor(c.env, c.get('config'));
+// A job's start and end run in its tree's PipelineTree object, one transition of a tree at a time.
+const trees = (c: Context<AppEnv>) => ({ namespace: c.env.PIPELINE_TREE, database: c.get('config').database.name ?? '' });
 
 /** The request's waitUntil; app.request() in tests has no execution context, and the work still runs. */
 function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
@@ -206,7 +208,7 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
 agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
   const job = await tokenJob(c);
   if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
-  const view = await markJobRunning(db(c), c.get('config'), job.id);
+  const view = await reportJobRunning(db(c), trees(c), job.id);
   waitUntil(c, afterCommit(c, job.projectId));
   return c.json({ jobId: view.id, status: view.status } satisfies JobStatusResponse);
 });
@@ -222,13 +224,12 @@ agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
   const job = await tokenJob(c);
   const request = await body(c, finishRequest);
   const database = db(c);
-  const config = c.get('config');
   let status = job.status;
   // A retried finish (the first committed, its answer was lost) finds the job already ended: it is
   // answered the same, and the lease released.
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
     // A job asked to stop ends CANCELED whatever the executor says, unless it FINISHED or FAILED first.
-    const view = await finishJob(database, config, job.id, { status: request.status, outputs: request.outputs, reason: request.reason });
+    const view = await reportJobEnded(database, trees(c), job.id, { status: request.status, outputs: request.outputs, reason: request.reason });
     status = view.status;
   }
   const { stub } = agentQueue(queues(c), job.agentId!);

@@ -26,16 +26,30 @@ export type TransitionOutcome<T> = { ok: true; value: T } | { ok: false; refusal
 export class PipelineTree extends DurableObject<WorkerEnv> {
   #tail: Promise<unknown> = Promise.resolve();
 
-  jobRunning(jobId: string): Promise<TransitionOutcome<JobView>> {
-    return this.#inTurn(() => markJobRunning(this.#db(), configFor(this.env), jobId));
+  #envs = new Map<string, WorkerEnv>();
+
+  jobRunning(database: string, jobId: string): Promise<TransitionOutcome<JobView>> {
+    const config = this.#config(database);
+    return this.#inTurn(() => markJobRunning(databaseFor(config).http, config, jobId));
   }
 
-  jobEnded(jobId: string, input: FinishJobInput): Promise<TransitionOutcome<JobView>> {
-    return this.#inTurn(() => finishJob(this.#db(), configFor(this.env), jobId, input));
+  jobEnded(database: string, jobId: string, input: FinishJobInput): Promise<TransitionOutcome<JobView>> {
+    const config = this.#config(database);
+    return this.#inTurn(() => finishJob(databaseFor(config).http, config, jobId, input));
   }
 
-  #db() {
-    return databaseFor(configFor(this.env)).http;
+  /**
+   * The configuration with the caller's database, as the agent queues take it (domain/agents/queues.ts):
+   * the Worker's own in a deployment; each test file's own in tests, which share the namespace.
+   * One env object per database, so configFor's per-env cache holds.
+   */
+  #config(database: string) {
+    let env = this.#envs.get(database);
+    if (!env) {
+      env = database === '' || database === this.env.PHOBOS_DB_NAME ? this.env : { ...this.env, PHOBOS_DB_NAME: database };
+      this.#envs.set(database, env);
+    }
+    return configFor(env);
   }
 
   /** Runs `work` after every transition queued before it, whatever their outcome. */

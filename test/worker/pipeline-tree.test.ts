@@ -10,10 +10,11 @@ import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
 let w: PipelineWorld;
 
 beforeAll(async () => {
-  w = await pipelineWorld({ withDurableObjects: true });
+  w = await pipelineWorld();
 });
 
 const taskCount = 12;
+const trees = () => ({ namespace: w.h.env.PIPELINE_TREE, database: w.h.config.database.name ?? '' });
 
 describe('PipelineTree', () => {
   it(`runs ${taskCount} jobs of one stage started and ended at once without a lost race reaching anyone`, async () => {
@@ -32,10 +33,10 @@ describe('PipelineTree', () => {
     const queued = await listPipelineJobs(w.db, w.owner, pipeline.id);
     expect(queued).toHaveLength(taskCount);
 
-    const running = await Promise.allSettled(queued.map((job) => reportJobRunning(w.db, w.h.env.PIPELINE_TREE, job.id)));
+    const running = await Promise.allSettled(queued.map((job) => reportJobRunning(w.db, trees(), job.id)));
     expect(running.map((result) => result.status)).toEqual(queued.map(() => 'fulfilled'));
     const ended = await Promise.allSettled(
-      queued.map((job, index) => reportJobEnded(w.db, w.h.env.PIPELINE_TREE, job.id, { status: 'FINISHED', outputs: { a: { index } } })),
+      queued.map((job, index) => reportJobEnded(w.db, trees(), job.id, { status: 'FINISHED', outputs: { a: { index } } })),
     );
     expect(ended.map((result) => result.status)).toEqual(queued.map(() => 'fulfilled'));
 
@@ -53,13 +54,13 @@ describe('PipelineTree', () => {
     const templateId = await storeTemplate(w.db, w, template({ stages: [{ name: 's', tasks: [{ name: 'only', actions: [{ alias: 'a' }] }] }] }));
     const pipeline = await createPipeline(w.db, w.config, w.owner, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
     const [job] = await listPipelineJobs(w.db, w.owner, pipeline.id);
-    await reportJobRunning(w.db, w.h.env.PIPELINE_TREE, job!.id);
-    await reportJobEnded(w.db, w.h.env.PIPELINE_TREE, job!.id, { status: 'FAILED' });
-    await expect(reportJobEnded(w.db, w.h.env.PIPELINE_TREE, job!.id, { status: 'FINISHED' })).rejects.toMatchObject({
+    await reportJobRunning(w.db, trees(), job!.id);
+    await reportJobEnded(w.db, trees(), job!.id, { status: 'FAILED' });
+    await expect(reportJobEnded(w.db, trees(), job!.id, { status: 'FINISHED' })).rejects.toMatchObject({
       code: 'CONFLICT',
       message: `Cannot finish job ${job!.id}: it is FAILED`,
     });
-    await expect(reportJobRunning(w.db, w.h.env.PIPELINE_TREE, crypto.randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(reportJobRunning(w.db, trees(), crypto.randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('FAILED');
   });
 });

@@ -9,16 +9,20 @@ import { AppError, notFound } from '../../errors';
 import type { JobView } from '../pipelines/service';
 import type { FinishJobInput } from './service';
 
-export type PipelineTreeNamespace = DurableObjectNamespace<PipelineTree>;
+/** The namespace, and the database the trees' transitions go to (as for the agent queues). */
+export interface PipelineTrees {
+  namespace: DurableObjectNamespace<PipelineTree>;
+  database: string;
+}
 
-async function treeOf(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string) {
+async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string) {
   const [row] = await db
     .select({ rootId: pipelines.rootPipelineId })
     .from(jobs)
     .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
     .where(eq(jobs.id, jobId));
   if (!row) throw notFound('Job');
-  return trees.get(trees.idFromName(row.rootId));
+  return trees.namespace.get(trees.namespace.idFromName(row.rootId));
 }
 
 function settled<T>(outcome: TransitionOutcome<T>): T {
@@ -26,10 +30,10 @@ function settled<T>(outcome: TransitionOutcome<T>): T {
   throw new AppError(outcome.refusal.code, outcome.refusal.message, { field: outcome.refusal.field });
 }
 
-export async function reportJobRunning(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobRunning(jobId));
+export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId)).jobRunning(trees.database, jobId));
 }
 
-export async function reportJobEnded(db: HttpDatabase, trees: PipelineTreeNamespace, jobId: string, input: FinishJobInput): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobEnded(jobId, input));
+export async function reportJobEnded(db: HttpDatabase, trees: PipelineTrees, jobId: string, input: FinishJobInput): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId)).jobEnded(trees.database, jobId, input));
 }
