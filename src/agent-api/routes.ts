@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { verifyInternalAgentCredential, internalAgentCredentialPrefix } from '../auth/internal-agent-credentials';
 import { verifyJobToken } from '../auth/job-tokens';
 import { jobs, pipelines } from '../db/schema';
+import { leaseTimings } from '../domain/agents/leases';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
 import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
@@ -91,7 +92,10 @@ async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
 
 agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
   const request = await body(c, openSessionRequest);
-  return c.json((await openSession(db(c), await credentialOf(c), request)) satisfies OpenSessionResponse, 201);
+  return c.json(
+    (await openSession(db(c), await credentialOf(c), request, leaseTimings(c.get('config').agents.leaseSeconds))) satisfies OpenSessionResponse,
+    201,
+  );
 });
 
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {

@@ -10,9 +10,8 @@ import { agentSessionErrors, agentSessions, agents, type AgentRow, type AgentSes
 import { AppError, forbidden, notFound } from '../../errors';
 import type { HeartbeatRequest, HeartbeatResponse, LeaseRef, OpenSessionRequest, OpenSessionResponse } from '../../protocol/agent-v1';
 import { isUuid } from '../ids';
-import { leaseSeconds, maxClaimWaitSeconds } from './leases';
+import { defaultLeaseTimings, maxClaimWaitSeconds, type LeaseTimings } from './leases';
 import { agentQueue, type AgentQueues } from './queues';
-import { heartbeatIntervalSeconds } from './session-activity';
 import { arrayLiteral } from '../../db/array-literal';
 
 /** Who is speaking for an agent: an authenticated caller (a service account), or an internal agent by name. */
@@ -64,7 +63,12 @@ function refuseDisabled(agent: AgentRow): void {
   if (agent.disabled) throw forbidden(`Agent ${agent.name} is disabled: it takes no sessions until it is enabled`);
 }
 
-export async function openSession(db: HttpDatabase, credential: AgentCredential, request: OpenSessionRequest): Promise<OpenSessionResponse> {
+export async function openSession(
+  db: HttpDatabase,
+  credential: AgentCredential,
+  request: OpenSessionRequest,
+  timings: LeaseTimings = defaultLeaseTimings,
+): Promise<OpenSessionResponse> {
   const agent = await findAgent(db, request.agent);
   if (!agent) throw notFound('Agent');
   const serviceAccountId = await authorizeFor(db, credential, agent);
@@ -73,8 +77,8 @@ export async function openSession(db: HttpDatabase, credential: AgentCredential,
   return {
     sessionId: session!.id,
     agentId: agent.id,
-    heartbeatIntervalSeconds,
-    leaseSeconds,
+    heartbeatIntervalSeconds: timings.heartbeatIntervalSeconds,
+    leaseSeconds: timings.leaseSeconds,
     maxClaimWaitSeconds,
     concurrencyLimit: agent.concurrencyLimit,
   };

@@ -12,9 +12,8 @@ import type { HttpDatabase } from '../../db/client';
 import type { EventHubNamespace } from '../pipelines/publish';
 import { afterJobsChanged } from '../pipelines/publish';
 import type { EngineConfig } from '../pipelines/secrets';
-import { maxLeasesPerJob, reconcileGraceSeconds } from '../agents/leases';
+import { defaultLeaseTimings, maxLeasesPerJob, type LeaseTimings } from '../agents/leases';
 import { agentQueue, type AgentQueues } from '../agents/queues';
-import { sessionActiveSeconds } from '../agents/session-activity';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
 import { requeueJob } from './lease-writes';
 import { finishJob } from './service';
@@ -24,6 +23,8 @@ export interface SweepContext {
   config: EngineConfig;
   queues: AgentQueues;
   hubs: EventHubNamespace;
+  /** From PHOBOS_AGENT_LEASE_SECONDS: when a session is stale and a state old enough to repair. */
+  timings?: LeaseTimings;
 }
 
 export interface SweepResult extends DispatchResult {
@@ -35,6 +36,7 @@ export interface SweepResult extends DispatchResult {
 
 export async function sweepAgentQueues(context: SweepContext, now: Date = new Date()): Promise<SweepResult> {
   const { db, queues } = context;
+  const { sessionActiveSeconds, reconcileGraceSeconds } = context.timings ?? defaultLeaseTimings;
   const inactiveSince = new Date(now.getTime() - sessionActiveSeconds * 1000);
   const graceStart = new Date(now.getTime() - reconcileGraceSeconds * 1000);
 
