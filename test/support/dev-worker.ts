@@ -18,6 +18,8 @@ export interface DevWorkerOptions {
   proxyUrl: string;
   port?: number;
   vars?: Record<string, string>;
+  /** Serve `/__scheduled` (wrangler's cron trigger by request), for tests of what the cron does. */
+  testScheduled?: boolean;
   /** Another entry module (the benchmark's floor Worker) with its wrangler configuration. */
   script?: { path: string; config: string };
 }
@@ -40,6 +42,7 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     port,
     persist: false,
     logLevel: 'none',
+    testScheduled: options.testScheduled ?? false,
     vars: {
       PHOBOS_API_URL: url,
       ...databaseVars(options.databaseUrl, options.proxyUrl),
