@@ -27,10 +27,21 @@ import { createTestDatabase, type TestDatabase } from '../support/node-database'
 import { lit, storeTemplate, template } from '../support/pipeline-templates';
 
 const leaseSeconds = 10;
-const agentNames = ['rel-kill', 'rel-pair', 'rel-db', 'rel-logs', 'rel-cancel', 'rel-first', 'rel-second', 'rel-reset'] as const;
-type AgentName = (typeof agentNames)[number];
-/** The tag each agent takes (the two of the hand-over share one). */
-const tagOf = (name: AgentName) => (name === 'rel-first' || name === 'rel-second' ? 'handover' : name);
+/** Each agent with the one tag it takes (the two of a hand-over share theirs) and its concurrency limit. */
+const agentSpecs = {
+  'rel-kill': { tag: 'rel-kill', limit: 2 },
+  'rel-pair': { tag: 'rel-pair', limit: 3 },
+  'rel-db': { tag: 'rel-db', limit: 2 },
+  'rel-logs': { tag: 'rel-logs', limit: 2 },
+  'rel-cancel': { tag: 'rel-cancel', limit: 2 },
+  'rel-closing': { tag: 'handover', limit: 1 },
+  'rel-taker': { tag: 'handover', limit: 2 },
+  'rel-silent': { tag: 'silent', limit: 1 },
+  'rel-heir': { tag: 'silent', limit: 2 },
+  'rel-reset': { tag: 'rel-reset', limit: 2 },
+} as const;
+type AgentName = keyof typeof agentSpecs;
+const agentNames = Object.keys(agentSpecs) as AgentName[];
 
 let database: TestDatabase;
 let bridge: DbBridge | undefined;
@@ -207,7 +218,12 @@ const processGroupAlive = (pgid: number) => {
   }
 };
 
-const scheduled = () => fetch(`${url}/__scheduled?cron=*+*+*+*+*`).then((response) => response.text());
+/** Runs the cron trigger now (wrangler's /__scheduled): the sweep among its tasks. */
+async function scheduled(): Promise<void> {
+  const response = await fetch(`${url}/__scheduled?cron=*+*+*+*+*`);
+  const text = await response.text();
+  if (!response.ok || !/scheduled event/i.test(text)) throw new Error(`the cron trigger did not run: ${response.status} ${text.slice(0, 200)}`);
+}
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'phobos-reliability-'));
@@ -229,11 +245,8 @@ beforeAll(async () => {
   );
   for (const [name, id] of ids) {
     agentIds.set(name, id);
-    await database.query('update agents set tags = $2, run_untagged_jobs = false, concurrency_limit = $3 where id = $1', [
-      id,
-      [tagOf(name as AgentName)],
-      name === 'rel-pair' ? 3 : name === 'rel-first' ? 1 : 2,
-    ]);
+    const spec = agentSpecs[name as AgentName];
+    await database.query('update agents set tags = $2, run_untagged_jobs = false, concurrency_limit = $3 where id = $1', [id, [spec.tag], spec.limit]);
   }
 
   adminToken = (await signInWithPassword({ url }, admin.email, admin.password)).access_token;
@@ -402,37 +415,67 @@ describe('agent reliability', () => {
     await waitFor(async () => (await pipelineStatus(pipelineId)) === 'CANCELED', 'the pipeline to be CANCELED', 10_000);
   }, 60_000);
 
-  it('an agent whose session ends: the jobs queued for it move to another eligible agent and run there', async () => {
-    const first = await startAgent('rel-first', ['--shutdown-grace-seconds', '1']);
-    // The first agent takes one job at a time: the second waits in its queue.
+  it('an agent whose session closes: the jobs queued for it move to another eligible agent at once and run there', async () => {
+    const closing = await startAgent('rel-closing', ['--shutdown-grace-seconds', '1']);
+    // The closing agent takes one job at a time: the second waits in its queue.
     const busy = await runPipeline('handover', 'echo busy; sleep 60');
     await waitFor(async () => (await jobOf(busy.pipelineId))?.status === 'RUNNING', 'the first job to run');
     const waiting = await runPipeline('handover', 'echo moved');
     await waitFor(async () => {
       const job = await jobOf(waiting.pipelineId);
-      return job?.status === 'QUEUED' && job.agent_id === agentIds.get('rel-first');
-    }, 'the second job queued for the first agent');
+      return job?.status === 'QUEUED' && job.agent_id === agentIds.get('rel-closing');
+    }, 'the second job queued for the closing agent');
 
-    const second = await startAgent('rel-second');
-    // A graceful shutdown: the running job is stopped after its grace, the session closed.
-    first.process.signal('SIGTERM');
-    expect(await first.process.exited).toBe(0);
+    const taker = await startAgent('rel-taker');
+    // A graceful shutdown: the running job is stopped after its grace, the session closed. No cron
+    // trigger here: closing the agent's last session routes its queued jobs again by itself.
+    closing.process.signal('SIGTERM');
+    expect(await closing.process.exited).toBe(0);
     const moved = await waitFor(
       async () => {
         const job = await jobOf(waiting.pipelineId);
-        if (job?.status === 'FINISHED') return job;
-        // The fast path is dispatch on close; the cron sweep is the repair that must get there too.
+        return job?.status === 'FINISHED' ? job : undefined;
+      },
+      'the queued job to run on the other agent',
+      15_000,
+    );
+    expect(moved.agent_id).toBe(agentIds.get('rel-taker'));
+    expect(moved.session_id).toBe(taker.sessionId);
+    expect(moved.lease_count).toBe(1);
+    expect(await pipelineStatus(waiting.pipelineId)).toBe('SUCCEEDED');
+    expect(['CANCELED', 'FAILED']).toContain((await jobOf(busy.pipelineId))!.status);
+  }, 60_000);
+
+  it('an agent gone silent: the sweep closes its session and its jobs, queued and leased, run on another eligible agent', async () => {
+    const silent = await startAgent('rel-silent');
+    const busy = await runPipeline('silent', 'echo busy; sleep 3; echo rerun-done');
+    await waitFor(async () => (await jobOf(busy.pipelineId))?.status === 'RUNNING', 'the first job to run');
+    const waiting = await runPipeline('silent', 'echo moved');
+    await waitFor(async () => {
+      const job = await jobOf(waiting.pipelineId);
+      return job?.status === 'QUEUED' && job.agent_id === agentIds.get('rel-silent');
+    }, 'the second job queued for the silent agent');
+
+    const heir = await startAgent('rel-heir');
+    await killAgentTree(silent.process);
+    const ended = await waitFor(
+      async () => {
+        const jobs = await Promise.all([jobOf(busy.pipelineId), jobOf(waiting.pipelineId)]);
+        if (jobs.every((job) => job && ['FINISHED', 'FAILED', 'CANCELED'].includes(job.status))) return jobs as JobRow[];
         await scheduled();
         return undefined;
       },
-      'the queued job to run on the other agent',
-      30_000,
+      'both jobs to end on the other agent',
+      45_000,
       1_000,
     );
-    expect(moved.agent_id).toBe(agentIds.get('rel-second'));
-    expect(moved.session_id).toBe(second.sessionId);
-    expect(await pipelineStatus(waiting.pipelineId)).toBe('SUCCEEDED');
-    expect(['CANCELED', 'FAILED']).toContain((await jobOf(busy.pipelineId))!.status);
+    const [rerun, moved] = ended as [JobRow, JobRow];
+    expect(moved).toMatchObject({ status: 'FINISHED', agent_id: agentIds.get('rel-heir'), session_id: heir.sessionId, lease_count: 1 });
+    // The running job's lease expired with its agent; it ran again, on the heir.
+    expect(rerun).toMatchObject({ status: 'FINISHED', agent_id: agentIds.get('rel-heir'), session_id: heir.sessionId, lease_count: 2 });
+    const closed = (await database.query<{ closed_at: Date | null }>('select closed_at from agent_sessions where id = $1', [silent.sessionId])).rows[0]!;
+    expect(closed.closed_at).not.toBeNull();
+    for (const { pipelineId } of [busy, waiting]) expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
   }, 90_000);
 
   it('the Durable Object reset mid-lease: the cron sweep restores a consistent state and the job runs to the end', async () => {

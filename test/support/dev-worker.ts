@@ -42,13 +42,17 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
     port,
     persist: false,
     logLevel: 'none',
-    testScheduled: options.testScheduled ?? false,
     vars: {
       PHOBOS_API_URL: url,
       ...databaseVars(options.databaseUrl, options.proxyUrl),
       ...options.vars,
     },
-    experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
+    experimental: {
+      disableExperimentalWarning: true,
+      disableDevRegistry: true,
+      showInteractiveDevSession: false,
+      testScheduled: options.testScheduled ?? false,
+    },
   });
   return { url, stop: () => worker.stop() };
 }

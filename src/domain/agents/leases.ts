@@ -3,7 +3,7 @@
 import { heartbeatIntervalSeconds, sessionActiveSeconds } from './session-activity';
 
 /** Three heartbeats: one lost beat (a deploy dropping the agent's connection) never costs a lease. */
-export const leaseSeconds = heartbeatIntervalSeconds * 3;
+const leaseSeconds = heartbeatIntervalSeconds * 3;
 
 /** Leases a job gets: the one whose lease expires this many times fails with the reason. */
 export const maxLeasesPerJob = 3;
@@ -16,7 +16,7 @@ export const maxClaimWaitSeconds = 25;
  * Postgres a moment before the queue records it, and an enqueue is acknowledged a moment before
  * `dispatched_at` is written.
  */
-export const reconcileGraceSeconds = 60;
+const reconcileGraceSeconds = 60;
 
 /** The timings that follow from the lease's length (PHOBOS_AGENT_LEASE_SECONDS). */
 export interface LeaseTimings {

@@ -16,6 +16,7 @@ import { defaultLeaseTimings, maxLeasesPerJob, type LeaseTimings } from '../agen
 import { agentQueue, type AgentQueues } from '../agents/queues';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
 import { requeueJob } from './lease-writes';
+import { unrouteStrandedJobs } from './unroute';
 import { finishJob } from './service';
 
 export interface SweepContext {
@@ -43,20 +44,7 @@ export async function sweepAgentQueues(context: SweepContext, now: Date = new Da
   const closed = await db.execute(sql`
     update agent_sessions set closed_at = ${now} where closed_at is null and last_contact_at < ${inactiveSince} returning id`);
 
-  const unrouted = (
-    await db.execute<{ id: string; agent_id: string }>(sql`
-      with stale as (
-        select j.id, j.agent_id from jobs j
-        where j.status = 'QUEUED' and j.agent_id is not null and (
-          exists (select 1 from agents a where a.id = j.agent_id and a.disabled)
-          or not exists (select 1 from agent_sessions s where s.agent_id = j.agent_id and s.closed_at is null and s.last_contact_at >= ${inactiveSince}))
-        for update of j skip locked
-      )
-      update jobs set agent_id = null, dispatched_at = null from stale
-      where jobs.id = stale.id and jobs.status = 'QUEUED'
-      returning stale.id, stale.agent_id`)
-  ).rows;
-  await Promise.all([...groupBy(unrouted, (row) => row.agent_id)].map(([agentId, rows]) => agentQueue(queues, agentId).stub.remove(rows.map((row) => row.id))));
+  const unrouted = await unrouteStrandedJobs(db, queues, inactiveSince);
 
   const repaired = await repairLeaselessJobs(context, graceStart);
   const dispatched = await dispatchQueuedJobs(context, { redispatchBefore: graceStart }, now);
