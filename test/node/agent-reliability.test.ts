@@ -358,6 +358,8 @@ describe('agent reliability', () => {
     const session = openSessionResponse.parse(
       await (await fetch(`${url}${agentPaths.sessions}`, json('POST', { agent: 'rel-logs', description: 'reliability test' }))).json(),
     );
+    // The Worker's PHOBOS_AGENT_LEASE_SECONDS, and the heartbeat that follows from it.
+    expect(session).toMatchObject({ leaseSeconds, heartbeatIntervalSeconds: 3 });
     const { pipelineId, jobId } = await runPipeline('rel-logs', 'echo never run by an executor');
     const claimed = claimResponse.parse(
       await (await fetch(`${url}${agentPaths.claim(session.sessionId)}`, json('POST', { capacity: 1, waitSeconds: 10 }))).json(),
