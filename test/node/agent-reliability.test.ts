@@ -323,14 +323,23 @@ describe('agent reliability', () => {
   }, 90_000);
 
   it('the database unreachable while a job completes: nothing is lost once it returns', async () => {
-    await startAgent('rel-db');
+    const agent = await startAgent('rel-db');
     const started = join(workDir, 'db-started');
-    const { pipelineId, jobId } = await runPipeline('rel-db', `touch ${started}; sleep 2; echo completed-offline`);
+    const done = join(workDir, 'db-done');
+    const { pipelineId, jobId } = await runPipeline('rel-db', `touch ${started}; sleep 4; echo completed-offline; touch ${done}`);
     await waitFor(() => existsSync(started), 'the command to start', 30_000, 50);
+    // Cut the database off right after a heartbeat renewed the lease (it lives 10 s from there), so
+    // the outage below costs the lease nothing and the one lease must carry the job to its end.
+    const contact = async () =>
+      (await database.query<{ at: Date }>('select last_contact_at as at from agent_sessions where id = $1', [agent.sessionId])).rows[0]!.at.getTime();
+    const before = await contact();
+    await waitFor(async () => (await contact()) > before, 'a heartbeat', 10_000, 50);
     await bridge!.close();
     bridge = undefined;
+    const cutAt = Date.now();
     // The command ends meanwhile; its finish cannot reach Postgres.
-    await sleep(5_000);
+    await waitFor(() => existsSync(done), 'the command to end', 10_000, 50);
+    await sleep(Math.max(0, cutAt + 5_000 - Date.now()));
     expect((await jobOf(pipelineId))!.status).toBe('RUNNING');
     bridge = await openBridge();
     const ended = await waitFor(
