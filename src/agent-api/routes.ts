@@ -15,6 +15,7 @@ import { jobs, pipelines } from '../db/schema';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
 import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
+import { dispatchQueuedJobs } from '../domain/jobs/dispatch';
 import { afterJobsChanged } from '../domain/pipelines/publish';
 import { jobInputsBinding, openJson, variablesBinding } from '../domain/pipelines/secrets';
 import { AppError, badInput, forbidden, notFound, unauthenticated } from '../errors';
@@ -91,7 +92,16 @@ async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
 
 agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
   const request = await body(c, openSessionRequest);
-  return c.json((await openSession(db(c), await credentialOf(c), request)) satisfies OpenSessionResponse, 201);
+  const session = await openSession(db(c), await credentialOf(c), request);
+  // An agent coming up may be the one jobs waiting for an agent need: route them now, not at the
+  // next cron sweep.
+  waitUntil(
+    c,
+    dispatchQueuedJobs({ db: db(c), queues: queues(c) }).catch((error: unknown) => {
+      c.get('logger').warn('waiting jobs not dispatched on session open; the cron sweep will', { error });
+    }),
+  );
+  return c.json(session satisfies OpenSessionResponse, 201);
 });
 
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
