@@ -2,9 +2,10 @@
 // (wrangler's dev server) runs to success on a real agent process — the local dispatcher, and the
 // docker dispatcher against a real Docker engine with an executor image built here — while its log
 // is followed live by subscription, then read back from storage, secrets masked, outputs reported.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutorContext } from '../../scripts/executor-image';
 import { ensureInternalAgents } from '../../scripts/local-stack/internal-agents';
@@ -45,19 +46,24 @@ async function startAgent(name: string, env: Record<string, string> = {}): Promi
   return agent;
 }
 
-/** A template whose one task prints, waits (so the log is followed while the job runs), sets an output and prints a secret. */
-function hcl(tags: string[]): string {
+/**
+ * A template whose one task prints, waits (so the log is followed while the job runs), sets an
+ * output and prints a secret; with `tokenFile`, it also writes its minted `jwt` token there and prints it.
+ */
+function hcl(tags: string[], tokenFile?: string): string {
+  const jwtCommand = tokenFile ? ` printf %s ${'$'}{jwt.deploy} > ${tokenFile}; echo the token is ${'$'}{jwt.deploy};` : '';
   return `
 variable "password" {
   type      = string
   sensitive = true
 }
 agent { tags = ${JSON.stringify(tags)} }
+jwt "deploy" { audience = "sts.example.com" }
 stage "build" {
   task "compile" {
     action "exec_command" {
       alias   = "make"
-      command = "echo compiling; sleep 2; echo the password is ${'$'}{var.password}; echo version=1.4.2 >> \\"$PHOBOS_ACTION_OUTPUTS\\"; echo done"
+      command = "echo compiling; sleep 2; echo the password is ${'$'}{var.password};${jwtCommand} echo version=1.4.2 >> \\"$PHOBOS_ACTION_OUTPUTS\\"; echo done"
     }
   }
 }`;
@@ -74,9 +80,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** Creates the pipeline, follows its job's log live, waits for its end; returns what was seen. */
-async function runPipeline(templateName: string, tags: string[], whenQueued: (jobId: string) => Promise<void> = async () => {}) {
+async function runPipeline(templateName: string, tags: string[], tokenFile: string | undefined, whenQueued: (jobId: string) => Promise<void> = async () => {}) {
   const template = await ok('mutation($input: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $input) { pipelineTemplate { id } } }', {
-    input: { projectId, name: templateName, versioned: false, hclData: hcl(tags) },
+    input: { projectId, name: templateName, versioned: false, hclData: hcl(tags, tokenFile) },
   });
   const created = await ok('mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { pipeline { id } } }', {
     input: {
@@ -164,7 +170,9 @@ afterAll(async () => {
 describe('a pipeline on a real agent', () => {
   it('waits visibly for an agent, then runs to success on the local dispatcher, its log followed live and then stored', async () => {
     let agent: AgentProcess | undefined;
-    const run = await runPipeline('local', [], async (jobId) => {
+    const scratch = mkdtempSync(join(tmpdir(), 'phobos-e2e-token-'));
+    const tokenFile = join(scratch, 'token');
+    const run = await runPipeline('local', [], tokenFile, async (jobId) => {
       // No agent has a session yet: the job says why it waits; the agent's session routes it.
       const { job } = await ok('query($id: ID!) { job(id: $id) { status waitingReason } }', { id: jobId });
       expect(job.status).toBe('QUEUED');
@@ -178,6 +186,18 @@ describe('a pipeline on a real agent', () => {
     );
     expect(rows).toEqual([{ agent: 'e2e-local', sessions: 1 }]);
     expect(agent!.output()).not.toContain('hunter2-swordfish');
+    // The template's jwt block, minted when the job started: signed by the installation's keys
+    // (verified against its JWKS), for the audience the block names, about this pipeline; masked in the log.
+    const token = readFileSync(tokenFile, 'utf8');
+    rmSync(scratch, { recursive: true, force: true });
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.url}/.well-known/jwks.json`)), {
+      audience: 'sts.example.com',
+    });
+    expect(protectedHeader.typ).toBe('JWT');
+    expect(payload).toMatchObject({ organization: 'e2e', project: 'agents', phobos_type: 'job' });
+    expect(payload.sub).toMatch(/^prn:pipeline:e2e\/agents\/[0-9a-f-]{36}$/);
+    expect(run.job.logs).toContain('the token is ***');
+    expect(run.job.logs).not.toContain(token);
   }, 120_000);
 
   describe('on the docker dispatcher, against a real engine', () => {
@@ -204,7 +224,7 @@ describe('a pipeline on a real agent', () => {
         PHOBOS_AGENT_JOB_DISPATCHER_DATA_IMAGE: image,
         PHOBOS_AGENT_JOB_DISPATCHER_DATA_LOCAL_IMAGE: 'true',
       });
-      const run = await runPipeline('docker', ['docker']);
+      const run = await runPipeline('docker', ['docker'], undefined);
       expectRunToSucceed(run);
       const { rows } = await server.database.query<{ agent: string }>(
         `select a.name as agent from jobs j join agents a on a.id = j.agent_id where 'docker' = any(j.tags)`,
