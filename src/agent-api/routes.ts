@@ -6,16 +6,20 @@
 //   own credential (`Bearer pia_…`, src/auth/internal-agent-credentials.ts), which authenticate()
 //   does not know and must not see;
 // - job routes: the job token a claim returned, good for its one job while its lease is the live one.
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
 import { verifyInternalAgentCredential, internalAgentCredentialPrefix } from '../auth/internal-agent-credentials';
 import { verifyJobToken } from '../auth/job-tokens';
-import { jobs, pipelines } from '../db/schema';
+import { signingFor } from '../auth/signing';
+import { jobs, organizations, pipelines, projects } from '../db/schema';
 import { leaseTimings } from '../domain/agents/leases';
+import { mintTemplateJwts } from '../domain/jobs/template-jwts';
+import type { TemplateJwt } from '../domain/templates/model';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
 import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
+import { dispatchQueuedJobs } from '../domain/jobs/dispatch';
 import { afterJobsChanged } from '../domain/pipelines/publish';
 import { jobInputsBinding, openJson, variablesBinding } from '../domain/pipelines/secrets';
 import { AppError, badInput, forbidden, notFound, unauthenticated } from '../errors';
@@ -92,10 +96,16 @@ async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
 
 agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
   const request = await body(c, openSessionRequest);
-  return c.json(
-    (await openSession(db(c), await credentialOf(c), request, leaseTimings(c.get('config').agents.leaseSeconds))) satisfies OpenSessionResponse,
-    201,
+  const session = await openSession(db(c), await credentialOf(c), request, leaseTimings(c.get('config').agents.leaseSeconds));
+  // An agent coming up may be the one jobs waiting for an agent need: route them now, not at the
+  // next cron sweep.
+  waitUntil(
+    c,
+    dispatchQueuedJobs({ db: db(c), queues: queues(c) }).catch((error: unknown) => {
+      c.get('logger').warn('waiting jobs not dispatched on session open; the cron sweep will', { error });
+    }),
   );
+  return c.json(session satisfies OpenSessionResponse, 201);
 });
 
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
@@ -181,9 +191,21 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
   const job = await tokenJob(c);
   const config = c.get('config');
   const [row] = await db(c)
-    .select({ job: jobs, variables: pipelines.variables, sensitiveVariables: pipelines.sensitiveVariables, organizationId: pipelines.organizationId })
+    .select({
+      job: jobs,
+      variables: pipelines.variables,
+      sensitiveVariables: pipelines.sensitiveVariables,
+      pipelineType: pipelines.type,
+      environmentName: pipelines.environmentName,
+      // Only the template's jwt blocks, not the whole compiled template.
+      templateJwts: sql<TemplateJwt[] | null>`${pipelines.template}->'jwts'`,
+      organizationName: organizations.name,
+      projectName: projects.name,
+    })
     .from(jobs)
     .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+    .innerJoin(organizations, eq(organizations.id, jobs.organizationId))
+    .innerJoin(projects, eq(projects.id, jobs.projectId))
     .where(eq(jobs.id, job.id));
   if (!row) throw notFound('Job');
   const actions = await openJson<JobAction[]>(config, row.job.inputs, jobInputsBinding(row.job.id));
@@ -194,6 +216,15 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     const text = String(value);
     return text.length > 0 ? [text] : [];
   });
+  const jwts = await mintTemplateJwts(signingFor(config, databaseFor(config)).signer, row.templateJwts ?? [], {
+    jobId: row.job.id,
+    pipelineId: row.job.pipelineId,
+    pipelineType: row.pipelineType,
+    organizationName: row.organizationName,
+    projectName: row.projectName,
+    environmentName: row.environmentName,
+    maxDurationSeconds: row.job.maxDurationSeconds,
+  });
   const inputs: JobInputs = {
     jobId: row.job.id,
     pipelineId: row.job.pipelineId,
@@ -203,10 +234,10 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     maxDurationSeconds: row.job.maxDurationSeconds,
     actions,
     variables: { ...row.variables, ...sensitive },
-    // The engine keeps neither volumes nor minted `jwt` blocks with a job yet: both are empty until it does.
+    // Volumes (a vcs repository cloned for the task) are not resolved for the executor yet.
     volumes: [],
-    jwts: {},
-    sensitiveValues: [...new Set(sensitiveValues)],
+    jwts,
+    sensitiveValues: [...new Set([...sensitiveValues, ...Object.values(jwts)])],
   };
   return c.json(inputs);
 });

@@ -181,3 +181,23 @@ export const finishRequest = z.object({
   reason: z.string().max(4096).optional(),
 });
 export type FinishRequest = z.infer<typeof finishRequest>;
+
+/**
+ * What `jwt.<name>` evaluates to in a task's inputs: the engine evaluates inputs when it queues the
+ * job, but a token is minted only when the job starts (its lifetime counts from then, and it is never
+ * stored). The executor puts each minted token (JobInputs.jwts) in place of its marker before running
+ * the action, and masks it in the log.
+ */
+export const jwtPlaceholder = (name: string) => `__PHOBOS_JWT_${name}__`;
+
+/** Every string in `value` with each `jwt.<name>` marker replaced by its token. */
+export function withJwts(value: unknown, jwts: Record<string, string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/__PHOBOS_JWT_([A-Za-z0-9_-]+)__/g, (marker, name: string) => jwts[name] ?? marker);
+  }
+  if (Array.isArray(value)) return value.map((item) => withJwts(item, jwts));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withJwts(item, jwts)]));
+  }
+  return value;
+}

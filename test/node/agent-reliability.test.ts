@@ -22,7 +22,7 @@ import { agentPaths, claimResponse, logAppendResponse, logGap, openSessionRespon
 import { freePort } from '../setup/free-port';
 import { type AgentProcess, startAgentProcess } from '../support/agent-process';
 import { signInWithPassword } from '../support/browser-sign-in';
-import { databaseVars, type DevWorker, startDevWorker } from '../support/dev-worker';
+import { type DevWorker, devWorkerKeyEncryptionKey, startDevWorker } from '../support/dev-worker';
 import { createTestDatabase, type TestDatabase } from '../support/node-database';
 import { lit, storeTemplate, template } from '../support/pipeline-templates';
 
@@ -234,7 +234,7 @@ beforeAll(async () => {
   bridgeTargets = [`${target.hostname}:${target.port || '5432'}`];
   bridgePort = await freePort();
   workerPort = await freePort();
-  keyEncryptionKey = databaseVars(database.url, '').PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY!;
+  keyEncryptionKey = devWorkerKeyEncryptionKey;
   bridge = await openBridge();
   worker = await startWorker();
   url = worker.url;

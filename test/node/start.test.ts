@@ -65,10 +65,27 @@ describe('npm start', () => {
       expect(admins.rows.map((row) => row.email)).toEqual(['ops@example.com']);
       expect(run.output()).toContain('PHOBOS_GRPC_SERVER_PORT is set but not applicable on Workers');
       expect(run.output()).not.toContain('correct horse battery staple');
+      // With no PHOBOS_INTERNAL_AGENTS_<n>_* declared, one `local` internal agent runs beside the
+      // Worker and opens its session.
+      expect(run.output()).toContain('internal agents: local (local)');
+      const sessionDeadline = Date.now() + 30_000;
+      let sessions: { name: string; internal: boolean; open: boolean }[] = [];
+      while (sessions.length === 0 && Date.now() < sessionDeadline) {
+        sessions = (
+          await database.query<{ name: string; internal: boolean; open: boolean }>(
+            'select a.name, a.internal, s.closed_at is null as open from agent_sessions s join agents a on a.id = s.agent_id',
+          )
+        ).rows;
+        if (sessions.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(sessions).toEqual([{ name: 'local', internal: true, open: true }]);
     } finally {
       run.child.kill('SIGINT');
     }
     expect(await run.exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // Stopped first, the agent closed its session while the Worker still answered.
+    const closed = await database.query<{ open: boolean }>('select closed_at is null as open from agent_sessions');
+    expect(closed.rows).toEqual([{ open: false }]);
   }, 120_000);
 });

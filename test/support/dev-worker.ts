@@ -24,12 +24,15 @@ export interface DevWorkerOptions {
   script?: { path: string; config: string };
 }
 
+/** The installation secret the dev worker gets (internal agents derive their credential from it). */
+export const devWorkerKeyEncryptionKey = 'dev-worker-test-key-encryption-key';
+
 /** The variables that point a Worker at a database through the bridge, with a local signing key. */
 export function databaseVars(databaseUrl: string, proxyUrl: string): Record<string, string> {
   return {
     ...databaseVariablesFor(databaseUrl),
     PHOBOS_DB_PROXY_URL: proxyUrl,
-    PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: 'dev-worker-test-key-encryption-key',
+    PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: devWorkerKeyEncryptionKey,
   };
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FinishRequest, JobInputs } from '../../protocol/agent-v1';
-import { executorEnvironment } from '../../protocol/agent-v1';
+import { executorEnvironment, withJwts } from '../../protocol/agent-v1';
 import { ActionInputError, execCommand } from './exec-command';
 import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
@@ -120,7 +120,7 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
     const streams = { stdout: new Masker(inputs.sensitiveValues), stderr: new Masker(inputs.sensitiveValues) };
     let result: Awaited<ReturnType<typeof execCommand>>;
     try {
-      result = await execCommand(action.inputs, {
+      result = await execCommand(withJwts(action.inputs, inputs.jwts) as typeof action.inputs, {
         workspace: context.workspace,
         actionIndex: index,
         baseEnv,

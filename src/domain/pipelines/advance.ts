@@ -7,6 +7,7 @@ import type { HttpDatabase } from '../../db/client';
 import type { TemplateNestedPipeline, TemplateTask } from '../templates/model';
 import type { Draft } from './draft';
 import { evaluateExpression, ExpressionError, type ExpressionScope } from './expressions';
+import { jwtPlaceholder } from '../../protocol/agent-v1';
 import { openJson, sealJson, jobInputsBinding, variablesBinding, type EngineConfig } from './secrets';
 import { redactSensitive } from './redact';
 import { finalNodeStatuses } from './statuses';
@@ -80,7 +81,12 @@ export async function scopeOf(draft: Draft, config: EngineConfig, pipeline: Pipe
     sensitive = pipeline.sensitiveVariables ? await openJson<Record<string, unknown>>(config, pipeline.sensitiveVariables, variablesBinding(pipeline.id)) : {};
     draft.openedVariables.set(pipeline.id, sensitive);
   }
-  return { var: { ...pipeline.variables, ...sensitive }, action_outputs: actionOutputs(draft, pipeline.id) };
+  return {
+    var: { ...pipeline.variables, ...sensitive },
+    action_outputs: actionOutputs(draft, pipeline.id),
+    // Tokens are minted when the job starts, not now: the inputs carry a marker the executor replaces.
+    jwt: Object.fromEntries((pipeline.template.jwts ?? []).map((jwt) => [jwt.name, jwtPlaceholder(jwt.name)])),
+  };
 }
 
 /** Why an evaluation for the pipeline failed, for its node's event: its sensitive values taken out. */

@@ -12,6 +12,8 @@ import type { TypeConstraint } from '../templates/model';
 export interface ExpressionScope {
   var: Record<string, unknown>;
   action_outputs: Record<string, unknown>;
+  /** `jwt.<name>`: a marker per jwt block, replaced by the minted token when the job starts (action inputs only). */
+  jwt?: Record<string, string>;
 }
 
 export class ExpressionError extends Error {}
@@ -30,7 +32,9 @@ function translated<T>(work: () => T): T {
  * every expression it evaluates); ExpressionError when it cannot be evaluated.
  */
 export function evaluateExpression(expression: Expression, scope: ExpressionScope, budget: EvaluationBudget): unknown {
-  return translated(() => evaluate(expression, { variables: { var: scope.var, action_outputs: scope.action_outputs } }, undefined, budget));
+  const variables: Record<string, unknown> = { var: scope.var, action_outputs: scope.action_outputs };
+  if (scope.jwt) variables.jwt = scope.jwt;
+  return translated(() => evaluate(expression, { variables }, undefined, budget));
 }
 
 /**
