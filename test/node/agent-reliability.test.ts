@@ -5,6 +5,13 @@
 // (PHOBOS_AGENT_LEASE_SECONDS), so an agent heartbeats every 3 s and a lost lease shows in seconds.
 // Every wait has a deadline; every process started here is stopped by its PID in afterAll.
 //
+// Scenarios: an agent killed mid-job (its lease expires, another session runs the job, once); two
+// sessions claiming one queue at once (each job leased once); the database away while a job
+// completes (nothing lost once it returns); duplicate and out-of-order log chunks (the correct log);
+// a cancel mid-run (CANCELED, the command gone, within 5 s); an agent whose session closes or goes
+// silent (its jobs run on another eligible agent); the queues' Durable Objects reset mid-lease (the
+// cron sweep repairs, the job runs to the end).
+//
 // Each scenario has agents of its own, tagged for it, and pipelines whose task asks for that tag,
 // so the scenarios do not take each other's jobs. The Durable Object reset (a new Worker on the same
 // port and database) comes last: it drops every queue.
