@@ -13,6 +13,7 @@ import { verifyInternalAgentCredential, internalAgentCredentialPrefix } from '..
 import { verifyJobToken } from '../auth/job-tokens';
 import { signingFor } from '../auth/signing';
 import { jobs, organizations, pipelines, projects } from '../db/schema';
+import { leaseTimings } from '../domain/agents/leases';
 import { mintTemplateJwts } from '../domain/jobs/template-jwts';
 import type { TemplateJwt } from '../domain/templates/model';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
@@ -95,7 +96,7 @@ async function credentialOf(c: Context<AppEnv>): Promise<AgentCredential> {
 
 agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
   const request = await body(c, openSessionRequest);
-  const session = await openSession(db(c), await credentialOf(c), request);
+  const session = await openSession(db(c), await credentialOf(c), request, leaseTimings(c.get('config').agents.leaseSeconds));
   // An agent coming up may be the one jobs waiting for an agent need: route them now, not at the
   // next cron sweep.
   waitUntil(
@@ -108,7 +109,9 @@ agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
 });
 
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
-  await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c));
+  const projects = await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c), leaseTimings(c.get('config').agents.leaseSeconds));
+  // The jobs that were queued for this agent alone go to another eligible one now, not at the next sweep.
+  await Promise.all(projects.map((projectId) => afterCommit(c, projectId)));
   return c.body(null, 204);
 });
 

@@ -290,6 +290,14 @@ export const configDeclaration = {
       edge: true,
     }),
   },
+  agents: {
+    leaseSeconds: jobExecution.variable('PHOBOS_AGENT_LEASE_SECONDS', k.integer(10, 3600), {
+      description:
+        "How long an agent's lease on a job lives without a heartbeat; when it expires the job goes back to the queue (or fails at its lease limit). Agents heartbeat about every third of it, and a session not heard from for about two heartbeats is inactive.",
+      default: '90',
+      edge: true,
+    }),
+  },
   // Callback of every SSO provider: ${PHOBOS_API_URL}/auth/callback/<slug>.
   sso: {
     enabledProviders: ssoProviders,

@@ -3,7 +3,7 @@ import { sql as dsql } from 'drizzle-orm';
 import { mintJobToken } from '../auth/job-tokens';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
-import { leaseSeconds, maxLeasesPerJob } from '../domain/agents/leases';
+import { leaseTimings, maxLeasesPerJob } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
 import { finishJob } from '../domain/jobs/service';
 import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
@@ -137,7 +137,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** Renews the session's leases named; says which it no longer holds and which were asked to stop. */
   async renew(sessionId: string, leases: LeaseRef[]): Promise<{ lost: string[]; cancel: string[] }> {
-    const expiresAt = Date.now() + leaseSeconds * 1000;
+    const expiresAt = Date.now() + this.leaseSeconds() * 1000;
     const lost: string[] = [];
     const cancel: string[] = [];
     for (const { jobId, leaseId } of leases) {
@@ -326,7 +326,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const db = this.db();
     const target = this.target();
     if (!target) return;
-    const reason = `The agent's lease expired ${leaseCount} times (no heartbeat for ${leaseSeconds} s)`;
+    const reason = `The agent's lease expired ${leaseCount} times (no heartbeat for ${this.leaseSeconds()} s)`;
     const [job] = (
       await db.execute<{ status: string; session_id: string | null; agent_id: string | null; project_id: string }>(
         dsql`select status, session_id, agent_id, project_id from jobs where id = ${jobId}`,
@@ -470,7 +470,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     }
     this.publishSoon(rows.map((row) => row.project_id));
     const config = this.config();
-    const expiresAt = Date.now() + leaseSeconds * 1000;
+    const expiresAt = Date.now() + this.leaseSeconds() * 1000;
     const leases: JobLease[] = [];
     for (const row of rows) {
       const leaseId = crypto.randomUUID();
@@ -576,6 +576,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     // One env object per database, so configFor's per-env cache holds.
     this.databaseEnv ??= database ? { ...this.env, PHOBOS_DB_NAME: database } : this.env;
     return configFor(this.databaseEnv);
+  }
+
+  /** PHOBOS_AGENT_LEASE_SECONDS. */
+  private leaseSeconds(): number {
+    return leaseTimings(this.config().agents.leaseSeconds).leaseSeconds;
   }
 
   private db(): HttpDatabase {

@@ -18,6 +18,8 @@ export interface DevWorkerOptions {
   proxyUrl: string;
   port?: number;
   vars?: Record<string, string>;
+  /** Serve `/__scheduled` (wrangler's cron trigger by request), for tests of what the cron does. */
+  testScheduled?: boolean;
   /** Another entry module (the benchmark's floor Worker) with its wrangler configuration. */
   script?: { path: string; config: string };
 }
@@ -48,7 +50,12 @@ export async function startDevWorker(options: DevWorkerOptions): Promise<DevWork
       ...databaseVars(options.databaseUrl, options.proxyUrl),
       ...options.vars,
     },
-    experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
+    experimental: {
+      disableExperimentalWarning: true,
+      disableDevRegistry: true,
+      showInteractiveDevSession: false,
+      testScheduled: options.testScheduled ?? false,
+    },
   });
   return { url, stop: () => worker.stop() };
 }

@@ -372,11 +372,18 @@ describe('sessions', () => {
     const pipelineId = await startPipeline([[]]);
     const [lease] = await client.claim(session.sessionId, 1, 0);
     expect(lease).toBeDefined();
+    // Another session of the agent is live: the job handed back stays with the agent, in its queue.
+    const other = await client.open(agent.id);
     expect((await client.call('DELETE', agentPaths.session(session.sessionId))).status).toBe(204);
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, agent_id: agent.id });
     expect((await queueOf(h, agent.id).stub.state()).queued.map((row) => row.jobId)).toEqual([lease!.jobId]);
     // The closed session is gone for its agent.
     expect((await client.heartbeat(session.sessionId, [])).status).toBe(404);
+
+    // The agent's last session closes: the job leaves its queue and waits for an eligible agent (none here).
+    expect((await client.call('DELETE', agentPaths.session(other.sessionId))).status).toBe(204);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, agent_id: null });
+    expect((await queueOf(h, agent.id).stub.state()).queued).toEqual([]);
   });
 });
 

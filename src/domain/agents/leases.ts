@@ -1,9 +1,9 @@
 // The lease rules every end agrees on: how long a lease lives without a heartbeat, how many leases
 // a job gets before the platform gives up on it, how long a claim may be held open.
-import { heartbeatIntervalSeconds } from './session-activity';
+import { heartbeatIntervalSeconds, sessionActiveSeconds } from './session-activity';
 
 /** Three heartbeats: one lost beat (a deploy dropping the agent's connection) never costs a lease. */
-export const leaseSeconds = heartbeatIntervalSeconds * 3;
+const leaseSeconds = heartbeatIntervalSeconds * 3;
 
 /** Leases a job gets: the one whose lease expires this many times fails with the reason. */
 export const maxLeasesPerJob = 3;
@@ -16,4 +16,31 @@ export const maxClaimWaitSeconds = 25;
  * Postgres a moment before the queue records it, and an enqueue is acknowledged a moment before
  * `dispatched_at` is written.
  */
-export const reconcileGraceSeconds = 60;
+const reconcileGraceSeconds = 60;
+
+/** The timings that follow from the lease's length (PHOBOS_AGENT_LEASE_SECONDS). */
+export interface LeaseTimings {
+  leaseSeconds: number;
+  heartbeatIntervalSeconds: number;
+  sessionActiveSeconds: number;
+  reconcileGraceSeconds: number;
+}
+
+/** The defaults: a 90 s lease, a heartbeat every 30 s, a session active for 65 s, a 60 s grace. */
+export const defaultLeaseTimings: LeaseTimings = { leaseSeconds, heartbeatIntervalSeconds, sessionActiveSeconds, reconcileGraceSeconds };
+
+/**
+ * Timings for a lease of `seconds`, keeping the defaults' proportions: three heartbeats per lease (so
+ * one lost beat never costs it), a session active for two heartbeats plus slack, and the sweep's grace
+ * never longer than a lease (a shorter lease is asked for so that failures are noticed sooner).
+ */
+export function leaseTimings(seconds: number | undefined): LeaseTimings {
+  if (seconds === undefined || seconds === leaseSeconds) return defaultLeaseTimings;
+  const heartbeat = Math.max(1, Math.floor(seconds / 3));
+  return {
+    leaseSeconds: seconds,
+    heartbeatIntervalSeconds: heartbeat,
+    sessionActiveSeconds: 2 * heartbeat + Math.max(1, Math.round(seconds / 18)),
+    reconcileGraceSeconds: Math.min(reconcileGraceSeconds, seconds),
+  };
+}

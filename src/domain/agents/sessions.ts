@@ -10,9 +10,9 @@ import { agentSessionErrors, agentSessions, agents, type AgentRow, type AgentSes
 import { AppError, forbidden, notFound } from '../../errors';
 import type { HeartbeatRequest, HeartbeatResponse, LeaseRef, OpenSessionRequest, OpenSessionResponse } from '../../protocol/agent-v1';
 import { isUuid } from '../ids';
-import { leaseSeconds, maxClaimWaitSeconds } from './leases';
+import { defaultLeaseTimings, maxClaimWaitSeconds, type LeaseTimings } from './leases';
 import { agentQueue, type AgentQueues } from './queues';
-import { heartbeatIntervalSeconds } from './session-activity';
+import { unrouteStrandedJobs } from '../jobs/unroute';
 import { arrayLiteral } from '../../db/array-literal';
 
 /** Who is speaking for an agent: an authenticated caller (a service account), or an internal agent by name. */
@@ -64,7 +64,12 @@ function refuseDisabled(agent: AgentRow): void {
   if (agent.disabled) throw forbidden(`Agent ${agent.name} is disabled: it takes no sessions until it is enabled`);
 }
 
-export async function openSession(db: HttpDatabase, credential: AgentCredential, request: OpenSessionRequest): Promise<OpenSessionResponse> {
+export async function openSession(
+  db: HttpDatabase,
+  credential: AgentCredential,
+  request: OpenSessionRequest,
+  timings: LeaseTimings = defaultLeaseTimings,
+): Promise<OpenSessionResponse> {
   const agent = await findAgent(db, request.agent);
   if (!agent) throw notFound('Agent');
   const serviceAccountId = await authorizeFor(db, credential, agent);
@@ -73,8 +78,8 @@ export async function openSession(db: HttpDatabase, credential: AgentCredential,
   return {
     sessionId: session!.id,
     agentId: agent.id,
-    heartbeatIntervalSeconds,
-    leaseSeconds,
+    heartbeatIntervalSeconds: timings.heartbeatIntervalSeconds,
+    leaseSeconds: timings.leaseSeconds,
     maxClaimWaitSeconds,
     concurrencyLimit: agent.concurrencyLimit,
   };
@@ -162,12 +167,26 @@ export async function postSessionError(db: HttpDatabase, credential: AgentCreden
 }
 
 /** Graceful shutdown: the session closes; the jobs it holds but has not started go back to the queue. */
-export async function closeSession(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string): Promise<void> {
+/**
+ * A graceful shutdown: the session closes, the jobs it holds but has not started go back to the
+ * queue, and when the agent has no other active session the jobs queued for it lose their route.
+ * Returns the projects of those jobs: the caller dispatches them again (to another eligible agent).
+ */
+export async function closeSession(
+  db: HttpDatabase,
+  queues: AgentQueues,
+  credential: AgentCredential,
+  sessionId: string,
+  timings: LeaseTimings = defaultLeaseTimings,
+): Promise<string[]> {
   // An agent disabled while it ran may still shut down cleanly.
   const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ closedAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
   const { stub, target } = agentQueue(queues, agent.id);
   await stub.closeSession(target, sessionId);
+  const inactiveSince = new Date(Date.now() - timings.sessionActiveSeconds * 1000);
+  const unrouted = await unrouteStrandedJobs(db, queues, inactiveSince, agent.id);
+  return [...new Set(unrouted.map((job) => job.project_id))];
 }
 
 /** Leases the session will not run go back to the queue (only jobs not started). */

@@ -1,5 +1,6 @@
 // Cron: the agents' repair sweep (sweep.ts): stale sessions closed, jobs re-routed and re-enqueued,
 // leases the queues lost given back.
+import { leaseTimings } from '../agents/leases';
 import { agentQueuesFor } from '../agents/queues';
 import { databaseFor } from '../../runtime';
 import type { ScheduledTask } from '../../scheduled/tasks';
@@ -9,7 +10,16 @@ export const agentQueueSweepTask: ScheduledTask = {
   name: 'agent-queue-sweep',
   async run({ env, config, logger, now }) {
     if (!config.database.host) return;
-    const result = await sweepAgentQueues({ db: databaseFor(config).http, config, queues: agentQueuesFor(env, config), hubs: env.PROJECT_EVENT_HUB }, now);
+    const result = await sweepAgentQueues(
+      {
+        db: databaseFor(config).http,
+        config,
+        queues: agentQueuesFor(env, config),
+        hubs: env.PROJECT_EVENT_HUB,
+        timings: leaseTimings(config.agents.leaseSeconds),
+      },
+      now,
+    );
     if (result.sessionsClosed + result.unrouted + result.repaired + result.routed + result.enqueued > 0) logger.info('agent queues reconciled', { ...result });
   },
 };

@@ -12,11 +12,11 @@ import type { HttpDatabase } from '../../db/client';
 import type { EventHubNamespace } from '../pipelines/publish';
 import { afterJobsChanged } from '../pipelines/publish';
 import type { EngineConfig } from '../pipelines/secrets';
-import { maxLeasesPerJob, reconcileGraceSeconds } from '../agents/leases';
+import { defaultLeaseTimings, maxLeasesPerJob, type LeaseTimings } from '../agents/leases';
 import { agentQueue, type AgentQueues } from '../agents/queues';
-import { sessionActiveSeconds } from '../agents/session-activity';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
 import { requeueJob } from './lease-writes';
+import { unrouteStrandedJobs } from './unroute';
 import { finishJob } from './service';
 
 export interface SweepContext {
@@ -24,6 +24,8 @@ export interface SweepContext {
   config: EngineConfig;
   queues: AgentQueues;
   hubs: EventHubNamespace;
+  /** From PHOBOS_AGENT_LEASE_SECONDS: when a session is stale and a state old enough to repair. */
+  timings?: LeaseTimings;
 }
 
 export interface SweepResult extends DispatchResult {
@@ -35,26 +37,14 @@ export interface SweepResult extends DispatchResult {
 
 export async function sweepAgentQueues(context: SweepContext, now: Date = new Date()): Promise<SweepResult> {
   const { db, queues } = context;
+  const { sessionActiveSeconds, reconcileGraceSeconds } = context.timings ?? defaultLeaseTimings;
   const inactiveSince = new Date(now.getTime() - sessionActiveSeconds * 1000);
   const graceStart = new Date(now.getTime() - reconcileGraceSeconds * 1000);
 
   const closed = await db.execute(sql`
     update agent_sessions set closed_at = ${now} where closed_at is null and last_contact_at < ${inactiveSince} returning id`);
 
-  const unrouted = (
-    await db.execute<{ id: string; agent_id: string }>(sql`
-      with stale as (
-        select j.id, j.agent_id from jobs j
-        where j.status = 'QUEUED' and j.agent_id is not null and (
-          exists (select 1 from agents a where a.id = j.agent_id and a.disabled)
-          or not exists (select 1 from agent_sessions s where s.agent_id = j.agent_id and s.closed_at is null and s.last_contact_at >= ${inactiveSince}))
-        for update of j skip locked
-      )
-      update jobs set agent_id = null, dispatched_at = null from stale
-      where jobs.id = stale.id and jobs.status = 'QUEUED'
-      returning stale.id, stale.agent_id`)
-  ).rows;
-  await Promise.all([...groupBy(unrouted, (row) => row.agent_id)].map(([agentId, rows]) => agentQueue(queues, agentId).stub.remove(rows.map((row) => row.id))));
+  const unrouted = await unrouteStrandedJobs(db, queues, inactiveSince);
 
   const repaired = await repairLeaselessJobs(context, graceStart);
   const dispatched = await dispatchQueuedJobs(context, { redispatchBefore: graceStart }, now);
