@@ -148,6 +148,8 @@ interface TokenJob {
   status: string;
   agentId: string | null;
   projectId: string;
+  /** Its tree's root: the job's start and end go to that tree's PipelineTree object. */
+  rootPipelineId: string;
   leaseId: string;
 }
 
@@ -161,8 +163,9 @@ async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = 
   const claims = await verifyJobToken(c.get('config'), authorization.slice('Bearer '.length));
   if (claims.jobId !== jobParam(c)) throw forbidden('This job token is for another job');
   const [job] = await db(c)
-    .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId })
+    .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId, rootPipelineId: pipelines.rootPipelineId })
     .from(jobs)
+    .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
     .where(eq(jobs.id, claims.jobId));
   if (!job) throw notFound('Job');
   const current = job.agentId !== null && (await agentQueue(queues(c), job.agentId).stub.isCurrentLease(job.id, claims.leaseId));
@@ -208,7 +211,7 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
 agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
   const job = await tokenJob(c);
   if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
-  const view = await reportJobRunning(db(c), trees(c), job.id);
+  const view = await reportJobRunning(db(c), trees(c), job.id, job.rootPipelineId);
   waitUntil(c, afterCommit(c, job.projectId));
   return c.json({ jobId: view.id, status: view.status } satisfies JobStatusResponse);
 });
@@ -229,7 +232,13 @@ agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
   // answered the same, and the lease released.
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
     // A job asked to stop ends CANCELED whatever the executor says, unless it FINISHED or FAILED first.
-    const view = await reportJobEnded(database, trees(c), job.id, { status: request.status, outputs: request.outputs, reason: request.reason });
+    const view = await reportJobEnded(
+      database,
+      trees(c),
+      job.id,
+      { status: request.status, outputs: request.outputs, reason: request.reason },
+      job.rootPipelineId,
+    );
     status = view.status;
   }
   const { stub } = agentQueue(queues(c), job.agentId!);

@@ -15,7 +15,9 @@ export interface PipelineTrees {
   database: string;
 }
 
-async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string) {
+/** The job's tree object; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
+async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string) {
+  if (rootPipelineId !== undefined) return trees.namespace.get(trees.namespace.idFromName(rootPipelineId));
   const [row] = await db
     .select({ rootId: pipelines.rootPipelineId })
     .from(jobs)
@@ -30,10 +32,10 @@ function settled<T>(outcome: TransitionOutcome<T>): T {
   throw new AppError(outcome.refusal.code, outcome.refusal.message, { field: outcome.refusal.field });
 }
 
-export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobRunning(trees.database, jobId));
+export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobRunning(trees.database, jobId));
 }
 
-export async function reportJobEnded(db: HttpDatabase, trees: PipelineTrees, jobId: string, input: FinishJobInput): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobEnded(trees.database, jobId, input));
+export async function reportJobEnded(db: HttpDatabase, trees: PipelineTrees, jobId: string, input: FinishJobInput, rootPipelineId?: string): Promise<JobView> {
+  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobEnded(trees.database, jobId, input));
 }
