@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
-import { chooseAgent, routingCandidates } from './routing';
+import { candidatesQuery, chooseAgent, liveCandidates, type CandidateRow } from './routing';
 import { arrayLiteral } from '../../db/array-literal';
 
 export interface DispatchContext {
@@ -44,16 +44,21 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
     scope.redispatchBefore === undefined
       ? sql`(j.agent_id is null or j.dispatched_at is null)`
       : sql`(j.agent_id is null or j.dispatched_at is null or j.dispatched_at < ${scope.redispatchBefore})`;
-  const jobs = (
-    await db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
+  const owedHere = sql`j.status = 'QUEUED' and ${owed} ${inProject}`;
+  // The jobs and the agents that may take the unrouted ones, in one round trip: the organizations
+  // are those of the owed jobs without an agent (none, no candidates: nothing to route).
+  const [owedJobs, candidateRows] = await db.batch([
+    db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
       select j.id, j.organization_id, j.tags, j.agent_id from jobs j
-      where j.status = 'QUEUED' and ${owed} ${inProject}
-      order by j.queued_at, j.id limit ${dispatchBatch}`)
-  ).rows;
+      where ${owedHere}
+      order by j.queued_at, j.id limit ${dispatchBatch}`),
+    db.execute<CandidateRow>(candidatesQuery(sql`array(select distinct j.organization_id from jobs j where ${owedHere} and j.agent_id is null)`)),
+  ]);
+  const jobs = owedJobs.rows;
   if (jobs.length === 0) return { routed: 0, enqueued: 0, waiting: 0 };
 
   const unrouted = jobs.filter((job) => job.agent_id === null);
-  const candidates = await routingCandidates(db, [...new Set(unrouted.map((job) => job.organization_id))], now);
+  const candidates = liveCandidates(candidateRows.rows, now);
   const chosen = new Map<string, string[]>();
   let waiting = 0;
   for (const job of unrouted) {
