@@ -14,7 +14,7 @@ import { pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 import type { AgentQueues } from '../agents/queues';
-import { dispatchQueuedJobs, notifyCancellations } from '../jobs/dispatch';
+import { dispatchQueuedJobs } from '../jobs/dispatch';
 
 export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
 
@@ -91,14 +91,15 @@ export interface AfterCommitContext {
 /**
  * Everything owed after a commit that may have queued, ended or canceled jobs of the project: its
  * events to the hub, its queued jobs to their agents (src/domain/jobs/dispatch.ts), its cancel
- * requests to the queues of the agents holding the jobs. The three are independent: one failing does
- * not stop the others, and the cron tasks repeat whatever failed.
+ * requests to the queues of the agents holding the jobs (the last two read in one round trip, and
+ * handed out independently). The publish and the dispatch are independent: one failing does not
+ * stop the other, and the cron tasks repeat whatever failed.
  */
 export async function afterJobsChanged(context: AfterCommitContext, projectId: string): Promise<void> {
   const results = await Promise.allSettled([
     publishPipelineEvents(context.db, context.hubs, projectId),
-    dispatchQueuedJobs(context, { projectId }),
-    notifyCancellations(context, projectId),
+    // Its queued jobs and its cancel requests, read in one round trip.
+    dispatchQueuedJobs(context, { projectId, announceCancellations: true }),
   ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
