@@ -43,6 +43,14 @@ export function publishPipelineEvents(db: HttpDatabase, hubs: EventHubNamespace,
   return publishThrough(db, projectId, (events) => projectEventHub(hubs, projectId).publish(events, projectId));
 }
 
+/**
+ * As `publishPipelineEvents`, run by the project's hub itself (`ProjectEventHub.publishFrom`), which
+ * merges the publishes of commits arriving together. `database` as the agent queues take it.
+ */
+export function publishPipelineEventsThroughHub(hubs: EventHubNamespace, database: string, projectId: string): Promise<number> {
+  return projectEventHub(hubs, projectId).publishFrom(database, projectId);
+}
+
 /** The publish loop, with the hand-off given: the hub's own alarm hands its events to itself. */
 export async function publishThrough(db: HttpDatabase, projectId: string, deliver: (events: HubEvent[]) => Promise<void>): Promise<number> {
   let published = 0;
@@ -97,7 +105,7 @@ export interface AfterCommitContext {
  */
 export async function afterJobsChanged(context: AfterCommitContext, projectId: string): Promise<void> {
   const results = await Promise.allSettled([
-    publishPipelineEvents(context.db, context.hubs, projectId),
+    publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
     // Its queued jobs and its cancel requests, read in one round trip.
     dispatchQueuedJobs(context, { projectId, announceCancellations: true }),
   ]);
