@@ -162,13 +162,21 @@ async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = 
   if (!authorization?.startsWith('Bearer ')) throw unauthenticated('A job token is required: Authorization: Bearer <job token>');
   const claims = await verifyJobToken(c.get('config'), authorization.slice('Bearer '.length));
   if (claims.jobId !== jobParam(c)) throw forbidden('This job token is for another job');
-  const [job] = await db(c)
-    .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId, rootPipelineId: pipelines.rootPipelineId })
-    .from(jobs)
-    .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
-    .where(eq(jobs.id, claims.jobId));
+  const queueOf = (agentId: string) => agentQueue(queues(c), agentId).stub;
+  // The queue named by the token is asked while the job is read (one hop off the request's path);
+  // its answer counts only if the job is still routed to that agent.
+  const [[job], claimedLive] = await Promise.all([
+    db(c)
+      .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId, rootPipelineId: pipelines.rootPipelineId })
+      .from(jobs)
+      .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+      .where(eq(jobs.id, claims.jobId)),
+    claims.agentId === undefined ? null : queueOf(claims.agentId).isCurrentLease(claims.jobId, claims.leaseId),
+  ]);
   if (!job) throw notFound('Job');
-  const current = job.agentId !== null && (await agentQueue(queues(c), job.agentId).stub.isCurrentLease(job.id, claims.leaseId));
+  const current =
+    job.agentId !== null &&
+    (claims.agentId === undefined ? await queueOf(job.agentId).isCurrentLease(job.id, claims.leaseId) : claims.agentId === job.agentId && claimedLive === true);
   if (!current && !options.allowStale)
     throw new AppError('CONFLICT', 'This lease of the job is no longer live: another holder has the job, or it ended', { details: { status: job.status } });
   return { ...job, leaseId: claims.leaseId, current };

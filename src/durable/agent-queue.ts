@@ -485,7 +485,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       leases.push({
         jobId: row.id,
         leaseId,
-        token: await mintJobToken(config, { jobId: row.id, leaseId }, row.max_duration_seconds),
+        token: await mintJobToken(config, { jobId: row.id, leaseId, agentId: target.agentId }, row.max_duration_seconds),
         maxDurationSeconds: row.max_duration_seconds,
         leaseExpiresAt: new Date(expiresAt).toISOString(),
       });
