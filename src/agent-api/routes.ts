@@ -219,8 +219,8 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
 agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
   const job = await tokenJob(c);
   if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
-  const view = await reportJobRunning(db(c), trees(c), job.id, job.rootPipelineId);
-  waitUntil(c, afterCommit(c, job.projectId));
+  const { view, owesAgents } = await reportJobRunning(db(c), trees(c), job.id, job.rootPipelineId);
+  waitUntil(c, afterCommit(c, job.projectId, owesAgents));
   return c.json({ jobId: view.id, status: view.status } satisfies JobStatusResponse);
 });
 
@@ -236,28 +236,32 @@ agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
   const request = await body(c, finishRequest);
   const database = db(c);
   let status = job.status;
+  // A retried finish commits nothing: the dispatch runs anyway, as a repair.
+  let owesAgents = true;
   // A retried finish (the first committed, its answer was lost) finds the job already ended: it is
   // answered the same, and the lease released.
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
     // A job asked to stop ends CANCELED whatever the executor says, unless it FINISHED or FAILED first.
-    const view = await reportJobEnded(
+    const ended = await reportJobEnded(
       database,
       trees(c),
       job.id,
       { status: request.status, outputs: request.outputs, reason: request.reason },
       job.rootPipelineId,
     );
-    status = view.status;
+    status = ended.view.status;
+    owesAgents = ended.owesAgents;
   }
   const { stub } = agentQueue(queues(c), job.agentId!);
   await stub.complete(job.id, job.leaseId);
-  waitUntil(c, afterCommit(c, job.projectId));
+  waitUntil(c, afterCommit(c, job.projectId, owesAgents));
   waitUntil(c, completeLog(c, job.id));
   return c.json({ jobId: job.id, status } satisfies JobStatusResponse);
 });
 
-function afterCommit(c: Context<AppEnv>, projectId: string): Promise<void> {
-  return afterJobsChanged({ db: db(c), hubs: c.env.PROJECT_EVENT_HUB, queues: queues(c) }, projectId).catch((error: unknown) => {
+/** The commit's events to the hub, and, when it queued or asked to stop a job, the dispatch (publish.ts `afterJobsChanged`). */
+function afterCommit(c: Context<AppEnv>, projectId: string, owesAgents: boolean): Promise<void> {
+  return afterJobsChanged({ db: db(c), hubs: c.env.PROJECT_EVENT_HUB, queues: queues(c) }, projectId, { dispatch: owesAgents }).catch((error: unknown) => {
     c.get('logger').warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
   });
 }

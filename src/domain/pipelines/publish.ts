@@ -103,11 +103,12 @@ export interface AfterCommitContext {
  * handed out independently). The publish and the dispatch are independent: one failing does not
  * stop the other, and the cron tasks repeat whatever failed.
  */
-export async function afterJobsChanged(context: AfterCommitContext, projectId: string): Promise<void> {
+export async function afterJobsChanged(context: AfterCommitContext, projectId: string, owed: { dispatch: boolean } = { dispatch: true }): Promise<void> {
   const results = await Promise.allSettled([
     publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
-    // Its queued jobs and its cancel requests, read in one round trip.
-    dispatchQueuedJobs(context, { projectId, announceCancellations: true }),
+    // Its queued jobs and its cancel requests, read in one round trip; skipped when the caller knows
+    // its commit queued no job and asked none to stop (a job marked running: JobTransition.owesAgents).
+    owed.dispatch ? dispatchQueuedJobs(context, { projectId, announceCancellations: true }) : Promise.resolve(),
   ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
