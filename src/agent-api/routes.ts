@@ -164,6 +164,8 @@ interface TokenJob {
   status: string;
   agentId: string | null;
   projectId: string;
+  /** Its tree's root: the job's start and end go to that tree's PipelineTree object. */
+  rootPipelineId: string;
   leaseId: string;
 }
 
@@ -176,12 +178,21 @@ async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = 
   if (!authorization?.startsWith('Bearer ')) throw unauthenticated('A job token is required: Authorization: Bearer <job token>');
   const claims = await verifyJobToken(c.get('config'), authorization.slice('Bearer '.length));
   if (claims.jobId !== jobParam(c)) throw forbidden('This job token is for another job');
-  const [job] = await db(c)
-    .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId })
-    .from(jobs)
-    .where(eq(jobs.id, claims.jobId));
+  const queueOf = (agentId: string) => agentQueue(queues(c), agentId).stub;
+  // The queue named by the token is asked while the job is read (one hop off the request's path);
+  // its answer counts only if the job is still routed to that agent.
+  const [[job], claimedLive] = await Promise.all([
+    db(c)
+      .select({ id: jobs.id, status: jobs.status, agentId: jobs.agentId, projectId: jobs.projectId, rootPipelineId: pipelines.rootPipelineId })
+      .from(jobs)
+      .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+      .where(eq(jobs.id, claims.jobId)),
+    claims.agentId === undefined ? null : queueOf(claims.agentId).isCurrentLease(claims.jobId, claims.leaseId),
+  ]);
   if (!job) throw notFound('Job');
-  const current = job.agentId !== null && (await agentQueue(queues(c), job.agentId).stub.isCurrentLease(job.id, claims.leaseId));
+  const current =
+    job.agentId !== null &&
+    (claims.agentId === undefined ? await queueOf(job.agentId).isCurrentLease(job.id, claims.leaseId) : claims.agentId === job.agentId && claimedLive === true);
   if (!current && !options.allowStale)
     throw new AppError('CONFLICT', 'This lease of the job is no longer live: another holder has the job, or it ended', { details: { status: job.status } });
   return { ...job, leaseId: claims.leaseId, current };
@@ -245,8 +256,8 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
 agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
   const job = await tokenJob(c);
   if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
-  const view = await reportJobRunning(db(c), trees(c), job.id);
-  waitUntil(c, afterCommit(c, job.projectId));
+  const { view, owesAgents } = await reportJobRunning(db(c), trees(c), job.id, job.rootPipelineId);
+  waitUntil(c, afterCommit(c, job.projectId, owesAgents));
   return c.json({ jobId: view.id, status: view.status } satisfies JobStatusResponse);
 });
 
@@ -262,22 +273,32 @@ agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
   const request = await body(c, finishRequest);
   const database = db(c);
   let status = job.status;
+  // A retried finish commits nothing: the dispatch runs anyway, as a repair.
+  let owesAgents = true;
   // A retried finish (the first committed, its answer was lost) finds the job already ended: it is
   // answered the same, and the lease released.
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(job.status)) {
     // A job asked to stop ends CANCELED whatever the executor says, unless it FINISHED or FAILED first.
-    const view = await reportJobEnded(database, trees(c), job.id, { status: request.status, outputs: request.outputs, reason: request.reason });
-    status = view.status;
+    const ended = await reportJobEnded(
+      database,
+      trees(c),
+      job.id,
+      { status: request.status, outputs: request.outputs, reason: request.reason },
+      job.rootPipelineId,
+    );
+    status = ended.view.status;
+    owesAgents = ended.owesAgents;
   }
   const { stub } = agentQueue(queues(c), job.agentId!);
   await stub.complete(job.id, job.leaseId);
-  waitUntil(c, afterCommit(c, job.projectId));
+  waitUntil(c, afterCommit(c, job.projectId, owesAgents));
   waitUntil(c, completeLog(c, job.id));
   return c.json({ jobId: job.id, status } satisfies JobStatusResponse);
 });
 
-function afterCommit(c: Context<AppEnv>, projectId: string): Promise<void> {
-  return afterJobsChanged({ db: db(c), hubs: c.env.PROJECT_EVENT_HUB, queues: queues(c) }, projectId).catch((error: unknown) => {
+/** The commit's events to the hub, and, when it queued or asked to stop a job, the dispatch (publish.ts `afterJobsChanged`). */
+function afterCommit(c: Context<AppEnv>, projectId: string, owesAgents: boolean): Promise<void> {
+  return afterJobsChanged({ db: db(c), hubs: c.env.PROJECT_EVENT_HUB, queues: queues(c) }, projectId, { dispatch: owesAgents }).catch((error: unknown) => {
     c.get('logger').warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
   });
 }

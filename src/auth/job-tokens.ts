@@ -23,11 +23,17 @@ function signingKey(config: JobTokenConfig): Promise<CryptoKey> {
 export interface JobTokenClaims {
   jobId: string;
   leaseId: string;
+  /**
+   * The agent whose queue granted the lease (tokens minted since it was added): the job routes ask
+   * that queue about the lease while they read the job, instead of after. Never trusted alone: the
+   * job must still be routed to this agent.
+   */
+  agentId?: string;
 }
 
 export async function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, maxDurationSeconds: number, now: Date = new Date()): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
-  return new SignJWT({ lease: claims.leaseId })
+  return new SignJWT(claims.agentId === undefined ? { lease: claims.leaseId } : { lease: claims.leaseId, agent: claims.agentId })
     .setProtectedHeader({ alg: algorithm, typ: 'phobos-job+jwt' })
     .setIssuer(config.server.apiUrl)
     .setAudience(audience)
@@ -48,7 +54,7 @@ export async function verifyJobToken(config: JobTokenConfig, token: string): Pro
       requiredClaims: ['sub', 'exp', 'lease'],
     });
     if (typeof payload.sub !== 'string' || typeof payload.lease !== 'string') throw new Error('claims');
-    return { jobId: payload.sub, leaseId: payload.lease };
+    return { jobId: payload.sub, leaseId: payload.lease, ...(typeof payload.agent === 'string' ? { agentId: payload.agent } : {}) };
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw unauthenticated('The job token is invalid or expired');

@@ -7,7 +7,7 @@ import { leaseTimings, maxLeasesPerJob } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
 import { finishJob } from '../domain/jobs/service';
 import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
-import { afterJobsChanged, publishPipelineEvents } from '../domain/pipelines/publish';
+import { afterJobsChanged, publishPipelineEventsThroughHub } from '../domain/pipelines/publish';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
 import { queueClientMessage, type JobLease, type LeaseRef, type QueueServerMessage } from '../protocol/agent-v1';
@@ -485,7 +485,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       leases.push({
         jobId: row.id,
         leaseId,
-        token: await mintJobToken(config, { jobId: row.id, leaseId }, row.max_duration_seconds),
+        token: await mintJobToken(config, { jobId: row.id, leaseId, agentId: target.agentId }, row.max_duration_seconds),
         maxDurationSeconds: row.max_duration_seconds,
         leaseExpiresAt: new Date(expiresAt).toISOString(),
       });
@@ -518,9 +518,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** The lease writes' events to the projects' hubs, after the leases are out (the cron task covers a failure). */
   private publishSoon(projectIds: readonly string[]): void {
+    const database = this.target()?.database ?? '';
     for (const projectId of new Set(projectIds)) {
       this.ctx.waitUntil(
-        publishPipelineEvents(this.db(), this.env.PROJECT_EVENT_HUB, projectId).catch((error: unknown) =>
+        publishPipelineEventsThroughHub(this.env.PROJECT_EVENT_HUB, database, projectId).catch((error: unknown) =>
           this.logger().warn('lease events not published; the cron task will', { projectId, error }),
         ),
       );

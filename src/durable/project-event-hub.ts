@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { agentQueuesFor } from '../domain/agents/queues';
 import { dispatchQueuedJobs } from '../domain/jobs/dispatch';
+import { publishThrough } from '../domain/pipelines/publish';
 import { runDueAttempts } from '../domain/pipelines/sweep';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
@@ -73,6 +74,10 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
   private delivered: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastFanOut = 0;
+  /** The publish round running (or done), and the one waiting to start after it, which new callers join. */
+  private publishing: Promise<unknown> = Promise.resolve();
+  private nextPublish: Promise<number> | null = null;
+  private readonly envs = new Map<string, WorkerEnv>();
 
   /** `GET /subscribe[?pipelineId=…|?jobId=…]` with `Upgrade: websocket`: a new subscriber. */
   override async fetch(request: Request): Promise<Response> {
@@ -99,6 +104,31 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
     const sent = new Promise<void>((resolve) => this.delivered.push(resolve));
     this.timer ??= setTimeout(() => this.fanOut(), Math.max(0, this.lastFanOut + fanOutIntervalMs - Date.now()));
     return sent;
+  }
+
+  /**
+   * Publishes the project's unpublished events from Postgres (publish.ts `publishThrough`) on behalf
+   * of the Workers that committed them, one round at a time: a call joins the round that has not
+   * started yet, so commits arriving together (ten agents' jobs ending at once) cost one select and
+   * one update between them instead of one of each apiece. Resolves once a round that started after
+   * the call has published: the caller's events are in it. `database` as the agent queues take it.
+   */
+  async publishFrom(database: string, projectId: string): Promise<number> {
+    if (this.nextPublish) return this.nextPublish;
+    let env = this.envs.get(database);
+    if (!env) {
+      env = database === '' || database === this.env.PHOBOS_DB_NAME ? this.env : { ...this.env, PHOBOS_DB_NAME: database };
+      this.envs.set(database, env);
+    }
+    const db = databaseFor(configFor(env)).http;
+    const round = this.publishing.then(() => {
+      // Started: a call from now on may come after this round's select, so it waits for the next.
+      this.nextPublish = null;
+      return publishThrough(db, projectId, (events) => this.publish(events, projectId));
+    });
+    this.nextPublish = round;
+    this.publishing = round.catch(() => undefined);
+    return round;
   }
 
   /**

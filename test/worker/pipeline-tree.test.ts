@@ -35,10 +35,14 @@ describe('PipelineTree', () => {
 
     const running = await Promise.allSettled(queued.map((job) => reportJobRunning(w.db, trees(), job.id)));
     expect(running.map((result) => result.status)).toEqual(queued.map(() => 'fulfilled'));
+    // A job starting queues nothing: its commit owes the agents no dispatch.
+    expect(running.map((result) => result.status === 'fulfilled' && result.value.owesAgents)).toEqual(queued.map(() => false));
     const ended = await Promise.allSettled(
       queued.map((job, index) => reportJobEnded(w.db, trees(), job.id, { status: 'FINISHED', outputs: { a: { index } } })),
     );
     expect(ended.map((result) => result.status)).toEqual(queued.map(() => 'fulfilled'));
+    // Only the last of the stage's ends queued the next stage's job.
+    expect(ended.filter((result) => result.status === 'fulfilled' && result.value.owesAgents)).toHaveLength(1);
 
     // The second stage started once, with one job; the first stage's jobs kept their own outputs.
     const jobs = await listPipelineJobs(w.db, w.owner, pipeline.id);

@@ -67,6 +67,9 @@ export const jobs = pgTable(
     index('jobs_node_idx').on(table.nodeId),
     index('jobs_pipeline_idx').on(table.pipelineId),
     index('jobs_queued_idx').on(table.organizationId, table.queuedAt).where(sql`status = 'QUEUED'`),
+    // The jobs a dispatch still owes a queue (not routed, or routed and not acknowledged), by project:
+    // every commit's dispatch reads these, and must not walk the project's whole dispatched backlog.
+    index('jobs_owed_dispatch_idx').on(table.projectId, table.queuedAt).where(sql`status = 'QUEUED' and (agent_id is null or dispatched_at is null)`),
     index('jobs_agent_active_idx').on(table.agentId).where(sql`status IN ('QUEUED', 'PENDING', 'RUNNING', 'CANCELING')`),
   ],
 );

@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
-import { chooseAgent, routingCandidates } from './routing';
+import { candidatesQuery, chooseAgent, liveCandidates, type CandidateRow } from './routing';
 import { arrayLiteral } from '../../db/array-literal';
 
 export interface DispatchContext {
@@ -24,6 +24,11 @@ export interface DispatchScope {
   projectId?: string;
   /** Also re-enqueue routed jobs dispatched before this (the sweep's repair of a reset queue). */
   redispatchBefore?: Date;
+  /**
+   * Also tell the queues holding the project's CANCELING jobs, read in the same round trip as the
+   * queued jobs: what every commit of the project owes its agents besides the dispatch.
+   */
+  announceCancellations?: boolean;
 }
 
 export interface DispatchResult {
@@ -44,16 +49,38 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
     scope.redispatchBefore === undefined
       ? sql`(j.agent_id is null or j.dispatched_at is null)`
       : sql`(j.agent_id is null or j.dispatched_at is null or j.dispatched_at < ${scope.redispatchBefore})`;
-  const jobs = (
-    await db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
+  const owedHere = sql`j.status = 'QUEUED' and ${owed} ${inProject}`;
+  // The jobs and the agents that may take the unrouted ones, in one round trip: the organizations
+  // are those of the owed jobs without an agent (none, no candidates: nothing to route).
+  const cancelsOf = scope.announceCancellations ? (scope.projectId ?? null) : null;
+  const [owedJobs, candidateRows, canceling] = await db.batch([
+    db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
       select j.id, j.organization_id, j.tags, j.agent_id from jobs j
-      where j.status = 'QUEUED' and ${owed} ${inProject}
-      order by j.queued_at, j.id limit ${dispatchBatch}`)
-  ).rows;
+      where ${owedHere}
+      order by j.queued_at, j.id limit ${dispatchBatch}`),
+    db.execute<CandidateRow>(candidatesQuery(sql`array(select distinct j.organization_id from jobs j where ${owedHere} and j.agent_id is null)`)),
+    cancelingJobs(db, cancelsOf),
+  ]);
+  const [dispatched, announced] = await Promise.allSettled([
+    routeAndEnqueue({ db, queues }, owedJobs.rows, candidateRows.rows, now),
+    announce(queues, canceling.rows),
+  ]);
+  if (dispatched.status === 'rejected') throw dispatched.reason;
+  if (announced.status === 'rejected') throw announced.reason;
+  return dispatched.value;
+}
+
+/** Routes the unrouted jobs among the candidates (a conditional update per agent), then hands every job to its agent's queue. */
+async function routeAndEnqueue(
+  { db, queues }: DispatchContext,
+  jobs: { id: string; organization_id: string; tags: string[]; agent_id: string | null }[],
+  candidateRows: CandidateRow[],
+  now: Date,
+): Promise<DispatchResult> {
   if (jobs.length === 0) return { routed: 0, enqueued: 0, waiting: 0 };
 
   const unrouted = jobs.filter((job) => job.agent_id === null);
-  const candidates = await routingCandidates(db, [...new Set(unrouted.map((job) => job.organization_id))], now);
+  const candidates = liveCandidates(candidateRows, now);
   const chosen = new Map<string, string[]>();
   let waiting = 0;
   for (const job of unrouted) {
@@ -94,13 +121,14 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   return { routed, enqueued, waiting };
 }
 
-/** Tells the queues holding the project's CANCELING jobs (idempotent: a queue announces each job once). */
-export async function notifyCancellations({ db, queues }: DispatchContext, projectId: string): Promise<number> {
-  const rows = (
-    await db.execute<{ id: string; agent_id: string }>(sql`
-      select id, agent_id from jobs
-      where status = 'CANCELING' and agent_id is not null and project_id = ${projectId}`)
-  ).rows;
+/** The project's CANCELING jobs held by an agent (none for a null project). */
+const cancelingJobs = (db: HttpDatabase, projectId: string | null) =>
+  db.execute<{ id: string; agent_id: string }>(sql`
+    select id, agent_id from jobs
+    where status = 'CANCELING' and agent_id is not null and project_id = ${projectId}`);
+
+/** Tells the queues holding these CANCELING jobs (idempotent: a queue announces each job once). */
+async function announce(queues: AgentQueues, rows: readonly { id: string; agent_id: string }[]): Promise<void> {
   const byAgent = new Map<string, string[]>();
   for (const row of rows) byAgent.set(row.agent_id, [...(byAgent.get(row.agent_id) ?? []), row.id]);
   await Promise.all(
@@ -109,5 +137,4 @@ export async function notifyCancellations({ db, queues }: DispatchContext, proje
       return stub.cancel(ids);
     }),
   );
-  return rows.length;
 }

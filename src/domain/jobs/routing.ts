@@ -2,10 +2,8 @@
 // job goes only to agents that take untagged jobs; the job's organization's own agents come first,
 // shared agents (no organization) serve it only when none of its own can; only enabled agents with
 // an active session count; among equals the one with the fewest active jobs wins, so load spreads.
-import { sql } from 'drizzle-orm';
-import type { HttpDatabase } from '../../db/client';
+import { sql, type SQL } from 'drizzle-orm';
 import { isSessionActive } from '../agents/session-activity';
-import { arrayLiteral } from '../../db/array-literal';
 
 export interface RoutableJob {
   id: string;
@@ -46,23 +44,32 @@ export function waitingReason(job: Pick<RoutableJob, 'tags'>): string {
     : `Waiting for an agent: no enabled agent with an active session has all the tags ${job.tags.join(', ')}`;
 }
 
-/** Enabled agents of these organizations and the shared ones that have an active session, with their load. */
-export async function routingCandidates(db: HttpDatabase, organizationIds: readonly string[], now: Date = new Date()): Promise<CandidateAgent[]> {
-  if (organizationIds.length === 0) return [];
-  const result = await db.execute<{
-    id: string;
-    organization_id: string | null;
-    tags: string[];
-    run_untagged_jobs: boolean;
-    last_contact_at: string | null;
-    active_jobs: number;
-  }>(sql`
+export type CandidateRow = {
+  id: string;
+  organization_id: string | null;
+  tags: string[];
+  run_untagged_jobs: boolean;
+  last_contact_at: string | null;
+  active_jobs: number;
+};
+
+/**
+ * The candidates' query for the organizations `organizationIds` (a uuid[] expression): a caller
+ * that knows them only inside the database (dispatch's own select) sends both in one round trip.
+ * No organization, no candidate (shared agents included).
+ */
+export function candidatesQuery(organizationIds: SQL): SQL {
+  return sql`
     select a.id, a.organization_id, a.tags, a.run_untagged_jobs,
       (select max(s.last_contact_at) from agent_sessions s where s.agent_id = a.id and s.closed_at is null) as last_contact_at,
       (select count(*)::int from jobs j where j.agent_id = a.id and j.status in ('QUEUED', 'PENDING', 'RUNNING', 'CANCELING')) as active_jobs
-    from agents a
-    where not a.disabled and (a.organization_id = any(${arrayLiteral([...organizationIds])}::uuid[]) or a.organization_id is null)`);
-  return result.rows
+    from agents a, (select ${organizationIds} as ids) wanted
+    where not a.disabled and cardinality(wanted.ids) > 0 and (a.organization_id = any(wanted.ids) or a.organization_id is null)`;
+}
+
+/** The rows of `candidatesQuery` whose agent is enabled and has a live session: the candidates, with their load. */
+export function liveCandidates(rows: readonly CandidateRow[], now: Date = new Date()): CandidateAgent[] {
+  return rows
     .filter((row) => row.last_contact_at !== null && isSessionActive({ lastContactAt: new Date(row.last_contact_at), closedAt: null }, now))
     .map((row) => ({
       id: row.id,

@@ -7,22 +7,50 @@ import type { JobOutputs } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { onJobEnded, onJobRunning } from '../pipelines/advance';
 import { runTransition } from '../pipelines/engine';
+import { queuesTouched } from '../pipelines/deployment-queue';
+import type { Draft } from '../pipelines/draft';
 import type { EngineConfig } from '../pipelines/secrets';
 import { jobView, type JobView } from '../pipelines/service';
 
+/** A job transition's outcome, and whether its commit owes the agents anything: a job it queued (a dispatch) or asked to stop (a cancel notice). */
+export interface JobTransition {
+  view: JobView;
+  owesAgents: boolean;
+}
+
+function owesAgents(draft: Draft | undefined): boolean {
+  if (!draft) return false;
+  // A deployment that ended may have let the next one of its environment start (and queue jobs) in a commit of its own.
+  if (queuesTouched(draft).length > 0) return true;
+  for (const id of [...draft.newJobs, ...draft.changedJobs]) {
+    const status = draft.tree.jobs.get(id)?.status;
+    if (status === 'QUEUED' || status === 'CANCELING') return true;
+  }
+  return false;
+}
+
 export async function markJobRunning(db: HttpDatabase, config: EngineConfig, jobId: string, now?: Date): Promise<JobView> {
-  return runTransition(
+  return (await markJobRunningTransition(db, config, jobId, now)).view;
+}
+
+/** As `markJobRunning`, saying whether the commit owes the agents anything. */
+export async function markJobRunningTransition(db: HttpDatabase, config: EngineConfig, jobId: string, now?: Date): Promise<JobTransition> {
+  // The draft of the attempt that committed (the engine starts a fresh one for each attempt).
+  let last: Draft | undefined;
+  const job = await runTransition(
     db,
     config,
     { jobId },
     (draft) => {
+      last = draft;
       const job = draft.tree.jobs.get(jobId);
       if (!job) throw notFound('Job');
       onJobRunning(draft, job);
       return job;
     },
     now,
-  ).then(jobView);
+  );
+  return { view: jobView(job), owesAgents: owesAgents(last) };
 }
 
 export interface FinishJobInput {
@@ -37,17 +65,24 @@ const maxOutputsBytes = 1024 * 1024;
 const maxReasonLength = 4096;
 
 export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobView> {
+  return (await finishJobTransition(db, config, jobId, input, now)).view;
+}
+
+/** As `finishJob`, saying whether the commit owes the agents anything (the next stage's jobs, cancel notices). */
+export async function finishJobTransition(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobTransition> {
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
   if (input.outputs !== undefined) {
     if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
       throw badInput('outputs', 'must be an object by action alias');
     if (JSON.stringify(input.outputs).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
   }
-  return runTransition(
+  let last: Draft | undefined;
+  const job = await runTransition(
     db,
     config,
     { jobId },
     async (draft, ctx) => {
+      last = draft;
       const job = draft.tree.jobs.get(jobId);
       if (!job) throw notFound('Job');
       if (input.reason !== undefined) job.failureReason = input.reason.slice(0, maxReasonLength);
@@ -55,5 +90,6 @@ export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: s
       return job;
     },
     now,
-  ).then(jobView);
+  );
+  return { view: jobView(job), owesAgents: owesAgents(last) };
 }

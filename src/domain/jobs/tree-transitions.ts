@@ -6,8 +6,7 @@ import type { HttpDatabase } from '../../db/client';
 import { jobs, pipelines } from '../../db/schema';
 import type { PipelineTree, TransitionOutcome } from '../../durable/pipeline-tree';
 import { AppError, notFound } from '../../errors';
-import type { JobView } from '../pipelines/service';
-import type { FinishJobInput } from './service';
+import type { FinishJobInput, JobTransition } from './service';
 
 /** The namespace, and the database the trees' transitions go to (as for the agent queues). */
 export interface PipelineTrees {
@@ -15,7 +14,9 @@ export interface PipelineTrees {
   database: string;
 }
 
-async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string) {
+/** The job's tree object; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
+async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string) {
+  if (rootPipelineId !== undefined) return trees.namespace.get(trees.namespace.idFromName(rootPipelineId));
   const [row] = await db
     .select({ rootId: pipelines.rootPipelineId })
     .from(jobs)
@@ -30,10 +31,16 @@ function settled<T>(outcome: TransitionOutcome<T>): T {
   throw new AppError(outcome.refusal.code, outcome.refusal.message, { field: outcome.refusal.field });
 }
 
-export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobRunning(trees.database, jobId));
+export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string): Promise<JobTransition> {
+  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobRunning(trees.database, jobId));
 }
 
-export async function reportJobEnded(db: HttpDatabase, trees: PipelineTrees, jobId: string, input: FinishJobInput): Promise<JobView> {
-  return settled(await (await treeOf(db, trees, jobId)).jobEnded(trees.database, jobId, input));
+export async function reportJobEnded(
+  db: HttpDatabase,
+  trees: PipelineTrees,
+  jobId: string,
+  input: FinishJobInput,
+  rootPipelineId?: string,
+): Promise<JobTransition> {
+  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobEnded(trees.database, jobId, input));
 }

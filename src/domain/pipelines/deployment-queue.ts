@@ -61,7 +61,7 @@ export async function moveQueuesOn(db: HttpDatabase, config: EngineConfig, now: 
 }
 
 /** The environments whose queue a committed draft may let move on: a deployment in it ended or joined a queue. */
-function queuesTouched(draft: Draft): { projectId: string; environmentName: string }[] {
+export function queuesTouched(draft: Draft): { projectId: string; environmentName: string }[] {
   const seen = new Map<string, { projectId: string; environmentName: string }>();
   for (const id of [...draft.newPipelines, ...draft.changedPipelines]) {
     const pipeline = draft.tree.pipelines.get(id)!;

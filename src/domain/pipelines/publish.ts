@@ -14,7 +14,7 @@ import { pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 import type { AgentQueues } from '../agents/queues';
-import { dispatchQueuedJobs, notifyCancellations } from '../jobs/dispatch';
+import { dispatchQueuedJobs } from '../jobs/dispatch';
 
 export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
 
@@ -41,6 +41,14 @@ export const projectEventHub = (hubs: EventHubNamespace, projectId: string) => h
  */
 export function publishPipelineEvents(db: HttpDatabase, hubs: EventHubNamespace, projectId: string): Promise<number> {
   return publishThrough(db, projectId, (events) => projectEventHub(hubs, projectId).publish(events, projectId));
+}
+
+/**
+ * As `publishPipelineEvents`, run by the project's hub itself (`ProjectEventHub.publishFrom`), which
+ * merges the publishes of commits arriving together. `database` as the agent queues take it.
+ */
+export function publishPipelineEventsThroughHub(hubs: EventHubNamespace, database: string, projectId: string): Promise<number> {
+  return projectEventHub(hubs, projectId).publishFrom(database, projectId);
 }
 
 /** The publish loop, with the hand-off given: the hub's own alarm hands its events to itself. */
@@ -91,14 +99,16 @@ export interface AfterCommitContext {
 /**
  * Everything owed after a commit that may have queued, ended or canceled jobs of the project: its
  * events to the hub, its queued jobs to their agents (src/domain/jobs/dispatch.ts), its cancel
- * requests to the queues of the agents holding the jobs. The three are independent: one failing does
- * not stop the others, and the cron tasks repeat whatever failed.
+ * requests to the queues of the agents holding the jobs (the last two read in one round trip, and
+ * handed out independently). The publish and the dispatch are independent: one failing does not
+ * stop the other, and the cron tasks repeat whatever failed.
  */
-export async function afterJobsChanged(context: AfterCommitContext, projectId: string): Promise<void> {
+export async function afterJobsChanged(context: AfterCommitContext, projectId: string, owed: { dispatch: boolean } = { dispatch: true }): Promise<void> {
   const results = await Promise.allSettled([
-    publishPipelineEvents(context.db, context.hubs, projectId),
-    dispatchQueuedJobs(context, { projectId }),
-    notifyCancellations(context, projectId),
+    publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
+    // Its queued jobs and its cancel requests, read in one round trip; skipped when the caller knows
+    // its commit queued no job and asked none to stop (a job marked running: JobTransition.owesAgents).
+    owed.dispatch ? dispatchQueuedJobs(context, { projectId, announceCancellations: true }) : Promise.resolve(),
   ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;

@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_owed_dispatch_idx" ON "jobs" USING btree ("project_id","queued_at") WHERE status = 'QUEUED' and (agent_id is null or dispatched_at is null);
