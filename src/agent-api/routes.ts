@@ -111,7 +111,7 @@ agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
   const projects = await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c), leaseTimings(c.get('config').agents.leaseSeconds));
   // The jobs that were queued for this agent alone go to another eligible one now, not at the next sweep.
-  await Promise.all(projects.map((projectId) => afterCommit(c, projectId)));
+  await Promise.all(projects.map((projectId) => afterCommit(c, projectId, true)));
   return c.body(null, 204);
 });
 
