@@ -33,9 +33,8 @@
 // (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
 // rewritten only when writing that file). The Worker's per-request logging stays off (DEBUG false,
 // wrangler's log level none). Loopback only; every server is stopped at the end.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Logger, run as runGraphileWorker, makeWorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
@@ -69,6 +68,7 @@ import {
   progressReporter,
   rewriteReadmeBlock,
   round2,
+  runAndRecord,
   type Stop,
   startBridges,
   summarize,
@@ -870,22 +870,6 @@ function writeReadme(r: Results): void {
   );
 }
 
-async function main(): Promise<void> {
-  const stops: Stop[] = [];
-  const stateDir = mkdtempSync(join(tmpdir(), 'phobos-bench-jobs-'));
-  try {
-    const results = await run(stops, stateDir);
-    mkdirSync(dirname(resultsPath), { recursive: true });
-    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-    if (resultsPath === recordedResultsPath) writeReadme(results);
-    console.log(`\n${headline(results).join('\n').replaceAll('**', '')}`);
-    console.log(`written to ${resultsPath}${resultsPath === recordedResultsPath ? ' and README.md' : ''}`);
-  } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-}
-
-await main();
+await runAndRecord({ prefix: 'phobos-bench-jobs-', resultsPath, recordedResultsPath, run, writeReadme, headline });
 // wrangler's dev server and the peers' pools leave handles behind; the run is over.
 process.exit(0);

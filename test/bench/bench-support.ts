@@ -4,7 +4,9 @@
 // benchmark rewritten from its results. Imports nothing of the test runner.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
@@ -142,4 +144,32 @@ export function rewriteReadmeBlock(startMarker: string, endMarker: string, body:
   if (at < 0) return false;
   writeFileSync(readmePath, `${readme.slice(0, at)}${block}\n\n${readme.slice(at)}`);
   return true;
+}
+
+/**
+ * A bench's outer frame: a state directory, the run, its results written (and README's block when
+ * the results file is the recorded one), the headline printed, and everything started stopped.
+ */
+export async function runAndRecord<T>(options: {
+  prefix: string;
+  resultsPath: string;
+  recordedResultsPath: string;
+  run: (stops: Stop[], stateDir: string) => Promise<T>;
+  writeReadme: (results: T) => void;
+  headline: (results: T) => string[];
+}): Promise<void> {
+  const stops: Stop[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), options.prefix));
+  try {
+    const results = await options.run(stops, stateDir);
+    mkdirSync(dirname(options.resultsPath), { recursive: true });
+    writeFileSync(options.resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    const recorded = options.resultsPath === options.recordedResultsPath;
+    if (recorded) options.writeReadme(results);
+    console.log(`\n${options.headline(results).join('\n').replaceAll('**', '')}`);
+    console.log(`written to ${options.resultsPath}${recorded ? ' and README.md' : ''}`);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 }

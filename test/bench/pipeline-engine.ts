@@ -18,9 +18,7 @@
 // rewritten only when writing that file). Loopback only; every server is stopped at the end.
 import { neonConfig } from '@neondatabase/serverless';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
@@ -38,7 +36,7 @@ import { startDevWorker } from '../support/dev-worker';
 import { measureEventDelivery, type LatencySummary } from '../support/event-latency';
 import { openSubscription } from '../support/graphql-subscriptions';
 import { lit, ref, storeTemplate, str, template } from '../support/pipeline-templates';
-import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, round2, startBridges, summarize } from './bench-support';
+import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, round2, runAndRecord, startBridges, summarize } from './bench-support';
 
 const stageCount = positiveInteger('BENCH_ENGINE_STAGES', 10);
 const tasksPerStage = positiveInteger('BENCH_ENGINE_TASKS', 100);
@@ -554,22 +552,6 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
   };
 }
 
-async function main(): Promise<void> {
-  const stops: (() => Promise<unknown>)[] = [];
-  const stateDir = mkdtempSync(join(tmpdir(), 'phobos-bench-engine-'));
-  try {
-    const results = await run(stops, stateDir);
-    mkdirSync(dirname(resultsPath), { recursive: true });
-    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-    if (resultsPath === recordedResultsPath) writeReadme(results);
-    console.log(`\n${headline(results).join('\n').replaceAll('**', '')}`);
-    console.log(`written to ${resultsPath}${resultsPath === recordedResultsPath ? ' and README.md' : ''}`);
-  } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-}
-
-await main();
+await runAndRecord({ prefix: 'phobos-bench-engine-', resultsPath, recordedResultsPath, run, writeReadme, headline });
 // wrangler's dev server leaves handles behind; the run is over.
 process.exit(0);
