@@ -6,6 +6,7 @@
 // registry_username, registry_password.
 import { request } from 'node:http';
 import { type DispatchedJob, type Dispatcher, type DispatcherData, parseByteSize, parseList, requiredKey } from './dispatcher';
+import { type JsonAnswer, readJsonAnswer } from './json-response';
 
 const apiVersion = 'v1.41';
 /** Seconds `docker stop` waits after SIGTERM before SIGKILL: the executor reports within it. */
@@ -31,7 +32,7 @@ export class DockerEngine {
   }
 
   /** One Engine API call: its status and body (JSON when it parses). */
-  call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; text: string }> {
+  call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonAnswer> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
@@ -41,21 +42,7 @@ export class DockerEngine {
           path: `/${apiVersion}${path}`,
           headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
         },
-        (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (part: Buffer) => parts.push(part));
-          res.on('end', () => {
-            const text = Buffer.concat(parts).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // Not JSON (image pulls stream lines of JSON): the text stands.
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed, text });
-          });
-          res.on('error', reject);
-        },
+        (res) => readJsonAnswer(res, resolve, reject),
       );
       req.on('error', reject);
       req.end(payload);

@@ -16,6 +16,7 @@ import { AwsClient, AwsV4Signer } from 'aws4fetch';
 import { parse as parseYaml } from 'yaml';
 import { sleep } from '../backoff';
 import { type DispatchedJob, type Dispatcher, type DispatcherData, DispatcherConfigError, parseMap, requiredKey } from './dispatcher';
+import { readJsonAnswer } from './json-response';
 
 interface Cluster {
   server: string;
@@ -151,20 +152,7 @@ class KubernetesApi {
             ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
           },
         },
-        (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (part: Buffer) => parts.push(part));
-          res.on('end', () => {
-            const text = Buffer.concat(parts).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // A non-JSON error page: keep the text.
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        },
+        (res) => readJsonAnswer(res, resolve, reject),
       );
       req.on('error', reject);
       req.end(payload);
