@@ -40,7 +40,6 @@ import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import WebSocket from 'ws';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { loadCaller } from '../../src/auth/caller';
 import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
 import { createDatabase } from '../../src/db/client';
 import { createOrganization } from '../../src/domain/organizations/service';
@@ -61,6 +60,7 @@ import { signInWithPassword } from '../support/browser-sign-in';
 import { databaseVars, startDevWorker } from '../support/dev-worker';
 import { storeTemplate, template } from '../support/pipeline-templates';
 import {
+  adminCallerOf,
   benchDatabase,
   median,
   onOff,
@@ -661,15 +661,7 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
   await ensureAdminUser(databaseUrl, credentials);
   const bridgeUrl = (await startBridges(stops, databaseUrl)).postgres;
   const db = createDatabase({ connectionString: databaseUrl, proxyUrl: bridgeUrl }).http;
-  const adminRow = (await admin.query<{ id: string; username: string }>('select id, username from users where email = $1', [credentials.email])).rows[0]!;
-  const caller = await loadCaller(db, {
-    kind: 'user',
-    userId: adminRow.id,
-    username: adminRow.username,
-    email: credentials.email,
-    isAdmin: true,
-    via: 'access_token',
-  });
+  const caller = await adminCallerOf(db, admin, credentials.email);
   const organization = await createOrganization(db, caller, { name: 'bench-jobs' });
   const project = await createProject(db, caller, { organizationId: organization.id, name: 'jobs' });
   const templateId = await storeTemplate(

@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../scripts/local-stack/database';
+import { loadCaller } from '../../src/auth/caller';
+import type { Caller } from '../../src/auth/rbac';
+import type { HttpDatabase } from '../../src/db/client';
 import { runMigrations } from '../../scripts/local-stack/migrations';
 import { freePort } from '../setup/free-port';
 
@@ -172,4 +175,10 @@ export async function runAndRecord<T>(options: {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** The bench's system administrator (created by ensureAdminUser) as a caller of the domain services. */
+export async function adminCallerOf(db: HttpDatabase, admin: pg.Client, email: string): Promise<Caller> {
+  const row = (await admin.query<{ id: string; username: string }>('select id, username from users where email = $1', [email])).rows[0]!;
+  return loadCaller(db, { kind: 'user', userId: row.id, username: row.username, email, isAdmin: true, via: 'access_token' });
 }

@@ -22,7 +22,6 @@ import { resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { loadCaller } from '../../src/auth/caller';
 import { createDatabase, type HttpDatabase } from '../../src/db/client';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
 import { createOrganization } from '../../src/domain/organizations/service';
@@ -36,7 +35,18 @@ import { startDevWorker } from '../support/dev-worker';
 import { measureEventDelivery, type LatencySummary } from '../support/event-latency';
 import { openSubscription } from '../support/graphql-subscriptions';
 import { lit, ref, storeTemplate, str, template } from '../support/pipeline-templates';
-import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, round2, runAndRecord, startBridges, summarize } from './bench-support';
+import {
+  adminCallerOf,
+  benchDatabase,
+  median,
+  positiveInteger,
+  progressReporter,
+  rewriteReadmeBlock,
+  round2,
+  runAndRecord,
+  startBridges,
+  summarize,
+} from './bench-support';
 
 const stageCount = positiveInteger('BENCH_ENGINE_STAGES', 10);
 const tasksPerStage = positiveInteger('BENCH_ENGINE_TASKS', 100);
@@ -429,15 +439,7 @@ async function run(stops: (() => Promise<unknown>)[], stateDir: string) {
   const db = createDatabase({ connectionString: databaseUrl.toString(), proxyUrl: bridgeUrl }).http;
   progress('Postgres bridge listening');
 
-  const adminRow = (await admin.query<{ id: string; username: string }>('select id, username from users where email = $1', [credentials.email])).rows[0]!;
-  const caller = await loadCaller(db, {
-    kind: 'user',
-    userId: adminRow.id,
-    username: adminRow.username,
-    email: credentials.email,
-    isAdmin: true,
-    via: 'access_token',
-  });
+  const caller = await adminCallerOf(db, admin, credentials.email);
   const organization = await createOrganization(db, caller, { name: 'bench' });
   const engineProject = await createProject(db, caller, { organizationId: organization.id, name: 'engine' });
   const latencyProject = await createProject(db, caller, { organizationId: organization.id, name: 'latency' });
