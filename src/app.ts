@@ -13,6 +13,7 @@ import { cors } from './http/cors';
 import { handleError, handleNotFound } from './http/error-handler';
 import { rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
+import { railingRoutes } from './rest/railing';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { jobLogViewerRoutes } from './routes/job-logs';
@@ -62,6 +63,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', releaseAssetRoutes);
   // GET /api/v1/jobs/:jobId/log/stream: a job's log, live, on a WebSocket.
   app.route('/', jobLogViewerRoutes);
+  // /api/v1/infra, /ve, /health, /tenants: the REST railing (src/rest/).
+  app.route('/', railingRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
   app.onError(handleError);

@@ -13,7 +13,9 @@ export const errorCodes = {
   RESOURCE_LIMIT_EXCEEDED: { status: 422, title: 'Resource limit exceeded' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
+  BAD_GATEWAY: { status: 502, title: 'Bad gateway' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  GATEWAY_TIMEOUT: { status: 504, title: 'Gateway timeout' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -53,6 +53,11 @@ export const organizationPermissions = [
   'approval:respond',
   'agent:view',
   'agent:manage',
+  // The organization's share of the infrastructure railing (/api/v1): its VMs and containers (those
+  // in the Proxmox VE pool named after the organization) and its health; `operate` starts, stops and
+  // reboots them.
+  'infrastructure:view',
+  'infrastructure:operate',
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 
@@ -71,6 +76,10 @@ export const installationPermissions = [
   // Shared agents serve every organization: only system admins see or change them.
   'shared_agent:view',
   'shared_agent:manage',
+  // The infrastructure as a whole (every node, storage pool, VM and container, cluster health and
+  // metrics): only system admins, as it spans every tenant.
+  'cluster:view',
+  'cluster:operate',
 ] as const;
 export type InstallationPermission = (typeof installationPermissions)[number];
 
@@ -202,6 +211,8 @@ const installationActions: Record<Exclude<InstallationPermission, 'resource_limi
   'role:manage': 'manage roles',
   'shared_agent:view': 'view shared agents',
   'shared_agent:manage': 'manage shared agents',
+  'cluster:view': 'view the whole infrastructure',
+  'cluster:operate': 'operate VMs and containers outside any organization',
 };
 
 function describe(permission: Permission): string {

@@ -27,6 +27,7 @@ const diagnostics = variableGroup('Diagnostics');
 const oidcProviders = variableGroup('OIDC providers');
 const jobExecution = variableGroup('Job execution');
 const releasesGroup = variableGroup('Releases');
+const railing = variableGroup('Infrastructure railing');
 
 // Plugin types, which other variables' requirements refer to.
 const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), {
@@ -45,6 +46,11 @@ const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN
 const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(['smtp', 'ses', 'plunk', 'empty']), {
   description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).',
   default: 'empty',
+});
+const proxmoxApiUrl = railing.variable('PHOBOS_PROXMOX_API_URL', k.url, {
+  description:
+    'Base URL of the Proxmox VE API (e.g. `https://pve.example.com:8006`) that `/api/v1/infra` and `/api/v1/ve` call directly when `PHOENIX_RAILING_URL` is unset. Unset: those routes answer 503.',
+  edge: true,
 });
 const ssoProviders = singleSignOn.variable('SSO_PROVIDERS', k.commaList, {
   description:
@@ -295,6 +301,55 @@ export const configDeclaration = {
       description:
         "How long an agent's lease on a job lives without a heartbeat; when it expires the job goes back to the queue (or fails at its lease limit). Agents heartbeat about every third of it, and a session not heard from for about two heartbeats is inactive.",
       default: '90',
+      edge: true,
+    }),
+  },
+  // The REST railing's backends (/api/v1/infra, /ve, /health, /tenants): a Phoenix railing to proxy
+  // to, or Proxmox VE, Prometheus and Alertmanager called directly.
+  railing: {
+    phoenixRailingUrl: railing.variable('PHOENIX_RAILING_URL', k.url, {
+      description:
+        "A Phoenix API railing to proxy `/api/v1` infrastructure, VM and health routes to, with the caller's credential forwarded and responses passed through. Unset: Phobos Edge calls Proxmox VE, Prometheus and Alertmanager itself.",
+      edge: true,
+    }),
+    upstreamTimeoutSeconds: railing.variable('PHOBOS_RAILING_UPSTREAM_TIMEOUT_SECONDS', k.integer(1, 25), {
+      description: 'How long a railing route waits for its upstream (the Phoenix railing, Proxmox VE, Prometheus, Alertmanager) before answering 504.',
+      default: '10',
+      edge: true,
+    }),
+    cacheSeconds: railing.variable('PHOBOS_RAILING_CACHE_SECONDS', k.integer(0, 300), {
+      description: 'How long node and storage lists are reused before Proxmox VE is asked again (0: never cached). VM actions and statuses are never cached.',
+      default: '15',
+      edge: true,
+    }),
+    proxmox: {
+      apiUrl: proxmoxApiUrl,
+      apiTokenId: railing.variable('PHOBOS_PROXMOX_API_TOKEN_ID', k.nonEmptyText, {
+        description: 'Proxmox VE API token id, `USER@REALM!TOKENID` (needed with `PHOBOS_PROXMOX_API_URL`).',
+        edge: true,
+      }),
+      apiTokenSecret: railing.variable('PHOBOS_PROXMOX_API_TOKEN_SECRET', k.nonEmptyText, {
+        description: "The API token's secret (a UUID).",
+        secret: true,
+        edge: true,
+      }),
+      tlsVerify: railing.variable('PHOBOS_PROXMOX_TLS_VERIFY', k.boolean, {
+        description: "Verify the Proxmox VE API's TLS certificate.",
+        default: 'true',
+        edge: true,
+      }),
+    },
+    prometheusUrl: railing.variable('PHOBOS_PROMETHEUS_URL', k.url, {
+      description: 'Base URL of the Prometheus server behind `/api/v1/health` (summary and metrics). Unset: those routes answer 503.',
+      edge: true,
+    }),
+    alertmanagerUrl: railing.variable('PHOBOS_ALERTMANAGER_URL', k.url, {
+      description: "Base URL of the Alertmanager behind `/api/v1/health/alerts` and the summary's alerts. Unset: no alerts are reported.",
+      edge: true,
+    }),
+    promqlMaxLength: railing.variable('PHOBOS_PROMQL_MAX_LENGTH', k.integer(16, 65536), {
+      description: 'Longest PromQL expression `/api/v1/health/metrics` accepts, in characters.',
+      default: '2000',
       edge: true,
     }),
   },

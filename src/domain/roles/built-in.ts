@@ -18,7 +18,8 @@ const viewer = organizationPermissions.filter((permission) => permission.endsWit
 // Discussing a release (comments) is for whoever works on the project, not for read-only viewers.
 const developer = [...viewer, 'pipeline_template:manage', 'project:update', 'pipeline:execute', 'release:comment'] as const;
 // Phobos: a release manager runs releases and their pipelines and templates, and manages service
-// accounts, lifecycles and environments with their protection rules.
+// accounts, lifecycles and environments with their protection rules. Phobos Edge adds: operates the
+// organization's VMs and containers (start, stop, reboot) on the infrastructure railing.
 const releaseManager = [
   ...developer,
   'release:manage',
@@ -26,6 +27,7 @@ const releaseManager = [
   'approval:respond',
   'environment:manage',
   'service_account:manage',
+  'infrastructure:operate',
 ] as const;
 
 /** In the catalog's order, so tables and stored arrays read the same everywhere. */
