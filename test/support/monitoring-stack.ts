@@ -100,7 +100,7 @@ export async function startMonitoringStack(options: MonitoringStackOptions): Pro
   if (!prometheus || !alertmanager) {
     throw new Error(
       `${prometheus ? 'Alertmanager' : 'Prometheus'} is not installed: the health routes are tested against a real Prometheus and Alertmanager. ` +
-        'Install Debian\'s packages: apt-get update && apt-get install -y prometheus prometheus-alertmanager (.ci/run does this).',
+        "Install Debian's packages: apt-get update && apt-get install -y prometheus prometheus-alertmanager (.ci/run does this).",
     );
   }
 
