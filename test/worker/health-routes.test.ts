@@ -92,7 +92,7 @@ describe('who may read the cluster health', () => {
   });
 
   it.each([...clusterPaths, '/tenants/me/health'])('%s: 401 problem+json without credentials, or with a bad one', async (path) => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-token' }, { 'x-api-key': 'not-a-key' }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-a-token' }, { 'x-api-key': 'not-a-key' }] as Record<string, string>[]) {
       const answer = await get(path, headers);
       expect(answer.status).toBe(401);
       expect(answer.type).toBe('application/problem+json');
