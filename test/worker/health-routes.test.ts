@@ -342,6 +342,25 @@ describe('upstreams unset, down or silent', () => {
     }
   });
 
+  it('answers 502 when an upstream answers something other than its API (each URL pointed at the other server)', async () => {
+    expect(await get('/health/metrics?query=up', bearer(admin), { PHOBOS_PROMETHEUS_URL: monitoring.alertmanagerUrl })).toMatchObject({
+      status: 502,
+      body: { code: 'BAD_GATEWAY' },
+    });
+    expect(await get('/health/alerts', bearer(admin), { PHOBOS_ALERTMANAGER_URL: monitoring.prometheusUrl })).toMatchObject({
+      status: 502,
+      body: { code: 'BAD_GATEWAY', detail: 'Alertmanager refused the request (404)' },
+    });
+  });
+
+  it('answers 502 when Prometheus fails to run a well-formed query (an execution error, not bad input)', async () => {
+    // Both node series become one labelset: Prometheus answers 422 `execution`.
+    const query = 'label_replace(up{job="node"}, "instance", "same", "", "")';
+    const { status, body } = await get(`/health/metrics?${new URLSearchParams({ query })}`, bearer(admin));
+    expect(status).toBe(502);
+    expect(body).toMatchObject({ code: 'BAD_GATEWAY', detail: 'Prometheus could not run the query (execution)' });
+  });
+
   it('answers 504 within PHOBOS_RAILING_UPSTREAM_TIMEOUT_SECONDS when an upstream never answers', async () => {
     const silent = { PHOBOS_RAILING_UPSTREAM_TIMEOUT_SECONDS: '1' };
     for (const [path, identity, overrides] of [
