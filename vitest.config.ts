@@ -4,10 +4,11 @@ import { defineConfig } from 'vitest/config';
 import { databaseVariablesFor } from './src/db/connection-string.js';
 
 // Two projects: Node-side tools and config in plain Node; Worker code inside workerd (miniflare)
-// with the bindings of wrangler.toml. Both share one PostgreSQL server and bridge (global setup).
+// with the bindings of wrangler.toml. Both share one PostgreSQL server and bridge (global setup),
+// and the Worker tests one real Prometheus and Alertmanager (global setup; the health routes').
 export default defineConfig({
   test: {
-    globalSetup: ['test/setup/global-database.ts'],
+    globalSetup: ['test/setup/global-database.ts', 'test/setup/global-monitoring.ts'],
     // Two cores: keep files few at a time; servers each take a port of their own.
     maxWorkers: 2,
     // Logs of passing tests are noise; a failing test still shows its own.
@@ -24,6 +25,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => {
             const database = inject('database');
+            const monitoring = inject('monitoring');
             return {
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
@@ -39,6 +41,10 @@ export default defineConfig({
                   PHOBOS_CLIENT_IP_HEADER: 'cf-connecting-ip',
                   TEST_DATABASE_RUN_PREFIX: database.runPrefix,
                   TEST_DATABASE_CLOSED_PORT: String(database.closedPort),
+                  // The railing's health routes answer from the real Prometheus and Alertmanager.
+                  PHOBOS_PROMETHEUS_URL: monitoring.prometheusUrl,
+                  PHOBOS_ALERTMANAGER_URL: monitoring.alertmanagerUrl,
+                  TEST_MONITORING: JSON.stringify(monitoring),
                 },
               },
             };

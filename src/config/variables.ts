@@ -344,11 +344,12 @@ export const configDeclaration = {
       edge: true,
     }),
     alertmanagerUrl: railing.variable('PHOBOS_ALERTMANAGER_URL', k.url, {
-      description: "Base URL of the Alertmanager behind `/api/v1/health/alerts` and the summary's alerts. Unset: no alerts are reported.",
+      description:
+        "Base URL of the Alertmanager behind `/api/v1/health/alerts`, the summary's alert counts and `/api/v1/tenants/me/health` (a tenant's alerts are those whose `tenant` label is its organization's name). Unset: no alerts are reported, and a tenant's health is `unknown`.",
       edge: true,
     }),
     promqlMaxLength: railing.variable('PHOBOS_PROMQL_MAX_LENGTH', k.integer(16, 65536), {
-      description: 'Longest PromQL expression `/api/v1/health/metrics` accepts, in characters.',
+      description: 'Longest PromQL expression `/api/v1/health/metrics` accepts, in characters; a longer one answers 400 naming `query`.',
       default: '2000',
       edge: true,
     }),
