@@ -7,7 +7,7 @@ import { databaseVariablesFor } from './src/db/connection-string.js';
 // with the bindings of wrangler.toml. Both share one PostgreSQL server and bridge (global setup).
 export default defineConfig({
   test: {
-    globalSetup: ['test/setup/global-database.ts'],
+    globalSetup: ['test/setup/global-database.ts', 'test/setup/proxmox-fakes.ts'],
     // Two cores: keep files few at a time; servers each take a port of their own.
     maxWorkers: 2,
     // Logs of passing tests are noise; a failing test still shows its own.
@@ -39,6 +39,8 @@ export default defineConfig({
                   PHOBOS_CLIENT_IP_HEADER: 'cf-connecting-ip',
                   TEST_DATABASE_RUN_PREFIX: database.runPrefix,
                   TEST_DATABASE_CLOSED_PORT: String(database.closedPort),
+                  // Where worker tests start Proxmox VE fakes of their own (test/setup/proxmox-fakes.ts).
+                  TEST_PROXMOX_FAKES_URL: inject('proxmoxFakesUrl'),
                 },
               },
             };
