@@ -16,6 +16,7 @@ import * as agentProtocol from './authorization-matrix/agent-protocol.rows';
 import * as agents from './authorization-matrix/agents.rows';
 import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
+import * as infrastructure from './authorization-matrix/infrastructure.rows';
 import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
@@ -36,6 +37,7 @@ const areas = [
   agents,
   deploymentGates,
   environments,
+  infrastructure,
   jobLogs,
   lifecycles,
   objects,

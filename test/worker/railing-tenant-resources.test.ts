@@ -91,7 +91,7 @@ describe('GET /tenants/me/resources', () => {
     expect(summary(((await response.json()) as { tenants: TenantBody[] }).tenants)).toEqual([{ name: 'acme', vms: [100, 101, 200] }]);
   });
 
-  it('answers an empty list to a user of no organization and to an unscoped admin with no membership, asking Proxmox VE nothing', async () => {
+  it('answers an empty list to a user of no organization, and to an unscoped system admin (whose role bindings are not loaded), asking Proxmox VE nothing', async () => {
     const before = (await w.fake.hits()).length;
     expect((await as('outsider')).body).toEqual({ tenants: [] });
     expect((await as('admin')).body).toEqual({ tenants: [] });
