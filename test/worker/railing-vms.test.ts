@@ -234,6 +234,18 @@ describe('POST /ve/vms/:node/:vmid/start|stop|reboot', () => {
     expect((await posts()) - before).toBe(3);
   });
 
+  it("shows the actions in acme's activity log over GraphQL, to acme's members only", async () => {
+    const query = '{ activityEvents(targetTypes: ["vm", "container"], first: 50) { edges { node { action targetType targetId payload } } } }';
+    type Events = { activityEvents: { edges: { node: { action: string; targetType: string; targetId: string | null; payload: string } }[] } };
+    const seen = await w.h.gql<Events>(query, {}, { as: w.users.owner });
+    const events = seen.data!.activityEvents.edges.map((edge) => edge.node);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((event) => JSON.parse(event.payload).pool === 'acme' && event.targetId === null)).toBe(true);
+    expect(new Set(events.map((event) => event.action))).toEqual(new Set(['start', 'stop', 'reboot']));
+    const outsider = await w.h.gql<Events>(query, {}, { as: w.users.outsider });
+    expect(outsider.data!.activityEvents.edges).toEqual([]);
+  });
+
   it('validates before anything else and answers 401 without credentials', async () => {
     expect((await call('owner', '/ve/vms/pve1/100/start?type=vm', 'POST')).body).toMatchObject({ field: 'type' });
     expect((await call('owner', '/ve/vms/pve1/42/start?type=qemu', 'POST')).body).toMatchObject({ field: 'vmid' });
