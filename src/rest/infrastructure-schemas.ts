@@ -101,12 +101,12 @@ export const vmActionSchema = z
 export const nodeParam = z
   .string()
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'must be a Proxmox VE node name (letters, digits and hyphens, at most 63)')
-  .openapi({ example: 'pve1' });
+  .openapi({ description: 'A Proxmox VE node name.', example: 'pve1' });
 
 /** 100 to 999999999, Proxmox VE's range of guest ids, as decimal digits. */
 export const vmidParam = z
   .string()
   .regex(/^[1-9]\d{2,8}$/, 'must be an integer from 100 to 999999999')
-  .openapi({ example: '100' });
+  .openapi({ description: 'The VM or container id, 100 to 999999999.', example: '100' });
 
 export const guestTypeQuery = z.enum(['qemu', 'lxc'], { message: 'must be qemu or lxc' }).openapi({ description: '`qemu` for a VM, `lxc` for a container.' });
