@@ -5,12 +5,14 @@ import { listNodes, listStorage } from '../domain/infrastructure/cluster';
 import { nodeSchema, storageSchema } from './infrastructure-schemas';
 import { proxmoxFor } from './proxmox/for-request';
 import { problemResponses, railingRouter } from './router';
+import { signedIn } from './signed-in';
 
 export const infraRoutes = railingRouter();
 
 const failures = problemResponses(401, 403, 429, 502, 503, 504);
 
 const listNodesRoute = createRoute({
+  middleware: [signedIn] as const,
   method: 'get',
   path: '/infra/nodes',
   operationId: 'listInfraNodes',
@@ -29,6 +31,7 @@ infraRoutes.openapi(listNodesRoute, async (c) => {
 });
 
 const listStorageRoute = createRoute({
+  middleware: [signedIn] as const,
   method: 'get',
   path: '/infra/storage',
   operationId: 'listInfraStorage',

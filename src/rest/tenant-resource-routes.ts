@@ -4,6 +4,7 @@ import { tenantResources } from '../domain/infrastructure/resources';
 import { vmSchema } from './infrastructure-schemas';
 import { proxmoxFor } from './proxmox/for-request';
 import { problemResponses, railingRouter } from './router';
+import { signedIn } from './signed-in';
 
 export const tenantResourceRoutes = railingRouter();
 
@@ -26,6 +27,7 @@ const tenantResourcesSchema = z
   .openapi('TenantResources');
 
 const route = createRoute({
+  middleware: [signedIn] as const,
   method: 'get',
   path: '/tenants/me/resources',
   operationId: 'getMyTenantResources',

@@ -6,6 +6,7 @@ import { guestTypeQuery, nodeParam, ownedVmSchema, vmActionSchema, vmidParam, vm
 import type { GuestAction } from './proxmox/client';
 import { proxmoxFor } from './proxmox/for-request';
 import { problemResponses, railingRouter } from './router';
+import { signedIn } from './signed-in';
 
 export const vmRoutes = railingRouter();
 
@@ -13,6 +14,7 @@ const guestParams = z.object({ node: nodeParam, vmid: vmidParam });
 const typeQuery = z.object({ type: guestTypeQuery });
 
 const listVmsRoute = createRoute({
+  middleware: [signedIn] as const,
   method: 'get',
   path: '/ve/vms',
   operationId: 'listVms',
@@ -34,6 +36,7 @@ vmRoutes.openapi(listVmsRoute, async (c) => {
 });
 
 const statusRoute = createRoute({
+  middleware: [signedIn] as const,
   method: 'get',
   path: '/ve/vms/{node}/{vmid}/status',
   operationId: 'getVmStatus',
@@ -64,6 +67,7 @@ const actions: Record<GuestAction, { operationId: string; summary: string }> = {
 
 for (const [action, { operationId, summary }] of Object.entries(actions) as [GuestAction, (typeof actions)[GuestAction]][]) {
   const actionRoute = createRoute({
+    middleware: [signedIn] as const,
     method: 'post',
     path: `/ve/vms/{node}/{vmid}/${action}`,
     operationId,

@@ -151,8 +151,13 @@ describe('GET /ve/vms/:node/:vmid/status', () => {
     expect(body).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 
-  it('answers 401 without credentials', async () => {
+  it('answers 401 without credentials, before looking at the parameters', async () => {
     expect((await call('anonymous', '/ve/vms/pve1/100/status?type=qemu')).status).toBe(401);
+    for (const path of ['/ve/vms/pve1/100/status', '/ve/vms/pve_1/1/status?type=kvm', '/ve/vms?node=%20']) {
+      const { status, body } = await call('anonymous', path);
+      expect({ path, status, code: body.code }).toEqual({ path, status: 401, code: 'UNAUTHENTICATED' });
+    }
+    expect((await call('anonymous', '/ve/vms/pve1/7/reboot?type=vm', 'POST')).status).toBe(401);
   });
 });
 
