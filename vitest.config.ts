@@ -8,7 +8,7 @@ import { databaseVariablesFor } from './src/db/connection-string.js';
 // and the Worker tests one real Prometheus and Alertmanager (global setup; the health routes').
 export default defineConfig({
   test: {
-    globalSetup: ['test/setup/global-database.ts', 'test/setup/global-monitoring.ts'],
+    globalSetup: ['test/setup/global-database.ts', 'test/setup/global-monitoring.ts', 'test/setup/proxmox-fakes.ts'],
     // Two cores: keep files few at a time; servers each take a port of their own.
     maxWorkers: 2,
     // Logs of passing tests are noise; a failing test still shows its own.
@@ -45,6 +45,8 @@ export default defineConfig({
                   PHOBOS_PROMETHEUS_URL: monitoring.prometheusUrl,
                   PHOBOS_ALERTMANAGER_URL: monitoring.alertmanagerUrl,
                   TEST_MONITORING: JSON.stringify(monitoring),
+                  // Where worker tests start Proxmox VE fakes of their own (test/setup/proxmox-fakes.ts).
+                  TEST_PROXMOX_FAKES_URL: inject('proxmoxFakesUrl'),
                 },
               },
             };

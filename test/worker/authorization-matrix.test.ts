@@ -17,6 +17,7 @@ import * as agents from './authorization-matrix/agents.rows';
 import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
 import * as health from './authorization-matrix/health.rows';
+import * as infrastructure from './authorization-matrix/infrastructure.rows';
 import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
 import * as objects from './authorization-matrix/objects.rows';
@@ -38,6 +39,7 @@ const areas = [
   deploymentGates,
   environments,
   health,
+  infrastructure,
   jobLogs,
   lifecycles,
   objects,

@@ -4,8 +4,8 @@
 // account speaks for that organization; an unscoped user for every organization they belong to
 // (directly, or through a team) at organization level. Either way only organizations where the
 // caller holds `infrastructure:view` count.
-import { asc, inArray } from 'drizzle-orm';
-import { type Caller, isAllowed, requireAuthenticated } from '../../auth/rbac';
+import { asc, inArray, sql } from 'drizzle-orm';
+import { type Caller, isAllowed, needsRoleBindings, requireAuthenticated } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { organizations } from '../../db/schema';
 
@@ -16,6 +16,9 @@ export interface Tenant {
 
 export async function tenantsOf(db: HttpDatabase, caller: Caller): Promise<Tenant[]> {
   const principal = requireAuthenticated(caller.principal);
+  // An unscoped system admin's role bindings are never loaded (it passes every check without them):
+  // its organizations are read from its memberships instead.
+  if (!needsRoleBindings(caller.principal) && principal.kind === 'user') return organizationsOfMember(db, principal.userId);
   const candidates =
     principal.organizationScope !== undefined
       ? [principal.organizationScope]
@@ -29,4 +32,15 @@ export async function tenantsOf(db: HttpDatabase, caller: Caller): Promise<Tenan
     .from(organizations)
     .where(inArray(organizations.id, ids))
     .orderBy(asc(organizations.name));
+}
+
+/** The organizations a user belongs to at organization level, directly or through a team. */
+async function organizationsOfMember(db: HttpDatabase, userId: string): Promise<Tenant[]> {
+  const result = await db.execute<{ id: string; name: string }>(sql`
+    select o.id, o.name from organizations o
+    where exists (
+      select 1 from memberships m left join team_members t on t.team_id = m.team_id
+      where m.organization_id = o.id and m.project_id is null and (m.user_id = ${userId} or t.user_id = ${userId}))
+    order by o.name`);
+  return result.rows;
 }
