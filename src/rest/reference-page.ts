@@ -136,9 +136,7 @@ function renderSchema(schema: Schema | undefined, depth = 0): Html {
 
 function renderContent(content: MediaTypes | undefined): Html {
   if (!content) return html``;
-  return html`${Object.entries(content).map(
-    ([mediaType, media]) => html`<div class="media"><code>${mediaType}</code>: ${renderSchema(media.schema)}</div>`,
-  )}`;
+  return html`${Object.entries(content).map(([mediaType, media]) => html`<div class="media"><code>${mediaType}</code>: ${renderSchema(media.schema)}</div>`)}`;
 }
 
 function renderSecurity(operation: Operation, document: ApiDocument): Html {

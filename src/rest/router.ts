@@ -19,8 +19,10 @@ export function restRouter(): OpenAPIHono<AppEnv> {
   });
 }
 
-/** A router for railing routes; mount it in src/rest/railing.ts. */
-export const railingRouter = restRouter;
+/** A router for railing routes (a REST router by another name); mount it in src/rest/railing.ts. */
+export function railingRouter(): OpenAPIHono<AppEnv> {
+  return restRouter();
+}
 
 /**
  * A route's first middleware (createRoute's `middleware`) where anonymous callers must learn nothing
@@ -51,8 +53,8 @@ const problemStatuses = {
   403: 'Authenticated, but not allowed.',
   404: 'No such resource, or not one the caller may see.',
   409: 'The resource exists already, or changed meanwhile.',
-  413: 'The body exceeds the route\'s limit.',
-  415: 'The body\'s content type is not accepted.',
+  413: "The body exceeds the route's limit.",
+  415: "The body's content type is not accepted.",
   422: 'Creating it would exceed a resource limit.',
   429: 'Too many requests; see `Retry-After`.',
   502: 'The upstream failed or answered nonsense.',

@@ -23,7 +23,10 @@ const principalSchema = z
       via: z.enum(['access_token', 'external_token', 'api_key']),
       sessionId: z.string().optional(),
       apiKeyId: z.uuid().optional(),
-      organizationScope: z.uuid().optional().openapi({ description: 'Set when the credential is narrowed to one organization (a scoped API key, a token with a tenant claim).' }),
+      organizationScope: z
+        .uuid()
+        .optional()
+        .openapi({ description: 'Set when the credential is narrowed to one organization (a scoped API key, a token with a tenant claim).' }),
       apiKeyExpiresAt: timestamp.optional(),
     }),
     z.object({

@@ -12,7 +12,7 @@ export const jobLogViewerRoutes = restRouter();
 
 const logMessage = z
   .object({
-    offset: z.number().int().openapi({ description: 'Byte offset of `logs` in the job\'s log.' }),
+    offset: z.number().int().openapi({ description: "Byte offset of `logs` in the job's log." }),
     end: z.number().int().openapi({ description: 'Where the next message starts: resume from here.' }),
     logs: z.string(),
     size: z.number().int(),
@@ -27,7 +27,7 @@ const stream = createRoute({
   tags: ['Jobs'],
   summary: "Follow a job's log, live",
   description:
-    'On a WebSocket (`Upgrade: websocket`) or as Server-Sent Events (anything else). Each message (an SSE `data:` line, or a WebSocket text message) is a `JobLogMessage`. Needs `pipeline:view` in the job\'s project.',
+    "On a WebSocket (`Upgrade: websocket`) or as Server-Sent Events (anything else). Each message (an SSE `data:` line, or a WebSocket text message) is a `JobLogMessage`. Needs `pipeline:view` in the job's project.",
   request: {
     // Validated by the service, which names it; the offset likewise (`Last-Event-ID` also resumes).
     params: z.object({ jobId: z.string().openapi({ description: 'The job id.' }) }),
@@ -40,6 +40,4 @@ const stream = createRoute({
   },
 });
 
-jobLogViewerRoutes.openapi(stream, async (c) =>
-  openJobLogStream(c.get('database')().http, c.env, await c.get('caller')(), c.req.param('jobId'), c.req.raw),
-);
+jobLogViewerRoutes.openapi(stream, async (c) => openJobLogStream(c.get('database')().http, c.env, await c.get('caller')(), c.req.param('jobId'), c.req.raw));

@@ -31,7 +31,10 @@ const upload = createRoute({
   // the route declares no JSON or form body for the validator to consume.
   middleware: [requireCredentials] as const,
   request: {
-    params: z.object({ releaseId: z.string().openapi({ description: 'The release id.' }), name: z.string().openapi({ description: 'The asset\'s file name.' }) }),
+    params: z.object({
+      releaseId: z.string().openapi({ description: 'The release id.' }),
+      name: z.string().openapi({ description: "The asset's file name." }),
+    }),
     body: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
   },
   responses: {

@@ -65,7 +65,10 @@ describe('the OpenAPI document', () => {
 
   it('describes problem+json errors, named parameters and request bodies', () => {
     const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
-    const revoke = paths['/auth/api-keys/{id}']!.delete as { parameters: { name: string; in: string; required: boolean }[]; responses: Record<string, unknown> };
+    const revoke = paths['/auth/api-keys/{id}']!.delete as {
+      parameters: { name: string; in: string; required: boolean }[];
+      responses: Record<string, unknown>;
+    };
     expect(revoke.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
     expect(revoke.responses['401']).toMatchObject({ content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
     const create = paths['/auth/api-keys']!.post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };

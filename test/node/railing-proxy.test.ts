@@ -22,11 +22,19 @@ let adminToken: string;
 let scopedKey: string;
 const tenantName = 'acme-railing';
 
-function answer(request: Received, respond: (status: number, body: unknown, headers?: Record<string, string>) => void, destroy: () => void): void | Promise<void> {
+function answer(
+  request: Received,
+  respond: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  destroy: () => void,
+): void | Promise<void> {
   const path = request.url.split('?')[0];
   switch (path) {
     case '/api/v1/infra/nodes':
-      return respond(200, { nodes: [{ node: 'pve1', status: 'online', cpu: 0.1, maxcpu: 8 }] }, { 'set-cookie': 'railing=1; Path=/', 'x-railing': 'yes', 'cache-control': 'max-age=5' });
+      return respond(
+        200,
+        { nodes: [{ node: 'pve1', status: 'online', cpu: 0.1, maxcpu: 8 }] },
+        { 'set-cookie': 'railing=1; Path=/', 'x-railing': 'yes', 'cache-control': 'max-age=5' },
+      );
     case '/api/v1/ve/vms':
       return respond(200, { vms: [], url: request.url });
     case '/api/v1/ve/vms/pve1/999/status':

@@ -61,6 +61,6 @@ describe('deprecated()', () => {
 
   it('marks the operation deprecated in the OpenAPI document', () => {
     const document = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });
-    expect((document.paths?.['/api/v1/old/{id}'] as { get: { deprecated?: boolean } }).get.deprecated).toBe(true);
+    expect((document.paths!['/api/v1/old/{id}'] as { get: { deprecated?: boolean } }).get.deprecated).toBe(true);
   });
 });

@@ -37,7 +37,11 @@ export async function authorizeForwarding(db: HttpDatabase, caller: Caller, requ
   if (requirement === 'cluster:view') authorize(caller, 'cluster:view', installation);
   const cluster = holds(caller, 'cluster:operate') ? 'operate' : holds(caller, 'cluster:view') ? 'view' : undefined;
   const tenants = await tenantsOf(db, caller);
-  if (requirement === 'operate' && cluster !== 'operate' && !tenants.some((tenant) => isAllowed(caller, 'infrastructure:operate', { organizationId: tenant.id }))) {
+  if (
+    requirement === 'operate' &&
+    cluster !== 'operate' &&
+    !tenants.some((tenant) => isAllowed(caller, 'infrastructure:operate', { organizationId: tenant.id }))
+  ) {
     throw forbidden('Starting, stopping and rebooting needs infrastructure:operate in one of your organizations');
   }
   return { tenants, cluster };
