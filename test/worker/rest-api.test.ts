@@ -50,6 +50,7 @@ describe('/api/v1 without credentials', () => {
   it.each([
     ['GET', '/api/v1/no-such-route'],
     ['GET', '/api/v1/'],
+    ['GET', '/api/v1'],
     ['PUT', '/api/v1/releases/r/assets/a.txt'],
     ['PATCH', '/api/v1/releases/r/assets/a.txt'],
     ['GET', '/api/v1/jobs/j/log/stream'],
