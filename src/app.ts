@@ -20,6 +20,7 @@ import { railingRoutes } from './rest/railing';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { jobLogViewerRoutes } from './routes/job-logs';
+import { describeOpenIdProvider } from './routes/oauth/openapi';
 import { oauthRoutes } from './routes/oauth/routes';
 import { objectRoutes } from './routes/objects';
 import { releaseAssetRoutes } from './routes/release-assets';
@@ -56,6 +57,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use('/api/v1/*', requireApiV1Credentials);
   // /.well-known/openid-configuration, /.well-known/jwks.json, /oauth/*: the built-in OpenID Provider.
   app.route('/', oauthRoutes);
+  describeOpenIdProvider(app.openAPIRegistry);
   // /oauth/set-password: the page a one-time set-password link opens.
   app.route('/', setPasswordRoutes);
   // /auth/login/:provider, /auth/callback/:provider, /auth/callback: sign-in through external providers.

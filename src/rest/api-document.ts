@@ -11,6 +11,7 @@ export type ApiDocument = ReturnType<OpenAPIHono<AppEnv>['getOpenAPI31Document']
 
 const tags = [
   { name: 'Identity', description: 'The caller itself and its API keys.' },
+  { name: 'OpenID Provider', description: 'The built-in OpenID Provider: discovery, keys, tokens, revocation, userinfo (OAuth 2.0 and OpenID Connect).' },
   { name: 'Infrastructure', description: 'The Proxmox VE cluster: nodes and storage (REST railing).' },
   { name: 'VMs and containers', description: 'QEMU VMs and LXC containers, and their start, stop and reboot (REST railing).' },
   { name: 'Health', description: 'Cluster health from Prometheus and Alertmanager (REST railing).' },

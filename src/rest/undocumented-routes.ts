@@ -14,10 +14,10 @@ export const undocumentedRoutes: readonly { routes: string; pattern: RegExp; rea
     reason: 'The agent protocol: spoken by the Phobos agent only, versioned with it and typed in src/protocol/agent-v1.ts.',
   },
   {
-    routes: '/.well-known/openid-configuration, /.well-known/jwks.json, /oauth/*',
-    pattern: /^\S+ \/(\.well-known\/(openid-configuration|jwks\.json)|oauth\/(authorize|login|token|revoke|userinfo|sessions\/revoke-all))$/,
+    routes: '/oauth/authorize, /oauth/login',
+    pattern: /^(GET \/oauth\/authorize|POST \/oauth\/login)$/,
     reason:
-      'The built-in OpenID Provider: OAuth 2.0 and OpenID Connect endpoints, described by their RFCs and by the discovery document at /.well-known/openid-configuration, which OIDC clients read instead.',
+      "The built-in OpenID Provider's browser steps: the sign-in page and its form, which OIDC clients reach by redirect (RFC 6749 §4.1, discovery's authorization_endpoint), never call as an API.",
   },
   { routes: '/oauth/set-password', pattern: /^\S+ \/oauth\/set-password$/, reason: 'An HTML page for a browser (a one-time set-password link), not an API.' },
   {

@@ -136,6 +136,23 @@ describe('identity routes through the typed client', () => {
     expect(await malformed.json()).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  it("answers the OpenID Provider's machine endpoints as documented", async () => {
+    const api = apiClient(h, bearer(user));
+    const discovery = await api.GET('/.well-known/openid-configuration');
+    expect(discovery.data).toMatchObject({ issuer: h.config.tokenIssuerUrl, token_endpoint: expect.stringMatching(/\/oauth\/token$/) });
+    const keys = await api.GET('/.well-known/jwks.json');
+    expect(keys.data!.keys.length).toBeGreaterThan(0);
+    const claims = await api.GET('/oauth/userinfo');
+    expect(claims.data).toMatchObject({ sub: user.id, preferred_username: user.name });
+    const refused = await api.POST('/oauth/token', {
+      body: { grant_type: 'refresh_token', refresh_token: 'phr_unknown' },
+      bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(refused.response.status).toBe(400);
+    expect(refused.error).toEqual({ error: 'invalid_grant', error_description: 'unknown refresh token' });
+  });
+
   it('answers /healthz and /readyz as documented', async () => {
     const api = apiClient(h);
     expect((await api.GET('/healthz')).data).toEqual({ status: 'ok' });
