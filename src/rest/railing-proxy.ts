@@ -58,7 +58,9 @@ export const forwardToPhoenixRailing: MiddlewareHandler<AppEnv> = async (c, next
   const base = c.get('config').railing.phoenixRailingUrl;
   if (!base) return next();
   const url = new URL(c.req.url);
-  const operation = forwardedOperations.find((candidate) => candidate.method === c.req.method && candidate.path.test(url.pathname));
+  // Hono answers HEAD with its GET route, dropping the body: so does the proxy (the upstream sees a GET).
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  const operation = forwardedOperations.find((candidate) => candidate.method === method && candidate.path.test(url.pathname));
   if (!operation) return next();
 
   const grant = await authorizeForwarding(c.get('database')().http, await c.get('caller')(), operation.needs);
@@ -73,9 +75,9 @@ export const forwardToPhoenixRailing: MiddlewareHandler<AppEnv> = async (c, next
 
   const call: UpstreamCall = { upstream: 'The Phoenix railing', timeoutSeconds: c.get('config').railing.upstreamTimeoutSeconds };
   const response = await fetchUpstream(call, `${base.replace(/\/+$/, '')}${url.pathname}${url.search}`, {
-    method: c.req.method,
+    method,
     headers,
-    body: c.req.method === 'GET' ? undefined : await c.req.arrayBuffer(),
+    body: method === 'GET' ? undefined : await c.req.arrayBuffer(),
     // A redirect would take the caller's credential somewhere else: never followed, never passed on.
     redirect: 'manual',
   });

@@ -99,6 +99,11 @@ describe('proxy mode refuses before forwarding', () => {
     },
   );
 
+  it('treats HEAD as the GET it stands for', async () => {
+    expect(await outcomes('HEAD', '/api/v1/infra/nodes')).toMatchObject({ anonymous: 401, admin: forwarded, owner: 403 });
+    expect(await outcomes('HEAD', '/api/v1/ve/vms')).toMatchObject({ anonymous: 401, viewer: forwarded });
+  });
+
   it('forwards only the contract: other paths and methods under the prefixes stay here', async () => {
     const headers = callers.admin;
     for (const [method, path] of [
