@@ -68,6 +68,12 @@ interface SecurityScheme {
 
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
+/** Description text (CommonMark in OpenAPI) as HTML; only its `code spans` are rendered, the rest stays text. */
+function prose(text: string | undefined): Html {
+  const parts = (text ?? '').split('`');
+  return html`${parts.map((part, index) => (index % 2 === 1 && index < parts.length - 1 ? html`<code>${part}</code>` : part))}`;
+}
+
 const anchor = (text: string) => text.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
 const schemaName = (ref: string) => ref.replace('#/components/schemas/', '');
 
@@ -105,7 +111,7 @@ function renderSchema(schema: Schema | undefined, depth = 0): Html {
   }
   if (schema.allOf) return html`${schema.allOf.map((part) => renderSchema(part, depth + 1))}`;
   const notes = constraints(schema);
-  const head = html`<span class="type">${typeOf(schema)}</span>${schema.description ? html` — ${schema.description}` : ''}${
+  const head = html`<span class="type">${typeOf(schema)}</span>${schema.description ? html` — ${prose(schema.description)}` : ''}${
     notes.length > 0 ? html` <span class="notes">(${notes.join('; ')})</span>` : ''
   }`;
   if (depth > 6) return head;
@@ -151,8 +157,8 @@ function renderOperation(method: string, path: string, operation: Operation, doc
     <h3><a href="#${id}"><span class="method ${method}">${method.toUpperCase()}</span> <code>${path}</code></a>${
       operation.deprecated ? html` <span class="deprecated">deprecated</span>` : ''
     }</h3>
-    ${operation.summary ? html`<p><strong>${operation.summary}</strong></p>` : ''}
-    ${operation.description ? html`<p>${operation.description}</p>` : ''}
+    ${operation.summary ? html`<p><strong>${prose(operation.summary)}</strong></p>` : ''}
+    ${operation.description ? html`<p>${prose(operation.description)}</p>` : ''}
     ${renderSecurity(operation, document)}
     ${
       operation.parameters && operation.parameters.length > 0
@@ -166,7 +172,7 @@ function renderOperation(method: string, path: string, operation: Operation, doc
                       <td><code>${parameter.name}</code>${parameter.required ? html` <span class="required">required</span>` : ''}</td>
                       <td>${parameter.in}</td>
                       <td>${parameter.schema ? renderSchema(parameter.schema) : ''}</td>
-                      <td>${parameter.description ?? ''}</td>
+                      <td>${prose(parameter.description)}</td>
                     </tr>`,
                 )}
               </tbody>
@@ -183,7 +189,7 @@ function renderOperation(method: string, path: string, operation: Operation, doc
     <dl class="responses">
       ${Object.entries(operation.responses ?? {}).map(
         ([status, response]) => html`<dt>${status}</dt>
-          <dd>${response.description ?? ''}${renderContent(response.content)}</dd>`,
+          <dd>${prose(response.description)}${renderContent(response.content)}</dd>`,
       )}
     </dl>
   </section>`;
@@ -235,7 +241,7 @@ export function renderReferencePage(document: ApiDocument): Html {
   <body>
     <header>
       <h1>${document.info.title} <small>v${document.info.version}</small></h1>
-      ${(document.info.description ?? '').split('\n\n').map((paragraph) => html`<p>${paragraph}</p>`)}
+      ${(document.info.description ?? '').split('\n\n').map((paragraph) => html`<p>${prose(paragraph)}</p>`)}
       <p>The machine-readable document: <a href="/api/docs/openapi.json">/api/docs/openapi.json</a> (OpenAPI ${document.openapi}).</p>
       <nav>
         <ul>
@@ -253,12 +259,12 @@ export function renderReferencePage(document: ApiDocument): Html {
           ([name, scheme]) => html`<dt><code>${name}</code>: ${
             scheme.type === 'apiKey' ? html`header <code>${scheme.name}</code>` : html`<code>Authorization: Bearer</code> ${scheme.bearerFormat ?? ''}`
           }</dt>
-          <dd>${scheme.description ?? ''}</dd>`,
+          <dd>${prose(scheme.description)}</dd>`,
         )}
       </dl>
       ${tagged.map(
         ([tag, operations]) => html`<h2 id="tag-${anchor(tag)}">${tag}</h2>
-          ${descriptions.get(tag) ? html`<p>${descriptions.get(tag)}</p>` : ''}
+          ${descriptions.get(tag) ? html`<p>${prose(descriptions.get(tag))}</p>` : ''}
           ${operations.map(({ method, path, operation }) => renderOperation(method, path, operation, document))}`,
       )}
       <h2 id="schemas">Schemas</h2>
@@ -267,7 +273,7 @@ export function renderReferencePage(document: ApiDocument): Html {
       <dl>
         ${undocumentedRoutes
           .filter((entry) => entry.routes.startsWith('/'))
-          .map((entry) => html`<dt><code>${entry.routes}</code></dt><dd>${entry.reason}</dd>`)}
+          .map((entry) => html`<dt><code>${entry.routes}</code></dt><dd>${prose(entry.reason)}</dd>`)}
       </dl>
     </main>
   </body>

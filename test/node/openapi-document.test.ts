@@ -7,7 +7,8 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { describe, expect, it } from 'vitest';
 import { apiTypesPath, renderApiTypes } from '../../scripts/openapi-types';
 import { createApp } from '../../src/app';
-import { apiDocumentOf } from '../../src/rest/api-document';
+import { apiDocumentOf, type ApiDocument } from '../../src/rest/api-document';
+import { renderReferencePage } from '../../src/rest/reference-page';
 import { whyUndocumented } from '../../src/rest/undocumented-routes';
 
 const app = createApp();
@@ -73,6 +74,22 @@ describe('the OpenAPI document', () => {
     expect(revoke.responses['401']).toMatchObject({ content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
     const create = paths['/auth/api-keys']!.post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
     expect(create.requestBody.content['application/json']!.schema.required).toEqual(['name']);
+  });
+});
+
+describe('the reference page', () => {
+  it('escapes everything the document says, rendering only its code spans', async () => {
+    const hostile = {
+      ...document,
+      info: { ...document.info, description: 'Send `<b>X-API-Key</b>` <script>alert(1)</script>' },
+      paths: { '/x/{a"b}': { get: { summary: '<img src=x onerror=alert(1)>', responses: { 200: { description: '`ok`' } } } } },
+    } as unknown as ApiDocument;
+    const page = String(await renderReferencePage(hostile));
+    expect(page).not.toMatch(/<script|<img|<b>/);
+    expect(page).toContain('<code>&lt;b&gt;X-API-Key&lt;/b&gt;</code> &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(page).toContain('<code>/x/{a&quot;b}</code>');
+    expect(page).toContain('<dd><code>ok</code>');
   });
 });
 
