@@ -19,6 +19,9 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node' },
+        // src/app.ts outside workerd (the OpenAPI document's tests): its Durable Object classes
+        // extend a stand-in (scripts/node-stubs/).
+        resolve: { alias: { 'cloudflare:workers': new URL('./scripts/node-stubs/cloudflare-workers.mjs', import.meta.url).pathname } },
       },
       {
         extends: true,

@@ -1,7 +1,7 @@
 // The route table: every HTTP surface of the Worker, mounted in one place. Middleware (src/http/)
 // decides request-wide concerns once; transports (src/routes/, src/graphql/routes.ts) parse, call a
 // service and answer; services (src/auth/, src/domain/) decide.
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { secureHeaders } from 'hono/secure-headers';
 import { jobLogRoutes } from './agent-api/logs';
 import { agentApiRoutes } from './agent-api/routes';
@@ -13,10 +13,14 @@ import { cors } from './http/cors';
 import { handleError, handleNotFound } from './http/error-handler';
 import { rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
+import { requireApiV1Credentials } from './rest/api-v1-credentials';
+import { registerApiDocs } from './rest/docs-routes';
+import { methodNotAllowedOr } from './rest/method-not-allowed';
 import { railingRoutes } from './rest/railing';
 import { accountRoutes } from './routes/account';
 import { healthRoutes } from './routes/health';
 import { jobLogViewerRoutes } from './routes/job-logs';
+import { describeOpenIdProvider } from './routes/oauth/openapi';
 import { oauthRoutes } from './routes/oauth/routes';
 import { objectRoutes } from './routes/objects';
 import { releaseAssetRoutes } from './routes/release-assets';
@@ -24,8 +28,10 @@ import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
 import { vcsRoutes } from './routes/vcs';
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+// An OpenAPIHono: REST routes declared with createRoute (src/routes/, src/rest/) are collected into
+// the OpenAPI document served at /api/docs/openapi.json (src/rest/docs-routes.ts).
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext());
   app.use('*', secureHeaders());
   // Preflights are answered here, before authentication and rate limiting.
@@ -47,8 +53,11 @@ export function createApp(): Hono<AppEnv> {
   // credentials are refused are counted against their address inside authenticate()).
   app.use('*', authenticate());
   app.use('*', rateLimit());
+  // /api/v1/*: 401 for anonymous callers before routing, unknown paths and methods included.
+  app.use('/api/v1/*', requireApiV1Credentials);
   // /.well-known/openid-configuration, /.well-known/jwks.json, /oauth/*: the built-in OpenID Provider.
   app.route('/', oauthRoutes);
+  describeOpenIdProvider(app.openAPIRegistry);
   // /oauth/set-password: the page a one-time set-password link opens.
   app.route('/', setPasswordRoutes);
   // /auth/login/:provider, /auth/callback/:provider, /auth/callback: sign-in through external providers.
@@ -67,7 +76,9 @@ export function createApp(): Hono<AppEnv> {
   app.route('/', railingRoutes);
   // /graphql, /graphql/schema, /graphql-playground.
   app.route('/', graphqlRoutes);
+  // /api/docs/openapi.json, /api/docs: the document of every route above, and its reference page.
+  registerApiDocs(app);
   app.onError(handleError);
-  app.notFound(handleNotFound);
+  app.notFound(methodNotAllowedOr(() => app.routes, handleNotFound));
   return app;
 }

@@ -11,7 +11,7 @@ export interface UserPrincipal {
   via: 'access_token' | 'external_token' | 'api_key';
   sessionId?: string;
   apiKeyId?: string;
-  /** Set when an API key limits the user to one organization. */
+  /** Set when the credential limits the user to one organization: a scoped API key, or a provider token's tenant claim. */
   organizationScope?: string;
   /** When the API key the request authenticated with expires: keys it creates may not outlive it. */
   apiKeyExpiresAt?: Date;

@@ -373,6 +373,11 @@ export const configDeclaration = {
     issuerUrl: oidcProviders.required('ISSUER_URL', k.url, { description: "Configured OIDC provider's issuer URL (required for each provider)." }),
     clientId: oidcProviders.required('CLIENT_ID', k.nonEmptyText, { description: 'Client ID for identity provider (required for each provider).' }),
     usernameClaim: oidcProviders.variable('USERNAME_CLAIM', k.nonEmptyText, { description: 'Supported username claim.', default: 'sub' }),
+    tenantClaim: oidcProviders.variable('TENANT_CLAIM', k.nonEmptyText, {
+      description:
+        "Claim of the provider's bearer tokens naming the organization the token acts in (its tenant): such a token is narrowed to that organization, like an organization-scoped API key. A token naming no existing organization is refused.",
+      default: 'tenant',
+    }),
     scope: oidcProviders.variable('SCOPE', k.nonEmptyText, { description: 'OAuth scopes used by the Phobos UI.', default: 'openid profile email' }),
     clientSecret: oidcProviders.variable('CLIENT_SECRET', k.nonEmptyText, {
       description: 'Client secret, for providers that require a confidential client.',

@@ -1,11 +1,11 @@
 // Liveness and readiness. /healthz answers as long as the Worker runs; /readyz says whether it can
 // serve: the database answers, and it has every migration this build ships. Each check reports its
 // own status so an operator sees which part is down.
+import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { Hono } from 'hono';
 import { readMigrationStatus } from '../db/migration-status';
-import type { AppEnv } from '../http/app-env';
 import { withTimeout } from '../platform/timeout';
+import { restRouter } from '../rest/router';
 import { databaseFor, isDatabaseConfigured } from '../runtime';
 
 type CheckStatus = 'pass' | 'fail' | 'skip';
@@ -17,11 +17,40 @@ interface Check {
 
 const readinessTimeoutMs = 3000;
 
-export const healthRoutes = new Hono<AppEnv>();
+export const healthRoutes = restRouter();
 
-healthRoutes.get('/healthz', (c) => c.json({ status: 'ok' }));
+const liveness = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['Operations'],
+  summary: 'Liveness',
+  description: 'Answers as long as the Worker runs. Never authenticated, never rate limited.',
+  security: [],
+  responses: { 200: { description: 'The Worker runs.', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+});
 
-healthRoutes.get('/readyz', async (c) => {
+healthRoutes.openapi(liveness, (c) => c.json({ status: 'ok' as const }, 200));
+
+const checkSchema = z
+  .object({ status: z.enum(['pass', 'fail', 'skip']), message: z.string().optional() })
+  .catchall(z.unknown())
+  .openapi('ReadinessCheck', { description: 'One check: `latencyMs` for the database, `applied` and `expected` for migrations.' });
+const readinessSchema = z.object({ status: z.enum(['ok', 'fail']), checks: z.record(z.string(), checkSchema) }).openapi('Readiness');
+
+const readiness = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['Operations'],
+  summary: 'Readiness',
+  description: 'Whether the Worker can serve: the database answers, and it has every migration this build ships. Never authenticated, never rate limited.',
+  security: [],
+  responses: {
+    200: { description: 'Ready.', content: { 'application/json': { schema: readinessSchema } } },
+    503: { description: 'Not ready; the failing check says why.', content: { 'application/json': { schema: readinessSchema } } },
+  },
+});
+
+healthRoutes.openapi(readiness, async (c) => {
   const config = c.get('config');
   const checks: Record<string, Check> = {};
   if (!isDatabaseConfigured(config)) {
@@ -52,5 +81,5 @@ healthRoutes.get('/readyz', async (c) => {
     }
   }
   const ready = Object.values(checks).every((check) => check.status === 'pass');
-  return c.json({ status: ready ? 'ok' : 'fail', checks }, ready ? 200 : 503);
+  return ready ? c.json({ status: 'ok' as const, checks }, 200) : c.json({ status: 'fail' as const, checks }, 503);
 });

@@ -4,15 +4,15 @@
 // valid URL (a browser, an agent, curl) may download; a bad or expired signature is 403 for
 // everyone, signed-in or not. Objects are user content served from the API's origin, so they are
 // always attachments in a sandbox, never rendered as pages of the API.
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { AppError } from '../errors';
-import type { AppEnv } from '../http/app-env';
 import { parseRangeHeader } from '../http/range-header';
 import { type ByteRange, type ObjectContent, ObjectStoreError } from '../platform/object-store/object-store';
 import { objectStoreFor } from '../platform/object-store/select';
 import { downloadPath, verifyDownload } from '../platform/object-store/signed-download';
+import { problemResponses, restRouter } from '../rest/router';
 
-export const objectRoutes = new Hono<AppEnv>();
+export const objectRoutes = restRouter();
 
 function unavailable(error: unknown): never {
   if (error instanceof ObjectStoreError && error.code === 'unavailable') {
@@ -27,7 +27,36 @@ function contentDisposition(key: string): string {
   return `attachment; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-objectRoutes.get(downloadPath, async (c) => {
+const binary = { schema: { type: 'string', format: 'binary' } } as const;
+
+const download = createRoute({
+  method: 'get',
+  path: downloadPath,
+  tags: ['Objects'],
+  summary: 'Download an object through a signed URL',
+  description:
+    'The Worker signs these URLs (release assets, job logs); the signature is the authorization, so no credentials are asked. A missing, forged or expired signature is 403 for everyone. Objects are always attachments in a sandbox.',
+  security: [],
+  request: {
+    // Optional to the validator on purpose: a link missing a part is a bad signature (403), never a 400.
+    query: z.object({
+      key: z.string().optional().openapi({ description: 'The object key (part of the signed URL).' }),
+      expires: z.string().optional().openapi({ description: 'Unix time the URL expires at (part of the signed URL).' }),
+      signature: z.string().optional().openapi({ description: 'The signature (part of the signed URL).' }),
+    }),
+    headers: z.object({ range: z.string().optional().openapi({ description: '`bytes=<from>-` or `bytes=-<suffix length>`.' }) }),
+  },
+  responses: {
+    200: { description: 'The object.', content: { 'application/octet-stream': binary } },
+    206: { description: 'The requested range of the object (`Content-Range`).', content: { 'application/octet-stream': binary } },
+    403: problemResponses(403)[403],
+    404: problemResponses(404)[404],
+    416: { description: 'The range lies beyond the object; `Content-Range: bytes */<size>`.' },
+    503: { description: 'The object store is unavailable.', content: problemResponses(503)[503].content },
+  },
+});
+
+objectRoutes.openapi(download, async (c) => {
   const config = c.get('config');
   const secret = config.jwsProvider.keyEncryptionKey;
   const verdict = secret ? await verifyDownload(secret, c.req.query()) : 'invalid';

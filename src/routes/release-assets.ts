@@ -2,17 +2,48 @@
 // to the object store (Content-Type kept; Content-Length, when sent, refused at once over the limit).
 // Authenticated like every route; the service authorizes (release:manage) and limits the size.
 // The general body limit does not apply to this route alone (src/http/body-limit.ts).
-import { Hono } from 'hono';
-import { requireAuthenticated } from '../auth/rbac';
+import { createRoute, z } from '@hono/zod-openapi';
 import { maxAssetBytes, uploadReleaseAsset } from '../domain/releases/assets';
 import { AppError, badInput } from '../errors';
-import type { AppEnv } from '../http/app-env';
 import { objectStoreFor } from '../platform/object-store/select';
+import { problemResponses, requireCredentials, restRouter } from '../rest/router';
 
-export const releaseAssetRoutes = new Hono<AppEnv>();
+export const releaseAssetRoutes = restRouter();
 
-releaseAssetRoutes.put('/api/v1/releases/:releaseId/assets/:name', async (c) => {
-  requireAuthenticated(c.get('principal'));
+const assetSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    sizeBytes: z.number().int(),
+    sha256: z.string().openapi({ description: 'Hex SHA-256 of the content, computed while it streamed.' }),
+    contentType: z.string().nullable(),
+    createdAt: z.iso.datetime({ offset: true }),
+  })
+  .openapi('ReleaseAsset');
+
+const upload = createRoute({
+  method: 'put',
+  path: '/api/v1/releases/{releaseId}/assets/{name}',
+  tags: ['Releases'],
+  summary: 'Upload a release asset',
+  description: `The request body is the asset, streamed to the object store (\`release:manage\` in the release's project). At most ${maxAssetBytes} bytes; a \`Content-Length\` over the limit is refused at once.`,
+  // The parameters are validated by the service (it names them); the body is never read here, so
+  // the route declares no JSON or form body for the validator to consume.
+  middleware: [requireCredentials] as const,
+  request: {
+    params: z.object({
+      releaseId: z.string().openapi({ description: 'The release id.' }),
+      name: z.string().openapi({ description: "The asset's file name." }),
+    }),
+    body: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+  },
+  responses: {
+    201: { description: 'The stored asset.', content: { 'application/json': { schema: z.object({ asset: assetSchema }) } } },
+    ...problemResponses(400, 401, 403, 404, 409, 413),
+  },
+});
+
+releaseAssetRoutes.openapi(upload, async (c) => {
   const length = c.req.header('content-length');
   let declaredSize: number | undefined;
   if (length !== undefined) {
@@ -32,7 +63,16 @@ releaseAssetRoutes.put('/api/v1/releases/:releaseId/assets/:name', async (c) => 
     body,
   });
   return c.json(
-    { asset: { id: asset.id, name: asset.name, sizeBytes: asset.sizeBytes, sha256: asset.sha256, contentType: asset.contentType, createdAt: asset.createdAt } },
+    {
+      asset: {
+        id: asset.id,
+        name: asset.name,
+        sizeBytes: asset.sizeBytes,
+        sha256: asset.sha256,
+        contentType: asset.contentType,
+        createdAt: asset.createdAt.toISOString(),
+      },
+    },
     201,
   );
 });

@@ -78,7 +78,7 @@ describe('loadConfig values', () => {
     expect(loadConfig({ PHOBOS_HTTP_RATE_LIMIT: '0' }).server.httpRateLimit).toEqual({ limit: 0, windowSeconds: 1 });
   });
 
-  it('collects indexed OIDC providers with their username claim default', () => {
+  it('collects indexed OIDC providers with their username and tenant claim defaults', () => {
     const config = loadConfig({
       PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL: 'https://idp.example.com',
       PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'phobos-ui',
@@ -86,10 +86,27 @@ describe('loadConfig values', () => {
       PHOBOS_OAUTH_PROVIDERS_2_CLIENT_ID: 'x',
       PHOBOS_OAUTH_PROVIDERS_2_USERNAME_CLAIM: 'email',
       PHOBOS_OAUTH_PROVIDERS_2_SCOPE: 'openid email',
+      PHOBOS_OAUTH_PROVIDERS_2_TENANT_CLAIM: 'organization',
     });
     expect(config.oauthProviders).toEqual([
-      { index: 0, issuerUrl: 'https://idp.example.com', clientId: 'phobos-ui', clientSecret: undefined, usernameClaim: 'sub', scope: 'openid profile email' },
-      { index: 2, issuerUrl: 'https://other.example.com', clientId: 'x', clientSecret: undefined, usernameClaim: 'email', scope: 'openid email' },
+      {
+        index: 0,
+        issuerUrl: 'https://idp.example.com',
+        clientId: 'phobos-ui',
+        clientSecret: undefined,
+        usernameClaim: 'sub',
+        tenantClaim: 'tenant',
+        scope: 'openid profile email',
+      },
+      {
+        index: 2,
+        issuerUrl: 'https://other.example.com',
+        clientId: 'x',
+        clientSecret: undefined,
+        usernameClaim: 'email',
+        tenantClaim: 'organization',
+        scope: 'openid email',
+      },
     ]);
   });
 

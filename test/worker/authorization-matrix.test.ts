@@ -24,6 +24,7 @@ import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
 import * as releases from './authorization-matrix/releases.rows';
+import * as restApi from './authorization-matrix/rest-api.rows';
 import * as roles from './authorization-matrix/roles.rows';
 import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
@@ -46,6 +47,7 @@ const areas = [
   pipelineEvents,
   pipelines,
   releases,
+  restApi,
   roles,
   teams,
   templates,

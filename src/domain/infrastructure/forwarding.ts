@@ -1,0 +1,48 @@
+// What Phobos Edge decides itself before it forwards a railing request to the Phoenix railing
+// (PHOENIX_RAILING_URL, src/rest/railing-proxy.ts), and what it tells the upstream about the
+// caller. The route-level rules of the railing apply here as they do to the routes Phobos Edge
+// answers itself; the rules that need a VM's owner (its Proxmox VE pool) are the upstream's, which
+// gets the tenants to apply them with:
+// - cluster-wide routes (nodes, storage, cluster health and metrics) need `cluster:view`;
+// - starting, stopping and rebooting needs `cluster:operate`, or `infrastructure:operate` in at
+//   least one of the caller's tenants (which VM it may operate is the upstream's to check);
+// - listing VMs, a VM's status, and the caller's own tenants need a credential only.
+import { installation, authorize, type Caller, isAllowed, requireAuthenticated } from '../../auth/rbac';
+import type { HttpDatabase } from '../../db/client';
+import { AppError, forbidden } from '../../errors';
+import { type Tenant, tenantsOf } from './tenants';
+
+export type ForwardingRequirement = 'credentials' | 'cluster:view' | 'operate';
+
+export interface ForwardingGrant {
+  /** The organizations the verified credential speaks for (tenantsOf), never from the request. */
+  tenants: Tenant[];
+  /** What the caller may do on the whole cluster, if anything. */
+  cluster: 'view' | 'operate' | undefined;
+}
+
+function holds(caller: Caller, permission: 'cluster:view' | 'cluster:operate'): boolean {
+  try {
+    authorize(caller, permission, installation);
+    return true;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'FORBIDDEN') return false;
+    throw error;
+  }
+}
+
+/** Refuses the caller (UNAUTHENTICATED, FORBIDDEN) or says what to tell the upstream about it. */
+export async function authorizeForwarding(db: HttpDatabase, caller: Caller, requirement: ForwardingRequirement): Promise<ForwardingGrant> {
+  requireAuthenticated(caller.principal);
+  if (requirement === 'cluster:view') authorize(caller, 'cluster:view', installation);
+  const cluster = holds(caller, 'cluster:operate') ? 'operate' : holds(caller, 'cluster:view') ? 'view' : undefined;
+  const tenants = await tenantsOf(db, caller);
+  if (
+    requirement === 'operate' &&
+    cluster !== 'operate' &&
+    !tenants.some((tenant) => isAllowed(caller, 'infrastructure:operate', { organizationId: tenant.id }))
+  ) {
+    throw forbidden('Starting, stopping and rebooting needs infrastructure:operate in one of your organizations');
+  }
+  return { tenants, cluster };
+}
