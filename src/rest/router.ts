@@ -34,7 +34,7 @@ export const requireCredentials: MiddlewareHandler<AppEnv> = async (c, next) => 
 };
 
 /** RFC 9457 problem details (src/http/problem.ts), the body of every error answer. */
-export const problemSchema = z
+const problemSchema = z
   .object({
     type: z.string(),
     title: z.string(),

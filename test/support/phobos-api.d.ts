@@ -164,6 +164,345 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every alert Alertmanager holds (active, silenced, inhibited)
+         * @description Empty when PHOBOS_ALERTMANAGER_URL is unset. Needs `cluster:view`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The alerts. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HealthAlerts"];
+                    };
+                };
+                /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated, but not allowed. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see `Retry-After`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream failed or answered nonsense. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream is not configured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream did not answer in time. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A PromQL query against Prometheus: instant, or a range query with start, end and step
+         * @description The expression is passed to Prometheus only as a form parameter. A syntax error Prometheus reports is 400 naming `query`. Needs `cluster:view`.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Range queries: the last time, not before `start`. */
+                    end?: string;
+                    /** @description A PromQL expression (at most PHOBOS_PROMQL_MAX_LENGTH characters). */
+                    query: string;
+                    /** @description Range queries: the first time (RFC 3339 or unix seconds). */
+                    start?: string;
+                    /** @description Range queries: the resolution, a duration (`30s`, `1m`) or seconds; at most 11,000 points per series. */
+                    step?: string;
+                    /** @description Instant queries: the evaluation time (RFC 3339 or unix seconds); default now. */
+                    time?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus's answer. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HealthMetrics"];
+                    };
+                };
+                /** @description A parameter is missing or malformed; `field` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated, but not allowed. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see `Retry-After`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream failed or answered nonsense. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream is not configured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream did not answer in time. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cluster's health: hosts from Prometheus, alert counts from Alertmanager, and a status from both
+         * @description Needs the installation permission `cluster:view` (system administrators).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The summary. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HealthSummary"];
+                    };
+                };
+                /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated, but not allowed. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see `Retry-After`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream failed or answered nonsense. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream is not configured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream did not answer in time. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/infra/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Proxmox VE cluster's nodes
+         * @description Every node with its load. Needs `cluster:view` (system administrators). Cached for `PHOBOS_RAILING_CACHE_SECONDS`.
+         */
+        get: operations["listInfraNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/infra/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Proxmox VE cluster's storage pools
+         * @description Every storage pool on every node. Needs `cluster:view` (system administrators). Cached for `PHOBOS_RAILING_CACHE_SECONDS`.
+         */
+        get: operations["listInfraStorage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{jobId}/log/stream": {
         parameters: {
             query?: never;
@@ -350,6 +689,201 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/me/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's tenants' health, from their alerts
+         * @description Any authenticated caller; the tenants come only from the verified credential.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Health by tenant. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantsHealth"];
+                    };
+                };
+                /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see `Retry-After`. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream failed or answered nonsense. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The upstream did not answer in time. */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/me/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The resources of the caller's tenants
+         * @description A tenant is an organization, taken only from the verified credential: an organization-scoped API key, a token with a tenant claim or a service account speaks for its one organization; an unscoped user for every organization they belong to where they hold `infrastructure:view`. Grouped by tenant; empty when there is none.
+         */
+        get: operations["getMyTenantResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ve/vms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * VMs and containers the caller may see
+         * @description With `cluster:view` (system administrators), every guest of the cluster; otherwise those of the caller's tenants: a guest belongs to the organization named after its Proxmox VE pool. Never cached.
+         */
+        get: operations["listVms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ve/vms/{node}/{vmid}/reboot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reboot a VM or container (a clean shutdown, then a start)
+         * @description Needs `cluster:operate`, or `infrastructure:operate` in the organization the guest belongs to (owners and release managers): 404 for a guest the caller may not see, 403 for one it sees but may not operate. Answers once Proxmox VE has started the task, with its id (UPID); every call is in the activity log.
+         */
+        post: operations["rebootVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ve/vms/{node}/{vmid}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a VM or container
+         * @description Needs `cluster:operate`, or `infrastructure:operate` in the organization the guest belongs to (owners and release managers): 404 for a guest the caller may not see, 403 for one it sees but may not operate. Answers once Proxmox VE has started the task, with its id (UPID); every call is in the activity log.
+         */
+        post: operations["startVm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ve/vms/{node}/{vmid}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A VM's or container's current status
+         * @description Needs `cluster:view`, or `infrastructure:view` in the organization the guest belongs to; a guest the caller may not see is 404. Never cached.
+         */
+        get: operations["getVmStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ve/vms/{node}/{vmid}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a VM or container at once (as pulling the plug; Proxmox VE `status/stop`)
+         * @description Needs `cluster:operate`, or `infrastructure:operate` in the organization the guest belongs to (owners and release managers): 404 for a guest the caller may not see, 403 for one it sees but may not operate. Answers once Proxmox VE has started the task, with its id (UPID); every call is in the activity log.
+         */
+        post: operations["stopVm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1111,6 +1645,43 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Alert: {
+            /**
+             * @example {
+             *       "summary": "pve1 is down"
+             *     }
+             */
+            annotations: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            endsAt: string;
+            /** @example 774a77f1d1fdec82 */
+            fingerprint: string;
+            /** @description Fingerprints of the alerts that inhibit it. */
+            inhibitedBy: string[];
+            /**
+             * @example {
+             *       "alertname": "HostDown",
+             *       "severity": "critical",
+             *       "instance": "pve1:9100"
+             *     }
+             */
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Ids of the silences that mute it. */
+            silencedBy: string[];
+            /** Format: date-time */
+            startsAt: string;
+            /**
+             * @description `suppressed`: silenced or inhibited.
+             * @enum {string}
+             */
+            state: "active" | "suppressed" | "unprocessed";
+            /** Format: date-time */
+            updatedAt: string;
+        };
         ApiKey: {
             /** Format: date-time */
             createdAt: string;
@@ -1137,6 +1708,140 @@ export interface components {
             /** Format: uuid */
             userId: string | null;
         };
+        /** @description From Alertmanager; all zero when PHOBOS_ALERTMANAGER_URL is unset. */
+        HealthAlertCounts: {
+            /** @description Active alerts labelled `severity: critical`. */
+            critical: number;
+            /** @description Active alerts of any severity (silenced and inhibited ones are not counted). */
+            firing: number;
+            /** @description Active alerts labelled `severity: warning`. */
+            warning: number;
+        };
+        HealthAlerts: {
+            alerts: components["schemas"]["Alert"][];
+        };
+        HealthHost: {
+            /** @example 10.0.0.11:9100 */
+            instance: string;
+            /** @example node */
+            job: string;
+            /**
+             * @description `node_load1` of the instance; null when it exports none.
+             * @example 0.42
+             */
+            load1: number | null;
+            /** @description Prometheus's `up` for the instance: its last scrape succeeded. */
+            up: boolean;
+        };
+        /** @description Prometheus's own answer to the query, passed through. */
+        HealthMetrics: {
+            data: components["schemas"]["PrometheusQueryData"];
+            /** @enum {string} */
+            status: "success";
+            warnings?: string[];
+        };
+        /**
+         * @description `unknown`: Prometheus reports no host; `critical`: an active alert with `severity: critical`, or no host up; `degraded`: a host down or any other active alert; `healthy`: otherwise.
+         * @enum {string}
+         */
+        HealthStatus: "healthy" | "degraded" | "critical" | "unknown";
+        HealthSummary: {
+            alerts: components["schemas"]["HealthAlertCounts"];
+            /** @description Every instance Prometheus scrapes (`up` by instance), sorted by instance. */
+            hosts: components["schemas"]["HealthHost"][];
+            status: components["schemas"]["HealthStatus"];
+            /**
+             * Format: date-time
+             * @description When this summary was put together.
+             */
+            updated_at: string;
+        };
+        InfraNode: {
+            /**
+             * @description CPU use, a fraction of `maxcpu` (0.25 = a quarter of all cores).
+             * @example 0.031
+             */
+            cpu: number | null;
+            /**
+             * @description Disk in use, bytes.
+             * @example 10737418240
+             */
+            disk: number | null;
+            /**
+             * @description Subscription level, when any.
+             * @example null
+             */
+            level: string | null;
+            /**
+             * @description Cores.
+             * @example 8
+             */
+            maxcpu: number | null;
+            /**
+             * @description Disk, bytes.
+             * @example 107374182400
+             */
+            maxdisk: number | null;
+            /**
+             * @description Memory, bytes.
+             * @example 34359738368
+             */
+            maxmem: number | null;
+            /**
+             * @description Memory in use, bytes.
+             * @example 4294967296
+             */
+            mem: number | null;
+            /** @example pve1 */
+            node: string;
+            /**
+             * @description `online`, `offline` or `unknown`.
+             * @example online
+             */
+            status: string;
+            /**
+             * @description Seconds since start.
+             * @example 86400
+             */
+            uptime: number | null;
+        };
+        InfraNodes: {
+            nodes: components["schemas"]["InfraNode"][];
+        };
+        InfraStorage: {
+            /**
+             * @example [
+             *       "images",
+             *       "rootdir"
+             *     ]
+             */
+            content: string[];
+            /**
+             * @description Disk in use, bytes.
+             * @example 10737418240
+             */
+            disk: number | null;
+            /**
+             * @description Disk, bytes.
+             * @example 107374182400
+             */
+            maxdisk: number | null;
+            /**
+             * @description The node this entry reports from (shared storage appears once per node).
+             * @example pve1
+             */
+            node: string;
+            /** @example lvmthin */
+            plugintype: string | null;
+            shared: boolean;
+            /** @example available */
+            status: string;
+            /** @example local-lvm */
+            storage: string;
+        };
+        InfraStorageList: {
+            storage: components["schemas"]["InfraStorage"][];
+        };
         JobLogMessage: {
             /** @description True on the last message, once the job has ended. */
             completed: boolean;
@@ -1147,6 +1852,9 @@ export interface components {
             offset: number;
             size: number;
             truncated: boolean;
+        };
+        MyTenantResources: {
+            tenants: components["schemas"]["TenantResources"][];
         };
         OAuthError: {
             /** @description RFC 6749 §5.2: invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_token… */
@@ -1215,6 +1923,48 @@ export interface components {
             title: string;
             type: string;
         };
+        /** @description `vector`: `[{ metric, value }]`; `matrix` (range queries): `[{ metric, values }]`; `scalar` and `string`: one `[time, value]` pair. */
+        PrometheusQueryData: {
+            result: {
+                /**
+                 * @description The series' labels.
+                 * @example {
+                 *       "__name__": "up",
+                 *       "instance": "10.0.0.1:9100",
+                 *       "job": "node"
+                 *     }
+                 */
+                metric: {
+                    [key: string]: string;
+                };
+                /**
+                 * @description `[unix time in seconds, value as a string]`
+                 * @example [
+                 *       1767225600,
+                 *       "1"
+                 *     ]
+                 */
+                value?: [
+                    number,
+                    string
+                ];
+                values?: [
+                    number,
+                    string
+                ][];
+            }[] | [
+                number,
+                string
+            ];
+            /** @enum {string} */
+            resultType: "vector" | "matrix" | "scalar" | "string";
+        };
+        RailingTenant: {
+            /** Format: uuid */
+            id: string;
+            /** @example acme */
+            name: string;
+        } | null;
         Readiness: {
             checks: {
                 [key: string]: components["schemas"]["ReadinessCheck"];
@@ -1241,12 +1991,203 @@ export interface components {
             sha256: string;
             sizeBytes: number;
         };
+        TenantHealth: {
+            /** @description Alerts whose `tenant` label is the organization's name. */
+            alerts: components["schemas"]["Alert"][];
+            /** @description The organization's id. */
+            id: string;
+            /**
+             * @description The organization's name, which its alerts carry in their `tenant` label.
+             * @example acme
+             */
+            name: string;
+            status: components["schemas"]["HealthStatus"] & unknown;
+        };
+        TenantResources: {
+            /**
+             * @description How many agents the organization has; null when the caller may not view agents there.
+             * @example 3
+             */
+            agents: number | null;
+            /**
+             * @description How many environments the organization has; null when the caller may not view environments there.
+             * @example 3
+             */
+            environments: number | null;
+            /** Format: uuid */
+            id: string;
+            /** @example acme */
+            name: string;
+            /**
+             * @description How many projects the organization has; null when the caller may not view projects there.
+             * @example 3
+             */
+            projects: number | null;
+            /** @description Its VMs and containers: those in the Proxmox VE pool named after it. */
+            vms: components["schemas"]["Vm"][];
+        };
+        TenantsHealth: {
+            /** @description One entry per tenant: the organization an organization-scoped credential is limited to, or every organization an unscoped user belongs to (sorted by name); empty for none. */
+            tenants: components["schemas"]["TenantHealth"][];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        TenantVm: components["schemas"]["Vm"] & {
+            tenant: components["schemas"]["RailingTenant"];
+        };
         UserInfo: {
             email: string;
             name: string;
             preferred_username: string;
             /** Format: uuid */
             sub: string;
+        };
+        Vm: {
+            /**
+             * @description CPU use, a fraction of `maxcpu` (0.25 = a quarter of all cores).
+             * @example 0.031
+             */
+            cpu: number | null;
+            /**
+             * @description Disk in use, bytes.
+             * @example 10737418240
+             */
+            disk: number | null;
+            /**
+             * @description Cores.
+             * @example 8
+             */
+            maxcpu: number | null;
+            /**
+             * @description Disk, bytes.
+             * @example 107374182400
+             */
+            maxdisk: number | null;
+            /**
+             * @description Memory, bytes.
+             * @example 34359738368
+             */
+            maxmem: number | null;
+            /**
+             * @description Memory in use, bytes.
+             * @example 4294967296
+             */
+            mem: number | null;
+            /** @example web-1 */
+            name: string | null;
+            /** @example pve1 */
+            node: string;
+            /**
+             * @description The Proxmox VE pool; a VM belongs to the organization of the same name.
+             * @example acme
+             */
+            pool: string | null;
+            /**
+             * @description `running`, `stopped`, …
+             * @example running
+             */
+            status: string;
+            /**
+             * @example [
+             *       "web"
+             *     ]
+             */
+            tags: string[];
+            template: boolean;
+            /**
+             * @description `qemu` for a VM, `lxc` for a container.
+             * @enum {string}
+             */
+            type: "qemu" | "lxc";
+            /**
+             * @description Seconds since start.
+             * @example 86400
+             */
+            uptime: number | null;
+            /** @example 100 */
+            vmid: number;
+        };
+        VmAction: {
+            /** @enum {string} */
+            action: "start" | "stop" | "reboot";
+            /** @example pve1 */
+            node: string;
+            /**
+             * @description `qemu` for a VM, `lxc` for a container.
+             * @enum {string}
+             */
+            type: "qemu" | "lxc";
+            /**
+             * @description The Proxmox VE task carrying the action out.
+             * @example UPID:pve1:0000ABCD:0001F2E3:65A1B2C3:qmstart:100:root@pam!phobos:
+             */
+            upid: string;
+            /** @example 100 */
+            vmid: number;
+        };
+        VmList: {
+            vms: components["schemas"]["TenantVm"][];
+        };
+        VmStatus: {
+            /**
+             * @description CPU use, a fraction of `maxcpu` (0.25 = a quarter of all cores).
+             * @example 0.031
+             */
+            cpu: number | null;
+            /** @example 2 */
+            cpus: number | null;
+            /**
+             * @description Disk in use, bytes.
+             * @example 10737418240
+             */
+            disk: number | null;
+            ha: {
+                managed: boolean;
+            };
+            /**
+             * @description A lock held on the guest (`backup`, `migrate`, …).
+             * @example null
+             */
+            lock: string | null;
+            /**
+             * @description Disk, bytes.
+             * @example 107374182400
+             */
+            maxdisk: number | null;
+            /**
+             * @description Memory, bytes.
+             * @example 34359738368
+             */
+            maxmem: number | null;
+            /**
+             * @description Memory in use, bytes.
+             * @example 4294967296
+             */
+            mem: number | null;
+            /** @example web-1 */
+            name: string | null;
+            /** @example pve1 */
+            node: string;
+            /**
+             * @description QEMU's own state (`running`, `paused`, …); null for containers.
+             * @example running
+             */
+            qmpstatus: string | null;
+            /** @example running */
+            status: string;
+            tenant: components["schemas"]["RailingTenant"];
+            /**
+             * @description `qemu` for a VM, `lxc` for a container.
+             * @enum {string}
+             */
+            type: "qemu" | "lxc";
+            /**
+             * @description Seconds since start.
+             * @example 86400
+             */
+            uptime: number | null;
+            /** @example 100 */
+            vmid: number;
         };
     };
     responses: never;
@@ -1256,4 +2197,686 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listInfraNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nodes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InfraNodes"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInfraStorage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The storage pools. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InfraStorageList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyTenantResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per tenant. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyTenantResources"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVms: {
+        parameters: {
+            query?: {
+                /** @description Only guests on this node. */
+                node?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The guests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmList"];
+                };
+            };
+            /** @description A parameter is missing or malformed; `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rebootVm: {
+        parameters: {
+            query: {
+                /** @description `qemu` for a VM, `lxc` for a container. */
+                type: "qemu" | "lxc";
+            };
+            header?: never;
+            path: {
+                /** @description A Proxmox VE node name. */
+                node: string;
+                /** @description The VM or container id, 100 to 999999999. */
+                vmid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Proxmox VE started the task. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAction"];
+                };
+            };
+            /** @description A parameter is missing or malformed; `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startVm: {
+        parameters: {
+            query: {
+                /** @description `qemu` for a VM, `lxc` for a container. */
+                type: "qemu" | "lxc";
+            };
+            header?: never;
+            path: {
+                /** @description A Proxmox VE node name. */
+                node: string;
+                /** @description The VM or container id, 100 to 999999999. */
+                vmid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Proxmox VE started the task. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAction"];
+                };
+            };
+            /** @description A parameter is missing or malformed; `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVmStatus: {
+        parameters: {
+            query: {
+                /** @description `qemu` for a VM, `lxc` for a container. */
+                type: "qemu" | "lxc";
+            };
+            header?: never;
+            path: {
+                /** @description A Proxmox VE node name. */
+                node: string;
+                /** @description The VM or container id, 100 to 999999999. */
+                vmid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status, from Proxmox VE. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmStatus"];
+                };
+            };
+            /** @description A parameter is missing or malformed; `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopVm: {
+        parameters: {
+            query: {
+                /** @description `qemu` for a VM, `lxc` for a container. */
+                type: "qemu" | "lxc";
+            };
+            header?: never;
+            path: {
+                /** @description A Proxmox VE node name. */
+                node: string;
+                /** @description The VM or container id, 100 to 999999999. */
+                vmid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Proxmox VE started the task. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VmAction"];
+                };
+            };
+            /** @description A parameter is missing or malformed; `field` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <token>` or `X-API-Key`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream failed or answered nonsense. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}
