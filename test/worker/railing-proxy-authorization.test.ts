@@ -106,9 +106,13 @@ describe('proxy mode refuses before forwarding', () => {
 
   it('forwards only the contract: other paths and methods under the prefixes stay here', async () => {
     const headers = callers.admin;
+    // A known path asked with another method is 405 (with Allow), never forwarded.
+    const remove = await h.request('/api/v1/ve/vms', { method: 'DELETE', headers });
+    expect(remove.status).toBe(405);
+    expect(remove.headers.get('allow')).toContain('GET');
+    await remove.body?.cancel();
     for (const [method, path] of [
       ['GET', '/api/v1/infra/secrets'],
-      ['DELETE', '/api/v1/ve/vms'],
       ['POST', '/api/v1/ve/vms/pve1/100/destroy'],
       ['GET', '/api/v1/ve/vms/pve1/100/status/extra'],
       ['GET', '/api/v1/tenants/other/resources'],
