@@ -169,6 +169,20 @@ describe('webhooks through GraphQL', () => {
     expect(afterDelete.rows.map((row) => row.action)).toEqual(['create', 'rotate_secret', 'delete']);
   });
 
+  it('refuses a create past ResourceLimitWebhooksPerOrganization, leaving no webhook and no event', async () => {
+    const count = async (table: 'webhooks' | 'activity_events') =>
+      (await w.db.execute<{ n: number }>(sql`select count(*)::int as n from ${sql.raw(table)} where organization_id = ${w.organizationId}`)).rows[0]!.n;
+    await w.db.execute(sql`update resource_limits set value = ${await count('webhooks')} where name = 'ResourceLimitWebhooksPerOrganization'`);
+    try {
+      const [webhooks, events] = [await count('webhooks'), await count('activity_events')];
+      const refused = await rejection(newWebhook(['deployment.failed']));
+      expect(refused).toMatchObject({ code: 'RESOURCE_LIMIT_EXCEEDED', message: expect.stringContaining('ResourceLimitWebhooksPerOrganization') });
+      expect([await count('webhooks'), await count('activity_events')]).toEqual([webhooks, events]);
+    } finally {
+      await w.db.execute(sql`update resource_limits set value = 25 where name = 'ResourceLimitWebhooksPerOrganization'`);
+    }
+  });
+
   it('refuses a viewer (FORBIDDEN) and another tenant (NOT_FOUND), and bad fields by name', async () => {
     const input = { organizationId: globalId('Organization', w.organizationId), url: 'https://hooks.example.com/x', format: 'GENERIC', eventKinds: ['DEPLOYMENT_FAILED'] };
     expect((await w.h.gql(create, { input }, { as: viewerIdentity })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
