@@ -114,7 +114,9 @@ describe('webhooks through GraphQL', () => {
   const create = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id url format eventKinds enabled metadata { version prn } } secret } }`;
 
   it('creates a webhook, shows its secret once, keeps it sealed, and never returns it again', async () => {
-    const created = await w.h.gql<{ createWebhook: { webhook: { id: string; eventKinds: string[]; format: string; metadata: { prn: string } }; secret: string } }>(
+    const created = await w.h.gql<{
+      createWebhook: { webhook: { id: string; eventKinds: string[]; format: string; metadata: { prn: string } }; secret: string };
+    }>(
       create,
       {
         input: {
@@ -163,7 +165,11 @@ describe('webhooks through GraphQL', () => {
     expect(activity.rows.map((row) => row.action)).toEqual(['create', 'rotate_secret']);
     expect(activity.rows.map((row) => row.payload).join()).not.toContain('whsec_');
 
-    const deleted = await w.h.gql('mutation($input: DeleteWebhookInput!) { deleteWebhook(input: $input) { webhook { id } } }', { input: { id: webhook.id } }, { as: ownerIdentity });
+    const deleted = await w.h.gql(
+      'mutation($input: DeleteWebhookInput!) { deleteWebhook(input: $input) { webhook { id } } }',
+      { input: { id: webhook.id } },
+      { as: ownerIdentity },
+    );
     expect(deleted.errors).toBeUndefined();
     const afterDelete = await w.db.execute<{ action: string }>(sql`select action from activity_events where target_type = 'webhook' order by created_at`);
     expect(afterDelete.rows.map((row) => row.action)).toEqual(['create', 'rotate_secret', 'delete']);
@@ -184,7 +190,12 @@ describe('webhooks through GraphQL', () => {
   });
 
   it('refuses a viewer (FORBIDDEN) and another tenant (NOT_FOUND), and bad fields by name', async () => {
-    const input = { organizationId: globalId('Organization', w.organizationId), url: 'https://hooks.example.com/x', format: 'GENERIC', eventKinds: ['DEPLOYMENT_FAILED'] };
+    const input = {
+      organizationId: globalId('Organization', w.organizationId),
+      url: 'https://hooks.example.com/x',
+      format: 'GENERIC',
+      eventKinds: ['DEPLOYMENT_FAILED'],
+    };
     expect((await w.h.gql(create, { input }, { as: viewerIdentity })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const outsider = await w.h.createUser();
     expect((await w.h.gql(create, { input }, { as: outsider })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
@@ -209,7 +220,12 @@ describe('webhooks through GraphQL', () => {
 });
 
 describe('deliveries', () => {
-  const approvalStages = async (): Promise<StageSpec[]> => [{ name: 'prod', tasks: [{ name: 'deploy', approvalRules: [await w.approvalRule(`gate-${crypto.randomUUID().slice(0, 6)}`, 1)], actions: [{ alias: 'a' }] }] }];
+  const approvalStages = async (): Promise<StageSpec[]> => [
+    {
+      name: 'prod',
+      tasks: [{ name: 'deploy', approvalRules: [await w.approvalRule(`gate-${crypto.randomUUID().slice(0, 6)}`, 1)], actions: [{ alias: 'a' }] }],
+    },
+  ];
 
   it('posts an approval request signed with the webhook secret, to a receiver that verifies it; a wrong secret is refused and not retried', async () => {
     const good = await newWebhook(['approval.requested']);
@@ -259,7 +275,11 @@ describe('deliveries', () => {
     expect(slackBody.blocks[0]).toMatchObject({ type: 'section', text: { type: 'mrkdwn' } });
     expect(slackBody.blocks[1].type).toBe('actions');
     expect(slackBody.blocks[1].elements).toHaveLength(4);
-    expect(slackBody.blocks[1].elements[0]).toMatchObject({ type: 'button', text: { type: 'plain_text' }, url: expect.stringContaining('/webhooks/approvals?token=') });
+    expect(slackBody.blocks[1].elements[0]).toMatchObject({
+      type: 'button',
+      text: { type: 'plain_text' },
+      url: expect.stringContaining('/webhooks/approvals?token='),
+    });
     const teamsBody = JSON.parse((await deliveriesOf(teams.webhook.id))[0]!.body);
     expect(teamsBody).toMatchObject({ '@type': 'MessageCard', '@context': 'https://schema.org/extensions', title: 'Approval requested' });
     expect(teamsBody.summary).toContain('acme/web');
@@ -287,8 +307,15 @@ describe('deliveries', () => {
       ['deployment.started', bad.id],
       ['deployment.failed', bad.id],
     ]);
-    expect((await deliveriesOf(deployments.webhook.id)).map((row) => JSON.parse(row.body).pipeline.environmentName)).toEqual(['staging', 'staging', 'staging', 'staging']);
-    expect((await deliveriesOf(failures.webhook.id)).map((row) => [row.event_kind, JSON.parse(row.body).pipeline.id])).toEqual([['pipeline.failed', runbook.id]]);
+    expect((await deliveriesOf(deployments.webhook.id)).map((row) => JSON.parse(row.body).pipeline.environmentName)).toEqual([
+      'staging',
+      'staging',
+      'staging',
+      'staging',
+    ]);
+    expect((await deliveriesOf(failures.webhook.id)).map((row) => [row.event_kind, JSON.parse(row.body).pipeline.id])).toEqual([
+      ['pipeline.failed', runbook.id],
+    ]);
     // Subscribed to approvals only: none of these events.
     expect(await deliveriesOf(approvals.webhook.id)).toEqual([]);
     // Made once: a second round finds nothing new.
@@ -311,6 +338,25 @@ describe('deliveries', () => {
     expect(before.id).not.toBe(after.id);
   });
 
+  it('is kicked right after a GraphQL mutation commits: the delivery is made and posted before the cron runs', async () => {
+    const hook = await newWebhook(['approval.requested']);
+    const templateId = await storeTemplate(
+      w.db,
+      { organizationId: w.organizationId, projectId: w.projectId },
+      template({ stages: await approvalStages(), agentTags: ['linux'] }),
+    );
+    const created = await w.h.gql(
+      'mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { pipeline { id } } }',
+      { input: { pipelineTemplateId: globalId('PipelineTemplate', templateId), type: 'RUNBOOK' } },
+      { as: ownerIdentity },
+    );
+    expect(created.errors).toBeUndefined();
+    // gql waits for the mutation's background work: the round made the delivery and posted it (nothing listens: a network error, retried later).
+    const [delivery] = await deliveriesOf(hook.webhook.id);
+    expect(delivery).toMatchObject({ event_kind: 'approval.requested', status: 'pending', attempts: 1 });
+    expect((await attemptsOf(delivery!.id))[0]).toMatchObject({ response_status: null });
+  });
+
   it('retries a 500 with exponential backoff, then fails after the last attempt; a redelivery posts again', async () => {
     const hook = await newWebhook(['deployment.started']);
     await runPipeline([{ name: 's', tasks: [{ name: 't', actions: [{ alias: 'a' }] }] }], 'DEPLOYMENT');
@@ -324,7 +370,10 @@ describe('deliveries', () => {
     };
     for (let attempt = 1; attempt <= webhookDeliveryPolicy.maxAttempts; attempt++) {
       // Not yet due a moment before its backoff ends.
-      if (attempt > 1) expect(await sendDueWebhookDeliveries(w.db, w.h.config, { now: new Date(now.getTime() - 1000), transport: failing, deliveryIds: [delivery!.id] })).toBe(0);
+      if (attempt > 1)
+        expect(await sendDueWebhookDeliveries(w.db, w.h.config, { now: new Date(now.getTime() - 1000), transport: failing, deliveryIds: [delivery!.id] })).toBe(
+          0,
+        );
       expect(await sendDueWebhookDeliveries(w.db, w.h.config, { now, transport: failing, deliveryIds: [delivery!.id] })).toBe(1);
       const [row] = await deliveriesOf(hook.webhook.id);
       expect(row!.attempts).toBe(attempt);
@@ -393,14 +442,20 @@ describe('approval links', () => {
   const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
   const linkOf = (userId: string) => links.find((link) => link.approver.id === userId)!;
   const post = (token: string) =>
-    w.h.request('/webhooks/approvals', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() });
+    w.h.request('/webhooks/approvals', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
   const nodeStatus = async () => (await listPipelineNodes(w.db, w.admin, pipelineId)).find((node) => node.id === nodeId)!.status;
 
   beforeAll(async () => {
     ruleName = `two-${crypto.randomUUID().slice(0, 6)}`;
     await w.approvalRule(ruleName, 2);
     const hook = await newWebhook(['approval.requested']);
-    const pipeline = await runPipeline([{ name: 'prod', tasks: [{ name: 'deploy', approvalRules: [`prn:approval_rule:acme/${ruleName}`], actions: [{ alias: 'a' }] }] }]);
+    const pipeline = await runPipeline([
+      { name: 'prod', tasks: [{ name: 'deploy', approvalRules: [`prn:approval_rule:acme/${ruleName}`], actions: [{ alias: 'a' }] }] },
+    ]);
     pipelineId = pipeline.id;
     await makeWebhookDeliveries(w.db, w.h.config, new Date());
     const event = JSON.parse((await deliveriesOf(hook.webhook.id)).at(-1)!.body) as WebhookEvent;
