@@ -20,6 +20,9 @@ import { makeWebhookDeliveries } from '../../src/domain/webhooks/deliveries';
 import type { WebhookEvent } from '../../src/domain/webhooks/formats';
 import { retryDelayMs, sendDueWebhookDeliveries, webhookDeliveryPolicy, type WebhookTransport } from '../../src/domain/webhooks/send';
 import { createWebhook, redeliverWebhookDelivery } from '../../src/domain/webhooks/service';
+import { webhookDeliveryTask } from '../../src/domain/webhooks/task';
+import { createLogger } from '../../src/platform/logger';
+import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import type { AppError } from '../../src/errors';
 import { globalId, type Identity } from '../support/graphql';
 import { storeTemplate, template, type StageSpec } from '../support/pipeline-templates';
@@ -355,6 +358,47 @@ describe('deliveries', () => {
     const [delivery] = await deliveriesOf(hook.webhook.id);
     expect(delivery).toMatchObject({ event_kind: 'approval.requested', status: 'pending', attempts: 1 });
     expect((await attemptsOf(delivery!.id))[0]).toMatchObject({ response_status: null });
+  });
+
+  it('runs as a cron task: makes and posts the deliveries of every project; a disabled webhook hears nothing', async () => {
+    expect(scheduledTasks).toContain(webhookDeliveryTask);
+    const hook = await newWebhook(['deployment.started']);
+    const disabled = await newWebhook(['deployment.started']);
+    const update = await w.h.gql<{ updateWebhook: { webhook: { enabled: boolean; eventKinds: string[]; metadata: { version: string } } } }>(
+      'mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { enabled eventKinds metadata { version } } } }',
+      {
+        input: {
+          id: globalId('Webhook', disabled.webhook.id),
+          metadata: { version: '1' },
+          enabled: false,
+          eventKinds: ['DEPLOYMENT_STARTED', 'RELEASE_FINISHED'],
+        },
+      },
+      { as: ownerIdentity },
+    );
+    expect(update.data!.updateWebhook.webhook).toEqual({ enabled: false, eventKinds: ['DEPLOYMENT_STARTED', 'RELEASE_FINISHED'], metadata: { version: '2' } });
+    const stale = await w.h.gql(
+      'mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { id } } }',
+      { input: { id: globalId('Webhook', disabled.webhook.id), metadata: { version: '1' }, description: 'late' } },
+      { as: ownerIdentity },
+    );
+    expect(stale.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'metadata.version' });
+    const updates = await w.db.execute<{ payload: { enabled: boolean } }>(
+      sql`select payload from activity_events where target_type = 'webhook' and action = 'update' and target_id = ${disabled.webhook.id}`,
+    );
+    expect(updates.rows).toEqual([{ payload: { enabled: false, eventKinds: ['deployment.started', 'release.finished'] } }]);
+
+    await runPipeline([{ name: 's', tasks: [{ name: 't', actions: [{ alias: 'a' }] }] }], 'DEPLOYMENT');
+    const results = await runScheduledTasks([webhookDeliveryTask], {
+      env: w.h.env,
+      config: w.h.config,
+      logger: createLogger({ level: 'error' }),
+      now: new Date(),
+    });
+    expect(results).toEqual([{ name: 'webhook-deliveries', ok: true }]);
+    const [delivery] = await deliveriesOf(hook.webhook.id);
+    expect(delivery).toMatchObject({ event_kind: 'deployment.started', attempts: 1 });
+    expect(await deliveriesOf(disabled.webhook.id)).toEqual([]);
   });
 
   it('retries a 500 with exponential backoff, then fails after the last attempt; a redelivery posts again', async () => {
