@@ -482,6 +482,7 @@ describe('approval links', () => {
   let nodeId: string;
   let pipelineId: string;
   let links: NonNullable<WebhookEvent['approvalLinks']>;
+  let hookId: string;
 
   const tokenOf = (url: string) => new URL(url).searchParams.get('token')!;
   const linkOf = (userId: string) => links.find((link) => link.approver.id === userId)!;
@@ -497,6 +498,7 @@ describe('approval links', () => {
     ruleName = `two-${crypto.randomUUID().slice(0, 6)}`;
     await w.approvalRule(ruleName, 2);
     const hook = await newWebhook(['approval.requested']);
+    hookId = hook.webhook.id;
     const pipeline = await runPipeline([
       { name: 'prod', tasks: [{ name: 'deploy', approvalRules: [`prn:approval_rule:acme/${ruleName}`], actions: [{ alias: 'a' }] }] },
     ]);
@@ -536,6 +538,17 @@ describe('approval links', () => {
     expect(await second.text()).toContain('already used');
     expect((await w.h.request(`/webhooks/approvals?token=${token}`)).status).toBe(409);
     expect(await nodeStatus()).toBe('APPROVAL_PENDING');
+  });
+
+  it('keeps the links out of what the API shows of a delivery (they are the approvers\' credentials)', async () => {
+    const shown = await w.h.gql(
+      'query($id: ID!) { node(id: $id) { ... on Webhook { deliveries(first: 1) { edges { node { body } } } } } }',
+      { id: globalId('Webhook', hookId) },
+      { as: ownerIdentity },
+    );
+    expect(shown.errors).toBeUndefined();
+    expect(shown.text).toContain('token=[redacted]');
+    for (const link of links) expect(shown.text).not.toContain(tokenOf(link.approveUrl));
   });
 
   it('refuses an expired link, a tampered one, and one whose approver was removed from the rule', async () => {

@@ -228,6 +228,14 @@ export async function deleteWebhook(db: HttpDatabase, caller: Caller, id: string
 }
 
 export type DeliveryRow = WebhookDelivery & { createdAtMicros: string };
+
+/**
+ * A delivery's body (or a receiver's answer, which may echo it) as the API shows it: approval links
+ * are credentials of their approvers, so whoever reads deliveries (webhook:view) must not be able
+ * to approve as someone else with them. The receiver got them; the API keeps them out.
+ */
+const redactApprovalLinks = (text: string) => text.replace(/token=[A-Za-z0-9_.%-]+/g, 'token=[redacted]');
+const shownDelivery = <T extends WebhookDelivery>(delivery: T): T => ({ ...delivery, body: redactApprovalLinks(delivery.body) });
 export const deliveryCursorKey = (row: DeliveryRow) => `${row.createdAtMicros}:${row.id}`;
 const deliveryCreatedAtMicros = sql<string>`(extract(epoch from ${webhookDeliveries.createdAt}) * 1000000)::bigint::text`;
 
@@ -254,16 +262,17 @@ export async function pageWebhookDeliveries(
       .limit(page.limit),
     db.select({ value: count() }).from(webhookDeliveries).where(ofWebhook),
   ]);
-  return { rows: rows.map(({ delivery, createdAtMicros }) => ({ ...delivery, createdAtMicros })), totalCount: total?.value ?? 0 };
+  return { rows: rows.map(({ delivery, createdAtMicros }) => shownDelivery({ ...delivery, createdAtMicros })), totalCount: total?.value ?? 0 };
 }
 
 /** A delivery's attempts, oldest first (the caller could see the delivery). */
-export function attemptsOfDelivery(db: HttpDatabase, deliveryId: string): Promise<WebhookDeliveryAttempt[]> {
-  return db
+export async function attemptsOfDelivery(db: HttpDatabase, deliveryId: string): Promise<WebhookDeliveryAttempt[]> {
+  const attempts = await db
     .select()
     .from(webhookDeliveryAttempts)
     .where(eq(webhookDeliveryAttempts.deliveryId, deliveryId))
     .orderBy(asc(webhookDeliveryAttempts.createdAt), asc(webhookDeliveryAttempts.id));
+  return attempts.map((attempt) => ({ ...attempt, responseBody: attempt.responseBody === null ? null : redactApprovalLinks(attempt.responseBody) }));
 }
 
 /**
@@ -290,7 +299,7 @@ export async function redeliverWebhookDelivery(db: HttpDatabase, caller: Caller,
       .returning(),
   ]);
   if (!updated) throw notFound('Webhook delivery');
-  return updated;
+  return shownDelivery(updated);
 }
 
 /** The deliveries with these ids the caller may see (webhook:view on their organization); the rest are not found. */
@@ -304,5 +313,5 @@ export async function webhookDeliveriesByIds(db: HttpDatabase, caller: Caller, i
     .where(inArray(webhookDeliveries.id, wellFormed));
   return rows
     .filter((row) => isAllowed(caller, 'webhook:view', { organizationId: row.organizationId }))
-    .map(({ delivery, createdAtMicros }) => ({ ...delivery, createdAtMicros }));
+    .map(({ delivery, createdAtMicros }) => shownDelivery({ ...delivery, createdAtMicros }));
 }
