@@ -20,7 +20,7 @@ import { makeWebhookDeliveries } from '../../src/domain/webhooks/deliveries';
 import type { WebhookEvent } from '../../src/domain/webhooks/formats';
 import { retryDelayMs, sendDueWebhookDeliveries, webhookDeliveryPolicy, type WebhookTransport } from '../../src/domain/webhooks/send';
 import { createWebhook, redeliverWebhookDelivery } from '../../src/domain/webhooks/service';
-import { webhookDeliveryTask } from '../../src/domain/webhooks/task';
+import { deliveryRetentionDays, pruneWebhookRecords, webhookDeliveryTask } from '../../src/domain/webhooks/task';
 import { createLogger } from '../../src/platform/logger';
 import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import type { AppError } from '../../src/errors';
@@ -399,6 +399,14 @@ describe('deliveries', () => {
     const [delivery] = await deliveriesOf(hook.webhook.id);
     expect(delivery).toMatchObject({ event_kind: 'deployment.started', attempts: 1 });
     expect(await deliveriesOf(disabled.webhook.id)).toEqual([]);
+
+    // Retention: an ended delivery goes after deliveryRetentionDays; a pending one stays however old.
+    const later = new Date(Date.now() + (deliveryRetentionDays + 1) * 24 * 60 * 60 * 1000);
+    await w.db.execute(sql`update webhook_deliveries set status = 'failed' where id = ${delivery!.id}`);
+    const pendingBefore = (await w.db.execute(sql`select id from webhook_deliveries where status = 'pending'`)).rows.length;
+    expect((await pruneWebhookRecords(w.db, later)).deliveries).toBeGreaterThanOrEqual(1);
+    expect(await deliveriesOf(hook.webhook.id)).toEqual([]);
+    expect((await w.db.execute(sql`select id from webhook_deliveries where status = 'pending'`)).rows.length).toBe(pendingBefore);
   });
 
   it('retries a 500 with exponential backoff, then fails after the last attempt; a redelivery posts again', async () => {
@@ -540,7 +548,7 @@ describe('approval links', () => {
     expect(await nodeStatus()).toBe('APPROVAL_PENDING');
   });
 
-  it('keeps the links out of what the API shows of a delivery (they are the approvers\' credentials)', async () => {
+  it("keeps the links out of what the API shows of a delivery (they are the approvers' credentials)", async () => {
     const shown = await w.h.gql(
       'query($id: ID!) { node(id: $id) { ... on Webhook { deliveries(first: 1) { edges { node { body } } } } } }',
       { id: globalId('Webhook', hookId) },
