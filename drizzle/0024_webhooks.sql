@@ -47,6 +47,7 @@ CREATE TABLE "webhooks" (
 	"format" text NOT NULL,
 	"event_kinds" text[] NOT NULL,
 	"enabled" boolean DEFAULT true NOT NULL,
+	"listening_since" timestamp with time zone DEFAULT now() NOT NULL,
 	"encrypted_secret" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,

@@ -19,7 +19,7 @@ import { signApprovalLink } from '../../src/domain/webhooks/approval-links';
 import { makeWebhookDeliveries } from '../../src/domain/webhooks/deliveries';
 import type { WebhookEvent } from '../../src/domain/webhooks/formats';
 import { retryDelayMs, sendDueWebhookDeliveries, webhookDeliveryPolicy, type WebhookTransport } from '../../src/domain/webhooks/send';
-import { createWebhook, redeliverWebhookDelivery } from '../../src/domain/webhooks/service';
+import { createWebhook, redeliverWebhookDelivery, updateWebhook } from '../../src/domain/webhooks/service';
 import { deliveryRetentionDays, pruneWebhookRecords, webhookDeliveryTask } from '../../src/domain/webhooks/task';
 import { createLogger } from '../../src/platform/logger';
 import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
@@ -407,6 +407,21 @@ describe('deliveries', () => {
     expect((await pruneWebhookRecords(w.db, later)).deliveries).toBeGreaterThanOrEqual(1);
     expect(await deliveriesOf(hook.webhook.id)).toEqual([]);
     expect((await w.db.execute(sql`select id from webhook_deliveries where status = 'pending'`)).rows.length).toBe(pendingBefore);
+  });
+
+  it('does not replay what happened while a webhook was disabled once it is enabled again', async () => {
+    const organization = await createOrganization(w.db, w.admin, { name: `quiet-${crypto.randomUUID().slice(0, 6)}` });
+    const project = await createProject(w.db, w.admin, { organizationId: organization.id, name: 'api' });
+    const place = { organizationId: organization.id, projectId: project.id };
+    const stages: StageSpec[] = [{ name: 's', tasks: [{ name: 't', actions: [{ alias: 'a' }] }] }];
+    const { webhook } = await newWebhook(['deployment.started'], 'generic', organization.id);
+    await updateWebhook(w.db, w.h.config, w.admin, webhook.id, { enabled: false });
+    await runPipeline(stages, 'DEPLOYMENT', place);
+    await makeWebhookDeliveries(w.db, w.h.config, new Date());
+    await updateWebhook(w.db, w.h.config, w.admin, webhook.id, { enabled: true });
+    const after = await runPipeline(stages, 'DEPLOYMENT', place);
+    await makeWebhookDeliveries(w.db, w.h.config, new Date());
+    expect((await deliveriesOf(webhook.id)).map((row) => JSON.parse(row.body).pipeline.id)).toEqual([after.id]);
   });
 
   it('retries a 500 with exponential backoff, then fails after the last attempt; a redelivery posts again', async () => {

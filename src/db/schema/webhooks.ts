@@ -25,6 +25,8 @@ export const webhooks = pgTable(
     format: text('format', { enum: webhookFormats }).notNull(),
     eventKinds: text('event_kinds').array().notNull(),
     enabled: boolean('enabled').notNull().default(true),
+    /** Since when it hears events: its creation, or when it was last enabled (a disabled webhook hears nothing, later either). */
+    listeningSince: timestamp('listening_since', { withTimezone: true }).notNull().defaultNow(),
     encryptedSecret: text('encrypted_secret').notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

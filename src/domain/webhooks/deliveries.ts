@@ -6,7 +6,8 @@
 //
 // Only projects of organizations with an enabled webhook are read. A project read for the first
 // time starts after the last event older than its organization's first webhook, so a new webhook
-// does not replay a project's history. A webhook hears of events from its creation on.
+// does not replay a project's history. A webhook hears of events from its creation (or its last
+// enabling) on: nothing from before it existed, nor from while it was disabled.
 // Making deliveries and moving the cursor are one batch, the cursor moved only from where this run
 // read it: two runs at once make the same rows (the unique key keeps one) and one cursor move wins.
 import { sql } from 'drizzle-orm';
@@ -51,7 +52,7 @@ type SubscribedWebhook = {
   id: string;
   format: WebhookFormat;
   event_kinds: string[];
-  created_at: string | Date;
+  listening_since: string | Date;
 };
 
 const time = (value: string | Date) => (value instanceof Date ? value : new Date(value));
@@ -74,7 +75,7 @@ export async function makeWebhookDeliveries(
 ): Promise<number> {
   const projects = await db.execute<ProjectToRead>(sql`
     select p.id as project_id, p.name as project_name, o.id as organization_id, o.name as organization_name,
-      c.last_event_id, min(w.created_at) as first_webhook_at
+      c.last_event_id, min(w.listening_since) as first_webhook_at
     from webhooks w
     join organizations o on o.id = w.organization_id
     join projects p on p.organization_id = w.organization_id
@@ -121,14 +122,14 @@ async function makeProjectDeliveries(
         order by e.id
         limit ${readBatchSize}`),
       db.execute<SubscribedWebhook>(sql`
-        select id, format, event_kinds, created_at from webhooks where organization_id = ${project.organization_id} and enabled`),
+        select id, format, event_kinds, listening_since from webhooks where organization_id = ${project.organization_id} and enabled`),
     ]);
     if (events.rows.length === 0) return made;
     const deliveries: { id: string; webhookId: string; eventId: number; kind: WebhookEventKind; body: string }[] = [];
     for (const row of events.rows) {
       const kind = webhookEventKindOf({ kind: row.kind, payload: row.payload, pipelineType: row.pipeline_type, parentPipelineId: row.parent_pipeline_id });
       if (!kind || !row.pipeline_id) continue;
-      const listeners = subscribed.rows.filter((webhook) => webhook.event_kinds.includes(kind) && time(webhook.created_at) <= time(row.created_at));
+      const listeners = subscribed.rows.filter((webhook) => webhook.event_kinds.includes(kind) && time(webhook.listening_since) <= time(row.created_at));
       if (listeners.length === 0) continue;
       const approvalLinks = kind === 'approval.requested' ? await approvalLinksFor(db, config, project.organization_id, row, now) : undefined;
       for (const webhook of listeners) {

@@ -172,6 +172,8 @@ export async function updateWebhook(db: HttpDatabase, config: PhobosConfig, call
   if (input.eventKinds !== undefined) changes.eventKinds = validateEventKinds(input.eventKinds);
   if (input.description !== undefined) changes.description = validateDescription(input.description);
   if (input.enabled !== undefined) changes.enabled = input.enabled;
+  // Enabled again: it hears events from now on, not those of while it was disabled.
+  if (input.enabled === true && !webhook.enabled) changes.listeningSince = new Date();
   return applyChange(db, principal, webhook, changes, { ...changes });
 }
 
