@@ -27,6 +27,7 @@ import { releaseAssetRoutes } from './routes/release-assets';
 import { setPasswordRoutes } from './routes/set-password';
 import { ssoRoutes } from './routes/sso';
 import { vcsRoutes } from './routes/vcs';
+import { webhookApprovalRoutes } from './routes/webhook-approvals';
 
 // An OpenAPIHono: REST routes declared with createRoute (src/routes/, src/rest/) are collected into
 // the OpenAPI document served at /api/docs/openapi.json (src/rest/docs-routes.ts).
@@ -66,6 +67,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/', accountRoutes);
   // /auth/vcs/callback: the OAuth redirect URI of VCS providers.
   app.route('/', vcsRoutes);
+  // /webhooks/approvals: the page and form of an approval link a webhook sent (the link's signature authorizes).
+  app.route('/', webhookApprovalRoutes);
   // /objects/download: objects behind a download URL the Worker signed (the signature authorizes).
   app.route('/', objectRoutes);
   // PUT /api/v1/releases/:releaseId/assets/:name: a release asset, streamed to the object store.

@@ -58,6 +58,11 @@ export const organizationPermissions = [
   // reboots them.
   'infrastructure:view',
   'infrastructure:operate',
+  // Webhooks send the organization's events to outside URLs: seeing them (their URLs, event kinds
+  // and deliveries) is everyone's; creating, changing, rotating their secrets and redelivering is
+  // the owners' alone, as a webhook is a standing export of the organization's activity.
+  'webhook:view',
+  'webhook:manage',
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 

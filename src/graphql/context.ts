@@ -2,6 +2,7 @@
 // resolved: who is calling (authentication ran before GraphQL), the request's database handle,
 // configuration, the request-scoped logger and id, and the request's dataloaders.
 import { initContextCache } from '@pothos/core';
+import { kickWebhookDeliveries } from '../domain/webhooks/kick';
 import type { LoadableRef } from '@pothos/plugin-dataloader';
 import type DataLoader from 'dataloader';
 import type { Context } from 'hono';
@@ -44,6 +45,8 @@ export interface GraphQLContext {
    * event hub in the background (the response does not wait; the cron task covers a failure).
    */
   publishPipelineEvents: (of: { projectId: string } | { pipelineId: string }) => void;
+  /** Work that outlives the response (the request's waitUntil). */
+  waitUntil: (promise: Promise<unknown>) => void;
 }
 
 /** The request's waitUntil; app.request() in tests has no execution context, and the work still runs. */
@@ -81,7 +84,10 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
       };
       if ('projectId' in of) publishPipelineEventsAfterResponse(publish, of.projectId);
       else publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
+      // The webhooks' own read of the same events (independent of the hub's publish).
+      kickWebhookDeliveries({ db: context.db.http, config: context.config, logger: context.logger, waitUntil: publish.waitUntil }, of);
     },
+    waitUntil: waitUntilOf(c),
   };
   return context;
 }

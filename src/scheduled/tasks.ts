@@ -9,6 +9,7 @@ import { agentQueueSweepTask } from '../domain/jobs/sweep-task';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
 import { releaseDueDatesTask } from '../domain/releases/due-date-task';
+import { webhookDeliveryTask } from '../domain/webhooks/task';
 
 export interface ScheduledTask {
   name: string;
@@ -23,6 +24,7 @@ export const scheduledTasks: ScheduledTask[] = [
   releaseDueDatesTask,
   jobLogRetentionTask,
   agentQueueSweepTask,
+  webhookDeliveryTask,
 ];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {

@@ -30,6 +30,7 @@ import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
 import * as users from './authorization-matrix/users.rows';
 import * as vcs from './authorization-matrix/vcs.rows';
+import * as webhooks from './authorization-matrix/webhooks.rows';
 import { actors, setUpWorld, type Actor, type Outcome, type Row } from './authorization-matrix/world';
 
 const areas = [
@@ -53,6 +54,7 @@ const areas = [
   templates,
   users,
   vcs,
+  webhooks,
 ];
 
 const graphqlRows: Record<string, Row> = Object.assign({}, ...areas.map((area) => area.graphqlRows));

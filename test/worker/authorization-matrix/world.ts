@@ -179,6 +179,8 @@ export async function setUpWorld(): Promise<void> {
   h = await graphqlHarness();
   // Every tenant gives the owner one more key; the default per-user limit (50) is not what is tested.
   await h.db.http.execute(sql`update resource_limits set value = 1000 where name = 'ResourceLimitApiKeysPerUser'`);
+  // Rows create webhooks in the tenant for every actor; the per-organization limit (25) is not what is tested.
+  await h.db.http.execute(sql`update resource_limits set value = 1000 where name = 'ResourceLimitWebhooksPerOrganization'`);
   users.admin = await h.createUser({ admin: true });
   for (const role of roles) users[role] = await h.createUser({ username: unique(role.replace('_', '-')) });
   users.team_developer = await h.createUser({ username: unique('team-developer') });
