@@ -26,6 +26,11 @@ export const undocumentedRoutes: readonly { routes: string; pattern: RegExp; rea
     reason: 'Browser redirects of sign-in and VCS connection flows, not APIs.',
   },
   {
+    routes: '/webhooks/approvals',
+    pattern: /^(GET|POST) \/webhooks\/approvals$/,
+    reason: "An approval link's confirmation page and its form, opened from a chat message in a browser; the link's signature is the credential.",
+  },
+  {
     routes: '/graphql, /graphql/schema, /graphql-playground',
     pattern: /^\S+ \/graphql(\/schema|-playground)?$/,
     reason: 'GraphQL: described by its own schema (GET /graphql/schema) and introspection.',
