@@ -28,6 +28,7 @@ import './modules/pipeline-mutations';
 import './modules/todo-items';
 import './modules/releases';
 import './modules/deployment-gates';
+import './modules/notifications';
 
 let schema: GraphQLSchema | undefined;
 

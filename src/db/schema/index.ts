@@ -29,3 +29,4 @@ export * from './release-assets';
 export * from './release-pipeline-templates';
 export * from './change-windows';
 export * from './agents';
+export * from './notifications';
