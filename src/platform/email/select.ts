@@ -1,6 +1,7 @@
 // Chooses the email plugin from the configuration (PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE). `empty` sends
 // nothing: the sender logs each message it drops at debug level, so a disabled installation still
 // shows what it would have sent.
+import { connect } from 'cloudflare:sockets';
 import type { PhobosConfig } from '../../config/load';
 import type { Logger } from '../logger';
 import { createEmailSender, type EmailSender, type EmailTransport } from './email-client';
@@ -18,6 +19,7 @@ export function emailTransportFor(config: PhobosConfig['email']): EmailTransport
         port: config.smtpPort,
         security: smtpSecurityFor(config.smtpPort, config.disableTls),
         from: config.fromAddress ?? '',
+        connect,
         ...(config.smtpUsername ? { username: config.smtpUsername, password: config.smtpPassword ?? '' } : {}),
       });
     case 'ses':
