@@ -5,11 +5,10 @@ import { connect } from 'cloudflare:sockets';
 import type { PhobosConfig } from '../../config/load';
 import type { Logger } from '../logger';
 import { createEmailSender, type EmailSender, type EmailTransport } from './email-client';
+import { emptyTransport } from './empty';
 import { createPlunkTransport } from './plunk';
 import { createSesTransport } from './ses';
 import { createSmtpTransport, smtpSecurityFor } from './smtp';
-
-const emptyTransport: EmailTransport = { type: 'empty', deliver: async () => {} };
 
 export function emailTransportFor(config: PhobosConfig['email']): EmailTransport {
   switch (config.type) {
