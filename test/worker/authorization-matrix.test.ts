@@ -18,6 +18,7 @@ import * as deploymentGates from './authorization-matrix/deployment-gates.rows';
 import * as environments from './authorization-matrix/environments.rows';
 import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
+import * as notifications from './authorization-matrix/notifications.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
@@ -38,6 +39,7 @@ const areas = [
   environments,
   jobLogs,
   lifecycles,
+  notifications,
   objects,
   pipelineEvents,
   pipelines,

@@ -9,9 +9,9 @@ import { emailOutbox, type EmailOutboxRow } from '../../db/schema';
 import { EmailRefusedError, messageOf, type EmailSender } from '../../platform/email/email-client';
 
 /** Attempts before a message becomes a dead letter. */
-export const maxEmailAttempts = 5;
+const maxEmailAttempts = 5;
 /** First retry after 1 minute (the cron's period), then 2, 4, 8 … capped at an hour. */
-export const retryDelayMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
+const retryDelayMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
 /** A claimed row is not claimed again before this, should its run die before recording the outcome. */
 const claimLeaseMs = 5 * 60_000;
 const deliverBatchSize = 25;

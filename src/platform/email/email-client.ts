@@ -41,7 +41,7 @@ export interface EmailSender {
 }
 
 /** Appends the footer after a signature separator (RFC 3676's "-- "), to the text and the HTML part. */
-export function withFooter(message: EmailMessage, footer: string | undefined): EmailMessage {
+function withFooter(message: EmailMessage, footer: string | undefined): EmailMessage {
   if (!footer) return message;
   const html = message.html === undefined ? undefined : `${message.html}<hr><p>${escapeHtml(footer).replaceAll('\n', '<br>')}</p>`;
   return { ...message, text: `${message.text}\n\n-- \n${footer}`, ...(html === undefined ? {} : { html }) };

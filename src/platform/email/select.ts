@@ -10,7 +10,7 @@ import { createPlunkTransport } from './plunk';
 import { createSesTransport } from './ses';
 import { createSmtpTransport, smtpSecurityFor } from './smtp';
 
-export function emailTransportFor(config: PhobosConfig['email']): EmailTransport {
+function emailTransportFor(config: PhobosConfig['email']): EmailTransport {
   switch (config.type) {
     case 'smtp':
       return createSmtpTransport({
