@@ -17,7 +17,7 @@ import { finishJob, markJobRunning } from '../../../src/domain/jobs/service';
 import { addMember } from '../../../src/domain/memberships/service';
 import { createOrganization } from '../../../src/domain/organizations/service';
 import { createProject } from '../../../src/domain/projects/service';
-import { databaseVars } from '../../support/dev-worker';
+import { databaseVars, startDevWorker } from '../../support/dev-worker';
 import { startSmtpServer, type ReceivedEmail, type TestSmtpServer } from '../../support/smtp-server';
 import { signInWithPassword, startWorkerServer, type WorkerServer } from '../../support/worker-server';
 
@@ -333,6 +333,45 @@ describe('notifications over the smtp plugin, end to end', () => {
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     } finally {
       smtp.refuseMail(null);
+    }
+  });
+
+  it('records the server’s 535 when the Worker’s SMTP password is wrong, and retries later', async () => {
+    // A second Worker on the same database, configured with the wrong password; only its cron runs.
+    const wrong = await startDevWorker({
+      databaseUrl: server.database.url,
+      proxyUrl: inject('database').bridgeUrl,
+      testScheduled: true,
+      script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' },
+      vars: smtpVars('not-the-smtp-password'),
+    });
+    try {
+      const before = smtp.received.length;
+      const t = await template(
+        'fails-with-wrong-password',
+        'stage "build" {\n  task "compile" {\n    action "exec_command" {\n      command = "make"\n    }\n  }\n}\n',
+      );
+      await endQueuedJobs({ pipelineId: await runbook(t) }, 'FAILED');
+      const deadline = Date.now() + 20_000;
+      let row: { status: string; attempts: number; last_error: string | null } | undefined;
+      while (Date.now() < deadline) {
+        await (await fetch(`${wrong.url}/__scheduled?cron=*+*+*+*+*`)).text();
+        row = (
+          await server.database.query<{ status: string; attempts: number; last_error: string | null }>(
+            `select status, attempts, last_error from email_outbox where subject = '[Phobos] acme/web: pipeline failed' and status = 'PENDING'`,
+          )
+        ).rows[0];
+        if (row?.last_error) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(row).toEqual({ status: 'PENDING', attempts: 1, last_error: '535 Authentication credentials invalid' });
+      expect(smtp.received.length).toBe(before);
+      // With the right password (the first Worker), the retry delivers it once it is due.
+      await server.database.query(`update email_outbox set next_attempt_at = now() where status = 'PENDING'`);
+      const mails = await deliveredAfter(before, 1);
+      expect(byRecipient(mails)).toEqual({ [people.manager.email]: '[Phobos] acme/web: pipeline failed' });
+    } finally {
+      await wrong.stop();
     }
   });
 });
