@@ -241,7 +241,7 @@ describe('notifications over the smtp plugin, end to end', () => {
     expect(byRecipient(mails)).toEqual({ [people.manager.email]: '[Phobos] acme/web: pipeline failed' });
   });
 
-  it('mails a release’s participants when its due date approaches and when it finishes', async () => {
+  it('mails a release’s participants when its due date approaches, when it passes, and when it finishes', async () => {
     const before = smtp.received.length;
     const deploy = await template('deploy', 'stage "deploy" {\n  task "roll_out" {\n    action "exec_command" {\n      command = "deploy"\n    }\n  }\n}\n');
     const lifecycle = await ok(
@@ -269,6 +269,14 @@ describe('notifications over the smtp plugin, end to end', () => {
     expect(byRecipient(dueMails)).toEqual({
       [people.approver.email]: '[Phobos] acme/web: release 2.4.0 is due soon',
       [people.viewer.email]: '[Phobos] acme/web: release 2.4.0 is due soon',
+    });
+    // Time passes (the due date moved into the past stands in for it): the overdue notice follows, once.
+    const overdueFrom = smtp.received.length;
+    await server.database.query(`update releases set due_date = now() - interval '1 minute' where id = $1`, [releaseId]);
+    const overdue = await deliveredAfter(overdueFrom, 2);
+    expect(byRecipient(overdue)).toEqual({
+      [people.approver.email]: '[Phobos] acme/web: release 2.4.0 is past its due date',
+      [people.viewer.email]: '[Phobos] acme/web: release 2.4.0 is past its due date',
     });
     const middle = smtp.received.length;
     expect(await endQueuedJobs({ releaseId }, 'FINISHED')).toBe(1);
