@@ -287,6 +287,37 @@ describe('notifications over the smtp plugin, end to end', () => {
     });
   });
 
+  it('mails a failed deployment of a release, and the release failing with it', async () => {
+    const before = smtp.received.length;
+    const deploy = await template(
+      'deploy-again',
+      'stage "deploy" {\n  task "roll_out" {\n    action "exec_command" {\n      command = "deploy"\n    }\n  }\n}\n',
+    );
+    const lifecycle = await ok(
+      people.manager.token,
+      `mutation($org: ID!, $hcl: String!) { createReleaseLifecycle(input: { organizationId: $org, name: "single", versioned: true,
+         semanticVersion: "1.0.0", hclData: $hcl }) { releaseLifecycle { id } } }`,
+      { org: globalId('Organization', organizationId), hcl: 'stage "dev" {\n  deployment {\n    environment = "dev"\n  }\n}\n' },
+    );
+    const created = await ok(
+      people.manager.token,
+      `mutation($project: ID!, $template: ID!, $lifecycle: ID!) { createRelease(input: { projectId: $project, semanticVersion: "2.5.0",
+         pipelineTemplateId: $template, lifecycleId: $lifecycle }) { release { id } } }`,
+      { project: globalId('Project', projectId), template: deploy, lifecycle: lifecycle.createReleaseLifecycle.releaseLifecycle.id },
+    );
+    await ok(people.manager.token, 'mutation($r: ID!, $u: ID!) { addReleaseParticipant(input: { releaseId: $r, userId: $u }) { participant { name } } }', {
+      r: created.createRelease.release.id,
+      u: globalId('User', people.approver.id),
+    });
+    expect(await endQueuedJobs({ releaseId: rawId(created.createRelease.release.id) }, 'FAILED')).toBe(1);
+    const mails = await deliveredAfter(before, 3);
+    expect(mails.map((mail) => `${mail.to.join(',')}: ${mail.subject}`).sort()).toEqual([
+      `${people.approver.email}: [Phobos] acme/web: deployment to dev failed`,
+      `${people.approver.email}: [Phobos] acme/web: release 2.5.0 failed`,
+      `${people.manager.email}: [Phobos] acme/web: deployment to dev failed`,
+    ]);
+  });
+
   it('retries a message the server refuses with backoff, then keeps it as a dead letter that admins see', async () => {
     smtp.refuseMail({ code: 451, message: 'Mailbox temporarily unavailable' });
     try {
@@ -339,6 +370,8 @@ describe('notifications over the smtp plugin, end to end', () => {
       ]);
       const refused = await gql(people.manager.token, '{ emailOutbox(first: 5) { recipient } }');
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const tooMany = await gql(admin.access_token, '{ emailOutbox(first: 1000) { recipient } }');
+      expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
     } finally {
       smtp.refuseMail(null);
     }
