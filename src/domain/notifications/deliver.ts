@@ -41,11 +41,14 @@ export interface DeliveryOutcome {
   sent: number;
   retrying: number;
   dead: number;
+  /** A full batch was claimed: more may be due. */
+  more: boolean;
 }
 
 export async function deliverDueEmails(db: HttpDatabase, sender: EmailSender, now: Date): Promise<DeliveryOutcome> {
-  const outcome: DeliveryOutcome = { sent: 0, retrying: 0, dead: 0 };
-  for (const email of await claimDueEmails(db, now)) {
+  const claimed = await claimDueEmails(db, now);
+  const outcome: DeliveryOutcome = { sent: 0, retrying: 0, dead: 0, more: claimed.length === deliverBatchSize };
+  for (const email of claimed) {
     try {
       // The sender logs the outcome (src/platform/email/email-client.ts).
       await sender.sendEmail({ to: [email.recipient], subject: email.subject, text: email.textBody, ...(email.htmlBody ? { html: email.htmlBody } : {}) });

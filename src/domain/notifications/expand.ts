@@ -85,10 +85,10 @@ async function subjectOf(db: HttpDatabase, row: NotificationQueueRow): Promise<S
   return undefined;
 }
 
-/** Expands up to a batch of queue rows; returns how many emails it queued. */
-export async function expandNotifications(db: HttpDatabase, links: { uiUrl: string }): Promise<number> {
+/** Expands up to a batch of queue rows: how many emails it queued, and whether more rows wait. */
+export async function expandNotifications(db: HttpDatabase, links: { uiUrl: string }): Promise<{ emails: number; more: boolean }> {
   const rows = await db.select().from(notificationQueue).orderBy(asc(notificationQueue.id)).limit(expandBatchSize);
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return { emails: 0, more: false };
   const emails: (typeof emailOutbox.$inferInsert)[] = [];
   for (const row of rows) {
     const subject = await subjectOf(db, row);
@@ -122,5 +122,5 @@ export async function expandNotifications(db: HttpDatabase, links: { uiUrl: stri
   );
   if (emails.length > 0) await db.batch([db.insert(emailOutbox).values(emails).onConflictDoNothing(), remove]);
   else await remove;
-  return emails.length;
+  return { emails: emails.length, more: rows.length === expandBatchSize };
 }
