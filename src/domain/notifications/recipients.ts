@@ -6,8 +6,10 @@
 // - PIPELINE_FAILED: the user who started the pipeline, and the release's participants when it is a
 //   deployment of a release;
 // - RELEASE_FINISHED, RELEASE_DUE_DATE: the release's participants (users, and members of teams).
-// Only active users, and only those whose preferences leave the kind on for the project (a project
-// choice wins over an everywhere choice; no choice is on). One statement per notification.
+// Only active users who can still see the project — a system admin, or a member of the organization
+// or of the project (directly or through a team) — so a rule or a release that still names someone
+// who left tells them nothing; and only those whose preferences leave the kind on for the project (a
+// project choice wins over an everywhere choice; no choice is on). One statement per notification.
 import { sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import type { NotificationKind } from '../../db/schema';
@@ -72,6 +74,10 @@ export async function recipientsOf(db: HttpDatabase, query: RecipientQuery): Pro
     select u.id, u.email, u.username
     from users u
     where u.id in (select user_id from candidate) and u.active
+      and (u.is_admin or exists (
+        select 1 from memberships m left join team_members tm on tm.team_id = m.team_id
+        where m.organization_id = ${query.organizationId}::uuid and (m.project_id is null or m.project_id = ${query.projectId}::uuid)
+          and coalesce(m.user_id, tm.user_id) = u.id))
       and coalesce(
         (select p.enabled from notification_preferences p where p.user_id = u.id and p.kind = ${query.kind} and p.project_id = ${query.projectId}::uuid),
         (select p.enabled from notification_preferences p where p.user_id = u.id and p.kind = ${query.kind} and p.project_id is null),

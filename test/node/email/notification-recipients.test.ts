@@ -30,7 +30,7 @@ async function one<T extends Record<string, unknown>>(statement: ReturnType<type
 beforeAll(async () => {
   const database = await createTestDatabase();
   db = createDatabase({ connectionString: database.url, proxyUrl: inject('database').bridgeUrl }).http;
-  for (const name of ['direct', 'teamed', 'orgdev', 'projdev', 'teamdev', 'viewer', 'inactive', 'starter', 'participant']) {
+  for (const name of ['direct', 'teamed', 'orgdev', 'projdev', 'teamdev', 'viewer', 'inactive', 'starter', 'participant', 'departed']) {
     ids[name] = (
       await one<{ id: string }>(
         sql`insert into users (username, email, active) values (${name}, ${`${name}@example.com`}, ${name !== 'inactive'}) returning id`,
@@ -53,9 +53,13 @@ beforeAll(async () => {
   await member({ team: devTeam }, builtIn.developer, null);
   await member({ user: ids.viewer }, builtIn.viewer, null);
   await member({ user: ids.inactive }, builtIn.owner, null);
+  // Viewers of the organization, or of the project: they see it, so they may be told about it.
+  for (const user of ['direct', 'starter']) await member({ user: ids[user] }, builtIn.viewer, null);
+  await member({ user: ids.participant }, builtIn.viewer, projectId);
+  await member({ team }, builtIn.viewer, null);
   ruleId = (
     await one<{ id: string }>(
-      sql`insert into approval_rules (organization_id, name, approvals_required, user_ids, team_ids) values (${organizationId}, 'approvers', 1, array[${ids.direct}]::uuid[], array[${team}]::uuid[]) returning id`,
+      sql`insert into approval_rules (organization_id, name, approvals_required, user_ids, team_ids) values (${organizationId}, 'approvers', 1, array[${ids.direct}, ${ids.departed}]::uuid[], array[${team}]::uuid[]) returning id`,
     )
   ).id;
   releaseId = (
@@ -71,7 +75,7 @@ const names = async (query: Omit<RecipientQuery, 'organizationId' | 'projectId'>
   (await recipientsOf(db, { organizationId, projectId: project(), ...query })).map((recipient) => recipient.username);
 
 describe('notification recipients', () => {
-  it('approvals go to the users a rule names, directly or through a team, active only', async () => {
+  it('approvals go to the users a rule names, directly or through a team, active and still members only', async () => {
     expect(await names({ kind: 'APPROVAL_REQUESTED', approvalRuleIds: [ruleId] })).toEqual(['direct', 'teamed']);
     expect(await names({ kind: 'APPROVAL_REQUESTED', approvalRuleIds: [] })).toEqual([]);
   });
@@ -86,6 +90,9 @@ describe('notification recipients', () => {
     expect(await names({ kind: 'PIPELINE_FAILED', triggeredByUserId: ids.starter })).toEqual(['starter']);
     expect(await names({ kind: 'PIPELINE_FAILED', triggeredByUserId: ids.starter, releaseId })).toEqual(['participant', 'starter', 'teamed']);
     expect(await names({ kind: 'PIPELINE_FAILED', triggeredByUserId: null })).toEqual([]);
+    // Someone who is no longer a member hears nothing of the project; a participant of the project only, nothing of another.
+    expect(await names({ kind: 'PIPELINE_FAILED', triggeredByUserId: ids.departed })).toEqual([]);
+    expect(await names({ kind: 'RELEASE_FINISHED', releaseId }, () => otherProjectId)).toEqual(['teamed']);
   });
 
   it('release notices go to the participants, members of participant teams included', async () => {
