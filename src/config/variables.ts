@@ -273,7 +273,7 @@ export const configDeclaration = {
       requiredWhen: when(emailType, 'ses'),
     }),
     endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, {
-      description: 'Plunk API endpoint (default https://api.useplunk.com); for ses, an endpoint override (default https://email.<region>.amazonaws.com).',
+      description: 'Plunk API endpoint (default `https://api.useplunk.com`); for ses, an endpoint override (default `https://email.{region}.amazonaws.com`).',
     }),
     awsAccessKeyId: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
       description: 'AWS access key ID for SES (Workers have no instance role).',
