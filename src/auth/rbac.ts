@@ -81,6 +81,8 @@ export const installationPermissions = [
   // Shared agents serve every organization: only system admins see or change them.
   'shared_agent:view',
   'shared_agent:manage',
+  // The email outbox holds every tenant's notifications (recipients, subjects): system admins only.
+  'email_outbox:view',
   // The infrastructure as a whole (every node, storage pool, VM and container, cluster health and
   // metrics): only system admins, as it spans every tenant.
   'cluster:view',
@@ -88,8 +90,8 @@ export const installationPermissions = [
 ] as const;
 export type InstallationPermission = (typeof installationPermissions)[number];
 
-/** Permissions on one user's own sign-in credentials. */
-export const personalPermissions = ['api_key:manage', 'session:manage'] as const;
+/** Permissions on one user's own sign-in credentials and settings. */
+export const personalPermissions = ['api_key:manage', 'session:manage', 'notification_preference:manage'] as const;
 export type PersonalPermission = (typeof personalPermissions)[number];
 
 export type Permission = OrganizationPermission | InstallationPermission | PersonalPermission;
@@ -216,6 +218,7 @@ const installationActions: Record<Exclude<InstallationPermission, 'resource_limi
   'role:manage': 'manage roles',
   'shared_agent:view': 'view shared agents',
   'shared_agent:manage': 'manage shared agents',
+  'email_outbox:view': 'view the email outbox',
   'cluster:view': 'view the whole infrastructure',
   'cluster:operate': 'operate VMs and containers outside any organization',
 };

@@ -268,8 +268,24 @@ export const configDeclaration = {
     awsConfigurationSetName: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME', k.nonEmptyText, {
       description: 'AWS SES configuration set name.',
     }),
-    region: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION', k.nonEmptyText, { description: 'AWS region for SES.' }),
-    endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Plunk API endpoint.' }),
+    region: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      description: 'AWS region for SES.',
+      requiredWhen: when(emailType, 'ses'),
+    }),
+    endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, {
+      description: 'Plunk API endpoint (default `https://api.useplunk.com`); for ses, an endpoint override (default `https://email.{region}.amazonaws.com`).',
+    }),
+    awsAccessKeyId: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      description: 'AWS access key ID for SES (Workers have no instance role).',
+      requiredWhen: when(emailType, 'ses'),
+      edge: true,
+    }),
+    awsSecretAccessKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      description: 'AWS secret access key for SES.',
+      secret: true,
+      requiredWhen: when(emailType, 'ses'),
+      edge: true,
+    }),
     apiKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY', k.nonEmptyText, {
       description: 'Plunk API key.',
       secret: true,

@@ -29,6 +29,7 @@ import './modules/todo-items';
 import './modules/releases';
 import './modules/deployment-gates';
 import './modules/webhooks';
+import './modules/notifications';
 
 let schema: GraphQLSchema | undefined;
 

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger';
 import { signingKeyRotationTask } from '../auth/signing/rotation-task';
 import { jobLogRetentionTask } from '../domain/job-logs/retention';
 import { agentQueueSweepTask } from '../domain/jobs/sweep-task';
+import { notificationsTask } from '../domain/notifications/task';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
 import { releaseDueDatesTask } from '../domain/releases/due-date-task';
@@ -25,6 +26,7 @@ export const scheduledTasks: ScheduledTask[] = [
   jobLogRetentionTask,
   agentQueueSweepTask,
   webhookDeliveryTask,
+  notificationsTask,
 ];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {

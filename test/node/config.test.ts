@@ -189,9 +189,13 @@ describe('loadConfig rejects bad values, naming the variable and what it expecte
       { variable: 'PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', message: 'is required when PHOBOS_JWS_PROVIDER_PLUGIN_TYPE is awskms' },
     ]);
     expect(issuesOf({ PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE: 'redis' })[0]!.variable).toBe('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT');
-    expect(issuesOf({ PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: 'ses' })).toEqual([
-      { variable: 'PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', message: 'is required when PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE is ses' },
-    ]);
+    // SES needs its region and, on Workers (no instance role), a key pair.
+    expect(issuesOf({ PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: 'ses' })).toEqual(
+      ['FROM_ADDRESS', 'REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].map((name) => ({
+        variable: `PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_${name}`,
+        message: 'is required when PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE is ses',
+      })),
+    );
     expect(issuesOf({ PHOBOS_OTEL_TRACE_ENABLED: 'yes' })).toEqual([
       { variable: 'PHOBOS_OTEL_TRACE_HOST', message: 'is required when PHOBOS_OTEL_TRACE_ENABLED is true' },
     ]);

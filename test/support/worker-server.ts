@@ -13,11 +13,22 @@ export interface WorkerServer {
   stop(): Promise<void>;
 }
 
-export async function startWorkerServer(vars: Record<string, string> = {}, options: { port?: number } = {}): Promise<WorkerServer> {
+export async function startWorkerServer(
+  vars: Record<string, string> = {},
+  options: { port?: number; testScheduled?: boolean; apiOnly?: boolean } = {},
+): Promise<WorkerServer> {
   const database = await createTestDatabase();
   const admin = { email: 'admin@phobos.test', password: 'admin-password-for-tests' };
   await ensureAdminUser(database.url, admin);
-  const worker = await startDevWorker({ databaseUrl: database.url, proxyUrl: inject('database').bridgeUrl, port: options.port, vars });
+  const worker = await startDevWorker({
+    databaseUrl: database.url,
+    proxyUrl: inject('database').bridgeUrl,
+    port: options.port,
+    testScheduled: options.testScheduled,
+    // The API-only build: no console assets to build, and no asset handler answering /__scheduled.
+    ...(options.apiOnly ? { script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' } } : {}),
+    vars,
+  });
   return { url: worker.url, database, admin, stop: worker.stop };
 }
 

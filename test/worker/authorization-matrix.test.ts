@@ -20,6 +20,7 @@ import * as health from './authorization-matrix/health.rows';
 import * as infrastructure from './authorization-matrix/infrastructure.rows';
 import * as jobLogs from './authorization-matrix/job-logs.rows';
 import * as lifecycles from './authorization-matrix/lifecycles.rows';
+import * as notifications from './authorization-matrix/notifications.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
@@ -44,6 +45,7 @@ const areas = [
   infrastructure,
   jobLogs,
   lifecycles,
+  notifications,
   objects,
   pipelineEvents,
   pipelines,

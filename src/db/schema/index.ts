@@ -30,3 +30,4 @@ export * from './release-pipeline-templates';
 export * from './change-windows';
 export * from './agents';
 export * from './webhooks';
+export * from './notifications';

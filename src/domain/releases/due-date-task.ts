@@ -8,8 +8,8 @@ export const releaseDueDatesTask: ScheduledTask = {
   async run({ config, logger, now }) {
     if (!config.database.host) return;
     const notices = await flagDueReleases(databaseFor(config).http, config, now);
-    // Mail hook: the platform's email delivery sends each notice to the release's participants
-    // (participantsOfReleases) here, once it exists; until then the activity event is the notice.
+    // Each notice's email to the release's participants was queued with it (notification_queue); the
+    // notifications task sends it.
     if (notices.length > 0) logger.info('release due-date notices', { count: notices.length });
   },
 };

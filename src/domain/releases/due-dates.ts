@@ -2,7 +2,8 @@
 // window (PHOBOS_RELEASE_DUE_DATE_WARNING_HOURS, default 24) is APPROACHING, one whose due date has
 // passed is OVERDUE; finished releases and those without a due date are NONE.
 // The cron trigger (due-date-task.ts) flags each release once per notice: the notice given is stored
-// in `due_notice` (reset when the due date changes) with an activity event in the same statement.
+// in `due_notice` (reset when the due date changes) with an activity event and its email notification
+// (notification_queue, src/domain/notifications) in the same statement.
 import { sql } from 'drizzle-orm';
 import type { PhobosConfig } from '../../config/load';
 import type { HttpDatabase } from '../../db/client';
@@ -61,6 +62,12 @@ export async function flagDueReleases(db: HttpDatabase, config: DueDateConfig, n
         'prn:release:' || o.name || '/' || p.name || '/' || f.semantic_version,
         jsonb_build_object('dueDate', f.due_date, 'semanticVersion', f.semantic_version)
       from flagged f join projects p on p.id = f.project_id join organizations o on o.id = f.organization_id
+    ),
+    notifications as (
+      insert into notification_queue (source, organization_id, project_id, release_id, payload)
+      select 'release.due_date', f.organization_id, f.project_id, f.id,
+        jsonb_build_object('notice', f.notice, 'dueDate', f.due_date, 'semanticVersion', f.semantic_version)
+      from flagged f
     )
     select * from flagged`);
   return result.rows.map((row) => ({
