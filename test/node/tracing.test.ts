@@ -60,7 +60,8 @@ describe('tracing on', () => {
 
   beforeAll(async () => {
     [receiver, fake] = await Promise.all([startOtlpReceiver(), startFakeVcs()]);
-    server = await startWorkerServer(tracingVars(receiver, true));
+    // The API-only build: the unified one serves /__scheduled (wrangler's cron trigger) as a console page.
+    server = await startWorkerServer(tracingVars(receiver, true), { testScheduled: true, script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' } });
     token = (await signInWithPassword(server, server.admin.email, server.admin.password)).access_token;
   });
 
@@ -151,6 +152,20 @@ describe('tracing on', () => {
         expect(String(value)).not.toMatch(/^Bearer /);
       }
     }
+  });
+
+  it('traces a cron run, with the queries of its tasks under it', async () => {
+    const response = await fetch(`${server.url}/__scheduled?cron=${encodeURIComponent('* * * * *')}`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/scheduled event/i);
+    const trace = await traceOf(receiver, 'scheduledHandler * * * * *');
+    const cron = one(trace, (span) => span.parentSpanId === undefined, 'the cron span');
+    expect(cron.name).toBe('scheduledHandler * * * * *');
+    expect(cron.attributes).toMatchObject({ 'faas.trigger': 'timer', 'faas.cron': '* * * * *' });
+    // The tasks run in waitUntil after the handler returns; their queries still belong to its trace.
+    const spans = await receiver.waitFor((received) => received.some((span) => span.traceId === cron.traceId && span.name.startsWith('postgresql ')));
+    const queries = spans.filter((span) => span.traceId === cron.traceId && span.name.startsWith('postgresql '));
+    for (const query of queries) expect(query.parentSpanId).toBe(cron.spanId);
   });
 
   it('answers requests as usual while the collector refuses spans, and exports again once it accepts them', async () => {

@@ -3,7 +3,7 @@
 // (cloned from the migrated template) reached through the run's bridge.
 import { inject } from 'vitest';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { startDevWorker } from './dev-worker';
+import { type DevWorkerOptions, startDevWorker } from './dev-worker';
 import { createTestDatabase, type TestDatabase } from './node-database';
 
 export interface WorkerServer {
@@ -13,11 +13,21 @@ export interface WorkerServer {
   stop(): Promise<void>;
 }
 
-export async function startWorkerServer(vars: Record<string, string> = {}, options: { port?: number } = {}): Promise<WorkerServer> {
+export async function startWorkerServer(
+  vars: Record<string, string> = {},
+  options: Pick<DevWorkerOptions, 'port' | 'testScheduled' | 'script'> = {},
+): Promise<WorkerServer> {
   const database = await createTestDatabase();
   const admin = { email: 'admin@phobos.test', password: 'admin-password-for-tests' };
   await ensureAdminUser(database.url, admin);
-  const worker = await startDevWorker({ databaseUrl: database.url, proxyUrl: inject('database').bridgeUrl, port: options.port, vars });
+  const worker = await startDevWorker({
+    databaseUrl: database.url,
+    proxyUrl: inject('database').bridgeUrl,
+    port: options.port,
+    vars,
+    testScheduled: options.testScheduled,
+    script: options.script,
+  });
   return { url: worker.url, database, admin, stop: worker.stop };
 }
 
