@@ -33,7 +33,7 @@ const databases = new WeakMap<PhobosConfig, Database>();
 export function databaseFor(config: PhobosConfig): Database {
   let database = databases.get(config);
   if (!database) {
-    database = createDatabase({ connectionString: connectionStringFor(config.database), proxyUrl: config.database.proxyUrl });
+    database = createDatabase({ connectionString: connectionStringFor(config.database), proxyUrl: config.database.proxyUrl, traced: config.otel.enabled });
     databases.set(config, database);
   }
   return database;

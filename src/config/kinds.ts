@@ -35,6 +35,25 @@ export const url = kind(
     .transform((value) => value.replace(/\/+$/, '')),
 );
 
+/** A host name or IP address alone, as a collector's or server's address (no scheme, port or path). */
+export const host = kind(
+  'a host name or IP address, without scheme or port (e.g. collector or 10.0.0.5)',
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      // An IPv6 address, bracketed or not; else a name or IPv4 address of URL-safe characters.
+      const ipv6 = value.replace(/^\[(.*)\]$/, '$1');
+      if (!ipv6.includes(':')) return /^[A-Za-z0-9._-]+$/.test(value);
+      try {
+        new URL(`http://[${ipv6}]`);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+);
+
 export const email = kind('an email address', z.string().trim().pipe(z.email()));
 
 const integerPattern = /^-?\d+$/;

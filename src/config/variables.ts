@@ -229,7 +229,7 @@ export const configDeclaration = {
       description: 'Type of tracing exporter: otlp or xray.',
       default: 'otlp',
     }),
-    host: observability.variable('PHOBOS_OTEL_TRACE_HOST', k.nonEmptyText, {
+    host: observability.variable('PHOBOS_OTEL_TRACE_HOST', k.host, {
       description: 'Host to send trace data to.',
       requiredWhen: when(otelEnabled, true),
     }),

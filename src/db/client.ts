@@ -5,6 +5,7 @@
 // interactive transactions; nothing needs one yet, and a socket cannot outlive its request.)
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
+import { fetchWithQuerySpan } from '../platform/tracing/database-queries';
 import * as schema from './schema';
 
 type Schema = typeof schema;
@@ -27,13 +28,23 @@ function useProxy(proxyUrl: string | undefined): void {
   configuredProxy = proxyUrl;
 }
 
+/**
+ * A span per query (PHOBOS_OTEL_TRACE_ENABLED): the driver's fetch function is, like its endpoint,
+ * process-global, so it is set once per isolate and only when tracing is on.
+ */
+function traceQueries(): void {
+  neonConfig.fetchFunction = fetchWithQuerySpan;
+}
+
 export interface DatabaseOptions {
   connectionString: string;
   proxyUrl?: string;
+  traced?: boolean;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
   useProxy(options.proxyUrl);
+  if (options.traced) traceQueries();
   // The HTTP client holds no connection, so one handle serves every request of an isolate.
   const client = neon(options.connectionString);
   return { http: drizzleHttp({ client, schema }) };

@@ -27,7 +27,7 @@ graphqlRoutes.get('/graphql-playground', (c) => {
 });
 
 graphqlRoutes.on(['GET', 'POST'], graphqlEndpoint, async (c) => {
-  const response = await graphqlServer().fetch(c.req.raw, createGraphQLContext(c));
+  const response = await graphqlServer(c.get('config').otel.enabled).fetch(c.req.raw, createGraphQLContext(c));
   // Through Hono's context, so the headers middleware already set (x-request-id) are kept.
   return c.newResponse(response.body, response);
 });

@@ -5,15 +5,22 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from './context';
 import { maskError, unexpectedErrorMessage, useErrorReporting, useOpaqueParseErrors } from './errors';
 import { useInputRules } from './input-rules';
+import { useOperationSpans } from './operation-spans';
 import { queryLimitPlugins } from './query-limits';
 import { graphqlSchema } from './schema';
 
 export const graphqlEndpoint = '/graphql';
 
-let yoga: YogaServerInstance<GraphQLContext, Record<string, never>> | undefined;
+type GraphQLServer = YogaServerInstance<GraphQLContext, Record<string, never>>;
 
-export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<string, never>> {
-  yoga ??= createYoga<GraphQLContext, Record<string, never>>({
+// Two instances at most: with PHOBOS_OTEL_TRACE_ENABLED the server also has the operation-span
+// plugin; without it, not even its hooks run.
+const servers = new Map<boolean, GraphQLServer>();
+
+export function graphqlServer(traced = false): GraphQLServer {
+  let yoga = servers.get(traced);
+  if (yoga) return yoga;
+  yoga = createYoga<GraphQLContext, Record<string, never>>({
     schema: graphqlSchema(),
     graphqlEndpoint,
     // GraphiQL is served at /graphql-playground, never on the API endpoint itself.
@@ -30,7 +37,8 @@ export function graphqlServer(): YogaServerInstance<GraphQLContext, Record<strin
     // Failures are logged by useErrorReporting, with the request's id; yoga's own logger has none.
     logging: false,
     // Input rules before the complexity limit: a broken input is named as such, whatever it costs.
-    plugins: [useOpaqueParseErrors(), useInputRules(), ...queryLimitPlugins(), useErrorReporting()],
+    plugins: [useOpaqueParseErrors(), useInputRules(), ...queryLimitPlugins(), useErrorReporting(), ...(traced ? [useOperationSpans()] : [])],
   });
+  servers.set(traced, yoga);
   return yoga;
 }

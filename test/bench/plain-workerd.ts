@@ -15,6 +15,8 @@ import { freePort } from '../setup/free-port';
 
 export interface PlainWorkerd {
   url: string;
+  /** The workerd process, for measuring its own CPU time. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -123,5 +125,5 @@ export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<P
     await stop();
     throw error;
   }
-  return { url, stop };
+  return { url, pid: workerd.pid!, stop };
 }

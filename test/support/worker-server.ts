@@ -3,7 +3,7 @@
 // (cloned from the migrated template) reached through the run's bridge.
 import { inject } from 'vitest';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
-import { startDevWorker } from './dev-worker';
+import { type DevWorkerOptions, startDevWorker } from './dev-worker';
 import { createTestDatabase, type TestDatabase } from './node-database';
 
 export interface WorkerServer {
@@ -15,7 +15,7 @@ export interface WorkerServer {
 
 export async function startWorkerServer(
   vars: Record<string, string> = {},
-  options: { port?: number; testScheduled?: boolean; apiOnly?: boolean } = {},
+  options: Pick<DevWorkerOptions, 'port' | 'testScheduled' | 'script'> & { apiOnly?: boolean } = {},
 ): Promise<WorkerServer> {
   const database = await createTestDatabase();
   const admin = { email: 'admin@phobos.test', password: 'admin-password-for-tests' };
@@ -24,10 +24,10 @@ export async function startWorkerServer(
     databaseUrl: database.url,
     proxyUrl: inject('database').bridgeUrl,
     port: options.port,
+    vars,
     testScheduled: options.testScheduled,
     // The API-only build: no console assets to build, and no asset handler answering /__scheduled.
-    ...(options.apiOnly ? { script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' } } : {}),
-    vars,
+    script: options.apiOnly ? { path: 'src/worker.ts', config: 'wrangler.noui.toml' } : options.script,
   });
   return { url: worker.url, database, admin, stop: worker.stop };
 }
