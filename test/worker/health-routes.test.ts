@@ -305,7 +305,12 @@ describe('GET /tenants/me/health', () => {
 
   it('is empty for a caller in no organization (a non-member, a system admin in none)', async () => {
     expect((await healthOf(bearer(outsider))).tenants).toEqual([]);
-    expect((await healthOf(bearer(admin))).tenants).toEqual([]);
+    const adminInNone = await h.createUser({ admin: true });
+    expect((await healthOf(bearer(adminInNone))).tenants).toEqual([]);
+  });
+
+  it("counts a system admin's own memberships: the admin who created both organizations owns them", async () => {
+    expect((await healthOf(bearer(admin))).tenants.map((tenant: { name: string }) => tenant.name)).toEqual([acmeName, globexName].sort());
   });
 
   it('is unknown, with no alerts, when no Alertmanager is configured', async () => {
