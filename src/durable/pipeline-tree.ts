@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type FinishJobInput, finishJobTransition, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
+import { type FinishJobInput, finishJobTransition, type JobInTree, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
 import type { WorkerEnv } from '../env';
 import { AppError, type ErrorCode } from '../errors';
 import { configFor, databaseFor } from '../runtime';
@@ -27,14 +27,14 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
 
   #envs = new Map<string, WorkerEnv>();
 
-  jobRunning(database: string, jobId: string): Promise<TransitionOutcome<JobTransition>> {
+  jobRunning(database: string, job: JobInTree): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(() => markJobRunningTransition(databaseFor(config).http, config, jobId));
+    return this.#inTurn(() => markJobRunningTransition(databaseFor(config).http, config, job));
   }
 
-  jobEnded(database: string, jobId: string, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
+  jobEnded(database: string, job: JobInTree, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(() => finishJobTransition(databaseFor(config).http, config, jobId, input));
+    return this.#inTurn(() => finishJobTransition(databaseFor(config).http, config, job, input));
   }
 
   /**
