@@ -1,10 +1,10 @@
-// A job's start and end, as agents report them: run in the job's tree's PipelineTree object
-// (src/durable/pipeline-tree.ts), one transition of a tree at a time, instead of racing each other
+// A job's start and end, as agents report them: run in the PipelineTree object of the job's tree's
+// shard (src/durable/pipeline-tree.ts), one transition of a tree at a time, instead of racing each other
 // in every request that reports one. Finding the tree is one indexed read.
 import { eq } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { jobs, pipelines } from '../../db/schema';
-import type { PipelineTree, TransitionOutcome } from '../../durable/pipeline-tree';
+import { type PipelineTree, pipelineTreeShard, type TransitionOutcome } from '../../durable/pipeline-tree';
 import { AppError, notFound } from '../../errors';
 import type { FinishJobInput, JobTransition } from './service';
 
@@ -14,7 +14,7 @@ export interface PipelineTrees {
   database: string;
 }
 
-/** The job's tree object and root; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
+/** The object the job's tree's transitions run in, and the root; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
 async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string) {
   let rootId = rootPipelineId;
   if (rootId === undefined) {
@@ -26,7 +26,7 @@ async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string, roo
     if (!row) throw notFound('Job');
     rootId = row.rootId;
   }
-  return { tree: trees.namespace.get(trees.namespace.idFromName(rootId)), job: { jobId, rootPipelineId: rootId } };
+  return { tree: trees.namespace.get(trees.namespace.idFromName(pipelineTreeShard(rootId))), job: { jobId, rootPipelineId: rootId } };
 }
 
 function settled<T>(outcome: TransitionOutcome<T>): T {

@@ -122,9 +122,7 @@ export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree
   const template =
     known.size === 0
       ? pipelines.template
-      : sql`case when ${pipelines.id} = any(${arrayLiteral([...known.keys()])}::uuid[]) then null else ${pipelines.template} end`.mapWith(
-          pipelines.template,
-        );
+      : sql`case when ${pipelines.id} = any(${arrayLiteral([...known.keys()])}::uuid[]) then null else ${pipelines.template} end`.mapWith(pipelines.template);
   const [loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows] = await db.batch([
     db
       .select({ ...getTableColumns(pipelines), template })
