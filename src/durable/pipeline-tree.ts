@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type FinishJobInput, finishJobTransition, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
+import { type FinishJobInput, finishJobTransition, type JobInTree, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
 import type { WorkerEnv } from '../env';
 import { AppError, type ErrorCode } from '../errors';
 import { configFor, databaseFor } from '../runtime';
@@ -14,27 +14,32 @@ export interface TransitionRefusal {
 export type TransitionOutcome<T> = { ok: true; value: T } | { ok: false; refusal: TransitionRefusal };
 
 /**
- * One per pipeline tree (named by its root pipeline's id): runs the tree's job transitions one after
- * another. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
+ * One per shard of pipeline trees (`pipelineTreeShard`, by the root pipeline's id): runs each tree's
+ * job transitions one after another, the trees of a shard side by side. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
  * jobs of one stage ending at once would each load the same state, one would commit, and the rest
  * would lose the race and start over — with ten agents finishing together, most of the work thrown
  * away and some transitions giving up with CONFLICT. Queued here, each loads the state the one
  * before it committed, and loses only to a transition from elsewhere (a person cancelling), which
  * the engine's own retry absorbs. Nothing is kept between calls: Postgres stays the record.
+ *
+ * Shards rather than one object per tree: an object is created on its first call (on workerd, its
+ * own SQLite file, on the isolate's thread), and a tree is new for every pipeline, so one object per
+ * tree cost each pipeline's first job start a cold object; a fixed set of shards stays warm.
  */
 export class PipelineTree extends DurableObject<WorkerEnv> {
-  #tail: Promise<unknown> = Promise.resolve();
+  /** The last transition queued per tree, by root id; dropped once it settles with nothing after it. */
+  #tails = new Map<string, Promise<unknown>>();
 
   #envs = new Map<string, WorkerEnv>();
 
-  jobRunning(database: string, jobId: string): Promise<TransitionOutcome<JobTransition>> {
+  jobRunning(database: string, job: Required<JobInTree>): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(() => markJobRunningTransition(databaseFor(config).http, config, jobId));
+    return this.#inTurn(job.rootPipelineId, () => markJobRunningTransition(databaseFor(config).http, config, job));
   }
 
-  jobEnded(database: string, jobId: string, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
+  jobEnded(database: string, job: Required<JobInTree>, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(() => finishJobTransition(databaseFor(config).http, config, jobId, input));
+    return this.#inTurn(job.rootPipelineId, () => finishJobTransition(databaseFor(config).http, config, job, input));
   }
 
   /**
@@ -51,16 +56,31 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
     return configFor(env);
   }
 
-  /** Runs `work` after every transition queued before it, whatever their outcome. */
-  #inTurn<T>(work: () => Promise<T>): Promise<TransitionOutcome<T>> {
-    const run = this.#tail.then(work).then(
+  /** Runs `work` after every transition of the tree queued before it, whatever their outcome. */
+  #inTurn<T>(rootId: string, work: () => Promise<T>): Promise<TransitionOutcome<T>> {
+    const run = (this.#tails.get(rootId) ?? Promise.resolve()).then(work).then(
       (value): TransitionOutcome<T> => ({ ok: true, value }),
       (error: unknown): TransitionOutcome<T> => {
         if (error instanceof AppError) return { ok: false, refusal: { code: error.code, message: error.message, field: error.options.field } };
         throw error;
       },
     );
-    this.#tail = run.catch(() => undefined);
+    const tail = run.catch(() => undefined);
+    this.#tails.set(rootId, tail);
+    void tail.then(() => {
+      if (this.#tails.get(rootId) === tail) this.#tails.delete(rootId);
+    });
     return run;
   }
+}
+
+/** Shards of the trees' objects: enough that one object's thread is never what a busy installation waits on. */
+const pipelineTreeShards = 64;
+
+/** The name of the PipelineTree object a tree's transitions run in: its shard, by the root's id. */
+export function pipelineTreeShard(rootPipelineId: string): string {
+  // FNV-1a over the id's characters: cheap, and spreads uuids evenly.
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < rootPipelineId.length; index += 1) hash = Math.imul(hash ^ rootPipelineId.charCodeAt(index), 0x01000193);
+  return `trees-${(hash >>> 0) % pipelineTreeShards}`;
 }

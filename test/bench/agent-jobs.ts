@@ -29,7 +29,7 @@
 //
 // From the environment: BENCH_JOBS_PICKUPS (200), BENCH_JOBS_GAP_MS (25, between pickups),
 // BENCH_JOBS_BACKLOG (1000), BENCH_JOBS_ROUNDS (3), BENCH_JOBS_CONCURRENCY (10), BENCH_JOBS_LOG_MIB
-// (32), BENCH_JOBS_LOG_RUNS (3), BENCH_JOBS_PEERS (1), BENCH_JOBS_OURS (1), BENCH_JOBS_WORKERD_ALONE
+// (32), BENCH_JOBS_LOG_RUNS (3), BENCH_JOBS_PEERS (1), BENCH_JOBS_OURS (1), BENCH_JOBS_DEV_SERVER (1), BENCH_JOBS_WORKERD_ALONE
 // (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
 // rewritten only when writing that file). The Worker's per-request logging stays off (DEBUG false,
 // wrangler's log level none). Loopback only; every server is stopped at the end.
@@ -88,6 +88,7 @@ const logRuns = positiveInteger('BENCH_JOBS_LOG_RUNS', 3);
 const logChunkBytes = 1024 * 1024;
 const measurePeers = onOff('BENCH_JOBS_PEERS', true);
 const measureOurs = onOff('BENCH_JOBS_OURS', true);
+const measureDevServer = onOff('BENCH_JOBS_DEV_SERVER', true);
 const measureWorkerdAlone = onOff('BENCH_JOBS_WORKERD_ALONE', true);
 const recordedResultsPath = new URL('./results/agent-jobs.json', import.meta.url).pathname;
 const resultsPath = resolve(process.env.BENCH_JOBS_RESULTS ?? recordedResultsPath);
@@ -698,18 +699,21 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
     DEBUG: 'false',
   };
 
-  progress('starting the Worker under the dev server');
-  const worker = await startDevWorker({ databaseUrl, proxyUrl: bridgeUrl, script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' }, vars });
-  // Stopped as soon as it is measured, so it takes no CPU from the next runtime; once only.
-  let workerStopped = false;
-  const stopWorker = async () => {
-    if (workerStopped) return;
-    workerStopped = true;
-    await worker.stop();
-  };
-  stops.push(stopWorker);
-  const devServer = await measureOursOn('dev server', worker.url, setup);
-  await stopWorker();
+  let devServer: OursResult | null = null;
+  if (measureDevServer) {
+    progress('starting the Worker under the dev server');
+    const worker = await startDevWorker({ databaseUrl, proxyUrl: bridgeUrl, script: { path: 'src/worker.ts', config: 'wrangler.noui.toml' }, vars });
+    // Stopped as soon as it is measured, so it takes no CPU from the next runtime; once only.
+    let workerStopped = false;
+    const stopWorker = async () => {
+      if (workerStopped) return;
+      workerStopped = true;
+      await worker.stop();
+    };
+    stops.push(stopWorker);
+    devServer = await measureOursOn('dev server', worker.url, setup);
+    await stopWorker();
+  }
 
   let workerdAlone: OursResult | null = null;
   if (measureWorkerdAlone) {
@@ -776,7 +780,7 @@ const startMarker = '<!-- bench-jobs:start (written by `npm run bench`) -->';
 const endMarker = '<!-- bench-jobs:end -->';
 const verdict = (met: boolean | null | undefined) => (met === true ? 'met' : met === false ? 'missed' : 'not measured');
 
-function oursOf(r: Results): { devServer: OursResult; workerdAlone: OursResult | null } | null {
+function oursOf(r: Results): { devServer: OursResult | null; workerdAlone: OursResult | null } | null {
   return 'devServer' in r.ours ? r.ours : null;
 }
 

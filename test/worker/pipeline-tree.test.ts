@@ -3,6 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reportJobEnded, reportJobRunning } from '../../src/domain/jobs/tree-transitions';
+import { pipelineTreeShard } from '../../src/durable/pipeline-tree';
 import { createPipeline, getPipeline, listPipelineJobs } from '../../src/domain/pipelines/service';
 import { storeTemplate, template } from '../support/pipeline-templates';
 import { pipelineWorld, type PipelineWorld } from '../support/pipeline-world';
@@ -66,5 +67,46 @@ describe('PipelineTree', () => {
     });
     await expect(reportJobRunning(w.db, trees(), crypto.randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await getPipeline(w.db, w.owner, pipeline.id)).status).toBe('FAILED');
+  });
+
+  it('puts a tree in the same shard every time, and spreads trees over the shards', () => {
+    const roots = Array.from({ length: 640 }, () => crypto.randomUUID());
+    expect(roots.map(pipelineTreeShard)).toEqual(roots.map(pipelineTreeShard));
+    const perShard = new Map<string, number>();
+    for (const root of roots) perShard.set(pipelineTreeShard(root), (perShard.get(pipelineTreeShard(root)) ?? 0) + 1);
+    expect(perShard.size).toBeGreaterThan(48);
+    expect(Math.max(...perShard.values())).toBeLessThan(40);
+  });
+
+  it('runs the transitions of two trees of one shard side by side, each tree in turn', async () => {
+    const templateId = await storeTemplate(
+      w.db,
+      w,
+      template({
+        stages: [
+          {
+            name: 's',
+            tasks: [
+              { name: 'a', actions: [{ alias: 'a' }] },
+              { name: 'b', actions: [{ alias: 'b' }] },
+            ],
+          },
+        ],
+      }),
+    );
+    // Two pipelines whose trees share a shard.
+    const first = await createPipeline(w.db, w.config, w.owner, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    let second = await createPipeline(w.db, w.config, w.owner, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    while (pipelineTreeShard(second.id) !== pipelineTreeShard(first.id)) {
+      second = await createPipeline(w.db, w.config, w.owner, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    }
+    const jobs = [...(await listPipelineJobs(w.db, w.owner, first.id)), ...(await listPipelineJobs(w.db, w.owner, second.id))];
+    expect(jobs).toHaveLength(4);
+    const running = await Promise.allSettled(jobs.map((job) => reportJobRunning(w.db, trees(), job.id)));
+    expect(running.map((result) => result.status)).toEqual(jobs.map(() => 'fulfilled'));
+    const ended = await Promise.allSettled(jobs.map((job) => reportJobEnded(w.db, trees(), job.id, { status: 'FINISHED' })));
+    expect(ended.map((result) => result.status)).toEqual(jobs.map(() => 'fulfilled'));
+    expect((await getPipeline(w.db, w.owner, first.id)).status).toBe('SUCCEEDED');
+    expect((await getPipeline(w.db, w.owner, second.id)).status).toBe('SUCCEEDED');
   });
 });

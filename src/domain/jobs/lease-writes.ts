@@ -4,9 +4,20 @@
 // a job's change: its tree's root version moved on (so a transition computed from before it
 // recomputes instead of writing a stale status over it, commit.ts) and a `job.status_changed` outbox
 // event under the project's events lock (outbox.ts), so live viewers see the job claimed and put back.
+// Locks are taken in the engine's order (commit.ts): the trees' roots first, then the jobs, then the
+// project's events lock, so a lease write and a transition of the same tree never wait on each other
+// crosswise.
 import { sql, type SQL } from 'drizzle-orm';
 import { arrayLiteral } from '../../db/array-literal';
 import type { HttpDatabase } from '../../db/client';
+
+/** The rows of the jobs' tree roots, locked in id order (the first lock every writer of a tree takes). */
+function lockRootsOf(db: HttpDatabase, jobIds: SQL) {
+  return db.execute(sql`
+    select 1 from pipelines
+    where id in (select p.root_pipeline_id from jobs j join pipelines p on p.id = j.pipeline_id where j.id = any(${jobIds}))
+    order by id for update`);
+}
 
 /** The events locks of the jobs' projects, in project order (two grants never wait on each other crosswise). */
 function lockProjectsOf(db: HttpDatabase, jobIds: SQL) {
@@ -38,7 +49,8 @@ export type GrantedJob = {
 /** Moves the jobs still QUEUED and routed to the agent to PENDING for the session; returns those moved. */
 export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], holder: { agentId: string; sessionId: string }): Promise<GrantedJob[]> {
   const ids = sql`${arrayLiteral(jobIds)}::uuid[]`;
-  const [, granted] = await db.batch([
+  const [, , granted] = await db.batch([
+    lockRootsOf(db, ids),
     lockProjectsOf(db, ids),
     db.execute<GrantedJob>(sql`
       with claimed as (
@@ -66,7 +78,8 @@ export async function requeueJob(
   const leaseCount = holder.handedBack ? sql`greatest(j.lease_count - 1, 0)` : sql`j.lease_count`;
   const sessionMatch = holder.sessionId === null ? sql`true` : sql`j.session_id = ${holder.sessionId}`;
   const ids = sql`${arrayLiteral([jobId])}::uuid[]`;
-  const [, moved] = await db.batch([
+  const [, , moved] = await db.batch([
+    lockRootsOf(db, ids),
     lockProjectsOf(db, ids),
     db.execute<{ id: string; project_id: string }>(sql`
       with before as (

@@ -29,18 +29,25 @@ function owesAgents(draft: Draft | undefined): boolean {
   return false;
 }
 
+/** A job, and its tree's root when the caller knows it (the tree's templates held in this isolate are found by it). */
+export interface JobInTree {
+  jobId: string;
+  rootPipelineId?: string;
+}
+
 export async function markJobRunning(db: HttpDatabase, config: EngineConfig, jobId: string, now?: Date): Promise<JobView> {
-  return (await markJobRunningTransition(db, config, jobId, now)).view;
+  return (await markJobRunningTransition(db, config, { jobId }, now)).view;
 }
 
 /** As `markJobRunning`, saying whether the commit owes the agents anything. */
-export async function markJobRunningTransition(db: HttpDatabase, config: EngineConfig, jobId: string, now?: Date): Promise<JobTransition> {
+export async function markJobRunningTransition(db: HttpDatabase, config: EngineConfig, located: JobInTree, now?: Date): Promise<JobTransition> {
+  const { jobId } = located;
   // The draft of the attempt that committed (the engine starts a fresh one for each attempt).
   let last: Draft | undefined;
   const job = await runTransition(
     db,
     config,
-    { jobId },
+    located,
     (draft) => {
       last = draft;
       const job = draft.tree.jobs.get(jobId);
@@ -65,11 +72,18 @@ const maxOutputsBytes = 1024 * 1024;
 const maxReasonLength = 4096;
 
 export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobView> {
-  return (await finishJobTransition(db, config, jobId, input, now)).view;
+  return (await finishJobTransition(db, config, { jobId }, input, now)).view;
 }
 
 /** As `finishJob`, saying whether the commit owes the agents anything (the next stage's jobs, cancel notices). */
-export async function finishJobTransition(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobTransition> {
+export async function finishJobTransition(
+  db: HttpDatabase,
+  config: EngineConfig,
+  located: JobInTree,
+  input: FinishJobInput,
+  now?: Date,
+): Promise<JobTransition> {
+  const { jobId } = located;
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
   if (input.outputs !== undefined) {
     if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
@@ -80,7 +94,7 @@ export async function finishJobTransition(db: HttpDatabase, config: EngineConfig
   const job = await runTransition(
     db,
     config,
-    { jobId },
+    located,
     async (draft, ctx) => {
       last = draft;
       const job = draft.tree.jobs.get(jobId);

@@ -1,10 +1,10 @@
-// A job's start and end, as agents report them: run in the job's tree's PipelineTree object
-// (src/durable/pipeline-tree.ts), one transition of a tree at a time, instead of racing each other
+// A job's start and end, as agents report them: run in the PipelineTree object of the job's tree's
+// shard (src/durable/pipeline-tree.ts), one transition of a tree at a time, instead of racing each other
 // in every request that reports one. Finding the tree is one indexed read.
 import { eq } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { jobs, pipelines } from '../../db/schema';
-import type { PipelineTree, TransitionOutcome } from '../../durable/pipeline-tree';
+import { type PipelineTree, pipelineTreeShard, type TransitionOutcome } from '../../durable/pipeline-tree';
 import { AppError, notFound } from '../../errors';
 import type { FinishJobInput, JobTransition } from './service';
 
@@ -14,16 +14,19 @@ export interface PipelineTrees {
   database: string;
 }
 
-/** The job's tree object; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
+/** The object the job's tree's transitions run in, and the root; `rootPipelineId` when the caller already read it with the job (one round trip fewer). */
 async function treeOf(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string) {
-  if (rootPipelineId !== undefined) return trees.namespace.get(trees.namespace.idFromName(rootPipelineId));
-  const [row] = await db
-    .select({ rootId: pipelines.rootPipelineId })
-    .from(jobs)
-    .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
-    .where(eq(jobs.id, jobId));
-  if (!row) throw notFound('Job');
-  return trees.namespace.get(trees.namespace.idFromName(row.rootId));
+  let rootId = rootPipelineId;
+  if (rootId === undefined) {
+    const [row] = await db
+      .select({ rootId: pipelines.rootPipelineId })
+      .from(jobs)
+      .innerJoin(pipelines, eq(pipelines.id, jobs.pipelineId))
+      .where(eq(jobs.id, jobId));
+    if (!row) throw notFound('Job');
+    rootId = row.rootId;
+  }
+  return { tree: trees.namespace.get(trees.namespace.idFromName(pipelineTreeShard(rootId))), job: { jobId, rootPipelineId: rootId } };
 }
 
 function settled<T>(outcome: TransitionOutcome<T>): T {
@@ -32,7 +35,8 @@ function settled<T>(outcome: TransitionOutcome<T>): T {
 }
 
 export async function reportJobRunning(db: HttpDatabase, trees: PipelineTrees, jobId: string, rootPipelineId?: string): Promise<JobTransition> {
-  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobRunning(trees.database, jobId));
+  const { tree, job } = await treeOf(db, trees, jobId, rootPipelineId);
+  return settled(await tree.jobRunning(trees.database, job));
 }
 
 export async function reportJobEnded(
@@ -42,5 +46,6 @@ export async function reportJobEnded(
   input: FinishJobInput,
   rootPipelineId?: string,
 ): Promise<JobTransition> {
-  return settled(await (await treeOf(db, trees, jobId, rootPipelineId)).jobEnded(trees.database, jobId, input));
+  const { tree, job } = await treeOf(db, trees, jobId, rootPipelineId);
+  return settled(await tree.jobEnded(trees.database, job, input));
 }

@@ -1,9 +1,13 @@
-// Writing a draft: one transaction (`db.batch`) with every change and its outbox events. It takes
-// the project's outbox lock first (so event ids increase in commit order within a project, which
-// subscription replay relies on), then checks that the tree's root is still at the version the
-// draft was computed from and moves it on: two transitions of one tree computed from the same
-// state cannot both commit. The loser's batch fails as a serialization failure and the engine
-// recomputes from the new state (engine.ts), where the transition may no longer be legal.
+// Writing a draft: one transaction (`db.batch`) with every change and its outbox events. It first
+// moves the tree's root on from the version the draft was computed from, by a conditional update:
+// two transitions of one tree computed from the same state cannot both commit (the second waits on
+// the root's row, then finds another version). The loser's batch fails as a serialization failure
+// and the engine recomputes from the new state (engine.ts), where the transition may no longer be
+// legal. The project's outbox lock comes last, just before the events (so event ids increase in
+// commit order within a project, which subscription replay relies on): held from there to the
+// commit only, it no longer makes every transition of a project wait for the whole of another.
+// Lock order, the same for every writer of a tree (lease-writes.ts too): the root's row, then the
+// tree's other rows, then the project's outbox lock, after which nothing waits on a row.
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { HttpDatabase } from '../../db/client';
@@ -28,11 +32,16 @@ export function isLostRace(error: unknown): boolean {
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
   const { tree, now } = draft;
   const root = tree.pipelines.get(tree.rootId)!;
-  const statements: BatchItem<'pg'>[] = [lockPipelineEvents(db, root.projectId), ...draft.leadingWrites];
+  const statements: BatchItem<'pg'>[] = [...draft.leadingWrites];
   if (!draft.newPipelines.has(tree.rootId)) {
+    // Conditional, so a commit of the tree still in flight is waited for and then seen (under READ
+    // COMMITTED the update re-reads the row it waited on); a plain read would see the version before it.
     statements.push(
-      db.execute(sql`select phobos_pipeline_unchanged(exists (select 1 from pipelines where id = ${tree.rootId} and version = ${tree.rootVersion}))`),
-      db.execute(sql`update pipelines set version = version + 1, updated_at = ${now} where id = ${tree.rootId}`),
+      db.execute(sql`
+        with moved as (
+          update pipelines set version = version + 1, updated_at = ${now} where id = ${tree.rootId} and version = ${tree.rootVersion} returning 1
+        )
+        select phobos_pipeline_unchanged(exists (select 1 from moved))`),
     );
   }
   const fresh = <T>(ids: Set<string>, rows: Map<string, T>) => [...ids].map((id) => rows.get(id)!);
@@ -99,17 +108,6 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
   for (const approval of draft.revokedApprovals) {
     statements.push(db.update(pipelineApprovals).set({ revokedAt: approval.revokedAt }).where(eq(pipelineApprovals.id, approval.id)));
   }
-  if (draft.events.length > 0) {
-    // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
-    const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
-    statements.push(
-      insertPipelineEvents(
-        db,
-        root,
-        draft.events.map((event) => ({ ...event, releaseId: releaseOf(event.pipelineId) })),
-      ),
-    );
-  }
   for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
   // A release follows its lifecycle pipeline's status, in the transaction that moved it.
   for (const id of new Set([...draft.newPipelines, ...draft.changedPipelines])) {
@@ -117,5 +115,17 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
     if (row.type === 'RELEASE_LIFECYCLE' && row.releaseId) statements.push(releaseStatusChanged(db, row.releaseId, releaseStatusOf(row.status)));
   }
   statements.push(...draft.trailingWrites);
+  if (draft.events.length > 0) {
+    // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
+    const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
+    statements.push(
+      lockPipelineEvents(db, root.projectId),
+      insertPipelineEvents(
+        db,
+        root,
+        draft.events.map((event) => ({ ...event, releaseId: releaseOf(event.pipelineId) })),
+      ),
+    );
+  }
   await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
 }

@@ -1,11 +1,13 @@
 // The one writer of the pipeline events outbox (src/db/schema/pipeline-events.ts). The engine puts
-// `lockPipelineEvents` first and `insertPipelineEvents` into the `db.batch([...])` of each transition, so an event exists exactly
+// `lockPipelineEvents` and `insertPipelineEvents` into the `db.batch([...])` of each transition, so an event exists exactly
 // when its transition committed; `appendPipelineEvents` is the same writes in a batch of their own.
 //
-// Both take the project's events lock first: ids come from one sequence, and two transactions of a
-// project could otherwise commit in the opposite order of the ids they drew, so a subscriber that
-// had seen id 7 would never replay a 6 committed after it. Under the lock, a project's ids increase
-// in commit order, which is what replay (`id > afterEventId`) and the hub's de-duplication rely on.
+// Both take the project's events lock before drawing ids: ids come from one sequence, and two
+// transactions of a project could otherwise commit in the opposite order of the ids they drew, so a
+// subscriber that had seen id 7 would never replay a 6 committed after it. Under the lock (held to
+// the commit), a project's ids increase in commit order, which is what replay (`id > afterEventId`)
+// and the hub's de-duplication rely on. The engine takes it last, after its row writes, so it is
+// held for the insert and the commit only.
 import { advisoryLock } from '../../db/advisory-lock';
 import type { HttpDatabase } from '../../db/client';
 import { pipelineEvents, type PipelineEvent } from '../../db/schema';
@@ -29,12 +31,12 @@ export interface EventProject {
 /** The advisory lock key a project's event writers serialise on. */
 const pipelineEventsLockKey = (projectId: string) => `pipeline-events:${projectId}`;
 
-/** The project's events lock: the first statement of every batch that writes its outbox rows. */
+/** The project's events lock: in every batch that writes its outbox rows, before the insert (and after any row lock the batch takes). */
 export function lockPipelineEvents(db: HttpDatabase, projectId: string) {
   return advisoryLock(db, pipelineEventsLockKey(projectId));
 }
 
-/** The insert of `events` (at least one), for a batch that took `lockPipelineEvents` first. */
+/** The insert of `events` (at least one), for a batch that took `lockPipelineEvents` before it. */
 export function insertPipelineEvents(db: HttpDatabase, project: EventProject, events: readonly NewPipelineEvent[]) {
   return db
     .insert(pipelineEvents)

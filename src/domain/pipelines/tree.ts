@@ -7,7 +7,8 @@
 // template of a pipeline whose template this isolate already holds (a pipeline's template is
 // copied in at creation and never changes; a 10-stage × 100-task one is 1.6 MB of JSON, most of
 // what the tree weighs).
-import { getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { arrayLiteral } from '../../db/array-literal';
 import type { HttpDatabase } from '../../db/client';
 import { approvalRules, jobs, pipelineApprovals, pipelineNodes, pipelines } from '../../db/schema';
 import type { JobRow, PipelineApprovalRow, PipelineNodeRow, PipelineRow } from '../../db/schema';
@@ -35,7 +36,16 @@ export interface Tree {
   rules: Map<string, RuleInfo>;
 }
 
-export type Locator = { pipelineId: string } | { nodeId: string } | { jobId: string };
+/**
+ * What a transition names: a pipeline, node or job of the tree, and, when the caller knows it (the
+ * tree's PipelineTree object is named by it), the tree's root, which finds the templates this isolate
+ * already holds without a look-up.
+ */
+export type Locator = ({ pipelineId: string } | { nodeId: string } | { jobId: string }) & { rootPipelineId?: string };
+
+function idOf(locator: Locator): string {
+  return 'pipelineId' in locator ? locator.pipelineId : 'nodeId' in locator ? locator.nodeId : locator.jobId;
+}
 
 function rootOf(locator: Locator): SQL {
   if ('pipelineId' in locator) return sql`(select root_pipeline_id from pipelines where id = ${locator.pipelineId})`;
@@ -45,22 +55,54 @@ function rootOf(locator: Locator): SQL {
   return sql`(select p.root_pipeline_id from jobs j join pipelines p on p.id = j.pipeline_id where j.id = ${locator.jobId})`;
 }
 
-/** Templates of pipelines read lately, by pipeline id, least recently used first; bounded by size. */
-const templateCache = new Map<string, { template: PipelineRow['template']; bytes: number }>();
+/**
+ * Templates of trees read lately, by root and then pipeline id, least recently used tree first;
+ * bounded by size. A load sends the ids of its own tree's held templates only (one array parameter),
+ * not every template the isolate holds: with thousands of small pipelines seen, sending them all made
+ * each load a query of thousands of parameters, built and parsed every time.
+ */
+const templateCache = new Map<string, Map<string, { template: PipelineRow['template']; bytes: number }>>();
 const templateCacheBytes = 8 * 1024 * 1024;
+let templateCacheTotal = 0;
 
-function rememberTemplate(pipelineId: string, template: PipelineRow['template']): void {
-  if (templateCache.has(pipelineId)) return;
+/** The root of the trees loaded lately by the id they were located with (a job's, a node's), for a locator without its root. */
+const rootByLocated = new Map<string, string>();
+const rootByLocatedEntries = 10_000;
+
+function heldTemplates(rootId: string | undefined): Map<string, PipelineRow['template']> {
+  const held = rootId === undefined ? undefined : templateCache.get(rootId);
+  if (!held) return new Map();
+  // Used now: the tree moves to the back of the eviction order.
+  templateCache.delete(rootId!);
+  templateCache.set(rootId!, held);
+  return new Map([...held].map(([pipelineId, entry]) => [pipelineId, entry.template]));
+}
+
+function rememberTemplate(rootId: string, pipelineId: string, template: PipelineRow['template']): void {
+  if (templateCache.get(rootId)?.has(pipelineId)) return;
   const bytes = JSON.stringify(template).length;
-  if (bytes > templateCacheBytes) return;
-  templateCache.set(pipelineId, { template, bytes });
-  let total = 0;
-  for (const entry of templateCache.values()) total += entry.bytes;
-  for (const [id, entry] of templateCache) {
-    if (total <= templateCacheBytes) break;
+  // Room made by forgetting other trees, least recently used first; a tree too big to hold whole keeps what fits.
+  for (const [id, tree] of templateCache) {
+    if (templateCacheTotal + bytes <= templateCacheBytes) break;
+    if (id === rootId) continue;
+    for (const entry of tree.values()) templateCacheTotal -= entry.bytes;
     templateCache.delete(id);
-    total -= entry.bytes;
   }
+  if (templateCacheTotal + bytes > templateCacheBytes) return;
+  let held = templateCache.get(rootId);
+  if (!held) {
+    held = new Map();
+    templateCache.set(rootId, held);
+  }
+  held.set(pipelineId, { template, bytes });
+  templateCacheTotal += bytes;
+}
+
+function rememberRoot(locatedId: string, rootId: string): void {
+  if (rootByLocated.get(locatedId) === rootId) return;
+  rootByLocated.delete(locatedId);
+  rootByLocated.set(locatedId, rootId);
+  if (rootByLocated.size > rootByLocatedEntries) rootByLocated.delete(rootByLocated.keys().next().value!);
 }
 
 /** A job as the tree holds it: without its sealed inputs, which the engine never reads back. */
@@ -71,16 +113,16 @@ const whatOf = (locator: Locator) => ('pipelineId' in locator ? 'Pipeline' : 'no
 
 /** The tree holding the located object; NOT_FOUND naming it when there is none. */
 export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree> {
-  const id = Object.values(locator)[0] as string;
-  if (!isUuid(id)) throw notFound(whatOf(locator));
+  const id = idOf(locator);
+  if (!isUuid(id) || (locator.rootPipelineId !== undefined && !isUuid(locator.rootPipelineId))) throw notFound(whatOf(locator));
   const root = rootOf(locator);
   const inTree = sql`(select id from pipelines where root_pipeline_id = ${root})`;
-  // The templates held now: one evicted while the batch runs is still in this copy.
-  const known = new Map([...templateCache].map(([pipelineId, entry]) => [pipelineId, entry.template]));
+  // The tree's templates held now: one evicted while the batch runs is still in this copy.
+  const known = heldTemplates(locator.rootPipelineId ?? rootByLocated.get(id));
   const template =
     known.size === 0
       ? pipelines.template
-      : sql`case when ${inArray(pipelines.id, [...known.keys()])} then null else ${pipelines.template} end`.mapWith(pipelines.template);
+      : sql`case when ${pipelines.id} = any(${arrayLiteral([...known.keys()])}::uuid[]) then null else ${pipelines.template} end`.mapWith(pipelines.template);
   const [loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows] = await db.batch([
     db
       .select({ ...getTableColumns(pipelines), template })
@@ -104,13 +146,14 @@ export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree
   ]);
   const pipelineRows: PipelineRow[] = loadedPipelines.map((row) => {
     if (row.template !== null) {
-      rememberTemplate(row.id, row.template);
+      rememberTemplate(row.rootPipelineId, row.id, row.template);
       return row;
     }
     return { ...row, template: known.get(row.id)! };
   });
   const rootRow = pipelineRows.find((row) => row.id === row.rootPipelineId);
   if (!rootRow) throw notFound(whatOf(locator));
+  rememberRoot(id, rootRow.id);
   return {
     rootId: rootRow.id,
     rootVersion: rootRow.version,
