@@ -28,6 +28,10 @@ export interface VariableMeta {
   notApplicable?: string;
   /** Not in the Phobos reference: added by Phobos Edge. */
   edge?: boolean;
+  /** A plugin setting (`*_PLUGIN_TYPE`): the plugins it chooses among (README's plugin table). */
+  choosesPlugin?: readonly string[];
+  /** Read only by these plugins of its group; unset: by every one (README's plugin table). */
+  usedBy?: readonly string[];
 }
 
 const variableRegistry = z.registry<VariableMeta>();
@@ -59,6 +63,8 @@ interface Details {
   defaultText?: string;
   secret?: boolean;
   edge?: boolean;
+  choosesPlugin?: readonly string[];
+  usedBy?: readonly string[];
   requiredWhen?: Requirement;
 }
 

@@ -29,21 +29,33 @@ const jobExecution = variableGroup('Job execution');
 const releasesGroup = variableGroup('Releases');
 const railing = variableGroup('Infrastructure railing');
 
+// Plugins of each plugin setting, shared by the setting's kind and README's plugin table.
+const objectStorePlugins = ['aws_s3', 'r2'] as const;
+const jwsPlugins = ['memory', 'awskms'] as const;
+const rateLimitStorePlugins = ['memory', 'redis'] as const;
+const emailPlugins = ['smtp', 'ses', 'plunk', 'empty'] as const;
+const traceExporters = ['otlp', 'xray'] as const;
+const jobDispatchers = ['local', 'docker', 'kubernetes', 'ecs'] as const;
+
 // Plugin types, which other variables' requirements refer to.
-const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(['aws_s3', 'r2']), {
+const objectStoreType = objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_TYPE', k.oneOf(objectStorePlugins), {
+  choosesPlugin: objectStorePlugins,
   description: "Object store plugin type: `aws_s3` (S3 or any S3-compatible service) or `r2` (the Worker's R2 binding).",
   default: 'r2',
 });
-const jwsType = jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', k.oneOf(['memory', 'awskms']), {
+const jwsType = jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_TYPE', k.oneOf(jwsPlugins), {
+  choosesPlugin: jwsPlugins,
   description: 'JWS provider plugin type: `memory` or `awskms`.',
   default: 'memory',
 });
 const otelEnabled = observability.variable('PHOBOS_OTEL_TRACE_ENABLED', k.boolean, { description: 'Enable OpenTelemetry tracing.', default: 'false' });
-const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', k.oneOf(['memory', 'redis']), {
+const rateLimitStoreType = rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE', k.oneOf(rateLimitStorePlugins), {
+  choosesPlugin: rateLimitStorePlugins,
   description: 'Rate limit store plugin type: `memory` (RateLimiter Durable Object) or `redis` (Upstash Redis REST).',
   default: 'memory',
 });
-const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(['smtp', 'ses', 'plunk', 'empty']), {
+const emailType = email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE', k.oneOf(emailPlugins), {
+  choosesPlugin: emailPlugins,
   description: 'Email client plugin type: smtp, ses, plunk, or empty (disabled).',
   default: 'empty',
 });
@@ -176,47 +188,67 @@ export const configDeclaration = {
   objectStore: {
     type: objectStoreType,
     bucket: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET', k.nonEmptyText, {
+      usedBy: ['aws_s3'],
       description: 'Name of the bucket where objects will be stored (aws_s3).',
       requiredWhen: when(objectStoreType, 'aws_s3'),
     }),
     region: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      usedBy: ['aws_s3'],
       description: 'Region where the object store is hosted (aws_s3).',
     }),
     accessKeyId: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      usedBy: ['aws_s3'],
       description: 'AWS access key ID used to access the object store.',
     }),
     secretAccessKey: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      usedBy: ['aws_s3'],
       description: 'AWS secret access key used to access the object store.',
       secret: true,
     }),
-    endpoint: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT', k.url, { description: 'Custom endpoint URL (e.g. for Minio).' }),
+    endpoint: objectStore.variable('PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT', k.url, {
+      usedBy: ['aws_s3'],
+      description: 'Custom endpoint URL (e.g. for Minio).',
+    }),
   },
   jwsProvider: {
     type: jwsType,
     region: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      usedBy: ['awskms'],
       description: 'AWS region where the KMS key is hosted. Required for awskms.',
       requiredWhen: when(jwsType, 'awskms'),
     }),
     keySpec: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC', k.oneOf(['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384']), {
+      usedBy: ['awskms'],
       description: 'KMS key spec.',
       default: 'RSA_2048',
     }),
     aliasPrefix: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX', k.nonEmptyText, {
+      usedBy: ['awskms'],
       description: 'Prefix for the KMS key alias.',
       default: 'phobos',
     }),
-    tags: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS', k.keyValueList, { description: 'Comma-separated key=value tags for the KMS key.' }),
-    endpoint: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ENDPOINT', k.url, { description: 'KMS endpoint override (a KMS-compatible service).', edge: true }),
+    tags: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS', k.keyValueList, {
+      usedBy: ['awskms'],
+      description: 'Comma-separated key=value tags for the KMS key.',
+    }),
+    endpoint: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ENDPOINT', k.url, {
+      usedBy: ['awskms'],
+      description: 'KMS endpoint override (a KMS-compatible service).',
+      edge: true,
+    }),
     accessKeyId: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      usedBy: ['awskms'],
       description: 'AWS access key ID for KMS (Workers have no instance role).',
       edge: true,
     }),
     secretAccessKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      usedBy: ['awskms'],
       description: 'AWS secret access key for KMS.',
       secret: true,
       edge: true,
     }),
     keyEncryptionKey: jws.variable('PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY', k.nonEmptyText, {
+      usedBy: ['memory'],
       description:
         'Secret from which the memory provider derives the key that encrypts private signing keys at rest. Required in production; `npm start` generates one under .phobos/.',
       secret: true,
@@ -225,7 +257,8 @@ export const configDeclaration = {
   },
   otel: {
     enabled: otelEnabled,
-    type: observability.variable('PHOBOS_OTEL_TRACE_TYPE', k.oneOf(['otlp', 'xray']), {
+    type: observability.variable('PHOBOS_OTEL_TRACE_TYPE', k.oneOf(traceExporters), {
+      choosesPlugin: traceExporters,
       description: 'Type of tracing exporter: otlp or xray.',
       default: 'otlp',
     }),
@@ -238,10 +271,12 @@ export const configDeclaration = {
   rateLimitStore: {
     type: rateLimitStoreType,
     redisEndpoint: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT', k.url, {
+      usedBy: ['redis'],
       description: 'Redis connection URL (an Upstash-compatible REST endpoint). Required for redis.',
       requiredWhen: when(rateLimitStoreType, 'redis'),
     }),
     redisToken: rateLimiting.variable('PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_TOKEN', k.nonEmptyText, {
+      usedBy: ['redis'],
       description: 'Bearer token for the Redis REST endpoint.',
       secret: true,
       edge: true,
@@ -249,44 +284,67 @@ export const configDeclaration = {
   },
   email: {
     type: emailType,
-    footer: email.variable('PHOBOS_EMAIL_FOOTER', k.text, { description: 'Footer text for emails sent by Phobos.' }),
+    footer: email.variable('PHOBOS_EMAIL_FOOTER', k.text, {
+      usedBy: ['smtp', 'ses', 'plunk'],
+      description: 'Footer text for emails sent by Phobos.',
+    }),
     smtpHost: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST', k.nonEmptyText, {
+      usedBy: ['smtp'],
       description: 'SMTP server hostname.',
       requiredWhen: when(emailType, 'smtp'),
     }),
-    smtpPort: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT', k.port, { description: 'SMTP server port.', default: '587' }),
+    smtpPort: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT', k.port, {
+      usedBy: ['smtp'],
+      description: 'SMTP server port.',
+      default: '587',
+    }),
     fromAddress: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS', k.email, {
+      usedBy: ['smtp', 'ses', 'plunk'],
       description: 'Sender email address (smtp, ses).',
       requiredWhen: when(emailType, 'smtp', 'ses'),
     }),
-    smtpUsername: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME', k.nonEmptyText, { description: 'SMTP authentication username.' }),
-    smtpPassword: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD', k.text, { description: 'SMTP authentication password.', secret: true }),
+    smtpUsername: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME', k.nonEmptyText, {
+      usedBy: ['smtp'],
+      description: 'SMTP authentication username.',
+    }),
+    smtpPassword: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD', k.text, {
+      usedBy: ['smtp'],
+      description: 'SMTP authentication password.',
+      secret: true,
+    }),
     disableTls: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS', k.boolean, {
+      usedBy: ['smtp'],
       description: 'Disable TLS for the SMTP connection.',
       default: 'false',
     }),
     awsConfigurationSetName: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME', k.nonEmptyText, {
+      usedBy: ['ses'],
       description: 'AWS SES configuration set name.',
     }),
     region: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION', k.nonEmptyText, {
+      usedBy: ['ses'],
       description: 'AWS region for SES.',
       requiredWhen: when(emailType, 'ses'),
     }),
     endpoint: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT', k.url, {
+      usedBy: ['ses', 'plunk'],
       description: 'Plunk API endpoint (default `https://api.useplunk.com`); for ses, an endpoint override (default `https://email.{region}.amazonaws.com`).',
     }),
     awsAccessKeyId: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_ACCESS_KEY_ID', k.nonEmptyText, {
+      usedBy: ['ses'],
       description: 'AWS access key ID for SES (Workers have no instance role).',
       requiredWhen: when(emailType, 'ses'),
       edge: true,
     }),
     awsSecretAccessKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY', k.nonEmptyText, {
+      usedBy: ['ses'],
       description: 'AWS secret access key for SES.',
       secret: true,
       requiredWhen: when(emailType, 'ses'),
       edge: true,
     }),
     apiKey: email.variable('PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY', k.nonEmptyText, {
+      usedBy: ['plunk'],
       description: 'Plunk API key.',
       secret: true,
       requiredWhen: when(emailType, 'plunk'),
@@ -403,7 +461,8 @@ export const configDeclaration = {
   }),
   internalAgents: new IndexedFamily('PHOBOS_INTERNAL_AGENTS', 'internal agent', 'Job execution', {
     name: jobExecution.required('NAME', k.nonEmptyText, { description: 'Name of the internal agent (required for each agent).' }),
-    jobDispatcherType: jobExecution.required('JOB_DISPATCHER_TYPE', k.oneOf(['local', 'docker', 'kubernetes', 'ecs']), {
+    jobDispatcherType: jobExecution.required('JOB_DISPATCHER_TYPE', k.oneOf(jobDispatchers), {
+      choosesPlugin: jobDispatchers,
       description: 'Job dispatcher type: local, docker, kubernetes, or ecs (required for each agent).',
     }),
     jobDispatcherData: new FreeFormData('JOB_DISPATCHER_DATA_', 'Key-value configuration for the job dispatcher plugin.'),
