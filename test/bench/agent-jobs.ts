@@ -62,6 +62,7 @@ import { storeTemplate, template } from '../support/pipeline-templates';
 import {
   adminCallerOf,
   benchDatabase,
+  endOfBenchmarkSection,
   median,
   onOff,
   positiveInteger,
@@ -857,12 +858,7 @@ function writeReadme(r: Results): void {
       headline(r).join(' '),
     ],
     // Missing markers: the block goes at the end of the Benchmark section.
-    (readme) => {
-      const section = readme.indexOf('\n### Benchmark\n');
-      if (section === -1) return -1;
-      const next = readme.slice(section + 1).search(/\n#{1,3} /);
-      return next === -1 ? readme.length : section + 1 + next + 1;
-    },
+    endOfBenchmarkSection,
   );
 }
 

@@ -134,6 +134,14 @@ export const readmePath = new URL('../../README.md', import.meta.url).pathname;
  * Without the markers nothing is written, unless `placeWhenMissing` says where in the README to
  * insert the block (an index; -1 for nowhere).
  */
+/** Where a missing block goes: the end of README's Benchmark section (for rewriteReadmeBlock). */
+export function endOfBenchmarkSection(readme: string): number {
+  const section = readme.indexOf('\n### Benchmark\n');
+  if (section === -1) return -1;
+  const next = readme.slice(section + 1).search(/\n#{1,3} /);
+  return next === -1 ? readme.length : section + 1 + next + 1;
+}
+
 export function rewriteReadmeBlock(startMarker: string, endMarker: string, body: string[], placeWhenMissing?: (readme: string) => number): boolean {
   const readme = readFileSync(readmePath, 'utf8');
   const block = [startMarker, '', ...body, '', endMarker].join('\n');

@@ -21,7 +21,18 @@ import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { signInWithPassword } from '../support/browser-sign-in';
 import { databaseVars } from '../support/dev-worker';
 import { startOtlpReceiver } from '../support/otlp-receiver';
-import { benchDatabase, median, positiveInteger, progressReporter, rewriteReadmeBlock, round2, runAndRecord, type Stop, startBridges } from './bench-support';
+import {
+  benchDatabase,
+  endOfBenchmarkSection,
+  median,
+  positiveInteger,
+  progressReporter,
+  rewriteReadmeBlock,
+  round2,
+  runAndRecord,
+  type Stop,
+  startBridges,
+} from './bench-support';
 import { startPlainWorkerd } from './plain-workerd';
 
 const connections = positiveInteger('BENCH_CONNECTIONS', 10);
@@ -242,12 +253,7 @@ function writeReadme(r: Results): void {
       headline(r).join(' '),
     ],
     // Missing markers: the block goes at the end of the Benchmark section.
-    (readme) => {
-      const section = readme.indexOf('\n### Benchmark\n');
-      if (section === -1) return -1;
-      const next = readme.slice(section + 1).search(/\n#{1,3} /);
-      return next === -1 ? readme.length : section + 1 + next + 1;
-    },
+    endOfBenchmarkSection,
   );
 }
 

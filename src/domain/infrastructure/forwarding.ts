@@ -9,7 +9,8 @@
 // - listing VMs, a VM's status, and the caller's own tenants need a credential only.
 import { installation, authorize, type Caller, isAllowed, requireAuthenticated } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
-import { AppError, forbidden } from '../../errors';
+import { forbidden } from '../../errors';
+import { holdsClusterWide } from './ownership';
 import { type Tenant, tenantsOf } from './tenants';
 
 export type ForwardingRequirement = 'credentials' | 'cluster:view' | 'operate';
@@ -21,21 +22,11 @@ export interface ForwardingGrant {
   cluster: 'view' | 'operate' | undefined;
 }
 
-function holds(caller: Caller, permission: 'cluster:view' | 'cluster:operate'): boolean {
-  try {
-    authorize(caller, permission, installation);
-    return true;
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'FORBIDDEN') return false;
-    throw error;
-  }
-}
-
 /** Refuses the caller (UNAUTHENTICATED, FORBIDDEN) or says what to tell the upstream about it. */
 export async function authorizeForwarding(db: HttpDatabase, caller: Caller, requirement: ForwardingRequirement): Promise<ForwardingGrant> {
   requireAuthenticated(caller.principal);
   if (requirement === 'cluster:view') authorize(caller, 'cluster:view', installation);
-  const cluster = holds(caller, 'cluster:operate') ? 'operate' : holds(caller, 'cluster:view') ? 'view' : undefined;
+  const cluster = holdsClusterWide(caller, 'cluster:operate') ? 'operate' : holdsClusterWide(caller, 'cluster:view') ? 'view' : undefined;
   const tenants = await tenantsOf(db, caller);
   if (
     requirement === 'operate' &&
