@@ -199,7 +199,8 @@ describe('activity events are written with every platform mutation', () => {
     ]);
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(apiKeySecret);
-    expect(stored).not.toContain(apiKeySecret.split('_').at(-1)!);
+    // The secret part is everything after `phb_<12-character prefix>_` (it may itself contain `_`).
+    expect(stored).not.toContain(apiKeySecret.slice('phb_'.length + 12 + 1));
   });
 
   it('records a resource limit change with its old and new value, in no organization', async () => {
