@@ -23,13 +23,18 @@ import { AppError } from '../errors';
 import type { AppEnv } from '../http/app-env';
 import { fetchUpstream, type UpstreamCall } from './upstream';
 
+// A node and a vmid as the local routes accept them (src/rest/infrastructure-schemas.ts): nothing
+// else is forwarded, so an encoded separator (`..%2F`) can never reach another upstream route.
+const node = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const vmid = '[1-9][0-9]{2,8}';
+
 /** The operations of the railing contract, and what each needs before it is forwarded. */
 const forwardedOperations: { method: string; path: RegExp; needs: ForwardingRequirement }[] = [
   { method: 'GET', path: /^\/api\/v1\/infra\/(nodes|storage)$/, needs: 'cluster:view' },
   { method: 'GET', path: /^\/api\/v1\/health\/(summary|metrics|alerts)$/, needs: 'cluster:view' },
   { method: 'GET', path: /^\/api\/v1\/ve\/vms$/, needs: 'credentials' },
-  { method: 'GET', path: /^\/api\/v1\/ve\/vms\/[^/]+\/[^/]+\/status$/, needs: 'credentials' },
-  { method: 'POST', path: /^\/api\/v1\/ve\/vms\/[^/]+\/[^/]+\/(start|stop|reboot)$/, needs: 'operate' },
+  { method: 'GET', path: new RegExp(`^/api/v1/ve/vms/${node}/${vmid}/status$`), needs: 'credentials' },
+  { method: 'POST', path: new RegExp(`^/api/v1/ve/vms/${node}/${vmid}/(start|stop|reboot)$`), needs: 'operate' },
   { method: 'GET', path: /^\/api\/v1\/tenants\/me\/(resources|health)$/, needs: 'credentials' },
 ];
 

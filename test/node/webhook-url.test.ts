@@ -41,17 +41,34 @@ describe('validateWebhookUrl', () => {
       'https://100.64.0.1/x',
       'https://0.0.0.0/x',
       'https://224.0.0.1/x',
-      'https://[::1]/x',
-      'https://[fd12:3456::1]/x',
-      'https://[fe80::1]/x',
-      'https://[::ffff:10.0.0.1]/x',
+      'https://localhost./x',
+      'https://127.0.0.1./x',
       // Spelled otherwise, normalised by the URL parser to 127.0.0.1 and 10.0.0.1.
       'https://2130706433/x',
       'https://0x0a.0.0.1/x',
     ]) {
       expect(refusal(url, production), url).toContain('private, loopback or link-local');
     }
-    for (const url of ['https://intranet/x', 'https://printer.local/x', 'https://metadata.google.internal/x']) {
+    // Every IPv6 literal: IPv4-compatible, NAT64 and 6to4 forms embed any IPv4 address.
+    for (const url of [
+      'https://[::1]/x',
+      'https://[fd12:3456::1]/x',
+      'https://[fe80::1]/x',
+      'https://[::ffff:10.0.0.1]/x',
+      'https://[::127.0.0.1]/x',
+      'https://[64:ff9b::a9fe:a9fe]/x',
+      'https://[2002:a9fe:a9fe::1]/x',
+      'https://[2606:4700::1111]/x',
+    ]) {
+      expect(refusal(url, production), url).toContain('IPv6 addresses are not accepted');
+    }
+    for (const url of [
+      'https://intranet/x',
+      'https://printer.local/x',
+      'https://metadata.google.internal/x',
+      'https://metadata.google.internal./x',
+      'https://x.local./x',
+    ]) {
       expect(refusal(url, production), url).toContain('public host');
     }
   });

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/rbac';
 import { createApiKey } from '../../src/domain/api-keys/service';
+import { authorizeForwarding } from '../../src/domain/infrastructure/forwarding';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { createServiceAccount } from '../../src/domain/service-accounts/service';
@@ -130,5 +131,32 @@ describe('proxy mode refuses before forwarding', () => {
     const problem = (await response.json()) as { code: string; detail: string };
     expect(problem).toMatchObject({ code: 'BAD_GATEWAY', detail: 'The Phoenix railing could not be reached' });
     expect(JSON.stringify(problem)).not.toContain(closedPort);
+  });
+});
+
+describe('what the upstream is told', () => {
+  it('names, for an action, only the organizations the caller may operate in, not those it only views', async () => {
+    const [admin, alice] = await Promise.all([h.createUser({ admin: true }), h.createUser()]);
+    const adminCaller = await asUser(admin, true);
+    const operated = await createOrganization(h.db.http, adminCaller, { name: `ops-${crypto.randomUUID().slice(0, 8)}` });
+    const viewed = await createOrganization(h.db.http, adminCaller, { name: `seen-${crypto.randomUUID().slice(0, 8)}` });
+    await addMember(h.db.http, adminCaller, { organizationId: operated.id, userId: alice.id, role: 'release_manager' });
+    await addMember(h.db.http, adminCaller, { organizationId: viewed.id, userId: alice.id, role: 'viewer' });
+    const caller = await asUser(alice);
+
+    const reading = await authorizeForwarding(h.db.http, caller, 'credentials');
+    expect(reading.tenants.map((tenant) => tenant.name).sort()).toEqual([operated.name, viewed.name].sort());
+    const acting = await authorizeForwarding(h.db.http, caller, 'operate');
+    expect(acting.tenants.map((tenant) => tenant.name)).toEqual([operated.name]);
+    expect(acting.cluster).toBeUndefined();
+  });
+
+  it('forwards no node or vmid that the local routes would refuse (an encoded separator stays here)', async () => {
+    for (const path of ['/api/v1/ve/vms/x/..%2F..%2F..%2Finfra%2Fnodes%3F/status', '/api/v1/ve/vms/pve1/99/status', '/api/v1/ve/vms/pve%2F1/100/status']) {
+      const response = await h.request(path, { headers: callers.admin });
+      // Not forwarded (that would be 502 here): the local route answers, refusing the parameter.
+      expect(response.status, path).toBe(400);
+      await response.body?.cancel();
+    }
   });
 });

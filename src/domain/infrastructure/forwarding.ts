@@ -27,13 +27,14 @@ export async function authorizeForwarding(db: HttpDatabase, caller: Caller, requ
   requireAuthenticated(caller.principal);
   if (requirement === 'cluster:view') authorize(caller, 'cluster:view', installation);
   const cluster = holdsClusterWide(caller, 'cluster:operate') ? 'operate' : holdsClusterWide(caller, 'cluster:view') ? 'view' : undefined;
-  const tenants = await tenantsOf(db, caller);
-  if (
-    requirement === 'operate' &&
-    cluster !== 'operate' &&
-    !tenants.some((tenant) => isAllowed(caller, 'infrastructure:operate', { organizationId: tenant.id }))
-  ) {
+  const viewable = await tenantsOf(db, caller);
+  if (requirement !== 'operate') return { tenants: viewable, cluster };
+  // An action names only the organizations the caller may operate in: the upstream decides from this
+  // list alone, so a viewer elsewhere must not appear in it (a guest of such an organization is
+  // then refused upstream, as it is here in local mode).
+  const operable = viewable.filter((tenant) => isAllowed(caller, 'infrastructure:operate', { organizationId: tenant.id }));
+  if (cluster !== 'operate' && operable.length === 0) {
     throw forbidden('Starting, stopping and rebooting needs infrastructure:operate in one of your organizations');
   }
-  return { tenants, cluster };
+  return { tenants: operable, cluster };
 }

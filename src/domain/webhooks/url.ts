@@ -3,8 +3,10 @@
 // so a receiver on the developer's machine works and a production installation never sends in clear.
 //
 // Server-side request forgery: addresses written literally in private, loopback (outside a local
-// installation), link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, unique-local
-// and unspecified ranges are refused, as are single-label and `.local`/`.internal` names. A public
+// installation), link-local (cloud metadata at 169.254.169.254), carrier-grade NAT and unspecified
+// ranges are refused, as are every IPv6 literal (IPv4-compatible, NAT64 and 6to4 forms embed any IPv4
+// address; a receiver has a name) and single-label and `.local`/`.internal` names, with or without
+// the trailing dot of a fully qualified name. A public
 // name that resolves to a private address cannot be caught here (Workers has no resolver to ask);
 // on Cloudflare's network a Worker's fetch reaches the public Internet only, and an installation
 // run in workerd elsewhere should send its egress through a proxy that refuses private ranges.
@@ -30,13 +32,6 @@ function isPrivateIPv4(host: string): boolean {
   );
 }
 
-function isPrivateIPv6(host: string): boolean {
-  if (!host.startsWith('[')) return false;
-  const address = host.slice(1, -1).toLowerCase();
-  // Loopback, unspecified, unique-local (fc00::/7), link-local (fe80::/10), and IPv4-mapped addresses.
-  return address === '::1' || address === '::' || /^f[cd]/.test(address) || /^fe[89ab]/.test(address) || address.startsWith('::ffff:');
-}
-
 /** The URL as it will be stored, or BAD_USER_INPUT naming `url`. */
 export function validateWebhookUrl(value: string, apiUrl: string): string {
   const text = value.trim();
@@ -49,14 +44,16 @@ export function validateWebhookUrl(value: string, apiUrl: string): string {
     throw badInput('url', 'not a URL');
   }
   if (url.username || url.password) throw badInput('url', 'must not carry credentials; the signature authenticates deliveries');
-  const host = url.hostname.toLowerCase();
+  // `localhost.` and `metadata.google.internal.` are the same hosts as without the final dot.
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
   const localInstallation = isLoopbackHost(new URL(apiUrl).hostname.toLowerCase());
   if (localInstallation && isLoopbackHost(host)) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badInput('url', 'must be http or https');
     return url.toString();
   }
   if (url.protocol !== 'https:') throw badInput('url', 'must be https (http only to a loopback receiver of a local installation)');
-  if (isLoopbackHost(host) || isPrivateIPv4(host) || isPrivateIPv6(host)) throw badInput('url', 'must not point at a private, loopback or link-local address');
+  if (host.startsWith('[')) throw badInput('url', 'must name its host: IPv6 addresses are not accepted');
+  if (isLoopbackHost(host) || isPrivateIPv4(host)) throw badInput('url', 'must not point at a private, loopback or link-local address');
   if (!host.includes('.') || host.endsWith('.local') || host.endsWith('.internal')) throw badInput('url', 'must name a public host');
   return url.toString();
 }
