@@ -12,7 +12,13 @@ const secretFamilyFields = declaredVariables
   .map((variable) => variable.name.split('_<n>_')[1] ?? variable.name);
 
 function isSecretVariable(name: string): boolean {
-  return secretNames.has(name) || secretFamilyFields.some((field) => name.endsWith(`_${field}`)) || /(_SECRET|_PASSWORD|_KEY|_TOKEN)$/.test(name);
+  return (
+    secretNames.has(name) ||
+    secretFamilyFields.some((field) => name.endsWith(`_${field}`)) ||
+    /(_SECRET|_PASSWORD|_KEY|_TOKEN)$/.test(name) ||
+    // Free-form dispatcher settings may carry anything (registry auth, cluster credentials).
+    name.includes('_JOB_DISPATCHER_DATA_')
+  );
 }
 
 export interface WorkerVariables {

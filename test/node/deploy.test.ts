@@ -118,16 +118,21 @@ describe('npm run deploy', () => {
 });
 
 describe('worker variables', () => {
-  it('treats declared secrets and secret fields of indexed families as secrets, everything else as plain variables', () => {
+  it('treats declared secrets, secret fields of indexed families and free-form dispatcher settings as secrets, everything else as plain variables', () => {
     const { secrets, vars } = workerVariables({
       PHOBOS_DB_PASSWORD: 'a',
       PHOBOS_OAUTH_PROVIDERS_0_CLIENT_SECRET: 'b',
       PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'c',
       PHOBOS_DB_HOST: 'd',
       PHOBOS_DB_NAME: '',
+      PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_REGISTRY_AUTH: 'e',
       PATH: '/usr/bin',
     });
-    expect(secrets).toEqual({ PHOBOS_DB_PASSWORD: 'a', PHOBOS_OAUTH_PROVIDERS_0_CLIENT_SECRET: 'b' });
+    expect(secrets).toEqual({
+      PHOBOS_DB_PASSWORD: 'a',
+      PHOBOS_OAUTH_PROVIDERS_0_CLIENT_SECRET: 'b',
+      PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_REGISTRY_AUTH: 'e',
+    });
     expect(vars).toEqual({ PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID: 'c', PHOBOS_DB_HOST: 'd' });
   });
 });

@@ -262,10 +262,24 @@ describe('deliveries', () => {
     expect((await deliveriesOf(good.webhook.id))[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(await attemptsOf(delivery!.id)).toEqual([{ response_status: 200, response_body: 'thanks', error: null }]);
 
+    // Its approval links are single-use credentials for the channel it went to: never posted again.
+    const again = await rejection(redeliverWebhookDelivery(w.db, w.admin, delivery!.id));
+    expect(again.code).toBe('CONFLICT');
+    expect(again.message).toContain('not redelivered');
+
     const [other] = await deliveriesOf(wrong.webhook.id);
     await sendDueWebhookDeliveries(w.db, w.h.config, { now, transport: receiver('whsec_not-the-secret'), deliveryIds: [other!.id] });
     expect((await deliveriesOf(wrong.webhook.id))[0]).toMatchObject({ status: 'failed', attempts: 1 });
     expect(await attemptsOf(other!.id)).toEqual([{ response_status: 401, response_body: 'bad signature', error: null }]);
+  });
+
+  it("never posts a pending approval request to a webhook's new URL: changing the URL fails it", async () => {
+    const hook = await newWebhook(['approval.requested']);
+    await runPipeline(await approvalStages());
+    await makeWebhookDeliveries(w.db, w.h.config, new Date());
+    expect((await deliveriesOf(hook.webhook.id))[0]).toMatchObject({ event_kind: 'approval.requested', status: 'pending' });
+    await updateWebhook(w.db, w.h.config, w.admin, hook.webhook.id, { url: 'http://127.0.0.1:9/elsewhere' });
+    expect((await deliveriesOf(hook.webhook.id))[0]).toMatchObject({ status: 'failed' });
   });
 
   it('renders Slack and Teams incoming-webhook messages', async () => {

@@ -18,7 +18,7 @@ import {
   type WebhookDeliveryAttempt,
   type WebhookFormat,
 } from '../../db/schema';
-import { badInput, notFound } from '../../errors';
+import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
 import { wellFormedIds, isUuid } from '../ids';
 import { keysetPosition } from '../keyset-position';
@@ -208,6 +208,19 @@ async function applyChange(
       .set({ ...changes, updatedAt: new Date(), version: sql`${webhooks.version} + 1` })
       .where(and(eq(webhooks.id, webhook.id), eq(webhooks.version, webhook.version)))
       .returning({ id: webhooks.id }),
+    // Approval requests still pending carry approval links meant for the old URL's channel: they are
+    // never posted to a new one (whoever changes the URL would collect every approver's link).
+    db
+      .update(webhookDeliveries)
+      .set({ status: 'failed', nextAttemptAt: null, updatedAt: sql`now()` })
+      .where(
+        and(
+          eq(webhookDeliveries.webhookId, webhook.id),
+          eq(webhookDeliveries.status, 'pending'),
+          eq(webhookDeliveries.eventKind, 'approval.requested'),
+          sql`${changes.url !== undefined && changes.url !== webhook.url}`,
+        ),
+      ),
   ]);
   if (!updated) await explainMissedChange(db, webhook.id);
   return loadWebhook(db, webhook.id);
@@ -291,6 +304,11 @@ export async function redeliverWebhookDelivery(db: HttpDatabase, caller: Caller,
     .where(eq(webhookDeliveries.id, deliveryId));
   if (!found) throw notFound('Webhook delivery');
   const principal = authorize(caller, 'webhook:manage', { organizationId: found.organizationId }, 'Webhook delivery');
+  // Its body carries single-use approval links for the channel it was first sent to; the webhook's
+  // URL may have changed since, and a copy posted again would hand every approver's link elsewhere.
+  if (found.delivery.eventKind === 'approval.requested') {
+    throw new AppError('CONFLICT', 'Approval requests carry single-use approval links and are not redelivered', { field: 'deliveryId' });
+  }
   const webhook = { id: found.delivery.webhookId, organizationId: found.organizationId, organizationName: found.organizationName };
   const [, [updated]] = await db.batch([
     recordActivity(db, principal, { action: 'redeliver', ...activityOf(webhook), payload: { deliveryId, eventKind: found.delivery.eventKind } }),
