@@ -19,7 +19,7 @@ import { signApprovalLink } from '../../src/domain/webhooks/approval-links';
 import { makeWebhookDeliveries } from '../../src/domain/webhooks/deliveries';
 import type { WebhookEvent } from '../../src/domain/webhooks/formats';
 import { retryDelayMs, sendDueWebhookDeliveries, webhookDeliveryPolicy, type WebhookTransport } from '../../src/domain/webhooks/send';
-import { createWebhook, redeliverWebhookDelivery, updateWebhook } from '../../src/domain/webhooks/service';
+import { createWebhook, redeliverWebhookDelivery, shownWebhookUrl, updateWebhook } from '../../src/domain/webhooks/service';
 import { deliveryRetentionDays, pruneWebhookRecords, webhookDeliveryTask } from '../../src/domain/webhooks/task';
 import { createLogger } from '../../src/platform/logger';
 import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
@@ -167,6 +167,14 @@ describe('webhooks through GraphQL', () => {
     );
     expect(activity.rows.map((row) => row.action)).toEqual(['create', 'rotate_secret']);
     expect(activity.rows.map((row) => row.payload).join()).not.toContain('whsec_');
+    // An incoming-webhook URL is a credential: the log keeps its origin, and viewers see no more.
+    expect(activity.rows.map((row) => row.payload).join()).not.toContain('/services/T0/B0/x');
+    expect(JSON.parse(activity.rows[0]!.payload)).toMatchObject({ url: 'https://hooks.example.com' });
+    const shown = (
+      await w.h.gql<{ node: { url: string } }>('query($id: ID!) { node(id: $id) { ... on Webhook { url } } }', { id: webhook.id }, { as: ownerIdentity })
+    ).data!.node.url;
+    expect(shown).toBe('https://hooks.example.com/services/T0/B0/x');
+    expect(shownWebhookUrl(w.viewer, { url: shown, organizationId: w.organizationId })).toBe('https://hooks.example.com');
 
     const deleted = await w.h.gql(
       'mutation($input: DeleteWebhookInput!) { deleteWebhook(input: $input) { webhook { id } } }',

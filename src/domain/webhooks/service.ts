@@ -28,7 +28,7 @@ import { insertWithinLimit, withinLimit } from '../resource-limits/within-limit'
 import { staleVersion } from '../versioned-update';
 import { webhookEventKinds, type WebhookEventKind } from './event-kinds';
 import { generateWebhookSecret, sealWebhookSecret } from './secrets';
-import { validateWebhookUrl } from './url';
+import { urlOrigin, validateWebhookUrl } from './url';
 
 export interface WebhookView extends Webhook {
   organizationName: string;
@@ -130,7 +130,7 @@ export async function createWebhook(db: HttpDatabase, config: PhobosConfig, call
           targetId: id,
           targetPrn: sql`(select 'prn:webhook:' || name || '/' || ${id} from organizations where id = ${organizationId})`,
           organizationId,
-          payload: { url, format, eventKinds, enabled },
+          payload: { url: urlOrigin(url), format, eventKinds, enabled },
         },
         sql`exists (select 1 from webhooks where id = ${id})`,
       ),
@@ -174,7 +174,7 @@ export async function updateWebhook(db: HttpDatabase, config: PhobosConfig, call
   if (input.enabled !== undefined) changes.enabled = input.enabled;
   // Enabled again: it hears events from now on, not those of while it was disabled.
   if (input.enabled === true && !webhook.enabled) changes.listeningSince = new Date();
-  return applyChange(db, principal, webhook, changes, { ...changes });
+  return applyChange(db, principal, webhook, changes, { ...changes, ...(changes.url !== undefined ? { url: urlOrigin(changes.url) } : {}) });
 }
 
 /** A new signing secret, returned this once; deliveries sent from now on are signed with it. */
@@ -232,7 +232,7 @@ export async function deleteWebhook(db: HttpDatabase, caller: Caller, id: string
   const principal = authorize(caller, 'webhook:manage', { organizationId: webhook.organizationId }, 'Webhook');
   requireVersion(input.version, webhook.version);
   const [, [deleted]] = await db.batch([
-    recordActivity(db, principal, { action: 'delete', ...activityOf(webhook), payload: { url: webhook.url } }, stillAt(id, webhook.version)),
+    recordActivity(db, principal, { action: 'delete', ...activityOf(webhook), payload: { url: urlOrigin(webhook.url) } }, stillAt(id, webhook.version)),
     db
       .delete(webhooks)
       .where(and(eq(webhooks.id, id), eq(webhooks.version, webhook.version)))
@@ -334,4 +334,12 @@ export async function webhookDeliveriesByIds(db: HttpDatabase, caller: Caller, i
   return rows
     .filter((row) => isAllowed(caller, 'webhook:view', { organizationId: row.organizationId }))
     .map(({ delivery, createdAtMicros }) => shownDelivery({ ...delivery, createdAtMicros }));
+}
+
+/**
+ * The webhook's URL as the caller may see it: whole for those who manage webhooks, its origin for
+ * those who only view them (a Slack or Teams incoming-webhook URL is itself a credential to post).
+ */
+export function shownWebhookUrl(caller: Caller, webhook: Pick<WebhookView, 'url' | 'organizationId'>): string {
+  return isAllowed(caller, 'webhook:manage', { organizationId: webhook.organizationId }) ? webhook.url : urlOrigin(webhook.url);
 }

@@ -57,3 +57,12 @@ export function validateWebhookUrl(value: string, apiUrl: string): string {
   if (!host.includes('.') || host.endsWith('.local') || host.endsWith('.internal')) throw badInput('url', 'must name a public host');
   return url.toString();
 }
+
+/** Scheme, host and port only: what may be shown or recorded of a URL whose path can be a secret. */
+export function urlOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}

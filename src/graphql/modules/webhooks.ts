@@ -20,6 +20,7 @@ import {
   pageWebhookDeliveries,
   redeliverWebhookDelivery,
   rotateWebhookSecret,
+  shownWebhookUrl,
   updateWebhook,
   webhookDeliveriesByIds,
   webhooksByIds,
@@ -87,7 +88,10 @@ const WebhookNode = builder.loadableNode('Webhook', {
   load: async (ids: string[], context: GraphQLContext): Promise<WebhookView[]> => webhooksByIds(context.db.http, await context.caller(), ids),
   sort: (webhook) => webhook.id,
   fields: (t) => ({
-    url: t.exposeString('url'),
+    url: t.string({
+      description: 'The whole URL for callers who manage webhooks; its origin only for those who view them (an incoming-webhook URL is a credential).',
+      resolve: async (webhook, _args, context) => shownWebhookUrl(await context.caller(), webhook),
+    }),
     description: t.exposeString('description'),
     format: t.field({ type: WebhookFormatEnum, resolve: (webhook) => webhook.format }),
     eventKinds: t.field({ type: [WebhookEventKindEnum], resolve: (webhook) => webhook.eventKinds as WebhookEventKind[] }),
