@@ -4,15 +4,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { listNodes, listStorage } from '../domain/infrastructure/cluster';
 import { nodeSchema, storageSchema } from './infrastructure-schemas';
 import { proxmoxFor } from './proxmox/for-request';
-import { problemResponses, railingRouter } from './router';
-import { signedIn } from './signed-in';
+import { problemResponses, railingRouter, requireCredentials } from './router';
 
 export const infraRoutes = railingRouter();
 
 const failures = problemResponses(401, 403, 429, 502, 503, 504);
 
 const listNodesRoute = createRoute({
-  middleware: [signedIn] as const,
+  middleware: [requireCredentials] as const,
   method: 'get',
   path: '/infra/nodes',
   operationId: 'listInfraNodes',
@@ -31,7 +30,7 @@ infraRoutes.openapi(listNodesRoute, async (c) => {
 });
 
 const listStorageRoute = createRoute({
-  middleware: [signedIn] as const,
+  middleware: [requireCredentials] as const,
   method: 'get',
   path: '/infra/storage',
   operationId: 'listInfraStorage',

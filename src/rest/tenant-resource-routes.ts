@@ -3,8 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { tenantResources } from '../domain/infrastructure/resources';
 import { vmSchema } from './infrastructure-schemas';
 import { proxmoxFor } from './proxmox/for-request';
-import { problemResponses, railingRouter } from './router';
-import { signedIn } from './signed-in';
+import { problemResponses, railingRouter, requireCredentials } from './router';
 
 export const tenantResourceRoutes = railingRouter();
 
@@ -27,7 +26,7 @@ const tenantResourcesSchema = z
   .openapi('TenantResources');
 
 const route = createRoute({
-  middleware: [signedIn] as const,
+  middleware: [requireCredentials] as const,
   method: 'get',
   path: '/tenants/me/resources',
   operationId: 'getMyTenantResources',

@@ -5,8 +5,7 @@ import { guestStatus, listGuests, operateGuest } from '../domain/infrastructure/
 import { guestTypeQuery, nodeParam, ownedVmSchema, vmActionSchema, vmidParam, vmStatusSchema } from './infrastructure-schemas';
 import type { GuestAction } from './proxmox/client';
 import { proxmoxFor } from './proxmox/for-request';
-import { problemResponses, railingRouter } from './router';
-import { signedIn } from './signed-in';
+import { problemResponses, railingRouter, requireCredentials } from './router';
 
 export const vmRoutes = railingRouter();
 
@@ -14,7 +13,7 @@ const guestParams = z.object({ node: nodeParam, vmid: vmidParam });
 const typeQuery = z.object({ type: guestTypeQuery });
 
 const listVmsRoute = createRoute({
-  middleware: [signedIn] as const,
+  middleware: [requireCredentials] as const,
   method: 'get',
   path: '/ve/vms',
   operationId: 'listVms',
@@ -36,7 +35,7 @@ vmRoutes.openapi(listVmsRoute, async (c) => {
 });
 
 const statusRoute = createRoute({
-  middleware: [signedIn] as const,
+  middleware: [requireCredentials] as const,
   method: 'get',
   path: '/ve/vms/{node}/{vmid}/status',
   operationId: 'getVmStatus',
@@ -67,7 +66,7 @@ const actions: Record<GuestAction, { operationId: string; summary: string }> = {
 
 for (const [action, { operationId, summary }] of Object.entries(actions) as [GuestAction, (typeof actions)[GuestAction]][]) {
   const actionRoute = createRoute({
-    middleware: [signedIn] as const,
+    middleware: [requireCredentials] as const,
     method: 'post',
     path: `/ve/vms/{node}/{vmid}/${action}`,
     operationId,
