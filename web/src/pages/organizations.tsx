@@ -1,0 +1,12 @@
+// Placeholder until this page is built.
+import type { JSX } from 'solid-js';
+import { Page } from '../ui/page';
+import { Empty } from '../ui/states';
+
+export default function Placeholder(): JSX.Element {
+  return (
+    <Page title="Organizations">
+      <Empty>This page is being built.</Empty>
+    </Page>
+  );
+}
