@@ -1,0 +1,8 @@
+// Placeholder until this tab is built.
+import type { JSX } from 'solid-js';
+import { Empty } from '../ui/states';
+import type { OrganizationTabProps } from './props';
+
+export default function Placeholder(_props: OrganizationTabProps): JSX.Element {
+  return <Empty>Approval rules: being built.</Empty>;
+}

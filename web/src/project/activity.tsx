@@ -1,0 +1,8 @@
+// Placeholder until this tab is built.
+import type { JSX } from 'solid-js';
+import { Empty } from '../ui/states';
+import type { ProjectTabProps } from './props';
+
+export default function Placeholder(_props: ProjectTabProps): JSX.Element {
+  return <Empty>Activity: being built.</Empty>;
+}
