@@ -7,8 +7,11 @@
 // that is not Secure, and a Secure cookie is not sent over plain http, so a local API on
 // http://localhost or 127.0.0.1 uses the unprefixed `phobos_csrf` (Path=/oauth) instead.
 //
-// Origin: a browser sends it with every form POST; it must be the API's own origin. `Origin: null`
-// (sandboxed frames, data: URLs, some cross-origin redirects) is refused like any other foreign
+// Origin: a browser sends it with every form POST; it must be the API's own origin. A page served
+// with `Referrer-Policy: no-referrer` (every page here: secureHeaders' default) makes browsers send
+// `Origin: null` for its own form posts; that is accepted only when the browser also says the
+// request came from this origin (`Sec-Fetch-Site: same-origin`, a header no page can set). Any other
+// `Origin: null` (sandboxed frames, data: URLs, some cross-origin redirects) is refused like a foreign
 // origin. A request without Origin (not a browser, or a very old one) still needs the token pair.
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -28,7 +31,8 @@ export function issueCsrfToken(c: Context, apiUrl: string): string {
 
 export function verifyCsrf(c: Context, submitted: string | undefined, apiUrl: string): boolean {
   const origin = c.req.header('origin');
-  if (origin !== undefined && origin !== new URL(apiUrl).origin) return false;
+  const ownPageUnderNoReferrer = origin === 'null' && c.req.header('sec-fetch-site') === 'same-origin';
+  if (origin !== undefined && origin !== new URL(apiUrl).origin && !ownPageUnderNoReferrer) return false;
   const cookie = getCookie(c, cookieFor(apiUrl).name);
   return !!cookie && !!submitted && constantTimeEqual(cookie, submitted);
 }
