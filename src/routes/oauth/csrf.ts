@@ -7,11 +7,8 @@
 // that is not Secure, and a Secure cookie is not sent over plain http, so a local API on
 // http://localhost or 127.0.0.1 uses the unprefixed `phobos_csrf` (Path=/oauth) instead.
 //
-// Origin: a browser sends it with every form POST; it must be the API's own origin. A page served
-// with `Referrer-Policy: no-referrer` (every page here: secureHeaders' default) makes browsers send
-// `Origin: null` for its own form posts; that is accepted only when the browser also says the
-// request came from this origin (`Sec-Fetch-Site: same-origin`, a header no page can set). Any other
-// `Origin: null` (sandboxed frames, data: URLs, some cross-origin redirects) is refused like a foreign
+// Origin: a browser sends it with every form POST; it must be the API's own origin. `Origin: null`
+// (sandboxed frames, data: URLs, some cross-origin redirects) is refused like any other foreign
 // origin. A request without Origin (not a browser, or a very old one) still needs the token pair.
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -22,6 +19,14 @@ function cookieFor(apiUrl: string): { name: string; secure: boolean; path: strin
   return apiUrl.startsWith('https:') ? { name: '__Host-phobos_csrf', secure: true, path: '/' } : { name: 'phobos_csrf', secure: false, path: '/oauth' };
 }
 
+/**
+ * The Referrer-Policy of a page whose form posts back here. Under the app-wide `no-referrer` a browser
+ * sends `Origin: null` with the form's POST, which verifyCsrf refuses, so the form could never be sent
+ * from a real browser; `same-origin` lets the Origin through while the page's address (a sign-in
+ * request, a one-time link) still never reaches another site.
+ */
+export const formPageReferrerPolicy = 'same-origin';
+
 export function issueCsrfToken(c: Context, apiUrl: string): string {
   const token = randomSecret(24);
   const cookie = cookieFor(apiUrl);
@@ -31,8 +36,7 @@ export function issueCsrfToken(c: Context, apiUrl: string): string {
 
 export function verifyCsrf(c: Context, submitted: string | undefined, apiUrl: string): boolean {
   const origin = c.req.header('origin');
-  const ownPageUnderNoReferrer = origin === 'null' && c.req.header('sec-fetch-site') === 'same-origin';
-  if (origin !== undefined && origin !== new URL(apiUrl).origin && !ownPageUnderNoReferrer) return false;
+  if (origin !== undefined && origin !== new URL(apiUrl).origin) return false;
   const cookie = getCookie(c, cookieFor(apiUrl).name);
   return !!cookie && !!submitted && constantTimeEqual(cookie, submitted);
 }

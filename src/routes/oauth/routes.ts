@@ -19,7 +19,7 @@ import {
   validateAuthorizationRequest,
   type AuthorizationRequest,
 } from '../../auth/idp/authorization-request';
-import { issueCsrfToken, verifyCsrf } from './csrf';
+import { formPageReferrerPolicy, issueCsrfToken, verifyCsrf } from './csrf';
 import { readFormBody } from './form-body';
 import { accountKeyFor } from '../../auth/idp/login-throttle';
 import { renderLoginPage } from './login-page';
@@ -73,6 +73,7 @@ function showLogin(c: Context<AppEnv>, request: AuthorizationRequest, extra: { e
   const query = new URLSearchParams(fields).toString();
   const csrfToken = issueCsrfToken(c, config.server.apiUrl);
   c.header('cache-control', 'no-store');
+  c.header('referrer-policy', formPageReferrerPolicy);
   // form-action governs the redirect that follows the form's post too: the console's callback may be
   // on another origin (PHOBOS_UI_URL, a Pages deployment), already checked against the allowed list.
   const callbackOrigin = new URL(request.redirect_uri).origin;
