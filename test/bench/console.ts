@@ -135,14 +135,22 @@ stage "warm-up" {
 
 /** Records layout shifts from the first paint on (registered before any of the console's scripts). */
 function observeLayoutShifts(): void {
-  const shifts: { at: number; value: number }[] = [];
+  const shifts: { at: number; value: number; moved: string[] }[] = [];
   (window as unknown as { __layoutShifts: typeof shifts }).__layoutShifts = shifts;
+  // What moved, so a shift can be traced to its element: tag, classes and the start of its text.
+  const describe = (node: Node | null) => {
+    if (!(node instanceof Element)) return node?.nodeName ?? '?';
+    return `${node.tagName.toLowerCase()}${node.classList.length ? `.${[...node.classList].join('.')}` : ''} "${(node.textContent ?? '').trim().slice(0, 40)}"`;
+  };
+  type Shift = PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node: Node | null }[] };
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean })[]) {
-      if (!entry.hadRecentInput) shifts.push({ at: entry.startTime, value: entry.value });
+    for (const entry of list.getEntries() as Shift[]) {
+      if (!entry.hadRecentInput) shifts.push({ at: entry.startTime, value: entry.value, moved: (entry.sources ?? []).map((source) => describe(source.node)) });
     }
   }).observe({ type: 'layout-shift', buffered: true });
 }
+
+const round4 = (value: number) => Math.round(value * 10_000) / 10_000;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -223,9 +231,10 @@ async function measurePipelinePage(stops: Stop[], stateDir: string) {
   // The last events reach the page after the API says the pipeline ended.
   await new Promise((done) => setTimeout(done, 2_000));
   const seen = await page.evaluate((from) => {
-    const shifts = (window as unknown as { __layoutShifts: { at: number; value: number }[] }).__layoutShifts;
+    const shifts = (window as unknown as { __layoutShifts: { at: number; value: number; moved: string[] }[] }).__layoutShifts;
     return {
       updates: window.__phobosPipelineUpdateMs ?? null,
+      live: shifts.filter((shift) => shift.at >= from),
       layoutShift: shifts.filter((shift) => shift.at >= from).reduce((sum, shift) => sum + shift.value, 0),
       layoutShiftBeforeLive: shifts.filter((shift) => shift.at < from).reduce((sum, shift) => sum + shift.value, 0),
     };
@@ -238,8 +247,10 @@ async function measurePipelinePage(stops: Stop[], stateDir: string) {
     pageRecordsUpdates: seen.updates !== null,
     eventsApplied: updates.length,
     updateMs: updates.length > 0 ? { p50: percentile(updates, 0.5), p95: percentile(updates, 0.95), max: percentile(updates, 1) } : null,
-    layoutShiftDuringLiveUpdates: round2(seen.layoutShift * 1000) / 1000,
-    layoutShiftWhileLoading: round2(seen.layoutShiftBeforeLive * 1000) / 1000,
+    layoutShiftDuringLiveUpdates: round4(seen.layoutShift),
+    layoutShiftWhileLoading: round4(seen.layoutShiftBeforeLive),
+    /** Each live shift's score and what moved (the largest first), to trace a shift to its element. */
+    liveShifts: seen.live.sort((a, b) => b.value - a.value).map((shift) => ({ value: round4(shift.value), moved: shift.moved })),
   };
 }
 
