@@ -9,7 +9,7 @@ import { type Browser, type ConsoleMessage, chromium, type Page } from 'playwrig
 import { freePort } from '../setup/free-port';
 
 /** Debian's `chromium` (`.ci/run` installs it when missing), or PHOBOS_CHROMIUM. */
-export const chromiumPath = process.env.PHOBOS_CHROMIUM ?? '/usr/bin/chromium';
+const chromiumPath = process.env.PHOBOS_CHROMIUM ?? '/usr/bin/chromium';
 
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(chromiumPath)) throw new Error(`No Chromium at ${chromiumPath}: install Debian's chromium (.ci/run does) or set PHOBOS_CHROMIUM`);
