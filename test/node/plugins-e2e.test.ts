@@ -93,7 +93,7 @@ async function publish(pluginId: string, version: string, binary: Buffer): Promi
   let offset = 0;
   for (const part of uploadParts) {
     // Straight to the presigned URL, as any HTTP client would: no credentials.
-    const response = await fetch(part.url, { method: 'PUT', body: binary.subarray(offset, offset + part.sizeBytes) });
+    const response = await fetch(part.url, { method: 'PUT', body: new Uint8Array(binary.subarray(offset, offset + part.sizeBytes)) });
     offset += part.sizeBytes;
     expect(response.status).toBe(200);
     parts.push({ partNumber: part.partNumber, etag: response.headers.get('etag') });

@@ -31,7 +31,7 @@ import type { JobPlugin } from '../../protocol/agent-v1';
 import { ActionInputError } from './exec-command';
 import { killProcessTree, reapGroup } from './process-tree';
 
-export const pluginProtocol = 'phobos-plugin/v1';
+const pluginProtocol = 'phobos-plugin/v1';
 
 /** A plugin that cannot be used: the job fails with this message. */
 export class PluginError extends Error {}
