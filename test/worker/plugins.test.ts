@@ -188,6 +188,26 @@ describe('publishing a plugin', () => {
     expect(node.node).toBeNull();
   });
 
+  it('deletes the object and the binary when the stored size is not the declared one', async () => {
+    // Only a client holding the store's own credentials (or an S3 URL, which cannot bind a length)
+    // could send another size: the completion checks it whatever the store.
+    const versionId = await newVersion('resized', '1.0.0');
+    const binary = bytesOf(1000, 9);
+    const declared = await ok<PlatformAnswer>(createPlatform, {
+      input: { pluginVersionId: versionId, os: 'linux', arch: 'amd64', sha256: await hex(binary), sizeBytes: binary.length },
+    });
+    const ofResized = sql`from plugin_platforms p join plugin_versions v on v.id = p.plugin_version_id join plugins g on g.id = v.plugin_id where g.name = 'resized'`;
+    const row = (await h.db.http.execute<{ object_key: string; upload_id: string }>(sql`select p.object_key, p.upload_id ${ofResized}`)).rows[0]!;
+    const store = objectStoreFor(h.env, h.config);
+    const etag = await store.uploadPart(row.object_key, row.upload_id, 1, binary.slice(0, 999));
+    const result = await h.gql(complete, { input: { id: declared.createPluginPlatform.pluginPlatform.id, parts: [{ partNumber: 1, etag }] } }, { as: owner });
+    expect(codeOf(result)).toBe('BAD_USER_INPUT');
+    expect(fieldOf(result)).toBe('sizeBytes');
+    expect(result.errors![0]!.message).toContain('has 999 bytes, not the 1000 declared');
+    expect((await h.db.http.execute(sql`select 1 ${ofResized}`)).rows).toHaveLength(0);
+    expect(await store.head(row.object_key)).toBeNull();
+  });
+
   it('refuses a part of another size than signed, and a forged part URL', async () => {
     const versionId = await newVersion('strict', '1.0.0');
     const binary = bytesOf(1000, 1);
