@@ -136,6 +136,18 @@ describe('publishing a plugin', () => {
     // Found by PRN too.
     const byPrn = await ok<{ node: { name: string } | null }>('query { node(id: "prn:plugin:plugin-org/deployer") { ... on Plugin { name } } }', {}, viewer);
     expect(byPrn.node).toEqual({ name: 'deployer' });
+    const platformByPrn = await ok<{ node: { sha256: string } | null }>(
+      'query { node(id: "prn:plugin_platform:plugin-org/deployer/1.2.0/linux_amd64") { ... on PluginPlatform { sha256 } } }',
+      {},
+      viewer,
+    );
+    expect(platformByPrn.node).toEqual({ sha256 });
+    const versionByPrn = await ok<{ node: { version: string } | null }>(
+      'query { node(id: "prn:plugin_version:plugin-org/deployer/1.2.0") { ... on PluginVersion { version } } }',
+      {},
+      viewer,
+    );
+    expect(versionByPrn.node).toEqual({ version: '1.2.0' });
 
     // Uploaded binaries are immutable.
     const again = await h.gql(

@@ -168,6 +168,25 @@ export async function pluginIdsByPath(db: HttpDatabase, paths: string[][]): Prom
   return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
 }
 
+/** Plugin version ids by PRN path `<organization>/<name>/<version>`. */
+export async function pluginVersionIdsByPath(db: HttpDatabase, paths: string[][]): Promise<Map<string, string>> {
+  const rows = await versionViews(db, pathCondition(paths, 3));
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.pluginName}/${row.semanticVersion}`, row.id]));
+}
+
+/** Plugin platform ids by PRN path `<organization>/<name>/<version>/<os>_<arch>`. */
+export async function pluginPlatformIdsByPath(db: HttpDatabase, paths: string[][]): Promise<Map<string, string>> {
+  const rows = await platformViews(db, pathCondition(paths, 4));
+  return new Map(rows.map((row) => [`${row.organizationName}/${row.pluginName}/${row.semanticVersion}/${row.os}_${row.arch}`, row.id]));
+}
+
+/** Rows of the organizations and plugins the paths (of `length` segments) name; the caller matches them exactly. */
+function pathCondition(paths: string[][], length: number): SQL {
+  const wanted = paths.filter((path) => path.length === length);
+  if (wanted.length === 0) return sql`false`;
+  return and(inArray(organizations.name, [...new Set(wanted.map((path) => path[0]!))]), inArray(plugins.name, [...new Set(wanted.map((path) => path[1]!))]))!;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Publishing
 

@@ -13,6 +13,8 @@ import {
   createPluginVersion,
   listPlugins,
   pluginIdsByPath,
+  pluginPlatformIdsByPath,
+  pluginVersionIdsByPath,
   pluginPlatformPrn,
   pluginPlatformsByIds,
   pluginPrn,
@@ -32,6 +34,8 @@ import { acceptPrns } from '../prns';
 import { OrganizationNode } from './organizations';
 
 acceptPrns('plugin', 'Plugin', pluginIdsByPath);
+acceptPrns('plugin_version', 'PluginVersion', pluginVersionIdsByPath);
+acceptPrns('plugin_platform', 'PluginPlatform', pluginPlatformIdsByPath);
 
 const PluginPlatformStatusEnum = builder.enumType('PluginPlatformStatus', {
   description: 'PENDING: declared, its upload not completed yet. UPLOADED: stored, its size and SHA-256 checked.',
