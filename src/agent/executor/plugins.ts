@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,7 +37,16 @@ const pluginProtocol = 'phobos-plugin/v1';
 export class PluginError extends Error {}
 
 export function pluginCacheDirectory(env: Record<string, string | undefined>): string {
-  return env.PHOBOS_PLUGIN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'phobos-edge', 'plugins');
+  return env.PHOBOS_PLUGIN_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homeOrTemporary(), '.cache'), 'phobos-edge', 'plugins');
+}
+
+/** The home directory; a temporary one where there is none (the executor image has no user database). */
+function homeOrTemporary(): string {
+  try {
+    return homedir() || tmpdir();
+  } catch {
+    return tmpdir();
+  }
 }
 
 const label = (plugin: JobPlugin) => `plugin "${plugin.name}" (${plugin.source} ${plugin.version ?? ''})`.replace(' )', ')');
