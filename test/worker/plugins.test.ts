@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
+import { discardAbandonedPluginUploads } from '../../src/domain/plugins/abandoned-uploads';
 import { objectStoreFor } from '../../src/platform/object-store/select';
 import { globalId, graphqlHarness, type GraphQLHarness, type GraphQLResult, type Identity } from '../support/graphql';
 
@@ -218,6 +219,28 @@ describe('publishing a plugin', () => {
     expect(result.errors![0]!.message).toContain('has 999 bytes, not the 1000 declared');
     expect((await h.db.http.execute(sql`select 1 ${ofResized}`)).rows).toHaveLength(0);
     expect(await store.head(row.object_key)).toBeNull();
+  });
+
+  it('discards binaries whose upload was abandoned for a day, and no others', async () => {
+    const versionId = await newVersion('abandoned', '1.0.0');
+    const binary = bytesOf(64, 5);
+    const declare = (arch: string) =>
+      ok<PlatformAnswer>(createPlatform, { input: { pluginVersionId: versionId, os: 'linux', arch, sha256: 'b'.repeat(64), sizeBytes: binary.length } });
+    await declare('amd64');
+    await declare('arm64');
+    const ofAbandoned = sql`from plugin_platforms p join plugin_versions v on v.id = p.plugin_version_id join plugins g on g.id = v.plugin_id where g.name = 'abandoned'`;
+    const old = (
+      await h.db.http.execute<{ id: string; object_key: string; upload_id: string }>(
+        sql`select p.id, p.object_key, p.upload_id ${ofAbandoned} and p.arch = 'amd64'`,
+      )
+    ).rows[0]!;
+    await h.db.http.execute(sql`update plugin_platforms set created_at = now() - interval '25 hours' where id = ${old.id}`);
+    const store = objectStoreFor(h.env, h.config);
+    await store.uploadPart(old.object_key, old.upload_id, 1, binary);
+    expect(await discardAbandonedPluginUploads(h.db.http, store, new Date())).toBeGreaterThanOrEqual(1);
+    expect((await h.db.http.execute<{ arch: string }>(sql`select p.arch ${ofAbandoned}`)).rows).toEqual([{ arch: 'arm64' }]);
+    // Its upload is gone: a part can no longer be added to it.
+    await expect(store.uploadPart(old.object_key, old.upload_id, 1, binary)).rejects.toThrow();
   });
 
   it('refuses a part of another size than signed, and a forged part URL', async () => {

@@ -369,7 +369,7 @@ export async function createPluginPlatform(
 }
 
 /** Drops a binary that is not (or no longer) wanted: its open upload, its object, its row. */
-async function discard(db: HttpDatabase, store: ObjectStore, platform: PluginPlatformRow): Promise<void> {
+export async function discard(db: HttpDatabase, store: ObjectStore, platform: PluginPlatformRow): Promise<void> {
   if (platform.uploadId) await store.abortMultipartUpload(platform.objectKey, platform.uploadId);
   await store.delete(platform.objectKey);
   await db.delete(pluginPlatforms).where(eq(pluginPlatforms.id, platform.id));
