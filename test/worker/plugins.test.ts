@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
-import { discardAbandonedPluginUploads } from '../../src/domain/plugins/abandoned-uploads';
+import { abandonedPluginUploadsTask, discardAbandonedPluginUploads } from '../../src/domain/plugins/abandoned-uploads';
+import { scheduledTasks } from '../../src/scheduled/tasks';
 import { objectStoreFor } from '../../src/platform/object-store/select';
 import { globalId, graphqlHarness, type GraphQLHarness, type GraphQLResult, type Identity } from '../support/graphql';
 
@@ -241,6 +242,7 @@ describe('publishing a plugin', () => {
     expect((await h.db.http.execute<{ arch: string }>(sql`select p.arch ${ofAbandoned}`)).rows).toEqual([{ arch: 'arm64' }]);
     // Its upload is gone: a part can no longer be added to it.
     await expect(store.uploadPart(old.object_key, old.upload_id, 1, binary)).rejects.toThrow();
+    expect(scheduledTasks).toContain(abandonedPluginUploadsTask);
   });
 
   it('refuses a part of another size than signed, and a forged part URL', async () => {
