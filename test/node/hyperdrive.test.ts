@@ -15,6 +15,7 @@ import { unstable_dev } from 'wrangler';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { devWorkerKeyEncryptionKey } from '../support/dev-worker';
 import { createTestDatabase, type TestDatabase } from '../support/node-database';
+import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
 import { signInWithPassword } from '../support/worker-server';
 import { freePort } from '../setup/free-port';
 
@@ -28,6 +29,8 @@ let database: TestDatabase;
 let configDir: string;
 let url: string;
 let stopWorker: () => Promise<void>;
+/** Where the Worker exports its spans (tracing on): the queries on this path have theirs too. */
+let receiver: OtlpReceiver;
 let token: string;
 /** A connection to another database, watching the test database's connections and statistics without adding to them. */
 let monitor: pg.Client;
@@ -69,6 +72,7 @@ beforeAll(async () => {
   writeFileSync(configPath, hyperdriveConfig(local.toString()));
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
+  receiver = await startOtlpReceiver();
   const closedPort = String(inject('database').closedPort);
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
   const worker = await unstable_dev(join(projectRoot, 'src/worker.ts'), {
@@ -86,6 +90,10 @@ beforeAll(async () => {
       PHOBOS_DB_NAME: 'not-this-database',
       PHOBOS_DB_USERNAME: 'nobody',
       PHOBOS_DB_PROXY_URL: `http://127.0.0.1:${closedPort}`,
+      PHOBOS_OTEL_TRACE_ENABLED: 'true',
+      PHOBOS_OTEL_TRACE_TYPE: 'otlp',
+      PHOBOS_OTEL_TRACE_HOST: '127.0.0.1',
+      PHOBOS_OTEL_TRACE_PORT: String(receiver.port),
     },
     experimental: { disableExperimentalWarning: true, disableDevRegistry: true, showInteractiveDevSession: false },
   });
@@ -95,6 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopWorker?.();
   await monitor?.end();
+  await receiver?.close();
   if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
@@ -187,6 +196,22 @@ describe('the database through a Hyperdrive binding', () => {
     expect(await count('select count(*) from jobs j join projects pr on pr.id = j.project_id where pr.name = $1', ['launcher'])).toBe(1);
     const { pipeline } = await ok('query($id: ID!) { pipeline(id: $id) { id jobs { id } } }', { id: created.createPipeline.pipeline.id });
     expect(pipeline.jobs).toHaveLength(1);
+  });
+
+  it('traces each query, and a batch as one span naming its statements, under the GraphQL operation', async () => {
+    await ok('mutation TracedCreate { createOrganization(input: { name: "traced" }) { organization { id } } }');
+    const spans = await receiver.waitFor((received) => received.some((span) => span.name === 'mutation TracedCreate'));
+    const operation = spans.find((span) => span.name === 'mutation TracedCreate')!;
+    const queries = spans.filter((span) => span.traceId === operation.traceId && span.name.startsWith('postgresql '));
+    const batch = queries.find((span) => span.attributes['db.operation.name'] === 'BATCH');
+    expect(batch, queries.map((span) => span.name).join(', ')).toBeDefined();
+    expect(batch!.parentSpanId).toBe(operation.spanId);
+    expect(batch!.attributes['phobos.db.statements']).toEqual(['INSERT', 'INSERT', 'INSERT']);
+    expect(batch!.attributes['db.operation.batch.size']).toBe(3);
+    expect(batch!.attributes['server.address']).toMatch(/hyperdrive\.local$/);
+    // The statements after the batch (reading the organization back) have spans of their own.
+    expect(queries.filter((span) => span.attributes['db.operation.name'] === 'SELECT').length).toBeGreaterThan(0);
+    expect(JSON.stringify(queries)).not.toContain('traced');
   });
 
   it('answers a unique violation inside a batch as CONFLICT naming the field, writing nothing', async () => {
