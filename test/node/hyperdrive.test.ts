@@ -13,6 +13,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { unstable_dev } from 'wrangler';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
+import { ensureInternalAgents } from '../../scripts/local-stack/internal-agents';
+import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
+import { type AgentProcess, startAgentProcess } from '../support/agent-process';
 import { devWorkerKeyEncryptionKey } from '../support/dev-worker';
 import { createTestDatabase, type TestDatabase } from '../support/node-database';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
@@ -32,6 +35,8 @@ let stopWorker: () => Promise<void>;
 /** Where the Worker exports its spans (tracing on): the queries on this path have theirs too. */
 let receiver: OtlpReceiver;
 let token: string;
+let pipelineId: string;
+let agent: AgentProcess | undefined;
 /** A connection to another database, watching the test database's connections and statistics without adding to them. */
 let monitor: pg.Client;
 
@@ -52,6 +57,7 @@ localConnectionString = ${JSON.stringify(connectionString)}
 beforeAll(async () => {
   database = await createTestDatabase();
   await ensureAdminUser(database.url, admin);
+  await ensureInternalAgents(database.url, [{ name: 'hyperdrive-local', dispatcherType: 'local', dispatcherData: {} }]);
   monitor = new pg.Client({ connectionString: inject('database').adminUrl });
   await monitor.connect();
   // Fails the activity event of an organization named "doomed": the last statement of its batch.
@@ -101,6 +107,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await agent?.stop();
   await stopWorker?.();
   await monitor?.end();
   await receiver?.close();
@@ -191,12 +198,32 @@ describe('the database through a Hyperdrive binding', () => {
     const created = await ok('mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { pipeline { id status } } }', {
       input: { pipelineTemplateId: template.createPipelineTemplate.pipelineTemplate.id, type: 'RUNBOOK' },
     });
-    expect(created.createPipeline.pipeline.id).toBeTruthy();
+    pipelineId = created.createPipeline.pipeline.id;
     expect(await count('select count(*) from pipelines p join projects pr on pr.id = p.project_id where pr.name = $1', ['launcher'])).toBe(1);
     expect(await count('select count(*) from jobs j join projects pr on pr.id = j.project_id where pr.name = $1', ['launcher'])).toBe(1);
     const { pipeline } = await ok('query($id: ID!) { pipeline(id: $id) { id jobs { id } } }', { id: created.createPipeline.pipeline.id });
     expect(pipeline.jobs).toHaveLength(1);
   });
+
+  it('runs the pipeline on an agent: the job transitions of the Durable Objects write through the binding too', async () => {
+    agent = startAgentProcess([], {
+      PHOBOS_AGENT_API_URL: url,
+      PHOBOS_AGENT: 'hyperdrive-local',
+      PHOBOS_AGENT_INTERNAL_CREDENTIAL: await internalAgentCredential(devWorkerKeyEncryptionKey, 'hyperdrive-local'),
+    });
+    await until(
+      'the pipeline to end',
+      async () =>
+        ['SUCCEEDED', 'FAILED', 'CANCELED'].includes((await ok('query($id: ID!) { pipeline(id: $id) { status } }', { id: pipelineId })).pipeline.status),
+      60_000,
+    );
+    const { pipeline } = await ok('query($id: ID!) { pipeline(id: $id) { status jobs { status logs(startOffset: 0, limit: 4096) } } }', { id: pipelineId });
+    expect(pipeline.status, agent.output()).toBe('SUCCEEDED');
+    expect(pipeline.jobs[0].status).toBe('FINISHED');
+    expect(pipeline.jobs[0].logs).toContain('hi');
+    expect(await count(`select count(*) from jobs where status = 'FINISHED' and log_size > 0`)).toBe(1);
+    await agent.stop();
+  }, 90_000);
 
   it('traces each query, and a batch as one span naming its statements, under the GraphQL operation', async () => {
     await ok('mutation TracedCreate { createOrganization(input: { name: "traced" }) { organization { id } } }');
