@@ -5,9 +5,9 @@
 // when one fails, so nothing is half-written), as Neon's batch runs them as one transaction.
 //
 // A socket is an I/O object of the request that opened it, and Workers refuse to use it from another
-// request. So connections belong to a scope — one request, cron run or queued task
-// (inDatabaseScope) — opened when the scope first queries, at most five at a time (a Worker
-// invocation may hold six sockets), and closed when the scope ends (through waitUntil). A query
+// request. So connections belong to a scope (inDatabaseScope) — a request, a cron run, a pipeline
+// tree's transition, the event hub's alarm — opened when the scope first queries, at most five at a
+// time (a Worker invocation may hold six sockets), and closed when the scope ends (through waitUntil). A query
 // outside any scope, or after its scope ended (a streamed response, work left to waitUntil), gets a
 // connection of its own, closed as soon as it is answered.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -54,8 +54,8 @@ const scopes = new AsyncLocalStorage<DatabaseScope>();
 
 /**
  * Runs `work` (a request's handler, a cron run) as one connection scope; its connections are closed
- * through `waitUntil` when `work` settles. With the Neon HTTP path nothing is ever opened, so the
- * scope costs nothing there.
+ * through `waitUntil` when `work` settles. On the Neon HTTP path nothing is ever opened, so the
+ * scope is one small object there.
  */
 export function inDatabaseScope<T>(waitUntil: (promise: Promise<unknown>) => void, work: () => T | Promise<T>): Promise<T> {
   const scope = new DatabaseScope();
