@@ -63,6 +63,11 @@ export const organizationPermissions = [
   // the owners' alone, as a webhook is a standing export of the organization's activity.
   'webhook:view',
   'webhook:manage',
+  // The organization's plugin registry: every role sees its plugins (templates name them); publishing
+  // (plugins, versions, binaries) is the owners', as a binary published runs on every agent that
+  // takes the organization's jobs.
+  'plugin:view',
+  'plugin:manage',
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 
