@@ -4,7 +4,7 @@
 // is also served from a second origin as Cloudflare Pages serves it (index.html naming the API,
 // scripts/deploy/console-html.ts), talking to the API through CORS. Screenshots of each main page,
 // light and dark, desktop and phone width, are written under test-output/console/.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -396,4 +396,106 @@ describe('a viewer', () => {
     const asAdmin = await seenBy(server.admin.email, server.admin.password);
     console.log(JSON.stringify(asAdmin));
   }, 90_000);
+});
+
+// The whole flow, as a newcomer carries it out: needs the governance and pipeline pages (project,
+// environments, template upload, start, live graph) and the job log page.
+const flowPagesLanded = ['web/src/pipeline/graph-view.tsx', 'web/src/pipeline/hcl-upload.tsx'].every((file) => existsSync(join(projectRoot, file)));
+
+const flowTemplate = `
+stage "build" {
+  task "compile" {
+    action "exec_command" {
+      command = "echo compiling; sleep 1; for i in 1 2 3; do echo step $i; done; echo built"
+    }
+  }
+}
+
+stage "deploy" {
+  task "rollout" {
+    approval_rules = ["prn:approval_rule:e2e/approvers"]
+    action "exec_command" {
+      command = "echo rolled out"
+    }
+  }
+}
+`;
+
+describe.skipIf(!flowPagesLanded)('the whole flow in the browser', () => {
+  it('creates a project and an environment, uploads a template, starts a pipeline, watches it live, approves its gate and reads its log', async () => {
+    const { me } = await api('{ me { ... on User { id } } }');
+    await api('mutation($input: CreateApprovalRuleInput!) { createApprovalRule(input: $input) { approvalRule { id } } }', {
+      input: { organizationId, name: 'approvers', approvalsRequired: 1, principals: { userIds: [me.id] } },
+    });
+    const page = await newPage();
+    const failures: string[] = [];
+    page.on('requestfailed', (request) => {
+      // An event stream closed as the page moves on is not a failure.
+      if (!request.url().endsWith('/graphql') || request.method() !== 'POST')
+        failures.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
+    });
+    await signInThroughConsole(page, server.url, '/organizations/e2e', server.admin.email, server.admin.password);
+    await settled(page);
+
+    // A project.
+    await page.getByRole('button', { name: 'New project' }).click();
+    const newProject = page.getByRole('form', { name: 'New project' });
+    await newProject.getByLabel('Name').fill('flow');
+    await newProject.getByLabel('Description').fill('The whole flow');
+    await newProject.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: 'flow', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: /flow/ }).waitFor();
+    await settled(page);
+
+    // An environment.
+    await page.getByRole('tab', { name: 'Environments' }).click();
+    await page.getByRole('button', { name: 'New environment' }).click();
+    const newEnvironment = page.getByRole('form', { name: 'New environment' });
+    await newEnvironment.getByLabel('Name').fill('staging');
+    await newEnvironment.getByRole('button', { name: 'Create environment' }).click();
+    await page
+      .getByRole('cell', { name: 'staging', exact: true })
+      .or(page.getByRole('heading', { name: 'staging' }))
+      .first()
+      .waitFor();
+
+    // A template, uploaded; its page opens.
+    await page.getByRole('tab', { name: 'Pipeline templates' }).click();
+    await page.getByRole('button', { name: 'Upload template' }).click();
+    const upload = page.getByRole('form', { name: 'Upload a pipeline template' });
+    await upload.getByLabel('Name').fill('deploy');
+    await upload.getByLabel('HCL').fill(flowTemplate);
+    await upload.getByRole('button', { name: 'Save template' }).click();
+    await page.waitForURL(/\/pipeline-templates\//);
+    await settled(page);
+
+    // A deployment to staging, started from the template's page: the pipeline's page opens.
+    await page.getByLabel('Type').selectOption('DEPLOYMENT');
+    await page.getByLabel('Environment').fill('staging');
+    await page.getByRole('button', { name: 'Start pipeline' }).click();
+    await page.waitForURL(/\/pipelines\//);
+    const pipelineUrl = page.url();
+
+    // Live: the build task runs and succeeds, the gate then waits for an approval, all without a reload.
+    const compile = page.getByRole('article', { name: 'Task compile' });
+    const rollout = page.getByRole('article', { name: 'Task rollout' });
+    await compile.and(page.locator('[data-status="SUCCEEDED"]')).waitFor({ timeout: 60_000 });
+    await rollout.getByRole('button', { name: 'Approve' }).click({ timeout: 30_000 });
+    await rollout.and(page.locator('[data-status="SUCCEEDED"]')).waitFor({ timeout: 60_000 });
+    expect(page.url()).toBe(pipelineUrl);
+    await page.screenshot({ path: join(screenshots, 'flow-pipeline-light-desktop.png'), fullPage: true });
+
+    // The build's log, from the graph's job link.
+    await compile.getByRole('link', { name: /^Job of compile/ }).click();
+    await page.waitForURL(/\/jobs\//);
+    await page.getByText('step 3').first().waitFor({ timeout: 30_000 });
+    await page.getByText('built', { exact: true }).first().waitFor();
+    await page.screenshot({ path: join(screenshots, 'flow-job-log-light-desktop.png'), fullPage: true });
+
+    const { rows } = await server.database.query<{ status: string; environment: string | null }>(
+      `select p.status, p.environment_name as environment from pipelines p join projects pr on pr.id = p.project_id where pr.name = 'flow'`,
+    );
+    expect(rows).toEqual([{ status: 'SUCCEEDED', environment: 'staging' }]);
+    expect(failures).toEqual([]);
+  }, 180_000);
 });
