@@ -89,7 +89,7 @@ const createAgentMutation = graphql(`
   }
 `);
 
-export const updateAgentMutation = graphql(`
+const updateAgentMutation = graphql(`
   mutation SetAgentDisabled($input: UpdateAgentInput!) {
     updateAgent(input: $input) {
       agent {
@@ -192,8 +192,8 @@ function AgentTable(props: { agents: readonly AgentRow[]; canManage: boolean; ca
                     <TagList tags={agent.tags} />
                   </td>
                   <td>
-                    <span class={`badge ${agent.disabled ? 'status-disabled' : 'status-enabled'}`}>{agent.disabled ? 'Disabled' : 'Enabled'}</span>{' '}
-                    <span class={`badge ${contact().online ? 'status-online' : 'status-offline'}`}>{contact().online ? 'Online' : 'Offline'}</span>
+                    <span class={`badge ${agent.disabled ? 'agent-disabled' : 'agent-enabled'}`}>{agent.disabled ? 'Disabled' : 'Enabled'}</span>{' '}
+                    <span class={`badge ${contact().online ? 'agent-online' : 'agent-offline'}`}>{contact().online ? 'Online' : 'Offline'}</span>
                   </td>
                   <td>
                     <Show when={contact().lastContacted} fallback={<span class="muted">Never</span>}>

@@ -131,7 +131,7 @@ export default function AgentPage(): JSX.Element {
                   </dd>
                   <dt>State</dt>
                   <dd>
-                    <span class={`badge ${a.disabled ? 'status-disabled' : 'status-enabled'}`}>{a.disabled ? 'Disabled' : 'Enabled'}</span>
+                    <span class={`badge ${a.disabled ? 'agent-disabled' : 'agent-enabled'}`}>{a.disabled ? 'Disabled' : 'Enabled'}</span>
                   </dd>
                   <dt>Tags</dt>
                   <dd>
@@ -171,7 +171,7 @@ export default function AgentPage(): JSX.Element {
                           {({ node: session }) => (
                             <tr>
                               <td>
-                                <span class={`badge ${session.active ? 'status-online' : 'status-closed'}`}>{session.active ? 'Active' : 'Inactive'}</span>
+                                <span class={`badge ${session.active ? 'agent-online' : 'agent-offline'}`}>{session.active ? 'Active' : 'Inactive'}</span>
                               </td>
                               <td>
                                 <Time at={session.metadata.createdAt} />
