@@ -41,6 +41,8 @@ describe('resource limits', () => {
   it('names a limit in words', () => {
     expect(limitLabel('ResourceLimitProjectsPerOrganization')).toBe('Projects per organization');
     expect(limitLabel('ResourceLimitAgentsPerOrganization')).toBe('Agents per organization');
+    expect(limitLabel('ResourceLimitVCSProvidersPerOrganization')).toBe('VCS providers per organization');
+    expect(limitLabel('ResourceLimitApiKeysPerUser')).toBe('API keys per user');
   });
 });
 

@@ -35,13 +35,16 @@ const updateLimitMutation = graphql(`
   }
 `);
 
-/** ResourceLimitProjectsPerOrganization → "Projects per organization". */
+/** ResourceLimitProjectsPerOrganization → "Projects per organization"; acronyms stay (VCS providers, API keys). */
 export function limitLabel(name: string): string {
   const words = name
     .replace(/^ResourceLimit/, '')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+    .split(' ')
+    .map((word) => (word === 'Api' ? 'API' : word.length > 1 && word === word.toUpperCase() ? word : word.toLowerCase()));
+  const sentence = words.join(' ');
+  return sentence.charAt(0).toUpperCase() + sentence.slice(1);
 }
 
 function LimitRow(props: { limit: { name: string; value: number; metadata: { version: string; updatedAt: string } }; onSaved: () => void }): JSX.Element {

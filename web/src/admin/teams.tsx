@@ -25,14 +25,14 @@ const teamsQuery = graphql(`
   query AdminTeams($name: String!) {
     organization(name: $name) {
       id
-      teams(first: 100) {
+      teams(first: 25) {
         totalCount
         edges {
           node {
             id
             name
             description
-            members(first: 100) {
+            members(first: 50) {
               totalCount
               edges {
                 node {
@@ -243,10 +243,20 @@ function OrganizationTeams(props: { name: string }): JSX.Element {
                       </For>
                     </ul>
                   </Show>
+                  <Show when={team.members.totalCount > team.members.edges.length}>
+                    <p class="muted">
+                      Showing {team.members.edges.length} of {team.members.totalCount} members.
+                    </p>
+                  </Show>
                   <AddMemberForm teamId={team.id} teamName={team.name} onAdded={teams.refetch} />
                 </section>
               )}
             </For>
+          </Show>
+          <Show when={data.organization.teams.totalCount > data.organization.teams.edges.length}>
+            <p class="muted">
+              Showing {data.organization.teams.edges.length} of {data.organization.teams.totalCount} teams.
+            </p>
           </Show>
           <CreateTeamForm organizationId={data.organization.id} onCreated={teams.refetch} />
         </>

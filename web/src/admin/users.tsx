@@ -165,13 +165,13 @@ function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
       </div>
       <Show when={created()}>
         {(done) => (
-          <div role="status" class="form-actions">
-            <span>Created {done().username}.</span>
+          <div role="status" class="created-user">
+            <p>Created {done().username}.</p>
             <Show when={done().link}>
               {(link) => (
-                <span>
-                  Hand over this one-time link (valid until {formatTime(link().expiresAt)}): <code>{link().url}</code>
-                </span>
+                <p>
+                  Hand over this one-time set-password link (valid until {formatTime(link().expiresAt)}): <code>{link().url}</code>
+                </p>
               )}
             </Show>
           </div>
