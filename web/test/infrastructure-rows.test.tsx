@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   alertRows,
+  canOperateVm,
+  operableTenants,
   formatBytes,
   formatCpu,
   formatUptime,
@@ -87,6 +89,25 @@ describe('vmRows', () => {
     expect(vmActions({ running: true, template: false, status: 'running' })).toEqual(['stop', 'reboot']);
     expect(vmActions({ running: false, template: true, status: 'stopped' })).toEqual([]);
     expect(vmActions({ running: false, template: false, status: 'paused' })).toEqual(['start', 'stop']);
+  });
+});
+
+describe('who sees the power buttons', () => {
+  const operable = operableTenants([
+    { name: 'acme', viewerPermissions: ['infrastructure:view', 'infrastructure:operate'] },
+    { name: 'globex', viewerPermissions: ['infrastructure:view'] },
+  ]);
+
+  it('shows them for guests of tenants where the caller holds infrastructure:operate', () => {
+    expect([...operable]).toEqual(['acme']);
+    expect(canOperateVm({ tenant: 'acme' }, { admin: false, operable })).toBe(true);
+    expect(canOperateVm({ tenant: 'globex' }, { admin: false, operable })).toBe(false);
+    expect(canOperateVm({ tenant: undefined }, { admin: false, operable })).toBe(false);
+  });
+
+  it('shows them to a system administrator for every guest, those of no tenant too', () => {
+    expect(canOperateVm({ tenant: undefined }, { admin: true, operable: new Set() })).toBe(true);
+    expect(canOperateVm({ tenant: 'globex' }, { admin: true, operable: new Set() })).toBe(true);
   });
 });
 

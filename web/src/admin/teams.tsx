@@ -205,6 +205,7 @@ function OrganizationTeams(props: { name: string }): JSX.Element {
     <Async resource={teams.data} retry={teams.refetch}>
       {(data) => (
         <>
+          <h2>Teams of {props.name}</h2>
           <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
           <Show when={data.organization.teams.edges.length > 0} fallback={<p class="state empty">{props.name} has no teams yet.</p>}>
             <For each={data.organization.teams.edges}>

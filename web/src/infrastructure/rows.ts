@@ -102,6 +102,21 @@ export function vmActions(row: Pick<VmRow, 'running' | 'template' | 'status'>): 
   return ['start', 'stop'];
 }
 
+/**
+ * The tenants whose guests the caller may start, stop and reboot: the organizations where it holds
+ * infrastructure:operate (Organization.viewerPermissions), by name, as a guest's tenant is named.
+ */
+export function operableTenants(organizations: readonly { name: string; viewerPermissions: readonly string[] }[]): Set<string> {
+  return new Set(
+    organizations.filter((organization) => organization.viewerPermissions.includes('infrastructure:operate')).map((organization) => organization.name),
+  );
+}
+
+/** Whether to show a guest's power buttons: system administrators (cluster:operate) for every guest, others in those tenants. */
+export function canOperateVm(row: Pick<VmRow, 'tenant'>, caller: { admin: boolean; operable: ReadonlySet<string> }): boolean {
+  return caller.admin || (row.tenant !== undefined && caller.operable.has(row.tenant));
+}
+
 export interface NodeRow {
   node: string;
   status: string;

@@ -9,6 +9,8 @@ import { MetricsChart } from '../infrastructure/chart';
 import '../infrastructure/infrastructure.css';
 import {
   alertRows,
+  canOperateVm,
+  operableTenants,
   instantRows,
   matrixToChart,
   nodeRows,
@@ -522,9 +524,8 @@ function MetricsSection(): JSX.Element {
 
 export default function InfrastructurePage(): JSX.Element {
   const permissions = createQuery(operateQuery, () => ({}));
-  const operable = () =>
-    new Set((permissions.data.latest?.organizations ?? []).filter((org) => org.viewerPermissions.includes('infrastructure:operate')).map((org) => org.name));
-  const canOperate = (row: VmRow) => isAdmin() || (row.tenant !== undefined && operable().has(row.tenant));
+  const operable = () => operableTenants(permissions.data.latest?.organizations ?? []);
+  const canOperate = (row: VmRow) => canOperateVm(row, { admin: isAdmin(), operable: operable() });
   return (
     <Page title="Infrastructure">
       <div class="infra">
