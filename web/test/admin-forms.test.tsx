@@ -4,6 +4,7 @@ import { render, screen } from '@solidjs/testing-library';
 import { describe, expect, it } from 'vitest';
 import { Field } from '../src/admin/field';
 import { hasErrors, parseLimitValue, validateTeamForm, validateUserForm } from '../src/admin/forms';
+import { validatePluginVersion } from '../src/admin/plugins';
 import { limitLabel } from '../src/admin/resource-limits';
 
 describe('validateUserForm', () => {
@@ -43,6 +44,14 @@ describe('resource limits', () => {
     expect(limitLabel('ResourceLimitAgentsPerOrganization')).toBe('Agents per organization');
     expect(limitLabel('ResourceLimitVCSProvidersPerOrganization')).toBe('VCS providers per organization');
     expect(limitLabel('ResourceLimitApiKeysPerUser')).toBe('API keys per user');
+  });
+});
+
+describe('plugin versions', () => {
+  it('takes a semantic version without build metadata', () => {
+    expect(validatePluginVersion('1.4.2')).toBeUndefined();
+    expect(validatePluginVersion(' 2.0.0-rc.1 ')).toBeUndefined();
+    for (const bad of ['1.4', 'v1.4.2', '01.2.3', '1.2.3+build.5', '']) expect(validatePluginVersion(bad)).toMatch(/semantic version/);
   });
 });
 
