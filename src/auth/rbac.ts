@@ -239,6 +239,14 @@ export function isAllowed(caller: Caller, permission: OrganizationPermission, ta
 }
 
 /**
+ * The organization-level permissions the caller holds in an organization (in organizationPermissions
+ * order), so a client can hide what it may not do; every operation still calls authorize().
+ */
+export function permissionsHeld(caller: Caller, target: OrganizationTarget): OrganizationPermission[] {
+  return organizationPermissions.filter((permission) => isAllowed(caller, permission, target));
+}
+
+/**
  * The organizations whose data the caller may read: `'all'` for system admins, else the
  * organizations of its bindings (narrowed by a credential's scope). Services filter lists by it.
  */
