@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { consoleForOrigin } from '../../scripts/deploy/console-html';
 import { ensureInternalAgents } from '../../scripts/local-stack/internal-agents';
 import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
@@ -100,7 +100,14 @@ beforeAll(async () => {
   // redirect) and allows it through CORS.
   const pagesPort = await freePort();
   const pagesOrigin = `http://127.0.0.1:${pagesPort}`;
-  server = await startWorkerServer({ PHOBOS_UI_URL: pagesOrigin, PHOBOS_CORS_ALLOWED_ORIGINS: pagesOrigin });
+  const monitoring = inject('monitoring');
+  server = await startWorkerServer({
+    PHOBOS_UI_URL: pagesOrigin,
+    PHOBOS_CORS_ALLOWED_ORIGINS: pagesOrigin,
+    // The infrastructure page's health and alerts, from the run's real Prometheus and Alertmanager.
+    PHOBOS_PROMETHEUS_URL: monitoring.prometheusUrl,
+    PHOBOS_ALERTMANAGER_URL: monitoring.alertmanagerUrl,
+  });
   pagesDir = consoleForOrigin(webDist, server.url);
   pages = await serveLikePages(pagesDir, pagesPort);
   browser = await launchChromium();
