@@ -239,6 +239,16 @@ export function isAllowed(caller: Caller, permission: OrganizationPermission, ta
 }
 
 /**
+ * Every organization permission the caller holds on an organization or one project in it, exactly
+ * as authorize() decides (a target the caller cannot see grants nothing): what a client may offer,
+ * so the console hides the actions the caller may not take (the API refuses them regardless).
+ */
+export function permissionsHeld(caller: Caller, target: OrganizationTarget): OrganizationPermission[] {
+  if (!isAllowed(caller, target.projectId ? 'project:view' : 'organization:view', target)) return [];
+  return organizationPermissions.filter((permission) => isAllowed(caller, permission, target));
+}
+
+/**
  * The organizations whose data the caller may read: `'all'` for system admins, else the
  * organizations of its bindings (narrowed by a credential's scope). Services filter lists by it.
  */
