@@ -15,6 +15,7 @@ const organizationQuery = graphql(`
       id
       name
       description
+      viewerPermissions
     }
   }
 `);
@@ -38,7 +39,11 @@ export default function OrganizationPage(): JSX.Element {
         {(data) => (
           <>
             <p class="muted">{data.organization.description}</p>
-            <RouteTabs label="Organization" tabs={tabs} props={{ org: data.organization.name, organizationId: data.organization.id }} />
+            <RouteTabs
+              label="Organization"
+              tabs={tabs}
+              props={{ org: data.organization.name, organizationId: data.organization.id, permissions: data.organization.viewerPermissions }}
+            />
           </>
         )}
       </Async>

@@ -18,6 +18,10 @@ const projectQuery = graphql(`
       metadata {
         prn
       }
+      viewerPermissions
+      organization {
+        id
+      }
     }
   }
 `);
@@ -45,7 +49,14 @@ export default function ProjectPage(): JSX.Element {
             <RouteTabs
               label="Project"
               tabs={tabs}
-              props={{ org: params.org, project: data.project.name, projectId: data.project.id, prn: data.project.metadata.prn }}
+              props={{
+                org: params.org,
+                project: data.project.name,
+                projectId: data.project.id,
+                prn: data.project.metadata.prn,
+                organizationId: data.project.organization.id,
+                permissions: data.project.viewerPermissions,
+              }}
             />
           </>
         )}
