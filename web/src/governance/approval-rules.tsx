@@ -191,7 +191,7 @@ export function ApprovalRules(props: ApprovalRulesProps): JSX.Element {
               <input type="number" min="1" value={required()} onInput={(event) => setRequired(event.currentTarget.valueAsNumber || 1)} required />
             </label>
             <label>
-              Users (usernames)
+              Users
               <input value={users()} placeholder="alice, bob" onInput={(event) => setUsers(event.currentTarget.value)} />
             </label>
             <label>

@@ -12,6 +12,7 @@ import { createAction, FormError } from './action';
 import { can, type Permissions } from './permissions';
 import { type MemberRow, type MembershipView, type PrincipalKind, kindLabels, memberRows, principalIds, principalNames } from './principals';
 import './governance.css';
+import { SelectField } from './field';
 
 const organizationMembershipsQuery = graphql(`
   query OrganizationMemberships($name: String!) {
@@ -193,24 +194,18 @@ export function Members(props: MembersProps): JSX.Element {
               void add.run();
             }}
           >
-            <label>
-              Member type
-              <select value={kind()} onChange={(event) => setKind(event.currentTarget.value as PrincipalKind)}>
-                <option value="user">User</option>
-                <option value="team">Team</option>
-                <option value="service_account">Service account</option>
-              </select>
-            </label>
+            <SelectField label="Member type" value={kind()} onChange={(value) => setKind(value as PrincipalKind)}>
+              <option value="user">User</option>
+              <option value="team">Team</option>
+              <option value="service_account">Service account</option>
+            </SelectField>
             <label>
               {kind() === 'user' ? 'Username' : 'Name'}
               <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
             </label>
-            <label>
-              Role
-              <select value={role()} onChange={(event) => setRole(event.currentTarget.value)}>
-                <For each={roleOptions()}>{(option) => <option value={option.name}>{option.name}</option>}</For>
-              </select>
-            </label>
+            <SelectField label="Role" value={role()} onChange={setRole}>
+              <For each={roleOptions()}>{(option) => <option value={option.name}>{option.name}</option>}</For>
+            </SelectField>
             <div class="actions">
               <button type="submit" class="primary" disabled={add.busy()}>
                 Add
@@ -269,14 +264,11 @@ function MemberRowView(props: { member: MemberRow; mayManage: boolean; roles: st
       <td>{kindLabels[props.member.kind]}</td>
       <td>
         <Show when={props.mayManage} fallback={props.member.role}>
-          <label>
-            <span class="visually-hidden">Role of {props.member.name}</span>
-            <select value={role()} onChange={(event) => setRole(event.currentTarget.value)}>
-              <For each={props.roles.includes(props.member.role) ? props.roles : [props.member.role, ...props.roles]}>
-                {(option) => <option value={option}>{option}</option>}
-              </For>
-            </select>
-          </label>
+          <SelectField label={`Role of ${props.member.name}`} hideLabel value={role()} onChange={setRole}>
+            <For each={props.roles.includes(props.member.role) ? props.roles : [props.member.role, ...props.roles]}>
+              {(option) => <option value={option}>{option}</option>}
+            </For>
+          </SelectField>
         </Show>{' '}
         <Show when={props.member.inherited}>
           <span class="badge" title="Held on the organization: it applies in every project">

@@ -12,6 +12,7 @@ import { ConfirmButton } from '../ui/confirm';
 import { Async } from '../ui/states';
 import '../governance/governance.css';
 import type { OrganizationTabProps } from './props';
+import { SelectField } from '../governance/field';
 
 const providersQuery = graphql(`
   query OrganizationVcsProviders($name: String!) {
@@ -120,13 +121,10 @@ export default function OrganizationVcsProviders(props: OrganizationTabProps): J
               Name
               <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
             </label>
-            <label>
-              Type
-              <select value={type()} onChange={(event) => setType(event.currentTarget.value as ProviderType)}>
-                <option value="GITHUB">GitHub</option>
-                <option value="GITLAB">GitLab</option>
-              </select>
-            </label>
+            <SelectField label="Type" value={type()} onChange={(value) => setType(value as ProviderType)}>
+              <option value="GITHUB">GitHub</option>
+              <option value="GITLAB">GitLab</option>
+            </SelectField>
             <label>
               URL (self-hosted only)
               <input
@@ -136,13 +134,10 @@ export default function OrganizationVcsProviders(props: OrganizationTabProps): J
                 onInput={(event) => setUrl(event.currentTarget.value)}
               />
             </label>
-            <label>
-              Authentication
-              <select value={authType()} onChange={(event) => setAuthType(event.currentTarget.value as AuthType)}>
-                <option value="PERSONAL_ACCESS_TOKEN">Personal access token</option>
-                <option value="OAUTH">OAuth application</option>
-              </select>
-            </label>
+            <SelectField label="Authentication" value={authType()} onChange={(value) => setAuthType(value as AuthType)}>
+              <option value="PERSONAL_ACCESS_TOKEN">Personal access token</option>
+              <option value="OAUTH">OAuth application</option>
+            </SelectField>
             <Show
               when={authType() === 'OAUTH'}
               fallback={

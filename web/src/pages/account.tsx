@@ -8,6 +8,7 @@ import { ApiError, request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { createAction, FormError } from '../governance/action';
+import { SelectField } from '../governance/field';
 import { ConfirmButton } from '../ui/confirm';
 import { me } from '../ui/me';
 import { Page } from '../ui/page';
@@ -257,25 +258,19 @@ function NotificationPreferences(): JSX.Element {
                   if (project()) void set.run(kind(), enabled(), project());
                 }}
               >
-                <label>
-                  Project
-                  <select value={project()} onChange={(event) => setProject(event.currentTarget.value)} required>
-                    <option value="">Choose a project</option>
-                    <For each={data.organizations}>
-                      {(organization) => (
-                        <optgroup label={organization.name}>
-                          <For each={organization.projects}>{(item) => <option value={item.id}>{`${organization.name}/${item.name}`}</option>}</For>
-                        </optgroup>
-                      )}
-                    </For>
-                  </select>
-                </label>
-                <label>
-                  Notification
-                  <select value={kind()} onChange={(event) => setKind(event.currentTarget.value as NotificationKindName)}>
-                    <For each={notificationKinds}>{(option) => <option value={option}>{kindDescriptions[option]}</option>}</For>
-                  </select>
-                </label>
+                <SelectField label="Project" value={project()} onChange={setProject} required>
+                  <option value="">Choose a project</option>
+                  <For each={data.organizations}>
+                    {(organization) => (
+                      <optgroup label={organization.name}>
+                        <For each={organization.projects}>{(item) => <option value={item.id}>{`${organization.name}/${item.name}`}</option>}</For>
+                      </optgroup>
+                    )}
+                  </For>
+                </SelectField>
+                <SelectField label="Notification" value={kind()} onChange={(value) => setKind(value as NotificationKindName)}>
+                  <For each={notificationKinds}>{(option) => <option value={option}>{kindDescriptions[option]}</option>}</For>
+                </SelectField>
                 <label class="checkbox">
                   <input type="checkbox" checked={enabled()} onChange={(event) => setEnabled(event.currentTarget.checked)} />
                   Send it

@@ -318,7 +318,7 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
                     <input value={teams()} onInput={(event) => setTeams(event.currentTarget.value)} />
                   </label>
                   <label>
-                    Users (usernames)
+                    Users
                     <input value={users()} onInput={(event) => setUsers(event.currentTarget.value)} />
                   </label>
                   <div class="actions">
