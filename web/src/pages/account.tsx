@@ -219,7 +219,7 @@ function NotificationPreferences(): JSX.Element {
                               onChange={(event) => void set.run(choice.kind, event.currentTarget.checked)}
                             />
                             {choice.everywhere ? 'On' : 'Off'}
-                            <span class="visually-hidden"> for every project: {kindDescriptions[choice.kind]}</span>
+                            <span class="visually-hidden"> everywhere: {kindDescriptions[choice.kind]}</span>
                           </label>
                         </td>
                         <td>

@@ -2,6 +2,7 @@
 // pipelines that failed lately in the projects I can see, then my recent activity.
 import { A } from '@solidjs/router';
 import { For, type JSX, Show, createResource } from 'solid-js';
+import { describeActivity } from '../activity/describe';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { dueReleases, failedPipelines, type ProjectAttention } from '../home/attention';
@@ -50,6 +51,10 @@ const myActivityQuery = graphql(`
           targetType
           targetPrn
           createdAt
+          initiator {
+            kind
+            name
+          }
         }
       }
     }
@@ -215,7 +220,10 @@ export default function Home(): JSX.Element {
             <For each={data.activityEvents.edges}>
               {({ node }) => (
                 <li>
-                  {node.action} {node.targetType} <code>{node.targetPrn}</code> <span class="muted">{formatTime(node.createdAt)}</span>
+                  {describeActivity(node)} <code>{node.targetPrn}</code>{' '}
+                  <span class="muted" title={formatTime(node.createdAt)}>
+                    {fromNow(node.createdAt)}
+                  </span>
                 </li>
               )}
             </For>
