@@ -256,7 +256,7 @@ export function ApprovalRules(props: ApprovalRulesProps): JSX.Element {
                       <Show when={mayManage()}>
                         <td>
                           <ConfirmButton
-                            label="Delete"
+                            label={`Delete ${rule.name}`}
                             danger
                             question={`Delete the approval rule ${rule.name}? Templates that name it will fail to start.`}
                             onConfirm={() => remove.run(rule.id)}

@@ -282,7 +282,12 @@ function MemberRowView(props: { member: MemberRow; mayManage: boolean; roles: st
             <button type="button" disabled={role() === props.member.role || change.busy()} onClick={() => void change.run()}>
               Save role
             </button>
-            <ConfirmButton label="Remove" danger question={`Remove ${props.member.name}'s ${props.member.role} role?`} onConfirm={() => remove.run()} />
+            <ConfirmButton
+              label={`Remove ${props.member.name}`}
+              danger
+              question={`Remove ${props.member.name}'s ${props.member.role} role?`}
+              onConfirm={() => remove.run()}
+            />
           </div>
           <FormError error={change.error() ?? remove.error()} />
         </td>

@@ -133,7 +133,7 @@ export default function OrganizationServiceAccounts(props: OrganizationTabProps)
                       <Show when={mayManage()}>
                         <td>
                           <ConfirmButton
-                            label="Delete"
+                            label={`Delete ${account.name}`}
                             danger
                             question={`Delete the service account ${account.name}? Its API keys and trust policies go with it.`}
                             onConfirm={() => remove.run(account.id)}

@@ -213,7 +213,7 @@ export default function OrganizationVcsProviders(props: OrganizationTabProps): J
                       <Show when={mayManage()}>
                         <td>
                           <ConfirmButton
-                            label="Delete"
+                            label={`Delete ${provider.name}`}
                             danger
                             question={`Delete the VCS provider ${provider.name} and its stored tokens?`}
                             onConfirm={() => remove.run(provider.id)}

@@ -251,7 +251,9 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
                                       {(pipeline) => (
                                         <>
                                           {' · '}
-                                          <A href={`/pipelines/${encodeURIComponent(pipeline().id)}`}>pipeline</A>
+                                          <A href={`/pipelines/${encodeURIComponent(pipeline().id)}`}>
+                                            pipeline<span class="visually-hidden"> of the latest deployment to {environment.name}</span>
+                                          </A>
                                         </>
                                       )}
                                     </Show>
@@ -269,7 +271,7 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
                             <Show when={mayManage()}>
                               <td>
                                 <ConfirmButton
-                                  label="Delete"
+                                  label={`Delete ${environment.name}`}
                                   danger
                                   question={`Delete the environment ${environment.name}? Its history stays; its name may be used again.`}
                                   onConfirm={() => remove.run(environment.id)}
@@ -358,7 +360,7 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
                           <Show when={mayManage()}>
                             <td>
                               <ConfirmButton
-                                label="Delete rule"
+                                label={`Delete rule ${rule.environmentPattern}`}
                                 danger
                                 question={`Delete the protection rule for ${rule.environmentPattern}?`}
                                 onConfirm={() => removeRule.run(rule.id)}
