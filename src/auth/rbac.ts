@@ -239,10 +239,12 @@ export function isAllowed(caller: Caller, permission: OrganizationPermission, ta
 }
 
 /**
- * The organization-level permissions the caller holds in an organization (in organizationPermissions
- * order), so a client can hide what it may not do; every operation still calls authorize().
+ * Every organization permission the caller holds on an organization or one project in it, exactly
+ * as authorize() decides (a target the caller cannot see grants nothing): what a client may offer,
+ * so the console hides the actions the caller may not take (the API refuses them regardless).
  */
 export function permissionsHeld(caller: Caller, target: OrganizationTarget): OrganizationPermission[] {
+  if (!isAllowed(caller, target.projectId ? 'project:view' : 'organization:view', target)) return [];
   return organizationPermissions.filter((permission) => isAllowed(caller, permission, target));
 }
 

@@ -31,6 +31,7 @@ import './modules/deployment-gates';
 import './modules/webhooks';
 import './modules/notifications';
 import './modules/plugins';
+import './modules/sessions';
 
 let schema: GraphQLSchema | undefined;
 

@@ -28,6 +28,7 @@ import * as plugins from './authorization-matrix/plugins.rows';
 import * as releases from './authorization-matrix/releases.rows';
 import * as restApi from './authorization-matrix/rest-api.rows';
 import * as roles from './authorization-matrix/roles.rows';
+import * as sessions from './authorization-matrix/sessions.rows';
 import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
 import * as users from './authorization-matrix/users.rows';
@@ -54,6 +55,7 @@ const areas = [
   releases,
   restApi,
   roles,
+  sessions,
   teams,
   templates,
   users,

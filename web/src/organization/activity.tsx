@@ -1,8 +1,8 @@
-// Placeholder until this tab is built.
+// The organization's activity feed (the shared feed, scoped to the organization).
 import type { JSX } from 'solid-js';
-import { Empty } from '../ui/states';
+import { ActivityFeed } from '../activity/feed';
 import type { OrganizationTabProps } from './props';
 
-export default function Placeholder(_props: OrganizationTabProps): JSX.Element {
-  return <Empty>Activity: being built.</Empty>;
+export default function OrganizationActivity(props: OrganizationTabProps): JSX.Element {
+  return <ActivityFeed organizationId={props.organizationId} />;
 }

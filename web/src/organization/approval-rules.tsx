@@ -1,8 +1,8 @@
-// Placeholder until this tab is built.
+// The organization-level approval rules (each project's own are on its tab).
 import type { JSX } from 'solid-js';
-import { Empty } from '../ui/states';
+import { ApprovalRules } from '../governance/approval-rules';
 import type { OrganizationTabProps } from './props';
 
-export default function Placeholder(_props: OrganizationTabProps): JSX.Element {
-  return <Empty>Approval rules: being built.</Empty>;
+export default function OrganizationApprovalRules(props: OrganizationTabProps): JSX.Element {
+  return <ApprovalRules org={props.org} organizationId={props.organizationId} permissions={props.permissions} />;
 }

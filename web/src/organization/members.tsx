@@ -1,8 +1,8 @@
-// Placeholder until this tab is built.
+// The organization's members and their roles (organization-level; each project's own are on its tab).
 import type { JSX } from 'solid-js';
-import { Empty } from '../ui/states';
+import { Members } from '../governance/members';
 import type { OrganizationTabProps } from './props';
 
-export default function Placeholder(_props: OrganizationTabProps): JSX.Element {
-  return <Empty>Members: being built.</Empty>;
+export default function OrganizationMembers(props: OrganizationTabProps): JSX.Element {
+  return <Members org={props.org} organizationId={props.organizationId} permissions={props.permissions} />;
 }

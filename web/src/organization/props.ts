@@ -4,4 +4,9 @@ export type OrganizationTabProps = {
   org: string;
   /** Its global id. */
   organizationId: string;
+  /**
+   * What the caller may do in the organization (Organization.viewerPermissions, e.g.
+   * 'project:create'): hide what is not there; test with can() from governance/permissions.
+   */
+  permissions: readonly string[];
 };

@@ -4,6 +4,7 @@ import { useParams } from '@solidjs/router';
 import { type JSX, lazy } from 'solid-js';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
+import { can } from '../governance/permissions';
 import type { ProjectTabProps } from '../project/props';
 import { Page } from '../ui/page';
 import { Async } from '../ui/states';
@@ -18,20 +19,28 @@ const projectQuery = graphql(`
       metadata {
         prn
       }
+      viewerPermissions
+      organization {
+        id
+      }
     }
   }
 `);
 
-const tabs: TabDefinition<ProjectTabProps>[] = [
-  { id: 'pipelines', label: 'Pipelines', component: lazy(() => import('../project/pipelines')) },
-  { id: 'releases', label: 'Releases', component: lazy(() => import('../project/releases')) },
-  { id: 'environments', label: 'Environments', component: lazy(() => import('../project/environments')) },
-  { id: 'templates', label: 'Pipeline templates', component: lazy(() => import('../project/templates')) },
-  { id: 'lifecycles', label: 'Release lifecycles', component: lazy(() => import('../project/lifecycles')) },
-  { id: 'members', label: 'Members', component: lazy(() => import('../project/members')) },
-  { id: 'approval-rules', label: 'Approval rules', component: lazy(() => import('../project/approval-rules')) },
-  { id: 'activity', label: 'Activity', component: lazy(() => import('../project/activity')) },
+// Each tab with the permission that lets its list be read; a tab the caller may not read is hidden.
+const tabs: (TabDefinition<ProjectTabProps> & { needs: string })[] = [
+  { id: 'pipelines', label: 'Pipelines', needs: 'pipeline:view', component: lazy(() => import('../project/pipelines')) },
+  { id: 'releases', label: 'Releases', needs: 'release:view', component: lazy(() => import('../project/releases')) },
+  { id: 'environments', label: 'Environments', needs: 'environment:view', component: lazy(() => import('../project/environments')) },
+  { id: 'templates', label: 'Pipeline templates', needs: 'project:view', component: lazy(() => import('../project/templates')) },
+  { id: 'lifecycles', label: 'Release lifecycles', needs: 'release_lifecycle:view', component: lazy(() => import('../project/lifecycles')) },
+  { id: 'members', label: 'Members', needs: 'membership:view', component: lazy(() => import('../project/members')) },
+  { id: 'approval-rules', label: 'Approval rules', needs: 'approval_rule:view', component: lazy(() => import('../project/approval-rules')) },
+  { id: 'activity', label: 'Activity', needs: 'activity:view', component: lazy(() => import('../project/activity')) },
 ];
+
+const tabsFor = (permissions: readonly string[]): TabDefinition<ProjectTabProps>[] =>
+  tabs.map((tab) => ({ ...tab, visible: () => can(permissions, tab.needs) }));
 
 export default function ProjectPage(): JSX.Element {
   const params = useParams<{ org: string; project: string }>();
@@ -44,8 +53,15 @@ export default function ProjectPage(): JSX.Element {
             <p class="muted">{data.project.description}</p>
             <RouteTabs
               label="Project"
-              tabs={tabs}
-              props={{ org: params.org, project: data.project.name, projectId: data.project.id, prn: data.project.metadata.prn }}
+              tabs={tabsFor(data.project.viewerPermissions)}
+              props={{
+                org: params.org,
+                project: data.project.name,
+                projectId: data.project.id,
+                prn: data.project.metadata.prn,
+                organizationId: data.project.organization.id,
+                permissions: data.project.viewerPermissions,
+              }}
             />
           </>
         )}

@@ -1,8 +1,8 @@
-// Placeholder until this tab is built.
+// The project's activity feed (the shared feed, scoped to the project).
 import type { JSX } from 'solid-js';
-import { Empty } from '../ui/states';
+import { ActivityFeed } from '../activity/feed';
 import type { ProjectTabProps } from './props';
 
-export default function Placeholder(_props: ProjectTabProps): JSX.Element {
-  return <Empty>Activity: being built.</Empty>;
+export default function ProjectActivity(props: ProjectTabProps): JSX.Element {
+  return <ActivityFeed projectId={props.projectId} />;
 }

@@ -6,4 +6,11 @@ export type ProjectTabProps = {
   projectId: string;
   /** prn:project:<org>/<project> */
   prn: string;
+  /** The organization's global id. */
+  organizationId: string;
+  /**
+   * What the caller may do in the project, its organization's roles included
+   * (Project.viewerPermissions, e.g. 'pipeline:execute'): hide what is not there; test with can().
+   */
+  permissions: readonly string[];
 };
