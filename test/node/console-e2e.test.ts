@@ -362,6 +362,7 @@ async function destructiveButtons(page: Page): Promise<string[]> {
 async function eachTab<T>(page: Page, check: () => Promise<T>): Promise<Record<string, T>> {
   const results: Record<string, T> = {};
   const tabs = page.getByRole('tab');
+  await tabs.first().waitFor();
   for (let index = 0; index < (await tabs.count()); index++) {
     const tab = tabs.nth(index);
     const name = (await tab.textContent())?.trim() ?? String(index);
@@ -417,7 +418,7 @@ describe('a viewer', () => {
     // governance pages offer such actions (members, environments: Remove, Delete).
     if (governancePagesLanded) {
       const asAdmin = await seenBy(server.admin.email, server.admin.password);
-      expect(Object.values({ ...asAdmin.organization, ...asAdmin.project }).flat().length).toBeGreaterThan(0);
+      expect(asAdmin.organization.Members, JSON.stringify(asAdmin)).toContain(`Remove ${viewer.username}`);
     }
   }, 90_000);
 });
