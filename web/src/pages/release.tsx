@@ -32,6 +32,7 @@ const releaseQuery = graphql(`
       }
       project {
         name
+        viewerPermissions
         organization {
           name
         }
@@ -276,6 +277,11 @@ function Phase(props: { title: string; stage: EngineStage | undefined }): JSX.El
     </Show>
   );
 }
+
+type Permissions = { project: { viewerPermissions: readonly string[] } };
+/** Actions are shown only to those who may take them; the API checks each one again. */
+const canManage = (release: Permissions) => release.project.viewerPermissions.includes('release:manage');
+const canComment = (release: Permissions) => release.project.viewerPermissions.includes('release:comment');
 
 export default function ReleasePage(): JSX.Element {
   const params = useParams<{ id: string }>();
@@ -593,23 +599,27 @@ export default function ReleasePage(): JSX.Element {
                     {(participant) => (
                       <li>
                         {participant.name} <span class="muted">{participant.team ? '(team)' : ''}</span>{' '}
-                        <ConfirmButton
-                          label={`Remove ${participant.name}`}
-                          question={`Remove ${participant.name} from the participants of this release?`}
-                          onConfirm={() => removeParticipant(participant)}
-                        />
+                        <Show when={canManage(data)}>
+                          <ConfirmButton
+                            label={`Remove ${participant.name}`}
+                            question={`Remove ${participant.name} from the participants of this release?`}
+                            onConfirm={() => removeParticipant(participant)}
+                          />
+                        </Show>
                       </li>
                     )}
                   </For>
                 </ul>
               </Show>
-              <form class="inline-form" onSubmit={(event) => void addParticipant(event)}>
-                <label>
-                  <span>Username</span>
-                  <input name="username" required value={username()} onInput={(event) => setUsername(event.currentTarget.value)} />
-                </label>
-                <button type="submit">Add participant</button>
-              </form>
+              <Show when={canManage(data)}>
+                <form class="inline-form" onSubmit={(event) => void addParticipant(event)}>
+                  <label>
+                    <span>Username</span>
+                    <input name="username" required value={username()} onInput={(event) => setUsername(event.currentTarget.value)} />
+                  </label>
+                  <button type="submit">Add participant</button>
+                </form>
+              </Show>
               <Show when={participantError()}>{(error) => <ErrorPanel error={error()} />}</Show>
             </section>
 
@@ -637,45 +647,49 @@ export default function ReleasePage(): JSX.Element {
                           )}
                         </For>
                       </ol>
-                      <Show
-                        when={replyingTo() === node.id}
-                        fallback={
-                          <button type="button" onClick={() => setReplyingTo(node.id)} aria-label={`Reply to ${node.authorName}`}>
-                            Reply
-                          </button>
-                        }
-                      >
-                        <form class="inline-form" onSubmit={(event) => void addComment(event, node.id)}>
-                          <label>
-                            <span>Reply</span>
-                            <textarea required value={reply()} onInput={(event) => setReply(event.currentTarget.value)} />
-                          </label>
-                          <button type="submit">Add reply</button>
-                          <button type="button" onClick={() => setReplyingTo(null)}>
-                            Cancel
-                          </button>
-                        </form>
+                      <Show when={canComment(data)}>
+                        <Show
+                          when={replyingTo() === node.id}
+                          fallback={
+                            <button type="button" onClick={() => setReplyingTo(node.id)} aria-label={`Reply to ${node.authorName}`}>
+                              Reply
+                            </button>
+                          }
+                        >
+                          <form class="inline-form" onSubmit={(event) => void addComment(event, node.id)}>
+                            <label>
+                              <span>Reply</span>
+                              <textarea required value={reply()} onInput={(event) => setReply(event.currentTarget.value)} />
+                            </label>
+                            <button type="submit">Add reply</button>
+                            <button type="button" onClick={() => setReplyingTo(null)}>
+                              Cancel
+                            </button>
+                          </form>
+                        </Show>
                       </Show>
                     </li>
                   )}
                 </For>
               </ol>
-              <form class="inline-form" onSubmit={(event) => void addComment(event)}>
-                <label>
-                  <span>Comment</span>
-                  <textarea
-                    name="comment"
-                    required
-                    value={comment()}
-                    onInput={(event) => setComment(event.currentTarget.value)}
-                    aria-describedby="comment-hint"
-                  />
-                  <span id="comment-hint" class="muted">
-                    Markdown, up to 10,000 characters.
-                  </span>
-                </label>
-                <button type="submit">Add comment</button>
-              </form>
+              <Show when={canComment(data)}>
+                <form class="inline-form" onSubmit={(event) => void addComment(event)}>
+                  <label>
+                    <span>Comment</span>
+                    <textarea
+                      name="comment"
+                      required
+                      value={comment()}
+                      onInput={(event) => setComment(event.currentTarget.value)}
+                      aria-describedby="comment-hint"
+                    />
+                    <span id="comment-hint" class="muted">
+                      Markdown, up to 10,000 characters.
+                    </span>
+                  </label>
+                  <button type="submit">Add comment</button>
+                </form>
+              </Show>
               <Show when={commentError()}>{(error) => <ErrorPanel error={error()} />}</Show>
             </section>
           </>

@@ -18,6 +18,7 @@ const releasesQuery = graphql(`
   query ProjectReleases($id: ID!, $status: ReleaseStatus, $sort: ReleaseSort) {
     project(id: $id) {
       id
+      viewerPermissions
       releases(first: 100, status: $status, sort: $sort) {
         totalCount
         edges {
@@ -240,6 +241,8 @@ export default function ProjectReleases(props: ProjectTabProps): JSX.Element {
   const [sort, setSort] = createSignal<Sort>('CREATED_AT_DESC');
   const [creating, setCreating] = createSignal(false);
   const releases = createQuery(releasesQuery, () => ({ id: props.projectId, sort: sort(), ...(status() ? { status: status() as Status } : {}) }));
+  // Only for those who may (release:manage); the API checks again.
+  const canCreate = () => releases.data.latest?.project.viewerPermissions.includes('release:manage') ?? false;
 
   return (
     <section aria-label="Releases">
@@ -261,7 +264,7 @@ export default function ProjectReleases(props: ProjectTabProps): JSX.Element {
             </select>
           </label>
         </div>
-        <Show when={!creating()}>
+        <Show when={!creating() && canCreate()}>
           <button type="button" class="primary" onClick={() => setCreating(true)}>
             Create release
           </button>
