@@ -10,6 +10,7 @@ import { graphql } from '../graphql/graphql';
 import { type LineRange, LogLines, byteLength, lineHash, parseLineHash, searchLines, stepMatch } from '../log/log-model';
 import { LogView } from '../log/log-view';
 import { Page } from '../ui/page';
+import { idSegment, paramId } from '../ui/route-param';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
 
@@ -101,10 +102,19 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }
 
+/** The page for one id: another id (a link followed from here) builds it afresh, with its own streams. */
 export default function JobLogPage(): JSX.Element {
   const params = useParams<{ id: string }>();
+  return (
+    <Show when={paramId(params.id)} keyed>
+      {(id) => <JobLogView id={id} />}
+    </Show>
+  );
+}
+
+function JobLogView(props: { id: string }): JSX.Element {
   const [job, { refetch, mutate }] = createResource(
-    () => params.id,
+    () => props.id,
     async (id) => (await request(jobQuery, { id })).job,
   );
   // Later refreshes replace the header in place, without the loading state.
@@ -113,7 +123,7 @@ export default function JobLogPage(): JSX.Element {
     if (refreshing) return;
     refreshing = true;
     setTimeout(() => {
-      request(jobQuery, { id: params.id })
+      request(jobQuery, { id: props.id })
         .then((data) => mutate(data.job))
         .catch(() => undefined)
         .finally(() => {
@@ -166,7 +176,7 @@ export default function JobLogPage(): JSX.Element {
 
   const stop = subscribe(
     jobLogStream,
-    { input: { jobId: params.id, lastSeenLogSize: 0 } },
+    { input: { jobId: props.id, lastSeenLogSize: 0 } },
     ({ jobLogStreamEvents: event }) => {
       if (event.data && log.append(event.data.offset, event.data.logs)) {
         const first = !received();
@@ -187,7 +197,7 @@ export default function JobLogPage(): JSX.Element {
   onCleanup(stop);
 
   // The header follows the job's status while it has not finished.
-  const stopEvents = subscribe(jobEvents, { jobId: params.id }, refresh);
+  const stopEvents = subscribe(jobEvents, { jobId: props.id }, refresh);
   onCleanup(stopEvents);
 
   // A link followed (or typed) to another line of this log.
@@ -217,11 +227,11 @@ export default function JobLogPage(): JSX.Element {
     setDownloading(true);
     setDownloadError(null);
     try {
-      const text = await readWholeLog(params.id);
+      const text = await readWholeLog(props.id);
       const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
       const link = document.createElement('a');
       link.href = url;
-      link.download = `job-${params.id}.log`;
+      link.download = `job-${props.id.replace(/[^A-Za-z0-9_-]/g, '')}.log`;
       document.body.append(link);
       link.click();
       link.remove();
@@ -264,7 +274,7 @@ export default function JobLogPage(): JSX.Element {
               <div>
                 <dt>Pipeline</dt>
                 <dd>
-                  <A href={`/pipelines/${encodeURIComponent(data.pipeline.id)}`}>{data.pipeline.metadata.prn}</A>{' '}
+                  <A href={`/pipelines/${idSegment(data.pipeline.id)}`}>{data.pipeline.metadata.prn}</A>{' '}
                   <span class={`badge status-${data.pipeline.status.toLowerCase()}`}>{data.pipeline.status}</span>
                 </dd>
               </div>
@@ -272,7 +282,7 @@ export default function JobLogPage(): JSX.Element {
                 <dt>Agent</dt>
                 <dd>
                   <Show when={data.agent} fallback={<span class="muted">not yet assigned</span>}>
-                    {(agent) => <A href={`/agents/${encodeURIComponent(agent().id)}`}>{agent().name}</A>}
+                    {(agent) => <A href={`/agents/${idSegment(agent().id)}`}>{agent().name}</A>}
                   </Show>
                 </dd>
               </div>
@@ -312,9 +322,10 @@ export default function JobLogPage(): JSX.Element {
       </Async>
 
       <div class="log-toolbar">
-        <label>
-          <span>Search log</span>
+        <div class="log-search">
+          <label for="log-search">Search log</label>
           <input
+            id="log-search"
             type="search"
             value={queryInput()}
             onInput={(event) => onSearchInput(event.currentTarget.value)}
@@ -326,7 +337,7 @@ export default function JobLogPage(): JSX.Element {
               }
             }}
           />
-        </label>
+        </div>
         <button type="button" onClick={() => step(-1)} disabled={matches().length === 0}>
           Previous match
         </button>

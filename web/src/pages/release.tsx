@@ -11,6 +11,7 @@ import { groupLifecycleStages, type EngineStage } from '../release/lifecycle';
 import { renderMarkdown } from '../release/markdown';
 import { ConfirmButton } from '../ui/confirm';
 import { Page } from '../ui/page';
+import { idSegment, paramId } from '../ui/route-param';
 import { Async, Empty, ErrorPanel } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
 import '../release/release.css';
@@ -79,7 +80,7 @@ const releaseQuery = graphql(`
         uploadedBy
         createdAt
       }
-      comments(first: 100) {
+      comments(first: 30) {
         totalCount
         edges {
           node {
@@ -88,7 +89,7 @@ const releaseQuery = graphql(`
             authorName
             createdAt
             editedAt
-            replies(first: 100) {
+            replies(first: 10) {
               edges {
                 node {
                   id
@@ -265,8 +266,7 @@ function Phase(props: { title: string; stage: EngineStage | undefined }): JSX.El
             <For each={stage().tasks}>
               {(task) => (
                 <li>
-                  {task.name} <Status status={task.status} />{' '}
-                  <Show when={task.latestJob}>{(job) => <A href={`/jobs/${encodeURIComponent(job().id)}`}>log</A>}</Show>
+                  {task.name} <Status status={task.status} /> <Show when={task.latestJob}>{(job) => <A href={`/jobs/${idSegment(job().id)}`}>log</A>}</Show>
                   <Approvals approvals={task.approvals} />
                 </li>
               )}
@@ -283,10 +283,19 @@ type Permissions = { project: { viewerPermissions: readonly string[] } };
 const canManage = (release: Permissions) => release.project.viewerPermissions.includes('release:manage');
 const canComment = (release: Permissions) => release.project.viewerPermissions.includes('release:comment');
 
+/** The page for one id: another id (a link followed from here) builds it afresh, with its own streams. */
 export default function ReleasePage(): JSX.Element {
   const params = useParams<{ id: string }>();
+  return (
+    <Show when={paramId(params.id)} keyed>
+      {(id) => <ReleaseView id={id} />}
+    </Show>
+  );
+}
+
+function ReleaseView(props: { id: string }): JSX.Element {
   const [release, { refetch, mutate }] = createResource(
-    () => params.id,
+    () => props.id,
     async (id) => (await request(releaseQuery, { id })).release,
   );
   // Refreshes replace the release in place (no loading state), at most a few times a second.
@@ -294,7 +303,7 @@ export default function ReleasePage(): JSX.Element {
   const refresh = () => {
     if (pending) return;
     pending = setTimeout(() => {
-      request(releaseQuery, { id: params.id })
+      request(releaseQuery, { id: props.id })
         .then((data) => mutate(data.release))
         .catch(() => undefined)
         .finally(() => {
@@ -302,7 +311,7 @@ export default function ReleasePage(): JSX.Element {
         });
     }, 300);
   };
-  const stop = subscribe(releaseEvents, { releaseId: params.id }, refresh);
+  const stop = subscribe(releaseEvents, { releaseId: props.id }, refresh);
   onCleanup(() => {
     stop();
     clearTimeout(pending);
@@ -313,7 +322,7 @@ export default function ReleasePage(): JSX.Element {
     setAssetError(null);
     try {
       // A fresh presigned URL: one read with the page may have expired (15 minutes).
-      const { release: fresh } = await request(assetUrlQuery, { id: params.id });
+      const { release: fresh } = await request(assetUrlQuery, { id: props.id });
       const asset = fresh.assets.find((candidate) => candidate.name === name);
       if (!asset) throw new Error(`Asset ${name} is no longer there.`);
       const link = document.createElement('a');
@@ -335,7 +344,7 @@ export default function ReleasePage(): JSX.Element {
     setParticipantError(null);
     try {
       const { user } = await request(userQuery, { username: username().trim() });
-      await request(addParticipantMutation, { input: { releaseId: params.id, userId: user.id } });
+      await request(addParticipantMutation, { input: { releaseId: props.id, userId: user.id } });
       setUsername('');
       refresh();
     } catch (error) {
@@ -347,7 +356,7 @@ export default function ReleasePage(): JSX.Element {
     try {
       await request(removeParticipantMutation, {
         input: {
-          releaseId: params.id,
+          releaseId: props.id,
           ...(participant.user ? { userId: participant.user.id } : {}),
           ...(participant.team ? { teamId: participant.team.id } : {}),
         },
@@ -366,7 +375,7 @@ export default function ReleasePage(): JSX.Element {
     event.preventDefault();
     setCommentError(null);
     try {
-      await request(addCommentMutation, { input: { releaseId: params.id, text: parentId ? reply() : comment(), ...(parentId ? { parentId } : {}) } });
+      await request(addCommentMutation, { input: { releaseId: props.id, text: parentId ? reply() : comment(), ...(parentId ? { parentId } : {}) } });
       if (parentId) {
         setReply('');
         setReplyingTo(null);
@@ -407,7 +416,7 @@ export default function ReleasePage(): JSX.Element {
                 <dd>
                   <Show when={data.lifecycle} fallback="—">
                     {(lifecycle) => (
-                      <A href={`/release-lifecycles/${encodeURIComponent(lifecycle().id)}`}>
+                      <A href={`/release-lifecycles/${idSegment(lifecycle().id)}`}>
                         {lifecycle().name} {lifecycle().semanticVersion ?? ''}
                       </A>
                     )}
@@ -419,7 +428,7 @@ export default function ReleasePage(): JSX.Element {
                 <dd>
                   <Show when={data.automation.pipelineTemplate} fallback="—">
                     {(template) => (
-                      <A href={`/pipeline-templates/${encodeURIComponent(template().id)}`}>
+                      <A href={`/pipeline-templates/${idSegment(template().id)}`}>
                         {template().name} {template().semanticVersion ?? ''}
                       </A>
                     )}
@@ -455,7 +464,7 @@ export default function ReleasePage(): JSX.Element {
                 {(pipeline) => (
                   <>
                     <p>
-                      <A href={`/pipelines/${encodeURIComponent(pipeline().id)}`}>Lifecycle pipeline</A> <Status status={pipeline().status} />{' '}
+                      <A href={`/pipelines/${idSegment(pipeline().id)}`}>Lifecycle pipeline</A> <Status status={pipeline().status} />{' '}
                       <span class="muted">
                         {pipeline().startedAt ? `started ${formatTime(pipeline().startedAt)}` : ''}
                         {pipeline().completedAt ? `, ended ${formatTime(pipeline().completedAt)}` : ''}
@@ -480,7 +489,7 @@ export default function ReleasePage(): JSX.Element {
                                         <li>
                                           <strong>{deployment.name}</strong> <Status status={deployment.status} />{' '}
                                           <Show when={deployment.childPipeline}>
-                                            {(child) => <A href={`/pipelines/${encodeURIComponent(child().id)}`}>deployment pipeline</A>}
+                                            {(child) => <A href={`/pipelines/${idSegment(child().id)}`}>deployment pipeline</A>}
                                           </Show>
                                           <Approvals rules={deployment.approvalRules} approvals={deployment.approvals} />
                                         </li>
@@ -613,10 +622,10 @@ export default function ReleasePage(): JSX.Element {
               </Show>
               <Show when={canManage(data)}>
                 <form class="inline-form" onSubmit={(event) => void addParticipant(event)}>
-                  <label>
-                    <span>Username</span>
-                    <input name="username" required value={username()} onInput={(event) => setUsername(event.currentTarget.value)} />
-                  </label>
+                  <div class="field">
+                    <label for="participant-username">Username</label>
+                    <input id="participant-username" name="username" required value={username()} onInput={(event) => setUsername(event.currentTarget.value)} />
+                  </div>
                   <button type="submit">Add participant</button>
                 </form>
               </Show>
@@ -657,10 +666,10 @@ export default function ReleasePage(): JSX.Element {
                           }
                         >
                           <form class="inline-form" onSubmit={(event) => void addComment(event, node.id)}>
-                            <label>
-                              <span>Reply</span>
-                              <textarea required value={reply()} onInput={(event) => setReply(event.currentTarget.value)} />
-                            </label>
+                            <div class="field">
+                              <label for={`reply-${node.id}`}>Reply</label>
+                              <textarea id={`reply-${node.id}`} required value={reply()} onInput={(event) => setReply(event.currentTarget.value)} />
+                            </div>
                             <button type="submit">Add reply</button>
                             <button type="button" onClick={() => setReplyingTo(null)}>
                               Cancel
@@ -672,11 +681,17 @@ export default function ReleasePage(): JSX.Element {
                   )}
                 </For>
               </ol>
+              <Show when={data.comments.totalCount > data.comments.edges.length}>
+                <p class="muted">
+                  Showing the first {data.comments.edges.length} of {data.comments.totalCount} comments.
+                </p>
+              </Show>
               <Show when={canComment(data)}>
                 <form class="inline-form" onSubmit={(event) => void addComment(event)}>
-                  <label>
-                    <span>Comment</span>
+                  <div class="field">
+                    <label for="release-comment">Comment</label>
                     <textarea
+                      id="release-comment"
                       name="comment"
                       required
                       value={comment()}
@@ -686,7 +701,7 @@ export default function ReleasePage(): JSX.Element {
                     <span id="comment-hint" class="muted">
                       Markdown, up to 10,000 characters.
                     </span>
-                  </label>
+                  </div>
                   <button type="submit">Add comment</button>
                 </form>
               </Show>

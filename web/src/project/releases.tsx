@@ -9,6 +9,7 @@ import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { DueBanner } from '../release/due';
 import { isPreRelease, localToIso, parseVariables } from '../release/form';
+import { idSegment } from '../ui/route-param';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime } from '../ui/time';
 import type { ProjectTabProps } from './props';
@@ -136,9 +137,10 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
   return (
     <form class="release-form" onSubmit={(event) => void submit(event)} aria-labelledby="new-release-heading">
       <h3 id="new-release-heading">New release</h3>
-      <label>
-        <span>Version</span>
+      <div class="field">
+        <label for="release-version">Version</label>
         <input
+          id="release-version"
           name="semanticVersion"
           required
           placeholder="1.4.0"
@@ -149,7 +151,7 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
         <span id="version-hint" class="hint">
           Semantic version. A pre-release part (1.4.0-rc.1) makes it a pre-release.
         </span>
-      </label>
+      </div>
       <p class="hint" aria-live="polite">
         Pre-release:{' '}
         <output name="preRelease">
@@ -161,9 +163,9 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
       <Async resource={choices.data} retry={choices.refetch}>
         {(data) => (
           <>
-            <label>
-              <span>Lifecycle</span>
-              <select name="lifecycleId" value={lifecycleId()} onChange={(event) => setLifecycleId(event.currentTarget.value)}>
+            <div class="field">
+              <label for="release-lifecycle">Lifecycle</label>
+              <select name="lifecycleId" id="release-lifecycle" value={lifecycleId()} onChange={(event) => setLifecycleId(event.currentTarget.value)}>
                 <option value="">No lifecycle</option>
                 <For each={data.project.releaseLifecycles.edges}>
                   {({ node }) => (
@@ -173,10 +175,11 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
                   )}
                 </For>
               </select>
-            </label>
-            <label>
-              <span>Pipeline template</span>
+            </div>
+            <div class="field">
+              <label for="release-template">Pipeline template</label>
               <select
+                id="release-template"
                 name="pipelineTemplateId"
                 value={templateId()}
                 onChange={(event) => setTemplateId(event.currentTarget.value)}
@@ -194,24 +197,25 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
               <span id="template-hint" class="hint">
                 The template version every environment deploys with (needed when the lifecycle deploys).
               </span>
-            </label>
+            </div>
           </>
         )}
       </Async>
-      <label>
-        <span>Due date</span>
-        <input name="dueDate" type="datetime-local" value={dueDate()} onInput={(event) => setDueDate(event.currentTarget.value)} />
-      </label>
-      <label>
-        <span>Notes</span>
-        <textarea name="notes" value={notes()} onInput={(event) => setNotes(event.currentTarget.value)} aria-describedby="notes-hint" />
+      <div class="field">
+        <label for="release-due-date">Due date</label>
+        <input name="dueDate" id="release-due-date" type="datetime-local" value={dueDate()} onInput={(event) => setDueDate(event.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for="release-notes">Notes</label>
+        <textarea name="notes" id="release-notes" value={notes()} onInput={(event) => setNotes(event.currentTarget.value)} aria-describedby="notes-hint" />
         <span id="notes-hint" class="hint">
           Markdown, at most 64 KiB.
         </span>
-      </label>
-      <label>
-        <span>Variables</span>
+      </div>
+      <div class="field">
+        <label for="release-variables">Variables</label>
         <textarea
+          id="release-variables"
           name="variables"
           value={variables()}
           onInput={(event) => setVariables(event.currentTarget.value)}
@@ -221,7 +225,7 @@ function CreateReleaseForm(props: { projectId: string; onCancel: () => void; onC
         <span id="variables-hint" class="hint">
           One per line: key = value (JSON, or plain text for a string).
         </span>
-      </label>
+      </div>
       <Show when={error()}>{(failure) => <ErrorPanel error={failure()} />}</Show>
       <div class="form-actions">
         <button type="submit" class="primary" disabled={busy()}>
@@ -248,21 +252,21 @@ export default function ProjectReleases(props: ProjectTabProps): JSX.Element {
     <section aria-label="Releases">
       <div class="release-toolbar">
         <div class="form-actions">
-          <label class="field">
-            <span>Status</span>
-            <select value={status()} onChange={(event) => setStatus(event.currentTarget.value as Status | '')}>
+          <div class="field">
+            <label for="releases-status">Status</label>
+            <select id="releases-status" value={status()} onChange={(event) => setStatus(event.currentTarget.value as Status | '')}>
               <option value="">Any status</option>
               <For each={statuses}>{(value) => <option value={value}>{value}</option>}</For>
             </select>
-          </label>
-          <label class="field">
-            <span>Sort</span>
-            <select value={sort()} onChange={(event) => setSort(event.currentTarget.value as Sort)}>
+          </div>
+          <div class="field">
+            <label for="releases-sort">Sort</label>
+            <select id="releases-sort" value={sort()} onChange={(event) => setSort(event.currentTarget.value as Sort)}>
               <option value="CREATED_AT_DESC">Newest first</option>
               <option value="DUE_DATE_ASC">Due soonest</option>
               <option value="UPDATED_AT_DESC">Recently changed</option>
             </select>
-          </label>
+          </div>
         </div>
         <Show when={!creating() && canCreate()}>
           <button type="button" class="primary" onClick={() => setCreating(true)}>
@@ -277,7 +281,7 @@ export default function ProjectReleases(props: ProjectTabProps): JSX.Element {
           onCreated={(id) => {
             setCreating(false);
             releases.refetch();
-            navigate(`/releases/${encodeURIComponent(id)}`);
+            navigate(`/releases/${idSegment(id)}`);
           }}
         />
       </Show>
@@ -300,7 +304,7 @@ export default function ProjectReleases(props: ProjectTabProps): JSX.Element {
                   {({ node }) => (
                     <tr>
                       <td>
-                        <A href={`/releases/${encodeURIComponent(node.id)}`}>{node.semanticVersion}</A>{' '}
+                        <A href={`/releases/${idSegment(node.id)}`}>{node.semanticVersion}</A>{' '}
                         <Show when={node.preRelease}>
                           <span class="badge">pre-release</span>
                         </Show>
