@@ -135,7 +135,7 @@ describe('LogView', () => {
     const rows = container.querySelectorAll('.log-line');
     // A 400px viewport holds 20 lines; the virtualizer adds its overscan either side.
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows.length).toBeLessThanOrEqual(height / LINE_HEIGHT + 2 * 20 + 1);
+    expect(rows.length).toBeLessThanOrEqual(height / LINE_HEIGHT + 2 * 10 + 1);
     expect((container.querySelector('.log-lines') as HTMLElement).style.height).toBe(`${100_000 * LINE_HEIGHT}px`);
     expect(rows[0]?.textContent).toBe('1line 1 ok');
     expect(elapsed).toBeLessThan(1000);

@@ -3,7 +3,7 @@
 // it first comes into view (cached); colours become inline styles on spans — text is never written
 // as HTML. Line numbers are links (#L123); search matches are <mark>ed.
 import { createVirtualizer } from '@tanstack/solid-virtual';
-import { type Accessor, For, type JSX, Show, createEffect, on } from 'solid-js';
+import { type Accessor, For, type JSX, Show, createEffect, createMemo, on } from 'solid-js';
 import { type LineRange, type LogLines, type Segment, SegmentCache, markMatches } from './log-model';
 import './log.css';
 
@@ -57,11 +57,11 @@ export function LogView(props: LogViewProps): JSX.Element {
     },
     getScrollElement: () => scroller ?? null,
     estimateSize: () => LINE_HEIGHT,
-    overscan: 20,
+    overscan: 10,
     initialRect: { width: 800, height: props.initialHeight ?? 600 },
   });
 
-  const matchSet = () => new Set(props.matches());
+  const matchSet = createMemo(() => new Set(props.matches()));
   const currentLine = () => props.matches()[props.currentMatch()] ?? -1;
 
   const scrollToLine = (index: number) => {

@@ -332,8 +332,11 @@ function JobLogView(props: { id: string }): JSX.Element {
             onKeyDown={(event) => {
               if (event.key === 'Enter') {
                 event.preventDefault();
-                setQuery(queryInput());
-                step(event.shiftKey ? -1 : 1);
+                // A query typed but not searched yet goes to its first match; after that, Enter steps.
+                if (queryInput() !== query()) {
+                  clearTimeout(searchTimer);
+                  setQuery(queryInput());
+                } else step(event.shiftKey ? -1 : 1);
               }
             }}
           />
