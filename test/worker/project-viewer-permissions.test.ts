@@ -24,7 +24,14 @@ async function permissionsOf(as: Identity): Promise<string[]> {
 beforeAll(async () => {
   h = await graphqlHarness();
   people.admin = await h.createUser({ admin: true });
-  const admin = await loadCaller(h.db.http, { kind: 'user', userId: people.admin.id, username: people.admin.name, email: '', isAdmin: true, via: 'access_token' });
+  const admin = await loadCaller(h.db.http, {
+    kind: 'user',
+    userId: people.admin.id,
+    username: people.admin.name,
+    email: '',
+    isAdmin: true,
+    via: 'access_token',
+  });
   const acme = await createOrganization(h.db.http, admin, { name: 'acme' });
   const web = await createProject(h.db.http, admin, { organizationId: acme.id, name: 'web' });
   projectId = globalId('Project', web.id);
@@ -46,7 +53,7 @@ describe('Project.viewerPermissions', () => {
     expect(permissions).not.toContain('release_lifecycle:manage');
   });
 
-  it("gives a developer pipeline:execute and pipeline_template:manage, not release_lifecycle:manage", async () => {
+  it('gives a developer pipeline:execute and pipeline_template:manage, not release_lifecycle:manage', async () => {
     const permissions = await permissionsOf(people.developer);
     expect(permissions).toEqual(expect.arrayContaining(['pipeline:view', 'pipeline:execute', 'pipeline_template:manage']));
     expect(permissions).not.toContain('release_lifecycle:manage');

@@ -4,7 +4,16 @@
 //   mutation { updateProject(input: { id: "prn:project:acme/app", description: "...", metadata: { version: "2" } }) { project { id } } }
 //   mutation { deleteProject(input: { id: "...", metadata: { version: "3" } }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject, viewerPermissions } from '../../domain/projects/service';
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  projectIdsByPath,
+  projectPrn,
+  projectsByIds,
+  updateProject,
+  viewerPermissions,
+} from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';

@@ -126,7 +126,7 @@ export class SegmentCache {
 }
 
 /** A line's text without its colour codes, as search sees it. */
-export function plainText(line: string): string {
+function plainText(line: string): string {
   return parseAnsi(visibleText(line))
     .map((segment) => segment.text)
     .join('');
