@@ -144,6 +144,7 @@ function JobLogView(props: { id: string }): JSX.Element {
   const [selected, setSelected] = createSignal<LineRange | null>(parseLineHash(window.location.hash));
   const [scrollRequest, setScrollRequest] = createSignal<{ line: number } | null>(null);
   const [follow, setFollow] = createSignal(selected() === null);
+  let linkPending: number | null = selected()?.first ?? null;
 
   // Search.
   const [queryInput, setQueryInput] = createSignal('');
@@ -179,11 +180,13 @@ function JobLogView(props: { id: string }): JSX.Element {
     { input: { jobId: props.id, lastSeenLogSize: 0 } },
     ({ jobLogStreamEvents: event }) => {
       if (event.data && log.append(event.data.offset, event.data.logs)) {
-        const first = !received();
         setReceived(true);
         setRevision((value) => value + 1);
-        const range = selected();
-        if (first && range) setScrollRequest({ line: range.first - 1 });
+        // A linked line scrolls into view once the log has reached it (a long log comes in pieces).
+        if (linkPending !== null && log.count >= linkPending) {
+          setScrollRequest({ line: linkPending - 1 });
+          linkPending = null;
+        }
       }
       if (event.truncated) setTruncated(true);
       if (event.completed) {
@@ -207,7 +210,8 @@ function JobLogView(props: { id: string }): JSX.Element {
       setSelected(range);
       if (range) {
         setFollow(false);
-        setScrollRequest({ line: range.first - 1 });
+        if (log.count >= range.first) setScrollRequest({ line: range.first - 1 });
+        else linkPending = range.first;
       }
     };
     window.addEventListener('hashchange', onHashChange);
