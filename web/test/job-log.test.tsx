@@ -4,7 +4,19 @@
 import { render } from '@solidjs/testing-library';
 import { createSignal } from 'solid-js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LogLines, byteLength, lineHash, markMatches, parseAnsi, parseLineHash, searchLines, stepMatch, visibleText } from '../src/log/log-model';
+import {
+  LogLines,
+  SegmentCache,
+  byteLength,
+  lineHash,
+  markMatches,
+  openSgr,
+  parseAnsi,
+  parseLineHash,
+  searchLines,
+  stepMatch,
+  visibleText,
+} from '../src/log/log-model';
 import { LINE_HEIGHT, LogView } from '../src/log/log-view';
 
 const red = '\u001b[31m';
@@ -53,6 +65,31 @@ describe('ANSI', () => {
     const marked = segments.filter((segment) => segment.match).map((segment) => segment.text);
     expect(marked).toEqual(['ER', 'ROR', 'error']);
     expect(segments.map((segment) => segment.text).join('')).toBe('ERROR here, error there');
+  });
+});
+
+describe('colours across lines', () => {
+  it('keeps what a line leaves open for the lines after it, until a reset', () => {
+    const log = new LogLines();
+    log.append(0, `${red}red starts\nstill red\n`);
+    log.append(byteLength(`${red}red starts\nstill red\n`), `${reset}plain again\n`);
+    expect(log.startStyle(0)).toBe('');
+    expect(log.startStyle(1)).toBe(red);
+    expect(log.startStyle(2)).toBe(red);
+    const cache = new SegmentCache();
+    expect(cache.get(log.lines[1] ?? '', log.startStyle(1))[0]?.fg).toMatch(/^rgb\(/);
+    expect(cache.get(log.lines[2] ?? '', log.startStyle(2)).find((segment) => segment.text === 'plain again')?.fg).toBeUndefined();
+    expect(log.startStyle(3)).toBe('');
+  });
+
+  it('follows resets and 256-colour arguments', () => {
+    expect(openSgr('', 'no codes')).toBe('');
+    expect(openSgr(red, 'no codes')).toBe(red);
+    expect(openSgr('', `${boldGreen}x`)).toBe(boldGreen);
+    expect(openSgr(red, '\u001b[mx')).toBe('');
+    expect(openSgr(red, '\u001b[0;33mx')).toBe('\u001b[33m');
+    expect(openSgr('', '\u001b[38;5;0mblack')).toBe('\u001b[38;5;0m');
+    expect(openSgr('', '\u001b[38;2;0;0;0;1mx')).toBe('\u001b[38;2;0;0;0;1m');
   });
 });
 

@@ -17,10 +17,18 @@ export function byteLength(text: string): number {
 /**
  * The log received so far. `lines` holds every line; the last one may still be growing (no newline
  * yet). `size` is the bytes received, what the next chunk's offset should be.
+ *
+ * A colour set on one line and not reset lasts into the next ones, as in a terminal; lines are parsed
+ * one at a time (only those on screen), so each line that starts inside such a colour records the
+ * SGR codes still open at its start (`startStyle`). Finding them costs a scan of the lines that
+ * have escape codes, once, as they arrive.
  */
 export class LogLines {
   readonly lines: string[] = [''];
   size = 0;
+  private readonly startStyles = new Map<number, string>();
+  /** The SGR codes open at the end of the last complete line. */
+  private openStyle = '';
 
   /**
    * Adds a chunk that starts at byte `offset` of the log. Bytes already held are skipped (a stream
@@ -39,8 +47,19 @@ export class LogLines {
     const parts = chunk.split('\n');
     const last = this.lines.length - 1;
     this.lines[last] = (this.lines[last] ?? '') + (parts[0] ?? '');
-    for (let index = 1; index < parts.length; index++) this.lines.push(parts[index] ?? '');
+    for (let index = 1; index < parts.length; index++) {
+      // The line before this one is complete: what it leaves open starts this one.
+      const ended = this.lines.length - 1;
+      this.openStyle = openSgr(this.openStyle, this.lines[ended] ?? '');
+      if (this.openStyle !== '') this.startStyles.set(ended + 1, this.openStyle);
+      this.lines.push(parts[index] ?? '');
+    }
     return true;
+  }
+
+  /** The SGR codes in effect where line `index` (0-based) starts; '' for none. */
+  startStyle(index: number): string {
+    return this.startStyles.get(index) ?? '';
   }
 
   /** Lines to show: a log ending in a newline has no empty line after it. */
@@ -48,11 +67,39 @@ export class LogLines {
     const length = this.lines.length;
     return this.lines[length - 1] === '' ? length - 1 : length;
   }
+}
 
-  /** The whole text received, for a download of what is on screen. */
-  text(): string {
-    return this.lines.join('\n');
+// ESC [ params m, built from a string: the escape character is the point of the pattern.
+const sgrPattern = new RegExp(`${'\u001b'}\\[([0-9;]*)m`, 'g');
+
+/**
+ * The SGR codes still in effect after `line`, given those in effect before it: everything since the
+ * last reset (ESC[0m or ESC[m), in order, which the ANSI parser replays at the next line's start.
+ */
+export function openSgr(before: string, line: string): string {
+  if (!line.includes('\u001b')) return before;
+  let open = before;
+  for (const match of line.matchAll(sgrPattern)) {
+    // Split into codes, keeping 38/48's colour arguments (38;5;n, 38;2;r;g;b) with their code, so an
+    // argument 0 is not taken for a reset.
+    const params = (match[1] ?? '').split(';');
+    const codes: string[] = [];
+    for (let index = 0; index < params.length; index++) {
+      const param = params[index] ?? '';
+      if ((param === '38' || param === '48') && (params[index + 1] === '5' || params[index + 1] === '2')) {
+        const take = params[index + 1] === '5' ? 3 : 5;
+        codes.push(params.slice(index, index + take).join(';'));
+        index += take - 1;
+      } else {
+        codes.push(param);
+      }
+    }
+    const reset = codes.findLastIndex((code) => code === '0' || code === '');
+    if (reset !== -1) open = '';
+    const rest = codes.slice(reset + 1);
+    if (rest.length > 0) open += `\u001b[${rest.join(';')}m`;
   }
+  return open;
 }
 
 /**
@@ -112,15 +159,17 @@ export class SegmentCache {
   private readonly entries = new Map<string, Segment[]>();
   constructor(private readonly capacity = 2000) {}
 
-  get(line: string): Segment[] {
-    const hit = this.entries.get(line);
+  /** A line's segments; `startStyle` is the SGR codes open where it starts (LogLines.startStyle). */
+  get(line: string, startStyle = ''): Segment[] {
+    const key = startStyle === '' ? line : `${startStyle}\u0000${line}`;
+    const hit = this.entries.get(key);
     if (hit) return hit;
-    const parsed = parseAnsi(visibleText(line));
+    const parsed = parseAnsi(startStyle + visibleText(line));
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(line, parsed);
+    this.entries.set(key, parsed);
     return parsed;
   }
 }

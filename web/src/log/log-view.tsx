@@ -107,7 +107,7 @@ export function LogView(props: LogViewProps): JSX.Element {
             const lineNumber = () => item.index + 1;
             const segments = () => {
               props.revision();
-              const parsed = cache.get(props.log.lines[item.index] ?? '');
+              const parsed = cache.get(props.log.lines[item.index] ?? '', props.log.startStyle(item.index));
               return matchSet().has(item.index) ? markMatches(parsed, props.query()) : parsed;
             };
             return (
