@@ -511,7 +511,7 @@ describe.skipIf(!flowPagesLanded)('the whole flow in the browser', () => {
     await page.screenshot({ path: join(screenshots, 'flow-pipeline-light-desktop.png'), fullPage: true });
 
     // The build's log, from the graph's job link.
-    await compile.getByRole('link', { name: /^Job of compile/ }).click();
+    await compile.getByRole('link', { name: /\(compile\)$/ }).click();
     await page.waitForURL(/\/jobs\//);
     await page.getByText('step 3').first().waitFor({ timeout: 30_000 });
     await page.getByText('built', { exact: true }).first().waitFor();
