@@ -2,7 +2,7 @@
 // ResourceLimitProjectsPerOrganization in the same transaction as the insert. Rows come with their
 // organization's name, which their PRN (prn:project:<organization>/<project>) needs.
 import { and, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
-import { authorize, isAllowed, type Caller } from '../../auth/rbac';
+import { authorize, isAllowed, organizationPermissions, type Caller, type OrganizationPermission } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
 import { organizations, projects, type Project } from '../../db/schema';
 import { notFound } from '../../errors';
@@ -168,4 +168,12 @@ export async function projectIdsByPath(db: HttpDatabase, paths: readonly string[
     or(...wanted.map(([organization, project]) => and(eq(organizations.name, organization!), eq(projects.name, project!)))),
   );
   return new Map(rows.map((row) => [`${row.organizationName}/${row.name}`, row.id]));
+}
+
+/**
+ * The permissions the caller holds in a project it can see (`resource:action`), so a client can hide
+ * the actions it may not take. Every action is still authorized when it is asked for.
+ */
+export function viewerPermissions(caller: Caller, project: Pick<Project, 'id' | 'organizationId'>): OrganizationPermission[] {
+  return organizationPermissions.filter((permission) => isAllowed(caller, permission, { organizationId: project.organizationId, projectId: project.id }));
 }

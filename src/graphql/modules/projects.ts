@@ -4,7 +4,7 @@
 //   mutation { updateProject(input: { id: "prn:project:acme/app", description: "...", metadata: { version: "2" } }) { project { id } } }
 //   mutation { deleteProject(input: { id: "...", metadata: { version: "3" } }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject } from '../../domain/projects/service';
+import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject, viewerPermissions } from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -22,6 +22,11 @@ export const ProjectNode = builder.loadableNode('Project', {
     description: t.exposeString('description'),
     metadata: t.field({ type: ResourceMetadata, resolve: (project) => ({ ...project, prn: projectPrn(project) }) }),
     organization: t.field({ type: OrganizationNode, resolve: (project) => project.organizationId }),
+    viewerPermissions: t.stringList({
+      description:
+        'The permissions the caller holds in this project (`resource:action`, e.g. pipeline:execute), so a client can hide the actions it may not take; every action is still checked.',
+      resolve: async (project, _args, context) => viewerPermissions(await context.caller(), project),
+    }),
   }),
 });
 
