@@ -4,7 +4,16 @@
 //   mutation { updateProject(input: { id: "prn:project:acme/app", description: "...", metadata: { version: "2" } }) { project { id } } }
 //   mutation { deleteProject(input: { id: "...", metadata: { version: "3" } }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject, viewerPermissions } from '../../domain/projects/service';
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  projectIdsByPath,
+  projectPrn,
+  projectsByIds,
+  updateProject,
+  viewerPermissions,
+} from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -26,6 +35,11 @@ export const ProjectNode = builder.loadableNode('Project', {
       description:
         'The permissions the caller holds in this project (`resource:action`, e.g. pipeline:execute), so a client can hide the actions it may not take; every action is still checked.',
       resolve: async (project, _args, context) => viewerPermissions(await context.caller(), project),
+    }),
+    templateMaxUploadBytes: t.int({
+      description:
+        'The most bytes a pipeline template or release lifecycle may have (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE), so a client can refuse a larger one before sending it.',
+      resolve: (_project, _args, context) => context.config.server.templateMaxUploadSize,
     }),
   }),
 });
