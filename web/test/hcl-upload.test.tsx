@@ -56,8 +56,8 @@ describe('HclUploadForm', () => {
     expect(onUpload).toHaveBeenCalledWith({ name: 'deploy', versioned: true, semanticVersion: '1.0.0', hclData: source });
     const problems = within(alert).getAllByRole('listitem');
     expect(problems.map((item) => item.textContent)).toEqual([
-      'Line 2, column 3unknown block type "tsk" in a stage; did you mean "task"?',
-      'Line 4, column 2expected "}"',
+      'Line 2, column 3 unknown block type "tsk" in a stage; did you mean "task"?',
+      'Line 4, column 2 expected "}"',
     ]);
     expect(within(alert).getByText('req-42')).toBeTruthy();
     const textarea = screen.getByLabelText('HCL') as HTMLTextAreaElement;

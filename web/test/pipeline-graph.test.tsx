@@ -6,6 +6,7 @@ import { render, screen, within } from '@solidjs/testing-library';
 import { describe, expect, it, vi } from 'vitest';
 import { type GraphEvent, type NodeState, type PipelineShape, PipelineGraphStore, layoutPipeline, rawIdOf } from '../src/pipeline/graph';
 import { type GraphActions, PipelineStages } from '../src/pipeline/graph-view';
+import { idFromPath, idInPath } from '../src/pipeline/ids';
 
 const gid = (type: string, id: string) => btoa(`${type}:${id}`);
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -89,6 +90,12 @@ describe('layoutPipeline', () => {
   it('reads the database id out of a global id, as event payloads carry it', () => {
     expect(rawIdOf(gid('PipelineTask', uuid(11)))).toBe(uuid(11));
   });
+
+  it('puts a global id in an address with only "/" escaped, and reads it back either way', () => {
+    expect(idInPath('ab/c+d==')).toBe('ab%2Fc+d==');
+    expect(idFromPath('ab%2Fc+d%3D%3D')).toBe('ab/c+d==');
+    expect(idFromPath('abc+d==')).toBe('abc+d==');
+  });
 });
 
 describe('the rendered graph', () => {
@@ -105,7 +112,7 @@ describe('the rendered graph', () => {
     expect(within(items[0]!).getByText(/Approvals 1 of 2/).textContent).toContain('alice');
     const compile = screen.getByRole('article', { name: 'Task compile' });
     expect(within(compile).getByRole('link', { name: 'Job of compile, attempt 1: running' }).getAttribute('href')).toBe(
-      `/jobs/${encodeURIComponent(gid('Job', uuid(100)))}`,
+      `/jobs/${idInPath(gid('Job', uuid(100)))}`,
     );
   });
 

@@ -12,6 +12,7 @@ import { type DeclaredVariable, type VariableEntry, variableNamed, variablesToSe
 import { Page } from '../ui/page';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
+import { idFromPath, idInPath } from '../pipeline/ids';
 
 const templateQuery = graphql(`
   query PipelineTemplatePage($id: ID!) {
@@ -98,7 +99,7 @@ const createPipeline = graphql(`
 
 export default function PipelineTemplatePage(): JSX.Element {
   const params = useParams<{ id: string }>();
-  const query = createQuery(templateQuery, () => ({ id: params.id }));
+  const query = createQuery(templateQuery, () => ({ id: idFromPath(params.id) }));
   const title = () => {
     const template = query.data.latest?.pipelineTemplate;
     return template ? `Pipeline template ${template.name} ${template.semanticVersion ?? '(unversioned)'}` : 'Pipeline template';
@@ -187,7 +188,7 @@ function Versions(props: { projectId: string; name: string; current: string }): 
             {({ node }) => (
               <li>
                 <Show when={node.id !== props.current} fallback={<strong aria-current="page">{node.semanticVersion ?? 'unversioned'} (this one)</strong>}>
-                  <A href={`/pipeline-templates/${encodeURIComponent(node.id)}`}>{node.semanticVersion ?? 'unversioned'}</A>
+                  <A href={`/pipeline-templates/${idInPath(node.id)}`}>{node.semanticVersion ?? 'unversioned'}</A>
                 </Show>
                 <Show when={node.latest}>
                   {' '}
@@ -241,7 +242,7 @@ function StartPipelineForm(props: {
           variables: sent,
         },
       });
-      navigate(`/pipelines/${encodeURIComponent(data.createPipeline.pipeline.id)}`);
+      navigate(`/pipelines/${idInPath(data.createPipeline.pipeline.id)}`);
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);
       const variable = variableNamed(message, sent);

@@ -28,6 +28,7 @@ import { ConfirmButton } from '../ui/confirm';
 import { Page } from '../ui/page';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
+import { idFromPath, idInPath } from '../pipeline/ids';
 
 declare global {
   interface Window {
@@ -54,7 +55,7 @@ export default function PipelinePage(): JSX.Element {
   const params = useParams<{ id: string }>();
   // A link to another pipeline (a nested one) keeps this component: start afresh for each id.
   return (
-    <Show when={params.id} keyed>
+    <Show when={idFromPath(params.id)} keyed>
       {(id) => <PipelineView id={id} />}
     </Show>
   );
@@ -85,7 +86,7 @@ function LivePipeline(props: { initial: PipelineData }): JSX.Element {
   const rootId = props.initial.id;
   const [meta, setMeta] = createSignal(props.initial);
   const [actionError, setActionError] = createSignal<unknown>();
-  const [live, setLive] = createSignal<'connecting' | 'live' | ApiError>('connecting');
+  const [live, setLive] = createSignal<'live' | ApiError>('live');
   const canExecute = () => meta().project.viewerPermissions.includes('pipeline:execute');
   const status = (): Status => store.state.pipelines[rootId]?.status ?? meta().status;
 
@@ -134,7 +135,7 @@ function LivePipeline(props: { initial: PipelineData }): JSX.Element {
   let stop: (() => void) | undefined;
   const connect = () => {
     stop?.();
-    setLive('connecting');
+    setLive('live');
     stop = subscribe(
       projectEventsSubscription,
       { projectId: meta().project.id, afterEventId: lastEventId },
@@ -221,7 +222,7 @@ function LivePipeline(props: { initial: PipelineData }): JSX.Element {
               </>
             }
           >
-            {live() === 'live' ? 'Live: updates appear as they happen.' : 'Connecting to live updates…'}
+            Live: changes appear as they happen.
           </Show>
         </p>
         <Show when={canExecute() && !isFinal(status()) && status() !== 'CANCELING'}>
@@ -249,7 +250,7 @@ function Summary(props: { pipeline: PipelineData; status: Status; holdReason: st
     <dl class="pipeline-summary">
       <div>
         <dt>Status</dt>
-        <dd>
+        <dd class="one-line">
           <StatusBadge status={props.status} />
         </dd>
       </div>
@@ -266,7 +267,7 @@ function Summary(props: { pipeline: PipelineData; status: Status; holdReason: st
         <dd>
           <Show when={p().pipelineTemplate} fallback="—">
             {(template) => (
-              <A href={`/pipeline-templates/${encodeURIComponent(template().id)}`}>
+              <A href={`/pipeline-templates/${idInPath(template().id)}`}>
                 {template().name} {template().semanticVersion ?? '(unversioned)'}
               </A>
             )}
@@ -286,7 +287,7 @@ function Summary(props: { pipeline: PipelineData; status: Status; holdReason: st
           <div>
             <dt>Release</dt>
             <dd>
-              <A href={`/releases/${encodeURIComponent(release().id)}`}>{release().semanticVersion}</A>
+              <A href={`/releases/${idInPath(release().id)}`}>{release().semanticVersion}</A>
             </dd>
           </div>
         )}
@@ -296,7 +297,7 @@ function Summary(props: { pipeline: PipelineData; status: Status; holdReason: st
           <div>
             <dt>Started by pipeline</dt>
             <dd>
-              <A href={`/pipelines/${encodeURIComponent(parent().id)}`}>Parent pipeline</A>
+              <A href={`/pipelines/${idInPath(parent().id)}`}>Parent pipeline</A>
             </dd>
           </div>
         )}
@@ -311,15 +312,19 @@ function Summary(props: { pipeline: PipelineData; status: Status; holdReason: st
         </dd>
       </div>
       <div>
-        <dt>Started · completed</dt>
-        <dd>
-          {formatTime(p().startedAt)} · {formatTime(p().completedAt)}
-        </dd>
+        <dt>Started</dt>
+        <dd class="one-line">{formatTime(p().startedAt)}</dd>
       </div>
-      <Show when={props.holdReason}>
+      <div>
+        <dt>Completed</dt>
+        <dd class="one-line">{formatTime(p().completedAt)}</dd>
+      </div>
+      <Show when={p().type === 'DEPLOYMENT'}>
         <div>
           <dt>Waiting because</dt>
-          <dd>{props.holdReason}</dd>
+          <dd class="one-line" title={props.holdReason ?? ''}>
+            {props.holdReason ?? '—'}
+          </dd>
         </div>
       </Show>
       <Show when={p().annotations.length > 0}>

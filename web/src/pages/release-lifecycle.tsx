@@ -9,6 +9,7 @@ import { formatBytes } from '../pipeline/problems';
 import { Page } from '../ui/page';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
+import { idFromPath, idInPath } from '../pipeline/ids';
 
 const lifecycleQuery = graphql(`
   query ReleaseLifecyclePage($id: ID!) {
@@ -106,7 +107,7 @@ const organizationVersionsQuery = graphql(`
 
 export default function ReleaseLifecyclePage(): JSX.Element {
   const params = useParams<{ id: string }>();
-  const query = createQuery(lifecycleQuery, () => ({ id: params.id }));
+  const query = createQuery(lifecycleQuery, () => ({ id: idFromPath(params.id) }));
   const title = () => {
     const lifecycle = query.data.latest?.releaseLifecycle;
     return lifecycle ? `Release lifecycle ${lifecycle.name} ${lifecycle.semanticVersion ?? '(unversioned)'}` : 'Release lifecycle';
@@ -234,7 +235,7 @@ function VersionList(props: { versions: readonly Version[]; current: string }): 
         {(version) => (
           <li>
             <Show when={version.id !== props.current} fallback={<strong aria-current="page">{version.semanticVersion ?? 'unversioned'} (this one)</strong>}>
-              <A href={`/release-lifecycles/${encodeURIComponent(version.id)}`}>{version.semanticVersion ?? 'unversioned'}</A>
+              <A href={`/release-lifecycles/${idInPath(version.id)}`}>{version.semanticVersion ?? 'unversioned'}</A>
             </Show>
             <Show when={version.latest}>
               {' '}

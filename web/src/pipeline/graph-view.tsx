@@ -8,6 +8,7 @@ import { formatTime } from '../ui/time';
 import type { NodeState, PipelineGraphStore } from './graph';
 import { StatusBadge } from './status';
 import './pipeline.css';
+import { idInPath } from './ids';
 
 export type NodeAction = 'approve' | 'start' | 'retry' | 'defer';
 
@@ -23,7 +24,7 @@ const actionLabels: Record<NodeAction, string> = { approve: 'Approve', start: 'S
 const kindLabels = { stage: 'Stage', task: 'Task', nested: 'Nested pipeline' } as const;
 
 /** The accessible name of a node's card: "Task build", "Stage deploy", "Nested pipeline notify". */
-export const nodeLabel = (node: Pick<NodeState, 'kind' | 'name'>): string => `${kindLabels[node.kind]} ${node.name}`;
+const nodeLabel = (node: Pick<NodeState, 'kind' | 'name'>): string => `${kindLabels[node.kind]} ${node.name}`;
 
 export function PipelineStages(props: { store: PipelineGraphStore; pipelineId: string; actions: GraphActions; nested?: boolean }): JSX.Element {
   const pipeline = () => props.store.state.pipelines[props.pipelineId];
@@ -98,8 +99,8 @@ function Item(props: { store: PipelineGraphStore; nodeId: string; actions: Graph
           <Show when={node().kind === 'task'}>
             <Show when={latestJob()} fallback={<span class="muted">No job yet</span>}>
               {(job) => (
-                <A href={`/jobs/${encodeURIComponent(job().id)}`} aria-label={`Job of ${node().name}, attempt ${job().attempt}: ${job().status.toLowerCase()}`}>
-                  Job {job().attempt > 1 ? `(attempt ${job().attempt})` : ''}: {job().status.toLowerCase()}
+                <A href={`/jobs/${idInPath(job().id)}`} aria-label={`Job of ${node().name}, attempt ${job().attempt}: ${job().status.toLowerCase()}`}>
+                  {`Job${job().attempt > 1 ? ` (attempt ${job().attempt})` : ''}: ${job().status.toLowerCase()}`}
                 </A>
               )}
             </Show>
@@ -111,7 +112,7 @@ function Item(props: { store: PipelineGraphStore; nodeId: string; actions: Graph
             <Show when={node().childPipelineId} fallback={<span class="muted">Not started</span>}>
               {(child) => (
                 <>
-                  <A href={`/pipelines/${encodeURIComponent(child())}`}>Open pipeline</A>{' '}
+                  <A href={`/pipelines/${idInPath(child())}`}>Open pipeline</A>{' '}
                   <button type="button" class="link-button" aria-expanded={open()} disabled={loading()} onClick={() => void toggle()}>
                     {open() ? 'Hide stages' : 'Show stages'}
                   </button>

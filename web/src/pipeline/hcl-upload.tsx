@@ -129,7 +129,7 @@ export function HclUploadForm(props: {
                     <li>
                       <button type="button" onClick={() => goTo(problem.line, problem.column)} title="Put the caret there">
                         Line {problem.line}, column {problem.column}
-                      </button>
+                      </button>{' '}
                       {problem.message}
                     </li>
                   )}

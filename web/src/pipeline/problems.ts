@@ -23,7 +23,7 @@ export function problemsOf(message: string): HclProblem[] {
 }
 
 /** The error's message without the problem lines (they are listed on their own). */
-export function summaryOf(message: string): string {
+function summaryOf(message: string): string {
   return message
     .split('\n')
     .filter((line) => !problemLine.test(line.trim()))

@@ -11,6 +11,7 @@ import { formatBytes } from '../pipeline/problems';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
 import type { ProjectTabProps } from './props';
+import { idInPath } from '../pipeline/ids';
 
 const lifecyclesQuery = graphql(`
   query ProjectReleaseLifecycles($id: ID!) {
@@ -57,7 +58,7 @@ export default function LifecyclesTab(props: ProjectTabProps): JSX.Element {
   const upload = async (input: HclUploadInput) => {
     const data = await request(createLifecycle, { input: { projectId: props.projectId, ...input } });
     query.refetch();
-    navigate(`/release-lifecycles/${encodeURIComponent(data.createReleaseLifecycle.releaseLifecycle.id)}`);
+    navigate(`/release-lifecycles/${idInPath(data.createReleaseLifecycle.releaseLifecycle.id)}`);
   };
   return (
     <Async resource={query.data} retry={query.refetch}>
@@ -99,7 +100,7 @@ export default function LifecyclesTab(props: ProjectTabProps): JSX.Element {
                     {({ node }) => (
                       <tr>
                         <td>
-                          <A href={`/release-lifecycles/${encodeURIComponent(node.id)}`}>{node.name}</A>
+                          <A href={`/release-lifecycles/${idInPath(node.id)}`}>{node.name}</A>
                         </td>
                         <td>
                           {node.semanticVersion ?? <span class="muted">unversioned</span>} <Show when={node.latest}>{<span class="badge">latest</span>}</Show>

@@ -9,6 +9,7 @@ import { StatusBadge, statusLabel } from '../pipeline/status';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
 import type { ProjectTabProps } from './props';
+import { idInPath } from '../pipeline/ids';
 
 const pipelinesQuery = graphql(`
   query ProjectPipelines($id: ID!) {
@@ -98,7 +99,7 @@ export default function PipelinesTab(props: ProjectTabProps): JSX.Element {
                   {({ node }) => (
                     <tr>
                       <td>
-                        <A href={`/pipelines/${encodeURIComponent(node.id)}`}>
+                        <A href={`/pipelines/${idInPath(node.id)}`}>
                           {node.pipelineTemplate
                             ? `${node.pipelineTemplate.name} ${node.pipelineTemplate.semanticVersion ?? ''}`.trim()
                             : node.release

@@ -10,6 +10,7 @@ import { formatBytes } from '../pipeline/problems';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
 import type { ProjectTabProps } from './props';
+import { idInPath } from '../pipeline/ids';
 
 const templatesQuery = graphql(`
   query ProjectPipelineTemplates($id: ID!) {
@@ -55,7 +56,7 @@ export default function TemplatesTab(props: ProjectTabProps): JSX.Element {
   const upload = async (input: HclUploadInput) => {
     const data = await request(createTemplate, { input: { projectId: props.projectId, ...input } });
     query.refetch();
-    navigate(`/pipeline-templates/${encodeURIComponent(data.createPipelineTemplate.pipelineTemplate.id)}`);
+    navigate(`/pipeline-templates/${idInPath(data.createPipelineTemplate.pipelineTemplate.id)}`);
   };
   return (
     <Async resource={query.data} retry={query.refetch}>
@@ -96,7 +97,7 @@ export default function TemplatesTab(props: ProjectTabProps): JSX.Element {
                     {({ node }) => (
                       <tr>
                         <td>
-                          <A href={`/pipeline-templates/${encodeURIComponent(node.id)}`}>{node.name}</A>
+                          <A href={`/pipeline-templates/${idInPath(node.id)}`}>{node.name}</A>
                         </td>
                         <td>
                           {node.semanticVersion ?? <span class="muted">unversioned</span>} <Show when={node.latest}>{<span class="badge">latest</span>}</Show>
