@@ -4,7 +4,7 @@
 import { MemoryRouter, Route } from '@solidjs/router';
 import { render, screen, within } from '@solidjs/testing-library';
 import { describe, expect, it, vi } from 'vitest';
-import { type GraphEvent, type NodeState, type PipelineShape, PipelineGraphStore, layoutPipeline, rawIdOf } from '../src/pipeline/graph';
+import { type GraphEvent, type NodeState, type PipelineShape, PipelineGraphStore, allowedActions, layoutPipeline, rawIdOf } from '../src/pipeline/graph';
 import { type GraphActions, PipelineStages } from '../src/pipeline/graph-view';
 import { idFromPath, idInPath } from '../src/pipeline/ids';
 
@@ -176,6 +176,19 @@ describe('the rendered graph', () => {
     expect(store.state.nodes[gid('PipelineTask', uuid(11))]!.status).toBe('RUNNING');
   });
 
+  it('keeps the reason a node failed, which only its event tells, when the graph is read again', () => {
+    const store = new PipelineGraphStore();
+    store.load(shape());
+    store.apply(event('node.status_changed', { nodeId: uuid(11), status: 'FAILED', reason: 'job FAILED' }));
+    const next = shape();
+    next.stages[0]!.tasks[0]!.status = 'FAILED';
+    store.load(next);
+    expect(store.state.nodes[gid('PipelineTask', uuid(11))]!.reason).toBe('job FAILED');
+    next.stages[0]!.tasks[0]!.status = 'RUNNING';
+    store.load(next);
+    expect(store.state.nodes[gid('PipelineTask', uuid(11))]!.reason).toBeNull();
+  });
+
   it('keeps node identity when the graph is read again (reconcile), so a refetch moves nothing', () => {
     const store = new PipelineGraphStore();
     store.load(shape());
@@ -201,5 +214,29 @@ describe('the rendered graph', () => {
     expect(within(screen.getByRole('article', { name: 'Task compile' })).queryByRole('button')).toBeNull();
     store.apply(event('node.status_changed', { nodeId: uuid(11), status: 'FAILED' }));
     expect(within(screen.getByRole('article', { name: 'Task compile' })).getByRole('button', { name: 'Retry' })).toBeTruthy();
+  });
+});
+
+describe('allowedActions', () => {
+  const none = new Set<string>();
+  const executor = { canExecute: true, approvable: none, startable: none };
+  const viewer = { canExecute: false, approvable: none, startable: none };
+
+  it('offers approve only to an approver, start and defer to those who run pipelines', () => {
+    const gate = { id: 'n1', kind: 'task' as const, status: 'APPROVAL_PENDING' as const };
+    expect(allowedActions(gate, 'RUNNING', viewer)).toEqual([]);
+    expect(allowedActions(gate, 'RUNNING', { ...viewer, approvable: new Set(['n1']) })).toEqual(['approve']);
+    expect(allowedActions(gate, 'RUNNING', executor)).toEqual(['defer']);
+    expect(allowedActions({ id: 'n2', kind: 'nested', status: 'WAITING' }, 'RUNNING', executor)).toEqual(['start', 'defer']);
+    expect(allowedActions({ id: 'n3', kind: 'task', status: 'FAILED' }, 'RUNNING', executor)).toEqual(['retry']);
+    expect(allowedActions({ id: 'n4', kind: 'task', status: 'RUNNING' }, 'RUNNING', executor)).toEqual([]);
+    expect(allowedActions({ id: 'n5', kind: 'stage', status: 'CREATED' }, 'RUNNING', executor)).toEqual([]);
+  });
+
+  it('offers nothing on an ended pipeline but the retry of a failed task of a FAILED one', () => {
+    expect(allowedActions({ id: 'n1', kind: 'task', status: 'CREATED' }, 'FAILED', executor)).toEqual([]);
+    expect(allowedActions({ id: 'n3', kind: 'task', status: 'FAILED' }, 'FAILED', executor)).toEqual(['retry']);
+    expect(allowedActions({ id: 'n3', kind: 'task', status: 'FAILED' }, 'CANCELED', executor)).toEqual([]);
+    expect(allowedActions({ id: 'n3', kind: 'task', status: 'FAILED' }, 'FAILED', viewer)).toEqual([]);
   });
 });

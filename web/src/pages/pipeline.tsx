@@ -11,8 +11,8 @@ import type { ResultOf } from 'gql.tada';
 import { For, type JSX, Show, createEffect, createResource, createSignal, on, onCleanup } from 'solid-js';
 import { type ApiError, request, subscribe } from '../graphql/client';
 import { createQuery } from '../graphql/query';
-import { type GraphEvent, type NodeState, PipelineGraphStore, type Status, isFinal } from '../pipeline/graph';
-import { type GraphActions, type NodeAction, PipelineStages } from '../pipeline/graph-view';
+import { type GraphEvent, type NodeAction, type NodeState, PipelineGraphStore, type Status, allowedActions, isFinal } from '../pipeline/graph';
+import { type GraphActions, PipelineStages } from '../pipeline/graph-view';
 import {
   approveMutation,
   cancelMutation,
@@ -166,15 +166,12 @@ function LivePipeline(props: { initial: PipelineData }): JSX.Element {
   });
 
   const actions: GraphActions = {
-    allowed: (node: NodeState) => {
-      const allowed: NodeAction[] = [];
-      const mine = todo.latest;
-      if (node.status === 'APPROVAL_PENDING' && mine?.approve.has(node.id)) allowed.push('approve');
-      if (node.status === 'WAITING' && node.kind !== 'stage' && (canExecute() || mine?.start.has(node.id))) allowed.push('start');
-      if (node.kind === 'task' && node.status === 'FAILED' && canExecute()) allowed.push('retry');
-      if (canExecute() && (node.status === 'CREATED' || node.status === 'APPROVAL_PENDING' || node.status === 'WAITING')) allowed.push('defer');
-      return allowed;
-    },
+    allowed: (node: NodeState) =>
+      allowedActions(node, store.state.pipelines[node.pipelineId]?.status, {
+        canExecute: canExecute(),
+        approvable: todo.latest?.approve ?? new Set(),
+        startable: todo.latest?.start ?? new Set(),
+      }),
     run: async (action, node) => {
       setActionError(undefined);
       try {

@@ -5,12 +5,10 @@
 import { A } from '@solidjs/router';
 import { For, type JSX, Show, createSignal } from 'solid-js';
 import { formatTime } from '../ui/time';
-import type { NodeState, PipelineGraphStore } from './graph';
+import type { NodeAction, NodeState, PipelineGraphStore } from './graph';
 import { StatusBadge } from './status';
 import './pipeline.css';
 import { idInPath } from './ids';
-
-export type NodeAction = 'approve' | 'start' | 'retry' | 'defer';
 
 export interface GraphActions {
   /** Which actions the caller may take on the node as it is now (the API decides again). */

@@ -181,6 +181,31 @@ function base(node: NodeShape, kind: NodeKind, pipelineId: string) {
   return { id: node.id, kind, name: node.name, path: node.path, status: node.status, when: node.when, pipelineId };
 }
 
+export type NodeAction = 'approve' | 'start' | 'retry' | 'defer';
+
+/**
+ * The actions to offer on a node, as the API would allow them (it decides again): approve where the
+ * caller's to-do items say it is an approver; start a WAITING manual task or nested pipeline; retry
+ * a FAILED task; defer (skip) what has not started — all while the pipeline runs. Once the pipeline
+ * has ended only a failed task of a FAILED pipeline may run again.
+ */
+export function allowedActions(
+  node: Pick<NodeState, 'id' | 'kind' | 'status'>,
+  pipelineStatus: Status | undefined,
+  caller: { canExecute: boolean; approvable: ReadonlySet<string>; startable: ReadonlySet<string> },
+): NodeAction[] {
+  const retry = node.kind === 'task' && node.status === 'FAILED' && caller.canExecute;
+  if (!pipelineStatus || isFinal(pipelineStatus) || pipelineStatus === 'CANCELING') return retry && pipelineStatus === 'FAILED' ? ['retry'] : [];
+  const allowed: NodeAction[] = [];
+  if (node.status === 'APPROVAL_PENDING' && caller.approvable.has(node.id)) allowed.push('approve');
+  if (node.status === 'WAITING' && node.kind !== 'stage' && (caller.canExecute || caller.startable.has(node.id))) allowed.push('start');
+  if (retry) allowed.push('retry');
+  // A stage not yet reached is left to its items.
+  const notStarted = node.status === 'APPROVAL_PENDING' || node.status === 'WAITING' || (node.status === 'CREATED' && node.kind !== 'stage');
+  if (caller.canExecute && notStarted) allowed.push('defer');
+  return allowed;
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
@@ -211,6 +236,9 @@ export class PipelineGraphStore {
       this.byRawId.set(rawIdOf(node.id), node.id);
       this.byPath.set(`${node.pipelineId} ${node.path}`, node.id);
       for (const job of node.jobs) this.jobNode.set(job.id, node.id);
+      // The API has no field for why a node failed: keep what its event said while it stays failed.
+      const known = this.state.nodes[node.id];
+      if (known?.reason && known.status === node.status) node.reason = known.reason;
       this.setState('nodes', node.id, reconcile(node));
     }
   }
