@@ -129,7 +129,7 @@ export default function PipelineTemplatePage(): JSX.Element {
                   <Show when={template.vcsSource}>{(vcs) => ` · from ${vcs().repository}@${vcs().ref}:${vcs().path}`}</Show>
                 </span>
               </p>
-              <p class="muted">
+              <p class="muted ids">
                 <code>{template.metadata.prn}</code> · SHA-256 <code>{template.sha256Checksum}</code>
               </p>
               <Show when={template.project.viewerPermissions.includes('pipeline:execute')}>

@@ -140,7 +140,7 @@ export default function ReleaseLifecyclePage(): JSX.Element {
                   by {lifecycle.createdBy}
                 </span>
               </p>
-              <p class="muted">
+              <p class="muted ids">
                 <code>{lifecycle.metadata.prn}</code> · SHA-256 <code>{lifecycle.sha256Checksum}</code>
               </p>
               <h2 class="section-title">Stages</h2>

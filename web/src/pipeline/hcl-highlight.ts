@@ -38,5 +38,7 @@ export function highlightHcl(source: string): Segment[][] {
       if (part) lines.at(-1)!.push({ text: part, classes: segment.classes });
     });
   }
+  // A final newline ends the last line; it does not start another.
+  if (lines.length > 1 && lines.at(-1)!.length === 0 && source.endsWith('\n')) lines.pop();
   return lines;
 }
