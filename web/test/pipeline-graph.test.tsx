@@ -111,9 +111,7 @@ describe('the rendered graph', () => {
     expect(within(items[0]!).getByText('Approval pending')).toBeTruthy();
     expect(within(items[0]!).getByText(/Approvals 1 of 2/).textContent).toContain('alice');
     const compile = screen.getByRole('article', { name: 'Task compile' });
-    expect(within(compile).getByRole('link', { name: 'Job of compile, attempt 1: running' }).getAttribute('href')).toBe(
-      `/jobs/${idInPath(gid('Job', uuid(100)))}`,
-    );
+    expect(within(compile).getByRole('link', { name: 'Job: running (compile)' }).getAttribute('href')).toBe(`/jobs/${idInPath(gid('Job', uuid(100)))}`);
   });
 
   it('applies a status event to the node in place: same element, new status', () => {
@@ -153,7 +151,7 @@ describe('the rendered graph', () => {
     expect(store.apply(event('job.created', { jobId: uuid(101), nodeId: uuid(12), attempt: 1, status: 'QUEUED' }, { jobId }))).toBe('applied');
     expect(store.apply(event('job.status_changed', { jobId: uuid(101), nodeId: uuid(12), from: 'QUEUED', status: 'RUNNING' }, { jobId }))).toBe('applied');
     expect(store.state.nodes[gid('PipelineTask', uuid(12))]!.jobs).toEqual([{ id: jobId, status: 'RUNNING', attempt: 1 }]);
-    expect(screen.getByRole('link', { name: 'Job of test, attempt 1: running' })).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Job: running (test)' })).toBeTruthy();
   });
 
   it('updates the pipeline status and its hold reason', () => {

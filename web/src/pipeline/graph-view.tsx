@@ -97,8 +97,9 @@ function Item(props: { store: PipelineGraphStore; nodeId: string; actions: Graph
           <Show when={node().kind === 'task'}>
             <Show when={latestJob()} fallback={<span class="muted">No job yet</span>}>
               {(job) => (
-                <A href={`/jobs/${idInPath(job().id)}`} aria-label={`Job of ${node().name}, attempt ${job().attempt}: ${job().status.toLowerCase()}`}>
-                  {`Job${job().attempt > 1 ? ` (attempt ${job().attempt})` : ''}: ${job().status.toLowerCase()}`}
+                // The name starts with the visible text (so speech input finds it) and says whose job it is.
+                <A href={`/jobs/${idInPath(job().id)}`} aria-label={`${jobText(job())} (${node().name})`}>
+                  {jobText(job())}
                 </A>
               )}
             </Show>
@@ -132,6 +133,8 @@ function Item(props: { store: PipelineGraphStore; nodeId: string; actions: Graph
     </li>
   );
 }
+
+const jobText = (job: { attempt: number; status: string }) => `Job${job.attempt > 1 ? ` (attempt ${job.attempt})` : ''}: ${job.status.toLowerCase()}`;
 
 function Approvals(props: { node: NodeState }): JSX.Element {
   return (
