@@ -63,6 +63,11 @@ export const organizationPermissions = [
   // the owners' alone, as a webhook is a standing export of the organization's activity.
   'webhook:view',
   'webhook:manage',
+  // The organization's plugin registry: every role sees its plugins (templates name them); publishing
+  // (plugins, versions, binaries) is the owners', as a binary published runs on every agent that
+  // takes the organization's jobs.
+  'plugin:view',
+  'plugin:manage',
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 
@@ -231,6 +236,14 @@ function describe(permission: Permission): string {
 export function isAllowed(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget): boolean {
   const { principal } = caller;
   return isAuthenticated(principal) && holds(caller, principal, permission, target);
+}
+
+/**
+ * The organization-level permissions the caller holds in an organization (in organizationPermissions
+ * order), so a client can hide what it may not do; every operation still calls authorize().
+ */
+export function permissionsHeld(caller: Caller, target: OrganizationTarget): OrganizationPermission[] {
+  return organizationPermissions.filter((permission) => isAllowed(caller, permission, target));
 }
 
 /**

@@ -30,6 +30,7 @@ import './modules/releases';
 import './modules/deployment-gates';
 import './modules/webhooks';
 import './modules/notifications';
+import './modules/plugins';
 
 let schema: GraphQLSchema | undefined;
 

@@ -24,6 +24,7 @@ import * as notifications from './authorization-matrix/notifications.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
+import * as plugins from './authorization-matrix/plugins.rows';
 import * as releases from './authorization-matrix/releases.rows';
 import * as restApi from './authorization-matrix/rest-api.rows';
 import * as roles from './authorization-matrix/roles.rows';
@@ -49,6 +50,7 @@ const areas = [
   objects,
   pipelineEvents,
   pipelines,
+  plugins,
   releases,
   restApi,
   roles,

@@ -33,6 +33,7 @@ describe('problemsOf', () => {
   it('names the field a refusal is about and keeps a size refusal whole', () => {
     expect(failureOf(refusal)).toMatchObject({ field: 'hclData', summary: 'hclData: the template has 2 problems:', requestId: 'req-42' });
     expect(failureOf(new ApiError('semanticVersion: "x" is not a semantic version'))).toMatchObject({ field: 'semanticVersion', problems: [] });
+    expect(failureOf(new ApiError('A template named deploy 1.0.0 exists', 'r', 'CONFLICT', 200, 'name'))).toMatchObject({ field: 'name' });
     expect(failureOf(new ApiError('Payload too large: at most 131072 bytes', 'r', 'PAYLOAD_TOO_LARGE', 413))).toMatchObject({ field: 'hclData', problems: [] });
   });
 

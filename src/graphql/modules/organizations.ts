@@ -15,6 +15,7 @@ import {
   organizationsByIds,
   updateOrganization,
 } from '../../domain/organizations/service';
+import { permissionsHeld } from '../../auth/rbac';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -29,6 +30,11 @@ export const OrganizationNode = builder.loadableNode('Organization', {
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     metadata: t.field({ type: ResourceMetadata, resolve: (organization) => ({ ...organization, prn: organizationPrn(organization) }) }),
+    viewerPermissions: t.stringList({
+      description:
+        'The organization-level permissions (`resource:action`) the caller holds here, e.g. agent:manage or infrastructure:operate, so a client can hide actions it may not take. The API enforces them regardless.',
+      resolve: async (organization, _args, context) => permissionsHeld(await context.caller(), { organizationId: organization.id }),
+    }),
   }),
 });
 

@@ -1,8 +1,9 @@
-// Placeholder until this tab is built.
+// Shared agents: they run the jobs of every organization that has none of its own able to; only
+// system administrators see or change them.
 import type { JSX } from 'solid-js';
-import { Empty } from '../ui/states';
+import { SharedAgents } from '../agents/agent-list';
 import type { AdminTabProps } from './props';
 
-export default function Placeholder(_props: AdminTabProps): JSX.Element {
-  return <Empty>Shared agents: being built.</Empty>;
+export default function SharedAgentsTab(_props: AdminTabProps): JSX.Element {
+  return <SharedAgents canManage />;
 }

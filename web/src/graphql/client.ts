@@ -15,6 +15,8 @@ export class ApiError extends Error {
     readonly requestId?: string,
     readonly code?: string,
     readonly status?: number,
+    /** The input at fault (GraphQL's `extensions.field`, problem+json's `field`), to show the message beside it. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -22,7 +24,7 @@ export class ApiError extends Error {
 
 interface GraphQLErrorBody {
   message: string;
-  extensions?: { code?: string; requestId?: string };
+  extensions?: { code?: string; requestId?: string; field?: string };
 }
 
 async function authorizationHeaders(): Promise<Record<string, string>> {
@@ -51,7 +53,7 @@ export async function request<Data, Variables>(document: TadaDocumentNode<Data, 
   const first = body?.errors?.[0];
   if (first) {
     if (first.extensions?.code === 'UNAUTHENTICATED') endSession('expired');
-    throw new ApiError(first.message, first.extensions?.requestId ?? requestId, first.extensions?.code, response.status);
+    throw new ApiError(first.message, first.extensions?.requestId ?? requestId, first.extensions?.code, response.status, first.extensions?.field);
   }
   if (!body?.data) throw new ApiError(`The API answered ${response.status} without data.`, requestId, undefined, response.status);
   return body.data;

@@ -63,6 +63,7 @@ export function failureOf(error: unknown): UploadFailure {
   const apiError = error instanceof ApiError ? error : new ApiError(error instanceof Error ? error.message : String(error));
   if (apiError.code === 'PAYLOAD_TOO_LARGE') return { summary: apiError.message, problems: [], requestId: apiError.requestId, field: 'hclData' };
   const problems = problemsOf(apiError.message);
-  const field = (['hclData', 'name', 'semanticVersion'] as const).find((name) => apiError.message.startsWith(`${name}:`));
+  // The API names the input at fault (extensions.field) and starts its message with it.
+  const field = (['hclData', 'name', 'semanticVersion'] as const).find((name) => apiError.field === name || apiError.message.startsWith(`${name}:`));
   return { summary: summaryOf(apiError.message), problems, requestId: apiError.requestId, field };
 }
