@@ -1,6 +1,7 @@
 // Project.viewerPermissions: what the console uses to hide the actions a member may not take. It
 // follows the caller's role bindings (organization and project level add up), an admin holds them
 // all, and a project the caller cannot see is not found rather than listed with no permissions.
+// Project.templateMaxUploadBytes: the size limit the console checks before uploading HCL.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCaller } from '../../src/auth/caller';
 import { organizationPermissions } from '../../src/auth/rbac';
@@ -22,7 +23,7 @@ async function permissionsOf(as: Identity): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  h = await graphqlHarness();
+  h = await graphqlHarness({ PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE: '4096' });
   people.admin = await h.createUser({ admin: true });
   const admin = await loadCaller(h.db.http, {
     kind: 'user',
@@ -72,5 +73,17 @@ describe('Project.viewerPermissions', () => {
     const result = await h.gql(query, { id: projectId }, { as: people.outsider });
     expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(result.data?.project ?? null).toBeNull();
+  });
+});
+
+describe('Project.templateMaxUploadBytes', () => {
+  it('tells a member the configured template size limit', async () => {
+    const result = await h.gql<{ project: { templateMaxUploadBytes: number } }>(
+      `query($id: ID!) { project(id: $id) { templateMaxUploadBytes } }`,
+      { id: projectId },
+      { as: people.viewer },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.project.templateMaxUploadBytes).toBe(4096);
   });
 });

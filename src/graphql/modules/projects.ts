@@ -39,6 +39,11 @@ export const ProjectNode = builder.loadableNode('Project', {
         "The permissions (`resource:action`) the caller holds in the project (its organization's roles included), as authorization decides them. For clients to hide what the caller may not do: the API enforces it regardless.",
       resolve: async (project, _args, context) => permissionsHeld(await context.caller(), { organizationId: project.organizationId, projectId: project.id }),
     }),
+    templateMaxUploadBytes: t.int({
+      description:
+        'The most bytes a pipeline template or release lifecycle may have (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE), so a client can refuse a larger one before sending it.',
+      resolve: (_project, _args, context) => context.config.server.templateMaxUploadSize,
+    }),
   }),
 });
 
