@@ -446,8 +446,26 @@ stage "deploy" {
 }
 `;
 
+const lifecycleHcl = `
+stage "staging" {
+  deployment {
+    environment = "staging"
+  }
+}
+`;
+
+const shipTemplate = `
+stage "ship" {
+  task "release" {
+    action "exec_command" {
+      command = "echo shipping; sleep 1; echo shipped"
+    }
+  }
+}
+`;
+
 describe.skipIf(!flowPagesLanded)('the whole flow in the browser', () => {
-  it('creates a project and an environment, uploads a template, starts a pipeline, watches it live, approves its gate and reads its log', async () => {
+  it('creates a project and an environment, uploads a template, starts a pipeline, watches it live, approves its gate, reads its log, and cuts a release that deploys', async () => {
     const { me } = await api('{ me { ... on User { id } } }');
     await api('mutation($input: CreateApprovalRuleInput!) { createApprovalRule(input: $input) { approvalRule { id } } }', {
       input: { organizationId, name: 'approvers', approvalsRequired: 1, principals: { userIds: [me.id] } },
@@ -521,6 +539,51 @@ describe.skipIf(!flowPagesLanded)('the whole flow in the browser', () => {
       `select p.status, p.environment_name as environment from pipelines p join projects pr on pr.id = p.project_id where pr.name = 'flow'`,
     );
     expect(rows).toEqual([{ status: 'SUCCEEDED', environment: 'staging' }]);
+
+    // A release: a lifecycle deploying to staging and a template to deploy with, uploaded; the release
+    // cut from the project's Releases tab deploys to staging, seen on its page.
+    const uploadHcl = async (tab: string, button: string, form: string, name: string, hcl: string, save: string, opened: RegExp) => {
+      await navigate(page, '/organizations/e2e/projects/flow');
+      await page.getByRole('tab', { name: tab }).click();
+      await page.getByRole('button', { name: button }).click();
+      const upload = page.getByRole('form', { name: form });
+      await upload.getByLabel('Name').fill(name);
+      await upload.getByLabel('HCL').fill(hcl);
+      await upload.getByRole('button', { name: save }).click();
+      await page.waitForURL(opened);
+    };
+    await uploadHcl(
+      'Release lifecycles',
+      'Upload lifecycle',
+      'Upload a release lifecycle',
+      'to-staging',
+      lifecycleHcl,
+      'Save lifecycle',
+      /\/release-lifecycles\//,
+    );
+    await uploadHcl('Pipeline templates', 'Upload template', 'Upload a pipeline template', 'ship', shipTemplate, 'Save template', /\/pipeline-templates\//);
+    await navigate(page, '/organizations/e2e/projects/flow');
+    await page.getByRole('tab', { name: 'Releases' }).click();
+    await page.getByRole('button', { name: 'Create release' }).click();
+    const release = page.getByRole('form', { name: 'New release' });
+    await release.getByLabel('Version').fill('2.0.0');
+    const choose = async (label: string, text: string) => {
+      const select = release.getByLabel(label);
+      await select.locator('option', { hasText: text }).first().waitFor({ state: 'attached' });
+      await select.selectOption((await select.locator('option', { hasText: text }).first().getAttribute('value'))!);
+    };
+    await choose('Lifecycle', 'to-staging');
+    await choose('Pipeline template', 'ship');
+    await release.getByRole('button', { name: 'Create release' }).click();
+    await page.waitForURL(/\/releases\//);
+    const staging = page.getByRole('listitem', { name: 'Stage staging' });
+    await staging.locator('li', { hasText: 'deployment pipeline' }).getByText('SUCCEEDED').waitFor({ timeout: 90_000 });
+    await page.screenshot({ path: join(screenshots, 'flow-release-light-desktop.png'), fullPage: true });
+    const deployments = await server.database.query<{ count: number }>(
+      `select count(*)::int as count from pipelines p join projects pr on pr.id = p.project_id
+       where pr.name = 'flow' and p.environment_name = 'staging' and p.status = 'SUCCEEDED'`,
+    );
+    expect(deployments.rows[0]!.count).toBe(2);
     expect(failures).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 });
