@@ -29,12 +29,23 @@ let pages: StaticSite;
 let pagesDir: string;
 let browser: Browser;
 let agent: AgentProcess | undefined;
-let adminToken: string;
+let adminToken: string | undefined;
+let adminTokenAt = 0;
 let organizationId: string;
 let projectId: string;
 const viewer = { username: 'vera', email: 'vera@phobos.test', password: 'viewer-password-for-tests' };
 
-async function api(query: string, variables: Record<string, unknown> = {}, token = adminToken): Promise<Answer> {
+/** The administrator's access token for setting things up over GraphQL, taken again before it expires (5 minutes). */
+async function adminAccess(): Promise<string> {
+  if (adminToken !== undefined && Date.now() - adminTokenAt < 4 * 60_000) return adminToken;
+  const fresh = (await signInWithPassword(server, server.admin.email, server.admin.password)).access_token;
+  adminToken = fresh;
+  adminTokenAt = Date.now();
+  return fresh;
+}
+
+async function api(query: string, variables: Record<string, unknown> = {}): Promise<Answer> {
+  const token = await adminAccess();
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -114,7 +125,6 @@ beforeAll(async () => {
   rmSync(screenshots, { recursive: true, force: true });
   mkdirSync(screenshots, { recursive: true });
 
-  adminToken = (await signInWithPassword(server, server.admin.email, server.admin.password)).access_token;
   organizationId = (await api('mutation { createOrganization(input: { name: "e2e", description: "The browser suite" }) { organization { id } } }'))
     .createOrganization.organization.id;
   projectId = (
