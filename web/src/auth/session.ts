@@ -142,6 +142,9 @@ export async function accessToken(): Promise<string | undefined> {
 
 /** The API refused the token (expired, revoked, signed out elsewhere): back to the sign-in page. */
 export function endSession(why: SignedOutReason): void {
+  // A request refused after the session already ended (one still in flight when the user signed
+  // out) changes nothing: the reason the user is reading stays on screen.
+  if (why === 'expired' && tokens() === undefined) return;
   clearTimeout(refreshTimer);
   // Together: the sign-in page mounts as the tokens go, and must already see why (with no reason it
   // would go straight to the provider, and the user would never read that the session ended).
