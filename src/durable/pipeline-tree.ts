@@ -1,5 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type FinishJobInput, finishJobTransition, type JobInTree, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
+import {
+  applyJobReports,
+  type FinishJobInput,
+  finishJobTransition,
+  type JobInTree,
+  type JobReport,
+  type JobReportsApplied,
+  type JobTransition,
+  markJobRunningTransition,
+} from '../domain/jobs/service';
 import type { WorkerEnv } from '../env';
 import { AppError, type ErrorCode } from '../errors';
 import { configFor, databaseFor } from '../runtime';
@@ -40,6 +49,12 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
   jobEnded(database: string, job: Required<JobInTree>, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
     return this.#inTurn(job.rootPipelineId, () => finishJobTransition(databaseFor(config).http, config, job, input));
+  }
+
+  /** An agent queue's write-behind: many jobs' starts and ends in this tree, one transition. */
+  jobsReported(database: string, rootPipelineId: string, reports: JobReport[]): Promise<TransitionOutcome<JobReportsApplied>> {
+    const config = this.#config(database);
+    return this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports));
   }
 
   /**

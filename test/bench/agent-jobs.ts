@@ -561,7 +561,9 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
               inFlight -= 1;
               finished += 1;
               if (finished === backlog) resolvePromise();
-              else ready(concurrency - inFlight);
+              // A queue releases a lease when it records the job's end, before the answer gets
+              // here, and may push the next job sooner than this count knows: never below 0.
+              else ready(Math.max(0, concurrency - inFlight));
             }, reject);
           }
         };

@@ -199,6 +199,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     expect(first).toBeDefined();
     const [firstJob] = await jobsOf(pipelineId);
     expect(first!.jobId).toBe(firstJob!.id);
+    // The queue leased it from its own storage; Postgres hears of the lease right after (write-behind).
+    await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'PENDING', agent_id: agent.id, session_id: session.sessionId, lease_count: 1 });
     // The claim is in the outbox as any job change is, for live viewers.
     expect(await statusEvents(first!.jobId)).toEqual([['QUEUED', 'PENDING']]);
@@ -212,7 +214,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const [second] = await client.claim(session.sessionId, 1, 10);
     expect(second!.jobId).not.toBe(first!.jobId);
     await runJob(client, second!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    // The finish was recorded by the queue and answered; the engine hears of it right after.
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
     expect((await jobsOf(pipelineId)).map((job) => job.status)).toEqual(['FINISHED', 'FINISHED']);
     // Finished leases are released.
     expect((await queueOf(h, agent.id).stub.state()).leases).toEqual([]);
@@ -236,7 +239,7 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const [job] = await jobsOf(pipelineId);
     expect(pushed.jobs[0]!.jobId).toBe(job!.id);
     await runJob(client, pushed.jobs[0]!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
     socket.close(1000, 'done');
     expect(agent.id).toBe(session.agentId);
   });
@@ -266,7 +269,7 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     // A canceled job cannot be marked running again; the executor reports its end.
     expect((await client.job('POST', agentPaths.running(lease.jobId), lease)).status).toBe(409);
     expect((await client.job('POST', agentPaths.finish(lease.jobId), lease, { status: 'CANCELED' })).status).toBe(200);
-    expect(await pipelineStatus(pipelineId)).toBe('CANCELED');
+    await waitFor('the pipeline to be canceled', async () => (await pipelineStatus(pipelineId)) === 'CANCELED');
     socket.close(1000, 'done');
   });
 });
@@ -420,6 +423,8 @@ describe('leases', () => {
     expect(new Set(leased).size).toBe(5);
     const jobIds = (await Promise.all(pipelines.map(jobsOf))).map((jobs) => jobs[0]!.id);
     expect(leased.sort()).toEqual(jobIds.sort());
+    // Postgres hears of the leases right after they are handed out (write-behind).
+    for (const pipelineId of pipelines) await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     for (const pipelineId of pipelines) expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
   });
 
@@ -507,6 +512,7 @@ describe('the sweep', () => {
     const { agent, client, session } = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
     const pipelineId = await startPipeline([['reset']]);
     const [lease] = await client.claim(session.sessionId, 1, 0);
+    await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     const { stub } = queueOf(h, agent.id);
     await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
       state.storage.sql.exec('delete from leases');
@@ -530,6 +536,6 @@ describe('the sweep', () => {
     const [moved] = await other.client.claim(other.session.sessionId, 1, 0);
     expect(moved!.jobId).toBe(lease!.jobId);
     await runJob(other.client, moved!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
   });
 });

@@ -42,6 +42,7 @@ const eventsAndBump = (moved: string) =>
 export type GrantedJob = {
   id: string;
   project_id: string;
+  root_pipeline_id: string;
   lease_count: number;
   max_duration_seconds: number;
 };
@@ -60,7 +61,8 @@ export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], hol
         returning id, organization_id, project_id, pipeline_id, node_id, status, 'QUEUED'::text as previous_status, lease_count, max_duration_seconds
       ),
       ${eventsAndBump('claimed')}
-      select id, project_id, lease_count, max_duration_seconds from claimed`),
+      select c.id, c.project_id, p.root_pipeline_id, c.lease_count, c.max_duration_seconds
+      from claimed c join pipelines p on p.id = c.pipeline_id`),
   ]);
   return granted.rows;
 }
