@@ -76,6 +76,12 @@ const retryMs = 5_000;
 /** A write-behind that failed (the database unreachable) is tried again this soon. */
 const flushRetryMs = 2_000;
 
+/** How long a write-behind round waits for more reports before it starts (Postgres hears of a job this much later). */
+const flushGatherMs = 20;
+
+/** How long the queue remembers a job that ended, refusing to queue it again (a dispatch that read it before its end). */
+const doneMemoryMs = 10 * 60_000;
+
 /** Reports written per flush round, and trees written at once. */
 const flushBatch = 200;
 const flushTrees = 16;
@@ -130,7 +136,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         job_id text primary key, lease_id text not null, session_id text not null, granted integer not null default 0,
         root_id text, project_id text, max_duration_seconds integer, running_at integer, running_flushed integer not null default 0,
         ended text, ended_at integer, logged integer not null default 0
-      );`);
+      );
+      create table if not exists done (job_id text primary key, at integer not null);`);
     // Queues created before jobs carried their maximum duration here.
     const queuedColumns = this.sql.exec<{ name: string }>('pragma table_info(queued)').toArray();
     if (!queuedColumns.some((column) => column.name === 'max_duration_seconds')) this.sql.exec('alter table queued add column max_duration_seconds integer');
@@ -146,6 +153,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     for (const job of jobs) {
       const jobId = typeof job === 'string' ? job : job.jobId;
       const maxDuration = typeof job === 'string' ? null : job.maxDurationSeconds;
+      // A job that ended here lately is not taken again from a dispatch that read it before its end.
+      if (this.sql.exec('select 1 from done where job_id = ?', jobId).toArray().length > 0) continue;
       if (maxDuration !== null) this.sql.exec('update queued set max_duration_seconds = ? where job_id = ?', maxDuration, jobId);
       const cursor = this.sql.exec(
         `insert into queued (job_id, enqueued_at, max_duration_seconds) select ?, ?, ?
@@ -544,6 +553,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     this.flushRun ??= (async () => {
       try {
         while (this.flushAgain) {
+          // A moment for more reports to arrive: under load, a round writes many at once.
+          await new Promise((resolve) => setTimeout(resolve, flushGatherMs));
           this.flushAgain = false;
           if (await this.flushOnce()) this.flushAgain = true;
         }
@@ -594,6 +605,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       for (const row of flows) {
         if (row.ended !== null) {
           this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+          this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
           if (row.logged) ended.push(row.job_id);
         } else this.sql.exec('update flow set running_flushed = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
       }
@@ -636,6 +648,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       );
     }
     if (ended.length > 0) this.ctx.waitUntil(this.completeLogs(ended));
+    this.sql.exec('delete from done where at < ?', Date.now() - doneMemoryMs);
     if (failure !== undefined) throw failure;
     return rows.length === flushBatch;
   }
