@@ -95,10 +95,16 @@ const stale: JobReportOutcome = {
 };
 
 /**
- * One per agent (`idFromName(agentId)`): the authority for who holds a job right now. Its SQLite
- * storage keeps the jobs queued for the agent and the live leases; Postgres follows by conditional
- * updates (a lease is granted only if the job is still QUEUED and routed here, so a job canceled or
- * re-routed meanwhile is dropped, never handed out).
+ * One per agent (`idFromName(agentId)`): the authority for who holds a job right now, and the record
+ * of the job path while Postgres catches up. Its SQLite storage keeps the jobs queued for the agent,
+ * the live leases, and each lease's flow: whether Postgres has heard of the grant, and the job's
+ * start and end as the executor reported them. A lease is handed out from here alone (for a job
+ * whose maximum duration the dispatch passed along); a start or end is recorded and answered at
+ * once, the end releasing the lease. A write-behind (`flush`) then moves Postgres on by conditional
+ * updates (the grant only if the job is still QUEUED and routed here: a lease Postgres refuses, the
+ * job canceled or re-routed meanwhile, is taken back and the agent told to stop) and applies every
+ * tree's reports as one engine transition. While the database is down the reports wait here and the
+ * alarm retries; the sweep leaves a job the queue is still reporting alone.
  *
  * Agents wait in two ways. A WebSocket accepted with the hibernation API (an idle agent costs
  * nothing; its session and free capacity ride in the socket's attachment): an enqueue pushes leases

@@ -24,7 +24,8 @@ export type TransitionOutcome<T> = { ok: true; value: T } | { ok: false; refusal
 
 /**
  * One per shard of pipeline trees (`pipelineTreeShard`, by the root pipeline's id): runs each tree's
- * job transitions one after another, the trees of a shard side by side. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
+ * job transitions one after another (reports from a token minted before agent queues recorded them,
+ * and the agent queues' write-behind when several trees written together lost a race), the trees of a shard side by side. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
  * jobs of one stage ending at once would each load the same state, one would commit, and the rest
  * would lose the race and start over — with ten agents finishing together, most of the work thrown
  * away and some transitions giving up with CONFLICT. Queued here, each loads the state the one
