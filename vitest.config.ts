@@ -1,4 +1,5 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import solid from 'vite-plugin-solid';
 import { defineConfig } from 'vitest/config';
 // With an extension, which Vite's config loader asks for; `.js` resolves to the .ts source.
 import { databaseVariablesFor } from './src/db/connection-string.js';
@@ -56,6 +57,12 @@ export default defineConfig({
           }),
         ],
         test: { name: 'workers', include: ['test/worker/**/*.test.ts'] },
+      },
+      {
+        // The console's components in jsdom, compiled as the build compiles them.
+        plugins: [solid()],
+        resolve: { conditions: ['development', 'browser'] },
+        test: { name: 'web', include: ['web/test/**/*.test.tsx'], environment: 'jsdom', setupFiles: ['web/test/setup.ts'] },
       },
     ],
   },

@@ -8,7 +8,10 @@
 // built (unified), migrations applied to PHOBOS_DB_* (unless PHOBOS_DB_AUTO_MIGRATE_ENABLED=false:
 // then a separate job runs `npm run migrate` first), secrets uploaded with `wrangler secret bulk`
 // from standard input, and only then `wrangler deploy` — so the new version never takes traffic on
-// an older schema. Needs CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) for wrangler, except dry runs.
+// an older schema. With a HYPERDRIVE binding in the target's wrangler configuration, the Worker
+// connects through it and gets none of the PHOBOS_DB_* connection variables (deploy/database.ts);
+// migrations still run by URL from them. Needs CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) for
+// wrangler, except dry runs.
 import { parseArgs } from 'node:util';
 import { type DeployOptions, deploy } from './deploy/deploy';
 import { parseTarget } from './deploy/targets';

@@ -108,6 +108,7 @@ await runTool(async () => {
         proxyUrl: bridge.url,
         admin: { email: adminEmail, password: adminPassword },
         keyEncryptionKey,
+        httpPort: config.server.httpPort,
       }),
     );
 

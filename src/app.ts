@@ -34,7 +34,9 @@ import { webhookApprovalRoutes } from './routes/webhook-approvals';
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext());
-  app.use('*', secureHeaders());
+  // Defaults for every response; a route that sets one of these headers itself (the sign-in page's
+  // Referrer-Policy) keeps its own.
+  app.use('*', secureHeaders({ overwrite: false }));
   // Preflights are answered here, before authentication and rate limiting.
   app.use('*', cors());
   // GET /healthz, /readyz: never authenticated, never rate limited.

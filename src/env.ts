@@ -11,6 +11,11 @@ export interface Bindings {
   PROJECT_EVENT_HUB: DurableObjectNamespace<ProjectEventHub>;
   PIPELINE_TREE: DurableObjectNamespace<PipelineTree>;
   OBJECTS: R2Bucket;
+  /**
+   * A Hyperdrive configuration in front of PostgreSQL (commented out in wrangler.toml): when bound,
+   * the Worker's queries go through it and PHOBOS_DB_HOST … PHOBOS_DB_PASSWORD are not read.
+   */
+  HYPERDRIVE?: Hyperdrive;
   /** Present in the unified build only; the `noui` environment serves the API alone. */
   ASSETS?: Fetcher;
 }

@@ -4,15 +4,19 @@
 import { ConfigError, loadConfig, type PhobosConfig } from './config/load';
 import { createDatabase, type Database } from './db/client';
 import { connectionStringFor } from './db/connection-string';
+import type { HyperdriveBinding } from './db/hyperdrive';
 import { variablesOf, type WorkerEnv } from './env';
 
 const configs = new WeakMap<object, PhobosConfig | ConfigError>();
+/** The Hyperdrive binding of the environment a configuration was read from, when it has one. */
+const hyperdrives = new WeakMap<PhobosConfig, HyperdriveBinding>();
 
 export function configFor(env: WorkerEnv): PhobosConfig {
   let entry = configs.get(env);
   if (!entry) {
     try {
       entry = loadConfig(variablesOf(env));
+      if (env.HYPERDRIVE) hyperdrives.set(entry, env.HYPERDRIVE);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       entry = error;
@@ -24,16 +28,24 @@ export function configFor(env: WorkerEnv): PhobosConfig {
 }
 
 export function isDatabaseConfigured(config: PhobosConfig): boolean {
-  return config.database.host !== undefined;
+  return hyperdrives.has(config) || config.database.host !== undefined;
 }
 
 const databases = new WeakMap<PhobosConfig, Database>();
 
-/** The isolate's database handle for this configuration (HTTP queries hold no connection). */
+/**
+ * The isolate's database handle for this configuration: through the environment's Hyperdrive binding
+ * when it has one (PHOBOS_DB_HOST … PHOBOS_DB_PASSWORD and PHOBOS_DB_PROXY_URL are then not read;
+ * connections belong to the request, see db/hyperdrive.ts), else over Neon's HTTP endpoint (HTTP
+ * queries hold no connection).
+ */
 export function databaseFor(config: PhobosConfig): Database {
   let database = databases.get(config);
   if (!database) {
-    database = createDatabase({ connectionString: connectionStringFor(config.database), proxyUrl: config.database.proxyUrl, traced: config.otel.enabled });
+    const hyperdrive = hyperdrives.get(config);
+    database = hyperdrive
+      ? createDatabase({ hyperdrive, traced: config.otel.enabled })
+      : createDatabase({ connectionString: connectionStringFor(config.database), proxyUrl: config.database.proxyUrl, traced: config.otel.enabled });
     databases.set(config, database);
   }
   return database;

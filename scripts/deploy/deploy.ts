@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Environment } from '../../src/config/load';
 import { connectionStringFor } from '../../src/db/connection-string';
 import { loadNodeEnvironment } from '../local-stack/environment';
+import { declaresHyperdrive, withoutConnectionVariables } from './database';
 import { runMigrations } from '../local-stack/migrations';
 import { dryRunPages, dryRunWorker, projectRoot, wranglerBin } from './dry-run';
 import type { DeployTarget } from './targets';
@@ -26,6 +27,8 @@ export interface DeploySeams {
   migrate?: (connectionString: string) => Promise<void>;
   buildConsole?: () => Promise<void>;
   log?: (line: string) => void;
+  /** Whether a wrangler configuration (a path) binds Hyperdrive as HYPERDRIVE; read from the file by default. */
+  hyperdrive?: (configPath: string) => boolean;
 }
 
 const runWrangler: WranglerRunner = (args, stdin) =>
@@ -77,16 +80,22 @@ export async function deploy(options: DeployOptions, seams: DeploySeams = {}): P
       if ((await wrangler(['pages', 'deploy', 'web/dist', '--project-name', projectName])) !== 0) return false;
       continue;
     }
-    if (!config.database.host)
-      throw new Error('A Worker deploy needs PHOBOS_DB_HOST (and the other PHOBOS_DB_* variables): the embedded server is for the local stack only');
+    const configFile = workerConfigs[target];
+    const hyperdrive = (seams.hyperdrive ?? declaresHyperdrive)(join(projectRoot, configFile));
+    if (!config.database.host && (!hyperdrive || config.database.autoMigrateEnabled))
+      throw new Error(
+        hyperdrive
+          ? `${configFile} binds HYPERDRIVE, but migrations are applied by URL: set PHOBOS_DB_HOST (and the other PHOBOS_DB_* variables), or PHOBOS_DB_AUTO_MIGRATE_ENABLED=false and run \`npm run migrate\` separately`
+          : 'A Worker deploy needs PHOBOS_DB_HOST (and the other PHOBOS_DB_* variables), or a HYPERDRIVE binding: the embedded server is for the local stack only',
+      );
     if (config.database.autoMigrateEnabled) {
       log('[deploy] applying migrations before the new version takes traffic');
       await (seams.migrate ?? migrate)(connectionStringFor(config.database));
     } else {
       log('[deploy] PHOBOS_DB_AUTO_MIGRATE_ENABLED=false: migrations are left to a separate `npm run migrate` job, which must run first');
     }
-    const { secrets, vars } = workerVariables(env);
-    const configFile = workerConfigs[target];
+    if (hyperdrive) log(`[deploy] ${configFile} binds HYPERDRIVE: the Worker connects through it, and PHOBOS_DB_HOST … PHOBOS_DB_PASSWORD are not sent to it`);
+    const { secrets, vars } = hyperdrive ? withoutConnectionVariables(workerVariables(env)) : workerVariables(env);
     if (Object.keys(secrets).length > 0) {
       log(`[deploy] uploading ${Object.keys(secrets).length} secret(s): ${Object.keys(secrets).join(', ')}`);
       if ((await wrangler(['secret', 'bulk', '-c', configFile], JSON.stringify(secrets))) !== 0) return false;

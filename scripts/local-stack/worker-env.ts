@@ -12,6 +12,8 @@ export interface LocalStackValues {
   proxyUrl: string;
   admin: { email: string; password: string };
   keyEncryptionKey: string;
+  /** The port the Worker listens on: the API URL's, unless PHOBOS_API_URL says otherwise. */
+  httpPort: number;
 }
 
 export function workerEnvironment(env: Environment, local: LocalStackValues): Record<string, string> {
@@ -26,6 +28,9 @@ export function workerEnvironment(env: Environment, local: LocalStackValues): Re
     PHOBOS_ADMIN_USER_PASSWORD: local.admin.password,
     PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY: local.keyEncryptionKey,
   });
+  // The console's sign-in redirect and the tokens' issuer are made from the API URL, so on another
+  // port (PHOBOS_HTTP_SERVER_PORT) the default http://localhost:9000 would send the browser away.
+  out.PHOBOS_API_URL ??= `http://localhost:${local.httpPort}`;
   return out;
 }
 

@@ -15,7 +15,9 @@ import { signingFor } from '../auth/signing';
 import { jobs, organizations, pipelines, projects } from '../db/schema';
 import { leaseTimings } from '../domain/agents/leases';
 import { mintTemplateJwts } from '../domain/jobs/template-jwts';
-import type { TemplateJwt } from '../domain/templates/model';
+import type { TemplateJwt, TemplatePlugin, TemplatePluginRequirement } from '../domain/templates/model';
+import { resolvePluginRequirements } from '../domain/plugins/resolve';
+import { objectStoreFor } from '../platform/object-store/select';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
 import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
@@ -200,6 +202,15 @@ async function tokenJob(c: Context<AppEnv>, options: { allowStale?: boolean } = 
   return { ...job, leaseId: claims.leaseId, current };
 }
 
+const platformWord = /^[a-z0-9][a-z0-9_]{0,31}$/;
+
+/** The executor's `?os=&arch=`, when it gave both well-formed. */
+function executorPlatform(c: Context<AppEnv>): { os: string; arch: string } | null {
+  const os = c.req.query('os');
+  const arch = c.req.query('arch');
+  return os && arch && platformWord.test(os) && platformWord.test(arch) ? { os, arch } : null;
+}
+
 agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
   const job = await tokenJob(c);
   const config = c.get('config');
@@ -212,6 +223,8 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
       environmentName: pipelines.environmentName,
       // Only the template's jwt blocks, not the whole compiled template.
       templateJwts: sql<TemplateJwt[] | null>`${pipelines.template}->'jwts'`,
+      templatePluginRequirements: sql<TemplatePluginRequirement[] | null>`${pipelines.template}->'pluginRequirements'`,
+      templatePlugins: sql<TemplatePlugin[] | null>`${pipelines.template}->'plugins'`,
       organizationName: organizations.name,
       projectName: projects.name,
     })
@@ -238,6 +251,19 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     environmentName: row.environmentName,
     maxDurationSeconds: row.job.maxDurationSeconds,
   });
+  const plugins = await resolvePluginRequirements(
+    {
+      db: db(c),
+      store: objectStoreFor(c.env, config),
+      apiUrl: config.server.apiUrl,
+      organizationId: row.job.organizationId,
+      organizationName: row.organizationName,
+      platform: executorPlatform(c),
+      variables: { ...row.variables, ...sensitive },
+    },
+    row.templatePluginRequirements ?? [],
+    row.templatePlugins ?? [],
+  );
   const inputs: JobInputs = {
     jobId: row.job.id,
     pipelineId: row.job.pipelineId,
@@ -251,6 +277,7 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     volumes: [],
     jwts,
     sensitiveValues: [...new Set([...sensitiveValues, ...Object.values(jwts)])],
+    ...(plugins.length > 0 ? { plugins } : {}),
   };
   return c.json(inputs);
 });

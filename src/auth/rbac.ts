@@ -63,6 +63,11 @@ export const organizationPermissions = [
   // the owners' alone, as a webhook is a standing export of the organization's activity.
   'webhook:view',
   'webhook:manage',
+  // The organization's plugin registry: every role sees its plugins (templates name them); publishing
+  // (plugins, versions, binaries) is the owners', as a binary published runs on every agent that
+  // takes the organization's jobs.
+  'plugin:view',
+  'plugin:manage',
 ] as const;
 export type OrganizationPermission = (typeof organizationPermissions)[number];
 
@@ -231,6 +236,16 @@ function describe(permission: Permission): string {
 export function isAllowed(caller: Caller, permission: OrganizationPermission, target: OrganizationTarget): boolean {
   const { principal } = caller;
   return isAuthenticated(principal) && holds(caller, principal, permission, target);
+}
+
+/**
+ * Every organization permission the caller holds on an organization or one project in it, exactly
+ * as authorize() decides (a target the caller cannot see grants nothing): what a client may offer,
+ * so the console hides the actions the caller may not take (the API refuses them regardless).
+ */
+export function permissionsHeld(caller: Caller, target: OrganizationTarget): OrganizationPermission[] {
+  if (!isAllowed(caller, target.projectId ? 'project:view' : 'organization:view', target)) return [];
+  return organizationPermissions.filter((permission) => isAllowed(caller, permission, target));
 }
 
 /**

@@ -3,7 +3,7 @@
 // revokes the whole session, unless the second presentation comes within refreshReuseGraceMs of
 // the first (then it gets the same successor). A user holds at most
 // PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER live sessions; opening one more revokes the oldest.
-import { and, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { refreshTokens, userSessions, users, type User } from '../db/schema';
@@ -11,6 +11,8 @@ import { base64urlEncode, utf8Encode } from '../platform/encoding';
 import { authorize, type Caller } from './rbac';
 import { randomSecret, sha256Hex } from './secrets';
 import { advisoryLock } from '../db/advisory-lock';
+import { wellFormedIds } from '../domain/ids';
+import { notFound } from '../errors';
 
 export interface IssuedSession {
   sessionId: string;
@@ -198,4 +200,76 @@ export function createSessionService(db: HttpDatabase, settings: PhobosConfig['u
       return rows.length;
     },
   };
+}
+
+/** A sign-in session as its user sees it (never a token). */
+export interface SessionView {
+  id: string;
+  clientId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  /** When its refresh token last rotated (a client refreshes while it is in use). */
+  lastRefreshedAt: Date;
+  revokedAt: Date | null;
+  /** The session the request's access token belongs to. */
+  current: boolean;
+}
+
+// Sessions belong to no organization: a credential narrowed to one may not list or end them.
+const ownSessions = { organizationScope: null } as const;
+
+function selectSessionViews(db: HttpDatabase) {
+  return db
+    .select({
+      id: userSessions.id,
+      userId: userSessions.userId,
+      clientId: userSessions.clientId,
+      createdAt: userSessions.createdAt,
+      expiresAt: userSessions.expiresAt,
+      revokedAt: userSessions.revokedAt,
+      lastRefreshedAt: sql<Date>`(select max(${refreshTokens.createdAt}) from ${refreshTokens} where ${refreshTokens.sessionId} = ${userSessions.id})`.mapWith(
+        userSessions.createdAt,
+      ),
+    })
+    .from(userSessions);
+}
+
+function toSessionView(caller: Caller, row: Awaited<ReturnType<ReturnType<typeof selectSessionViews>['execute']>>[number]): SessionView {
+  const current = caller.principal.kind === 'user' && caller.principal.sessionId === row.id;
+  return {
+    id: row.id,
+    clientId: row.clientId,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    lastRefreshedAt: row.lastRefreshedAt ?? row.createdAt,
+    revokedAt: row.revokedAt,
+    current,
+  };
+}
+
+/** The caller's live sessions (not ended, not expired), newest first. */
+export async function listOwnSessions(db: HttpDatabase, caller: Caller): Promise<SessionView[]> {
+  const { userId } = authorize(caller, 'session:manage', { owner: 'caller', ...ownSessions });
+  const rows = await selectSessionViews(db)
+    .where(and(eq(userSessions.userId, userId), isNull(userSessions.revokedAt), gt(userSessions.expiresAt, new Date())))
+    .orderBy(desc(userSessions.createdAt), desc(userSessions.id));
+  return rows.map((row) => toSessionView(caller, row));
+}
+
+/**
+ * Ends one session: its refresh token stops working at once (access tokens it issued live out their
+ * few minutes). Someone else's session is not found (a system admin's excepted, as for every
+ * credential). Ending an ended session changes nothing.
+ */
+export async function revokeOwnSession(db: HttpDatabase, caller: Caller, sessionId: string): Promise<SessionView> {
+  const [id] = wellFormedIds([sessionId]);
+  const [row] = id ? await selectSessionViews(db).where(eq(userSessions.id, id)) : [];
+  if (!row) throw notFound('Session');
+  authorize(caller, 'session:manage', { owner: { userId: row.userId }, ...ownSessions }, 'Session');
+  const [revoked] = await db
+    .update(userSessions)
+    .set({ revokedAt: new Date(), revokedReason: 'revoked_by_user' })
+    .where(and(eq(userSessions.id, row.id), isNull(userSessions.revokedAt)))
+    .returning({ revokedAt: userSessions.revokedAt });
+  return toSessionView(caller, { ...row, revokedAt: revoked?.revokedAt ?? row.revokedAt });
 }

@@ -79,7 +79,8 @@ export const configDeclaration = {
     name: database.variable('PHOBOS_DB_NAME', k.nonEmptyText, { description: 'Name of the PostgreSQL database.' }),
     password: database.variable('PHOBOS_DB_PASSWORD', k.text, { description: 'The password for the PostgreSQL database.', secret: true }),
     host: database.variable('PHOBOS_DB_HOST', k.nonEmptyText, {
-      description: 'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server.',
+      description:
+        'Host address for the database. Unset: `npm start` runs the embedded PostgreSQL server. A Worker with a `HYPERDRIVE` binding reads neither this nor the other connection variables (`npm run deploy` still migrates by them).',
     }),
     port: database.variable('PHOBOS_DB_PORT', k.port, { description: 'Port number for the database.', default: '5432' }),
     sslMode: database.variable('PHOBOS_DB_SSL_MODE', k.oneOf(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']), {
@@ -87,7 +88,8 @@ export const configDeclaration = {
       default: 'prefer',
     }),
     maxConnections: database.variable('PHOBOS_DB_MAX_CONNECTIONS', k.integer(1, 1000), {
-      description: 'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request uses at most one).',
+      description:
+        'Maximum number of database connections held by the Node-side tools and the local bridge (a Worker request holds none over Neon HTTP, at most five through Hyperdrive).',
       default: '10',
     }),
     autoMigrateEnabled: database.variable('PHOBOS_DB_AUTO_MIGRATE_ENABLED', k.boolean, {
@@ -96,7 +98,7 @@ export const configDeclaration = {
     }),
     proxyUrl: database.variable('PHOBOS_DB_PROXY_URL', k.url, {
       description:
-        'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon.',
+        'Neon-compatible proxy (WebSocket + HTTP `/sql`) in front of PostgreSQL. `npm start` sets it to its local bridge; unset in production on Neon, and not read with a `HYPERDRIVE` binding.',
       edge: true,
     }),
   },

@@ -1,18 +1,23 @@
-// The Worker's only path to Postgres: @neondatabase/serverless over Neon's HTTP query endpoint (no
-// connection handshake per request, no connection held). Writes that must be atomic go as one
+// The Worker's path to Postgres without a Hyperdrive binding (with one: hyperdrive.ts, behind the same
+// interface): @neondatabase/serverless over Neon's HTTP query endpoint (no connection handshake per
+// request, no connection held). Writes that must be atomic go as one
 // `db.batch([...])`, which runs as one transaction; conditional statements (`insert … select … where`,
 // `update … where version = …`) keep the decisions inside it. (The driver's WebSocket Pool would give
 // interactive transactions; nothing needs one yet, and a socket cannot outlive its request.)
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
 import { fetchWithQuerySpan } from '../platform/tracing/database-queries';
+import { createHyperdriveDatabase, type HyperdriveDatabaseOptions } from './hyperdrive';
 import * as schema from './schema';
 
 type Schema = typeof schema;
 export type HttpDatabase = NeonHttpDatabase<Schema>;
 
 export interface Database {
-  /** Stateless queries over HTTP; `db.batch([...])` runs several statements as one transaction. */
+  /**
+   * Queries over Neon's HTTP endpoint, or over a Hyperdrive binding's connections; on both,
+   * `db.batch([...])` runs several statements as one transaction.
+   */
   http: HttpDatabase;
 }
 
@@ -42,7 +47,8 @@ export interface DatabaseOptions {
   traced?: boolean;
 }
 
-export function createDatabase(options: DatabaseOptions): Database {
+export function createDatabase(options: DatabaseOptions | HyperdriveDatabaseOptions): Database {
+  if ('hyperdrive' in options) return { http: createHyperdriveDatabase(options) };
   useProxy(options.proxyUrl);
   if (options.traced) traceQueries();
   // The HTTP client holds no connection, so one handle serves every request of an isolate.

@@ -11,6 +11,7 @@ import {
 } from '../domain/jobs/service';
 import type { WorkerEnv } from '../env';
 import { AppError, type ErrorCode } from '../errors';
+import { inDatabaseScope } from '../db/hyperdrive';
 import { configFor, databaseFor } from '../runtime';
 
 /** An AppError as it crosses the RPC boundary (RPC keeps an error's message, not its class or fields). */
@@ -42,21 +43,25 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
 
   #envs = new Map<string, WorkerEnv>();
 
+  // Each call is a database connection scope (with a Hyperdrive binding, a transition's reads and its
+  // commit share the call's connections instead of opening one each).
   jobRunning(database: string, job: Required<JobInTree>): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(job.rootPipelineId, () => markJobRunningTransition(databaseFor(config).http, config, job));
+    return inDatabaseScope(this.#waitUntil, () => this.#inTurn(job.rootPipelineId, () => markJobRunningTransition(databaseFor(config).http, config, job)));
   }
 
   jobEnded(database: string, job: Required<JobInTree>, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
-    return this.#inTurn(job.rootPipelineId, () => finishJobTransition(databaseFor(config).http, config, job, input));
+    return inDatabaseScope(this.#waitUntil, () => this.#inTurn(job.rootPipelineId, () => finishJobTransition(databaseFor(config).http, config, job, input)));
   }
 
   /** An agent queue's write-behind: many jobs' starts and ends in this tree, one transition. */
   jobsReported(database: string, rootPipelineId: string, reports: JobReport[]): Promise<TransitionOutcome<JobReportsApplied>> {
     const config = this.#config(database);
-    return this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports));
+    return inDatabaseScope(this.#waitUntil, () => this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports)));
   }
+
+  #waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);
 
   /**
    * The configuration with the caller's database, as the agent queues take it (domain/agents/queues.ts):

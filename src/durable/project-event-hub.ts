@@ -5,6 +5,7 @@ import { publishThrough } from '../domain/pipelines/publish';
 import { runDueAttempts } from '../domain/pipelines/sweep';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
+import { inDatabaseScope } from '../db/hyperdrive';
 import { configFor, databaseFor } from '../runtime';
 
 /** An outbox row as the hub fans it out (the wire form: numbers and strings only). */
@@ -152,7 +153,15 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
   }
 
   /** Runs the project's due gate attempts, publishes what they wrote, and sets the next wake. */
-  override async alarm(): Promise<void> {
+  override alarm(): Promise<void> {
+    // One database connection scope for the run (with a Hyperdrive binding: closed when it ends).
+    return inDatabaseScope(
+      (promise) => this.ctx.waitUntil(promise),
+      () => this.runDueAttempts(),
+    );
+  }
+
+  private async runDueAttempts(): Promise<void> {
     const projectId = await this.ctx.storage.get<string>('projectId');
     if (!projectId) return;
     const config = configFor(this.env);

@@ -14,10 +14,13 @@ export const graphqlRoutes = new Hono<AppEnv>();
 
 let sdl: string | undefined;
 
-graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => {
+/** The schema as SDL: what `GET /graphql/schema` serves and the console's documents are typed against. */
+export function schemaSdl(): string {
   sdl ??= printSchema(graphqlSchema());
-  return c.text(sdl);
-});
+  return sdl;
+}
+
+graphqlRoutes.get(`${graphqlEndpoint}/schema`, (c) => c.text(schemaSdl()));
 
 // GraphiQL pointed at the API endpoint, every file of it from this origin (see playground.ts).
 graphqlRoutes.get('/graphql-playground', (c) => {

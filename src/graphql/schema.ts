@@ -30,6 +30,8 @@ import './modules/releases';
 import './modules/deployment-gates';
 import './modules/webhooks';
 import './modules/notifications';
+import './modules/plugins';
+import './modules/sessions';
 
 let schema: GraphQLSchema | undefined;
 

@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors';
+import { uploadPartPath } from '../platform/object-store/signed-download';
 import type { AppEnv } from './app-env';
 
 const authBodyLimitBytes = 64 * 1024;
@@ -18,14 +19,16 @@ function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
 
 /**
  * Uploads streamed to the object store, which enforce their own (much larger) limit while the body
- * streams and never hold it whole: `PUT /api/v1/releases/:releaseId/assets/:name` only.
+ * streams and never hold it whole: `PUT /api/v1/releases/:releaseId/assets/:name`, and
+ * `PUT /objects/upload-part` (one part of a presigned multipart upload, exactly the size its
+ * signature names, at most 64 MiB).
  */
 const streamedUpload = /^\/api\/v1\/releases\/[^/]+\/assets\/[^/]+$/;
 
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const path = new URL(c.req.url).pathname;
-    if (c.req.method === 'PUT' && streamedUpload.test(path)) return next();
+    if (c.req.method === 'PUT' && (streamedUpload.test(path) || path === uploadPartPath)) return next();
     const maxSize = bodyLimitFor(path, c.get('config').server.templateMaxUploadSize);
     return honoBodyLimit({
       maxSize,

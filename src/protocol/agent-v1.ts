@@ -24,7 +24,7 @@ export const agentPaths = {
   queue: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/queue`,
   /** POST HandBackRequest → 204 (agent credential): a leased job the agent will not run goes back to the queue. */
   handBack: (sessionId: string) => `${agentApiPrefix}/sessions/${sessionId}/hand-back`,
-  /** GET → JobInputs (job token). */
+  /** GET → JobInputs (job token); `?os=&arch=` (Go's names) resolves the template's plugins for that platform. */
   job: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}`,
   /** POST → JobStatusResponse (job token): PENDING → RUNNING; 409 when the job was canceled meanwhile. */
   running: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/running`,
@@ -138,6 +138,34 @@ export type JobAction = z.infer<typeof jobAction>;
 
 export const jobVolume = z.object({ name: z.string(), type: z.string(), attributes: z.record(z.string(), z.unknown()) });
 
+/**
+ * A plugin of the template's `plugin_requirements`, resolved from the registry for the executor's
+ * platform: the binary to download (a short-lived URL), its SHA-256 to verify, and the template's
+ * `plugin "<name>" { ... }` block evaluated as its configuration. `problem` says why it could not be
+ * resolved (no such plugin or version, no binary for this platform): a job using it fails with it.
+ */
+export const jobPlugin = z.object({
+  /** The name actions use: `<name>_<action>`. */
+  name: z.string(),
+  source: z.string(),
+  version: z.string().nullable(),
+  sha256: z.string().nullable(),
+  sizeBytes: z.number().int().nullable(),
+  /** The publisher's detached signature, as published (not verified by the executor). */
+  signature: z.string().nullable(),
+  url: z.string().nullable(),
+  config: z.record(z.string(), z.unknown()),
+  problem: z.string().nullable(),
+});
+export type JobPlugin = z.infer<typeof jobPlugin>;
+
+/** The executor's platform as the registry names platforms (Go's GOOS and GOARCH). */
+export function registryPlatform(platform: string, arch: string): { os: string; arch: string } {
+  const os = platform === 'win32' ? 'windows' : platform;
+  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return { os, arch: names[arch] ?? arch };
+}
+
 export const jobInputs = z.object({
   jobId: id,
   pipelineId: id,
@@ -153,6 +181,8 @@ export const jobInputs = z.object({
   jwts: z.record(z.string(), z.string()),
   /** Values the executor must mask in the log (sensitive variables, minted tokens). */
   sensitiveValues: z.array(z.string()),
+  /** The template's external plugins (plugin_requirements), resolved for the platform the executor named. */
+  plugins: z.array(jobPlugin).optional(),
 });
 export type JobInputs = z.infer<typeof jobInputs>;
 

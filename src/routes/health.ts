@@ -54,7 +54,7 @@ healthRoutes.openapi(readiness, async (c) => {
   const config = c.get('config');
   const checks: Record<string, Check> = {};
   if (!isDatabaseConfigured(config)) {
-    checks.database = { status: 'fail', message: 'PHOBOS_DB_HOST is not set' };
+    checks.database = { status: 'fail', message: 'PHOBOS_DB_HOST is not set and there is no HYPERDRIVE binding' };
     checks.migrations = { status: 'skip', message: 'database unavailable' };
   } else {
     const db = databaseFor(config).http;

@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import { parseRangeHeader } from '../http/range-header';
 import { type ByteRange, type ObjectContent, ObjectStoreError } from '../platform/object-store/object-store';
 import { objectStoreFor } from '../platform/object-store/select';
-import { downloadPath, verifyDownload } from '../platform/object-store/signed-download';
+import { downloadPath, uploadPartPath, verifyDownload, verifyUploadPart } from '../platform/object-store/signed-download';
 import { problemResponses, restRouter } from '../rest/router';
 
 export const objectRoutes = restRouter();
@@ -102,4 +102,61 @@ objectRoutes.openapi(download, async (c) => {
   if (!range) return c.body(object.body, 200, headers);
   const last = object.range.offset + object.range.length - 1;
   return c.body(object.body, 206, { ...headers, 'content-range': `bytes ${object.range.offset}-${last}/${object.size}` });
+});
+
+const uploadPart = createRoute({
+  method: 'put',
+  path: uploadPartPath,
+  tags: ['Objects'],
+  summary: 'Upload one part of a presigned multipart upload',
+  description:
+    "The Worker signs these URLs for one part of one upload (a plugin binary) and its exact size; the signature is the authorization, so no credentials are asked. The body must be exactly the signed size (Content-Length). The answer carries the part's ETag, which completing the upload needs.",
+  security: [],
+  request: {
+    query: z.object({
+      key: z.string().optional(),
+      uploadId: z.string().optional(),
+      partNumber: z.string().optional(),
+      size: z.string().optional(),
+      expires: z.string().optional(),
+      signature: z.string().optional(),
+    }),
+    body: { content: { 'application/octet-stream': binary }, required: true },
+  },
+  responses: {
+    200: {
+      description: 'The part is stored; `ETag` names it.',
+      content: { 'application/json': { schema: z.object({ partNumber: z.number().int(), etag: z.string() }) } },
+    },
+    400: problemResponses(400)[400],
+    403: problemResponses(403)[403],
+    503: { description: 'The object store is unavailable.', content: problemResponses(503)[503].content },
+  },
+});
+
+objectRoutes.openapi(uploadPart, async (c) => {
+  const config = c.get('config');
+  const secret = config.jwsProvider.keyEncryptionKey;
+  const { verdict, part } = secret ? await verifyUploadPart(secret, c.req.query()) : { verdict: 'invalid' as const, part: undefined };
+  if (verdict === 'expired') throw new AppError('FORBIDDEN', 'This upload link has expired; ask for a new one');
+  if (verdict !== 'valid' || !part) throw new AppError('FORBIDDEN', 'This upload link is not valid');
+  const length = c.req.header('content-length');
+  if (length === undefined || !/^[0-9]{1,12}$/.test(length)) {
+    throw new AppError('BAD_USER_INPUT', `Content-Length: required, and must be the part's size, ${part.sizeBytes} bytes`, { field: 'Content-Length' });
+  }
+  if (Number(length) !== part.sizeBytes) {
+    throw new AppError('BAD_USER_INPUT', `Content-Length: this part must be exactly ${part.sizeBytes} bytes, not ${length}`, { field: 'Content-Length' });
+  }
+  const body = c.req.raw.body;
+  if (!body) throw new AppError('BAD_USER_INPUT', 'body: the part is missing', { field: 'body' });
+  let etag: string;
+  try {
+    etag = await objectStoreFor(c.env, config).uploadPart(part.key, part.uploadId, part.partNumber, body);
+  } catch (error) {
+    if (error instanceof ObjectStoreError && error.code !== 'unavailable') {
+      throw new AppError('BAD_USER_INPUT', `The part was refused: the upload may be completed or aborted already (${error.code})`, { field: 'uploadId' });
+    }
+    unavailable(error);
+  }
+  return c.json({ partNumber: part.partNumber, etag }, 200, { etag: `"${etag}"` });
 });

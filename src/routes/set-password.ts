@@ -1,14 +1,14 @@
 // The page a one-time set-password link opens (GET /oauth/set-password?token=…) and the form it
 // posts (POST /oauth/set-password). It lives beside the sign-in page under /oauth, whose CSRF cookie
 // it shares (double submit plus an Origin check, as /oauth/login). The token travels in the query
-// string, which the request log leaves out (it logs paths only) and no page passes on as a referrer
-// (Referrer-Policy: no-referrer). Transport only: the rules are in src/domain/users/.
+// string, which the request log leaves out (it logs paths only) and no page passes on to another site
+// as a referrer (Referrer-Policy: same-origin, so the form's POST still carries its Origin). Transport only: the rules are in src/domain/users/.
 import { Hono, type Context } from 'hono';
 import { minimumPasswordLength } from '../domain/users/password-policy';
 import { findUsableSetPasswordLink, setPasswordWithLink } from '../domain/users/set-password-links';
 import { AppError } from '../errors';
 import type { AppEnv } from '../http/app-env';
-import { issueCsrfToken, verifyCsrf } from './oauth/csrf';
+import { formPageReferrerPolicy, issueCsrfToken, verifyCsrf } from './oauth/csrf';
 import { readFormBody } from './oauth/form-body';
 import { renderSetPasswordPage, type SetPasswordPageModel } from './set-password-page';
 
@@ -23,6 +23,7 @@ export const setPasswordRoutes = new Hono<AppEnv>();
 
 function page(c: Context<AppEnv>, model: SetPasswordPageModel, status: 200 | 400 | 404) {
   c.header('cache-control', 'no-store');
+  c.header('referrer-policy', formPageReferrerPolicy);
   c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
   return c.html(renderSetPasswordPage(model), status);
 }

@@ -7,6 +7,7 @@ import { signingKeyRotationTask } from '../auth/signing/rotation-task';
 import { jobLogRetentionTask } from '../domain/job-logs/retention';
 import { agentQueueSweepTask } from '../domain/jobs/sweep-task';
 import { notificationsTask } from '../domain/notifications/task';
+import { abandonedPluginUploadsTask } from '../domain/plugins/abandoned-uploads';
 import { pipelineEventPublishTask } from '../domain/pipelines/publish-task';
 import { advanceDueNodesTask } from '../domain/pipelines/sweep-task';
 import { releaseDueDatesTask } from '../domain/releases/due-date-task';
@@ -27,6 +28,7 @@ export const scheduledTasks: ScheduledTask[] = [
   agentQueueSweepTask,
   webhookDeliveryTask,
   notificationsTask,
+  abandonedPluginUploadsTask,
 ];
 
 export async function runScheduledTasks(tasks: ScheduledTask[], context: Parameters<ScheduledTask['run']>[0]): Promise<{ name: string; ok: boolean }[]> {

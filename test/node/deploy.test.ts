@@ -108,6 +108,52 @@ describe('npm run deploy', () => {
     expect(calls.filter((call) => call.step.startsWith('wrangler'))).toEqual([]);
   });
 
+  it('with a HYPERDRIVE binding, migrates by URL from PHOBOS_DB_* but sends the Worker none of them', async () => {
+    const { calls, seams } = recorder();
+    const migrated: string[] = [];
+    const checked: string[] = [];
+    const ok = await deploy(
+      { targets: ['api'], dryRun: false },
+      {
+        ...seams,
+        env: {
+          PHOBOS_DB_HOST: 'db.example.com',
+          PHOBOS_DB_PORT: '6543',
+          PHOBOS_DB_NAME: 'phobos',
+          PHOBOS_DB_USERNAME: 'phobos',
+          PHOBOS_DB_PASSWORD: 'database-Secr3t',
+          PHOBOS_DB_SSL_MODE: 'require',
+          PHOBOS_API_URL: 'https://phobos.example.com',
+          PHOBOS_ADMIN_USER_PASSWORD: 'admin-Secr3t',
+        },
+        hyperdrive: (configPath) => {
+          checked.push(configPath);
+          return true;
+        },
+        migrate: async (connectionString) => void migrated.push(connectionString),
+      },
+    );
+    expect(ok).toBe(true);
+    expect(checked).toHaveLength(1);
+    expect(checked[0]).toMatch(/wrangler\.noui\.toml$/);
+    expect(migrated).toEqual(['postgresql://phobos:database-Secr3t@db.example.com:6543/phobos?sslmode=require']);
+    const [bulk, release] = calls;
+    expect(Object.keys(JSON.parse(bulk!.stdin!))).toEqual(['PHOBOS_ADMIN_USER_PASSWORD']);
+    expect(release!.args).toContain('PHOBOS_API_URL:https://phobos.example.com');
+    expect(calls.flatMap((call) => [...(call.args ?? []), call.stdin ?? '']).join(' ')).not.toMatch(/PHOBOS_DB_|database-Secr3t/);
+  });
+
+  it('with a HYPERDRIVE binding, needs PHOBOS_DB_HOST only to apply the migrations', async () => {
+    const { calls, seams } = recorder();
+    const hyperdrive = () => true;
+    await expect(deploy({ targets: ['api'], dryRun: false }, { ...seams, hyperdrive, env: {} })).rejects.toThrow(
+      /binds HYPERDRIVE, but migrations are applied by URL: set PHOBOS_DB_HOST/,
+    );
+    expect(calls).toEqual([]);
+    expect(await deploy({ targets: ['api'], dryRun: false }, { ...seams, hyperdrive, env: { PHOBOS_DB_AUTO_MIGRATE_ENABLED: 'false' } })).toBe(true);
+    expect(calls.map((call) => call.step)).toEqual(['wrangler deploy']);
+  });
+
   it('rejects a configuration error before touching anything', async () => {
     const { calls, seams } = recorder();
     await expect(deploy({ targets: ['api'], dryRun: false }, { ...seams, env: { PHOBOS_DB_HOST: 'db', PHOBOS_DB_PORT: 'not-a-port' } })).rejects.toThrow(

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { unstable_readConfig } from 'wrangler';
 import { describe, expect, it } from 'vitest';
+import { declaresHyperdrive } from '../../scripts/deploy/database';
 
 const unified = unstable_readConfig({ config: 'wrangler.toml' });
 const apiOnly = unstable_readConfig({ config: 'wrangler.noui.toml' });
@@ -34,5 +38,23 @@ describe('wrangler configuration', () => {
     expect(apiOnly.migrations).toEqual(unified.migrations);
     expect(apiOnly.r2_buckets).toEqual(unified.r2_buckets);
     expect(apiOnly.triggers).toEqual(unified.triggers);
+    expect(apiOnly.hyperdrive).toEqual(unified.hyperdrive);
+  });
+
+  it('ships the Hyperdrive binding as a commented example, the same in both builds, that binds HYPERDRIVE once uncommented', () => {
+    const example = (file: string) => readFileSync(file, 'utf8').match(/^# \[\[hyperdrive\]\]\n(?:# .*\n)+/m)?.[0];
+    expect(example('wrangler.toml')).toBeDefined();
+    expect(example('wrangler.noui.toml')).toBe(example('wrangler.toml'));
+    expect(declaresHyperdrive('wrangler.toml')).toBe(false);
+    expect(declaresHyperdrive('wrangler.noui.toml')).toBe(false);
+
+    const text = readFileSync('wrangler.noui.toml', 'utf8');
+    const uncommented = text.replace(example('wrangler.noui.toml')!, example('wrangler.noui.toml')!.replaceAll(/^# /gm, ''));
+    const path = join(mkdtempSync(join(tmpdir(), 'phobos-wrangler-')), 'wrangler.toml');
+    writeFileSync(path, uncommented);
+    expect(unstable_readConfig({ config: path }).hyperdrive).toEqual([
+      expect.objectContaining({ binding: 'HYPERDRIVE', localConnectionString: expect.stringMatching(/^postgresql:\/\/\w+:\w+@/) }),
+    ]);
+    expect(declaresHyperdrive(path)).toBe(true);
   });
 });

@@ -1593,6 +1593,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/objects/upload-part": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload one part of a presigned multipart upload
+         * @description The Worker signs these URLs for one part of one upload (a plugin binary) and its exact size; the signature is the authorization, so no credentials are asked. The body must be exactly the signed size (Content-Length). The answer carries the part's ETag, which completing the upload needs.
+         */
+        put: {
+            parameters: {
+                query?: {
+                    expires?: string;
+                    key?: string;
+                    partNumber?: string;
+                    signature?: string;
+                    size?: string;
+                    uploadId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description The part is stored; `ETag` names it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            etag: string;
+                            partNumber: number;
+                        };
+                    };
+                };
+                /** @description A parameter is missing or malformed; `field` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated, but not allowed. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The object store is unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;

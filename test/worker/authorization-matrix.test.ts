@@ -24,9 +24,11 @@ import * as notifications from './authorization-matrix/notifications.rows';
 import * as objects from './authorization-matrix/objects.rows';
 import * as pipelineEvents from './authorization-matrix/pipeline-events.rows';
 import * as pipelines from './authorization-matrix/pipelines.rows';
+import * as plugins from './authorization-matrix/plugins.rows';
 import * as releases from './authorization-matrix/releases.rows';
 import * as restApi from './authorization-matrix/rest-api.rows';
 import * as roles from './authorization-matrix/roles.rows';
+import * as sessions from './authorization-matrix/sessions.rows';
 import * as teams from './authorization-matrix/teams.rows';
 import * as templates from './authorization-matrix/templates.rows';
 import * as users from './authorization-matrix/users.rows';
@@ -49,9 +51,11 @@ const areas = [
   objects,
   pipelineEvents,
   pipelines,
+  plugins,
   releases,
   restApi,
   roles,
+  sessions,
   teams,
   templates,
   users,

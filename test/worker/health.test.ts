@@ -57,7 +57,7 @@ describe('GET /readyz', () => {
     const response = await app.request('/readyz', {}, { ...env, PHOBOS_DB_HOST: '' });
     expect(response.status).toBe(503);
     const body = (await response.json()) as { checks: Record<string, { status: string; message?: string }> };
-    expect(body.checks.database).toMatchObject({ status: 'fail', message: 'PHOBOS_DB_HOST is not set' });
+    expect(body.checks.database).toMatchObject({ status: 'fail', message: 'PHOBOS_DB_HOST is not set and there is no HYPERDRIVE binding' });
   });
 });
 

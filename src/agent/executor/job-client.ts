@@ -10,6 +10,7 @@ import {
   jobStatusResponse,
   logAppendResponse,
   logGap,
+  registryPlatform,
 } from '../../protocol/agent-v1';
 import { backoffDelay, sleep } from '../backoff';
 import { ApiError, call, callJson, isRetryable, joinUrl } from '../http';
@@ -44,8 +45,11 @@ export class JobClient {
     }
   }
 
+  /** The job's inputs, its plugins resolved for this executor's platform. */
   inputs(): Promise<JobInputs> {
-    return this.retrying(() => callJson(this.url(agentPaths.job(this.jobId)), 'job inputs', jobInputs, { method: 'GET', headers: this.headers }));
+    const { os, arch } = registryPlatform(process.platform, process.arch);
+    const url = `${this.url(agentPaths.job(this.jobId))}?os=${encodeURIComponent(os)}&arch=${encodeURIComponent(arch)}`;
+    return this.retrying(() => callJson(url, 'job inputs', jobInputs, { method: 'GET', headers: this.headers }));
   }
 
   /** Marks the job running; false when the job was canceled meanwhile (409). */

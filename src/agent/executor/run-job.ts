@@ -9,6 +9,7 @@ import { executorEnvironment, withJwts } from '../../protocol/agent-v1';
 import { ActionInputError, execCommand } from './exec-command';
 import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
+import { installPlugin, PluginError, pluginCacheDirectory, runPluginAction } from './plugins';
 import { Masker } from './masker';
 
 /** Exit codes of the executor: the job's end as reported, or that it could not be reported. */
@@ -108,29 +109,65 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
   // The job token finishes the job: the commands the job runs have no business holding it.
   delete baseEnv[executorEnvironment.jobToken];
 
+  const cacheDirectory = pluginCacheDirectory(context.baseEnv);
+
   for (const [index, action] of inputs.actions.entries()) {
     const key = action.alias ?? action.name;
-    if (action.pluginName !== 'exec' || action.actionName !== 'command') {
-      line(`[phobos] action "${key}": plugin "${action.pluginName}" action "${action.actionName}" is not supported by this executor (it runs exec_command)`);
+    const builtIn = action.pluginName === 'exec' && action.actionName === 'command';
+    const plugin = builtIn ? undefined : inputs.plugins?.find((candidate) => candidate.name === action.pluginName);
+    if (!builtIn && !plugin) {
+      line(
+        `[phobos] action "${key}": plugin "${action.pluginName}" action "${action.actionName}" is not supported by this executor (it runs exec_command and the template's plugin_requirements)`,
+      );
       return { status: 'FAILED', outputs, reason: `action "${key}": unsupported plugin action ${action.pluginName}_${action.actionName}` };
     }
     line(`[phobos] action "${key}" (${action.name})`);
     // One masker per stream: a secret split across two reads of stdout is still caught, and
     // stderr's text is never held back behind stdout's.
     const streams = { stdout: new Masker(inputs.sensitiveValues), stderr: new Masker(inputs.sensitiveValues) };
-    let result: Awaited<ReturnType<typeof execCommand>>;
+    const actionInputs = withJwts(action.inputs, inputs.jwts) as typeof action.inputs;
+    let result: { outputs: Record<string, unknown>; failure?: string };
     try {
-      result = await execCommand(withJwts(action.inputs, inputs.jwts) as typeof action.inputs, {
-        workspace: context.workspace,
-        actionIndex: index,
-        baseEnv,
-        volumes: inputs.volumes,
-        output: (stream, text) => log.write(streams[stream].push(text)),
-        signal: context.signal,
-        killGraceMs: context.killGraceMs ?? 2_000,
-      });
+      if (plugin) {
+        const { path, cached } = await installPlugin(plugin, cacheDirectory, context.signal);
+        line(
+          `[phobos] plugin "${plugin.name}" ${plugin.source} ${plugin.version} (sha256 ${plugin.sha256}): ${cached ? 'from the cache' : 'downloaded and verified'}`,
+        );
+        const ran = await runPluginAction(
+          path,
+          plugin,
+          { action: action.actionName, inputs: actionInputs },
+          {
+            workspace: context.workspace,
+            baseEnv,
+            log: (text) => log.write(streams.stdout.push(`${text}\n`)),
+            stderr: (text) => log.write(streams.stderr.push(text)),
+            signal: context.signal,
+            killGraceMs: context.killGraceMs ?? 2_000,
+          },
+        );
+        result = { outputs: ran.outputs, failure: ran.success ? undefined : `action "${key}" failed: ${ran.error}` };
+      } else {
+        const ran = await execCommand(actionInputs, {
+          workspace: context.workspace,
+          actionIndex: index,
+          baseEnv,
+          volumes: inputs.volumes,
+          output: (stream, text) => log.write(streams[stream].push(text)),
+          signal: context.signal,
+          killGraceMs: context.killGraceMs ?? 2_000,
+        });
+        const how = ran.exitCode === null ? `was killed by ${ran.signal}` : `exited with code ${ran.exitCode}`;
+        result = { outputs: ran.outputs, failure: ran.exitCode === 0 ? undefined : `action "${key}" ${how}` };
+      }
     } catch (error) {
-      if (!(error instanceof ActionInputError)) throw error;
+      if (!(error instanceof ActionInputError) && !(error instanceof PluginError)) throw error;
+      // A download cut short by a cancel is the cancel, not a plugin failure.
+      const stopped = await context.stopReason();
+      if (stopped === 'canceled') {
+        line(`[phobos] action "${key}": canceled`);
+        return { status: 'CANCELED', outputs };
+      }
       line(`[phobos] ${error.message}`);
       return { status: 'FAILED', outputs, reason: `action "${key}": ${error.message}` };
     } finally {
@@ -153,10 +190,9 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
       return { status: 'FAILED', outputs, reason };
     }
     outputs[key] = result.outputs;
-    if (result.exitCode !== 0) {
-      const how = result.exitCode === null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-      line(`[phobos] action "${key}" ${how}`);
-      return { status: 'FAILED', outputs, reason: `action "${key}" ${how}` };
+    if (result.failure) {
+      line(`[phobos] ${result.failure}`);
+      return { status: 'FAILED', outputs, reason: result.failure };
     }
   }
   return { status: 'FINISHED', outputs };

@@ -31,3 +31,4 @@ export * from './change-windows';
 export * from './agents';
 export * from './webhooks';
 export * from './notifications';
+export * from './plugins';

@@ -148,6 +148,16 @@ export async function deleteProject(db: HttpDatabase, caller: Caller, id: string
   return { ...deleted, organizationName: project.organizationName };
 }
 
+/**
+ * The projects of an organization the caller may see, by name: all of them for its organization
+ * members, only their own for project-only members.
+ */
+export async function listProjects(db: HttpDatabase, caller: Caller, organizationId: string): Promise<ProjectRow[]> {
+  authorize(caller, 'organization:view', { organizationId });
+  const rows = await selectProjects(db).where(eq(projects.organizationId, organizationId)).orderBy(projects.name);
+  return rows.filter((row) => isAllowed(caller, 'project:view', { organizationId, projectId: row.id }));
+}
+
 /** The projects with these ids that the caller may see, in one query; the rest are not found. */
 export async function projectsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<ProjectRow[]> {
   const wellFormed = wellFormedIds(ids);

@@ -1,6 +1,7 @@
 // Organizations, as the Phobos API exposes them:
 //   query { organization(name: "acme") { id name description metadata { version } } }
 //   query { organizations { id name } }
+//   query { organization(name: "acme") { viewerPermissions } }   (what the caller may do there)
 //   mutation { createOrganization(input: { name: "acme" }) { organization { id } } }
 //   mutation { updateOrganization(input: { id: "...", description: "...", metadata: { version: "3" } }) { organization { id } } }
 //   mutation { deleteOrganization(input: { id: "prn:organization:acme", metadata: { version: "4" } }) { organization { id } } }
@@ -15,6 +16,7 @@ import {
   organizationsByIds,
   updateOrganization,
 } from '../../domain/organizations/service';
+import { permissionsHeld } from '../../auth/rbac';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -29,6 +31,11 @@ export const OrganizationNode = builder.loadableNode('Organization', {
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     metadata: t.field({ type: ResourceMetadata, resolve: (organization) => ({ ...organization, prn: organizationPrn(organization) }) }),
+    viewerPermissions: t.stringList({
+      description:
+        'The permissions (`resource:action`) the caller holds on the organization itself, as authorization decides them; a project may grant more (Project.viewerPermissions). For clients to hide what the caller may not do: the API enforces it regardless.',
+      resolve: async (organization, _args, context) => permissionsHeld(await context.caller(), { organizationId: organization.id }),
+    }),
   }),
 });
 

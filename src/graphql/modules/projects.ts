@@ -1,10 +1,22 @@
 // Projects, as the Phobos API exposes them:
 //   query { project(id: "...") { id name description organization { name } } }
+//   query { project(id: "...") { viewerPermissions } }   (what the caller may do there)
+//   query { organization(name: "acme") { projects { id name } } }
 //   mutation { createProject(input: { organizationId: "...", name: "app" }) { project { id } } }
 //   mutation { updateProject(input: { id: "prn:project:acme/app", description: "...", metadata: { version: "2" } }) { project { id } } }
 //   mutation { deleteProject(input: { id: "...", metadata: { version: "3" } }) { project { id } } }
 // Who may see and change them is decided in the domain service.
-import { createProject, deleteProject, getProject, projectIdsByPath, projectPrn, projectsByIds, updateProject } from '../../domain/projects/service';
+import { permissionsHeld } from '../../auth/rbac';
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  projectIdsByPath,
+  projectPrn,
+  projectsByIds,
+  updateProject,
+} from '../../domain/projects/service';
 import { builder } from '../builder';
 import type { GraphQLContext } from '../context';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
@@ -22,8 +34,26 @@ export const ProjectNode = builder.loadableNode('Project', {
     description: t.exposeString('description'),
     metadata: t.field({ type: ResourceMetadata, resolve: (project) => ({ ...project, prn: projectPrn(project) }) }),
     organization: t.field({ type: OrganizationNode, resolve: (project) => project.organizationId }),
+    viewerPermissions: t.stringList({
+      description:
+        "The permissions (`resource:action`) the caller holds in the project (its organization's roles included), as authorization decides them. For clients to hide what the caller may not do: the API enforces it regardless.",
+      resolve: async (project, _args, context) => permissionsHeld(await context.caller(), { organizationId: project.organizationId, projectId: project.id }),
+    }),
+    templateMaxUploadBytes: t.int({
+      description:
+        'The most bytes a pipeline template or release lifecycle may have (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE), so a client can refuse a larger one before sending it.',
+      resolve: (_project, _args, context) => context.config.server.templateMaxUploadSize,
+    }),
   }),
 });
+
+builder.objectField(OrganizationNode, 'projects', (t) =>
+  t.field({
+    type: [ProjectNode],
+    description: "The organization's projects the caller may see, by name (a project-only member sees their own).",
+    resolve: async (organization, _args, context) => listProjects(context.db.http, await context.caller(), organization.id),
+  }),
+);
 
 acceptPrns('project', 'Project', projectIdsByPath);
 

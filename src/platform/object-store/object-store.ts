@@ -85,7 +85,28 @@ export interface ObjectStore {
   putMultipart(key: string, stream: ReadableStream<Uint8Array>, options?: MultipartOptions): Promise<ObjectMetadata>;
   /** A URL anyone holding it may GET the object from, until `expiresInSeconds` from now. */
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * Presigned multipart uploads, for bodies that never pass through the Worker whole: open an
+   * upload, hand out one URL per part (the client PUTs each part to its URL and keeps the answer's
+   * ETag), then complete it with the parts' ETags, or abort it.
+   */
+  createMultipartUpload(key: string, options?: { contentType?: string }): Promise<string>;
+  /** A URL the part may be PUT to (exactly `sizeBytes` bytes), until `expiresInSeconds` from now. */
+  presignUploadPart(key: string, uploadId: string, part: { partNumber: number; sizeBytes: number }, expiresInSeconds: number): Promise<string>;
+  /** Stores one part of an open upload; its ETag (quotes removed). */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>): Promise<string>;
+  completeMultipartUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<ObjectMetadata>;
+  /** Ends an open upload and drops its parts; an upload that is already gone is not an error. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
 }
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** S3's (and R2's) largest part number. */
+export const maximumPartNumber = 10_000;
 
 export type ObjectStoreErrorCode =
   /** The bucket does not exist (or the R2 binding is missing). */

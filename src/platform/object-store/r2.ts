@@ -17,8 +17,9 @@ import {
   ObjectStoreError,
   type PutOptions,
   rangePastEnd,
+  type UploadedPart,
 } from './object-store';
-import { signedDownloadUrl } from './signed-download';
+import { signedDownloadUrl, signedUploadPartUrl } from './signed-download';
 import { type Bytes, bytesOf, checkSha256, type MultipartSession, uploadStream } from './streamed-upload';
 
 export interface R2StoreOptions {
@@ -40,6 +41,8 @@ const r2Codes: Record<string, ObjectStoreError['code']> = {
   '10043': 'unavailable',
   '10058': 'unavailable',
   '10001': 'unavailable',
+  // A multipart completion naming parts the upload does not have (or wrong ETags).
+  '10025': 'invalid_argument',
 };
 
 function r2Error(operation: string, key: string, error: unknown): ObjectStoreError {
@@ -193,6 +196,58 @@ class R2ObjectStore implements ObjectStore {
       throw new ObjectStoreError('unavailable', 'presigned downloads from R2 are signed by the Worker: set PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY');
     }
     return signedDownloadUrl(secret, this.options.apiUrl, key, Math.floor(Date.now() / 1000) + expiresInSeconds);
+  }
+
+  async createMultipartUpload(key: string, options: { contentType?: string } = {}): Promise<string> {
+    checkKey(key);
+    try {
+      const upload = await this.bucket.createMultipartUpload(key, { httpMetadata: options.contentType ? { contentType: options.contentType } : undefined });
+      return upload.uploadId;
+    } catch (error) {
+      throw r2Error('multipart upload', key, error);
+    }
+  }
+
+  /** A Worker-signed URL of PUT /objects/upload-part (an R2 binding cannot presign). */
+  async presignUploadPart(key: string, uploadId: string, part: { partNumber: number; sizeBytes: number }, expiresInSeconds: number): Promise<string> {
+    checkKey(key);
+    checkExpiry(expiresInSeconds);
+    const secret = this.options.signingSecret;
+    if (!secret) {
+      throw new ObjectStoreError('unavailable', 'presigned uploads to R2 are signed by the Worker: set PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY');
+    }
+    return signedUploadPartUrl(secret, this.options.apiUrl, { key, uploadId, ...part }, Math.floor(Date.now() / 1000) + expiresInSeconds);
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>): Promise<string> {
+    checkKey(key);
+    try {
+      return (await this.bucket.resumeMultipartUpload(key, uploadId).uploadPart(partNumber, body)).etag;
+    } catch (error) {
+      throw r2Error(`upload of part ${partNumber}`, key, error);
+    }
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<ObjectMetadata> {
+    checkKey(key);
+    try {
+      return metadataOf(
+        await this.bucket
+          .resumeMultipartUpload(key, uploadId)
+          .complete(parts.map(({ partNumber, etag }) => ({ partNumber, etag: etag.replace(/^(W\/)?"|"$/g, '') }))),
+      );
+    } catch (error) {
+      throw r2Error('multipart completion', key, error);
+    }
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    checkKey(key);
+    try {
+      await this.bucket.resumeMultipartUpload(key, uploadId).abort();
+    } catch {
+      // Already completed or aborted: nothing is left to drop.
+    }
   }
 }
 

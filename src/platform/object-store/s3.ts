@@ -21,6 +21,7 @@ import {
   type ObjectStore,
   ObjectStoreError,
   type PutOptions,
+  type UploadedPart,
 } from './object-store';
 import { defaultRetryPolicy, fetchWithRetry, RetriesExhausted, type RetryPolicy } from './retry';
 import { escapeXml, xmlElements, xmlText } from './s3-xml';
@@ -298,6 +299,66 @@ class S3ObjectStore implements ObjectStore {
     const url = this.objectUrl(key, { 'X-Amz-Expires': String(expiresInSeconds) });
     const signed = await this.client.sign(url.toString(), { method: 'GET', aws: { signQuery: true } });
     return signed.url;
+  }
+
+  async createMultipartUpload(key: string, options: { contentType?: string } = {}): Promise<string> {
+    checkKey(key);
+    const started = await this.send('multipart upload', key, this.objectUrl(key, { uploads: '' }), {
+      method: 'POST',
+      headers: { 'content-type': options.contentType ?? 'application/octet-stream' },
+    });
+    if (!started.ok) throw await this.refusal('multipart upload', key, started);
+    const uploadId = xmlText(await started.text(), 'UploadId');
+    if (!uploadId) throw new ObjectStoreError('request_failed', `S3 multipart upload of "${key}": the answer carried no UploadId`);
+    return uploadId;
+  }
+
+  /**
+   * A SigV4 query-signed UploadPart URL. S3 cannot bind a presigned URL to a length (Content-Length
+   * is not signable), so the size is checked when the upload is completed.
+   */
+  async presignUploadPart(key: string, uploadId: string, part: { partNumber: number; sizeBytes: number }, expiresInSeconds: number): Promise<string> {
+    checkKey(key);
+    checkExpiry(expiresInSeconds);
+    const url = this.objectUrl(key, { partNumber: String(part.partNumber), uploadId, 'X-Amz-Expires': String(expiresInSeconds) });
+    const signed = await this.client.sign(url.toString(), { method: 'PUT', aws: { signQuery: true } });
+    return signed.url;
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>): Promise<string> {
+    checkKey(key);
+    const bytes = body instanceof ReadableStream ? new Uint8Array(await new Response(body).arrayBuffer()) : body;
+    const response = await this.send(`upload of part ${partNumber}`, key, this.objectUrl(key, { partNumber: String(partNumber), uploadId }), {
+      method: 'PUT',
+      body: bytes,
+    });
+    if (!response.ok) throw await this.refusal(`upload of part ${partNumber}`, key, response);
+    await response.body?.cancel();
+    return unquote(response.headers.get('etag'));
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<ObjectMetadata> {
+    checkKey(key);
+    const document = `<CompleteMultipartUpload>${parts
+      .map(({ partNumber, etag }) => `<Part><PartNumber>${partNumber}</PartNumber><ETag>"${escapeXml(unquote(etag))}"</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    const response = await this.send('multipart completion', key, this.objectUrl(key, { uploadId }), {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: document,
+    });
+    const text = await response.text();
+    if (!response.ok || /<Error>/.test(text))
+      throw this.errorFor('multipart completion', key, response.status, xmlText(text, 'Code'), xmlText(text, 'Message'));
+    const head = await this.head(key);
+    if (!head) throw new ObjectStoreError('request_failed', `S3 multipart completion of "${key}": the object is not there afterwards`);
+    return head;
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    checkKey(key);
+    const response = await this.send('multipart abort', key, this.objectUrl(key, { uploadId }), { method: 'DELETE' });
+    await response.body?.cancel();
   }
 }
 

@@ -19,6 +19,14 @@ function cookieFor(apiUrl: string): { name: string; secure: boolean; path: strin
   return apiUrl.startsWith('https:') ? { name: '__Host-phobos_csrf', secure: true, path: '/' } : { name: 'phobos_csrf', secure: false, path: '/oauth' };
 }
 
+/**
+ * The Referrer-Policy of a page whose form posts back here. Under the app-wide `no-referrer` a browser
+ * sends `Origin: null` with the form's POST, which verifyCsrf refuses, so the form could never be sent
+ * from a real browser; `same-origin` lets the Origin through while the page's address (a sign-in
+ * request, a one-time link) still never reaches another site.
+ */
+export const formPageReferrerPolicy = 'same-origin';
+
 export function issueCsrfToken(c: Context, apiUrl: string): string {
   const token = randomSecret(24);
   const cookie = cookieFor(apiUrl);

@@ -19,7 +19,7 @@ import {
   validateAuthorizationRequest,
   type AuthorizationRequest,
 } from '../../auth/idp/authorization-request';
-import { issueCsrfToken, verifyCsrf } from './csrf';
+import { formPageReferrerPolicy, issueCsrfToken, verifyCsrf } from './csrf';
 import { readFormBody } from './form-body';
 import { accountKeyFor } from '../../auth/idp/login-throttle';
 import { renderLoginPage } from './login-page';
@@ -73,6 +73,7 @@ function showLogin(c: Context<AppEnv>, request: AuthorizationRequest, extra: { e
   const query = new URLSearchParams(fields).toString();
   const csrfToken = issueCsrfToken(c, config.server.apiUrl);
   c.header('cache-control', 'no-store');
+  c.header('referrer-policy', formPageReferrerPolicy);
   c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
   return c.html(
     renderLoginPage({

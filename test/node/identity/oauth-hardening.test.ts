@@ -235,6 +235,11 @@ describe('the sign-in form', () => {
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
   });
+
+  it('lets a browser send its Origin with the form: under no-referrer Chromium posts `Origin: null`, which is refused', async () => {
+    const page = await fetch((await authorizationRequest(server)).url);
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
+  });
 });
 
 describe('malformed OAuth requests', () => {
