@@ -54,7 +54,16 @@ type FlowRow = {
   ended: string | null;
   ended_at: number | null;
   logged: number;
+  settled: string | null;
 };
+
+/**
+ * `flow.granted` of a lease whose grant Postgres refused because the job had ended there meanwhile
+ * (canceled while still QUEUED, before the write-behind wrote the grant): nothing is owed to Postgres,
+ * and the lease lives on, asked to stop, only so that its holder hears `cancel` (not `lost`) and
+ * reports its end. `flow.settled` keeps the status Postgres has.
+ */
+const grantSettled = 2;
 
 /** What a socket carries through hibernation: whose it is and how many jobs it can take now. */
 interface SocketState {
@@ -147,6 +156,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     // Queues created before jobs carried their maximum duration here.
     const queuedColumns = this.sql.exec<{ name: string }>('pragma table_info(queued)').toArray();
     if (!queuedColumns.some((column) => column.name === 'max_duration_seconds')) this.sql.exec('alter table queued add column max_duration_seconds integer');
+    const flowColumns = this.sql.exec<{ name: string }>('pragma table_info(flow)').toArray();
+    if (!flowColumns.some((column) => column.name === 'settled')) this.sql.exec('alter table flow add column settled text');
   }
 
   // ---- RPC ---------------------------------------------------------------------------------------
@@ -270,11 +281,25 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     checkFinishInput(input);
     this.ensureFlow(jobId, leaseId);
     const flow = this.sql
-      .exec<Pick<FlowRow, 'running_at' | 'ended'>>('select running_at, ended from flow where job_id = ? and lease_id = ?', jobId, leaseId)
+      .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'>>(
+        'select running_at, ended, granted, settled, logged from flow where job_id = ? and lease_id = ?',
+        jobId,
+        leaseId,
+      )
       .toArray()[0];
     if (flow?.ended) return { ok: true, status: (JSON.parse(flow.ended) as FinishJobInput).status };
     const held = this.sql.exec('select 1 from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray().length > 0;
     if (!held || !flow) return stale;
+    if (flow.granted === grantSettled) {
+      // The job ended in Postgres before this lease reached it (canceled meanwhile): whatever the
+      // executor says, the job's end is the one Postgres has; the lease is released and nothing written.
+      this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
+      this.sql.exec('delete from flow where job_id = ? and lease_id = ?', jobId, leaseId);
+      this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
+      if (flow.logged) this.ctx.waitUntil(this.completeLogs([jobId]));
+      void this.pump();
+      return { ok: true, status: flow.settled ?? 'CANCELED' };
+    }
     if (flow.running_at === null && input.status !== 'FAILED')
       return { ok: false, code: 'CONFLICT', message: `Cannot ${input.status === 'FINISHED' ? 'finish' : 'cancel'} job ${jobId}: it is PENDING` };
     this.sql.exec(
@@ -456,6 +481,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       }
       // The lease's start, if reported, no longer counts: the lease is over.
       this.sql.exec('delete from flow where job_id = ? and lease_id = ?', lease.job_id, lease.lease_id);
+      // Its job ended in Postgres before the grant reached it: nothing to put back.
+      if (flow?.granted === grantSettled) continue;
       if (flow?.granted === 0) {
         // Postgres never heard of this lease (the database was down all along): the job is still queued there.
         requeued.push({ jobId: lease.job_id, maxDurationSeconds: flow.max_duration_seconds });
@@ -679,7 +706,19 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
             { agentId: target.agentId, sessionId },
           );
           const byId = new Map(granted.map((row) => [row.id, row]));
+          const refused = rows.filter((row) => !byId.has(row.job_id));
+          // Why Postgres refused: a job that ended there meanwhile (canceled while still QUEUED) is the
+          // holder's to stop, a cancel; a job re-routed or leased elsewhere is someone else's, lost.
+          const endedMeanwhile = new Map<string, string>();
+          if (refused.length > 0) {
+            const found = await db.execute<{ id: string; status: string }>(
+              dsql`select id, status from jobs where id = any(${arrayLiteral(refused.map((row) => row.job_id))}::uuid[])
+                   and status in ('CANCELING', 'CANCELED', 'FAILED', 'FINISHED')`,
+            );
+            for (const job of found.rows) endedMeanwhile.set(job.id, job.status === 'CANCELING' ? 'CANCELED' : job.status);
+          }
           const revoked = new Map<string, string[]>();
+          const canceled = new Map<string, string[]>();
           for (const row of rows) {
             const done = byId.get(row.job_id);
             if (done) {
@@ -692,6 +731,28 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
               );
               this.sql.exec('update leases set lease_count = ? where job_id = ? and lease_id = ?', done.lease_count, row.job_id, row.lease_id);
               projects.push(done.project_id);
+            } else if (endedMeanwhile.has(row.job_id)) {
+              this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
+              const asked = this.sql
+                .exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id)
+                .toArray()[0];
+              if (!asked) {
+                // Its holder reported the end already: there is nothing left to tell it.
+                this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+                continue;
+              }
+              this.sql.exec(
+                'update flow set granted = ?, settled = ? where job_id = ? and lease_id = ?',
+                grantSettled,
+                endedMeanwhile.get(row.job_id)!,
+                row.job_id,
+                row.lease_id,
+              );
+              // Asked to stop once: a cancel that reached the queue first already told the holder.
+              if (!asked.cancel) {
+                this.sql.exec('update leases set cancel = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+                canceled.set(row.session_id, [...(canceled.get(row.session_id) ?? []), row.job_id]);
+              }
             } else {
               // Postgres no longer has the job queued for this agent: the lease was never good.
               this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
@@ -701,6 +762,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           }
           for (const [session, jobIds] of revoked) {
             this.logger().warn('leases taken back: the jobs are no longer queued for this agent', { jobIds });
+            this.send(session, { type: 'cancel', jobIds });
+          }
+          for (const [session, jobIds] of canceled) {
+            this.logger().info('leases asked to stop: the jobs ended before their grants were written', { jobIds });
             this.send(session, { type: 'cancel', jobIds });
           }
         }),
@@ -932,6 +997,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         )
         .toArray()[0];
       if (flow && (flow.running_at !== null || flow.ended !== null)) continue;
+      if (flow && flow.granted === grantSettled) {
+        // The job ended in Postgres meanwhile: the lease goes, the job is not queued again.
+        this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('delete from flow where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
+        continue;
+      }
       if (flow && flow.granted === 0) {
         const lease = this.sql.exec<{ lease_id: string }>('select lease_id from leases where job_id = ? and session_id = ?', jobId, sessionId).toArray()[0];
         if (!lease) continue;

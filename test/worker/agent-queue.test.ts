@@ -410,6 +410,34 @@ describe('leases', () => {
     await runJob(client, again!);
   });
 
+  it('a job canceled before its lease reached Postgres reaches the holder as a cancel, not as a lost lease', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [job] = await jobsOf(pipelineId);
+    // Canceled while still QUEUED in Postgres; the queue still has it and leases it from its own
+    // storage, so the write-behind's grant finds the job ended.
+    await gql('mutation($id: ID!) { cancelPipeline(input: { pipelineId: $id }) { pipeline { status } } }', { id: gidOf('Pipeline', pipelineId) });
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'CANCELED' });
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease?.jobId).toBe(job!.id);
+    const { stub } = queueOf(h, agent.id);
+    await waitFor('the grant to be refused', async () => (await stub.state()).leases.some((held) => held.jobId === job!.id && held.cancel));
+    const beat = await client.heartbeat(session.sessionId, [{ jobId: lease!.jobId, leaseId: lease!.leaseId }]);
+    expect(beat.body).toEqual({ cancel: [lease!.jobId], lost: [] });
+    expect((await client.job('POST', agentPaths.running(lease!.jobId), lease!)).status).toBe(409);
+    const finished = await client.job<{ status: string }>('POST', agentPaths.finish(lease!.jobId), lease!, { status: 'CANCELED' });
+    expect(finished.status).toBe(200);
+    expect(finished.body.status).toBe('CANCELED');
+    // Nothing was written for it: the job stays as the cancel left it, never leased in Postgres, and is not queued again.
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'CANCELED', session_id: null, lease_count: 0 });
+    const state = await stub.state();
+    expect(state.leases.map((held) => held.jobId)).not.toContain(job!.id);
+    expect(state.queued.map((queued) => queued.jobId)).not.toContain(job!.id);
+    expect(state.reporting).not.toContain(job!.id);
+    expect(await pipelineStatus(pipelineId)).toBe('CANCELED');
+  });
+
   it('two sessions claiming at once lease each job exactly once', async () => {
     await quietAgents();
     const { agent, client, session } = await liveAgent({ tags: ['race'] });
