@@ -58,7 +58,9 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
   /** An agent queue's write-behind: many jobs' starts and ends in this tree, one transition. */
   jobsReported(database: string, rootPipelineId: string, reports: JobReport[]): Promise<TransitionOutcome<JobReportsApplied>> {
     const config = this.#config(database);
-    return inDatabaseScope(this.#waitUntil, () => this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports)));
+    return inDatabaseScope(this.#waitUntil, () =>
+      this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports)),
+    );
   }
 
   #waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);
