@@ -1,13 +1,14 @@
 // The deploy's steps, with wrangler and the migrator passed in so a test can watch their order and
 // arguments without a Cloudflare account.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Environment } from '../../src/config/load';
 import { connectionStringFor } from '../../src/db/connection-string';
 import { loadNodeEnvironment } from '../local-stack/environment';
 import { declaresHyperdrive, withoutConnectionVariables } from './database';
 import { runMigrations } from '../local-stack/migrations';
+import { consoleForOrigin } from './console-html';
 import { dryRunPages, dryRunWorker, projectRoot, wranglerBin } from './dry-run';
 import type { DeployTarget } from './targets';
 import { workerConfigs } from './targets';
@@ -74,10 +75,16 @@ export async function deploy(options: DeployOptions, seams: DeploySeams = {}): P
   for (const target of options.targets) {
     if (target === 'pages') {
       if (!env.PHOBOS_API_URL) throw new Error('A Pages deploy needs PHOBOS_API_URL: the console calls the API Worker there (with CORS)');
-      // The console reads where its API lives from this file; served by the Worker it is same-origin.
-      writeFileSync(join(projectRoot, 'web', 'dist', 'phobos-config.json'), JSON.stringify({ apiUrl: config.server.apiUrl }));
-      const projectName = env.PHOBOS_PAGES_PROJECT_NAME ?? 'phobos-edge-console';
-      if ((await wrangler(['pages', 'deploy', 'web/dist', '--project-name', projectName])) !== 0) return false;
+      // The console reads where its API lives from index.html's meta tag; served by the Worker it is
+      // same-origin (empty), so Pages gets a copy of the build naming the API (web/dist stays as built).
+      const consoleDir = consoleForOrigin(join(projectRoot, 'web', 'dist'), config.server.apiUrl);
+      try {
+        const projectName = env.PHOBOS_PAGES_PROJECT_NAME ?? 'phobos-edge-console';
+        log(`[deploy] pages: the console, calling the API at ${config.server.apiUrl}`);
+        if ((await wrangler(['pages', 'deploy', consoleDir, '--project-name', projectName])) !== 0) return false;
+      } finally {
+        rmSync(consoleDir, { recursive: true, force: true });
+      }
       continue;
     }
     const configFile = workerConfigs[target];

@@ -56,6 +56,9 @@ function filesUnder(dir: string): string[] {
 export function dryRunPages(consoleDir = join(projectRoot, 'web', 'dist')): DryRunReport {
   const files = filesUnder(consoleDir);
   if (!files.some((file) => file === join(consoleDir, 'index.html'))) throw new Error(`${consoleDir} has no index.html: run \`npm run build:web\` first`);
+  // Pages serves index.html for unknown paths (client-side routes, deep links on reload) only when
+  // the directory has no top-level 404.html.
+  if (files.includes(join(consoleDir, '404.html'))) throw new Error(`${consoleDir} has a 404.html: Pages would serve it instead of the console for deep links`);
   const sizes = files.map((file) => ({ file, size: statSync(file).size }));
   const tooLarge = sizes.filter(({ size }) => size > pagesFileLimitBytes);
   const bytes = sizes.reduce((sum, { size }) => sum + size, 0);

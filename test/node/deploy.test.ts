@@ -1,9 +1,10 @@
 // `npm run deploy`: the order of its steps (migrations, then secrets, then the new version), where
 // secrets travel (standard input only), and the dry run's real bundles against the budget.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { consoleForOrigin, withApiUrl } from '../../scripts/deploy/console-html';
 import { deploy } from '../../scripts/deploy/deploy';
 import { dryRunPages, dryRunWorker } from '../../scripts/deploy/dry-run';
 import { workerGzipBudgetBytes } from '../../scripts/deploy/targets';
@@ -31,6 +32,8 @@ function recorder(exitCodes: Record<string, number> = {}) {
     },
   };
 }
+
+const webDist = new URL('../../web/dist/', import.meta.url).pathname;
 
 function secretFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'phobos-deploy-')), 'secret');
@@ -101,6 +104,30 @@ describe('npm run deploy', () => {
     expect(calls.map((call) => call.step)).toEqual(['build console', 'wrangler secret bulk']);
   });
 
+  it('deploys to Pages a copy of the console naming the API, leaving the build as it is', async () => {
+    const { calls, seams } = recorder();
+    let uploaded = '';
+    const ok = await deploy(
+      { targets: ['pages'], dryRun: false },
+      {
+        ...seams,
+        env: { PHOBOS_API_URL: 'https://api.example.com/' },
+        wrangler: async (args) => {
+          calls.push({ step: `wrangler ${args[0]}`, args });
+          uploaded = readFileSync(join(args[2]!, 'index.html'), 'utf8');
+          return 0;
+        },
+      },
+    );
+    expect(ok).toBe(true);
+    const pages = calls.find((call) => call.step === 'wrangler pages')!;
+    expect(pages.args).toEqual(['pages', 'deploy', expect.any(String), '--project-name', 'phobos-edge-console']);
+    expect(uploaded).toContain('<meta name="phobos-api-url" content="https://api.example.com" />');
+    // The copy is removed afterwards; the build keeps its same-origin index.html.
+    expect(existsSync(pages.args![2]!)).toBe(false);
+    expect(readFileSync(join(webDist, 'index.html'), 'utf8')).toContain('<meta name="phobos-api-url" content="" />');
+  });
+
   it('refuses a Worker deploy without a database server and a Pages deploy without the API URL', async () => {
     const { calls, seams } = recorder();
     await expect(deploy({ targets: ['api'], dryRun: false }, { ...seams, env: {} })).rejects.toThrow(/PHOBOS_DB_HOST/);
@@ -160,6 +187,24 @@ describe('npm run deploy', () => {
       /PHOBOS_DB_PORT/,
     );
     expect(calls).toEqual([]);
+  });
+});
+
+describe('the console for another origin', () => {
+  it("names the API in index.html's meta tag, escaped, and refuses what is not the console's build", () => {
+    const html = '<head><meta name="phobos-api-url" content="" />\n<meta name="phobos-client-id" content="phobos" /></head>';
+    expect(withApiUrl(html, 'https://api.example.com/base/')).toContain('<meta name="phobos-api-url" content="https://api.example.com/base" />');
+    expect(withApiUrl(html, 'https://api.example.com/?a="b"')).toContain('content="https://api.example.com"');
+    expect(() => withApiUrl(html, 'javascript:alert(1)')).toThrow(/must be http/);
+    expect(() => withApiUrl('<head></head>', 'https://api.example.com')).toThrow(/phobos-api-url/);
+  });
+
+  it('refuses a build with a top-level 404.html, which Pages would serve for deep links', () => {
+    const dist = mkdtempSync(join(tmpdir(), 'console-dist-'));
+    writeFileSync(join(dist, 'index.html'), '<meta name="phobos-api-url" content="" />');
+    writeFileSync(join(dist, '404.html'), 'not found');
+    expect(() => consoleForOrigin(dist, 'https://api.example.com')).toThrow(/404.html/);
+    expect(() => dryRunPages(dist)).toThrow(/404.html/);
   });
 });
 

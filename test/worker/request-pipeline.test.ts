@@ -46,6 +46,49 @@ describe('CORS', () => {
   });
 });
 
+describe('the console on an origin of its own (Pages)', () => {
+  const console = 'https://console.example.com';
+
+  it('may call the token and revocation endpoints from the browser, and read their errors', async () => {
+    const bodies = { '/oauth/token': 'grant_type=refresh_token&refresh_token=nope&client_id=phobos', '/oauth/revoke': 'token=nope&client_id=phobos' };
+    for (const [path, body] of Object.entries(bodies)) {
+      const response = await app.request(
+        path,
+        { method: 'POST', headers: { origin: console, 'content-type': 'application/x-www-form-urlencoded' }, body },
+        env,
+      );
+      expect(response.status, path).toBeLessThan(500);
+      expect(response.headers.get('access-control-allow-origin'), path).toBe(console);
+    }
+  });
+
+  it("lets the sign-in form's redirect reach the console's callback, and no other origin", async () => {
+    const authorize = (redirectUri: string) =>
+      app.request(
+        `/oauth/authorize?${new URLSearchParams({
+          client_id: 'phobos',
+          redirect_uri: redirectUri,
+          response_type: 'code',
+          scope: 'openid',
+          state: 's',
+          nonce: 'n',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        })}`,
+        {},
+        env,
+      );
+    const fromConsole = await authorize(`${console}/auth/callback`);
+    expect(fromConsole.status).toBe(200);
+    expect(fromConsole.headers.get('content-security-policy')).toContain(`form-action 'self' ${console};`);
+    const sameOrigin = await authorize('http://localhost:9000/auth/callback');
+    expect(sameOrigin.status).toBe(200);
+    expect(sameOrigin.headers.get('content-security-policy')).toContain("form-action 'self';");
+    // Any other callback is refused before a page (and its policy) is shown.
+    expect((await authorize('https://evil.example/auth/callback')).status).toBe(400);
+  });
+});
+
 describe('security headers', () => {
   it('are on every response', async () => {
     const response = await app.request('/healthz', {}, env);

@@ -74,7 +74,11 @@ function showLogin(c: Context<AppEnv>, request: AuthorizationRequest, extra: { e
   const csrfToken = issueCsrfToken(c, config.server.apiUrl);
   c.header('cache-control', 'no-store');
   c.header('referrer-policy', formPageReferrerPolicy);
-  c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+  // form-action governs the redirect that follows the form's post too: the console's callback may be
+  // on another origin (PHOBOS_UI_URL, a Pages deployment), already checked against the allowed list.
+  const callbackOrigin = new URL(request.redirect_uri).origin;
+  const formTargets = callbackOrigin === new URL(config.server.apiUrl).origin ? "'self'" : `'self' ${callbackOrigin}`;
+  c.header('content-security-policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets}; frame-ancestors 'none'`);
   return c.html(
     renderLoginPage({
       fields,

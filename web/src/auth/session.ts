@@ -8,7 +8,7 @@
 // Only the PKCE verifier, state and return path of a sign-in in flight are kept in sessionStorage,
 // because the redirect to the provider unloads the page; they are useless without the provider's
 // one-time code and are removed as soon as the callback reads them.
-import { createSignal } from 'solid-js';
+import { batch, createSignal } from 'solid-js';
 import { apiUrl, clientId, redirectUri } from '../config';
 import { challengeOf, randomToken } from './pkce';
 
@@ -143,8 +143,12 @@ export async function accessToken(): Promise<string | undefined> {
 /** The API refused the token (expired, revoked, signed out elsewhere): back to the sign-in page. */
 export function endSession(why: SignedOutReason): void {
   clearTimeout(refreshTimer);
-  setTokens(undefined);
-  setReason(why);
+  // Together: the sign-in page mounts as the tokens go, and must already see why (with no reason it
+  // would go straight to the provider, and the user would never read that the session ended).
+  batch(() => {
+    setReason(why);
+    setTokens(undefined);
+  });
 }
 
 /** Revokes this session's refresh token (which ends the session on the server) and forgets the tokens. */
@@ -156,6 +160,9 @@ export async function signOut(): Promise<void> {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: refreshToken, token_type_hint: 'refresh_token', client_id: clientId }),
-    }).catch(() => undefined);
+    })
+      // Read to the end (it is empty), or the browser cancels the unread response as the page moves on.
+      .then((response) => response.arrayBuffer())
+      .catch(() => undefined);
   }
 }
