@@ -21,6 +21,8 @@ import { objectStoreFor } from '../platform/object-store/select';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
 import { closeSession, handBack, heartbeat, openSession, postSessionError, sessionOf, type AgentCredential } from '../domain/agents/sessions';
 import { reportJobEnded, reportJobRunning } from '../domain/jobs/tree-transitions';
+import { checkFinishInput } from '../domain/jobs/service';
+import type { JobReportOutcome } from '../durable/agent-queue';
 import { dispatchQueuedJobs } from '../domain/jobs/dispatch';
 import { afterJobsChanged } from '../domain/pipelines/publish';
 import { jobInputsBinding, openJson, variablesBinding } from '../domain/pipelines/secrets';
@@ -280,7 +282,30 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
   return c.json(inputs);
 });
 
+/**
+ * The job token's claims when it names the agent whose queue granted the lease: then the job's start
+ * and end are the queue's business alone (its answer is the live lease's), recorded there and written
+ * to Postgres and the engine behind the answer (src/durable/agent-queue.ts `flush`).
+ */
+async function queuedTokenJob(c: Context<AppEnv>): Promise<{ jobId: string; leaseId: string; agentId: string } | null> {
+  const authorization = c.req.header('authorization');
+  if (!authorization?.startsWith('Bearer ')) throw unauthenticated('A job token is required: Authorization: Bearer <job token>');
+  const claims = await verifyJobToken(c.get('config'), authorization.slice('Bearer '.length));
+  if (claims.jobId !== jobParam(c)) throw forbidden('This job token is for another job');
+  return claims.agentId === undefined ? null : { jobId: claims.jobId, leaseId: claims.leaseId, agentId: claims.agentId };
+}
+
+function answered(jobId: string, outcome: JobReportOutcome): JobStatusResponse {
+  if (!outcome.ok) throw new AppError(outcome.code, outcome.message);
+  return { jobId, status: outcome.status };
+}
+
 agentApiRoutes.post(agentPaths.running(':jobId'), async (c) => {
+  const claims = await queuedTokenJob(c);
+  if (claims) {
+    const { stub } = agentQueue(queues(c), claims.agentId);
+    return c.json(answered(claims.jobId, await stub.jobRunning(claims.jobId, claims.leaseId)) satisfies JobStatusResponse);
+  }
   const job = await tokenJob(c);
   if (job.status === 'CANCELING' || job.status === 'CANCELED') throw new AppError('CONFLICT', 'The job was canceled', { details: { status: job.status } });
   const { view, owesAgents } = await reportJobRunning(db(c), trees(c), job.id, job.rootPipelineId);
@@ -296,6 +321,13 @@ agentApiRoutes.get(agentPaths.cancellation(':jobId'), async (c) => {
 });
 
 agentApiRoutes.post(agentPaths.finish(':jobId'), async (c) => {
+  const claims = await queuedTokenJob(c);
+  if (claims) {
+    const request = await body(c, finishRequest);
+    checkFinishInput(request);
+    const { stub } = agentQueue(queues(c), claims.agentId);
+    return c.json(answered(claims.jobId, await stub.jobEnded(claims.jobId, claims.leaseId, request)) satisfies JobStatusResponse);
+  }
   const job = await tokenJob(c);
   const request = await body(c, finishRequest);
   const database = db(c);

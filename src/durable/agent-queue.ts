@@ -5,12 +5,17 @@ import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { leaseTimings, maxLeasesPerJob } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
-import { finishJob } from '../domain/jobs/service';
+import { applyJobReportsTogether, checkFinishInput, finishJob, type FinishJobInput, type JobReport, type JobReportsApplied } from '../domain/jobs/service';
+import { AppError } from '../errors';
 import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
 import { afterJobsChanged, publishPipelineEventsThroughHub } from '../domain/pipelines/publish';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
 import { queueClientMessage, type JobLease, type LeaseRef, type QueueServerMessage } from '../protocol/agent-v1';
+import { jobs as jobsTable } from '../db/schema';
+import { pipelineTreeShard, type TransitionOutcome } from './pipeline-tree';
+import { eq } from 'drizzle-orm';
+import { arrayLiteral } from '../db/array-literal';
 import { configFor, databaseFor } from '../runtime';
 
 /** A lease as the queue keeps it. */
@@ -26,7 +31,39 @@ export interface QueueLease {
 export interface QueueState {
   queued: { jobId: string; enqueuedAt: number }[];
   leases: QueueLease[];
+  /** Jobs whose grant, start or end the queue has recorded and not yet written to Postgres (the sweep leaves them alone). */
+  reporting: string[];
 }
+
+/** A job handed to the queue; with its maximum duration the queue can lease it without asking Postgres first. */
+export type QueuedJob = string | { jobId: string; maxDurationSeconds: number };
+
+/** A job route's answer from the queue: the job's status, or a refusal the Worker turns into its error. */
+export type JobReportOutcome = { ok: true; status: string } | { ok: false; code: 'CONFLICT'; message: string };
+
+type FlowRow = {
+  job_id: string;
+  lease_id: string;
+  session_id: string;
+  granted: number;
+  root_id: string | null;
+  project_id: string | null;
+  max_duration_seconds: number | null;
+  running_at: number | null;
+  running_flushed: number;
+  ended: string | null;
+  ended_at: number | null;
+  logged: number;
+  settled: string | null;
+};
+
+/**
+ * `flow.granted` of a lease whose grant Postgres refused because the job had ended there meanwhile
+ * (canceled while still QUEUED, before the write-behind wrote the grant): nothing is owed to Postgres,
+ * and the lease lives on, asked to stop, only so that its holder hears `cancel` (not `lost`) and
+ * reports its end. `flow.settled` keeps the status Postgres has.
+ */
+const grantSettled = 2;
 
 /** What a socket carries through hibernation: whose it is and how many jobs it can take now. */
 interface SocketState {
@@ -45,13 +82,38 @@ interface Waiter {
 /** An expired lease whose job could not be put back (the database was down) is looked at again this soon. */
 const retryMs = 5_000;
 
+/** A write-behind that failed (the database unreachable) is tried again this soon. */
+const flushRetryMs = 2_000;
+
+/** How long a write-behind round waits for more reports before it starts (Postgres hears of a job this much later). */
+const flushGatherMs = 20;
+
+/** How long the queue remembers a job that ended, refusing to queue it again (a dispatch that read it before its end). */
+const doneMemoryMs = 10 * 60_000;
+
+/** Reports written per flush round, and trees written at once. */
+const flushBatch = 200;
+const flushTrees = 16;
+
 const sessionTag = (sessionId: string) => `session:${sessionId}`;
 
+const stale: JobReportOutcome = {
+  ok: false,
+  code: 'CONFLICT',
+  message: 'This lease of the job is no longer live: another holder has the job, or it ended',
+};
+
 /**
- * One per agent (`idFromName(agentId)`): the authority for who holds a job right now. Its SQLite
- * storage keeps the jobs queued for the agent and the live leases; Postgres follows by conditional
- * updates (a lease is granted only if the job is still QUEUED and routed here, so a job canceled or
- * re-routed meanwhile is dropped, never handed out).
+ * One per agent (`idFromName(agentId)`): the authority for who holds a job right now, and the record
+ * of the job path while Postgres catches up. Its SQLite storage keeps the jobs queued for the agent,
+ * the live leases, and each lease's flow: whether Postgres has heard of the grant, and the job's
+ * start and end as the executor reported them. A lease is handed out from here alone (for a job
+ * whose maximum duration the dispatch passed along); a start or end is recorded and answered at
+ * once, the end releasing the lease. A write-behind (`flush`) then moves Postgres on by conditional
+ * updates (the grant only if the job is still QUEUED and routed here: a lease Postgres refuses, the
+ * job canceled or re-routed meanwhile, is taken back and the agent told to stop) and applies every
+ * tree's reports as one engine transition. While the database is down the reports wait here and the
+ * alarm retries; the sweep leaves a job the queue is still reporting alone.
  *
  * Agents wait in two ways. A WebSocket accepted with the hibernation API (an idle agent costs
  * nothing; its session and free capacity ride in the socket's attachment): an enqueue pushes leases
@@ -67,6 +129,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private waiters: Waiter[] = [];
   private pumpRun: Promise<void> | null = null;
   private pumpAgain = false;
+  private flushRun: Promise<void> | null = null;
+  private flushAgain = false;
+  /** Jobs whose QUEUED → PENDING the running flush is writing to Postgres now. */
+  private readonly grantsInFlight = new Set<string>();
   private databaseEnv: WorkerEnv | undefined;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
@@ -80,21 +146,42 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         expires_at integer not null, lease_count integer not null, cancel integer not null default 0
       );
       create index if not exists leases_session on leases (session_id);
-      create index if not exists leases_expiry on leases (expires_at);`);
+      create index if not exists leases_expiry on leases (expires_at);
+      create table if not exists flow (
+        job_id text primary key, lease_id text not null, session_id text not null, granted integer not null default 0,
+        root_id text, project_id text, max_duration_seconds integer, running_at integer, running_flushed integer not null default 0,
+        ended text, ended_at integer, logged integer not null default 0
+      );
+      create table if not exists done (job_id text primary key, at integer not null);`);
+    // Queues created before jobs carried their maximum duration here.
+    const queuedColumns = this.sql.exec<{ name: string }>('pragma table_info(queued)').toArray();
+    if (!queuedColumns.some((column) => column.name === 'max_duration_seconds')) this.sql.exec('alter table queued add column max_duration_seconds integer');
+    const flowColumns = this.sql.exec<{ name: string }>('pragma table_info(flow)').toArray();
+    if (!flowColumns.some((column) => column.name === 'settled')) this.sql.exec('alter table flow add column settled text');
   }
 
   // ---- RPC ---------------------------------------------------------------------------------------
 
   /** Queues jobs routed to this agent; idempotent by job id (a queued or leased job stays as it is). Returns how many were new. */
-  async enqueue(target: QueueTarget, jobIds: string[]): Promise<number> {
+  async enqueue(target: QueueTarget, jobs: QueuedJob[]): Promise<number> {
     this.remember(target);
     let added = 0;
     const now = Date.now();
-    for (const jobId of jobIds) {
+    for (const job of jobs) {
+      const jobId = typeof job === 'string' ? job : job.jobId;
+      const maxDuration = typeof job === 'string' ? null : job.maxDurationSeconds;
+      // A job that ended here lately is not taken again from a dispatch that read it before its end.
+      if (this.sql.exec('select 1 from done where job_id = ?', jobId).toArray().length > 0) continue;
+      if (maxDuration !== null) this.sql.exec('update queued set max_duration_seconds = ? where job_id = ?', maxDuration, jobId);
       const cursor = this.sql.exec(
-        'insert into queued (job_id, enqueued_at) select ?, ? where not exists (select 1 from leases where job_id = ?) on conflict do nothing',
+        `insert into queued (job_id, enqueued_at, max_duration_seconds) select ?, ?, ?
+         where not exists (select 1 from leases where job_id = ?)
+           and not exists (select 1 from flow where job_id = ? and (granted = 0 or ended is not null or (running_at is not null and running_flushed = 0)))
+         on conflict do nothing`,
         jobId,
         now,
+        maxDuration,
+        jobId,
         jobId,
       );
       added += cursor.rowsWritten;
@@ -170,6 +257,70 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   }
 
   /**
+   * The job's executor says it started, under this lease: recorded here and answered at once; its
+   * tree hears of it in the next write-behind (`flush`). Refused when the lease is not the live one
+   * or the job was asked to stop meanwhile.
+   */
+  async jobRunning(jobId: string, leaseId: string): Promise<JobReportOutcome> {
+    const lease = this.sql.exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray()[0];
+    if (!lease) return stale;
+    if (lease.cancel) return { ok: false, code: 'CONFLICT', message: 'The job was canceled' };
+    this.ensureFlow(jobId, leaseId);
+    this.sql.exec('update flow set running_at = coalesce(running_at, ?) where job_id = ? and lease_id = ?', Date.now(), jobId, leaseId);
+    this.flushSoon();
+    return { ok: true, status: 'RUNNING' };
+  }
+
+  /**
+   * The job ended under this lease: its end is recorded in this object's storage (durably: the answer
+   * waits for the write) and the lease released at once, so the session's capacity is free before
+   * Postgres and the engine hear of it in the next write-behind. A retried report of the same end is
+   * answered the same. A job never started may only fail (as the engine allows).
+   */
+  async jobEnded(jobId: string, leaseId: string, input: FinishJobInput): Promise<JobReportOutcome> {
+    checkFinishInput(input);
+    this.ensureFlow(jobId, leaseId);
+    const flow = this.sql
+      .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'>>(
+        'select running_at, ended, granted, settled, logged from flow where job_id = ? and lease_id = ?',
+        jobId,
+        leaseId,
+      )
+      .toArray()[0];
+    if (flow?.ended) return { ok: true, status: (JSON.parse(flow.ended) as FinishJobInput).status };
+    const held = this.sql.exec('select 1 from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray().length > 0;
+    if (!held || !flow) return stale;
+    if (flow.granted === grantSettled) {
+      // The job ended in Postgres before this lease reached it (canceled meanwhile): whatever the
+      // executor says, the job's end is the one Postgres has; the lease is released and nothing written.
+      this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
+      this.sql.exec('delete from flow where job_id = ? and lease_id = ?', jobId, leaseId);
+      this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
+      if (flow.logged) this.ctx.waitUntil(this.completeLogs([jobId]));
+      void this.pump();
+      return { ok: true, status: flow.settled ?? 'CANCELED' };
+    }
+    if (flow.running_at === null && input.status !== 'FAILED')
+      return { ok: false, code: 'CONFLICT', message: `Cannot ${input.status === 'FINISHED' ? 'finish' : 'cancel'} job ${jobId}: it is PENDING` };
+    this.sql.exec(
+      'update flow set ended = ?, ended_at = ? where job_id = ? and lease_id = ?',
+      JSON.stringify({ status: input.status, outputs: input.outputs, reason: input.reason } satisfies FinishJobInput),
+      Date.now(),
+      jobId,
+      leaseId,
+    );
+    this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
+    this.flushSoon();
+    void this.pump();
+    return { ok: true, status: input.status };
+  }
+
+  /** The job's executor sent its log's first chunk: at its end, its JobLog object is completed (a job that never logged has none). */
+  async noteLogged(jobId: string): Promise<void> {
+    this.sql.exec('update flow set logged = 1 where job_id = ?', jobId);
+  }
+
+  /**
    * Leased jobs the session will not run go back to the queue (only those not started: PENDING in
    * Postgres). Returns the job ids put back.
    */
@@ -238,6 +389,12 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           leaseCount: row.lease_count,
           cancel: row.cancel === 1,
         })),
+      reporting: this.sql
+        .exec<{ job_id: string }>(
+          'select job_id from flow where granted = 0 or ended is not null or (running_at is not null and running_flushed = 0) order by job_id',
+        )
+        .toArray()
+        .map((row) => row.job_id),
     };
   }
 
@@ -291,15 +448,46 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   // ---- alarm: lease expiry -------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    // What the queue recorded and Postgres has not heard of yet, first (this is also its retry).
+    await this.flush();
     const now = Date.now();
     const expired = this.sql
-      .exec<{ job_id: string; session_id: string; lease_count: number }>(
-        'delete from leases where expires_at <= ? returning job_id, session_id, lease_count',
+      .exec<{ job_id: string; lease_id: string; session_id: string; lease_count: number }>(
+        'delete from leases where expires_at <= ? returning job_id, lease_id, session_id, lease_count',
         now,
       )
       .toArray();
     const failedAgain: typeof expired = [];
+    const requeued: { jobId: string; maxDurationSeconds: number | null }[] = [];
     for (const lease of expired) {
+      const flow = this.sql
+        .exec<Pick<FlowRow, 'granted' | 'max_duration_seconds'>>(
+          'select granted, max_duration_seconds from flow where job_id = ? and lease_id = ?',
+          lease.job_id,
+          lease.lease_id,
+        )
+        .toArray()[0];
+      if (flow && this.grantsInFlight.has(lease.job_id)) {
+        // Its grant is being written right now: looked at again shortly, the same lease until then.
+        this.sql.exec(
+          'insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, ?, ?, ?)',
+          lease.job_id,
+          lease.lease_id,
+          lease.session_id,
+          now + retryMs,
+          lease.lease_count,
+        );
+        continue;
+      }
+      // The lease's start, if reported, no longer counts: the lease is over.
+      this.sql.exec('delete from flow where job_id = ? and lease_id = ?', lease.job_id, lease.lease_id);
+      // Its job ended in Postgres before the grant reached it: nothing to put back.
+      if (flow?.granted === grantSettled) continue;
+      if (flow?.granted === 0) {
+        // Postgres never heard of this lease (the database was down all along): the job is still queued there.
+        requeued.push({ jobId: lease.job_id, maxDurationSeconds: flow.max_duration_seconds });
+        continue;
+      }
       try {
         await this.expire(lease.job_id, lease.session_id, lease.lease_count);
       } catch (error) {
@@ -307,6 +495,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         failedAgain.push(lease);
       }
     }
+    for (const { jobId, maxDurationSeconds } of requeued)
+      this.sql.exec('insert or ignore into queued (job_id, enqueued_at, max_duration_seconds) values (?, 0, ?)', jobId, maxDurationSeconds);
     for (const lease of failedAgain) {
       this.sql.exec(
         'insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, ?, ?, ?)',
@@ -326,13 +516,14 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const db = this.db();
     const target = this.target();
     if (!target) return;
-    const reason = `The agent's lease expired ${leaseCount} times (no heartbeat for ${this.leaseSeconds()} s)`;
     const [job] = (
-      await db.execute<{ status: string; session_id: string | null; agent_id: string | null; project_id: string }>(
-        dsql`select status, session_id, agent_id, project_id from jobs where id = ${jobId}`,
+      await db.execute<{ status: string; session_id: string | null; agent_id: string | null; project_id: string; lease_count: number }>(
+        dsql`select status, session_id, agent_id, project_id, lease_count from jobs where id = ${jobId}`,
       )
     ).rows;
     if (!job) return;
+    const leases = Math.max(leaseCount, job.lease_count);
+    const reason = `The agent's lease expired ${leases} times (no heartbeat for ${this.leaseSeconds()} s)`;
     if (job.status === 'CANCELING') {
       await this.endJob(jobId, job.project_id, 'CANCELED', `${reason}, while it was being canceled`);
       return;
@@ -343,7 +534,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       return;
     }
     if ((job.status !== 'PENDING' && job.status !== 'RUNNING') || job.session_id !== sessionId) return;
-    if (leaseCount >= maxLeasesPerJob) {
+    if (leases >= maxLeasesPerJob) {
       await this.endJob(jobId, job.project_id, 'FAILED', reason);
       return;
     }
@@ -362,6 +553,263 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       { db, hubs: this.env.PROJECT_EVENT_HUB, queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database } },
       projectId,
     ).catch((error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }));
+  }
+
+  // ---- write-behind: what the queue recorded, to Postgres and the engine ---------------------------
+
+  /** A lease granted before the queue kept its flow: the flush finds its tree in Postgres. */
+  private ensureFlow(jobId: string, leaseId: string): void {
+    const lease = this.sql.exec<{ session_id: string }>('select session_id from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray()[0];
+    if (!lease) return;
+    // Whether it logged is not known: its log is completed at its end, as before.
+    this.sql.exec('insert or ignore into flow (job_id, lease_id, session_id, granted, logged) values (?, ?, ?, 1, 1)', jobId, leaseId, lease.session_id);
+  }
+
+  private leaseDuration(jobId: string): number | null {
+    return this.sql.exec<{ d: number | null }>('select max_duration_seconds as d from flow where job_id = ?', jobId).toArray()[0]?.d ?? null;
+  }
+
+  /** A flush now, or right after the one running (which then takes what arrived meanwhile too). */
+  private flushSoon(): void {
+    void this.flush();
+  }
+
+  /**
+   * Writes what the queue recorded to Postgres, one round after another while there is more: first
+   * the grants Postgres has not heard of (one conditional update per session), then the jobs' starts
+   * and ends, one engine transition per tree for all of that tree's reports (in the tree's
+   * PipelineTree shard), then each tree's events and dispatch. Never rejects: on a database error
+   * what is left stays recorded here and the alarm tries again shortly, however long the outage.
+   */
+  private flush(): Promise<void> {
+    this.flushAgain = true;
+    this.flushRun ??= (async () => {
+      try {
+        while (this.flushAgain) {
+          // A moment for more reports to arrive: under load, a round writes many at once.
+          await new Promise((resolve) => setTimeout(resolve, flushGatherMs));
+          this.flushAgain = false;
+          if (await this.flushOnce()) this.flushAgain = true;
+        }
+      } catch (error) {
+        this.logger().warn('job reports not written; retrying', { error });
+        await this.wakeAt(Date.now() + flushRetryMs);
+      } finally {
+        this.flushRun = null;
+      }
+    })();
+    return this.flushRun;
+  }
+
+  /** One round; true when more is waiting. */
+  private async flushOnce(): Promise<boolean> {
+    const target = this.target();
+    if (!target) return false;
+    await this.flushGrants(target);
+    const rows = this.sql
+      .exec<FlowRow>(
+        `select * from flow where granted = 1 and ((running_at is not null and running_flushed = 0) or ended is not null) order by job_id limit ?`,
+        flushBatch,
+      )
+      .toArray();
+    if (rows.length === 0) return false;
+    await this.locateTrees(rows);
+    const byRoot = new Map<string, FlowRow[]>();
+    for (const row of rows) {
+      if (row.root_id === null) continue;
+      byRoot.set(row.root_id, [...(byRoot.get(row.root_id) ?? []), row]);
+    }
+    const database = target.database;
+    const owed = new Map<string, boolean>();
+    const ended: string[] = [];
+    const reportsOf = (flows: FlowRow[]): JobReport[] =>
+      flows.map((row) => ({
+        jobId: row.job_id,
+        ...(row.running_at !== null && row.running_flushed === 0 ? { runningAt: row.running_at } : {}),
+        ...(row.ended !== null ? { ended: JSON.parse(row.ended) as FinishJobInput, endedAt: row.ended_at ?? Date.now() } : {}),
+      }));
+    /** The tree's reports are written (or refused for good): what the queue kept of them goes. */
+    const written = (rootId: string, flows: FlowRow[], outcome: TransitionOutcome<JobReportsApplied>) => {
+      if (!outcome.ok) this.logger().warn('job reports refused by their tree; dropped', { rootId, refusal: outcome.refusal });
+      else if (outcome.value.skipped.length > 0)
+        this.logger().warn('job reports the tree no longer allowed; dropped', { rootId, jobIds: outcome.value.skipped });
+      const projectId = flows[0]!.project_id!;
+      owed.set(projectId, (owed.get(projectId) ?? false) || (outcome.ok && outcome.value.owesAgents));
+      for (const row of flows) {
+        if (row.ended !== null) {
+          this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+          this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
+          if (row.logged) ended.push(row.job_id);
+        } else this.sql.exec('update flow set running_flushed = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+      }
+    };
+    // Every tree in one load and one commit; when one of them lost a race to another transition (or
+    // a tree is gone), tree by tree in each tree's PipelineTree shard, with the engine's own retry.
+    let together: Map<string, JobReportsApplied> | null = null;
+    if (byRoot.size > 1) {
+      const config = this.config();
+      try {
+        together = await applyJobReportsTogether(databaseFor(config).http, config, new Map([...byRoot].map(([rootId, flows]) => [rootId, reportsOf(flows)])));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+      }
+    }
+    let failure: unknown;
+    if (together) for (const [rootId, flows] of byRoot) written(rootId, flows, { ok: true, value: together.get(rootId)! });
+    else {
+      const roots = [...byRoot];
+      const work = async () => {
+        for (let next = roots.shift(); next; next = roots.shift()) {
+          const [rootId, flows] = next;
+          try {
+            const tree = this.env.PIPELINE_TREE.get(this.env.PIPELINE_TREE.idFromName(pipelineTreeShard(rootId)));
+            written(rootId, flows, await tree.jobsReported(database, rootId, reportsOf(flows)));
+          } catch (error) {
+            failure ??= error;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(flushTrees, byRoot.size) }, work));
+    }
+    const queues = { namespace: this.env.AGENT_QUEUE, database };
+    const db = this.db();
+    for (const [projectId, dispatch] of owed) {
+      this.ctx.waitUntil(
+        afterJobsChanged({ db, hubs: this.env.PROJECT_EVENT_HUB, queues }, projectId, { dispatch }).catch((error: unknown) =>
+          this.logger().warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error }),
+        ),
+      );
+    }
+    if (ended.length > 0) this.ctx.waitUntil(this.completeLogs(ended));
+    this.sql.exec('delete from done where at < ?', Date.now() - doneMemoryMs);
+    if (failure !== undefined) throw failure;
+    return rows.length === flushBatch;
+  }
+
+  /** The grants recorded here alone, written to Postgres; a lease Postgres refuses is taken back. */
+  private async flushGrants(target: QueueTarget): Promise<void> {
+    const owed = this.sql
+      .exec<Pick<FlowRow, 'job_id' | 'lease_id' | 'session_id'>>('select job_id, lease_id, session_id from flow where granted = 0')
+      .toArray();
+    if (owed.length === 0) return;
+    const bySession = new Map<string, typeof owed>();
+    for (const row of owed) bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row]);
+    for (const row of owed) this.grantsInFlight.add(row.job_id);
+    try {
+      const db = this.db();
+      const projects: string[] = [];
+      await Promise.all(
+        [...bySession].map(async ([sessionId, rows]) => {
+          const granted = await grantJobs(
+            db,
+            rows.map((row) => row.job_id),
+            { agentId: target.agentId, sessionId },
+          );
+          const byId = new Map(granted.map((row) => [row.id, row]));
+          const refused = rows.filter((row) => !byId.has(row.job_id));
+          // Why Postgres refused: a job that ended there meanwhile (canceled while still QUEUED) is the
+          // holder's to stop, a cancel; a job re-routed or leased elsewhere is someone else's, lost.
+          const endedMeanwhile = new Map<string, string>();
+          if (refused.length > 0) {
+            const found = await db.execute<{ id: string; status: string }>(
+              dsql`select id, status from jobs where id = any(${arrayLiteral(refused.map((row) => row.job_id))}::uuid[])
+                   and status in ('CANCELING', 'CANCELED', 'FAILED', 'FINISHED')`,
+            );
+            for (const job of found.rows) endedMeanwhile.set(job.id, job.status === 'CANCELING' ? 'CANCELED' : job.status);
+          }
+          const revoked = new Map<string, string[]>();
+          const canceled = new Map<string, string[]>();
+          for (const row of rows) {
+            const done = byId.get(row.job_id);
+            if (done) {
+              this.sql.exec(
+                'update flow set granted = 1, root_id = ?, project_id = ? where job_id = ? and lease_id = ?',
+                done.root_pipeline_id,
+                done.project_id,
+                row.job_id,
+                row.lease_id,
+              );
+              this.sql.exec('update leases set lease_count = ? where job_id = ? and lease_id = ?', done.lease_count, row.job_id, row.lease_id);
+              projects.push(done.project_id);
+            } else if (endedMeanwhile.has(row.job_id)) {
+              this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
+              const asked = this.sql
+                .exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id)
+                .toArray()[0];
+              if (!asked) {
+                // Its holder reported the end already: there is nothing left to tell it.
+                this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+                continue;
+              }
+              this.sql.exec(
+                'update flow set granted = ?, settled = ? where job_id = ? and lease_id = ?',
+                grantSettled,
+                endedMeanwhile.get(row.job_id)!,
+                row.job_id,
+                row.lease_id,
+              );
+              // Asked to stop once: a cancel that reached the queue first already told the holder.
+              if (!asked.cancel) {
+                this.sql.exec('update leases set cancel = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+                canceled.set(row.session_id, [...(canceled.get(row.session_id) ?? []), row.job_id]);
+              }
+            } else {
+              // Postgres no longer has the job queued for this agent: the lease was never good.
+              this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+              if (this.sql.exec('delete from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id).rowsWritten > 0)
+                revoked.set(row.session_id, [...(revoked.get(row.session_id) ?? []), row.job_id]);
+            }
+          }
+          for (const [session, jobIds] of revoked) {
+            this.logger().warn('leases taken back: the jobs are no longer queued for this agent', { jobIds });
+            this.send(session, { type: 'cancel', jobIds });
+          }
+          for (const [session, jobIds] of canceled) {
+            this.logger().info('leases asked to stop: the jobs ended before their grants were written', { jobIds });
+            this.send(session, { type: 'cancel', jobIds });
+          }
+        }),
+      );
+      this.publishSoon(projects);
+    } finally {
+      for (const row of owed) this.grantsInFlight.delete(row.job_id);
+    }
+  }
+
+  /** Trees of leases granted before the queue kept them: read from Postgres. */
+  private async locateTrees(rows: FlowRow[]): Promise<void> {
+    const unknown = rows.filter((row) => row.root_id === null || row.project_id === null);
+    if (unknown.length === 0) return;
+    const found = await this.db().execute<{ id: string; project_id: string; root_pipeline_id: string }>(
+      dsql`select j.id, j.project_id, p.root_pipeline_id from jobs j join pipelines p on p.id = j.pipeline_id
+           where j.id = any(${arrayLiteral(unknown.map((row) => row.job_id))}::uuid[])`,
+    );
+    const byId = new Map(found.rows.map((row) => [row.id, row]));
+    for (const row of unknown) {
+      const located = byId.get(row.job_id);
+      if (!located) {
+        this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+        continue;
+      }
+      row.root_id = located.root_pipeline_id;
+      row.project_id = located.project_id;
+      this.sql.exec('update flow set root_id = ?, project_id = ? where job_id = ?', row.root_id, row.project_id, row.job_id);
+    }
+  }
+
+  /** The ended jobs' logs are final: each JobLog object stores its log and reports its size (a failure is the log's own business). */
+  private async completeLogs(jobIds: string[]): Promise<void> {
+    const db = this.db();
+    await Promise.all(
+      jobIds.map(async (jobId) => {
+        try {
+          const summary = await this.env.JOB_LOG.get(this.env.JOB_LOG.idFromName(jobId)).complete();
+          await db.update(jobsTable).set({ logSize: summary.size, logTruncated: summary.truncated }).where(eq(jobsTable.id, jobId));
+        } catch (error) {
+          this.logger().warn('job log not completed', { jobId, error });
+        }
+      }),
+    );
   }
 
   // ---- granting ------------------------------------------------------------------------------------
@@ -447,71 +895,136 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /**
    * Leases up to `count` queued jobs to the session. The jobs leave the queued table first (in the
-   * same synchronous step that picks them), then Postgres moves each QUEUED → PENDING if it is still
-   * queued and routed here; a job it does not move (canceled, re-routed) is dropped. On a database
-   * error the jobs go back to the queue and the caller sees the error.
+   * same synchronous step that picks them). A job whose maximum duration the queue knows (every job a
+   * dispatch hands it) is leased from here alone: the lease is recorded, the lease handed out, and
+   * Postgres moves the job QUEUED → PENDING in the next write-behind (`flush`), which takes the lease
+   * back if Postgres no longer has the job queued for this agent (canceled, re-routed meanwhile).
+   * Any other job is granted in Postgres first, as before: a job it does not move is dropped; on a
+   * database error those jobs go back to the queue and the caller sees the error.
    */
   private async grant(target: QueueTarget, sessionId: string, count: number): Promise<JobLease[]> {
     if (count <= 0) return [];
     const picked = this.sql
-      .exec<{ job_id: string; enqueued_at: number }>(
-        'delete from queued where job_id in (select job_id from queued order by enqueued_at, job_id limit ?) returning job_id, enqueued_at',
+      .exec<{ job_id: string; enqueued_at: number; max_duration_seconds: number | null }>(
+        'delete from queued where job_id in (select job_id from queued order by enqueued_at, job_id limit ?) returning job_id, enqueued_at, max_duration_seconds',
         count,
       )
       .toArray();
     if (picked.length === 0) return [];
-    const ids = picked.map((row) => row.job_id);
-    let rows: GrantedJob[];
-    try {
-      rows = await grantJobs(this.db(), ids, { agentId: target.agentId, sessionId });
-    } catch (error) {
-      for (const row of picked) this.sql.exec('insert or ignore into queued (job_id, enqueued_at) values (?, ?)', row.job_id, row.enqueued_at);
-      throw error;
+    const unknown = picked.filter((row) => row.max_duration_seconds === null);
+    let rows: GrantedJob[] = [];
+    if (unknown.length > 0) {
+      try {
+        rows = await grantJobs(
+          this.db(),
+          unknown.map((row) => row.job_id),
+          { agentId: target.agentId, sessionId },
+        );
+      } catch (error) {
+        for (const row of picked)
+          this.sql.exec(
+            'insert or ignore into queued (job_id, enqueued_at, max_duration_seconds) values (?, ?, ?)',
+            row.job_id,
+            row.enqueued_at,
+            row.max_duration_seconds,
+          );
+        throw error;
+      }
+      this.publishSoon(rows.map((row) => row.project_id));
     }
-    this.publishSoon(rows.map((row) => row.project_id));
     const config = this.config();
     const expiresAt = Date.now() + this.leaseSeconds() * 1000;
+    const granting: { jobId: string; maxDurationSeconds: number; leaseCount: number; granted: GrantedJob | null }[] = [
+      ...rows.map((row) => ({ jobId: row.id, maxDurationSeconds: row.max_duration_seconds, leaseCount: row.lease_count, granted: row })),
+      ...picked
+        .filter((row) => row.max_duration_seconds !== null)
+        .map((row) => ({ jobId: row.job_id, maxDurationSeconds: row.max_duration_seconds!, leaseCount: 0, granted: null })),
+    ];
     const leases: JobLease[] = [];
-    for (const row of rows) {
+    for (const job of granting) {
       const leaseId = crypto.randomUUID();
       this.sql.exec(
         'insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, ?, ?, ?)',
-        row.id,
+        job.jobId,
         leaseId,
         sessionId,
         expiresAt,
-        row.lease_count,
+        job.leaseCount,
+      );
+      this.sql.exec(
+        'insert or replace into flow (job_id, lease_id, session_id, granted, root_id, project_id, max_duration_seconds) values (?, ?, ?, ?, ?, ?, ?)',
+        job.jobId,
+        leaseId,
+        sessionId,
+        job.granted ? 1 : 0,
+        job.granted?.root_pipeline_id ?? null,
+        job.granted?.project_id ?? null,
+        job.maxDurationSeconds,
       );
       leases.push({
-        jobId: row.id,
+        jobId: job.jobId,
         leaseId,
-        token: await mintJobToken(config, { jobId: row.id, leaseId, agentId: target.agentId }, row.max_duration_seconds),
-        maxDurationSeconds: row.max_duration_seconds,
+        token: await mintJobToken(config, { jobId: job.jobId, leaseId, agentId: target.agentId }, job.maxDurationSeconds),
+        maxDurationSeconds: job.maxDurationSeconds,
         leaseExpiresAt: new Date(expiresAt).toISOString(),
       });
     }
+    if (granting.some((job) => job.granted === null)) this.flushSoon();
     await this.scheduleAlarm();
     return leases;
   }
 
-  /** Leased, not started jobs back to the queue (Postgres PENDING → QUEUED for this session). */
+  /**
+   * Leased, not started jobs back to the queue: a lease Postgres has not heard of yet is only undone
+   * here; otherwise Postgres moves the job PENDING → QUEUED for this session. A job whose start the
+   * queue recorded stays with its holder. Returns the job ids put back.
+   */
   private async putBack(sessionId: string, jobIds: string[]): Promise<string[]> {
     if (jobIds.length === 0) return [];
     const target = this.target();
     if (!target) return [];
+    // A grant being written now is settled first: then each lease is either known to Postgres or not.
+    if (jobIds.some((jobId) => this.grantsInFlight.has(jobId))) await this.flushRun;
     const returned: string[] = [];
     const projects: string[] = [];
+    const durations = new Map<string, number | null>();
     for (const jobId of jobIds) {
+      const flow = this.sql
+        .exec<Pick<FlowRow, 'granted' | 'running_at' | 'ended'>>(
+          'select granted, running_at, ended from flow where job_id = ? and session_id = ?',
+          jobId,
+          sessionId,
+        )
+        .toArray()[0];
+      if (flow && (flow.running_at !== null || flow.ended !== null)) continue;
+      if (flow && flow.granted === grantSettled) {
+        // The job ended in Postgres meanwhile: the lease goes, the job is not queued again.
+        this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('delete from flow where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
+        continue;
+      }
+      if (flow && flow.granted === 0) {
+        const lease = this.sql.exec<{ lease_id: string }>('select lease_id from leases where job_id = ? and session_id = ?', jobId, sessionId).toArray()[0];
+        if (!lease) continue;
+        durations.set(jobId, this.leaseDuration(jobId));
+        this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('delete from flow where job_id = ? and session_id = ?', jobId, sessionId);
+        returned.push(jobId);
+        continue;
+      }
       const projectId = await requeueJob(this.db(), jobId, { sessionId, statuses: ['PENDING'], handedBack: true });
       if (projectId) {
         this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
+        this.sql.exec('delete from flow where job_id = ? and session_id = ?', jobId, sessionId);
         returned.push(jobId);
         projects.push(projectId);
       }
     }
     this.publishSoon(projects);
     // Put back first in line: they were next before this session took them.
-    for (const jobId of returned) this.sql.exec('insert or ignore into queued (job_id, enqueued_at) values (?, 0)', jobId);
+    for (const jobId of returned)
+      this.sql.exec('insert or ignore into queued (job_id, enqueued_at, max_duration_seconds) values (?, 0, ?)', jobId, durations.get(jobId) ?? null);
     if (returned.length > 0) void this.pump();
     return returned;
   }

@@ -1,5 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type FinishJobInput, finishJobTransition, type JobInTree, type JobTransition, markJobRunningTransition } from '../domain/jobs/service';
+import {
+  applyJobReports,
+  type FinishJobInput,
+  finishJobTransition,
+  type JobInTree,
+  type JobReport,
+  type JobReportsApplied,
+  type JobTransition,
+  markJobRunningTransition,
+} from '../domain/jobs/service';
 import type { WorkerEnv } from '../env';
 import { AppError, type ErrorCode } from '../errors';
 import { inDatabaseScope } from '../db/hyperdrive';
@@ -16,7 +25,8 @@ export type TransitionOutcome<T> = { ok: true; value: T } | { ok: false; refusal
 
 /**
  * One per shard of pipeline trees (`pipelineTreeShard`, by the root pipeline's id): runs each tree's
- * job transitions one after another, the trees of a shard side by side. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
+ * job transitions one after another (reports from a token minted before agent queues recorded them,
+ * and the agent queues' write-behind when several trees written together lost a race), the trees of a shard side by side. Every transition of a tree is ordered by its root's version (pipelines/commit.ts), so
  * jobs of one stage ending at once would each load the same state, one would commit, and the rest
  * would lose the race and start over — with ten agents finishing together, most of the work thrown
  * away and some transitions giving up with CONFLICT. Queued here, each loads the state the one
@@ -43,6 +53,14 @@ export class PipelineTree extends DurableObject<WorkerEnv> {
   jobEnded(database: string, job: Required<JobInTree>, input: FinishJobInput): Promise<TransitionOutcome<JobTransition>> {
     const config = this.#config(database);
     return inDatabaseScope(this.#waitUntil, () => this.#inTurn(job.rootPipelineId, () => finishJobTransition(databaseFor(config).http, config, job, input)));
+  }
+
+  /** An agent queue's write-behind: many jobs' starts and ends in this tree, one transition. */
+  jobsReported(database: string, rootPipelineId: string, reports: JobReport[]): Promise<TransitionOutcome<JobReportsApplied>> {
+    const config = this.#config(database);
+    return inDatabaseScope(this.#waitUntil, () =>
+      this.#inTurn(rootPipelineId, () => applyJobReports(databaseFor(config).http, config, rootPipelineId, reports)),
+    );
   }
 
   #waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);

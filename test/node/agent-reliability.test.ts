@@ -466,7 +466,10 @@ describe('agent reliability', () => {
 
   it('an agent gone silent: the sweep closes its session and its jobs, queued and leased, run on another eligible agent', async () => {
     const silent = await startAgent('rel-silent');
-    const busy = await runPipeline('silent', 'echo busy; sleep 3; echo rerun-done');
+    // Busy until its agent is killed, however long starting the heir takes (a short sleep could end
+    // first, and the silent agent then take the queued job itself); its rerun ends at once.
+    const firstRun = join(workDir, 'silent-first-run');
+    const busy = await runPipeline('silent', `if [ -e ${firstRun} ]; then echo rerun-done; else touch ${firstRun}; echo busy; sleep 120; fi`);
     await waitFor(async () => (await jobOf(busy.pipelineId))?.status === 'RUNNING', 'the first job to run');
     const waiting = await runPipeline('silent', 'echo moved');
     await waitFor(async () => {
@@ -475,6 +478,9 @@ describe('agent reliability', () => {
     }, 'the second job queued for the silent agent');
 
     const heir = await startAgent('rel-heir');
+    // What the test is about: the agent goes silent holding one job and with another queued for it.
+    expect(await jobOf(busy.pipelineId)).toMatchObject({ status: 'RUNNING', session_id: silent.sessionId });
+    expect(await jobOf(waiting.pipelineId)).toMatchObject({ status: 'QUEUED', agent_id: agentIds.get('rel-silent') });
     await killAgentTree(silent.process);
     const ended = await waitFor(
       async () => {

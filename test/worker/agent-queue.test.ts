@@ -199,6 +199,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     expect(first).toBeDefined();
     const [firstJob] = await jobsOf(pipelineId);
     expect(first!.jobId).toBe(firstJob!.id);
+    // The queue leased it from its own storage; Postgres hears of the lease right after (write-behind).
+    await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'PENDING', agent_id: agent.id, session_id: session.sessionId, lease_count: 1 });
     // The claim is in the outbox as any job change is, for live viewers.
     expect(await statusEvents(first!.jobId)).toEqual([['QUEUED', 'PENDING']]);
@@ -212,7 +214,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const [second] = await client.claim(session.sessionId, 1, 10);
     expect(second!.jobId).not.toBe(first!.jobId);
     await runJob(client, second!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    // The finish was recorded by the queue and answered; the engine hears of it right after.
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
     expect((await jobsOf(pipelineId)).map((job) => job.status)).toEqual(['FINISHED', 'FINISHED']);
     // Finished leases are released.
     expect((await queueOf(h, agent.id).stub.state()).leases).toEqual([]);
@@ -236,7 +239,7 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const [job] = await jobsOf(pipelineId);
     expect(pushed.jobs[0]!.jobId).toBe(job!.id);
     await runJob(client, pushed.jobs[0]!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
     socket.close(1000, 'done');
     expect(agent.id).toBe(session.agentId);
   });
@@ -266,7 +269,7 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     // A canceled job cannot be marked running again; the executor reports its end.
     expect((await client.job('POST', agentPaths.running(lease.jobId), lease)).status).toBe(409);
     expect((await client.job('POST', agentPaths.finish(lease.jobId), lease, { status: 'CANCELED' })).status).toBe(200);
-    expect(await pipelineStatus(pipelineId)).toBe('CANCELED');
+    await waitFor('the pipeline to be canceled', async () => (await pipelineStatus(pipelineId)) === 'CANCELED');
     socket.close(1000, 'done');
   });
 });
@@ -407,6 +410,34 @@ describe('leases', () => {
     await runJob(client, again!);
   });
 
+  it('a job canceled before its lease reached Postgres reaches the holder as a cancel, not as a lost lease', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [job] = await jobsOf(pipelineId);
+    // Canceled while still QUEUED in Postgres; the queue still has it and leases it from its own
+    // storage, so the write-behind's grant finds the job ended.
+    await gql('mutation($id: ID!) { cancelPipeline(input: { pipelineId: $id }) { pipeline { status } } }', { id: gidOf('Pipeline', pipelineId) });
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'CANCELED' });
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease?.jobId).toBe(job!.id);
+    const { stub } = queueOf(h, agent.id);
+    await waitFor('the grant to be refused', async () => (await stub.state()).leases.some((held) => held.jobId === job!.id && held.cancel));
+    const beat = await client.heartbeat(session.sessionId, [{ jobId: lease!.jobId, leaseId: lease!.leaseId }]);
+    expect(beat.body).toEqual({ cancel: [lease!.jobId], lost: [] });
+    expect((await client.job('POST', agentPaths.running(lease!.jobId), lease!)).status).toBe(409);
+    const finished = await client.job<{ status: string }>('POST', agentPaths.finish(lease!.jobId), lease!, { status: 'CANCELED' });
+    expect(finished.status).toBe(200);
+    expect(finished.body.status).toBe('CANCELED');
+    // Nothing was written for it: the job stays as the cancel left it, never leased in Postgres, and is not queued again.
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'CANCELED', session_id: null, lease_count: 0 });
+    const state = await stub.state();
+    expect(state.leases.map((held) => held.jobId)).not.toContain(job!.id);
+    expect(state.queued.map((queued) => queued.jobId)).not.toContain(job!.id);
+    expect(state.reporting).not.toContain(job!.id);
+    expect(await pipelineStatus(pipelineId)).toBe('CANCELED');
+  });
+
   it('two sessions claiming at once lease each job exactly once', async () => {
     await quietAgents();
     const { agent, client, session } = await liveAgent({ tags: ['race'] });
@@ -420,6 +451,8 @@ describe('leases', () => {
     expect(new Set(leased).size).toBe(5);
     const jobIds = (await Promise.all(pipelines.map(jobsOf))).map((jobs) => jobs[0]!.id);
     expect(leased.sort()).toEqual(jobIds.sort());
+    // Postgres hears of the leases right after they are handed out (write-behind).
+    for (const pipelineId of pipelines) await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     for (const pipelineId of pipelines) expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
   });
 
@@ -507,6 +540,7 @@ describe('the sweep', () => {
     const { agent, client, session } = await liveAgent({ tags: ['reset'], runUntaggedJobs: false });
     const pipelineId = await startPipeline([['reset']]);
     const [lease] = await client.claim(session.sessionId, 1, 0);
+    await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
     const { stub } = queueOf(h, agent.id);
     await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
       state.storage.sql.exec('delete from leases');
@@ -530,6 +564,6 @@ describe('the sweep', () => {
     const [moved] = await other.client.claim(other.session.sessionId, 1, 0);
     expect(moved!.jobId).toBe(lease!.jobId);
     await runJob(other.client, moved!);
-    expect(await pipelineStatus(pipelineId)).toBe('SUCCEEDED');
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
   });
 });

@@ -143,8 +143,10 @@ export async function heartbeat(
     held.length === 0
       ? []
       : (await db.execute<{ id: string; status: string }>(sql`select id, status from jobs where id = any(${arrayLiteral(held)}::uuid[])`)).rows;
-  const ended = statuses.filter((row) => ['FINISHED', 'FAILED', 'CANCELED'].includes(row.status)).map((row) => row.id);
-  const canceling = statuses.filter((row) => row.status === 'CANCELING').map((row) => row.id);
+  // A job that ended otherwise is over for its holder; one canceled while its holder still has the
+  // lease (canceled in Postgres before the queue's grant reached it) is the holder's to stop: a cancel.
+  const ended = statuses.filter((row) => ['FINISHED', 'FAILED'].includes(row.status)).map((row) => row.id);
+  const canceling = statuses.filter((row) => row.status === 'CANCELING' || row.status === 'CANCELED').map((row) => row.id);
   return {
     cancel: [...new Set([...renewed.cancel, ...canceling])].filter((jobId) => !ended.includes(jobId)),
     lost: [...renewed.lost, ...ended],

@@ -47,7 +47,14 @@ export async function appendJobLog(
   const claims = await verifyJobToken(config, input.token);
   if (claims.jobId !== input.jobId) throw forbidden('This job token is for another job');
   const offset = parseLogOffset(input.offset);
-  const result = await jobLogOf(env, input.jobId).append(input.jobId, offset, new Uint8Array(await input.body()), config.jobLogs.maxBytes);
+  // The job's first chunk tells its queue the job has a log: only then does the job's end create and
+  // complete its JobLog object (src/durable/agent-queue.ts `completeLogs`).
+  const noted =
+    offset === 0 && claims.agentId !== undefined ? env.AGENT_QUEUE.get(env.AGENT_QUEUE.idFromName(claims.agentId)).noteLogged(input.jobId) : undefined;
+  const [result] = await Promise.all([
+    jobLogOf(env, input.jobId).append(input.jobId, offset, new Uint8Array(await input.body()), config.jobLogs.maxBytes),
+    noted,
+  ]);
   if (result.kind === 'completed') {
     throw new AppError('CONFLICT', 'The job has finished: its log takes no more output', { details: { size: result.size, truncated: result.truncated } });
   }

@@ -54,8 +54,8 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   // are those of the owed jobs without an agent (none, no candidates: nothing to route).
   const cancelsOf = scope.announceCancellations ? (scope.projectId ?? null) : null;
   const [owedJobs, candidateRows, canceling] = await db.batch([
-    db.execute<{ id: string; organization_id: string; tags: string[]; agent_id: string | null }>(sql`
-      select j.id, j.organization_id, j.tags, j.agent_id from jobs j
+    db.execute<OwedJob>(sql`
+      select j.id, j.organization_id, j.tags, j.agent_id, j.max_duration_seconds from jobs j
       where ${owedHere}
       order by j.queued_at, j.id limit ${dispatchBatch}`),
     db.execute<CandidateRow>(candidatesQuery(sql`array(select distinct j.organization_id from jobs j where ${owedHere} and j.agent_id is null)`)),
@@ -70,13 +70,16 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   return dispatched.value;
 }
 
+type OwedJob = {
+  id: string;
+  organization_id: string;
+  tags: string[];
+  agent_id: string | null;
+  max_duration_seconds: number;
+};
+
 /** Routes the unrouted jobs among the candidates (a conditional update per agent), then hands every job to its agent's queue. */
-async function routeAndEnqueue(
-  { db, queues }: DispatchContext,
-  jobs: { id: string; organization_id: string; tags: string[]; agent_id: string | null }[],
-  candidateRows: CandidateRow[],
-  now: Date,
-): Promise<DispatchResult> {
+async function routeAndEnqueue({ db, queues }: DispatchContext, jobs: OwedJob[], candidateRows: CandidateRow[], now: Date): Promise<DispatchResult> {
   if (jobs.length === 0) return { routed: 0, enqueued: 0, waiting: 0 };
 
   const unrouted = jobs.filter((job) => job.agent_id === null);
@@ -106,11 +109,16 @@ async function routeAndEnqueue(
     }),
   );
 
+  const durations = new Map(jobs.map((job) => [job.id, job.max_duration_seconds]));
   let enqueued = 0;
   const results = await Promise.allSettled(
     [...toEnqueue].map(async ([agentId, ids]) => {
       const { stub, target } = agentQueue(queues, agentId);
-      await stub.enqueue(target, ids);
+      // With each job's maximum duration, the queue leases it without asking Postgres first.
+      await stub.enqueue(
+        target,
+        ids.map((jobId) => ({ jobId, maxDurationSeconds: durations.get(jobId)! })),
+      );
       // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
       await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
       enqueued += ids.length;

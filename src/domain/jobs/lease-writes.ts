@@ -42,11 +42,16 @@ const eventsAndBump = (moved: string) =>
 export type GrantedJob = {
   id: string;
   project_id: string;
+  root_pipeline_id: string;
   lease_count: number;
   max_duration_seconds: number;
 };
 
-/** Moves the jobs still QUEUED and routed to the agent to PENDING for the session; returns those moved. */
+/**
+ * Moves the jobs still QUEUED and routed to the agent to PENDING for the session; returns those moved,
+ * and, without counting their lease again, those already PENDING for the session: a grant retried
+ * after its commit's answer was lost (the write-behind tries again) is the same grant, not a refusal.
+ */
 export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], holder: { agentId: string; sessionId: string }): Promise<GrantedJob[]> {
   const ids = sql`${arrayLiteral(jobIds)}::uuid[]`;
   const [, , granted] = await db.batch([
@@ -59,8 +64,16 @@ export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], hol
         where id = any(${ids}) and status = 'QUEUED' and agent_id = ${holder.agentId}
         returning id, organization_id, project_id, pipeline_id, node_id, status, 'QUEUED'::text as previous_status, lease_count, max_duration_seconds
       ),
-      ${eventsAndBump('claimed')}
-      select id, project_id, lease_count, max_duration_seconds from claimed`),
+      ${eventsAndBump('claimed')},
+      already as (
+        select j.id, j.project_id, j.pipeline_id, j.lease_count, j.max_duration_seconds from jobs j
+        where j.id = any(${ids}) and j.status = 'PENDING' and j.session_id = ${holder.sessionId} and j.agent_id = ${holder.agentId}
+      )
+      select c.id, c.project_id, p.root_pipeline_id, c.lease_count, c.max_duration_seconds
+      from claimed c join pipelines p on p.id = c.pipeline_id
+      union all
+      select a.id, a.project_id, p.root_pipeline_id, a.lease_count, a.max_duration_seconds
+      from already a join pipelines p on p.id = a.pipeline_id`),
   ]);
   return granted.rows;
 }

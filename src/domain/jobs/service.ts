@@ -6,7 +6,9 @@ import type { HttpDatabase } from '../../db/client';
 import type { JobOutputs } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { onJobEnded, onJobRunning } from '../pipelines/advance';
-import { runTransition } from '../pipelines/engine';
+import { isLegalJobTransition } from './state-machine';
+import { runTransition, runTransitionsTogether } from '../pipelines/engine';
+import type { EngineContext } from '../pipelines/advance';
 import { queuesTouched } from '../pipelines/deployment-queue';
 import type { Draft } from '../pipelines/draft';
 import type { EngineConfig } from '../pipelines/secrets';
@@ -106,4 +108,117 @@ export async function finishJobTransition(
     now,
   );
   return { view: jobView(job), owesAgents: owesAgents(last) };
+}
+
+/**
+ * What an agent queue reported for one job of a tree since its last write-behind (src/durable/agent-queue.ts):
+ * that it started (`runningAt`) and/or how it ended, each with the moment the agent said so.
+ */
+export interface JobReport {
+  jobId: string;
+  runningAt?: number;
+  ended?: FinishJobInput;
+  endedAt?: number;
+}
+
+export interface JobReportsApplied {
+  /** Whether the commit owes the agents anything (the next stage's jobs, cancel notices). */
+  owesAgents: boolean;
+  /** The reports' jobs the tree no longer let move (ended meanwhile by the sweep, an expiry, a cancel): nothing was written for them. */
+  skipped: string[];
+}
+
+/**
+ * Many jobs' starts and ends in one tree, as one engine transition: one tree load, one commit,
+ * whatever the number of reports. A report the job's state no longer allows (the job ended another
+ * way meanwhile) is skipped rather than refusing the rest; the times are the agent's, not the flush's.
+ */
+export async function applyJobReports(
+  db: HttpDatabase,
+  config: EngineConfig,
+  rootPipelineId: string,
+  reports: readonly JobReport[],
+  now?: Date,
+): Promise<JobReportsApplied> {
+  if (reports.length === 0) return { owesAgents: false, skipped: [] };
+  let last: Draft | undefined;
+  const skipped = await runTransition(
+    db,
+    config,
+    { jobId: reports[0]!.jobId, rootPipelineId },
+    (draft, ctx) => {
+      last = draft;
+      return applyReports(draft, ctx, reports);
+    },
+    now,
+  );
+  return { owesAgents: owesAgents(last), skipped };
+}
+
+/**
+ * As `applyJobReports` for several trees at once: one load round trip and one commit for all of
+ * them. Null when a tree lost a race (nothing written: apply them tree by tree then).
+ */
+export async function applyJobReportsTogether(
+  db: HttpDatabase,
+  config: EngineConfig,
+  byRoot: ReadonlyMap<string, readonly JobReport[]>,
+  now?: Date,
+): Promise<Map<string, JobReportsApplied> | null> {
+  const roots = [...byRoot].filter(([, reports]) => reports.length > 0);
+  const drafts = new Map<string, Draft>();
+  const results = await runTransitionsTogether(
+    db,
+    config,
+    roots.map(([rootId, reports]) => ({
+      locator: { jobId: reports[0]!.jobId, rootPipelineId: rootId },
+      step: (draft: Draft, ctx: EngineContext) => {
+        drafts.set(rootId, draft);
+        return applyReports(draft, ctx, reports);
+      },
+    })),
+    now,
+  );
+  if (!results) return null;
+  return new Map(roots.map(([rootId], index) => [rootId, { owesAgents: owesAgents(drafts.get(rootId)), skipped: results[index]! }]));
+}
+
+/** The reports applied to a tree's draft; returns the jobs whose reports the tree no longer allowed. */
+async function applyReports(draft: Draft, ctx: EngineContext, reports: readonly JobReport[]): Promise<string[]> {
+  const skipped: string[] = [];
+  for (const report of reports) {
+    const job = draft.tree.jobs.get(report.jobId);
+    if (!job) {
+      skipped.push(report.jobId);
+      continue;
+    }
+    let moved = false;
+    if (report.runningAt !== undefined && job.status === 'PENDING') {
+      onJobRunning(draft, job);
+      job.runningAt = new Date(report.runningAt);
+      moved = true;
+    }
+    const ended = report.ended;
+    if (ended) {
+      const verb = ended.status === 'FINISHED' ? 'finish' : ended.status === 'FAILED' ? 'fail' : 'cancel';
+      if (isLegalJobTransition(job.status, verb, ended.status)) {
+        if (ended.reason !== undefined) job.failureReason = ended.reason.slice(0, maxReasonLength);
+        await onJobEnded(draft, ctx, job, ended.status, ended.outputs);
+        if (report.endedAt !== undefined) job.finishedAt = new Date(report.endedAt);
+        moved = true;
+      }
+    }
+    if (!moved) skipped.push(report.jobId);
+  }
+  return skipped;
+}
+
+/** A finish request's outputs and reason, checked as `finishJobTransition` checks them (before a queue records them). */
+export function checkFinishInput(input: FinishJobInput): void {
+  if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
+  if (input.outputs !== undefined) {
+    if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
+      throw badInput('outputs', 'must be an object by action alias');
+    if (JSON.stringify(input.outputs).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+  }
 }

@@ -63,7 +63,9 @@ async function repairLeaselessJobs(context: SweepContext, graceStart: Date): Pro
   const touched = new Set<string>();
   for (const [agentId, jobs] of groupBy(held, (row) => row.agent_id)) {
     const { stub, target } = agentQueue(queues, agentId);
-    const leased = new Set((await stub.state()).leases.map((lease) => lease.jobId));
+    // A job whose end (or start, or grant) the queue recorded and has not written yet is the queue's too.
+    const state = await stub.state();
+    const leased = new Set([...state.leases.map((lease) => lease.jobId), ...(state.reporting ?? [])]);
     for (const job of jobs) {
       if (leased.has(job.id)) continue;
       const reason = "The agent's queue lost the job's lease";

@@ -30,6 +30,29 @@ export function isLostRace(error: unknown): boolean {
 }
 
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
+  const { rows, events } = commitParts(db, draft);
+  const statements = [...rows, ...(events ? [lockPipelineEvents(db, events.projectId), events.insert] : [])];
+  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
+}
+
+/**
+ * Several trees' drafts in one transaction, in the engine's lock order across all of them: every
+ * tree's rows (roots in id order, as lease-writes.ts takes them), then each project's outbox lock
+ * (in project order) with its events. A lost race of any tree fails the whole (the caller runs them
+ * one by one then).
+ */
+export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): Promise<void> {
+  const parts = [...drafts].sort((a, b) => (a.tree.rootId < b.tree.rootId ? -1 : 1)).map((draft) => commitParts(db, draft));
+  const byProject = new Map<string, BatchItem<'pg'>[]>();
+  for (const { events } of parts) if (events) byProject.set(events.projectId, [...(byProject.get(events.projectId) ?? []), events.insert]);
+  const statements: BatchItem<'pg'>[] = parts.flatMap((part) => part.rows);
+  for (const projectId of [...byProject.keys()].sort()) statements.push(lockPipelineEvents(db, projectId), ...byProject.get(projectId)!);
+  if (statements.length === 0) return;
+  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
+}
+
+/** A draft's writes, and its outbox events apart (they go under the project's lock, last). */
+function commitParts(db: HttpDatabase, draft: Draft): { rows: BatchItem<'pg'>[]; events: { projectId: string; insert: BatchItem<'pg'> } | null } {
   const { tree, now } = draft;
   const root = tree.pipelines.get(tree.rootId)!;
   const statements: BatchItem<'pg'>[] = [...draft.leadingWrites];
@@ -115,17 +138,18 @@ export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void>
     if (row.type === 'RELEASE_LIFECYCLE' && row.releaseId) statements.push(releaseStatusChanged(db, row.releaseId, releaseStatusOf(row.status)));
   }
   statements.push(...draft.trailingWrites);
-  if (draft.events.length > 0) {
-    // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
-    const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
-    statements.push(
-      lockPipelineEvents(db, root.projectId),
-      insertPipelineEvents(
+  if (draft.events.length === 0) return { rows: statements, events: null };
+  // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
+  const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
+  return {
+    rows: statements,
+    events: {
+      projectId: root.projectId,
+      insert: insertPipelineEvents(
         db,
         root,
         draft.events.map((event) => ({ ...event, releaseId: releaseOf(event.pipelineId) })),
       ),
-    );
-  }
-  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
+    },
+  };
 }

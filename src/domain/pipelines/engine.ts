@@ -6,12 +6,12 @@
 import type { HttpDatabase } from '../../db/client';
 import { AppError } from '../../errors';
 import { advance, type EngineContext } from './advance';
-import { commitDraft, isLostRace } from './commit';
+import { commitDraft, commitDrafts, isLostRace } from './commit';
 import { afterCommit } from './deployment-queue';
 import { Draft } from './draft';
 import { nestedTemplateLoader } from './nested';
 import type { EngineConfig } from './secrets';
-import { emptyTree, loadTree, type Locator } from './tree';
+import { emptyTree, loadTree, loadTrees, type Locator } from './tree';
 
 const maxAttempts = 10;
 const baseBackoffMs = 10;
@@ -30,6 +30,41 @@ export function runTransition<T>(
   now: Date = new Date(),
 ): Promise<T> {
   return settle(db, config, async () => new Draft(await loadTree(db, locator), now), step);
+}
+
+/**
+ * One transition in each of several trees, loaded in one round trip and committed in one
+ * transaction. Null when any tree lost a race (another transition of it committed meanwhile): then
+ * nothing was written and the caller runs them one by one, each with the engine's own retry.
+ */
+export async function runTransitionsTogether<T>(
+  db: HttpDatabase,
+  config: EngineConfig,
+  transitions: readonly { locator: Locator; step: (draft: Draft, ctx: EngineContext) => T | Promise<T> }[],
+  now: Date = new Date(),
+): Promise<T[] | null> {
+  const ctx = engineContext(db, config);
+  const trees = await loadTrees(
+    db,
+    transitions.map((transition) => transition.locator),
+  );
+  const drafts = trees.map((tree) => new Draft(tree, now));
+  const results: T[] = [];
+  for (const [index, transition] of transitions.entries()) {
+    results.push(await transition.step(drafts[index]!, ctx));
+    await advance(drafts[index]!, ctx);
+  }
+  const changed = drafts.filter((draft) => !draft.isEmpty);
+  try {
+    await commitDrafts(db, changed);
+  } catch (error) {
+    // A deadlock with another writer is a lost race here too: run one by one, in the usual order.
+    const code = ((error as { cause?: { code?: string } })?.cause ?? error) as { code?: string };
+    if (isLostRace(error) || code?.code === '40P01') return null;
+    throw error;
+  }
+  for (const draft of changed) await afterCommit(db, config, draft);
+  return results;
 }
 
 /**

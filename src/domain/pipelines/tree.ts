@@ -113,6 +113,21 @@ const whatOf = (locator: Locator) => ('pipelineId' in locator ? 'Pipeline' : 'no
 
 /** The tree holding the located object; NOT_FOUND naming it when there is none. */
 export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree> {
+  const load = treeLoad(db, locator);
+  return load.build(await db.batch(load.queries));
+}
+
+/** Several trees in one round trip (each NOT_FOUND as `loadTree` would say, the first one missing failing the whole). */
+export async function loadTrees(db: HttpDatabase, locators: readonly Locator[]): Promise<Tree[]> {
+  if (locators.length === 0) return [];
+  const loads = locators.map((locator) => treeLoad(db, locator));
+  const all = loads.flatMap((load) => load.queries);
+  const results = await db.batch(all as [(typeof all)[number], ...(typeof all)[number][]]);
+  return loads.map((load, index) => load.build(results.slice(index * 5, index * 5 + 5) as never));
+}
+
+/** A tree's five queries, and what makes the tree of their rows. */
+function treeLoad(db: HttpDatabase, locator: Locator) {
   const id = idOf(locator);
   if (!isUuid(id) || (locator.rootPipelineId !== undefined && !isUuid(locator.rootPipelineId))) throw notFound(whatOf(locator));
   const root = rootOf(locator);
@@ -123,7 +138,7 @@ export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree
     known.size === 0
       ? pipelines.template
       : sql`case when ${pipelines.id} = any(${arrayLiteral([...known.keys()])}::uuid[]) then null else ${pipelines.template} end`.mapWith(pipelines.template);
-  const [loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows] = await db.batch([
+  const queries = [
     db
       .select({ ...getTableColumns(pipelines), template })
       .from(pipelines)
@@ -143,26 +158,30 @@ export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree
       })
       .from(approvalRules)
       .where(sql`${approvalRules.id} in (select unnest(approval_rule_ids) from pipeline_nodes where pipeline_id in ${inTree})`),
-  ]);
-  const pipelineRows: PipelineRow[] = loadedPipelines.map((row) => {
-    if (row.template !== null) {
-      rememberTemplate(row.rootPipelineId, row.id, row.template);
-      return row;
-    }
-    return { ...row, template: known.get(row.id)! };
-  });
-  const rootRow = pipelineRows.find((row) => row.id === row.rootPipelineId);
-  if (!rootRow) throw notFound(whatOf(locator));
-  rememberRoot(id, rootRow.id);
-  return {
-    rootId: rootRow.id,
-    rootVersion: rootRow.version,
-    pipelines: new Map(pipelineRows.map((row) => [row.id, row])),
-    nodes: new Map(nodeRows.map((row) => [row.id, row])),
-    jobs: new Map(jobRows.map((row) => [row.id, row])),
-    approvals: approvalRows,
-    rules: new Map(ruleRows.map((row) => [row.id, row])),
+  ] as const;
+  type Rows = { [K in keyof typeof queries]: Awaited<(typeof queries)[K]> };
+  const build = ([loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows]: Rows): Tree => {
+    const pipelineRows: PipelineRow[] = loadedPipelines.map((row) => {
+      if (row.template !== null) {
+        rememberTemplate(row.rootPipelineId, row.id, row.template);
+        return row;
+      }
+      return { ...row, template: known.get(row.id)! };
+    });
+    const rootRow = pipelineRows.find((row) => row.id === row.rootPipelineId);
+    if (!rootRow) throw notFound(whatOf(locator));
+    rememberRoot(id, rootRow.id);
+    return {
+      rootId: rootRow.id,
+      rootVersion: rootRow.version,
+      pipelines: new Map(pipelineRows.map((row) => [row.id, row])),
+      nodes: new Map(nodeRows.map((row) => [row.id, row])),
+      jobs: new Map(jobRows.map((row) => [row.id, row])),
+      approvals: approvalRows,
+      rules: new Map(ruleRows.map((row) => [row.id, row])),
+    };
   };
+  return { queries: [...queries] as [(typeof queries)[0], ...(typeof queries)[number][]], build: build as unknown as (rows: unknown[]) => Tree };
 }
 
 /** A tree with nothing in it yet, for a pipeline being created. */
