@@ -3,13 +3,13 @@
 // mismatch or a failed download leaves nothing in the cache; and the stdio protocol — logs, outputs,
 // results, stray lines, a plugin that fails, exits non-zero, ends without a result, or is canceled.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installPlugin, PluginError, runPluginAction } from '../../src/agent/executor/plugins';
+import { installPlugin, PluginError, privateCopy, runPluginAction } from '../../src/agent/executor/plugins';
 import type { JobPlugin } from '../../src/protocol/agent-v1';
 
 const scratch = mkdtempSync(join(tmpdir(), 'phobos-plugin-executor-'));
@@ -106,6 +106,30 @@ describe('installing a plugin', () => {
     const second = await installPlugin(plugin('ok', bytes), cache);
     expect(second.cached).toBe(true);
     expect(downloads).toBe(before);
+  });
+
+  it('does not trust the cache: a cached binary another job replaced (or linked) is downloaded again, and a run uses a verified private copy', async () => {
+    const cache = join(scratch, 'cache-tampered');
+    const bytes = program("send({ type: 'result', success: true });");
+    const first = await installPlugin(plugin('tampered', bytes), cache);
+    writeFileSync(first.path, '#!/bin/sh\necho pwned\n');
+    const before = downloads;
+    const again = await installPlugin(plugin('tampered', bytes), cache);
+    expect(again.cached).toBe(false);
+    expect(downloads).toBe(before + 1);
+    expect(readFileSync(again.path)).toEqual(bytes);
+
+    rmSync(again.path);
+    symlinkSync(join(scratch, 'elsewhere'), again.path);
+    writeFileSync(join(scratch, 'elsewhere'), bytes);
+    const relinked = await installPlugin(plugin('tampered', bytes), cache);
+    expect(relinked.cached).toBe(false);
+    expect(lstatSync(relinked.path).isSymbolicLink()).toBe(false);
+
+    const runDirectory = join(scratch, 'run-private');
+    const copy = await privateCopy(plugin('tampered', bytes), relinked.path, runDirectory);
+    expect(copy.startsWith(runDirectory)).toBe(true);
+    expect(readFileSync(copy)).toEqual(bytes);
   });
 
   it('refuses a binary whose SHA-256 differs, keeping nothing', async () => {

@@ -8,6 +8,44 @@ import type { DispatchedJob, Dispatcher, DispatchOutcome } from './dispatcher';
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const executorEntry = resolve(repositoryRoot, 'src/agent/executor/main.ts');
 
+/**
+ * What the executor (and so every command of the job) inherits from the agent's environment: what a
+ * process needs to run, find its tools and reach the network, and the plugin cache's place. Nothing
+ * else — in particular never the agent's own credential (PHOBOS_AGENT_API_KEY) or the operator's
+ * other secrets, which a job's commands would otherwise read.
+ */
+const inheritedVariables = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'XDG_CACHE_HOME',
+  'PHOBOS_PLUGIN_CACHE_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+]);
+
+export function executorProcessEnvironment(agentEnv: NodeJS.ProcessEnv, jobEnv: Record<string, string>): Record<string, string> {
+  const inherited = Object.entries(agentEnv).filter((entry): entry is [string, string] => inheritedVariables.has(entry[0]) && entry[1] !== undefined);
+  return { ...Object.fromEntries(inherited), ...jobEnv };
+}
+
 /** After a cancel, how long the executor has to report before it is killed. */
 const cancelGraceMs = 15_000;
 
@@ -18,7 +56,7 @@ export class LocalDispatcher implements Dispatcher {
     // `--import tsx` resolves from the working directory: the repository's, where tsx is installed.
     const child = spawn(process.execPath, ['--import', 'tsx', executorEntry], {
       cwd: repositoryRoot,
-      env: { ...process.env, ...env },
+      env: executorProcessEnvironment(process.env, env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (data: Buffer) => this.output(jobId, data.toString()));

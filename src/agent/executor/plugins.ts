@@ -1,8 +1,11 @@
 // External plugins (a template's plugin_requirements, resolved from the registry by the server):
 // the binary is downloaded from its short-lived URL, its SHA-256 checked against the registry's, and
 // kept in a cache keyed by that SHA-256 (PHOBOS_PLUGIN_CACHE_DIR, default ~/.cache/phobos-edge/plugins),
-// so a plugin is downloaded once per machine. A file in the cache was verified before it was moved
-// there (downloads go to a temporary file first), so a cached binary is used as it is.
+// so a plugin is downloaded once per machine. The cache is not trusted: every job's commands run as
+// the agent's user and could replace a cached binary for the next job (another organization's, on a
+// shared agent), so a cached file is hashed again before each use (a mismatch or anything but a plain
+// file is thrown away and downloaded afresh), and what runs is a copy in the job's own directory,
+// hashed after copying, so the cache cannot be swapped between the check and the run.
 //
 // An action `<plugin>_<action>` runs the binary as a child process speaking JSON over stdio
 // (protocol `phobos-plugin/v1`):
@@ -20,7 +23,7 @@
 // job's workspace, in its own process group, and is stopped like exec_command on cancel or timeout.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, createWriteStream, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -59,7 +62,8 @@ export async function installPlugin(plugin: JobPlugin, cacheDirectory: string, s
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new PluginError(`${label(plugin)}: the registry's SHA-256 is malformed`);
   const directory = join(cacheDirectory, sha256);
   const path = join(directory, 'plugin');
-  if (existsSync(path)) return { path, cached: true };
+  if (await isVerifiedFile(path, sha256)) return { path, cached: true };
+  rmSync(path, { force: true });
   mkdirSync(directory, { recursive: true });
   const partial = join(directory, `.download-${process.pid}-${Date.now()}`);
   try {
@@ -81,6 +85,40 @@ export async function installPlugin(plugin: JobPlugin, cacheDirectory: string, s
     if (error instanceof PluginError) throw error;
     throw new PluginError(`${label(plugin)}: the download failed: ${(error as Error).message}`);
   }
+}
+
+/** A plain file (not a link, not a directory) whose SHA-256 is `sha256`. */
+async function isVerifiedFile(path: string, sha256: string): Promise<boolean> {
+  try {
+    if (!lstatSync(path).isFile()) return false;
+  } catch {
+    return false;
+  }
+  return (await fileSha256(path)) === sha256;
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * The binary to run: a copy of the verified one in `directory` (the job's own, removed with it),
+ * hashed after copying, so nothing another process does to the cache reaches this run.
+ */
+export async function privateCopy(plugin: JobPlugin, verified: string, directory: string): Promise<string> {
+  const sha256 = plugin.sha256!.toLowerCase();
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const copy = join(directory, `${sha256}-plugin`);
+  rmSync(copy, { force: true });
+  copyFileSync(verified, copy);
+  chmodSync(copy, 0o700);
+  if (!(await isVerifiedFile(copy, sha256))) {
+    rmSync(copy, { force: true });
+    throw new PluginError(`${label(plugin)}: the cached binary changed while it was being copied; it was not run`);
+  }
+  return copy;
 }
 
 interface PluginActionContext {

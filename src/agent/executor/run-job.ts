@@ -9,7 +9,7 @@ import { executorEnvironment, withJwts } from '../../protocol/agent-v1';
 import { ActionInputError, execCommand } from './exec-command';
 import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
-import { installPlugin, PluginError, pluginCacheDirectory, runPluginAction } from './plugins';
+import { installPlugin, PluginError, pluginCacheDirectory, privateCopy, runPluginAction } from './plugins';
 import { Masker } from './masker';
 
 /** Exit codes of the executor: the job's end as reported, or that it could not be reported. */
@@ -133,19 +133,25 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
         line(
           `[phobos] plugin "${plugin.name}" ${plugin.source} ${plugin.version} (sha256 ${plugin.sha256}): ${cached ? 'from the cache' : 'downloaded and verified'}`,
         );
-        const ran = await runPluginAction(
-          path,
-          plugin,
-          { action: action.actionName, inputs: actionInputs },
-          {
-            workspace: context.workspace,
-            baseEnv,
-            log: (text) => log.write(streams.stdout.push(`${text}\n`)),
-            stderr: (text) => log.write(streams.stderr.push(text)),
-            signal: context.signal,
-            killGraceMs: context.killGraceMs ?? 2_000,
-          },
-        );
+        // What runs is this action's own verified copy, never the shared cache's file.
+        const runDirectory = mkdtempSync(join(tmpdir(), 'phobos-plugin-run-'));
+        const ran = await privateCopy(plugin, path, runDirectory)
+          .then((binary) =>
+            runPluginAction(
+              binary,
+              plugin,
+              { action: action.actionName, inputs: actionInputs },
+              {
+                workspace: context.workspace,
+                baseEnv,
+                log: (text) => log.write(streams.stdout.push(`${text}\n`)),
+                stderr: (text) => log.write(streams.stderr.push(text)),
+                signal: context.signal,
+                killGraceMs: context.killGraceMs ?? 2_000,
+              },
+            ),
+          )
+          .finally(() => rmSync(runDirectory, { recursive: true, force: true }));
         result = { outputs: ran.outputs, failure: ran.success ? undefined : `action "${key}" failed: ${ran.error}` };
       } else {
         const ran = await execCommand(actionInputs, {

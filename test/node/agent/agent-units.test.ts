@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/agent/backoff';
 import { AgentConfigError, loadAgentConfig } from '../../../src/agent/config';
 import { tokenExchangeCredential } from '../../../src/agent/credentials';
+import { executorProcessEnvironment } from '../../../src/agent/dispatchers/local';
 import { ActionInputError, outputsFileVariable, parseExecInputs, parseOutputsFile } from '../../../src/agent/executor/exec-command';
 import { mask, Masker } from '../../../src/agent/executor/masker';
 import { freePort } from '../../setup/free-port';
@@ -155,5 +156,22 @@ describe('token exchange credential', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("the local dispatcher's executor environment", () => {
+  it("passes what a process needs and the job's variables, never the agent's credential or other secrets", () => {
+    const env = executorProcessEnvironment(
+      { PATH: '/usr/bin', HOME: '/home/agent', PHOBOS_AGENT_API_KEY: 'pha_secret', AWS_SECRET_ACCESS_KEY: 'x', PHOBOS_PLUGIN_CACHE_DIR: '/cache' },
+      { JOB_ID: 'j', JOB_TOKEN: 't', API_URL: 'http://127.0.0.1:1', PATH: '/job/bin' },
+    );
+    expect(env).toEqual({
+      PATH: '/job/bin',
+      HOME: '/home/agent',
+      PHOBOS_PLUGIN_CACHE_DIR: '/cache',
+      JOB_ID: 'j',
+      JOB_TOKEN: 't',
+      API_URL: 'http://127.0.0.1:1',
+    });
   });
 });
