@@ -19,6 +19,13 @@ export function withApiUrl(html: string, apiUrl: string): string {
   return html.replace(apiUrlMeta, `<meta name="phobos-api-url" content="${escapeAttribute(value)}" />`);
 }
 
+/** The console's `_headers` with the API's origin added to the policy's connect-src, which allows only its own origin. */
+export function withApiOrigin(headers: string, apiUrl: string): string {
+  const origin = new URL(apiUrl).origin;
+  if (!headers.includes("connect-src 'self'")) throw new Error("_headers has no connect-src 'self' to extend: is this the console's build?");
+  return headers.replaceAll("connect-src 'self'", `connect-src 'self' ${origin}`);
+}
+
 /**
  * A copy of the built console (web/dist) for another origin than the API's: index.html names the
  * API. Pages serves index.html for every path that is not a file as long as the directory has no
@@ -31,5 +38,7 @@ export function consoleForOrigin(distDir: string, apiUrl: string, outDir = mkdte
   if (existsSync(join(distDir, '404.html'))) throw new Error(`${distDir} has a 404.html: Pages would serve it for deep links instead of the console`);
   cpSync(distDir, outDir, { recursive: true });
   writeFileSync(join(outDir, 'index.html'), withApiUrl(readFileSync(index, 'utf8'), apiUrl));
+  const headers = join(distDir, '_headers');
+  if (existsSync(headers)) writeFileSync(join(outDir, '_headers'), withApiOrigin(readFileSync(headers, 'utf8'), apiUrl));
   return outDir;
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { consoleForOrigin, withApiUrl } from '../../scripts/deploy/console-html';
+import { consoleForOrigin, withApiOrigin, withApiUrl } from '../../scripts/deploy/console-html';
 import { deploy } from '../../scripts/deploy/deploy';
 import { dryRunPages, dryRunWorker } from '../../scripts/deploy/dry-run';
 import { workerGzipBudgetBytes } from '../../scripts/deploy/targets';
@@ -197,6 +197,18 @@ describe('the console for another origin', () => {
     expect(withApiUrl(html, 'https://api.example.com/?a="b"')).toContain('content="https://api.example.com"');
     expect(() => withApiUrl(html, 'javascript:alert(1)')).toThrow(/must be http/);
     expect(() => withApiUrl('<head></head>', 'https://api.example.com')).toThrow(/phobos-api-url/);
+  });
+
+  it("lets the copy's Content-Security-Policy reach the API's origin, and only that", () => {
+    const dist = mkdtempSync(join(tmpdir(), 'console-dist-'));
+    writeFileSync(join(dist, 'index.html'), '<meta name="phobos-api-url" content="" />');
+    writeFileSync(join(dist, '_headers'), readFileSync('web/public/_headers', 'utf8'));
+    const copy = consoleForOrigin(dist, 'https://api.example.com/base');
+    const headers = readFileSync(join(copy, '_headers'), 'utf8');
+    expect(headers).toContain("connect-src 'self' https://api.example.com;");
+    expect(headers).toContain("script-src 'self';");
+    expect(headers).toContain("frame-ancestors 'none'");
+    expect(() => withApiOrigin('/*\n  X-Frame-Options: DENY\n', 'https://api.example.com')).toThrow(/connect-src/);
   });
 
   it('refuses a build with a top-level 404.html, which Pages would serve for deep links', () => {
