@@ -134,10 +134,16 @@ function refresh(): Promise<void> {
 }
 
 /** The access token for a request, refreshed first when it is about to expire; undefined when signed out. */
-export async function accessToken(): Promise<string | undefined> {
+async function accessToken(): Promise<string | undefined> {
   const current = tokens();
   if (current && current.expiresAt - Date.now() < 10_000) await refresh();
   return tokens()?.accessToken;
+}
+
+/** The Authorization header of a request to the API: the bearer access token, or none when signed out. */
+export async function authorizationHeaders(): Promise<Record<string, string>> {
+  const token = await accessToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** The API refused the token (expired, revoked, signed out elsewhere): back to the sign-in page. */

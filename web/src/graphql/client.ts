@@ -6,7 +6,7 @@ import type { TadaDocumentNode } from 'gql.tada';
 import { print } from '@0no-co/graphql.web';
 import { createClient, type Client } from 'graphql-sse';
 import { apiUrl } from '../config';
-import { accessToken, endSession } from '../auth/session';
+import { authorizationHeaders, endSession } from '../auth/session';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -27,9 +27,9 @@ interface GraphQLErrorBody {
   extensions?: { code?: string; requestId?: string; field?: string };
 }
 
-async function authorizationHeaders(): Promise<Record<string, string>> {
-  const token = await accessToken();
-  return token ? { authorization: `Bearer ${token}` } : {};
+/** A request that never reached the API (offline, DNS, the connection refused). */
+export function unreachable(): ApiError {
+  return new ApiError('The API could not be reached. Check your connection and try again.');
 }
 
 /** Runs a query or mutation; resolves to its data, or rejects with the first error as an ApiError. */
@@ -42,7 +42,7 @@ export async function request<Data, Variables>(document: TadaDocumentNode<Data, 
       body: JSON.stringify({ query: print(document), variables }),
     });
   } catch {
-    throw new ApiError('The API could not be reached. Check your connection and try again.');
+    throw unreachable();
   }
   const requestId = response.headers.get('x-request-id') ?? undefined;
   if (response.status === 401) {

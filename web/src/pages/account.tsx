@@ -2,9 +2,9 @@
 // ends them all, this one included), and which notifications they get, everywhere or per project.
 import { For, type JSX, Show, createSignal } from 'solid-js';
 import { choicesByKind, kindDescriptions, notificationKinds, type NotificationKindName } from '../account/preferences';
-import { accessToken, endSession } from '../auth/session';
+import { authorizationHeaders, endSession } from '../auth/session';
 import { apiUrl } from '../config';
-import { ApiError, request } from '../graphql/client';
+import { ApiError, request, unreachable } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { createAction, FormError } from '../governance/action';
@@ -83,12 +83,11 @@ const clearPreferenceMutation = graphql(`
 `);
 
 async function signOutEverywhere(): Promise<void> {
-  const token = await accessToken();
   const response = await fetch(`${apiUrl}/oauth/sessions/revoke-all`, {
     method: 'POST',
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    headers: await authorizationHeaders(),
   }).catch(() => {
-    throw new ApiError('The API could not be reached. Check your connection and try again.');
+    throw unreachable();
   });
   if (!response.ok) {
     const body = (await response.json().catch(() => undefined)) as { message?: string; error_description?: string } | undefined;

@@ -3,9 +3,9 @@
 // by `npm run openapi:types`). A problem+json answer becomes an ApiError with the API's detail, its
 // code and request id, and `field` for a 400, so the page can show it where it belongs.
 import type { components } from '../../../test/support/phobos-api';
-import { accessToken, endSession } from '../auth/session';
+import { authorizationHeaders, endSession } from '../auth/session';
 import { apiUrl } from '../config';
-import { ApiError } from '../graphql/client';
+import { ApiError, unreachable } from '../graphql/client';
 
 type Schemas = components['schemas'];
 export type InfraNode = Schemas['InfraNode'];
@@ -31,15 +31,14 @@ type Query = Record<string, string | number | undefined>;
 async function call<T>(method: 'GET' | 'POST', path: string, query: Query = {}): Promise<T> {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') search.set(key, String(value));
-  const token = await accessToken();
   let response: Response;
   try {
     response = await fetch(`${apiUrl}/api/v1${path}${search.size ? `?${search}` : ''}`, {
       method,
-      headers: { accept: 'application/json, application/problem+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { accept: 'application/json, application/problem+json', ...(await authorizationHeaders()) },
     });
   } catch {
-    throw new ApiError('The API could not be reached. Check your connection and try again.');
+    throw unreachable();
   }
   const body = (await response.json().catch(() => undefined)) as unknown;
   if (response.status === 401) {
