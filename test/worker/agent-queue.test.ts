@@ -9,7 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
 import { maxLeasesPerJob } from '../../src/domain/agents/leases';
 import { agentQueuesFor } from '../../src/domain/agents/queues';
+import { loadCaller } from '../../src/auth/caller';
+import { dispatchQueuedJobs } from '../../src/domain/jobs/dispatch';
 import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
+import { createPipeline } from '../../src/domain/pipelines/service';
 import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
 import { createLogger } from '../../src/platform/logger';
 import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
@@ -325,6 +328,39 @@ describe('routing', () => {
     const b = await startPipeline([['spread']]);
     const agents = [(await jobsOf(a))[0]!.agent_id, (await jobsOf(b))[0]!.agent_id];
     expect(agents.sort()).toEqual([one.agent.id, two.agent.id].sort());
+  });
+
+  it('routes a job in the commit that queues it, and its dispatch hands it to the queue without reading it back', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ tags: ['at-commit'] });
+    const templateId = rawId(await templateFor([['at-commit']]));
+    const caller = await loadCaller(h.db.http, { kind: 'user', userId: admin.id, username: admin.name, email: '', isAdmin: true, via: 'access_token' });
+    // The domain service alone: no transport, so no dispatch has run when it returns.
+    const pipeline = await createPipeline(h.db.http, h.config, caller, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    const [job] = await jobsOf(pipeline.id);
+    expect(job).toMatchObject({ status: 'QUEUED', agent_id: agent.id, dispatched_at: null });
+    expect((await queueOf(h, agent.id).stub.state()).queued).toEqual([]);
+
+    const dispatched = await dispatchQueuedJobs({ db: h.db.http, queues: agentQueuesFor(h.env, h.config) }, { projectId: pipeline.projectId });
+    // Other tests' jobs may wait in the project; this one was routed already, not now.
+    expect(dispatched).toMatchObject({ routed: 0, enqueued: 1 });
+    expect((await queueOf(h, agent.id).stub.state()).queued.map((queued) => queued.jobId)).toEqual([job!.id]);
+    expect((await jobsOf(pipeline.id))[0]!.dispatched_at).not.toBeNull();
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease?.jobId).toBe(job!.id);
+  });
+
+  it('routes nothing at commit to an agent whose session closed: the job waits for the dispatch', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ tags: ['closing'] });
+    const caller = await loadCaller(h.db.http, { kind: 'user', userId: admin.id, username: admin.name, email: '', isAdmin: true, via: 'access_token' });
+    const templateId = rawId(await templateFor([['closing']]));
+    const first = await createPipeline(h.db.http, h.config, caller, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    expect((await jobsOf(first.id))[0]!.agent_id).toBe(agent.id);
+    // Closed through the API: the candidates this isolate keeps are forgotten at once, not after their second.
+    expect((await client.call('DELETE', agentPaths.session(session.sessionId))).status).toBe(204);
+    const second = await createPipeline(h.db.http, h.config, caller, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+    expect((await jobsOf(second.id))[0]).toMatchObject({ status: 'QUEUED', agent_id: null });
   });
 });
 

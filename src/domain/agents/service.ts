@@ -12,6 +12,7 @@ import { rethrowConflict } from '../../db/postgres-errors';
 import { agents, organizations, type AgentRow } from '../../db/schema';
 import { AppError, badInput, notFound } from '../../errors';
 import { recordActivity } from '../activity/record';
+import { forgetRoutingCandidates } from '../jobs/route-at-commit';
 import { isUuid, wellFormedIds } from '../ids';
 import { validateDescription, validateName } from '../names';
 import { prnOf } from '../prn';
@@ -273,6 +274,8 @@ export async function updateAgent(db: HttpDatabase, caller: Caller, id: string, 
       },
     }),
   });
+  // Its tags, its taking untagged jobs or its being enabled may have changed: routing reads it again.
+  forgetRoutingCandidates();
   return loadAgent(db, id);
 }
 
@@ -310,6 +313,7 @@ export async function deleteAgent(db: HttpDatabase, caller: Caller, id: string, 
       },
     }),
   });
+  forgetRoutingCandidates();
   return { ...agent, ...deleted };
 }
 

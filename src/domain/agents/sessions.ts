@@ -3,6 +3,7 @@
 // authorizeAgentSession), or, for an internal agent (a shared agent the configuration declares), the
 // process holding its internal credential. Every session call after the open checks that the caller
 // is the session's own: a session is not a bearer token.
+import { forgetRoutingCandidates } from '../jobs/route-at-commit';
 import { and, eq, sql } from 'drizzle-orm';
 import { authorizeAgentSession, type Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -75,6 +76,7 @@ export async function openSession(
   const serviceAccountId = await authorizeFor(db, credential, agent);
   refuseDisabled(agent);
   const [session] = await db.insert(agentSessions).values({ agentId: agent.id, serviceAccountId }).returning();
+  forgetRoutingCandidates();
   return {
     sessionId: session!.id,
     agentId: agent.id,
@@ -168,7 +170,6 @@ export async function postSessionError(db: HttpDatabase, credential: AgentCreden
   ]);
 }
 
-/** Graceful shutdown: the session closes; the jobs it holds but has not started go back to the queue. */
 /**
  * A graceful shutdown: the session closes, the jobs it holds but has not started go back to the
  * queue, and when the agent has no other active session the jobs queued for it lose their route.
@@ -184,6 +185,7 @@ export async function closeSession(
   // An agent disabled while it ran may still shut down cleanly.
   const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ closedAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
+  forgetRoutingCandidates();
   const { stub, target } = agentQueue(queues, agent.id);
   await stub.closeSession(target, sessionId);
   const inactiveSince = new Date(Date.now() - timings.sessionActiveSeconds * 1000);

@@ -10,6 +10,7 @@ import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 import { candidatesQuery, chooseAgent, liveCandidates, type CandidateRow } from './routing';
 import { arrayLiteral } from '../../db/array-literal';
+import { takeRoutedAtCommit, type RoutedJob } from './route-at-commit';
 
 export interface DispatchContext {
   db: HttpDatabase;
@@ -53,6 +54,9 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   // The jobs and the agents that may take the unrouted ones, in one round trip: the organizations
   // are those of the owed jobs without an agent (none, no candidates: nothing to route).
   const cancelsOf = scope.announceCancellations ? (scope.projectId ?? null) : null;
+  // Jobs the project's commit routed already go to their queues at once, beside the read.
+  const routedAtCommit = scope.projectId === undefined ? [] : takeRoutedAtCommit(scope.projectId);
+  const handedEarly = enqueueRouted({ db, queues }, routedAtCommit);
   const [owedJobs, candidateRows, canceling] = await db.batch([
     db.execute<OwedJob>(sql`
       select j.id, j.organization_id, j.tags, j.agent_id, j.max_duration_seconds from jobs j
@@ -61,13 +65,28 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
     db.execute<CandidateRow>(candidatesQuery(sql`array(select distinct j.organization_id from jobs j where ${owedHere} and j.agent_id is null)`)),
     cancelingJobs(db, cancelsOf),
   ]);
-  const [dispatched, announced] = await Promise.allSettled([
-    routeAndEnqueue({ db, queues }, owedJobs.rows, candidateRows.rows, now),
+  const early = new Set(routedAtCommit.map((job) => job.jobId));
+  const [dispatched, announced, handed] = await Promise.allSettled([
+    routeAndEnqueue(
+      { db, queues },
+      owedJobs.rows.filter((job) => !early.has(job.id)),
+      candidateRows.rows,
+      now,
+    ),
     announce(queues, canceling.rows),
+    handedEarly,
   ]);
   if (dispatched.status === 'rejected') throw dispatched.reason;
   if (announced.status === 'rejected') throw announced.reason;
-  return dispatched.value;
+  if (handed.status === 'rejected') throw handed.reason;
+  return { ...dispatched.value, enqueued: dispatched.value.enqueued + routedAtCommit.length };
+}
+
+/** Jobs routed at their commit (route-at-commit.ts), to their queues. */
+function enqueueRouted(context: DispatchContext, jobs: readonly RoutedJob[]): Promise<number> {
+  const byAgent = new Map<string, RoutedJob[]>();
+  for (const job of jobs) byAgent.set(job.agentId, [...(byAgent.get(job.agentId) ?? []), job]);
+  return enqueueAll(context, byAgent);
 }
 
 type OwedJob = {
@@ -110,23 +129,36 @@ async function routeAndEnqueue({ db, queues }: DispatchContext, jobs: OwedJob[],
   );
 
   const durations = new Map(jobs.map((job) => [job.id, job.max_duration_seconds]));
+  const byAgent = new Map(
+    [...toEnqueue].map(([agentId, ids]) => [agentId, ids.map((jobId) => ({ jobId, maxDurationSeconds: durations.get(jobId)! }))] as const),
+  );
+  const enqueued = await enqueueAll({ db, queues }, byAgent);
+  return { routed, enqueued, waiting };
+}
+
+/** Hands each agent's jobs to its queue, then marks them dispatched; how many were handed. */
+async function enqueueAll(
+  { db, queues }: DispatchContext,
+  byAgent: ReadonlyMap<string, readonly { jobId: string; maxDurationSeconds: number }[]>,
+): Promise<number> {
   let enqueued = 0;
   const results = await Promise.allSettled(
-    [...toEnqueue].map(async ([agentId, ids]) => {
+    [...byAgent].map(async ([agentId, jobs]) => {
       const { stub, target } = agentQueue(queues, agentId);
       // With each job's maximum duration, the queue leases it without asking Postgres first.
       await stub.enqueue(
         target,
-        ids.map((jobId) => ({ jobId, maxDurationSeconds: durations.get(jobId)! })),
+        jobs.map(({ jobId, maxDurationSeconds }) => ({ jobId, maxDurationSeconds })),
       );
       // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
+      const ids = jobs.map((job) => job.jobId);
       await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
       enqueued += ids.length;
     }),
   );
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
-  return { routed, enqueued, waiting };
+  return enqueued;
 }
 
 /** The project's CANCELING jobs held by an agent (none for a null project). */

@@ -12,6 +12,7 @@ import { Draft } from './draft';
 import { nestedTemplateLoader } from './nested';
 import type { EngineConfig } from './secrets';
 import { emptyTree, loadTree, loadTrees, type Locator } from './tree';
+import { noteRoutedAtCommit, routeNewJobs, type RoutedJob } from '../jobs/route-at-commit';
 
 const maxAttempts = 10;
 const baseBackoffMs = 10;
@@ -55,6 +56,7 @@ export async function runTransitionsTogether<T>(
     await advance(drafts[index]!, ctx);
   }
   const changed = drafts.filter((draft) => !draft.isEmpty);
+  const routed = await Promise.all(changed.map((draft) => routeNewJobs(db, draft)));
   try {
     await commitDrafts(db, changed);
   } catch (error) {
@@ -63,6 +65,7 @@ export async function runTransitionsTogether<T>(
     if (isLostRace(error) || code?.code === '40P01') return null;
     throw error;
   }
+  for (const [index, draft] of changed.entries()) noteRouted(draft, routed[index]!);
   for (const draft of changed) await afterCommit(db, config, draft);
   return results;
 }
@@ -95,8 +98,10 @@ async function settle<T>(
     const result = await step(draft, ctx);
     await advance(draft, ctx);
     if (draft.isEmpty) return result;
+    const routed = await routeNewJobs(db, draft);
     try {
       await commitDraft(db, draft);
+      noteRouted(draft, routed);
       // A deployment that ended lets the next one of its environment start; one that joined a queue
       // may find it free after all (the one ahead ended while this was computed).
       await afterCommit(db, config, draft);
@@ -107,6 +112,11 @@ async function settle<T>(
       await backOff(attempt);
     }
   }
+}
+
+/** The jobs the commit routed, for its project's dispatch (src/domain/jobs/route-at-commit.ts). */
+function noteRouted(draft: Draft, routed: readonly RoutedJob[]): void {
+  noteRoutedAtCommit(draft.tree.pipelines.get(draft.tree.rootId)!.projectId, routed);
 }
 
 /**
