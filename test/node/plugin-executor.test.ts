@@ -142,6 +142,17 @@ describe('installing a plugin', () => {
     expect(readdirSync(join(cache, claimed))).toEqual([]);
   });
 
+  it('stops a download that goes past the size the registry gives, keeping nothing', async () => {
+    const cache = join(scratch, 'cache-large');
+    // A large body (several chunks), served in place of a binary the registry says is 100 bytes.
+    const bytes = Buffer.concat([program(''), Buffer.alloc(4 * 1024 * 1024, 0x41)]);
+    const large = plugin('large', bytes, { sizeBytes: 100 });
+    const failure = installPlugin(large, cache);
+    await expect(failure).rejects.toThrow(PluginError);
+    await expect(failure).rejects.toThrow('the download is larger than the 100 bytes the registry says; it was not run');
+    expect(readdirSync(join(cache, large.sha256!))).toEqual([]);
+  });
+
   it('reports a failed download and an unresolved plugin by their messages', async () => {
     const cache = join(scratch, 'cache-missing');
     const missing = { ...plugin('gone', program('')), url: `${baseUrl}/nothing-here` };

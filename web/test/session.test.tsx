@@ -44,6 +44,27 @@ describe('the session', () => {
     expect(signedOutReason()).toBe('expired');
   });
 
+  it.each(['//evil.example/x', '/\\evil.example/x', 'https://evil.example/x', 'javascript:alert(1)'])(
+    'returns to the home page, never to %s, after signing in',
+    async (returnTo) => {
+      sessionStorage.setItem('phobos.pendingSignIn', JSON.stringify({ verifier: 'v'.repeat(43), state: 's1', returnTo }));
+      vi.stubGlobal(
+        'fetch',
+        vi.fn(async () => tokenAnswer()),
+      );
+      expect(await completeSignIn(new URLSearchParams({ code: 'c', state: 's1' }))).toBe('/');
+    },
+  );
+
+  it('returns to a path of its own origin with its query and fragment', async () => {
+    sessionStorage.setItem('phobos.pendingSignIn', JSON.stringify({ verifier: 'v'.repeat(43), state: 's1', returnTo: '/orgs/a?tab=x#y' }));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => tokenAnswer()),
+    );
+    expect(await completeSignIn(new URLSearchParams({ code: 'c', state: 's1' }))).toBe('/orgs/a?tab=x#y');
+  });
+
   it('refuses a callback whose state is not the one this tab sent', async () => {
     sessionStorage.setItem('phobos.pendingSignIn', JSON.stringify({ verifier: 'v'.repeat(43), state: 's1', returnTo: '/x' }));
     await expect(completeSignIn(new URLSearchParams({ code: 'c', state: 'other' }))).rejects.toThrow(/not started here/);

@@ -71,7 +71,17 @@ export async function installPlugin(plugin: JobPlugin, cacheDirectory: string, s
     if (!response.ok || !response.body) throw new PluginError(`${label(plugin)}: the download failed with HTTP ${response.status}`);
     const hash = createHash('sha256');
     const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => hash.update(chunk));
+    // The registry knows the binary's size: a download that goes past it is not the binary, and is
+    // stopped there rather than filling the disk before the checksum could say so.
+    let received = 0;
+    body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (plugin.sizeBytes !== null && received > plugin.sizeBytes) {
+        body.destroy(new PluginError(`${label(plugin)}: the download is larger than the ${plugin.sizeBytes} bytes the registry says; it was not run`));
+        return;
+      }
+      hash.update(chunk);
+    });
     await pipeline(body, createWriteStream(partial, { mode: 0o700 }));
     const actual = hash.digest('hex');
     if (actual !== sha256) {

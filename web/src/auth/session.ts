@@ -76,7 +76,17 @@ export async function completeSignIn(search: URLSearchParams): Promise<string> {
       client_id: clientId,
     }),
   );
-  return pending.returnTo.startsWith('/') && !pending.returnTo.startsWith('//') ? pending.returnTo : '/';
+  return sameOriginPath(pending.returnTo);
+}
+
+/**
+ * Where to go after signing in: a path of this origin only. Resolved as the browser would resolve it,
+ * so `//host`, `/\\host` and `https://host` (all elsewhere) give the home page instead.
+ */
+function sameOriginPath(returnTo: string): string {
+  if (!returnTo.startsWith('/')) return '/';
+  const target = new URL(returnTo, location.origin);
+  return target.origin === location.origin ? `${target.pathname}${target.search}${target.hash}` : '/';
 }
 
 function readPending(): PendingSignIn | undefined {
