@@ -312,7 +312,7 @@ export class Agent {
           return;
         }
         if (parsed.data.type === 'jobs') this.accept(parsed.data.jobs);
-        else for (const jobId of parsed.data.jobIds) this.cancelSoon(jobId);
+        else if (parsed.data.type === 'cancel') for (const jobId of parsed.data.jobIds) this.cancelSoon(jobId);
       });
       socket.on('unexpected-response', (_request, response) => {
         this.log(`queue socket refused: HTTP ${response.statusCode}`);

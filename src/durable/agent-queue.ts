@@ -11,7 +11,7 @@ import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-wri
 import { afterJobsChanged, publishPipelineEventsThroughHub } from '../domain/pipelines/publish';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
-import { queueClientMessage, type JobLease, type LeaseRef, type QueueServerMessage } from '../protocol/agent-v1';
+import { jobReport, queueClientFrame, type JobLease, type LeaseRef, type QueueServerMessage, type ReportAnswer } from '../protocol/agent-v1';
 import { jobs as jobsTable } from '../db/schema';
 import { pipelineTreeShard, type TransitionOutcome } from './pipeline-tree';
 import { eq } from 'drizzle-orm';
@@ -40,6 +40,30 @@ export type QueuedJob = string | { jobId: string; maxDurationSeconds: number };
 
 /** A job route's answer from the queue: the job's status, or a refusal the Worker turns into its error. */
 export type JobReportOutcome = { ok: true; status: string } | { ok: false; code: 'CONFLICT'; message: string };
+
+/** Who reports a job's start or end: a socket's session, or (null) a job token's holder — see `holds`. */
+interface ReportHolder {
+  sessionId: string | null;
+}
+
+const tokenHolder: ReportHolder = { sessionId: null };
+
+function answerOf(jobId: string, outcome: JobReportOutcome): ReportAnswer {
+  return outcome.ok ? { jobId, ok: true, status: outcome.status } : { jobId, ok: false, code: outcome.code, message: outcome.message };
+}
+
+/** A schema issue as `path: message`, the path as the client wrote it. */
+function issueText(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  if (!issue) return 'invalid';
+  const path = issue.path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index > 0 ? '.' : ''}${String(part)}`)).join('');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** A WebSocket close reason is at most 123 bytes of UTF-8. */
+function closeReason(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length <= 123 ? text : `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}...`;
+}
 
 type FlowRow = {
   job_id: string;
@@ -257,39 +281,77 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   }
 
   /**
-   * The job's executor says it started, under this lease: recorded here and answered at once; its
-   * tree hears of it in the next write-behind (`flush`). Refused when the lease is not the live one
-   * or the job was asked to stop meanwhile.
+   * The job's executor says it started, under this lease (POST running with its job token): recorded
+   * here and answered at once; its tree hears of it in the next write-behind (`flush`).
    */
   async jobRunning(jobId: string, leaseId: string): Promise<JobReportOutcome> {
-    const lease = this.sql.exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray()[0];
+    return this.recordRunning({ jobId, leaseId }, tokenHolder);
+  }
+
+  /**
+   * The job ended under this lease (POST finish with its job token): see `recordEnd`. The lease it
+   * releases frees its session's capacity at once.
+   */
+  async jobEnded(jobId: string, leaseId: string, input: FinishJobInput): Promise<JobReportOutcome> {
+    const { outcome, released } = this.recordEnd({ jobId, leaseId }, input, tokenHolder);
+    if (released) void this.pump();
+    return outcome;
+  }
+
+  /**
+   * Who may report on a lease. Over the socket, the session the socket belongs to (its attachment,
+   * set when the Worker checked the agent's credential and session): a report counts only for a
+   * lease this session holds, job id, lease id and session id all matching. That is exactly the job
+   * token's authority, never broader: a job token is minted per lease, for the session the lease was
+   * granted to, and its lease id (a fresh random id per grant) names that session's lease alone; so
+   * the job routes (`tokenHolder`) match job id and lease id, and the socket adds the session it knows.
+   */
+  private holds(ref: LeaseRef, holder: ReportHolder): { cancel: number } | undefined {
+    return this.sql
+      .exec<{ cancel: number }>(
+        'select cancel from leases where job_id = ? and lease_id = ? and (? is null or session_id = ?)',
+        ref.jobId,
+        ref.leaseId,
+        holder.sessionId,
+        holder.sessionId,
+      )
+      .toArray()[0];
+  }
+
+  /** A job's start under this lease, from either transport. Refused when the lease is not the holder's live one or the job was asked to stop meanwhile. */
+  private recordRunning(ref: LeaseRef, holder: ReportHolder): JobReportOutcome {
+    const lease = this.holds(ref, holder);
     if (!lease) return stale;
     if (lease.cancel) return { ok: false, code: 'CONFLICT', message: 'The job was canceled' };
-    this.ensureFlow(jobId, leaseId);
-    this.sql.exec('update flow set running_at = coalesce(running_at, ?) where job_id = ? and lease_id = ?', Date.now(), jobId, leaseId);
+    this.ensureFlow(ref.jobId, ref.leaseId);
+    this.sql.exec('update flow set running_at = coalesce(running_at, ?) where job_id = ? and lease_id = ?', Date.now(), ref.jobId, ref.leaseId);
     this.flushSoon();
     return { ok: true, status: 'RUNNING' };
   }
 
   /**
-   * The job ended under this lease: its end is recorded in this object's storage (durably: the answer
-   * waits for the write) and the lease released at once, so the session's capacity is free before
-   * Postgres and the engine hear of it in the next write-behind. A retried report of the same end is
-   * answered the same. A job never started may only fail (as the engine allows).
+   * A job's end under this lease, from either transport: recorded in this object's storage (durably:
+   * the answer, an RPC's return or a socket message, waits for the write) and the lease released at
+   * once, so the session's capacity is free before Postgres and the engine hear of it in the next
+   * write-behind. A retried report of the same end is answered the same. A job never started may only
+   * fail (as the engine allows). `released`: the caller pumps (once, for a frame of reports).
    */
-  async jobEnded(jobId: string, leaseId: string, input: FinishJobInput): Promise<JobReportOutcome> {
+  private recordEnd(ref: LeaseRef, input: FinishJobInput, holder: ReportHolder): { outcome: JobReportOutcome; released: boolean } {
     checkFinishInput(input);
-    this.ensureFlow(jobId, leaseId);
+    const { jobId, leaseId } = ref;
+    const held = this.holds(ref, holder) !== undefined;
+    if (held) this.ensureFlow(jobId, leaseId);
     const flow = this.sql
       .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'>>(
-        'select running_at, ended, granted, settled, logged from flow where job_id = ? and lease_id = ?',
+        'select running_at, ended, granted, settled, logged from flow where job_id = ? and lease_id = ? and (? is null or session_id = ?)',
         jobId,
         leaseId,
+        holder.sessionId,
+        holder.sessionId,
       )
       .toArray()[0];
-    if (flow?.ended) return { ok: true, status: (JSON.parse(flow.ended) as FinishJobInput).status };
-    const held = this.sql.exec('select 1 from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray().length > 0;
-    if (!held || !flow) return stale;
+    if (flow?.ended) return { outcome: { ok: true, status: (JSON.parse(flow.ended) as FinishJobInput).status }, released: false };
+    if (!held || !flow) return { outcome: stale, released: false };
     if (flow.granted === grantSettled) {
       // The job ended in Postgres before this lease reached it (canceled meanwhile): whatever the
       // executor says, the job's end is the one Postgres has; the lease is released and nothing written.
@@ -297,11 +359,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       this.sql.exec('delete from flow where job_id = ? and lease_id = ?', jobId, leaseId);
       this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
       if (flow.logged) this.ctx.waitUntil(this.completeLogs([jobId]));
-      void this.pump();
-      return { ok: true, status: flow.settled ?? 'CANCELED' };
+      return { outcome: { ok: true, status: flow.settled ?? 'CANCELED' }, released: true };
     }
     if (flow.running_at === null && input.status !== 'FAILED')
-      return { ok: false, code: 'CONFLICT', message: `Cannot ${input.status === 'FINISHED' ? 'finish' : 'cancel'} job ${jobId}: it is PENDING` };
+      return {
+        outcome: { ok: false, code: 'CONFLICT', message: `Cannot ${input.status === 'FINISHED' ? 'finish' : 'cancel'} job ${jobId}: it is PENDING` },
+        released: false,
+      };
     this.sql.exec(
       'update flow set ended = ?, ended_at = ? where job_id = ? and lease_id = ?',
       JSON.stringify({ status: input.status, outputs: input.outputs, reason: input.reason } satisfies FinishJobInput),
@@ -311,8 +375,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     );
     this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
     this.flushSoon();
-    void this.pump();
-    return { ok: true, status: input.status };
+    return { outcome: { ok: true, status: input.status }, released: true };
   }
 
   /** The job's executor sent its log's first chunk: at its end, its JobLog object is completed (a job that never logged has none). */
@@ -419,21 +482,66 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  /**
+   * `ready` sets the socket's free capacity; `report` applies each report as the job routes do (the
+   * socket's session is the reporter: see `holds`), answers them in one `reported` (sent before any
+   * await, so answers leave in the order the frames came), then takes the capacity it carried and
+   * pumps once. A frame that is not JSON, not a known type or has a bad envelope closes the socket
+   * with 1003 and the problem in the reason (the agent is broken, not its job); a bad report is only
+   * that report's BAD_REQUEST answer, the others applied.
+   */
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(typeof message === 'string' ? message : new TextDecoder().decode(message));
     } catch {
-      parsed = undefined;
+      socket.close(1003, 'Expected a JSON message');
+      return;
     }
-    const result = queueClientMessage.safeParse(parsed);
+    const result = queueClientFrame.safeParse(parsed);
     if (!result.success) {
-      socket.close(1003, 'Expected {"type":"ready","capacity":n}');
+      socket.close(1003, closeReason(`Expected {"type":"ready"|"report",...}: ${issueText(result.error.issues[0])}`));
       return;
     }
     const state = socket.deserializeAttachment() as SocketState;
-    socket.serializeAttachment({ ...state, capacity: result.data.capacity } satisfies SocketState);
-    await this.pump();
+    let released = false;
+    if (result.data.type === 'report') {
+      const answers: ReportAnswer[] = [];
+      result.data.reports.forEach((item, index) => {
+        const answer = this.applyReport(item, index, { sessionId: state.sessionId });
+        released ||= answer.released;
+        answers.push(answer.answer);
+      });
+      try {
+        socket.send(JSON.stringify({ type: 'reported', answers } satisfies QueueServerMessage));
+      } catch (error) {
+        // Gone meanwhile: the reports stand; a retry of them is answered the same.
+        this.logger().warn('reports answered to a closed socket', { sessionId: state.sessionId, error });
+      }
+    }
+    const capacity = result.data.capacity;
+    if (capacity !== undefined) socket.serializeAttachment({ ...state, capacity } satisfies SocketState);
+    if (capacity !== undefined || released) await this.pump();
+  }
+
+  /** One report of a socket's frame, through the same rules as the job routes. */
+  private applyReport(item: unknown, index: number, holder: ReportHolder): { answer: ReportAnswer; released: boolean } {
+    const parsed = jobReport.safeParse(item);
+    if (!parsed.success) {
+      const jobId = typeof item === 'object' && item !== null && 'jobId' in item && typeof item.jobId === 'string' ? item.jobId : null;
+      return { answer: { jobId, ok: false, code: 'BAD_REQUEST', message: `reports[${index}]: ${issueText(parsed.error.issues[0])}` }, released: false };
+    }
+    const report = parsed.data;
+    const ref = { jobId: report.jobId, leaseId: report.leaseId };
+    try {
+      if (report.status === 'RUNNING') return { answer: answerOf(report.jobId, this.recordRunning(ref, holder)), released: false };
+      const { outcome, released } = this.recordEnd(ref, { status: report.status, outputs: report.outputs, reason: report.reason }, holder);
+      return { answer: answerOf(report.jobId, outcome), released };
+    } catch (error) {
+      // checkFinishInput's refusals (outputs too large): the report's own fault, as a 400 on the route.
+      if (!(error instanceof AppError) || error.code !== 'BAD_USER_INPUT') throw error;
+      return { answer: { jobId: report.jobId, ok: false, code: 'BAD_REQUEST', message: `reports[${index}]: ${error.message}` }, released: false };
+    }
   }
 
   override async webSocketClose(socket: WebSocket, code: number): Promise<void> {

@@ -110,17 +110,68 @@ export type ClaimResponse = z.infer<typeof claimResponse>;
 export const handBackRequest = z.object({ leases: z.array(leaseRef).min(1).max(1000) });
 export type HandBackRequest = z.infer<typeof handBackRequest>;
 
+export const finishRequest = z.object({
+  status: z.enum(['FINISHED', 'FAILED', 'CANCELED']),
+  /** Outputs by action alias (or name when it has no alias). */
+  outputs: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  /** Why it failed (shown with the job): a non-zero exit, the maximum duration, a dispatcher error. */
+  reason: z.string().max(4096).optional(),
+});
+export type FinishRequest = z.infer<typeof finishRequest>;
+
+const freeCapacity = z.number().int().min(0).max(1000);
+
+/**
+ * A job's start or end reported on the queue socket by the session holding its lease: the same as
+ * POST running (`RUNNING`) and POST finish (the other statuses, with FinishRequest's fields and limits).
+ */
+export const jobReport = z.discriminatedUnion('status', [leaseRef.extend({ status: z.literal('RUNNING') }), leaseRef.extend(finishRequest.shape)]);
+export type JobReport = z.infer<typeof jobReport>;
+
+/** Reports one `report` frame may carry (a session holds at most 1000 jobs). */
+export const maxReportsPerFrame = 1000;
+
+const readyMessage = z.object({ type: z.literal('ready'), capacity: freeCapacity });
+const reportMessage = z.object({
+  type: z.literal('report'),
+  reports: z.array(jobReport).min(1).max(maxReportsPerFrame),
+  /** The free capacity after these reports (a finish and the capacity it frees in one frame): as `ready`. */
+  capacity: freeCapacity.optional(),
+});
+
 /** Agent → queue on the WebSocket. */
 export const queueClientMessage = z.discriminatedUnion('type', [
   /** Free capacity changed (sent on connect and after each job ends): the queue may push that many. */
-  z.object({ type: z.literal('ready'), capacity: z.number().int().min(0).max(1000) }),
+  readyMessage,
+  /** Job starts and ends, answered by one `reported` in the order the frames came. */
+  reportMessage,
 ]);
 export type QueueClientMessage = z.infer<typeof queueClientMessage>;
+
+/**
+ * The queue's reading of a client frame: the envelope is checked here (a frame that fails it is not
+ * JSON, not a known type, or has a bad `capacity`: the socket is closed with 1003 and the field in
+ * the reason), each report apart (`jobReport`), so one bad report is answered BAD_REQUEST alone.
+ */
+export const queueClientFrame = z.discriminatedUnion('type', [
+  readyMessage,
+  reportMessage.extend({ reports: z.array(z.unknown()).min(1).max(maxReportsPerFrame) }),
+]);
+
+/** One report's answer: as the job routes answer (their JobStatusResponse, or a 409 / 400 with its message). */
+export const reportAnswer = z.discriminatedUnion('ok', [
+  z.object({ jobId: id, ok: z.literal(true), status: z.string() }),
+  /** `jobId` is null when the report did not carry a readable one. */
+  z.object({ jobId: z.string().nullable(), ok: z.literal(false), code: z.enum(['CONFLICT', 'BAD_REQUEST']), message: z.string() }),
+]);
+export type ReportAnswer = z.infer<typeof reportAnswer>;
 
 /** Queue → agent on the WebSocket. */
 export const queueServerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('jobs'), jobs: z.array(jobLease) }),
   z.object({ type: z.literal('cancel'), jobIds: z.array(id) }),
+  /** A `report` frame's answers, one per report in its order. */
+  z.object({ type: z.literal('reported'), answers: z.array(reportAnswer) }),
 ]);
 export type QueueServerMessage = z.infer<typeof queueServerMessage>;
 
@@ -202,15 +253,6 @@ export const logGap = z.object({ error: z.string(), size: z.number().int().nonne
 
 export const cancellationResponse = z.object({ cancelRequested: z.boolean() });
 export type CancellationResponse = z.infer<typeof cancellationResponse>;
-
-export const finishRequest = z.object({
-  status: z.enum(['FINISHED', 'FAILED', 'CANCELED']),
-  /** Outputs by action alias (or name when it has no alias). */
-  outputs: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-  /** Why it failed (shown with the job): a non-zero exit, the maximum duration, a dispatcher error. */
-  reason: z.string().max(4096).optional(),
-});
-export type FinishRequest = z.infer<typeof finishRequest>;
 
 /**
  * What `jwt.<name>` evaluates to in a task's inputs: the engine evaluates inputs when it queues the

@@ -19,11 +19,13 @@ import {
   jobInputs,
   type JobInputs,
   type JobLease,
+  type JobReport,
   openSessionRequest,
   openSessionResponse,
   type OpenSessionResponse,
   queueClientMessage,
   queueServerMessage,
+  type ReportAnswer,
   sessionErrorRequest,
 } from '../../src/protocol/agent-v1';
 import { freePort } from '../setup/free-port';
@@ -73,8 +75,11 @@ export async function startAgentProtocolServer(options: ServerOptions) {
   let webSocketEnabled = options.webSocket ?? true;
   let socketConnects = 0;
   let claims = 0;
-  /** Every `ready` capacity the agents announced, in order. */
+  /** Every capacity the agents announced (`ready`, or with a `report`), in order. */
   const readyMessages: number[] = [];
+  /** Job reports received on queue sockets, and the statuses reported through the job routes, in order. */
+  const socketReports: JobReport[] = [];
+  const httpReports: string[] = [];
   /** Lease ids the next heartbeats report as lost. */
   const lostLeases = new Set<string>();
   const sessionSettings = { heartbeatIntervalSeconds: 1, leaseSeconds: 30, maxClaimWaitSeconds: 2, concurrencyLimit: 2, ...options.session };
@@ -251,12 +256,9 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         return json(res, 200, job.inputs);
       }
       if (action === 'running' && req.method === 'POST') {
-        if (job.cancelRequested) {
-          job.status = 'CANCELED';
-          return json(res, 409, { error: 'the job was canceled' });
-        }
-        job.status = 'RUNNING';
-        return json(res, 200, { jobId: job.inputs.jobId, status: job.status });
+        httpReports.push('RUNNING');
+        const outcome = markRunning(job);
+        return outcome.ok ? json(res, 200, { jobId: job.inputs.jobId, status: outcome.status }) : json(res, 409, { error: outcome.message });
       }
       if (action === 'logs' && req.method === 'PUT') {
         const offset = Number(requestUrl.searchParams.get('offset'));
@@ -278,13 +280,32 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       if (action === 'finish' && req.method === 'POST') {
         const request = await readJson(req, finishRequest, 'finish');
         if (!request) return json(res, 400, { error: 'bad request' });
-        if (job.finish) return json(res, 409, { error: 'already finished' });
-        job.finish = request;
-        job.status = request.status;
-        return json(res, 200, { jobId: job.inputs.jobId, status: job.status });
+        httpReports.push(request.status);
+        const outcome = markEnded(job, request);
+        return outcome.ok ? json(res, 200, { jobId: job.inputs.jobId, status: outcome.status }) : json(res, 409, { error: outcome.message });
       }
     }
     return json(res, 404, { error: 'no such route' });
+  }
+
+  type Outcome = { ok: true; status: string } | { ok: false; message: string };
+
+  /** A job's start, by either transport. */
+  function markRunning(job: ServerJob): Outcome {
+    if (job.cancelRequested) {
+      job.status = 'CANCELED';
+      return { ok: false, message: 'the job was canceled' };
+    }
+    job.status = 'RUNNING';
+    return { ok: true, status: job.status };
+  }
+
+  /** A job's end, by either transport. */
+  function markEnded(job: ServerJob, request: FinishRequest): Outcome {
+    if (job.finish) return { ok: false, message: 'already finished' };
+    job.finish = { status: request.status, ...(request.outputs ? { outputs: request.outputs } : {}), ...(request.reason ? { reason: request.reason } : {}) };
+    job.status = request.status;
+    return { ok: true, status: job.status };
   }
 
   function requeue(job: ServerJob) {
@@ -321,8 +342,24 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         }
         const parsed = checked(queueClientMessage, message, 'client queue message');
         if (!parsed) return;
-        readyMessages.push(parsed.capacity);
-        socketCapacity.set(ws, parsed.capacity);
+        if (parsed.type === 'report') {
+          const answers = parsed.reports.map((report): ReportAnswer => {
+            socketReports.push(report);
+            const job = jobs.get(report.jobId);
+            // The socket speaks for its session's leases only (as the real queue).
+            if (!job || job.lease?.leaseId !== report.leaseId || job.sessionId !== session.id)
+              return { jobId: report.jobId, ok: false, code: 'CONFLICT', message: "not this session's live lease" };
+            const outcome = report.status === 'RUNNING' ? markRunning(job) : markEnded(job, report);
+            return outcome.ok
+              ? { jobId: report.jobId, ok: true, status: outcome.status }
+              : { jobId: report.jobId, ok: false, code: 'CONFLICT', message: outcome.message };
+          });
+          send(ws, { type: 'reported', answers });
+        }
+        const capacity = parsed.capacity;
+        if (capacity === undefined) return;
+        readyMessages.push(capacity);
+        socketCapacity.set(ws, capacity);
         dispatch();
       });
       ws.on('close', () => {
@@ -339,6 +376,8 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     sessions,
     jobs,
     readyMessages,
+    socketReports,
+    httpReports,
     get socketConnects() {
       return socketConnects;
     },

@@ -277,6 +277,167 @@ describe('a pipeline run by an agent over /agent/v1', () => {
   });
 });
 
+/** An open queue socket of the session, listened to, with its close seen. */
+async function readySocket(client: AgentClient, sessionId: string, capacity: number) {
+  const response = await openSocket(client, sessionId);
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  socket.accept();
+  const inbox = listen(socket);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.addEventListener('close', (event) => resolve(event)));
+  socket.send(JSON.stringify({ type: 'ready', capacity }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  /** Sends a `report` frame and waits for its `reported`. */
+  const report = async (reports: unknown[], capacity?: number) => {
+    const after = inbox.messages.length;
+    socket.send(JSON.stringify({ type: 'report', reports, ...(capacity === undefined ? {} : { capacity }) }));
+    return (await inbox.next('reported', after)).answers;
+  };
+  return { socket, inbox, closed, report };
+}
+
+describe('reports over the queue socket', () => {
+  it('mark running and end the job as the job routes do: Postgres after the write-behind, the lease released, the capacity it frees used at once', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ concurrencyLimit: 1, tags: ['socket-reports'] });
+    const { socket, inbox, report } = await readySocket(client, session.sessionId, 1);
+    const first = await startPipeline([['socket-reports']]);
+    const second = await startPipeline([['socket-reports']]);
+    const lease = (await inbox.next('jobs')).jobs[0]!;
+    expect(lease.jobId).toBe((await jobsOf(first))[0]!.id);
+    const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
+
+    expect(await report([{ ...ref, status: 'RUNNING' }])).toEqual([{ jobId: lease.jobId, ok: true, status: 'RUNNING' }]);
+    await waitFor('RUNNING in Postgres', async () => (await jobsOf(first))[0]!.status === 'RUNNING');
+
+    // The end and the capacity it frees in one frame: answered, then the next job pushed.
+    const pushedBefore = inbox.messages.length;
+    expect(await report([{ ...ref, status: 'FINISHED', outputs: { run: { ok: true } } }], 1)).toEqual([{ jobId: lease.jobId, ok: true, status: 'FINISHED' }]);
+    const next = (await inbox.next('jobs', pushedBefore)).jobs[0]!;
+    expect(next.jobId).toBe((await jobsOf(second))[0]!.id);
+    expect((await queueOf(h, agent.id).stub.state()).leases.map((held) => held.jobId)).toEqual([next.jobId]);
+    await waitFor('the first pipeline to succeed', async () => (await pipelineStatus(first)) === 'SUCCEEDED');
+    expect((await jobsOf(first))[0]).toMatchObject({ status: 'FINISHED' });
+    expect(await statusEvents(lease.jobId)).toEqual([
+      ['QUEUED', 'PENDING'],
+      ['PENDING', 'RUNNING'],
+      ['RUNNING', 'FINISHED'],
+    ]);
+
+    // Both in one frame, the end failing it: as the routes, in order.
+    const nextRef = { jobId: next.jobId, leaseId: next.leaseId };
+    expect(
+      await report(
+        [
+          { ...nextRef, status: 'RUNNING' },
+          { ...nextRef, status: 'FAILED', reason: 'exit code 3' },
+        ],
+        1,
+      ),
+    ).toEqual([
+      { jobId: next.jobId, ok: true, status: 'RUNNING' },
+      { jobId: next.jobId, ok: true, status: 'FAILED' },
+    ]);
+    await waitFor('the second pipeline to fail', async () => (await pipelineStatus(second)) === 'FAILED');
+    expect((await jobsOf(second))[0]).toMatchObject({ status: 'FAILED', failure_reason: 'exit code 3' });
+    expect((await queueOf(h, agent.id).stub.state()).leases).toEqual([]);
+    socket.close(1000, 'done');
+  });
+
+  it("refuses another session's lease and a stale one (CONFLICT, nothing changed); a retried end is answered the same", async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ tags: ['socket-authority'] });
+    const rival = await client.open(agent.id);
+    const mine = await readySocket(client, session.sessionId, 1);
+    const theirs = await readySocket(client, rival.sessionId, 0);
+    const pipelineId = await startPipeline([['socket-authority']]);
+    const lease = (await mine.inbox.next('jobs')).jobs[0]!;
+    const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
+    const { stub } = queueOf(h, agent.id);
+    await waitFor('the lease in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'PENDING');
+    const before = await stub.state();
+
+    // The same agent's other session, with the right job and lease ids: not its lease.
+    const refused = await theirs.report([
+      { ...ref, status: 'RUNNING' },
+      { ...ref, status: 'FAILED', reason: 'not mine' },
+    ]);
+    expect(refused).toEqual([
+      { jobId: lease.jobId, ok: false, code: 'CONFLICT', message: expect.stringMatching(/no longer live/) },
+      { jobId: lease.jobId, ok: false, code: 'CONFLICT', message: expect.stringMatching(/no longer live/) },
+    ]);
+    // A lease id this session never held.
+    expect(await mine.report([{ jobId: lease.jobId, leaseId: crypto.randomUUID(), status: 'RUNNING' }])).toEqual([
+      { jobId: lease.jobId, ok: false, code: 'CONFLICT', message: expect.stringMatching(/no longer live/) },
+    ]);
+    expect(await stub.state()).toEqual(before);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'PENDING', session_id: session.sessionId });
+
+    // The holder: a finish before the start is refused as the route refuses it; then start and a retried end.
+    expect(await mine.report([{ ...ref, status: 'FINISHED' }])).toEqual([
+      { jobId: lease.jobId, ok: false, code: 'CONFLICT', message: `Cannot finish job ${lease.jobId}: it is PENDING` },
+    ]);
+    expect(
+      await mine.report([
+        { ...ref, status: 'RUNNING' },
+        { ...ref, status: 'FINISHED' },
+        { ...ref, status: 'FINISHED' },
+      ]),
+    ).toEqual([
+      { jobId: lease.jobId, ok: true, status: 'RUNNING' },
+      { jobId: lease.jobId, ok: true, status: 'FINISHED' },
+      { jobId: lease.jobId, ok: true, status: 'FINISHED' },
+    ]);
+    // The rival still cannot speak for the ended lease.
+    expect((await theirs.report([{ ...ref, status: 'FINISHED' }]))[0]).toMatchObject({ ok: false, code: 'CONFLICT' });
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
+    // Once written behind, the ended lease is stale here as on the finish route.
+    expect((await mine.report([{ ...ref, status: 'FINISHED' }]))[0]).toMatchObject({ ok: false, code: 'CONFLICT' });
+    expect((await client.job('POST', agentPaths.finish(lease.jobId), lease, { status: 'FINISHED' })).status).toBe(409);
+    mine.socket.close(1000, 'done');
+    theirs.socket.close(1000, 'done');
+  });
+
+  it('answers a malformed report BAD_REQUEST naming the field and applies the rest; a malformed frame closes the socket with the field in the reason', async () => {
+    await quietAgents();
+    const { client, session } = await liveAgent({ tags: ['socket-malformed'] });
+    const { socket, inbox, report, closed } = await readySocket(client, session.sessionId, 1);
+    const pipelineId = await startPipeline([['socket-malformed']]);
+    const lease = (await inbox.next('jobs')).jobs[0]!;
+    const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
+    const answers = await report([
+      { jobId: 'not-a-uuid', leaseId: lease.leaseId, status: 'RUNNING' },
+      { ...ref, status: 'DONE' },
+      { ...ref, status: 'FAILED', reason: 'x'.repeat(4097) },
+      { ...ref, status: 'FAILED', outputs: { run: { big: 'x'.repeat(1_100_000) } } },
+      'not an object',
+      { ...ref, status: 'RUNNING' },
+    ]);
+    expect(answers).toEqual([
+      { jobId: 'not-a-uuid', ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[0\]: jobId: /) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[1\]: status: /) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[2\]: reason: /) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[3\]: outputs: at most/) },
+      { jobId: null, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[4\]: /) },
+      { jobId: lease.jobId, ok: true, status: 'RUNNING' },
+    ]);
+    await waitFor('RUNNING in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'RUNNING');
+
+    // The envelope is the agent's own bug: the socket closes, saying which field.
+    socket.send(JSON.stringify({ type: 'report', reports: [{ ...ref, status: 'FINISHED' }], capacity: -1 }));
+    expect(await closed).toMatchObject({ code: 1003, reason: expect.stringMatching(/capacity/) });
+    // Nothing of that frame was applied: the job is still running, and ends over a new socket.
+    const again = await readySocket(client, session.sessionId, 0);
+    expect(await again.report([{ ...ref, status: 'FINISHED' }])).toEqual([{ jobId: lease.jobId, ok: true, status: 'FINISHED' }]);
+    again.socket.send(JSON.stringify({ type: 'report', reports: [] }));
+    expect(await again.closed).toMatchObject({ code: 1003, reason: expect.stringMatching(/reports/) });
+    const third = await readySocket(client, session.sessionId, 0);
+    third.socket.send('{not json');
+    expect(await third.closed).toMatchObject({ code: 1003, reason: 'Expected a JSON message' });
+    await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
+  });
+});
+
 describe('routing', () => {
   it('sends a tagged job to an agent with all its tags, preferring the organization agents, then shared ones', async () => {
     await quietAgents();
