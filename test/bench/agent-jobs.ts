@@ -20,10 +20,12 @@
 //   BENCH_JOBS_CONCURRENCY (10) at a time, median of BENCH_JOBS_ROUNDS: graphile-worker, concurrency
 //   10, until its last `job:complete` (the completion written back); pg-boss, batches of 10
 //   (batchSize 10, fetching again at once while batches come back full), until no job of the queue
-//   is left uncompleted; ours through one agent queue, each job marked running then finished
-//   (the job token's routes, as the executor does), until the last finish is answered — and, apart,
-//   until PostgreSQL has every job of the round FINISHED (the queue records an end and answers, then
-//   writes it behind: src/durable/agent-queue.ts).
+//   is left uncompleted; ours through one agent queue, each job marked running then finished on the
+//   queue's WebSocket (`report` frames, as the local agent relays its executors' reports: the reports
+//   of one tick in one frame, with the capacity the ends free), until the last finish is answered —
+//   and, apart, until PostgreSQL has every job of the round FINISHED (the queue records an end and
+//   answers, then writes it behind: src/durable/agent-queue.ts); then the same rounds through the job
+//   token routes (POST running, POST finish: two HTTP requests a job, as a docker executor reports).
 // - log ingest (ours): MB/s (10^6 bytes) of one job's log through PUT logs in 1 MiB chunks, one
 //   after another, BENCH_JOBS_LOG_MIB per job, median of BENCH_JOBS_LOG_RUNS jobs.
 // Targets, as ratios in the same run: pickup p99 ours / graphile-worker ≤ 1; throughput ours /
@@ -51,12 +53,14 @@ import {
   claimResponse,
   heartbeatResponse,
   type JobLease,
+  type JobReport,
   jobStatusResponse,
   logAppendResponse,
   openSessionResponse,
   type OpenSessionResponse,
   type QueueClientMessage,
   queueServerMessage,
+  type ReportAnswer,
 } from '../../src/protocol/agent-v1';
 import { signInWithPassword } from '../support/browser-sign-in';
 import { databaseVars, startDevWorker } from '../support/dev-worker';
@@ -341,12 +345,10 @@ interface OursResult {
   runtime: string;
   pickupMs: Summary;
   longPollPickupMs: Summary;
-  throughput: Throughput & {
-    dispatchedBeforeStart: number[];
-    /** Jobs/s until Postgres had every job of the round FINISHED (the queue answers before its write-behind lands), by round, and their median. */
-    writtenByRound: number[];
-    writtenJobsPerSecond: number;
-  };
+  /** Starts and ends reported on the queue socket, coalesced per tick with the capacity. */
+  throughput: BacklogThroughput;
+  /** The same through the job token routes (POST running, POST finish); absent from results recorded before the socket reports. */
+  throughputByRoutes?: BacklogThroughput;
   logIngest: {
     /** Null when the log routes are not there (a partial merge): said so in `unavailable`. */
     mbPerSecond: number | null;
@@ -390,6 +392,137 @@ function logChunk(bytes: number): Uint8Array<ArrayBuffer> {
   let text = '';
   for (let n = 0; text.length < bytes; n += 1) text += line(n);
   return new TextEncoder().encode(text.slice(0, bytes));
+}
+
+type BacklogThroughput = Throughput & {
+  dispatchedBeforeStart: number[];
+  /** Jobs/s until Postgres had every job of the round FINISHED (the queue answers before its write-behind lands), by round, and their median. */
+  writtenByRound: number[];
+  writtenJobsPerSecond: number;
+};
+
+interface BacklogContext {
+  setup: OursSetup;
+  createJob: () => Promise<void>;
+  ready: (capacity: number) => void;
+  pushed: Inbox<{ lease: JobLease; at: number }>;
+  /**
+   * Completes every job pushed: `take(start)` hands each pushed lease to `start` until the backlog
+   * is taken, and resolves when `done` has been called for every job.
+   */
+  completeAll: (take: (start: (lease: JobLease) => void) => Promise<void>, done: (lease: JobLease) => void) => Promise<void>;
+}
+
+/** `rounds` backlogs, each queued (and dispatched) while the agent takes nothing, then completed by `completeAll`. */
+async function measureBacklog(label: string, context: BacklogContext): Promise<BacklogThroughput> {
+  const { setup, createJob, ready, pushed } = context;
+  const dispatchedBeforeStart: number[] = [];
+  const writtenByRound: number[] = [];
+  const throughput = await measureThroughput(label, async () => {
+    ready(0);
+    const commitsBefore = setup.commits.size;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < backlog) {
+          next += 1;
+          await createJob();
+        }
+      }),
+    );
+    const deadline = Date.now() + eventTimeoutMs;
+    let dispatched = 0;
+    for (;;) {
+      const result = await setup.admin.query<{ count: number }>(
+        `select count(*)::int as count from jobs where agent_id = $1 and status = 'QUEUED' and dispatched_at is not null`,
+        [setup.agentId],
+      );
+      dispatched = result.rows[0]!.count;
+      if ((dispatched >= backlog && setup.commits.size - commitsBefore >= backlog) || Date.now() > deadline) break;
+      await sleep(50);
+    }
+    dispatchedBeforeStart.push(dispatched);
+    const roundJobs: string[] = [];
+    let finished = 0;
+    const started = performance.now();
+    await new Promise<void>((resolvePromise, reject) => {
+      const take = async (start: (lease: JobLease) => void) => {
+        while (roundJobs.length < backlog) {
+          const { lease } = await pushed.next('a backlog job');
+          roundJobs.push(lease.jobId);
+          start(lease);
+        }
+      };
+      ready(concurrency);
+      context
+        .completeAll(take, () => {
+          finished += 1;
+          if (finished === backlog) resolvePromise();
+        })
+        .catch(reject);
+    });
+    const answered = (performance.now() - started) / 1000;
+    // Every end answered; and in Postgres (ours writes behind the answer): until no job of the round is left unfinished there.
+    const writeDeadline = Date.now() + 10 * eventTimeoutMs;
+    for (;;) {
+      const left = await setup.admin.query<{ left: number }>(`select count(*)::int as left from jobs where id = any($1::uuid[]) and status <> 'FINISHED'`, [
+        roundJobs,
+      ]);
+      if (left.rows[0]!.left === 0) break;
+      if (Date.now() > writeDeadline)
+        throw new Error(`${left.rows[0]!.left} jobs not FINISHED in Postgres ${(10 * eventTimeoutMs) / 1000} s after their ends were answered`);
+      await sleep(5);
+    }
+    const written = (performance.now() - started) / 1000;
+    writtenByRound.push(Math.round(backlog / written));
+    progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenByRound.at(-1)} jobs/s`);
+    return answered;
+  });
+  return { ...throughput, dispatchedBeforeStart, writtenByRound, writtenJobsPerSecond: Math.round(median(writtenByRound)) };
+}
+
+/**
+ * Job reports on the queue socket, as the agent sends them: the reports made in one tick leave in
+ * one `report` frame, with the free capacity when a report asked for it (`capacity`, read as the
+ * frame goes); each report's answer comes from the frame's `reported`, frames answered in order.
+ */
+function socketReporter(socket: WebSocket) {
+  const reported = new Inbox<ReportAnswer[]>();
+  socket.on('message', (data) => {
+    const message = queueServerMessage.parse(JSON.parse(String(data)));
+    if (message.type === 'reported') reported.push(message.answers);
+  });
+  let batch: { report: JobReport; answer: (answer: ReportAnswer) => void; fail: (error: Error) => void }[] = [];
+  let capacity: (() => number) | undefined;
+  const send = () => {
+    const frame = batch;
+    const freeNow = capacity?.();
+    batch = [];
+    capacity = undefined;
+    socket.send(
+      JSON.stringify({
+        type: 'report',
+        reports: frame.map((item) => item.report),
+        ...(freeNow === undefined ? {} : { capacity: freeNow }),
+      } satisfies QueueClientMessage),
+    );
+    reported.next('a reported answer').then(
+      (answers) => {
+        if (answers.length === frame.length) for (const [index, item] of frame.entries()) item.answer(answers[index]!);
+        else for (const item of frame) item.fail(new Error(`${answers.length} answers to a frame of ${frame.length} reports`));
+      },
+      (error: Error) => {
+        for (const item of frame) item.fail(error);
+      },
+    );
+  };
+  return {
+    report(report: JobReport, freeCapacity?: () => number): Promise<ReportAnswer> {
+      if (batch.length === 0) setImmediate(send);
+      if (freeCapacity) capacity = freeCapacity;
+      return new Promise((answer, fail) => batch.push({ report, answer, fail }));
+    },
+  };
 }
 
 async function measureOursOn(runtime: string, url: string, setup: OursSetup): Promise<OursResult> {
@@ -509,6 +642,7 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
     });
     open.on('close', (code) => problems.push(`queue socket closed (${code})`));
     const ready = (capacity: number) => open.send(JSON.stringify({ type: 'ready', capacity } satisfies QueueClientMessage));
+    const backlogContext = { setup, createJob, ready, pushed };
 
     ready(concurrency);
     const pushedLeases = new Map<number, { lease: JobLease; at: number }>();
@@ -530,71 +664,55 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
 
     // Throughput: the backlog queued (and dispatched) while the agent takes nothing, then taken
     // `concurrency` at a time, each job marked running and finished, capacity given back as each ends.
-    const dispatchedBeforeStart: number[] = [];
-    const writtenByRound: number[] = [];
-    const throughput = await measureThroughput(label, async () => {
-      ready(0);
-      const commitsBefore = setup.commits.size;
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (next < backlog) {
-            next += 1;
-            await createJob();
-          }
-        }),
-      );
-      const deadline = Date.now() + eventTimeoutMs;
-      let dispatched = 0;
-      for (;;) {
-        const result = await setup.admin.query<{ count: number }>(
-          `select count(*)::int as count from jobs where agent_id = $1 and status = 'QUEUED' and dispatched_at is not null`,
-          [setup.agentId],
-        );
-        dispatched = result.rows[0]!.count;
-        if ((dispatched >= backlog && setup.commits.size - commitsBefore >= backlog) || Date.now() > deadline) break;
-        await sleep(50);
-      }
-      dispatchedBeforeStart.push(dispatched);
-      let inFlight = 0;
-      let finished = 0;
-      const roundJobs: string[] = [];
-      const started = performance.now();
-      ready(concurrency);
-      await new Promise<void>((resolvePromise, reject) => {
-        const take = async () => {
-          while (finished + inFlight < backlog) {
-            const { lease } = await pushed.next('a backlog job');
-            roundJobs.push(lease.jobId);
-            inFlight += 1;
-            void complete(lease).then(() => {
+    // Over the queue socket (as the local agent reports): reports made in one tick go in one frame,
+    // with the capacity the ends free; and, apart, through the job token routes (two HTTP requests a job).
+    const reporter = socketReporter(open);
+    const socketRounds = await measureBacklog(`${label}, socket reports`, {
+      ...backlogContext,
+      completeAll: (take, done) => {
+        let inFlight = 0;
+        let endsSent = 0;
+        return take((lease) => {
+          inFlight += 1;
+          const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
+          reporter
+            .report({ ...ref, status: 'RUNNING' })
+            .then((running) => {
+              if (!running.ok) throw new Error(`RUNNING refused: ${running.message}`);
+              endsSent += 1;
+              ending.add(lease.jobId);
+              // The end and the capacity it frees leave in one frame (the capacity read as the frame goes).
+              return reporter.report({ ...ref, status: 'FINISHED' }, () => Math.max(0, concurrency - (inFlight - endsSent)));
+            })
+            .then((ended) => {
+              if (!ended.ok) throw new Error(`FINISHED refused: ${ended.message}`);
               inFlight -= 1;
-              finished += 1;
-              if (finished === backlog) resolvePromise();
+              endsSent -= 1;
+              held.delete(lease.jobId);
+              done(lease);
+            })
+            .catch((error: Error) => problems.push(error.message));
+        });
+      },
+    });
+    const routeRounds = await measureBacklog(`${label}, job token routes`, {
+      ...backlogContext,
+      completeAll: (take, done) => {
+        let inFlight = 0;
+        return take((lease) => {
+          inFlight += 1;
+          void complete(lease).then(
+            () => {
+              inFlight -= 1;
+              done(lease);
               // A queue releases a lease when it records the job's end, before the answer gets
               // here, and may push the next job sooner than this count knows: never below 0.
-              else ready(Math.max(0, concurrency - inFlight));
-            }, reject);
-          }
-        };
-        take().catch(reject);
-      });
-      const answered = (performance.now() - started) / 1000;
-      // Every end answered; and in Postgres (ours writes behind the answer): until no job of the round is left unfinished there.
-      const writeDeadline = Date.now() + 10 * eventTimeoutMs;
-      for (;;) {
-        const left = await setup.admin.query<{ left: number }>(`select count(*)::int as left from jobs where id = any($1::uuid[]) and status <> 'FINISHED'`, [
-          roundJobs,
-        ]);
-        if (left.rows[0]!.left === 0) break;
-        if (Date.now() > writeDeadline)
-          throw new Error(`${left.rows[0]!.left} jobs not FINISHED in Postgres ${(10 * eventTimeoutMs) / 1000} s after their ends were answered`);
-        await sleep(5);
-      }
-      const written = (performance.now() - started) / 1000;
-      writtenByRound.push(Math.round(backlog / written));
-      progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenByRound.at(-1)} jobs/s`);
-      return answered;
+              ready(Math.max(0, concurrency - inFlight));
+            },
+            (error: Error) => problems.push(error.message),
+          );
+        });
+      },
     });
 
     // Log ingest: one job's log, chunk after chunk, while it runs.
@@ -651,7 +769,8 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
       runtime,
       pickupMs,
       longPollPickupMs,
-      throughput: { ...throughput, dispatchedBeforeStart, writtenByRound, writtenJobsPerSecond: Math.round(median(writtenByRound)) },
+      throughput: socketRounds,
+      throughputByRoutes: routeRounds,
       logIngest: { mbPerSecond: byJob.length > 0 ? round2(median(byJob)) : null, byJob, bytesPerJob, chunkBytes: logChunkBytes, truncatedAt, unavailable },
     };
   } finally {
@@ -792,7 +911,9 @@ async function run(stops: Stop[], stateDir: string) {
       throughput:
         'Jobs claimed and completed per second from a backlog queued at once (ours: queued and dispatched while the agent took nothing), ' +
         'median of the rounds. graphile-worker: until its last job:complete; pg-boss: until no job of the queue is uncompleted; ' +
-        'Phobos Edge: each job marked running and finished through the job token routes, until the last finish is answered.',
+        'Phobos Edge: each job marked running and finished on the agent queue’s WebSocket (report frames, the reports of one tick ' +
+        'in one frame with the capacity the ends free), until the last finish is answered (throughput); and, apart, through the ' +
+        'job token routes, POST running and POST finish per job (throughputByRoutes).',
       logIngest: 'MB (10^6 bytes) per second of one job’s log through PUT logs, 1 MiB chunks one after another, median of the jobs.',
     },
     peers,
@@ -848,7 +969,7 @@ function headline(r: Results): string[] {
 
 function writeReadme(r: Results): void {
   const phobos = oursOf(r);
-  const columns: { name: string; pickup: string; longPoll: string; throughput: string; written: string; log: string }[] = [];
+  const columns: { name: string; pickup: string; longPoll: string; throughput: string; written: string; routes: string; log: string }[] = [];
   for (const result of [phobos?.devServer, phobos?.workerdAlone]) {
     if (!result) continue;
     columns.push({
@@ -857,6 +978,8 @@ function writeReadme(r: Results): void {
       longPoll: `${result.longPollPickupMs.p50} / ${result.longPollPickupMs.p99}`,
       throughput: String(result.throughput.jobsPerSecond),
       written: String(result.throughput.writtenJobsPerSecond ?? '–'),
+      // Results recorded before the socket reports had the routes' figures as `throughput`.
+      routes: result.throughputByRoutes ? `${result.throughputByRoutes.jobsPerSecond} / ${result.throughputByRoutes.writtenJobsPerSecond}` : '–',
       log: String(result.logIngest.mbPerSecond ?? '–'),
     });
   }
@@ -872,6 +995,7 @@ function writeReadme(r: Results): void {
         throughput: String(peer.throughput.jobsPerSecond),
         // Their completion is the database write.
         written: String(peer.throughput.jobsPerSecond),
+        routes: '–',
         log: '–',
       });
     }
@@ -888,8 +1012,12 @@ function writeReadme(r: Results): void {
       `|---|${columns.map(() => '---|').join('')}`,
       row('pickup p50 / p99 ms, commit → the worker holds the job (ours: WebSocket push)', (column) => column.pickup),
       row('pickup p50 / p99 ms, HTTP long poll', (column) => column.longPoll),
-      row(`jobs claimed and completed per second, one queue, ${concurrency} at a time (pg-boss: batches of ${concurrency})`, (column) => column.throughput),
+      row(
+        `jobs claimed and completed per second, one queue, ${concurrency} at a time (pg-boss: batches of ${concurrency}; ours: reported on the queue socket)`,
+        (column) => column.throughput,
+      ),
       row('the same, until PostgreSQL has every job FINISHED (ours: the queue answers, then writes behind)', (column) => column.written),
+      row('ours through the job token routes (POST running, POST finish): answered / in PostgreSQL', (column) => column.routes),
       row('log ingest per job, MB/s (PUT logs, 1 MiB chunks)', (column) => column.log),
       '',
       headline(r).join(' '),
