@@ -5,6 +5,9 @@
 // jobs finish for a grace period and then cancels them.
 // Leases are renewed by the heartbeat, not by the socket: a dropped socket (every deploy restarts the
 // queue's Durable Object) loses nothing, the agent reconnects with backoff and full jitter.
+// Jobs' starts and ends (its own failure reports, and those the local dispatcher's executors relay to
+// it) go on the socket while it is open, the reports of one tick in one frame; without a socket, or
+// when it closes before the answer, they go through the job token routes.
 import { WebSocket } from 'ws';
 import {
   agentPaths,
@@ -15,12 +18,15 @@ import {
   type LeaseRef,
   openSessionResponse,
   type OpenSessionResponse,
+  type JobReport,
   type QueueClientMessage,
   queueServerMessage,
+  type ReportAnswer,
 } from '../protocol/agent-v1';
 import { backoffDelay, sleep } from './backoff';
 import type { AgentCredential } from './credentials';
 import type { DispatchedJob, Dispatcher } from './dispatchers/dispatcher';
+import type { ReportBody } from './executor/report-relay';
 import { ApiError, call, callJson, isRetryable, joinUrl } from './http';
 
 export interface AgentOptions {
@@ -56,6 +62,15 @@ interface HeldJob {
 /** Executor exit codes meaning it reported the job's end itself (see executor/run-job.ts). */
 const reportedExitCodes = new Set([0, 1, 2]);
 
+/** A report waiting for its frame to leave, or for the frame's answer (null: not carried, report another way). */
+interface SocketReport {
+  report: JobReport;
+  settle: (answer: ReportAnswer | null) => void;
+}
+
+/** A report frame not answered this soon is given up on (its reports go through the routes; a late answer is dropped). */
+const reportAnswerTimeoutMs = 30_000;
+
 export class Agent {
   private session: OpenSessionResponse | null = null;
   private readonly held = new Map<string, HeldJob>();
@@ -67,7 +82,11 @@ export class Agent {
   private capacityWaiters: (() => void)[] = [];
   private readonly log: (message: string) => void;
   /** Counters for tests and the status line. */
-  readonly stats = { socketConnects: 0, claimsByPoll: 0, jobsStarted: 0, handedBack: 0, heartbeats: 0 };
+  readonly stats = { socketConnects: 0, claimsByPoll: 0, jobsStarted: 0, handedBack: 0, heartbeats: 0, socketReports: 0 };
+  /** Reports of this tick, sent as one frame at its end. */
+  private reportBatch: SocketReport[] = [];
+  /** Each open socket's sent report frames, oldest first: the queue answers them in that order. */
+  private readonly reportFrames = new Map<WebSocket, SocketReport[][]>();
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.log ?? ((message) => process.stderr.write(`${new Date().toISOString()} phobos-edge-agent: ${message}\n`));
@@ -313,6 +332,7 @@ export class Agent {
         }
         if (parsed.data.type === 'jobs') this.accept(parsed.data.jobs);
         else if (parsed.data.type === 'cancel') for (const jobId of parsed.data.jobIds) this.cancelSoon(jobId);
+        else this.answered(socket, parsed.data.answers);
       });
       socket.on('unexpected-response', (_request, response) => {
         this.log(`queue socket refused: HTTP ${response.statusCode}`);
@@ -324,6 +344,9 @@ export class Agent {
       socket.on('close', () => {
         clearInterval(keepalive);
         if (this.socket === socket) this.socket = null;
+        // Reports the queue did not answer: carried another way (a retried report is answered the same).
+        for (const frame of this.reportFrames.get(socket) ?? []) for (const item of frame) item.settle(null);
+        this.reportFrames.delete(socket);
         if (opened && !this.stopping) this.log('queue socket closed: reconnecting');
         resolve(opened);
       });
@@ -334,6 +357,54 @@ export class Agent {
       if (this.stopping) stop();
       else this.stopController.signal.addEventListener('abort', stop, { once: true });
     });
+  }
+
+  /**
+   * A job's start or end on the queue socket: the queue's answer, or null when there is no open
+   * socket or it closed (or went silent) before answering — then the caller reports through the
+   * job token routes.
+   */
+  private reportOnSocket(report: JobReport): Promise<ReportAnswer | null> {
+    if (this.socket?.readyState !== WebSocket.OPEN) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (answer: ReportAnswer | null) => {
+        if (settled) return;
+        settled = true;
+        resolve(answer);
+      };
+      if (this.reportBatch.length === 0) setImmediate(() => this.sendReports());
+      this.reportBatch.push({ report, settle });
+    });
+  }
+
+  private sendReports(): void {
+    const frame = this.reportBatch;
+    this.reportBatch = [];
+    const socket = this.socket;
+    if (socket?.readyState !== WebSocket.OPEN) {
+      for (const item of frame) item.settle(null);
+      return;
+    }
+    const message: QueueClientMessage = { type: 'report', reports: frame.map((item) => item.report) };
+    this.reportFrames.set(socket, [...(this.reportFrames.get(socket) ?? []), frame]);
+    socket.send(JSON.stringify(message));
+    // Settled already (answered, or the socket closed): a no-op. Left in line so later answers still match their frames.
+    setTimeout(() => {
+      for (const item of frame) item.settle(null);
+    }, reportAnswerTimeoutMs).unref();
+  }
+
+  /** A `reported`: the answers to the oldest unanswered frame on this socket. */
+  private answered(socket: WebSocket, answers: ReportAnswer[]): void {
+    const frame = this.reportFrames.get(socket)?.shift();
+    if (!frame || frame.length !== answers.length) {
+      this.reportError(`queue answered ${answers.length} report(s) to a frame of ${frame?.length ?? 0}`);
+      for (const item of frame ?? []) item.settle(null);
+      return;
+    }
+    this.stats.socketReports += frame.length;
+    for (const [index, item] of frame.entries()) item.settle(answers[index]!);
   }
 
   private sendReady(capacity: number): void {
@@ -390,7 +461,9 @@ export class Agent {
     const { jobId } = job.lease;
     try {
       try {
-        job.handle = await this.options.dispatcher.start(jobId, this.executorEnv(job.lease));
+        const { leaseId } = job.lease;
+        const relay = (body: ReportBody) => this.reportOnSocket({ jobId, leaseId, ...body });
+        job.handle = await this.options.dispatcher.start(jobId, this.executorEnv(job.lease), relay);
       } catch (error) {
         const reason = `the dispatcher could not start the job: ${(error as Error).message}`;
         this.reportError(`job ${jobId}: ${reason}`);
@@ -417,8 +490,14 @@ export class Agent {
     }
   }
 
-  /** Ends the job FAILED with the job token; a job the executor already ended is refused, which is fine. */
+  /** Ends the job FAILED (on the socket, else with the job token); a job the executor already ended is refused, which is fine. */
   private async failJob(lease: JobLease, reason: string): Promise<void> {
+    const answer = await this.reportOnSocket({ jobId: lease.jobId, leaseId: lease.leaseId, status: 'FAILED', reason: reason.slice(0, 4096) });
+    if (answer?.ok || (answer && !answer.ok && answer.code === 'CONFLICT')) return;
+    if (answer) {
+      this.reportError(`job ${lease.jobId}: the failure report was refused: ${answer.message}`);
+      return;
+    }
     try {
       await call(this.url(agentPaths.finish(lease.jobId)), 'finish', {
         method: 'POST',

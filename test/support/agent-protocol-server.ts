@@ -79,6 +79,9 @@ export async function startAgentProtocolServer(options: ServerOptions) {
   const readyMessages: number[] = [];
   /** Job reports received on queue sockets, and the statuses reported through the job routes, in order. */
   const socketReports: JobReport[] = [];
+  /** While set, report frames are swallowed unapplied and unanswered (recorded here), as by a socket gone half-open. */
+  let reportsUnanswered = false;
+  const unansweredReports: JobReport[] = [];
   const httpReports: string[] = [];
   /** Lease ids the next heartbeats report as lost. */
   const lostLeases = new Set<string>();
@@ -342,6 +345,10 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         }
         const parsed = checked(queueClientMessage, message, 'client queue message');
         if (!parsed) return;
+        if (parsed.type === 'report' && reportsUnanswered) {
+          unansweredReports.push(...parsed.reports);
+          return;
+        }
         if (parsed.type === 'report') {
           const answers = parsed.reports.map((report): ReportAnswer => {
             socketReports.push(report);
@@ -442,6 +449,11 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       webSocketEnabled = enabled;
     },
     /** Drops every open queue socket, as a deploy restarting the Durable Object does. */
+    unansweredReports,
+    /** Report frames from now on go unapplied and unanswered (true), or are handled again (false). */
+    leaveReportsUnanswered(on: boolean) {
+      reportsUnanswered = on;
+    },
     dropSockets() {
       for (const session of sessions.values()) {
         for (const socket of session.sockets) socket.terminate();

@@ -1,6 +1,7 @@
 // What every dispatcher does: start a job executor for one leased job (with JOB_ID, JOB_TOKEN,
 // API_URL and MEMORY_LIMIT in its environment) and hand back a handle to wait for it or stop it.
 // The data keys are Phobos's (`..._JOB_DISPATCHER_DATA_<KEY>`, lowercased).
+import type { ReportRelay } from '../executor/report-relay';
 
 export interface DispatchOutcome {
   /** The executor's exit code when known (0 finished, 1 failed, 2 canceled: it reported the end itself). */
@@ -16,7 +17,12 @@ export interface DispatchedJob {
 }
 
 export interface Dispatcher {
-  start(jobId: string, env: Record<string, string>): Promise<DispatchedJob>;
+  /**
+   * `relay` carries the job's start and end on the agent's queue socket; a dispatcher whose
+   * executor can reach it (the local one, over a Node IPC channel) passes it on, the others ignore
+   * it and their executors report through the job token routes.
+   */
+  start(jobId: string, env: Record<string, string>, relay?: ReportRelay): Promise<DispatchedJob>;
 }
 
 export type DispatcherData = Record<string, string>;

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type RelayedAnswer, relayedReport, type ReportRelay } from '../executor/report-relay';
 import type { DispatchedJob, Dispatcher, DispatchOutcome } from './dispatcher';
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -52,15 +53,17 @@ const cancelGraceMs = 15_000;
 export class LocalDispatcher implements Dispatcher {
   constructor(private readonly output: (jobId: string, text: string) => void = (jobId, text) => process.stderr.write(prefixLines(`[job ${jobId}] `, text))) {}
 
-  async start(jobId: string, env: Record<string, string>): Promise<DispatchedJob> {
+  async start(jobId: string, env: Record<string, string>, relay?: ReportRelay): Promise<DispatchedJob> {
     // `--import tsx` resolves from the working directory: the repository's, where tsx is installed.
     const child = spawn(process.execPath, ['--import', 'tsx', executorEntry], {
       cwd: repositoryRoot,
       env: executorProcessEnvironment(process.env, env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // An IPC channel when the agent can relay the job's start and end on its queue socket.
+      stdio: relay ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (data: Buffer) => this.output(jobId, data.toString()));
-    child.stderr.on('data', (data: Buffer) => this.output(jobId, data.toString()));
+    child.stdout!.on('data', (data: Buffer) => this.output(jobId, data.toString()));
+    child.stderr!.on('data', (data: Buffer) => this.output(jobId, data.toString()));
+    if (relay) relayReports(jobId, child, relay, this.output);
     const outcome = exited(child);
     await new Promise<void>((started, failed) => {
       child.once('spawn', started);
@@ -77,6 +80,27 @@ export class LocalDispatcher implements Dispatcher {
       },
     };
   }
+}
+
+/** The executor's reports up its IPC channel, through `relay`, each answer sent back (null when not carried). */
+function relayReports(jobId: string, child: ChildProcess, relay: ReportRelay, output: (jobId: string, text: string) => void): void {
+  child.on('message', (message: unknown) => {
+    const parsed = relayedReport.safeParse(message);
+    if (!parsed.success) {
+      output(jobId, `the executor sent a message that is not a report: ${parsed.error.issues[0]?.message ?? 'invalid'}\n`);
+      return;
+    }
+    const { id, report } = parsed.data;
+    relay(report)
+      .catch(() => null)
+      .then((answer) => {
+        // Gone meanwhile (it exited, or was killed): nobody is waiting for the answer.
+        if (!child.connected) return;
+        child.send({ type: 'reported', id, answer } satisfies RelayedAnswer, (error) => {
+          if (error) output(jobId, `the report's answer did not reach the executor: ${error.message}\n`);
+        });
+      });
+  });
 }
 
 function exited(child: ChildProcess): Promise<DispatchOutcome> {

@@ -1,6 +1,8 @@
 // The executor's side of /agent/v1: every call carries the job token, which is good for this one job
 // and lease only. Transient failures (network, 5xx) are retried with backoff; the log append is
-// idempotent by offset, so a retried chunk is harmless.
+// idempotent by offset, so a retried chunk is harmless. The job's start and end go through the
+// agent's relay when there is one (report-relay.ts: the agent's queue socket), answered as the
+// routes answer; through the routes when the relay cannot carry them.
 import {
   agentPaths,
   cancellationResponse,
@@ -14,6 +16,7 @@ import {
 } from '../../protocol/agent-v1';
 import { backoffDelay, sleep } from '../backoff';
 import { ApiError, call, callJson, isRetryable, joinUrl } from '../http';
+import type { ReportRelay } from './report-relay';
 
 export type LogAppendOutcome = { kind: 'appended'; size: number; truncated: boolean } | { kind: 'gap'; size: number };
 
@@ -24,7 +27,16 @@ export class JobClient {
     private readonly token: string,
     /** Attempts for a call before its error is final. */
     private readonly attempts = 8,
+    private readonly relay: ReportRelay | null = null,
   ) {}
+
+  /** The report through the relay: its answer, or null when it was not carried (report through the routes). */
+  private async relayed(report: FinishRequest | { status: 'RUNNING' }): Promise<{ ok: true } | { ok: false; conflict: boolean; message: string } | null> {
+    if (!this.relay) return null;
+    const answer = await this.relay(report);
+    if (!answer) return null;
+    return answer.ok ? { ok: true } : { ok: false, conflict: answer.code === 'CONFLICT', message: answer.message };
+  }
 
   private get headers() {
     return { authorization: `Bearer ${this.token}` };
@@ -54,6 +66,10 @@ export class JobClient {
 
   /** Marks the job running; false when the job was canceled meanwhile (409). */
   async running(): Promise<boolean> {
+    const relayed = await this.relayed({ status: 'RUNNING' });
+    if (relayed?.ok) return true;
+    if (relayed?.conflict) return false;
+    if (relayed) throw new ApiError(400, relayed.message, 'mark running');
     try {
       await this.retrying(() =>
         callJson(this.url(agentPaths.running(this.jobId)), 'mark running', jobStatusResponse, { method: 'POST', headers: this.headers }),
@@ -91,7 +107,10 @@ export class JobClient {
     });
   }
 
-  finish(request: FinishRequest): Promise<unknown> {
+  async finish(request: FinishRequest): Promise<unknown> {
+    const relayed = await this.relayed(request);
+    if (relayed?.ok) return;
+    if (relayed) throw new ApiError(relayed.conflict ? 409 : 400, relayed.message, 'finish');
     return this.retrying(() => call(this.url(agentPaths.finish(this.jobId)), 'finish', { method: 'POST', headers: this.headers, body: request }));
   }
 }

@@ -4,6 +4,7 @@
 // set, is the directory actions run in (a fresh temporary directory otherwise).
 import { executorEnvironment } from '../../protocol/agent-v1';
 import { JobClient } from './job-client';
+import { ipcReportRelay } from './report-relay';
 import { executorExitCodes, runJob } from './run-job';
 
 async function main(): Promise<number> {
@@ -15,7 +16,14 @@ async function main(): Promise<number> {
     return executorExitCodes.notReported;
   }
   const env = process.env as Record<string, string>;
-  const client = new JobClient(env[executorEnvironment.apiUrl]!, env[executorEnvironment.jobId]!, env[executorEnvironment.jobToken]!);
+  // Started by the local dispatcher: its start and end go up the IPC channel to the agent's queue socket.
+  const client = new JobClient(
+    env[executorEnvironment.apiUrl]!,
+    env[executorEnvironment.jobId]!,
+    env[executorEnvironment.jobToken]!,
+    undefined,
+    ipcReportRelay(),
+  );
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
   return runJob({ client, baseEnv: env, stop: stop.signal, workspace: process.env.PHOBOS_WORKSPACE || undefined });

@@ -11,7 +11,10 @@ import { AgentConfigError, loadAgentConfig } from '../../../src/agent/config';
 import { tokenExchangeCredential } from '../../../src/agent/credentials';
 import { executorProcessEnvironment } from '../../../src/agent/dispatchers/local';
 import { ActionInputError, outputsFileVariable, parseExecInputs, parseOutputsFile } from '../../../src/agent/executor/exec-command';
+import { JobClient } from '../../../src/agent/executor/job-client';
 import { mask, Masker } from '../../../src/agent/executor/masker';
+import { ipcReportRelay, type ReportBody } from '../../../src/agent/executor/report-relay';
+import type { ReportAnswer } from '../../../src/protocol/agent-v1';
 import { freePort } from '../../setup/free-port';
 
 describe('Masker', () => {
@@ -173,5 +176,33 @@ describe("the local dispatcher's executor environment", () => {
       JOB_TOKEN: 't',
       API_URL: 'http://127.0.0.1:1',
     });
+  });
+});
+
+describe("the executor's reports through the agent's relay", () => {
+  it('answers as the routes do, and goes through the routes only when the relay could not carry the report', async () => {
+    const jobId = '7d5e7d34-53c6-4a4c-8bd1-6b1f0f8b9a11';
+    const carried: ReportBody[] = [];
+    let answer: ReportAnswer | null = { jobId, ok: true, status: 'RUNNING' };
+    const relay = async (report: ReportBody) => {
+      carried.push(report);
+      return answer;
+    };
+    // Nothing listens here: a report that reaches the routes fails to connect.
+    const client = new JobClient(`http://127.0.0.1:${await freePort()}`, jobId, 'job-token', 1, relay);
+    expect(await client.running()).toBe(true);
+    answer = { jobId, ok: false, code: 'CONFLICT', message: 'The job was canceled' };
+    expect(await client.running()).toBe(false);
+    await expect(client.finish({ status: 'FINISHED' })).rejects.toMatchObject({ status: 409 });
+    answer = { jobId, ok: false, code: 'BAD_REQUEST', message: 'reports[0]: reason: Too big' };
+    await expect(client.finish({ status: 'FAILED', reason: 'x' })).rejects.toMatchObject({ status: 400 });
+    expect(carried).toEqual([{ status: 'RUNNING' }, { status: 'RUNNING' }, { status: 'FINISHED' }, { status: 'FAILED', reason: 'x' }]);
+    answer = null;
+    await expect(client.finish({ status: 'FINISHED' })).rejects.toThrow(/fetch failed|ECONNREFUSED/);
+    expect(carried).toHaveLength(5);
+  });
+
+  it('is there only with an IPC channel', () => {
+    expect(ipcReportRelay({ send: undefined, on: () => process, off: () => process, connected: false })).toBeNull();
   });
 });

@@ -50,6 +50,27 @@ describe('agent', () => {
     expect(session.agent).toBe('acme/builder');
     // A heartbeat while the job ran carried its lease.
     expect(session.heartbeats.some((beat) => beat.leases.some((lease) => lease.jobId === jobId && lease.leaseId === job.lease?.leaseId))).toBe(true);
+    // The executor's start and end went up its IPC channel and on the agent's queue socket, not through the job routes.
+    expect(server.socketReports).toEqual([
+      { jobId, leaseId: job.lease!.leaseId, status: 'RUNNING' },
+      { jobId, leaseId: job.lease!.leaseId, status: 'FINISHED', outputs: { hello: { said: 'hi' } } },
+    ]);
+    expect(server.httpReports).toEqual([]);
+  });
+
+  it('reports through the job routes when the socket closes before the queue answers a report', async () => {
+    const { server } = await start();
+    await eventually(() => server.socketCount() === 1, 'the queue socket');
+    server.leaveReportsUnanswered(true);
+    const jobId = server.enqueue([{ inputs: { command: 'echo relayed' } }]);
+    await eventually(() => server.unansweredReports.length > 0, 'the start reported on the socket');
+    server.dropSockets();
+    server.leaveReportsUnanswered(false);
+    expect((await finished(server, jobId)).status).toBe('FINISHED');
+    expect(server.unansweredReports.map((report) => report.status)).toEqual(['RUNNING']);
+    // The start, not answered, went through its route; the end too or, once the agent was back on a socket, on it.
+    expect(server.httpReports[0]).toBe('RUNNING');
+    expect([...server.httpReports.slice(1), ...server.socketReports.map((report) => report.status)]).toEqual(['FINISHED']);
   });
 
   it('claims by long poll when the queue socket is refused', async () => {
@@ -59,6 +80,9 @@ describe('agent', () => {
     expect(server.claims).toBeGreaterThan(0);
     expect(server.socketConnects).toBe(0);
     expect(server.jobs.get(jobId)!.log.toString()).toContain('polled');
+    // No socket: the executor reports through the job routes.
+    expect(server.httpReports).toEqual(['RUNNING', 'FINISHED']);
+    expect(server.socketReports).toEqual([]);
   });
 
   it('reconnects after the server drops the socket, and loses no job', async () => {
@@ -81,6 +105,8 @@ describe('agent', () => {
     const finish = await finished(server, killed);
     expect(finish.status).toBe('FAILED');
     expect(finish.reason).toContain('the job executor ended without reporting: the executor was killed by SIGKILL');
+    // The agent's own report of the failure went on its socket.
+    expect(server.socketReports.filter((report) => report.jobId === killed).map((report) => report.status)).toEqual(['RUNNING', 'FAILED']);
     await agent!.stop();
 
     agent = startAgentProcess(
