@@ -139,6 +139,11 @@ const stale: JobReportOutcome = {
  * tree's reports as one engine transition. While the database is down the reports wait here and the
  * alarm retries; the sweep leaves a job the queue is still reporting alone.
  *
+ * A start or end comes by either of two transports, through the same rules (`recordRunning`,
+ * `recordEnd`): the job token routes (the Worker calls `jobRunning` / `jobEnded`), or a `report` frame
+ * on the session's queue socket, which carries many reports and the capacity they free, and costs
+ * no HTTP request through the Worker.
+ *
  * Agents wait in two ways. A WebSocket accepted with the hibernation API (an idle agent costs
  * nothing; its session and free capacity ride in the socket's attachment): an enqueue pushes leases
  * to it at once. And the HTTP long poll, held here as an in-memory waiter until a job arrives or its

@@ -4,6 +4,8 @@
 // - the agent process: its service account (a Phobos access token from token exchange, or an API
 //   key in X-API-Key), or an internal agent's credential (src/auth/internal-agent-credentials.ts);
 // - the job executor: the job token a claim returned, good for that one job and lease only.
+// A job's start and end may instead ride the agent's queue socket (`report`), which speaks for the
+// leases of its own session only: the job token's authority, without an HTTP request per report.
 import { z } from 'zod';
 
 export const agentApiPrefix = '/agent/v1';
