@@ -25,8 +25,12 @@ interface Candidates {
   at: number;
   /** `generation` when read: a copy from before the last `forgetRoutingCandidates` is not used. */
   generation: number;
-  /** Shared by the commits that ask while it is being read. */
-  agents: Promise<CandidateAgent[]>;
+  /**
+   * The agents as read, not the read's promise: a promise made by one request's I/O cannot be
+   * awaited by another request in workerd (the awaiting request is canceled as hung), so each
+   * request that finds no fresh copy reads its own.
+   */
+  agents: CandidateAgent[];
 }
 
 /** By database handle (tests and databases apart), then by organization. */
@@ -46,7 +50,7 @@ export function forgetRoutingCandidates(): void {
   generation += 1;
 }
 
-function candidatesOf(db: HttpDatabase, organizationId: string, now: Date): Promise<CandidateAgent[]> {
+async function candidatesOf(db: HttpDatabase, organizationId: string, now: Date): Promise<CandidateAgent[]> {
   let byOrganization = candidatesByDatabase.get(db);
   if (!byOrganization) {
     byOrganization = new Map();
@@ -54,11 +58,11 @@ function candidatesOf(db: HttpDatabase, organizationId: string, now: Date): Prom
   }
   const held = byOrganization.get(organizationId);
   if (held && held.generation === generation && now.getTime() - held.at < candidatesTtlMs) return held.agents;
-  const agents = db.execute<CandidateRow>(candidatesQuery(sql`${arrayLiteral([organizationId])}::uuid[]`)).then((rows) => liveCandidates(rows.rows, now));
-  const entry: Candidates = { at: now.getTime(), generation, agents };
-  byOrganization.set(organizationId, entry);
-  // A failed read is not kept.
-  agents.catch(() => byOrganization.get(organizationId) === entry && byOrganization.delete(organizationId));
+  const readFrom = generation;
+  // A failed read throws to the caller and is not kept.
+  const rows = await db.execute<CandidateRow>(candidatesQuery(sql`${arrayLiteral([organizationId])}::uuid[]`));
+  const agents = liveCandidates(rows.rows, now);
+  byOrganization.set(organizationId, { at: now.getTime(), generation: readFrom, agents });
   return agents;
 }
 
