@@ -109,7 +109,7 @@ const retryMs = 5_000;
 /** A write-behind that failed (the database unreachable) is tried again this soon. */
 const flushRetryMs = 2_000;
 
-/** How long a write-behind round waits for more reports before it starts (Postgres hears of a job this much later). */
+/** How long a write-behind round in a busy spell waits for more reports before it starts (Postgres hears of a job this much later). */
 const flushGatherMs = 20;
 
 /** How long the queue remembers a job that ended, refusing to queue it again (a dispatch that read it before its end). */
@@ -160,6 +160,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private pumpAgain = false;
   private flushRun: Promise<void> | null = null;
   private flushAgain = false;
+  /** When the last write-behind round ended (0: none yet). */
+  private lastFlushEndedAt = 0;
   /** Jobs whose QUEUED → PENDING the running flush is writing to Postgres now. */
   private readonly grantsInFlight = new Set<string>();
   private databaseEnv: WorkerEnv | undefined;
@@ -699,10 +701,16 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     this.flushRun ??= (async () => {
       try {
         while (this.flushAgain) {
-          // A moment for more reports to arrive: under load, a round writes many at once.
-          await new Promise((resolve) => setTimeout(resolve, flushGatherMs));
+          // Busy (a round ended moments ago): a moment for more reports to arrive, so a round writes
+          // many at once. After a quiet spell the report is written at once: a lone job's end then
+          // reaches Postgres and its pipeline's next jobs their agents without waiting, and is not
+          // still being written when the next job comes.
+          const busy = Date.now() - this.lastFlushEndedAt < flushGatherMs;
+          await new Promise((resolve) => setTimeout(resolve, busy ? flushGatherMs : 0));
           this.flushAgain = false;
-          if (await this.flushOnce()) this.flushAgain = true;
+          const more = await this.flushOnce();
+          this.lastFlushEndedAt = Date.now();
+          if (more) this.flushAgain = true;
         }
       } catch (error) {
         this.logger().warn('job reports not written; retrying', { error });
