@@ -140,13 +140,13 @@ export async function loadTrees(db: HttpDatabase, locators: readonly Locator[]):
     const tree = ofRoots.get(locator.rootPipelineId);
     return tree && holds(tree, locator) ? tree : undefined;
   });
-  const strays = locators.filter((locator, index) => trees[index] === undefined && locator.rootPipelineId !== undefined);
+  const strays = locators.flatMap((locator, index) => (trees[index] === undefined && locator.rootPipelineId !== undefined ? [index] : []));
   if (strays.length > 0) {
     const again = await runLoads(
       db,
-      strays.map((locator) => rowsLoad(db, { locator })),
+      strays.map((index) => rowsLoad(db, { locator: locators[index]! })),
     );
-    for (const [index, locator] of strays.entries()) trees[locators.indexOf(locator)] = onlyTree(again[index]!);
+    for (const [position, index] of strays.entries()) trees[index] = onlyTree(again[position]!);
   }
   const taken = new Set<Tree>();
   return locators.map((locator, index) => {
