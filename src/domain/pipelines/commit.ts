@@ -134,6 +134,14 @@ export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): 
     );
   }
   const changedJobs = changed((draft) => [draft.changedJobs, draft.tree.jobs]);
+  if (changedJobs.length > 1) {
+    // Jobs are also written outside their tree's lock (the dispatch's acknowledgement, by a statement
+    // of its own in id order): locked in id order here too, so the two never wait on each other
+    // crosswise, whatever order the set update below would read them in.
+    statements.push(
+      db.execute(sql`select 1 from jobs where id = any(${arrayLiteral(changedJobs.map(({ row }) => row.id).sort())}::uuid[]) order by id for update`),
+    );
+  }
   if (changedJobs.length > 0) {
     const rows = changedJobs.map(({ row, now }) => ({
       id: row.id,
