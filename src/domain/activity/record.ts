@@ -4,6 +4,7 @@
 // one always has its event. When the change may do nothing (a conditional insert or update), pass
 // `onlyIf` — the same condition the change depends on — so the event is written only with it.
 import { sql, type SQL } from 'drizzle-orm';
+import { wellFormed } from '../../db/well-formed';
 import type { ServiceAccountPrincipal, UserPrincipal } from '../../auth/principal';
 import type { HttpDatabase } from '../../db/client';
 
@@ -44,4 +45,40 @@ export function recordActivity(db: HttpDatabase, initiator: ActivityInitiator, i
     select ${input.organizationId ?? null}, ${input.projectId ?? null}, ${who.kind}, ${who.id}, ${who.name}, ${input.action}, ${input.targetType},
       ${input.targetId}, ${input.targetPrn ?? null}, ${JSON.stringify(input.payload ?? {})}::jsonb
     where ${onlyIf ?? sql`true`}`);
+}
+
+/**
+ * The inserts of several activity events, for a batch that makes their changes: one statement with
+ * the events as one jsonb parameter (the engine's commits of many trees record many), and one of
+ * their own for events whose PRN is an SQL expression.
+ */
+export function recordActivities(db: HttpDatabase, entries: readonly { initiator: ActivityInitiator; event: ActivityInput }[]) {
+  // A PRN is a string, or an SQL expression (an object) known only inside the transaction.
+  const isExpression = (event: ActivityInput) => typeof event.targetPrn === 'object' && event.targetPrn !== null;
+  const plain = entries.filter(({ event }) => !isExpression(event));
+  const rows = plain.map(({ initiator, event }) => {
+    const who = initiatorOf(initiator);
+    return {
+      organization_id: event.organizationId ?? null,
+      project_id: event.projectId ?? null,
+      initiator_kind: who.kind,
+      initiator_id: who.id,
+      initiator_name: wellFormed(who.name),
+      action: wellFormed(event.action),
+      target_type: wellFormed(event.targetType),
+      target_id: event.targetId,
+      target_prn: wellFormed((event.targetPrn as string | undefined) ?? null),
+      payload: event.payload ?? {},
+    };
+  });
+  const inserts = entries.filter(({ event }) => isExpression(event)).map(({ initiator, event }) => recordActivity(db, initiator, event));
+  if (rows.length === 0) return inserts;
+  return [
+    db.execute(sql`
+      insert into activity_events (organization_id, project_id, initiator_kind, initiator_id, initiator_name, action, target_type, target_id, target_prn, payload)
+      select v.organization_id, v.project_id, v.initiator_kind, v.initiator_id, v.initiator_name, v.action, v.target_type, v.target_id, v.target_prn, v.payload
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(organization_id uuid, project_id uuid, initiator_kind text, initiator_id uuid,
+        initiator_name text, action text, target_type text, target_id uuid, target_prn text, payload jsonb)`),
+    ...inserts,
+  ];
 }

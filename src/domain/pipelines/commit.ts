@@ -7,14 +7,17 @@
 // commit order within a project, which subscription replay relies on): held from there to the
 // commit only, it no longer makes every transition of a project wait for the whole of another.
 // Lock order, the same for every writer of a tree (lease-writes.ts too): the root's row, then the
-// tree's other rows, then the project's outbox lock, after which nothing waits on a row.
+// tree's other rows, then the project's outbox lock, after which nothing waits on a row. Several
+// trees committed together take all their roots first, in id order, then their other rows.
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { HttpDatabase } from '../../db/client';
 import { jobs, pipelineApprovals, pipelineNodes, pipelines } from '../../db/schema';
-import { recordActivity } from '../activity/record';
+import { arrayLiteral } from '../../db/array-literal';
+import { wellFormed } from '../../db/well-formed';
+import { recordActivities } from '../activity/record';
 import type { Draft } from './draft';
-import { insertPipelineEvents, lockPipelineEvents } from './outbox';
+import { insertEventRows, lockPipelineEvents, type EventProject, type NewPipelineEvent } from './outbox';
 import { releaseStatusChanged, releaseStatusOf } from '../releases/pipeline-link';
 
 /** SQLSTATE of the guard's refusal (phobos_pipeline_unchanged): the tree changed meanwhile. */
@@ -30,126 +33,170 @@ export function isLostRace(error: unknown): boolean {
 }
 
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
-  const { rows, events } = commitParts(db, draft);
-  const statements = [...rows, ...(events ? [lockPipelineEvents(db, events.projectId), events.insert] : [])];
-  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
+  await commitDrafts(db, [draft]);
 }
 
 /**
- * Several trees' drafts in one transaction, in the engine's lock order across all of them: every
- * tree's rows (roots in id order, as lease-writes.ts takes them), then each project's outbox lock
- * (in project order) with its events. A lost race of any tree fails the whole (the caller runs them
- * one by one then).
+ * Drafts of one or more trees in one transaction, in the engine's lock order across all of them:
+ * every root's row (in id order, as lease-writes.ts takes them), then the trees' other rows, then
+ * each project's outbox lock (in project order) with its events. A lost race of any tree fails the
+ * whole (the caller runs them one by one then).
+ *
+ * The statements are written as SQL text with the rows of all drafts as one jsonb (or array)
+ * parameter each, not as drizzle builders: this is the hot path of the agents' queues' write-behind,
+ * up to hundreds of trees a commit, and building one drizzle UPDATE per changed row (and parameters
+ * per value) was most of the Worker's CPU there. Their number grows with the tables written, not
+ * with the rows.
  */
 export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): Promise<void> {
-  const parts = [...drafts].sort((a, b) => (a.tree.rootId < b.tree.rootId ? -1 : 1)).map((draft) => commitParts(db, draft));
-  const byProject = new Map<string, BatchItem<'pg'>[]>();
-  for (const { events } of parts) if (events) byProject.set(events.projectId, [...(byProject.get(events.projectId) ?? []), events.insert]);
-  const statements: BatchItem<'pg'>[] = parts.flatMap((part) => part.rows);
-  for (const projectId of [...byProject.keys()].sort()) statements.push(lockPipelineEvents(db, projectId), ...byProject.get(projectId)!);
-  if (statements.length === 0) return;
-  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
-}
-
-/** A draft's writes, and its outbox events apart (they go under the project's lock, last). */
-function commitParts(db: HttpDatabase, draft: Draft): { rows: BatchItem<'pg'>[]; events: { projectId: string; insert: BatchItem<'pg'> } | null } {
-  const { tree, now } = draft;
-  const root = tree.pipelines.get(tree.rootId)!;
-  const statements: BatchItem<'pg'>[] = [...draft.leadingWrites];
-  if (!draft.newPipelines.has(tree.rootId)) {
-    // Conditional, so a commit of the tree still in flight is waited for and then seen (under READ
+  if (drafts.length === 0) return;
+  const sorted = [...drafts].sort((a, b) => (a.tree.rootId < b.tree.rootId ? -1 : 1));
+  const statements: BatchItem<'pg'>[] = sorted.flatMap((draft) => draft.leadingWrites);
+  const moved = sorted.filter((draft) => !draft.newPipelines.has(draft.tree.rootId));
+  if (moved.length > 1) {
+    // The update below would lock the roots in whatever order its join reads them.
+    statements.push(
+      db.execute(sql`select 1 from pipelines where id = any(${arrayLiteral(moved.map((draft) => draft.tree.rootId))}::uuid[]) order by id for update`),
+    );
+  }
+  if (moved.length > 0) {
+    // Conditional, so a commit of a tree still in flight is waited for and then seen (under READ
     // COMMITTED the update re-reads the row it waited on); a plain read would see the version before it.
+    const roots = moved.map((draft) => ({ id: draft.tree.rootId, version: draft.tree.rootVersion, updated_at: draft.now }));
     statements.push(
       db.execute(sql`
         with moved as (
-          update pipelines set version = version + 1, updated_at = ${now} where id = ${tree.rootId} and version = ${tree.rootVersion} returning 1
+          update pipelines as p set version = p.version + 1, updated_at = v.updated_at
+          from jsonb_to_recordset(${JSON.stringify(roots)}::jsonb) as v(id uuid, version integer, updated_at timestamptz)
+          where p.id = v.id and p.version = v.version
+          returning 1
         )
-        select phobos_pipeline_unchanged(exists (select 1 from moved))`),
+        select phobos_pipeline_unchanged((select count(*) from moved) = ${roots.length}::int)`),
     );
   }
+  const all = <T>(pick: (draft: Draft) => T[]) => sorted.flatMap(pick);
   const fresh = <T>(ids: Set<string>, rows: Map<string, T>) => [...ids].map((id) => rows.get(id)!);
-  if (draft.newPipelines.size > 0) statements.push(db.insert(pipelines).values(fresh(draft.newPipelines, tree.pipelines)));
-  if (draft.newNodes.size > 0) statements.push(db.insert(pipelineNodes).values(fresh(draft.newNodes, tree.nodes)));
-  if (draft.newJobs.size > 0) statements.push(db.insert(jobs).values(fresh(draft.newJobs, tree.jobs)));
-  if (draft.newApprovals.length > 0) statements.push(db.insert(pipelineApprovals).values(draft.newApprovals));
-  for (const id of draft.changedPipelines) {
-    const row = tree.pipelines.get(id)!;
+  const newPipelines = all((draft) => fresh(draft.newPipelines, draft.tree.pipelines));
+  const newNodes = all((draft) => fresh(draft.newNodes, draft.tree.nodes));
+  const newJobs = all((draft) => fresh(draft.newJobs, draft.tree.jobs));
+  const newApprovals = all((draft) => draft.newApprovals);
+  if (newPipelines.length > 0) statements.push(db.insert(pipelines).values(newPipelines));
+  if (newNodes.length > 0) statements.push(db.insert(pipelineNodes).values(newNodes));
+  if (newJobs.length > 0) statements.push(db.insert(jobs).values(newJobs));
+  if (newApprovals.length > 0) statements.push(db.insert(pipelineApprovals).values(newApprovals));
+  /** Changed rows of every draft, each with its draft's time (its `updated_at`). */
+  const changed = <T>(pick: (draft: Draft) => [Set<string>, Map<string, T>]) =>
+    sorted.flatMap((draft) => {
+      const [ids, rows] = pick(draft);
+      return [...ids].map((id) => ({ row: rows.get(id)!, now: draft.now }));
+    });
+  const changedPipelines = changed((draft) => [draft.changedPipelines, draft.tree.pipelines]);
+  if (changedPipelines.length > 0) {
+    const rows = changedPipelines.map(({ row, now }) => ({
+      id: row.id,
+      status: row.status,
+      hold_reason: wellFormed(row.holdReason),
+      queued_at: row.queuedAt,
+      queue_front: row.queueFront,
+      hold_until: row.holdUntil,
+      started_at: row.startedAt,
+      completed_at: row.completedAt,
+      updated_at: now,
+    }));
     statements.push(
-      db
-        .update(pipelines)
-        .set({
-          status: row.status,
-          holdReason: row.holdReason,
-          queuedAt: row.queuedAt,
-          queueFront: row.queueFront,
-          holdUntil: row.holdUntil,
-          startedAt: row.startedAt,
-          completedAt: row.completedAt,
-          updatedAt: now,
-          version: sql`${pipelines.version} + 1`,
-        })
-        .where(eq(pipelines.id, id)),
+      db.execute(sql`
+        update pipelines as t set status = v.status, hold_reason = v.hold_reason, queued_at = v.queued_at, queue_front = v.queue_front,
+          hold_until = v.hold_until, started_at = v.started_at, completed_at = v.completed_at, updated_at = v.updated_at, version = t.version + 1
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, hold_reason text, queued_at timestamptz, queue_front boolean,
+          hold_until timestamptz, started_at timestamptz, completed_at timestamptz, updated_at timestamptz)
+        where t.id = v.id`),
     );
   }
-  for (const id of draft.changedNodes) {
-    const row = tree.nodes.get(id)!;
+  const changedNodes = changed((draft) => [draft.changedNodes, draft.tree.nodes]);
+  if (changedNodes.length > 0) {
+    const rows = changedNodes.map(({ row, now }) => ({
+      id: row.id,
+      status: row.status,
+      attempts: row.attempts,
+      next_attempt_at: row.nextAttemptAt,
+      nested_pipeline_id: row.nestedPipelineId,
+      started_at: row.startedAt,
+      completed_at: row.completedAt,
+      updated_at: now,
+    }));
     statements.push(
-      db
-        .update(pipelineNodes)
-        .set({
-          status: row.status,
-          attempts: row.attempts,
-          nextAttemptAt: row.nextAttemptAt,
-          nestedPipelineId: row.nestedPipelineId,
-          startedAt: row.startedAt,
-          completedAt: row.completedAt,
-          updatedAt: now,
-          version: sql`${pipelineNodes.version} + 1`,
-        })
-        .where(eq(pipelineNodes.id, id)),
+      db.execute(sql`
+        update pipeline_nodes as t set status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, nested_pipeline_id = v.nested_pipeline_id,
+          started_at = v.started_at, completed_at = v.completed_at, updated_at = v.updated_at, version = t.version + 1
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, attempts integer, next_attempt_at timestamptz, nested_pipeline_id uuid,
+          started_at timestamptz, completed_at timestamptz, updated_at timestamptz)
+        where t.id = v.id`),
     );
   }
-  for (const id of draft.changedJobs) {
-    const row = tree.jobs.get(id)!;
+  const changedJobs = changed((draft) => [draft.changedJobs, draft.tree.jobs]);
+  if (changedJobs.length > 1) {
+    // Jobs are also written outside their tree's lock (the dispatch's acknowledgement, by a statement
+    // of its own in id order): locked in id order here too, so the two never wait on each other
+    // crosswise, whatever order the set update below would read them in.
     statements.push(
-      db
-        .update(jobs)
-        .set({
-          status: row.status,
-          outputs: row.outputs,
-          pendingAt: row.pendingAt,
-          runningAt: row.runningAt,
-          cancelRequestedAt: row.cancelRequestedAt,
-          finishedAt: row.finishedAt,
-          failureReason: row.failureReason,
-          updatedAt: now,
-          version: sql`${jobs.version} + 1`,
-        })
-        .where(eq(jobs.id, id)),
+      db.execute(sql`select 1 from jobs where id = any(${arrayLiteral(changedJobs.map(({ row }) => row.id).sort())}::uuid[]) order by id for update`),
     );
   }
-  for (const approval of draft.revokedApprovals) {
+  if (changedJobs.length > 0) {
+    const rows = changedJobs.map(({ row, now }) => ({
+      id: row.id,
+      status: row.status,
+      outputs: row.outputs,
+      pending_at: row.pendingAt,
+      running_at: row.runningAt,
+      cancel_requested_at: row.cancelRequestedAt,
+      finished_at: row.finishedAt,
+      failure_reason: wellFormed(row.failureReason),
+      updated_at: now,
+    }));
+    statements.push(
+      db.execute(sql`
+        update jobs as t set status = v.status, outputs = v.outputs, pending_at = v.pending_at, running_at = v.running_at,
+          cancel_requested_at = v.cancel_requested_at, finished_at = v.finished_at, failure_reason = v.failure_reason, updated_at = v.updated_at, version = t.version + 1
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, outputs jsonb, pending_at timestamptz, running_at timestamptz,
+          cancel_requested_at timestamptz, finished_at timestamptz, failure_reason text, updated_at timestamptz)
+        where t.id = v.id`),
+    );
+  }
+  for (const approval of all((draft) => draft.revokedApprovals)) {
     statements.push(db.update(pipelineApprovals).set({ revokedAt: approval.revokedAt }).where(eq(pipelineApprovals.id, approval.id)));
   }
-  for (const { initiator, event } of draft.activities) statements.push(recordActivity(db, initiator, event));
+  statements.push(
+    ...recordActivities(
+      db,
+      all((draft) => draft.activities),
+    ),
+  );
   // A release follows its lifecycle pipeline's status, in the transaction that moved it.
-  for (const id of new Set([...draft.newPipelines, ...draft.changedPipelines])) {
-    const row = tree.pipelines.get(id)!;
-    if (row.type === 'RELEASE_LIFECYCLE' && row.releaseId) statements.push(releaseStatusChanged(db, row.releaseId, releaseStatusOf(row.status)));
+  for (const draft of sorted) {
+    for (const id of new Set([...draft.newPipelines, ...draft.changedPipelines])) {
+      const row = draft.tree.pipelines.get(id)!;
+      if (row.type === 'RELEASE_LIFECYCLE' && row.releaseId) statements.push(releaseStatusChanged(db, row.releaseId, releaseStatusOf(row.status)));
+    }
   }
-  statements.push(...draft.trailingWrites);
-  if (draft.events.length === 0) return { rows: statements, events: null };
-  // Each event carries its pipeline's release (a lifecycle and its deployments all have one).
-  const releaseOf = (pipelineId: string) => tree.pipelines.get(pipelineId)?.releaseId ?? null;
-  return {
-    rows: statements,
-    events: {
-      projectId: root.projectId,
-      insert: insertPipelineEvents(
-        db,
-        root,
-        draft.events.map((event) => ({ ...event, releaseId: releaseOf(event.pipelineId) })),
-      ),
-    },
-  };
+  statements.push(...all((draft) => draft.trailingWrites));
+  // Each project's events under its lock, last, in commit order; each carries its pipeline's release
+  // (a lifecycle and its deployments all have one).
+  const byProject = new Map<string, { project: EventProject; events: NewPipelineEvent[] }>();
+  for (const { tree, events } of sorted) {
+    if (events.length === 0) continue;
+    const root = tree.pipelines.get(tree.rootId)!;
+    let entry = byProject.get(root.projectId);
+    if (!entry) {
+      entry = { project: root, events: [] };
+      byProject.set(root.projectId, entry);
+    }
+    for (const event of events) entry.events.push({ ...event, releaseId: tree.pipelines.get(event.pipelineId)?.releaseId ?? null });
+  }
+  for (const projectId of [...byProject.keys()].sort()) {
+    const { project, events } = byProject.get(projectId)!;
+    statements.push(lockPipelineEvents(db, projectId), insertEventRows(db, project, events));
+  }
+  if (statements.length === 0) return;
+  await db.batch(statements as [BatchItem<'pg'>, ...BatchItem<'pg'>[]]);
 }

@@ -113,27 +113,79 @@ const whatOf = (locator: Locator) => ('pipelineId' in locator ? 'Pipeline' : 'no
 
 /** The tree holding the located object; NOT_FOUND naming it when there is none. */
 export async function loadTree(db: HttpDatabase, locator: Locator): Promise<Tree> {
-  const load = treeLoad(db, locator);
-  return load.build(await db.batch(load.queries));
+  return (await loadTrees(db, [locator]))[0]!;
 }
 
-/** Several trees in one round trip (each NOT_FOUND as `loadTree` would say, the first one missing failing the whole). */
+/**
+ * Several trees in one round trip, each NOT_FOUND as `loadTree` would say (the first one missing, in
+ * the order given, failing the whole). Trees named by their root are read together, in five queries
+ * whatever their number: the agents' queues load up to hundreds of trees at a time (write-behind),
+ * and building five queries per tree was most of what that cost. A locator without its root has
+ * five queries of its own, which find the root from the object; so has, in a second round trip, one
+ * whose object is not in the root it named (moved on, or a wrong root), to fail or load as by itself.
+ */
 export async function loadTrees(db: HttpDatabase, locators: readonly Locator[]): Promise<Tree[]> {
   if (locators.length === 0) return [];
-  const loads = locators.map((locator) => treeLoad(db, locator));
-  const all = loads.flatMap((load) => load.queries);
-  const results = await db.batch(all as [(typeof all)[number], ...(typeof all)[number][]]);
-  return loads.map((load, index) => load.build(results.slice(index * 5, index * 5 + 5) as never));
+  for (const locator of locators) {
+    if (!isUuid(idOf(locator)) || (locator.rootPipelineId !== undefined && !isUuid(locator.rootPipelineId))) throw notFound(whatOf(locator));
+  }
+  const roots = [...new Set(locators.flatMap((locator) => (locator.rootPipelineId === undefined ? [] : [locator.rootPipelineId])))];
+  const byObject = locators.filter((locator) => locator.rootPipelineId === undefined);
+  const loads = [...(roots.length > 0 ? [rowsLoad(db, { roots })] : []), ...byObject.map((locator) => rowsLoad(db, { locator }))];
+  const loaded = await runLoads(db, loads);
+  const ofRoots = roots.length > 0 ? loaded.shift()! : new Map<string, Tree>();
+  const ofObjects = new Map(byObject.map((locator, index) => [locator, onlyTree(loaded[index]!)]));
+  const trees = locators.map((locator) => {
+    if (locator.rootPipelineId === undefined) return ofObjects.get(locator);
+    const tree = ofRoots.get(locator.rootPipelineId);
+    return tree && holds(tree, locator) ? tree : undefined;
+  });
+  const strays = locators.flatMap((locator, index) => (trees[index] === undefined && locator.rootPipelineId !== undefined ? [index] : []));
+  if (strays.length > 0) {
+    const again = await runLoads(
+      db,
+      strays.map((index) => rowsLoad(db, { locator: locators[index]! })),
+    );
+    for (const [position, index] of strays.entries()) trees[index] = onlyTree(again[position]!);
+  }
+  const taken = new Set<Tree>();
+  return locators.map((locator, index) => {
+    const tree = trees[index];
+    if (!tree) throw notFound(whatOf(locator));
+    rememberRoot(idOf(locator), tree.rootId);
+    // Each transition works on a copy of its own: two naming one tree get two (the second's commit loses).
+    if (taken.has(tree)) return structuredClone(tree);
+    taken.add(tree);
+    return tree;
+  });
 }
 
-/** A tree's five queries, and what makes the tree of their rows. */
-function treeLoad(db: HttpDatabase, locator: Locator) {
-  const id = idOf(locator);
-  if (!isUuid(id) || (locator.rootPipelineId !== undefined && !isUuid(locator.rootPipelineId))) throw notFound(whatOf(locator));
-  const root = rootOf(locator);
-  const inTree = sql`(select id from pipelines where root_pipeline_id = ${root})`;
-  // The tree's templates held now: one evicted while the batch runs is still in this copy.
-  const known = heldTemplates(locator.rootPipelineId ?? rootByLocated.get(id));
+async function runLoads(db: HttpDatabase, loads: ReturnType<typeof rowsLoad>[]): Promise<Map<string, Tree>[]> {
+  const queries = loads.flatMap((load) => load.queries);
+  const results = await db.batch(queries as [(typeof queries)[number], ...(typeof queries)[number][]]);
+  return loads.map((load, index) => load.trees(results.slice(index * 5, index * 5 + 5)));
+}
+
+/** The tree a load by one object found, if any. */
+const onlyTree = (trees: Map<string, Tree>): Tree | undefined => trees.values().next().value;
+
+function holds(tree: Tree, locator: Locator): boolean {
+  if ('pipelineId' in locator) return tree.pipelines.has(locator.pipelineId);
+  return 'nodeId' in locator ? tree.nodes.has(locator.nodeId) : tree.jobs.has(locator.jobId);
+}
+
+/**
+ * The five queries reading the trees of `roots`, or the tree of one located object, and what makes
+ * the trees of their rows (by root; a tree without its root row is not there).
+ */
+function rowsLoad(db: HttpDatabase, scope: { roots: string[] } | { locator: Locator }) {
+  const rootIs = 'roots' in scope ? sql`= any(${arrayLiteral(scope.roots)}::uuid[])` : sql`= ${rootOf(scope.locator)}`;
+  const inTrees = sql`(select id from pipelines where root_pipeline_id ${rootIs})`;
+  // The trees' templates held now: one evicted while the batch runs is still in this copy.
+  const known =
+    'roots' in scope
+      ? new Map(scope.roots.flatMap((root) => [...heldTemplates(root)]))
+      : heldTemplates(scope.locator.rootPipelineId ?? rootByLocated.get(idOf(scope.locator)));
   const template =
     known.size === 0
       ? pipelines.template
@@ -142,10 +194,10 @@ function treeLoad(db: HttpDatabase, locator: Locator) {
     db
       .select({ ...getTableColumns(pipelines), template })
       .from(pipelines)
-      .where(sql`${pipelines.rootPipelineId} = ${root}`),
-    db.select().from(pipelineNodes).where(sql`${pipelineNodes.pipelineId} in ${inTree}`),
-    db.select(jobColumnsWithoutInputs).from(jobs).where(sql`${jobs.pipelineId} in ${inTree}`),
-    db.select().from(pipelineApprovals).where(sql`${pipelineApprovals.pipelineId} in ${inTree} and ${pipelineApprovals.revokedAt} is null`),
+      .where(sql`${pipelines.rootPipelineId} ${rootIs}`),
+    db.select().from(pipelineNodes).where(sql`${pipelineNodes.pipelineId} in ${inTrees}`),
+    db.select(jobColumnsWithoutInputs).from(jobs).where(sql`${jobs.pipelineId} in ${inTrees}`),
+    db.select().from(pipelineApprovals).where(sql`${pipelineApprovals.pipelineId} in ${inTrees} and ${pipelineApprovals.revokedAt} is null`),
     db
       .select({
         id: approvalRules.id,
@@ -157,31 +209,42 @@ function treeLoad(db: HttpDatabase, locator: Locator) {
         serviceAccountIds: approvalRules.serviceAccountIds,
       })
       .from(approvalRules)
-      .where(sql`${approvalRules.id} in (select unnest(approval_rule_ids) from pipeline_nodes where pipeline_id in ${inTree})`),
+      .where(sql`${approvalRules.id} in (select unnest(approval_rule_ids) from pipeline_nodes where pipeline_id in ${inTrees})`),
   ] as const;
   type Rows = { [K in keyof typeof queries]: Awaited<(typeof queries)[K]> };
-  const build = ([loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows]: Rows): Tree => {
-    const pipelineRows: PipelineRow[] = loadedPipelines.map((row) => {
-      if (row.template !== null) {
-        rememberTemplate(row.rootPipelineId, row.id, row.template);
-        return row;
+  const trees = ([loadedPipelines, nodeRows, jobRows, approvalRows, ruleRows]: Rows): Map<string, Tree> => {
+    const byRoot = new Map<string, Tree>();
+    const treeOf = new Map<string, Tree>();
+    for (const loadedRow of loadedPipelines) {
+      let row: PipelineRow = loadedRow;
+      if (loadedRow.template !== null) rememberTemplate(loadedRow.rootPipelineId, loadedRow.id, loadedRow.template);
+      else row = { ...loadedRow, template: known.get(loadedRow.id)! };
+      let tree = byRoot.get(row.rootPipelineId);
+      if (!tree) {
+        tree = { ...emptyTree(row.rootPipelineId), rootVersion: -1 };
+        byRoot.set(row.rootPipelineId, tree);
       }
-      return { ...row, template: known.get(row.id)! };
-    });
-    const rootRow = pipelineRows.find((row) => row.id === row.rootPipelineId);
-    if (!rootRow) throw notFound(whatOf(locator));
-    rememberRoot(id, rootRow.id);
-    return {
-      rootId: rootRow.id,
-      rootVersion: rootRow.version,
-      pipelines: new Map(pipelineRows.map((row) => [row.id, row])),
-      nodes: new Map(nodeRows.map((row) => [row.id, row])),
-      jobs: new Map(jobRows.map((row) => [row.id, row])),
-      approvals: approvalRows,
-      rules: new Map(ruleRows.map((row) => [row.id, row])),
-    };
+      tree.pipelines.set(row.id, row);
+      if (row.id === row.rootPipelineId) tree.rootVersion = row.version;
+      treeOf.set(row.id, tree);
+    }
+    for (const row of nodeRows) treeOf.get(row.pipelineId)?.nodes.set(row.id, row);
+    for (const row of jobRows) treeOf.get(row.pipelineId)?.jobs.set(row.id, row);
+    for (const row of approvalRows) treeOf.get(row.pipelineId)?.approvals.push(row);
+    const rules = new Map(ruleRows.map((row) => [row.id, row]));
+    for (const tree of byRoot.values()) {
+      for (const node of tree.nodes.values()) {
+        for (const ruleId of node.approvalRuleIds) {
+          const rule = rules.get(ruleId);
+          if (rule) tree.rules.set(ruleId, rule);
+        }
+      }
+    }
+    // A tree whose root row was not read (deleted meanwhile) is not there.
+    for (const [rootId, tree] of byRoot) if (!tree.pipelines.has(rootId)) byRoot.delete(rootId);
+    return byRoot;
   };
-  return { queries: [...queries] as [(typeof queries)[0], ...(typeof queries)[number][]], build: build as unknown as (rows: unknown[]) => Tree };
+  return { queries: [...queries] as [(typeof queries)[0], ...(typeof queries)[number][]], trees: trees as unknown as (rows: unknown[]) => Map<string, Tree> };
 }
 
 /** A tree with nothing in it yet, for a pipeline being created. */
