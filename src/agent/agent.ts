@@ -15,6 +15,7 @@ import {
   executorEnvironment,
   heartbeatResponse,
   type JobLease,
+  maxReportsPerFrame,
   type LeaseRef,
   openSessionResponse,
   type OpenSessionResponse,
@@ -375,11 +376,14 @@ export class Agent {
       };
       if (this.reportBatch.length === 0) setImmediate(() => this.sendReports());
       this.reportBatch.push({ report, settle });
+      // A frame carries at most what the queue takes in one; the rest of the tick goes in the next.
+      if (this.reportBatch.length >= maxReportsPerFrame) this.sendReports();
     });
   }
 
   private sendReports(): void {
     const frame = this.reportBatch;
+    if (frame.length === 0) return;
     this.reportBatch = [];
     const socket = this.socket;
     if (socket?.readyState !== WebSocket.OPEN) {
@@ -398,7 +402,8 @@ export class Agent {
   /** A `reported`: the answers to the oldest unanswered frame on this socket. */
   private answered(socket: WebSocket, answers: ReportAnswer[]): void {
     const frame = this.reportFrames.get(socket)?.shift();
-    if (!frame || frame.length !== answers.length) {
+    // Each answer names its report's job: a frame that does not match is not taken for another's.
+    if (!frame || frame.length !== answers.length || frame.some((item, index) => answers[index]!.jobId !== item.report.jobId)) {
       this.reportError(`queue answered ${answers.length} report(s) to a frame of ${frame?.length ?? 0}`);
       for (const item of frame ?? []) item.settle(null);
       return;
@@ -462,7 +467,8 @@ export class Agent {
     try {
       try {
         const { leaseId } = job.lease;
-        const relay = (body: ReportBody) => this.reportOnSocket({ jobId, leaseId, ...body });
+        // The job and lease last: the executor speaks for the job it was started for, never another.
+        const relay = (body: ReportBody) => this.reportOnSocket({ ...body, jobId, leaseId });
         job.handle = await this.options.dispatcher.start(jobId, this.executorEnv(job.lease), relay);
       } catch (error) {
         const reason = `the dispatcher could not start the job: ${(error as Error).message}`;

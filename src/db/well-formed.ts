@@ -7,3 +7,13 @@ const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export function wellFormed<T extends string | null | undefined>(value: T): T {
   return (typeof value === 'string' ? value.replace(loneSurrogate, '\ufffd') : value) as T;
 }
+
+const hasLoneSurrogate = new RegExp(loneSurrogate.source);
+
+/** Whether every string in `value`, keys included, is well-formed: a value jsonb will take. */
+export function isWellFormedJson(value: unknown): boolean {
+  if (typeof value === 'string') return !hasLoneSurrogate.test(value);
+  if (Array.isArray(value)) return value.every(isWellFormedJson);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).every(([key, item]) => !hasLoneSurrogate.test(key) && isWellFormedJson(item));
+  return true;
+}

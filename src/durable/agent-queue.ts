@@ -514,11 +514,22 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     let released = false;
     if (result.data.type === 'report') {
       const answers: ReportAnswer[] = [];
-      result.data.reports.forEach((item, index) => {
-        const answer = this.applyReport(item, index, { sessionId: state.sessionId });
-        released ||= answer.released;
-        answers.push(answer.answer);
-      });
+      try {
+        result.data.reports.forEach((item, index) => {
+          const answer = this.applyReport(item, index, { sessionId: state.sessionId });
+          released ||= answer.released;
+          answers.push(answer.answer);
+        });
+      } catch (error) {
+        // A frame the queue cannot answer whole is not answered at all: the socket closes, and the
+        // agent sends its unanswered reports through the job token routes (a report applied before
+        // the failure is answered the same there). Answering part of it would shift every later
+        // answer onto the wrong frame.
+        this.logger().error('a report frame failed; closing the socket', { sessionId: state.sessionId, error });
+        socket.close(1011, 'The queue could not apply the reports; send them again');
+        if (released) await this.pump();
+        return;
+      }
       try {
         socket.send(JSON.stringify({ type: 'reported', answers } satisfies QueueServerMessage));
       } catch (error) {

@@ -411,6 +411,9 @@ describe('reports over the queue socket', () => {
       { ...ref, status: 'FAILED', reason: 'x'.repeat(4097) },
       { ...ref, status: 'FAILED', outputs: { run: { big: 'x'.repeat(1_100_000) } } },
       'not an object',
+      // 400,000 characters, 1.2 MB once stored as UTF-8.
+      { ...ref, status: 'FAILED', outputs: { run: { big: '€'.repeat(400_000) } } },
+      { ...ref, status: 'FAILED', outputs: { run: { half: 'a\ud800b' } } },
       { ...ref, status: 'RUNNING' },
     ]);
     expect(answers).toEqual([
@@ -419,6 +422,8 @@ describe('reports over the queue socket', () => {
       { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[2\]: reason: /) },
       { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[3\]: outputs: at most/) },
       { jobId: null, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[4\]: /) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[5\]: outputs: at most 1048576 bytes/) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[6\]: outputs: must be well-formed text/) },
       { jobId: lease.jobId, ok: true, status: 'RUNNING' },
     ]);
     await waitFor('RUNNING in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'RUNNING');

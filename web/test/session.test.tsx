@@ -44,7 +44,7 @@ describe('the session', () => {
     expect(signedOutReason()).toBe('expired');
   });
 
-  it.each(['//evil.example/x', '/\\evil.example/x', 'https://evil.example/x', 'javascript:alert(1)'])(
+  it.each(['//evil.example/x', '/\\evil.example/x', '/.//evil.example/x', 'https://evil.example/x', 'javascript:alert(1)'])(
     'returns to the home page, never to %s, after signing in',
     async (returnTo) => {
       sessionStorage.setItem('phobos.pendingSignIn', JSON.stringify({ verifier: 'v'.repeat(43), state: 's1', returnTo }));

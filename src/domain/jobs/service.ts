@@ -5,6 +5,8 @@
 import type { HttpDatabase } from '../../db/client';
 import type { JobOutputs } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
+import { isWellFormedJson, wellFormed } from '../../db/well-formed';
+import { utf8Encode } from '../../platform/encoding';
 import { onJobEnded, onJobRunning } from '../pipelines/advance';
 import { isLegalJobTransition } from './state-machine';
 import { runTransition, runTransitionsTogether } from '../pipelines/engine';
@@ -90,7 +92,10 @@ export async function finishJobTransition(
   if (input.outputs !== undefined) {
     if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
       throw badInput('outputs', 'must be an object by action alias');
-    if (JSON.stringify(input.outputs).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+    // Bytes as stored (UTF-8), not UTF-16 code units: the queue's storage caps a value at 2 MB.
+    if (utf8Encode(JSON.stringify(input.outputs)).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+    // A lone surrogate would be refused by jsonb when the end is written behind, and hold up every report after it.
+    if (!isWellFormedJson(input.outputs)) throw badInput('outputs', 'must be well-formed text (a lone UTF-16 surrogate is not)');
   }
   let last: Draft | undefined;
   const job = await runTransition(
@@ -101,7 +106,7 @@ export async function finishJobTransition(
       last = draft;
       const job = draft.tree.jobs.get(jobId);
       if (!job) throw notFound('Job');
-      if (input.reason !== undefined) job.failureReason = input.reason.slice(0, maxReasonLength);
+      if (input.reason !== undefined) job.failureReason = wellFormed(input.reason.slice(0, maxReasonLength));
       await onJobEnded(draft, ctx, job, input.status, input.outputs);
       return job;
     },
@@ -202,7 +207,7 @@ async function applyReports(draft: Draft, ctx: EngineContext, reports: readonly 
     if (ended) {
       const verb = ended.status === 'FINISHED' ? 'finish' : ended.status === 'FAILED' ? 'fail' : 'cancel';
       if (isLegalJobTransition(job.status, verb, ended.status)) {
-        if (ended.reason !== undefined) job.failureReason = ended.reason.slice(0, maxReasonLength);
+        if (ended.reason !== undefined) job.failureReason = wellFormed(ended.reason.slice(0, maxReasonLength));
         await onJobEnded(draft, ctx, job, ended.status, ended.outputs);
         if (report.endedAt !== undefined) job.finishedAt = new Date(report.endedAt);
         moved = true;
@@ -219,6 +224,9 @@ export function checkFinishInput(input: FinishJobInput): void {
   if (input.outputs !== undefined) {
     if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
       throw badInput('outputs', 'must be an object by action alias');
-    if (JSON.stringify(input.outputs).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+    // Bytes as stored (UTF-8), not UTF-16 code units: the queue's storage caps a value at 2 MB.
+    if (utf8Encode(JSON.stringify(input.outputs)).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+    // A lone surrogate would be refused by jsonb when the end is written behind, and hold up every report after it.
+    if (!isWellFormedJson(input.outputs)) throw badInput('outputs', 'must be well-formed text (a lone UTF-16 surrogate is not)');
   }
 }

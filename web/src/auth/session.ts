@@ -86,7 +86,9 @@ export async function completeSignIn(search: URLSearchParams): Promise<string> {
 function sameOriginPath(returnTo: string): string {
   if (!returnTo.startsWith('/')) return '/';
   const target = new URL(returnTo, location.origin);
-  return target.origin === location.origin ? `${target.pathname}${target.search}${target.hash}` : '/';
+  // `/.//host` resolves to the path `//host`, which a later navigation would read as another host.
+  if (target.origin !== location.origin || target.pathname.startsWith('//')) return '/';
+  return `${target.pathname}${target.search}${target.hash}`;
 }
 
 function readPending(): PendingSignIn | undefined {
