@@ -685,10 +685,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** A lease granted before the queue kept its flow: the flush finds its tree in Postgres. */
   private ensureFlow(jobId: string, leaseId: string): void {
-    const lease = this.sql.exec<{ session_id: string }>('select session_id from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray()[0];
-    if (!lease) return;
-    // Whether it logged is not known: its log is completed at its end, as before.
-    this.sql.exec('insert or ignore into flow (job_id, lease_id, session_id, granted, logged) values (?, ?, ?, 1, 1)', jobId, leaseId, lease.session_id);
+    // One statement, as it runs for every start and end. Whether it logged is not known: its log is
+    // completed at its end, as before.
+    this.sql.exec(
+      'insert or ignore into flow (job_id, lease_id, session_id, granted, logged) select job_id, lease_id, session_id, 1, 1 from leases where job_id = ? and lease_id = ?',
+      jobId,
+      leaseId,
+    );
   }
 
   private leaseDuration(jobId: string): number | null {

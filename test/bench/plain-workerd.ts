@@ -113,7 +113,8 @@ export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<P
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   writeFileSync(join(dir, 'config.capnp'), workerdConfig({ bundle, port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars } }));
-  const workerd = spawn(workerdBinary(), ['serve', '--experimental', 'config.capnp'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const inspector = process.env.BENCH_WORKERD_INSPECTOR ? [`--inspector-addr=${process.env.BENCH_WORKERD_INSPECTOR}`] : [];
+  const workerd = spawn(workerdBinary(), ['serve', '--experimental', ...inspector, 'config.capnp'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async () => {
     if (workerd.exitCode !== null) return;
     workerd.kill('SIGTERM');
