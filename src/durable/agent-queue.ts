@@ -763,20 +763,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         ...(row.running_at !== null && row.running_flushed === 0 ? { runningAt: row.running_at } : {}),
         ...(row.ended !== null ? { ended: JSON.parse(row.ended) as FinishJobInput, endedAt: row.ended_at ?? Date.now() } : {}),
       }));
-    /** The tree's reports are written (or refused for good): what the queue kept of them goes. */
-    const written = (rootId: string, flows: FlowRow[], outcome: TransitionOutcome<JobReportsApplied>) => {
+    /** The tree's reports are written (or refused for good): said, and what its project is owed noted. */
+    const noted = (rootId: string, flows: FlowRow[], outcome: TransitionOutcome<JobReportsApplied>) => {
       if (!outcome.ok) this.logger().warn('job reports refused by their tree; dropped', { rootId, refusal: outcome.refusal });
       else if (outcome.value.skipped.length > 0)
         this.logger().warn('job reports the tree no longer allowed; dropped', { rootId, jobIds: outcome.value.skipped });
       const projectId = flows[0]!.project_id!;
       owed.set(projectId, (owed.get(projectId) ?? false) || (outcome.ok && outcome.value.owesAgents));
-      for (const row of flows) {
-        if (row.ended !== null) {
-          this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-          this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
-          if (row.logged) ended.push(row.job_id);
-        } else this.sql.exec('update flow set running_flushed = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-      }
     };
     // Every tree in one load and one commit; when one of them lost a race to another transition (or
     // a tree is gone), tree by tree in each tree's PipelineTree shard, with the engine's own retry.
@@ -790,15 +783,18 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       }
     }
     let failure: unknown;
-    if (together) for (const [rootId, flows] of byRoot) written(rootId, flows, { ok: true, value: together.get(rootId)! });
-    else {
+    if (together) {
+      for (const [rootId, flows] of byRoot) noted(rootId, flows, { ok: true, value: together.get(rootId)! });
+      ended.push(...this.forgetWritten([...byRoot.values()].flat()));
+    } else {
       const roots = [...byRoot];
       const work = async () => {
         for (let next = roots.shift(); next; next = roots.shift()) {
           const [rootId, flows] = next;
           try {
             const tree = this.env.PIPELINE_TREE.get(this.env.PIPELINE_TREE.idFromName(pipelineTreeShard(rootId)));
-            written(rootId, flows, await tree.jobsReported(database, rootId, reportsOf(flows)));
+            noted(rootId, flows, await tree.jobsReported(database, rootId, reportsOf(flows)));
+            ended.push(...this.forgetWritten(flows));
           } catch (error) {
             failure ??= error;
           }
@@ -819,6 +815,41 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     this.sql.exec('delete from done where at < ?', Date.now() - doneMemoryMs);
     if (failure !== undefined) throw failure;
     return rows.length === flushBatch;
+  }
+
+  /** Grants Postgres took: their flows know their trees, their leases the job's lease count (two statements for all). */
+  private noteGranted(granted: readonly { job: string; lease: string; root: string; project: string; count: number }[]): void {
+    const rows = `(select json_extract(value, '$.job') as job, json_extract(value, '$.lease') as lease, json_extract(value, '$.root') as root,
+      json_extract(value, '$.project') as project, json_extract(value, '$.count') as count from json_each(?)) as g`;
+    const json = JSON.stringify(granted);
+    this.sql.exec(
+      `update flow set granted = 1, root_id = g.root, project_id = g.project from ${rows} where flow.job_id = g.job and flow.lease_id = g.lease`,
+      json,
+    );
+    this.sql.exec(`update leases set lease_count = g.count from ${rows} where leases.job_id = g.job and leases.lease_id = g.lease`, json);
+  }
+
+  /**
+   * Reports Postgres now has, let go of: an end's flow row goes and its job is remembered as done, a
+   * start's row is marked written. A few statements for the whole round, not a few per job: these
+   * run for every job, and the queue's statements were the largest share of its CPU. Returns the
+   * ended jobs that logged (their logs are completed next).
+   */
+  private forgetWritten(flows: readonly FlowRow[]): string[] {
+    const ends = flows.filter((row) => row.ended !== null);
+    const starts = flows.filter((row) => row.ended === null);
+    // Job ids select the rows by the primary key; the `job lease` pairs keep a newer lease's row.
+    const match = "job_id in (select value from json_each(?)) and job_id || ' ' || lease_id in (select value from json_each(?))";
+    const args = (rows: readonly FlowRow[]) => [
+      JSON.stringify(rows.map((row) => row.job_id)),
+      JSON.stringify(rows.map((row) => `${row.job_id} ${row.lease_id}`)),
+    ];
+    if (ends.length > 0) {
+      this.sql.exec(`delete from flow where ${match}`, ...args(ends));
+      this.sql.exec('insert or replace into done (job_id, at) select value, ? from json_each(?)', Date.now(), JSON.stringify(ends.map((row) => row.job_id)));
+    }
+    if (starts.length > 0) this.sql.exec(`update flow set running_flushed = 1 where ${match}`, ...args(starts));
+    return ends.filter((row) => row.logged).map((row) => row.job_id);
   }
 
   /** The grants recorded here alone, written to Postgres; a lease Postgres refuses is taken back. */
@@ -854,17 +885,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           }
           const revoked = new Map<string, string[]>();
           const canceled = new Map<string, string[]>();
+          const grantedHere: { job: string; lease: string; root: string; project: string; count: number }[] = [];
           for (const row of rows) {
             const done = byId.get(row.job_id);
             if (done) {
-              this.sql.exec(
-                'update flow set granted = 1, root_id = ?, project_id = ? where job_id = ? and lease_id = ?',
-                done.root_pipeline_id,
-                done.project_id,
-                row.job_id,
-                row.lease_id,
-              );
-              this.sql.exec('update leases set lease_count = ? where job_id = ? and lease_id = ?', done.lease_count, row.job_id, row.lease_id);
+              grantedHere.push({ job: row.job_id, lease: row.lease_id, root: done.root_pipeline_id, project: done.project_id, count: done.lease_count });
               projects.push(done.project_id);
             } else if (endedMeanwhile.has(row.job_id)) {
               this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
@@ -895,6 +920,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
                 revoked.set(row.session_id, [...(revoked.get(row.session_id) ?? []), row.job_id]);
             }
           }
+          if (grantedHere.length > 0) this.noteGranted(grantedHere);
           for (const [session, jobIds] of revoked) {
             this.logger().warn('leases taken back: the jobs are no longer queued for this agent', { jobIds });
             this.send(session, { type: 'cancel', jobIds });
