@@ -327,6 +327,26 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** A job's start under this lease, from either transport. Refused when the lease is not the holder's live one or the job was asked to stop meanwhile. */
   private recordRunning(ref: LeaseRef, holder: ReportHolder): JobReportOutcome {
+    // The usual case in one statement (it runs for every job): the holder's live lease, not asked to
+    // stop, gets its start on its flow row. Anything else is sorted out below.
+    const recorded = this.sql
+      .exec(
+        `insert into flow (job_id, lease_id, session_id, granted, logged, running_at)
+           select job_id, lease_id, session_id, 1, 1, ? from leases
+           where job_id = ? and lease_id = ? and (? is null or session_id = ?) and cancel = 0
+         on conflict (job_id) do update set running_at = coalesce(flow.running_at, excluded.running_at) where flow.lease_id = excluded.lease_id
+         returning 1`,
+        Date.now(),
+        ref.jobId,
+        ref.leaseId,
+        holder.sessionId,
+        holder.sessionId,
+      )
+      .toArray();
+    if (recorded.length > 0) {
+      this.flushSoon();
+      return { ok: true, status: 'RUNNING' };
+    }
     const lease = this.holds(ref, holder);
     if (!lease) return stale;
     if (lease.cancel) return { ok: false, code: 'CONFLICT', message: 'The job was canceled' };
@@ -346,17 +366,29 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private recordEnd(ref: LeaseRef, input: FinishJobInput, holder: ReportHolder): { outcome: JobReportOutcome; released: boolean } {
     checkFinishInput(input);
     const { jobId, leaseId } = ref;
-    const held = this.holds(ref, holder) !== undefined;
-    if (held) this.ensureFlow(jobId, leaseId);
-    const flow = this.sql
-      .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'>>(
-        'select running_at, ended, granted, settled, logged from flow where job_id = ? and lease_id = ? and (? is null or session_id = ?)',
-        jobId,
-        leaseId,
-        holder.sessionId,
-        holder.sessionId,
-      )
-      .toArray()[0];
+    const readFlow = () =>
+      this.sql
+        .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'> & { held: number }>(
+          `select running_at, ended, granted, settled, logged,
+             exists (select 1 from leases l where l.job_id = flow.job_id and l.lease_id = flow.lease_id and (? is null or l.session_id = ?)) as held
+           from flow where job_id = ? and lease_id = ? and (? is null or session_id = ?)`,
+          holder.sessionId,
+          holder.sessionId,
+          jobId,
+          leaseId,
+          holder.sessionId,
+          holder.sessionId,
+        )
+        .toArray()[0];
+    // The usual case in one read: the flow row the grant wrote, and whether the lease is the holder's
+    // live one. A lease granted before the queue kept flows gets its row first.
+    let flow = readFlow();
+    let held = flow?.held === 1;
+    if (!flow) {
+      held = this.holds(ref, holder) !== undefined;
+      if (held) this.ensureFlow(jobId, leaseId);
+      flow = readFlow();
+    }
     if (flow?.ended) return { outcome: { ok: true, status: (JSON.parse(flow.ended) as FinishJobInput).status }, released: false };
     if (!held || !flow) return { outcome: stale, released: false };
     if (flow.granted === grantSettled) {
