@@ -82,6 +82,9 @@ export async function startAgentProtocolServer(options: ServerOptions) {
   /** While set, report frames are swallowed unapplied and unanswered (recorded here), as by a socket gone half-open. */
   let reportsUnanswered = false;
   const unansweredReports: JobReport[] = [];
+  /** While set, report frames are answered unapplied with answers naming other jobs (recorded here). */
+  let reportsMisanswered = false;
+  const misansweredReports: JobReport[] = [];
   const httpReports: string[] = [];
   /** Lease ids the next heartbeats report as lost. */
   const lostLeases = new Set<string>();
@@ -349,6 +352,15 @@ export async function startAgentProtocolServer(options: ServerOptions) {
           unansweredReports.push(...parsed.reports);
           return;
         }
+        if (parsed.type === 'report' && reportsMisanswered) {
+          // Answers that name other jobs, as a queue whose answers had shifted onto the wrong frame.
+          misansweredReports.push(...parsed.reports);
+          send(ws, {
+            type: 'reported',
+            answers: parsed.reports.map(() => ({ jobId: crypto.randomUUID(), ok: true, status: 'RUNNING' }) satisfies ReportAnswer),
+          });
+          return;
+        }
         if (parsed.type === 'report') {
           const answers = parsed.reports.map((report): ReportAnswer => {
             socketReports.push(report);
@@ -450,6 +462,11 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     },
     /** Drops every open queue socket, as a deploy restarting the Durable Object does. */
     unansweredReports,
+    misansweredReports,
+    /** Report frames from now on are answered for other jobs, unapplied (true), or handled again (false). */
+    misanswerReports(on: boolean) {
+      reportsMisanswered = on;
+    },
     /** Report frames from now on go unapplied and unanswered (true), or are handled again (false). */
     leaveReportsUnanswered(on: boolean) {
       reportsUnanswered = on;

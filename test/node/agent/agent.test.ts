@@ -73,6 +73,19 @@ describe('agent', () => {
     expect([...server.httpReports.slice(1), ...server.socketReports.map((report) => report.status)]).toEqual(['FINISHED']);
   });
 
+  it('takes no answer that names another job: the report goes through the job routes instead', async () => {
+    const { server } = await start();
+    await eventually(() => server.socketCount() === 1, 'the queue socket');
+    server.misanswerReports(true);
+    const jobId = server.enqueue([{ inputs: { command: 'echo misanswered' } }]);
+    await eventually(() => server.misansweredReports.length > 0, 'the start reported on the socket');
+    server.misanswerReports(false);
+    expect((await finished(server, jobId)).status).toBe('FINISHED');
+    expect(server.misansweredReports.map((report) => report.status)).toEqual(['RUNNING']);
+    // The start was answered for someone else: not taken, it went through its route.
+    expect(server.httpReports[0]).toBe('RUNNING');
+  });
+
   it('claims by long poll when the queue socket is refused', async () => {
     const { server } = await start({ webSocket: false });
     const jobId = server.enqueue([{ inputs: { command: 'echo polled' } }]);
