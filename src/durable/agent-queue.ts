@@ -277,7 +277,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** Whether `leaseId` is the job's live lease (a job token is good only while it is). */
   async isCurrentLease(jobId: string, leaseId: string): Promise<boolean> {
-    return this.sql.exec('select 1 from leases where job_id = ? and lease_id = ?', jobId, leaseId).toArray().length > 0;
+    return this.holds({ jobId, leaseId }, { sessionId: null }) !== undefined;
   }
 
   /** The job ended under this lease: the lease is released. False for a stale lease (another holds the job now, or none). */

@@ -88,15 +88,7 @@ export async function finishJobTransition(
   now?: Date,
 ): Promise<JobTransition> {
   const { jobId } = located;
-  if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
-  if (input.outputs !== undefined) {
-    if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
-      throw badInput('outputs', 'must be an object by action alias');
-    // Bytes as stored (UTF-8), not UTF-16 code units: the queue's storage caps a value at 2 MB.
-    if (utf8Encode(JSON.stringify(input.outputs)).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
-    // A lone surrogate would be refused by jsonb when the end is written behind, and hold up every report after it.
-    if (!isWellFormedJson(input.outputs)) throw badInput('outputs', 'must be well-formed text (a lone UTF-16 surrogate is not)');
-  }
+  checkFinishInput(input);
   let last: Draft | undefined;
   const job = await runTransition(
     db,
@@ -218,7 +210,7 @@ async function applyReports(draft: Draft, ctx: EngineContext, reports: readonly 
   return skipped;
 }
 
-/** A finish request's outputs and reason, checked as `finishJobTransition` checks them (before a queue records them). */
+/** A finish request's status and outputs, checked before a queue records them or `finishJobTransition` commits them. */
 export function checkFinishInput(input: FinishJobInput): void {
   if (!['FINISHED', 'FAILED', 'CANCELED'].includes(input.status)) throw badInput('status', 'must be FINISHED, FAILED or CANCELED');
   if (input.outputs !== undefined) {
