@@ -33,7 +33,9 @@ export const pipelineEvents = pgTable(
     index('pipeline_events_project_idx').on(table.projectId, table.id),
     index('pipeline_events_pipeline_idx').on(table.pipelineId, table.id),
     index('pipeline_events_release_idx').on(table.releaseId, table.id).where(sql`release_id is not null`),
-    index('pipeline_events_unpublished_idx').on(table.id).where(sql`published_at is null`),
+    // A publish reads its project's unpublished rows in id order; without the project in this
+    // partial index it walked every event the project ever had (pipeline_events_project_idx).
+    index('pipeline_events_unpublished_idx').on(table.projectId, table.id).where(sql`published_at is null`),
   ],
 );
 
