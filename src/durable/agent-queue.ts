@@ -165,6 +165,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** Jobs whose QUEUED → PENDING the running flush is writing to Postgres now. */
   private readonly grantsInFlight = new Set<string>();
   private databaseEnv: WorkerEnv | undefined;
+  /** `meta`'s agent and database (null: not yet told), once read. */
+  private known: QueueTarget | null | undefined;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
@@ -666,7 +668,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       );
     }
     await this.scheduleAlarm();
-    if (this.queuedCount() > 0) await this.pump();
+    if (this.anyQueued()) await this.pump();
   }
 
   /** An expired lease: the job back to the queue, or, at the attempt limit, failed through the engine. */
@@ -1036,11 +1038,14 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     // Waiters first (oldest first), then sockets; each gets what its session may still hold.
     const served = new Set<Waiter | WebSocket>();
     for (;;) {
-      if (this.queuedCount() === 0) return;
-      const waiter = this.waiters.find((w) => !served.has(w) && this.freeFor(w.sessionId, w.limit, w.capacity) > 0);
+      if (!this.anyQueued()) return;
+      // What each session holds, read once a pass (a grant's await lets reports release leases meanwhile).
+      const held = this.heldBySession();
+      const freeFor = (sessionId: string, limit: number, capacity: number) => Math.max(0, Math.min(capacity, limit - (held.get(sessionId) ?? 0)));
+      const waiter = this.waiters.find((w) => !served.has(w) && freeFor(w.sessionId, w.limit, w.capacity) > 0);
       if (waiter) {
         served.add(waiter);
-        const jobs = await this.grant(target, waiter.sessionId, this.freeFor(waiter.sessionId, waiter.limit, waiter.capacity));
+        const jobs = await this.grant(target, waiter.sessionId, freeFor(waiter.sessionId, waiter.limit, waiter.capacity));
         if (jobs.length > 0 && this.waiters.includes(waiter)) {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           waiter.resolve(jobs);
@@ -1059,12 +1064,12 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       const socket = this.ctx.getWebSockets().find((s) => {
         if (served.has(s)) return false;
         const state = s.deserializeAttachment() as SocketState | null;
-        return state !== null && this.freeFor(state.sessionId, state.limit, state.capacity) > 0;
+        return state !== null && freeFor(state.sessionId, state.limit, state.capacity) > 0;
       });
       if (!socket) return;
       served.add(socket);
       const state = socket.deserializeAttachment() as SocketState;
-      const jobs = await this.grant(target, state.sessionId, this.freeFor(state.sessionId, state.limit, state.capacity));
+      const jobs = await this.grant(target, state.sessionId, freeFor(state.sessionId, state.limit, state.capacity));
       if (jobs.length === 0) {
         served.delete(socket);
         continue;
@@ -1080,10 +1085,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     }
   }
 
-  /** How many more jobs the session may take: what it asked for, within its limit less what it holds. */
-  private freeFor(sessionId: string, limit: number, capacity: number): number {
-    const held = this.sql.exec<{ n: number }>('select count(*) as n from leases where session_id = ?', sessionId).one().n;
-    return Math.max(0, Math.min(capacity, limit - held));
+  /** How many leases each session holds (a session may take up to its limit less these). */
+  private heldBySession(): Map<string, number> {
+    const rows = this.sql.exec<{ session_id: string; n: number }>('select session_id, count(*) as n from leases group by session_id').toArray();
+    return new Map(rows.map((row) => [row.session_id, row.n]));
   }
 
   /**
@@ -1248,8 +1253,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     }
   }
 
-  private queuedCount(): number {
-    return this.sql.exec<{ n: number }>('select count(*) as n from queued').one().n;
+  /** Whether any job waits (not a count: a backlog of thousands would be counted on every pass). */
+  private anyQueued(): boolean {
+    return this.sql.exec<{ any: number }>('select exists (select 1 from queued) as any').one().any === 1;
   }
 
   private async scheduleAlarm(): Promise<void> {
@@ -1266,16 +1272,22 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   // ---- where the database is ------------------------------------------------------------------------
 
   private remember(target: QueueTarget): void {
+    const known = this.target();
+    if (known?.agentId === target.agentId && known.database === target.database) return;
     this.sql.exec("insert or replace into meta (key, value) values ('agentId', ?), ('database', ?)", target.agentId, target.database);
+    this.known = { agentId: target.agentId, database: target.database };
     if (this.databaseEnv && this.databaseEnv.PHOBOS_DB_NAME !== target.database) this.databaseEnv = undefined;
   }
 
+  /** Read from `meta` once per instance: only `remember` changes it, and every grant, flush and log line asks. */
   private target(): QueueTarget | null {
+    if (this.known !== undefined) return this.known;
     const rows = this.sql.exec<{ key: string; value: string }>('select key, value from meta').toArray();
     const of = (key: string) => rows.find((row) => row.key === key)?.value;
     const agentId = of('agentId');
     const database = of('database');
-    return agentId && database !== undefined ? { agentId, database } : null;
+    this.known = agentId && database !== undefined ? { agentId, database } : null;
+    return this.known;
   }
 
   private config(): PhobosConfig {
