@@ -11,7 +11,13 @@ import type { Caller } from '../../src/auth/rbac';
 import { addMember } from '../../src/domain/memberships/service';
 import { createOrganization } from '../../src/domain/organizations/service';
 import { appendPipelineEvents, insertPipelineEvents, lockPipelineEvents, type NewPipelineEvent } from '../../src/domain/pipelines/outbox';
-import { projectEventHub, publishPipelineEvents, publishPipelineEventsAfterResponse } from '../../src/domain/pipelines/publish';
+import {
+  projectEventHub,
+  publishedThroughOf,
+  publishPipelineEvents,
+  publishPipelineEventsAfterResponse,
+  publishThrough,
+} from '../../src/domain/pipelines/publish';
 import { pipelineEventPublishTask, unpublishedGraceMs } from '../../src/domain/pipelines/publish-task';
 import { createProject } from '../../src/domain/projects/service';
 import { createRole } from '../../src/domain/roles/service';
@@ -130,10 +136,46 @@ describe('pipeline event subscriptions', () => {
     });
     expect(events[1]).toMatchObject({ id: String(written!.id + 1), kind: 'job.queued', jobId: globalId('Job', project.jobA1) });
     const unpublished = await h.db.http.execute<{ count: number }>(
-      sql`select count(*)::int as count from pipeline_events where project_id = ${project.id} and published_at is null`,
+      sql`select count(*)::int as count from pipeline_events where project_id = ${project.id} and id > ${publishedThroughOf(project.id)}`,
     );
     expect(unpublished.rows[0]!.count).toBe(0);
     await stream.close();
+  });
+
+  it("move the project's cursor past what they delivered, never back, and a failed hand-off leaves the rows to the next publish", async () => {
+    const project = await newProject();
+    const cursor = async () => {
+      const result = await h.db.http.execute<{ through: number }>(sql`select ${publishedThroughOf(project.id)}::int as through`);
+      return result.rows[0]!.through;
+    };
+    expect(await cursor()).toBe(0);
+    const first = await project.append([{ kind: 'node.one' }, { kind: 'node.two' }]);
+    // The hub refuses: nothing is marked published, and the next publish delivers the same rows.
+    await expect(publishThrough(h.db.http, project.id, () => Promise.reject(new Error('hub restarting')))).rejects.toThrow('hub restarting');
+    expect(await cursor()).toBe(0);
+    const delivered: string[] = [];
+    expect(await publishThrough(h.db.http, project.id, async (events) => void delivered.push(...events.map((event) => event.kind)))).toBe(2);
+    expect(delivered).toEqual(['node.one', 'node.two']);
+    expect(await cursor()).toBe(first[1]!.id);
+    // A slower publish read only the next row; a faster one delivers that row and another, and the
+    // slow one finishes last: the cursor stays past both.
+    const third = await project.append([{ kind: 'node.three' }]);
+    let release!: () => void;
+    let reached!: () => void;
+    const slowReached = new Promise<void>((resolve) => (reached = resolve));
+    const slow = publishThrough(h.db.http, project.id, async () => {
+      reached();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await slowReached;
+    const fourth = await project.append([{ kind: 'node.four' }]);
+    expect(await publishThrough(h.db.http, project.id, async () => undefined)).toBe(2);
+    expect(await cursor()).toBe(fourth[0]!.id);
+    release();
+    expect(await slow).toBe(1);
+    expect(await cursor()).toBe(fourth[0]!.id);
+    expect(third[0]!.id).toBeLessThan(fourth[0]!.id);
+    expect(await publishThrough(h.db.http, project.id, async () => undefined)).toBe(0);
   });
 
   it('filter by pipeline and by job', async () => {
@@ -260,7 +302,7 @@ describe('pipeline event subscriptions', () => {
     await run(new Date(Date.now() + unpublishedGraceMs + 1_000));
     expect(kinds(await take(stream, 2))).toEqual(['node.one', 'node.two']);
     const unpublished = await h.db.http.execute<{ count: number }>(
-      sql`select count(*)::int as count from pipeline_events where project_id = ${project.id} and published_at is null`,
+      sql`select count(*)::int as count from pipeline_events where project_id = ${project.id} and id > ${publishedThroughOf(project.id)}`,
     );
     expect(unpublished.rows[0]!.count).toBe(0);
 

@@ -212,7 +212,7 @@ describe('creating a pipeline and reading its graph', () => {
   it("hands the events each mutation wrote to the project's event hub after commit", async () => {
     const unpublished = async (pipelineId: string) => {
       const result = await h.db.http.execute<{ all: number; waiting: number }>(
-        sql`select count(*)::int as all, count(*) filter (where published_at is null)::int as waiting from pipeline_events where pipeline_id = ${pipelineId}`,
+        sql`select count(*)::int as all, count(*) filter (where e.id > coalesce((select published_through from pipeline_event_cursors c where c.project_id = e.project_id), 0))::int as waiting from pipeline_events e where pipeline_id = ${pipelineId}`,
       );
       return result.rows[0]!;
     };

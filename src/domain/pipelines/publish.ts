@@ -3,14 +3,14 @@
 // execution context once the batch that wrote the events has committed; the cron task
 // (publish-task.ts) publishes what a crash between commit and publish left behind, so nothing is lost.
 //
-// A publish takes every unpublished row of the project, not only the caller's own: under the
+// A publish takes every row of the project past its cursor, not only the caller's own: under the
 // project's events lock ids increase in commit order, so a row still unpublished below ours belongs
 // to a transaction that committed first and whose publish has not reached the hub yet. Sending it
 // along keeps each hub receiving a project's events in id order; the hub drops what a socket
 // already has when the slower publish arrives.
-import { and, asc, eq, gte, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
-import { pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
+import { pipelineEventCursors, pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 import type { AgentQueues } from '../agents/queues';
@@ -58,26 +58,29 @@ export async function publishThrough(db: HttpDatabase, projectId: string, delive
     const rows = await db
       .select()
       .from(pipelineEvents)
-      .where(and(eq(pipelineEvents.projectId, projectId), isNull(pipelineEvents.publishedAt)))
+      .where(and(eq(pipelineEvents.projectId, projectId), gt(pipelineEvents.id, publishedThroughOf(projectId))))
       .orderBy(asc(pipelineEvents.id))
       .limit(publishBatchSize);
     if (rows.length === 0) return published;
     await deliver(rows.map(hubEventOf));
-    // By range: no row of the project can appear inside it later (ids follow commit order).
+    // Past the last row delivered: no row of the project can appear below it later (ids follow
+    // commit order). A concurrent publish that got further is not moved back.
+    const through = rows.at(-1)!.id;
     await db
-      .update(pipelineEvents)
-      .set({ publishedAt: sql`now()` })
-      .where(
-        and(
-          eq(pipelineEvents.projectId, projectId),
-          gte(pipelineEvents.id, rows[0]!.id),
-          lte(pipelineEvents.id, rows.at(-1)!.id),
-          isNull(pipelineEvents.publishedAt),
-        ),
-      );
+      .insert(pipelineEventCursors)
+      .values({ projectId, publishedThrough: through })
+      .onConflictDoUpdate({
+        target: pipelineEventCursors.projectId,
+        set: { publishedThrough: sql`greatest(${pipelineEventCursors.publishedThrough}, excluded.published_through)`, updatedAt: sql`now()` },
+      });
     published += rows.length;
     if (rows.length < publishBatchSize) return published;
   }
+}
+
+/** The project's cursor, as a subquery (0 before its first publish). */
+export function publishedThroughOf(projectId: SQL | string): SQL {
+  return sql`coalesce((select ${pipelineEventCursors.publishedThrough} from ${pipelineEventCursors} where ${pipelineEventCursors.projectId} = ${projectId}), 0)`;
 }
 
 export interface PublishContext {

@@ -1,7 +1,7 @@
 // The webhook consumer of the outbox: reads each project's new pipeline_events (its own cursor per
 // project, webhook_event_cursors), turns those a webhook hears of into webhook events
 // (event-kinds.ts), and makes one delivery row per (webhook, event), its body rendered then, for
-// send.ts to post. It is independent of the event hub's publish (published_at) and of any other
+// send.ts to post. It is independent of the event hub's publish (pipeline_event_cursors) and of any other
 // consumer: it only reads the outbox.
 //
 // Only projects of organizations with an enabled webhook are read. A project read for the first
