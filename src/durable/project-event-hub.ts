@@ -185,10 +185,16 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
   private fanOut(): void {
     this.timer = undefined;
     this.lastFanOut = Date.now();
-    const events = this.pending.sort((a, b) => a.id - b.id);
+    const events = this.pending;
     const delivered = this.delivered;
     this.pending = [];
     this.delivered = [];
+    // Nobody watching (most projects, most of the time): nothing to sort out per event.
+    if (this.ctx.getWebSockets().length === 0) {
+      for (const resolve of delivered) resolve();
+      return;
+    }
+    events.sort((a, b) => a.id - b.id);
     const byTag = new Map<string, HubEvent[]>();
     const add = (tag: string, event: HubEvent) => {
       const list = byTag.get(tag);
