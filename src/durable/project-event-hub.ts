@@ -125,7 +125,11 @@ export class ProjectEventHub extends DurableObject<WorkerEnv> {
     const round = this.publishing.then(() => {
       // Started: a call from now on may come after this round's select, so it waits for the next.
       this.nextPublish = null;
-      return publishThrough(db, projectId, (events) => this.publish(events, projectId));
+      // Nobody watching: only the events that set this object's alarm are read in full.
+      return publishThrough(db, projectId, (events) => this.publish(events, projectId), {
+        watched: () => this.ctx.getWebSockets().length > 0,
+        kinds: [...scheduling],
+      });
     });
     this.nextPublish = round;
     this.publishing = round.catch(() => undefined);

@@ -5,7 +5,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finishJob, markJobRunning } from '../../src/domain/jobs/service';
-import { projectEventHub, publishPipelineEvents } from '../../src/domain/pipelines/publish';
+import { projectEventHub, publishPipelineEvents, publishPipelineEventsThroughHub } from '../../src/domain/pipelines/publish';
 import { createPipeline, listPipelineJobs, listPipelineNodes } from '../../src/domain/pipelines/service';
 import { runDueAttempts } from '../../src/domain/pipelines/sweep';
 import type { HubEvent } from '../../src/durable/project-event-hub';
@@ -59,7 +59,10 @@ describe('gate timers', () => {
     // A sooner attempt moves the alarm earlier; a later one never moves it back.
     const sooner = await gatedPipeline(120);
     const soonerAt = await failAttempt(sooner.id);
-    await publishPipelineEvents(w.db, w.h.env.PROJECT_EVENT_HUB, w.projectId);
+    // Through the hub's own publish, with nobody watching: it reads only the events that schedule
+    // work in full, and those still set its alarm.
+    expect(await hub.subscriberCount()).toBe(0);
+    expect(await publishPipelineEventsThroughHub(w.h.env.PROJECT_EVENT_HUB, w.config.database.name ?? '', w.projectId)).toBeGreaterThan(0);
     expect(await alarmAt()).toBe(soonerAt.getTime() + 50);
     const last = await gatedPipeline(900);
     await failAttempt(last.id);

@@ -8,7 +8,7 @@
 // to a transaction that committed first and whose publish has not reached the hub yet. Sending it
 // along keeps each hub receiving a project's events in id order; the hub drops what a socket
 // already has when the slower publish arrives.
-import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { pipelineEventCursors, pipelineEvents, pipelines, type PipelineEvent } from '../../db/schema';
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
@@ -51,30 +51,57 @@ export function publishPipelineEventsThroughHub(hubs: EventHubNamespace, databas
   return projectEventHub(hubs, projectId).publishFrom(database, projectId);
 }
 
+/**
+ * What a hub needs of a page of events: all of them while someone watches, else only those of
+ * `kinds` (the ones that schedule its alarm). Asked after the page's bounds are read: a subscriber
+ * whose socket opens later replays from Postgres after it opened (subscribe.ts), so it reads every
+ * event of the page itself.
+ */
+export interface HubInterest {
+  watched(): boolean;
+  kinds: readonly string[];
+}
+
 /** The publish loop, with the hand-off given: the hub's own alarm hands its events to itself. */
-export async function publishThrough(db: HttpDatabase, projectId: string, deliver: (events: HubEvent[]) => Promise<void>): Promise<number> {
+export async function publishThrough(
+  db: HttpDatabase,
+  projectId: string,
+  deliver: (events: HubEvent[]) => Promise<void>,
+  interest?: HubInterest,
+): Promise<number> {
   let published = 0;
   for (;;) {
-    const rows = await db
-      .select()
-      .from(pipelineEvents)
-      .where(and(eq(pipelineEvents.projectId, projectId), gt(pipelineEvents.id, publishedThroughOf(projectId))))
-      .orderBy(asc(pipelineEvents.id))
-      .limit(publishBatchSize);
-    if (rows.length === 0) return published;
+    const past = gt(pipelineEvents.id, publishedThroughOf(projectId));
+    const kinds = interest?.kinds ?? [];
+    const neededKind =
+      kinds.length === 0
+        ? sql`false`
+        : sql`kind in (${sql.join(
+            kinds.map((kind) => sql`${kind}`),
+            sql`, `,
+          )})`;
+    // The page's bounds first (ids, and which events the hub needs whoever watches), without its payloads.
+    const page = await db.execute<{ last: number | null; count: number; needed: string[] }>(sql`
+      select max(id)::float8 as last, count(*)::int as count, array_remove(array_agg(case when ${neededKind} then id::text end), null) as needed
+      from (select id, kind from ${pipelineEvents} where ${and(eq(pipelineEvents.projectId, projectId), past)} order by id limit ${publishBatchSize}) page`);
+    const { last, count, needed } = page.rows[0] ?? { last: null, count: 0, needed: [] };
+    if (last === null || count === 0) return published;
+    const inPage = and(eq(pipelineEvents.projectId, projectId), past, lte(pipelineEvents.id, last));
+    const wanted =
+      interest === undefined || interest.watched() ? inPage : needed.length === 0 ? undefined : and(inPage, inArray(pipelineEvents.id, needed.map(Number)));
+    const rows = wanted === undefined ? [] : await db.select().from(pipelineEvents).where(wanted).orderBy(asc(pipelineEvents.id));
     await deliver(rows.map(hubEventOf));
-    // Past the last row delivered: no row of the project can appear below it later (ids follow
-    // commit order). A concurrent publish that got further is not moved back.
-    const through = rows.at(-1)!.id;
+    // Past the page: no row of the project can appear below it later (ids follow commit order). A
+    // concurrent publish that got further is not moved back.
     await db
       .insert(pipelineEventCursors)
-      .values({ projectId, publishedThrough: through })
+      .values({ projectId, publishedThrough: last })
       .onConflictDoUpdate({
         target: pipelineEventCursors.projectId,
         set: { publishedThrough: sql`greatest(${pipelineEventCursors.publishedThrough}, excluded.published_through)`, updatedAt: sql`now()` },
       });
-    published += rows.length;
-    if (rows.length < publishBatchSize) return published;
+    published += count;
+    if (count < publishBatchSize) return published;
   }
 }
 
