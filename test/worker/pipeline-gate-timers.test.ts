@@ -62,7 +62,7 @@ describe('gate timers', () => {
     // Through the hub's own publish, with nobody watching: it reads only the events that schedule
     // work in full, and those still set its alarm.
     expect(await hub.subscriberCount()).toBe(0);
-    expect(await publishPipelineEventsThroughHub(w.h.env.PROJECT_EVENT_HUB, w.config.database.name ?? '', w.projectId)).toBeGreaterThan(0);
+    expect(await publishPipelineEventsThroughHub(w.h.env.PROJECT_EVENT_HUB, w.h.config.database.name ?? '', w.projectId)).toBeGreaterThan(0);
     expect(await alarmAt()).toBe(soonerAt.getTime() + 50);
     const last = await gatedPipeline(900);
     await failAttempt(last.id);
