@@ -165,6 +165,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** Jobs whose QUEUED → PENDING the running flush is writing to Postgres now. */
   private readonly grantsInFlight = new Set<string>();
   private databaseEnv: WorkerEnv | undefined;
+  /** The alarm as this instance last set or read it (every grant asks; storage is asked once). */
+  private alarmAt: number | null | undefined;
   /** `meta`'s agent and database (null: not yet told), once read. */
   private known: QueueTarget | null | undefined;
 
@@ -608,6 +610,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   // ---- alarm: lease expiry -------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    // The alarm that woke this is used up: the next wake asks storage again.
+    this.alarmAt = undefined;
     // What the queue recorded and Postgres has not heard of yet, first (this is also its retry).
     await this.flush();
     const now = Date.now();
@@ -1265,8 +1269,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** The alarm at `at` unless it is set sooner. */
   private async wakeAt(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    // Noted before the write, so a wake asked for meanwhile compares with this one.
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   // ---- where the database is ------------------------------------------------------------------------
