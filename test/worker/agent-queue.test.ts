@@ -11,6 +11,7 @@ import { maxLeasesPerJob } from '../../src/domain/agents/leases';
 import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { loadCaller } from '../../src/auth/caller';
 import { dispatchQueuedJobs } from '../../src/domain/jobs/dispatch';
+import { grantJobs } from '../../src/domain/jobs/lease-writes';
 import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
 import { createPipeline } from '../../src/domain/pipelines/service';
 import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
@@ -514,6 +515,37 @@ describe('routing', () => {
     expect((await jobsOf(pipeline.id))[0]!.dispatched_at).not.toBeNull();
     const [lease] = await client.claim(session.sessionId, 1, 0);
     expect(lease?.jobId).toBe(job!.id);
+  });
+
+  it('moves the jobs queued for an agent to another one the moment it is disabled; Postgres grants a disabled agent nothing', async () => {
+    await quietAgents();
+    const first = await liveAgent({ tags: ['disabling'] });
+    const pipelineId = await startPipeline([['disabling']]);
+    const [job] = await jobsOf(pipelineId);
+    expect(job).toMatchObject({ status: 'QUEUED', agent_id: first.agent.id });
+    expect((await queueOf(h, first.agent.id).stub.state()).queued.map((queued) => queued.jobId)).toEqual([job!.id]);
+    const second = await liveAgent({ tags: ['disabling'] });
+
+    const updated = await gql<{ updateAgent: { agent: { disabled: boolean } } }>(
+      'mutation($id: ID!) { updateAgent(input: { id: $id, disabled: true }) { agent { disabled } } }',
+      { id: gidOf('Agent', first.agent.id) },
+    );
+    expect(updated.updateAgent.agent.disabled).toBe(true);
+    // No sweep ran: the job left the disabled agent's queue and was routed and handed to the other.
+    expect((await queueOf(h, first.agent.id).stub.state()).queued).toEqual([]);
+    await waitFor('the job routed to the other agent', async () => (await jobsOf(pipelineId))[0]!.agent_id === second.agent.id);
+    const [lease] = await second.client.claim(second.session.sessionId, 1, 0);
+    expect(lease?.jobId).toBe(job!.id);
+    await runJob(second.client, lease!);
+
+    // A lease a disabled agent's queue handed out before it heard (a socket opened earlier) is refused
+    // when written to Postgres, and the job stays queued for routing elsewhere.
+    const other = await startPipeline([['disabling']]);
+    const [queued] = await jobsOf(other);
+    expect(queued).toMatchObject({ status: 'QUEUED', agent_id: second.agent.id });
+    await h.db.http.execute(sql`update agents set disabled = true where id = ${second.agent.id}`);
+    expect(await grantJobs(h.db.http, [queued!.id], { agentId: second.agent.id, sessionId: second.session.sessionId })).toEqual([]);
+    expect((await jobsOf(other))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
   });
 
   it('routes nothing at commit to an agent whose session closed: the job waits for the dispatch', async () => {

@@ -1,7 +1,7 @@
 // Queued jobs stranded at an agent that cannot take them now (disabled, or without an active
 // session) lose their route and leave its queue, so dispatch routes them to another eligible agent.
-// The cron sweep runs it for every agent; a session's graceful close runs it at once for its own
-// agent, so a shutdown does not leave the jobs queued for it waiting for the next sweep.
+// The cron sweep runs it for every agent; a session's graceful close and an agent's disabling run it
+// at once for that agent, so neither leaves the jobs queued for it waiting for the next sweep.
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
@@ -32,4 +32,14 @@ export async function unrouteStrandedJobs(db: HttpDatabase, queues: AgentQueues,
   for (const row of unrouted) byAgent.set(row.agent_id, [...(byAgent.get(row.agent_id) ?? []), row.id]);
   await Promise.all([...byAgent].map(([id, jobIds]) => agentQueue(queues, id).stub.remove(jobIds)));
   return unrouted;
+}
+
+/**
+ * An agent just disabled takes no more work: the jobs queued for it leave its queue and lose their
+ * route now, not at the next sweep. Returns their projects, for the caller to dispatch again.
+ */
+export async function unrouteJobsOfDisabledAgent(db: HttpDatabase, queues: AgentQueues, agentId: string): Promise<string[]> {
+  // Any session counts as active here: only the agent's being disabled strands its jobs.
+  const unrouted = await unrouteStrandedJobs(db, queues, new Date(0), agentId);
+  return [...new Set(unrouted.map((job) => job.project_id))];
 }

@@ -32,6 +32,8 @@ import {
   type AgentSessionView,
 } from '../../domain/agents/session-history';
 import { heartbeatIntervalSeconds, sessionActiveSeconds } from '../../domain/agents/session-activity';
+import { agentQueuesFor } from '../../domain/agents/queues';
+import { unrouteJobsOfDisabledAgent } from '../../domain/jobs/unroute';
 import { serviceAccountsByIds } from '../../domain/service-accounts/service';
 import { builder } from '../builder';
 import { keysetConnection } from '../connections';
@@ -267,16 +269,22 @@ builder.relayMutationField(
   },
   {
     description: "Changes an agent's settings; what is not given stays. Its name is fixed. Internal agents are refused.",
-    resolve: async (_root, { input }, context) => ({
-      agent: await updateAgent(context.db.http, await context.caller(), input.id.id, {
+    resolve: async (_root, { input }, context) => {
+      const agent = await updateAgent(context.db.http, await context.caller(), input.id.id, {
         description: input.description ?? undefined,
         tags: input.tags ?? undefined,
         runUntaggedJobs: input.runUntaggedJobs ?? undefined,
         disabled: input.disabled ?? undefined,
         concurrencyLimit: input.concurrencyLimit ?? undefined,
         version: parseVersion(input.metadata),
-      }),
-    }),
+      });
+      if (agent.disabled) {
+        // Its queued jobs go to another eligible agent now (the dispatch runs with each project's publish).
+        const projects = await unrouteJobsOfDisabledAgent(context.db.http, agentQueuesFor(context.env, context.config), agent.id);
+        for (const projectId of projects) context.publishPipelineEvents({ projectId });
+      }
+      return { agent };
+    },
   },
   { name: 'UpdateAgentPayload', outputFields: (t) => ({ agent: t.field({ type: AgentNode, resolve: (payload) => payload.agent }) }) },
 );
