@@ -470,9 +470,22 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     for (const [sessionId, ids] of bySession) this.send(sessionId, { type: 'cancel', jobIds: ids });
   }
 
-  /** Jobs re-routed elsewhere leave this queue (leases stay: a lease ends by completion or expiry). */
-  async remove(jobIds: string[]): Promise<void> {
-    for (const jobId of jobIds) this.sql.exec('delete from queued where job_id = ?', jobId);
+  /**
+   * Jobs about to be routed elsewhere leave this queue; returns those it let go of. A job it leased
+   * stays (a lease ends by completion or expiry), and so does its route: Postgres may not have heard
+   * of the lease yet, and un-routing the job would take its holder's reports away.
+   */
+  async remove(jobIds: string[]): Promise<string[]> {
+    const released: string[] = [];
+    for (const jobId of jobIds) {
+      // Leased here (even if Postgres has not heard yet), or ended here and not yet written: the
+      // holder runs it, and its reports are written behind.
+      const held = this.sql.exec('select 1 from leases where job_id = ? union all select 1 from flow where job_id = ? and ended is not null', jobId, jobId);
+      if (held.toArray().length > 0) continue;
+      this.sql.exec('delete from queued where job_id = ?', jobId);
+      released.push(jobId);
+    }
+    return released;
   }
 
   /** Everything the queue holds, for the sweep and for tests. */
@@ -1269,7 +1282,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** The alarm at `at` unless it is set sooner. */
   private async wakeAt(at: number): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === undefined) {
+      const stored = await this.ctx.storage.getAlarm();
+      // A wake that ran meanwhile knows better than this read.
+      if (this.alarmAt === undefined) this.alarmAt = stored;
+    }
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     // Noted before the write, so a wake asked for meanwhile compares with this one.
     this.alarmAt = at;

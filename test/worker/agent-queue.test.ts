@@ -11,7 +11,6 @@ import { maxLeasesPerJob } from '../../src/domain/agents/leases';
 import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { loadCaller } from '../../src/auth/caller';
 import { dispatchQueuedJobs } from '../../src/domain/jobs/dispatch';
-import { grantJobs } from '../../src/domain/jobs/lease-writes';
 import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
 import { createPipeline } from '../../src/domain/pipelines/service';
 import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
@@ -517,7 +516,7 @@ describe('routing', () => {
     expect(lease?.jobId).toBe(job!.id);
   });
 
-  it('moves the jobs queued for an agent to another one the moment it is disabled; Postgres grants a disabled agent nothing', async () => {
+  it('moves the jobs queued for an agent to another one the moment it is disabled, and leaves it the jobs it holds', async () => {
     await quietAgents();
     const first = await liveAgent({ tags: ['disabling'] });
     const pipelineId = await startPipeline([['disabling']]);
@@ -538,14 +537,22 @@ describe('routing', () => {
     expect(lease?.jobId).toBe(job!.id);
     await runJob(second.client, lease!);
 
-    // A lease a disabled agent's queue handed out before it heard (a socket opened earlier) is refused
-    // when written to Postgres, and the job stays queued for routing elsewhere.
-    const other = await startPipeline([['disabling']]);
-    const [queued] = await jobsOf(other);
-    expect(queued).toMatchObject({ status: 'QUEUED', agent_id: second.agent.id });
-    await h.db.http.execute(sql`update agents set disabled = true where id = ${second.agent.id}`);
-    expect(await grantJobs(h.db.http, [queued!.id], { agentId: second.agent.id, sessionId: second.session.sessionId })).toEqual([]);
-    expect((await jobsOf(other))[0]).toMatchObject({ status: 'QUEUED', session_id: null });
+    // Disabling drains: a job the agent's queue leased before Postgres heard of the lease (its grant
+    // not written yet) stays with its holder, whose start and end are then written.
+    const held = await startPipeline([['disabling']]);
+    const [heldLease] = await second.client.claim(second.session.sessionId, 1, 0);
+    const heldJob = (await jobsOf(held))[0]!;
+    expect(heldLease?.jobId).toBe(heldJob.id);
+    await waitFor('the grant written', async () => (await jobsOf(held))[0]!.status === 'PENDING');
+    // As it is in the moment before the write-behind: QUEUED in Postgres, granted in the queue only.
+    await h.db.http.execute(sql`update jobs set status = 'QUEUED', session_id = null, pending_at = null where id = ${heldJob.id}`);
+    await runInDurableObject(queueOf(h, second.agent.id).stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
+      state.storage.sql.exec('update flow set granted = 0 where job_id = ?', heldJob.id);
+    });
+    await gql('mutation($id: ID!) { updateAgent(input: { id: $id, disabled: true }) { agent { disabled } } }', { id: gidOf('Agent', second.agent.id) });
+    expect((await jobsOf(held))[0]).toMatchObject({ agent_id: second.agent.id });
+    await runJob(second.client, heldLease!);
+    await waitFor('the held job FINISHED in Postgres', async () => (await jobsOf(held))[0]!.status === 'FINISHED');
   });
 
   it('routes nothing at commit to an agent whose session closed: the job waits for the dispatch', async () => {

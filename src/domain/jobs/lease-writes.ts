@@ -48,7 +48,7 @@ export type GrantedJob = {
 };
 
 /**
- * Moves the jobs still QUEUED and routed to the agent, while it is enabled, to PENDING for the session; returns those moved,
+ * Moves the jobs still QUEUED and routed to the agent to PENDING for the session; returns those moved,
  * and, without counting their lease again, those already PENDING for the session: a grant retried
  * after its commit's answer was lost (the write-behind tries again) is the same grant, not a refusal.
  */
@@ -62,8 +62,6 @@ export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], hol
         update jobs set status = 'PENDING', session_id = ${holder.sessionId}, pending_at = now(), running_at = null,
           lease_count = lease_count + 1, updated_at = now(), version = version + 1
         where id = any(${ids}) and status = 'QUEUED' and agent_id = ${holder.agentId}
-          -- A disabled agent takes no more jobs, even on a socket it opened before (its queue takes the lease back).
-          and not exists (select 1 from agents a where a.id = ${holder.agentId} and a.disabled)
         returning id, organization_id, project_id, pipeline_id, node_id, status, 'QUEUED'::text as previous_status, lease_count, max_duration_seconds
       ),
       ${eventsAndBump('claimed')},

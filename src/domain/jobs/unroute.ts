@@ -3,6 +3,7 @@
 // The cron sweep runs it for every agent; a session's graceful close and an agent's disabling run it
 // at once for that agent, so neither leaves the jobs queued for it waiting for the next sweep.
 import { sql } from 'drizzle-orm';
+import { arrayLiteral } from '../../db/array-literal';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 
@@ -15,23 +16,29 @@ export type UnroutedJob = {
 /** Un-routes the stranded QUEUED jobs (of `agentId` only, when given); sessions heard from before `inactiveSince` do not count. */
 export async function unrouteStrandedJobs(db: HttpDatabase, queues: AgentQueues, inactiveSince: Date, agentId?: string): Promise<UnroutedJob[]> {
   const ofAgent = agentId === undefined ? sql`` : sql`and j.agent_id = ${agentId}`;
-  const unrouted = (
+  const stranded = (
     await db.execute<UnroutedJob>(sql`
-      with stale as (
-        select j.id, j.agent_id, j.project_id from jobs j
-        where j.status = 'QUEUED' and j.agent_id is not null ${ofAgent} and (
-          exists (select 1 from agents a where a.id = j.agent_id and a.disabled)
-          or not exists (select 1 from agent_sessions s where s.agent_id = j.agent_id and s.closed_at is null and s.last_contact_at >= ${inactiveSince}))
-        for update of j skip locked
-      )
-      update jobs set agent_id = null, dispatched_at = null from stale
-      where jobs.id = stale.id and jobs.status = 'QUEUED'
-      returning stale.id, stale.agent_id, stale.project_id`)
+      select j.id, j.agent_id, j.project_id from jobs j
+      where j.status = 'QUEUED' and j.agent_id is not null ${ofAgent} and (
+        exists (select 1 from agents a where a.id = j.agent_id and a.disabled)
+        or not exists (select 1 from agent_sessions s where s.agent_id = j.agent_id and s.closed_at is null and s.last_contact_at >= ${inactiveSince}))`)
   ).rows;
   const byAgent = new Map<string, string[]>();
-  for (const row of unrouted) byAgent.set(row.agent_id, [...(byAgent.get(row.agent_id) ?? []), row.id]);
-  await Promise.all([...byAgent].map(([id, jobIds]) => agentQueue(queues, id).stub.remove(jobIds)));
-  return unrouted;
+  for (const row of stranded) byAgent.set(row.agent_id, [...(byAgent.get(row.agent_id) ?? []), row.id]);
+  // Each queue first: only the jobs it let go of lose their route. One it leased already (Postgres
+  // hears of a lease after its holder has it) stays with its holder.
+  const unrouted = await Promise.all(
+    [...byAgent].map(async ([id, jobIds]) => {
+      const released = await agentQueue(queues, id).stub.remove(jobIds);
+      if (released.length === 0) return [];
+      const moved = await db.execute<UnroutedJob>(sql`
+        update jobs set agent_id = null, dispatched_at = null
+        where id = any(${arrayLiteral(released)}::uuid[]) and status = 'QUEUED' and agent_id = ${id}
+        returning id, agent_id, project_id`);
+      return moved.rows.map((row) => ({ ...row, agent_id: id }));
+    }),
+  );
+  return unrouted.flat();
 }
 
 /**

@@ -278,10 +278,15 @@ builder.relayMutationField(
         concurrencyLimit: input.concurrencyLimit ?? undefined,
         version: parseVersion(input.metadata),
       });
-      if (agent.disabled) {
-        // Its queued jobs go to another eligible agent now (the dispatch runs with each project's publish).
-        const projects = await unrouteJobsOfDisabledAgent(context.db.http, agentQueuesFor(context.env, context.config), agent.id);
-        for (const projectId of projects) context.publishPipelineEvents({ projectId });
+      if (input.disabled === true && agent.disabled) {
+        // Its queued jobs go to another eligible agent now (the dispatch runs with each project's
+        // publish). The disable is committed either way; on a failure the cron sweep moves them.
+        try {
+          const projects = await unrouteJobsOfDisabledAgent(context.db.http, agentQueuesFor(context.env, context.config), agent.id);
+          for (const projectId of projects) context.publishPipelineEvents({ projectId });
+        } catch (error) {
+          context.logger.warn("a disabled agent's queued jobs not moved; the cron sweep will", { agentId: agent.id, error });
+        }
       }
       return { agent };
     },
