@@ -32,6 +32,23 @@ export function isLostRace(error: unknown): boolean {
   return fields?.code === treeChanged;
 }
 
+/**
+ * One UPDATE of many rows of `table` by id: `rows` as one jsonb parameter, read back with the
+ * columns' Postgres types; each row gets every column given and its version moved on. Table and
+ * column names are this file's constants, never input.
+ */
+function updateRowsById(db: HttpDatabase, table: string, rows: readonly ({ id: string } & Record<string, unknown>)[], columns: Record<string, string>) {
+  const names = Object.keys(columns);
+  const set = names.map((name) => `${name} = v.${name}`).join(', ');
+  const types = Object.entries({ id: 'uuid', ...columns })
+    .map(([name, type]) => `${name} ${type}`)
+    .join(', ');
+  return db.execute(sql`
+    update ${sql.raw(table)} as t set ${sql.raw(set)}, version = t.version + 1
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(${sql.raw(types)})
+    where t.id = v.id`);
+}
+
 export async function commitDraft(db: HttpDatabase, draft: Draft): Promise<void> {
   await commitDrafts(db, [draft]);
 }
@@ -104,12 +121,16 @@ export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): 
       updated_at: now,
     }));
     statements.push(
-      db.execute(sql`
-        update pipelines as t set status = v.status, hold_reason = v.hold_reason, queued_at = v.queued_at, queue_front = v.queue_front,
-          hold_until = v.hold_until, started_at = v.started_at, completed_at = v.completed_at, updated_at = v.updated_at, version = t.version + 1
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, hold_reason text, queued_at timestamptz, queue_front boolean,
-          hold_until timestamptz, started_at timestamptz, completed_at timestamptz, updated_at timestamptz)
-        where t.id = v.id`),
+      updateRowsById(db, 'pipelines', rows, {
+        status: 'text',
+        hold_reason: 'text',
+        queued_at: 'timestamptz',
+        queue_front: 'boolean',
+        hold_until: 'timestamptz',
+        started_at: 'timestamptz',
+        completed_at: 'timestamptz',
+        updated_at: 'timestamptz',
+      }),
     );
   }
   const changedNodes = changed((draft) => [draft.changedNodes, draft.tree.nodes]);
@@ -125,12 +146,15 @@ export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): 
       updated_at: now,
     }));
     statements.push(
-      db.execute(sql`
-        update pipeline_nodes as t set status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, nested_pipeline_id = v.nested_pipeline_id,
-          started_at = v.started_at, completed_at = v.completed_at, updated_at = v.updated_at, version = t.version + 1
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, attempts integer, next_attempt_at timestamptz, nested_pipeline_id uuid,
-          started_at timestamptz, completed_at timestamptz, updated_at timestamptz)
-        where t.id = v.id`),
+      updateRowsById(db, 'pipeline_nodes', rows, {
+        status: 'text',
+        attempts: 'integer',
+        next_attempt_at: 'timestamptz',
+        nested_pipeline_id: 'uuid',
+        started_at: 'timestamptz',
+        completed_at: 'timestamptz',
+        updated_at: 'timestamptz',
+      }),
     );
   }
   const changedJobs = changed((draft) => [draft.changedJobs, draft.tree.jobs]);
@@ -155,12 +179,16 @@ export async function commitDrafts(db: HttpDatabase, drafts: readonly Draft[]): 
       updated_at: now,
     }));
     statements.push(
-      db.execute(sql`
-        update jobs as t set status = v.status, outputs = v.outputs, pending_at = v.pending_at, running_at = v.running_at,
-          cancel_requested_at = v.cancel_requested_at, finished_at = v.finished_at, failure_reason = v.failure_reason, updated_at = v.updated_at, version = t.version + 1
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, outputs jsonb, pending_at timestamptz, running_at timestamptz,
-          cancel_requested_at timestamptz, finished_at timestamptz, failure_reason text, updated_at timestamptz)
-        where t.id = v.id`),
+      updateRowsById(db, 'jobs', rows, {
+        status: 'text',
+        outputs: 'jsonb',
+        pending_at: 'timestamptz',
+        running_at: 'timestamptz',
+        cancel_requested_at: 'timestamptz',
+        finished_at: 'timestamptz',
+        failure_reason: 'text',
+        updated_at: 'timestamptz',
+      }),
     );
   }
   for (const approval of all((draft) => draft.revokedApprovals)) {
