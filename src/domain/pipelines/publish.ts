@@ -69,24 +69,19 @@ export async function publishThrough(
   deliver: (events: HubEvent[]) => Promise<void>,
   interest?: HubInterest,
 ): Promise<number> {
+  // The same fragments every page: past the cursor (read afresh by each statement), and whether an
+  // event is of a kind the hub needs whoever watches.
+  const past = and(eq(pipelineEvents.projectId, projectId), gt(pipelineEvents.id, publishedThroughOf(projectId)));
+  const neededKind = inArray(pipelineEvents.kind, [...(interest?.kinds ?? [])]);
   let published = 0;
   for (;;) {
-    const past = gt(pipelineEvents.id, publishedThroughOf(projectId));
-    const kinds = interest?.kinds ?? [];
-    const neededKind =
-      kinds.length === 0
-        ? sql`false`
-        : sql`kind in (${sql.join(
-            kinds.map((kind) => sql`${kind}`),
-            sql`, `,
-          )})`;
     // The page's bounds first (ids, and which events the hub needs whoever watches), without its payloads.
     const page = await db.execute<{ last: number | null; count: number; needed: string[] }>(sql`
-      select max(id)::float8 as last, count(*)::int as count, array_remove(array_agg(case when ${neededKind} then id::text end), null) as needed
-      from (select id, kind from ${pipelineEvents} where ${and(eq(pipelineEvents.projectId, projectId), past)} order by id limit ${publishBatchSize}) page`);
+      select max(id)::float8 as last, count(*)::int as count, array_remove(array_agg(case when needed then id::text end), null) as needed
+      from (select id, ${neededKind} as needed from ${pipelineEvents} where ${past} order by id limit ${publishBatchSize}) page`);
     const { last, count, needed } = page.rows[0] ?? { last: null, count: 0, needed: [] };
     if (last === null || count === 0) return published;
-    const inPage = and(eq(pipelineEvents.projectId, projectId), past, lte(pipelineEvents.id, last));
+    const inPage = and(past, lte(pipelineEvents.id, last));
     const wanted =
       interest === undefined || interest.watched() ? inPage : needed.length === 0 ? undefined : and(inPage, inArray(pipelineEvents.id, needed.map(Number)));
     const rows = wanted === undefined ? [] : await db.select().from(pipelineEvents).where(wanted).orderBy(asc(pipelineEvents.id));
