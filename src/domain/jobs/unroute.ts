@@ -31,10 +31,10 @@ export async function unrouteStrandedJobs(db: HttpDatabase, queues: AgentQueues,
     [...byAgent].map(async ([id, jobIds]) => {
       const released = await agentQueue(queues, id).stub.remove(jobIds);
       if (released.length === 0) return [];
-      const moved = await db.execute<UnroutedJob>(sql`
+      const moved = await db.execute<Omit<UnroutedJob, 'agent_id'>>(sql`
         update jobs set agent_id = null, dispatched_at = null
         where id = any(${arrayLiteral(released)}::uuid[]) and status = 'QUEUED' and agent_id = ${id}
-        returning id, agent_id, project_id`);
+        returning id, project_id`);
       return moved.rows.map((row) => ({ ...row, agent_id: id }));
     }),
   );
