@@ -26,6 +26,10 @@
 //   and, apart, until PostgreSQL has every job of the round FINISHED (the queue records an end and
 //   answers, then writes it behind: src/durable/agent-queue.ts); then the same rounds through the job
 //   token routes (POST running, POST finish: two HTTP requests a job, as a docker executor reports).
+// - the floor (workerd alone; test/bench/floor-worker.ts, floor-queue.ts): the same pickup and
+//   throughput through a Worker that commits one row and hands it to a bare queue object, which
+//   pushes it on the socket and answers the report frames with no storage, database or token: what
+//   this runtime costs before any queue logic.
 // - log ingest (ours): MB/s (10^6 bytes) of one job's log through PUT logs in 1 MiB chunks, one
 //   after another, BENCH_JOBS_LOG_MIB per job, median of BENCH_JOBS_LOG_RUNS jobs.
 // Targets, as ratios in the same run: pickup p99 ours / graphile-worker ≤ 1; throughput ours /
@@ -34,14 +38,15 @@
 // From the environment: BENCH_JOBS_PICKUPS (200), BENCH_JOBS_GAP_MS (25, between pickups),
 // BENCH_JOBS_BACKLOG (1000), BENCH_JOBS_ROUNDS (3), BENCH_JOBS_CONCURRENCY (10), BENCH_JOBS_LOG_MIB
 // (32), BENCH_JOBS_LOG_RUNS (3), BENCH_JOBS_PEERS (1), BENCH_JOBS_OURS (1), BENCH_JOBS_DEV_SERVER (1), BENCH_JOBS_WORKERD_ALONE
-// (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
+// (1), BENCH_JOBS_FLOOR (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
 // rewritten only when writing that file). The Worker's per-request logging stays off (DEBUG false,
 // wrangler's log level none). Loopback only; every server is stopped at the end.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Logger, run as runGraphileWorker, makeWorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import S3rver from 's3rver';
 import WebSocket from 'ws';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
 import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
@@ -82,6 +87,7 @@ import {
   type Summary,
 } from './bench-support';
 import { startPlainWorkerd } from './plain-workerd';
+import { freePort } from '../setup/free-port';
 
 const pickups = positiveInteger('BENCH_JOBS_PICKUPS', 200);
 /** Pickups before the measured ones: connections, prepared statements and code paths warm up on them. */
@@ -97,6 +103,7 @@ const measurePeers = onOff('BENCH_JOBS_PEERS', true);
 const measureOurs = onOff('BENCH_JOBS_OURS', true);
 const measureDevServer = onOff('BENCH_JOBS_DEV_SERVER', true);
 const measureWorkerdAlone = onOff('BENCH_JOBS_WORKERD_ALONE', true);
+const measureFloorToo = onOff('BENCH_JOBS_FLOOR', true);
 const recordedResultsPath = new URL('./results/agent-jobs.json', import.meta.url).pathname;
 const resultsPath = resolve(process.env.BENCH_JOBS_RESULTS ?? recordedResultsPath);
 
@@ -525,6 +532,60 @@ function socketReporter(socket: WebSocket) {
   };
 }
 
+/**
+ * What the agent does with each job it takes, reported on the queue socket: RUNNING, then (once
+ * that is answered, as the executor waits for it) FINISHED with the capacity its end frees, in one
+ * frame. `ending` is told as the end is sent, `ended` once it is answered.
+ */
+function reportEachJob(
+  reporter: ReturnType<typeof socketReporter>,
+  problems: string[],
+  on: { ending?: (lease: JobLease) => void; ended: (lease: JobLease) => void },
+): (lease: JobLease) => void {
+  let inFlight = 0;
+  let endsSent = 0;
+  return (lease) => {
+    inFlight += 1;
+    const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
+    reporter
+      .report({ ...ref, status: 'RUNNING' })
+      .then((running) => {
+        if (!running.ok) throw new Error(`RUNNING refused: ${running.message}`);
+        endsSent += 1;
+        on.ending?.(lease);
+        // The end and the capacity it frees leave in one frame (the capacity read as the frame goes).
+        return reporter.report({ ...ref, status: 'FINISHED' }, () => Math.max(0, concurrency - (inFlight - endsSent)));
+      })
+      .then((ended) => {
+        if (!ended.ok) throw new Error(`FINISHED refused: ${ended.message}`);
+        inFlight -= 1;
+        endsSent -= 1;
+        on.ended(lease);
+      })
+      .catch((error: Error) => problems.push(error.message));
+  };
+}
+
+/** Opens an agent socket at `wsUrl`; every job pushed on it goes to `pushed`, with the moment it arrived. */
+async function openQueueSocket(wsUrl: string, headers: Record<string, string>, problems: string[]) {
+  const pushed = new Inbox<{ lease: JobLease; at: number }>();
+  const socket = new WebSocket(wsUrl, { headers });
+  await new Promise<void>((resolvePromise, reject) => {
+    socket.once('open', () => resolvePromise());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`queue socket refused: ${response.statusCode}`)));
+  });
+  socket.on('message', (data) => {
+    const at = performance.now();
+    const message = queueServerMessage.parse(JSON.parse(String(data)));
+    if (message.type !== 'jobs') return;
+    for (const lease of message.jobs) pushed.push({ lease, at });
+  });
+  socket.on('close', (code) => problems.push(`queue socket closed (${code})`));
+  const ready = (capacity: number) => socket.send(JSON.stringify({ type: 'ready', capacity } satisfies QueueClientMessage));
+  return { socket, pushed, ready };
+}
+
 async function measureOursOn(runtime: string, url: string, setup: OursSetup): Promise<OursResult> {
   const label = `Phobos Edge (${runtime})`;
   const { access_token: userToken } = await signInWithPassword({ url }, setup.credentials.email, setup.credentials.password);
@@ -622,26 +683,18 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
     );
 
     // The hibernatable socket the queue pushes on.
-    const pushed = new Inbox<{ lease: JobLease; at: number }>();
-    const wsUrl = `${url.replace(/^http/, 'ws')}${agentPaths.queue(session.sessionId)}`;
-    socket = new WebSocket(wsUrl, { headers: { authorization: agentAuthorization } });
+    const queueSocket = await openQueueSocket(
+      `${url.replace(/^http/, 'ws')}${agentPaths.queue(session.sessionId)}`,
+      { authorization: agentAuthorization },
+      problems,
+    );
+    socket = queueSocket.socket;
     const open = socket;
-    await new Promise<void>((resolvePromise, reject) => {
-      open.once('open', () => resolvePromise());
-      open.once('error', reject);
-      open.once('unexpected-response', (_request, response) => reject(new Error(`queue socket refused: ${response.statusCode}`)));
-    });
+    const { pushed, ready } = queueSocket;
     open.on('message', (data) => {
-      const at = performance.now();
       const message = queueServerMessage.parse(JSON.parse(String(data)));
-      if (message.type !== 'jobs') return;
-      for (const lease of message.jobs) {
-        held.set(lease.jobId, lease);
-        pushed.push({ lease, at });
-      }
+      if (message.type === 'jobs') for (const lease of message.jobs) held.set(lease.jobId, lease);
     });
-    open.on('close', (code) => problems.push(`queue socket closed (${code})`));
-    const ready = (capacity: number) => open.send(JSON.stringify({ type: 'ready', capacity } satisfies QueueClientMessage));
     const backlogContext = { setup, createJob, ready, pushed };
 
     ready(concurrency);
@@ -669,31 +722,16 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
     const reporter = socketReporter(open);
     const socketRounds = await measureBacklog(`${label}, socket reports`, {
       ...backlogContext,
-      completeAll: (take, done) => {
-        let inFlight = 0;
-        let endsSent = 0;
-        return take((lease) => {
-          inFlight += 1;
-          const ref = { jobId: lease.jobId, leaseId: lease.leaseId };
-          reporter
-            .report({ ...ref, status: 'RUNNING' })
-            .then((running) => {
-              if (!running.ok) throw new Error(`RUNNING refused: ${running.message}`);
-              endsSent += 1;
-              ending.add(lease.jobId);
-              // The end and the capacity it frees leave in one frame (the capacity read as the frame goes).
-              return reporter.report({ ...ref, status: 'FINISHED' }, () => Math.max(0, concurrency - (inFlight - endsSent)));
-            })
-            .then((ended) => {
-              if (!ended.ok) throw new Error(`FINISHED refused: ${ended.message}`);
-              inFlight -= 1;
-              endsSent -= 1;
+      completeAll: (take, done) =>
+        take(
+          reportEachJob(reporter, problems, {
+            ending: (lease) => ending.add(lease.jobId),
+            ended: (lease) => {
               held.delete(lease.jobId);
               done(lease);
-            })
-            .catch((error: Error) => problems.push(error.message));
-        });
-      },
+            },
+          }),
+        ),
     });
     const routeRounds = await measureBacklog(`${label}, job token routes`, {
       ...backlogContext,
@@ -802,6 +840,98 @@ async function listenForQueuedJobs(stops: Stop[], databaseUrl: string, admin: pg
   return commits;
 }
 
+interface FloorResult {
+  runtime: string;
+  pickupMs: Summary;
+  throughput: Throughput;
+}
+
+/**
+ * The runtime's floor for the same two measures (test/bench/floor-worker.ts, floor-queue.ts), on
+ * workerd alone: a Worker request that commits one row through the same driver and bridge and then
+ * hands it to a bare queue object, which pushes it on the agent's socket; and a bare queue answering
+ * the same report frames from a backlog, with no storage, database or token. What the real queue
+ * adds is the difference.
+ */
+async function measureFloor(stops: Stop[], stateDir: string, vars: Record<string, string>, admin: pg.Client, commits: Moments): Promise<FloorResult> {
+  const label = 'floor (workerd alone)';
+  await admin.query('create table bench_floor_jobs (id uuid primary key default gen_random_uuid())');
+  await admin.query('create trigger bench_floor_job_queued after insert on bench_floor_jobs for each row execute function bench_job_queued()');
+  progress('starting the floor Worker on workerd alone');
+  const floor = await startPlainWorkerd({
+    stateDir,
+    vars,
+    entry: 'test/bench/floor-worker.ts',
+    readyPath: '/bare',
+    extraDurableObjects: [{ name: 'FLOOR_QUEUE', class_name: 'FloorQueue' }],
+  });
+  stops.push(floor.stop);
+  const problems: string[] = [];
+  const { socket, pushed, ready } = await openQueueSocket(`${floor.url.replace(/^http/, 'ws')}/floor/queue`, {}, problems);
+  try {
+    const arrivals = new Map<number, { lease: JobLease; at: number }>();
+    const pickupMs = await measurePickups(
+      `${label}, WebSocket push`,
+      async (index) => {
+        await call('floor job', `${floor.url}/floor/jobs`, { method: 'POST' });
+        const arrival = await pushed.next('a pushed floor job');
+        arrivals.set(index, arrival);
+        return commits.when(arrival.lease.jobId, 'the commit of a floor job');
+      },
+      async (index) => arrivals.get(index)!.at,
+    );
+    const reporter = socketReporter(socket);
+    const throughput = await measureThroughput(`${label}, socket reports`, async () => {
+      ready(0);
+      await call('floor backlog', `${floor.url}/floor/backlog?count=${backlog}&limit=${concurrency}`, { method: 'POST' });
+      let taken = 0;
+      let ended = 0;
+      const started = performance.now();
+      await new Promise<void>((resolvePromise, reject) => {
+        const start = reportEachJob(reporter, problems, {
+          ended: () => {
+            ended += 1;
+            if (ended === backlog) resolvePromise();
+          },
+        });
+        ready(concurrency);
+        void (async () => {
+          while (taken < backlog) {
+            start((await pushed.next('a floor backlog job')).lease);
+            taken += 1;
+          }
+        })().catch(reject);
+      });
+      return (performance.now() - started) / 1000;
+    });
+    if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
+    return { runtime: 'workerd alone', pickupMs, throughput };
+  } finally {
+    socket.close();
+    await floor.stop();
+  }
+}
+
+/**
+ * workerd alone has no R2 (the dev server's comes from miniflare): the finished logs go to an
+ * S3-compatible store instead, s3rver on loopback, as a deployment without R2 would configure.
+ */
+async function s3ObjectStore(stops: Stop[], stateDir: string): Promise<Record<string, string>> {
+  const port = await freePort();
+  const bucket = 'phobos-bench-objects';
+  const server = new S3rver({ address: '127.0.0.1', port, directory: join(stateDir, 's3rver'), silent: true, configureBuckets: [{ name: bucket }] });
+  await server.run();
+  stops.push(() => server.close());
+  return {
+    PHOBOS_OBJECT_STORE_PLUGIN_TYPE: 'aws_s3',
+    PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET: bucket,
+    PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION: 'us-east-1',
+    PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID: 'S3RVER',
+    PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT: `http://127.0.0.1:${port}`,
+  };
+}
+
 async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin: pg.Client) {
   const keyEncryptionKey = 'bench-jobs-key-encryption-key';
   const credentials = { email: 'bench@phobos.test', password: 'bench-password' };
@@ -865,12 +995,13 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
   let workerdAlone: OursResult | null = null;
   if (measureWorkerdAlone) {
     progress('starting the deployable bundle on workerd alone');
-    const plain = await startPlainWorkerd({ stateDir, vars: { ...databaseVars(databaseUrl, bridgeUrl), ...vars } });
+    const plain = await startPlainWorkerd({ stateDir, vars: { ...databaseVars(databaseUrl, bridgeUrl), ...vars, ...(await s3ObjectStore(stops, stateDir)) } });
     stops.push(plain.stop);
     workerdAlone = await measureOursOn('workerd alone', plain.url, setup);
     await plain.stop();
   }
-  return { devServer, workerdAlone };
+  const floor = measureFloorToo ? await measureFloor(stops, stateDir, { ...databaseVars(databaseUrl, bridgeUrl), ...vars }, admin, commits) : null;
+  return { devServer, workerdAlone, floor };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,13 +39,24 @@ function buildBundle(outDir: string, entry?: string): void {
 
 const capnpString = (value: string) => JSON.stringify(value);
 
+interface DurableObjectBinding {
+  name: string;
+  class_name: string;
+}
+
 /**
  * workerd's configuration: the bundle, its variables, the Durable Objects of the wrangler
  * configuration (SQLite-backed, as its migrations declare them) on local disk, loopback egress.
  */
-function workerdConfig(options: { bundle: string; port: number; storageDir: string; vars: Record<string, string> }): string {
+function workerdConfig(options: {
+  bundle: string;
+  port: number;
+  storageDir: string;
+  vars: Record<string, string>;
+  extraDurableObjects: readonly DurableObjectBinding[];
+}): string {
   const wrangler = unstable_readConfig({ config: wranglerConfig });
-  const durableObjects = wrangler.durable_objects.bindings as { name: string; class_name: string }[];
+  const durableObjects = [...(wrangler.durable_objects.bindings as DurableObjectBinding[]), ...options.extraDurableObjects];
   const bindings = [
     ...Object.entries(options.vars).map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`),
     ...durableObjects.map((binding) => `(name = ${capnpString(binding.name)}, durableObjectNamespace = ${capnpString(binding.class_name)})`),
@@ -101,6 +112,8 @@ export interface PlainWorkerdOptions {
   entry?: string;
   /** A path that answers 2xx once the Worker serves. */
   readyPath?: string;
+  /** Durable Objects the entry exports besides the configuration's (the floor Worker's FloorQueue). */
+  extraDurableObjects?: readonly DurableObjectBinding[];
 }
 
 export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<PlainWorkerd> {
@@ -112,7 +125,10 @@ export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<P
   buildBundle(dir, options.entry);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  writeFileSync(join(dir, 'config.capnp'), workerdConfig({ bundle, port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars } }));
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    workerdConfig({ bundle, port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars }, extraDurableObjects: options.extraDurableObjects ?? [] }),
+  );
   const inspector = process.env.BENCH_WORKERD_INSPECTOR ? [`--inspector-addr=${process.env.BENCH_WORKERD_INSPECTOR}`] : [];
   const workerd = spawn(workerdBinary(), ['serve', '--experimental', ...inspector, 'config.capnp'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async () => {
