@@ -3,10 +3,14 @@
 // inputs and carries its log, status and outputs, nothing else, and a newer lease of the same job
 // makes it useless (the queue refuses a lease it no longer holds). Expires after the job's maximum
 // duration plus one hour, as Phobos's job tokens do.
-import { jwtVerify, SignJWT } from 'jose';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { jwtVerify } from 'jose';
 import type { PhobosConfig } from '../config/load';
 import { AppError, unauthenticated } from '../errors';
 import { derivedKey } from '../platform/derived-keys';
+import { base64urlEncode, utf8Encode } from '../platform/encoding';
 
 const purpose = 'phobos-edge/job-tokens/v1';
 const audience = 'phobos-edge/job';
@@ -14,10 +18,27 @@ const algorithm = 'HS256';
 
 type JobTokenConfig = Pick<PhobosConfig, 'jwsProvider' | 'server'>;
 
-function signingKey(config: JobTokenConfig): Promise<CryptoKey> {
+function secretOf(config: JobTokenConfig): string {
   const secret = config.jwsProvider.keyEncryptionKey;
   if (!secret) throw new AppError('SERVICE_UNAVAILABLE', 'Jobs need PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_ENCRYPTION_KEY to sign their tokens');
-  return derivedKey(secret, purpose, { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']);
+  return secret;
+}
+
+/** The verifying key: WebCrypto's HMAC key, HKDF-derived from the secret (derived-keys.ts). */
+function verifyingKey(config: JobTokenConfig): Promise<CryptoKey> {
+  return derivedKey(secretOf(config), purpose, { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['verify']);
+}
+
+/** The same key's 32 bytes (HKDF-SHA-256, the purpose as salt, no info: what derivedKey derives), for signing without WebCrypto. */
+const signingKeys = new Map<string, Uint8Array>();
+function signingKeyBytes(config: JobTokenConfig): Uint8Array {
+  const secret = secretOf(config);
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = hkdf(sha256, utf8Encode(secret), utf8Encode(purpose), new Uint8Array(), 32);
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 export interface JobTokenClaims {
@@ -31,22 +52,34 @@ export interface JobTokenClaims {
   agentId?: string;
 }
 
-export async function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, maxDurationSeconds: number, now: Date = new Date()): Promise<string> {
+/**
+ * Signed here, synchronously, rather than by jose's SignJWT, which signs only through WebCrypto and
+ * so only asynchronously: the agent queue hands a lease out in the same synchronous step that picks
+ * its job, before it writes anything, so that the lease is not held back behind the confirmation of
+ * its queue's storage (src/durable/agent-queue.ts `enqueue`). The token is the compact JWS jose
+ * would make of the same claims (the job token test compares them byte for byte), HMAC-SHA-256 by
+ * @noble/hashes with the same derived key; verifying stays jose's `jwtVerify`.
+ */
+export function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, maxDurationSeconds: number, now: Date = new Date()): string {
   const issuedAt = Math.floor(now.getTime() / 1000);
-  return new SignJWT(claims.agentId === undefined ? { lease: claims.leaseId } : { lease: claims.leaseId, agent: claims.agentId })
-    .setProtectedHeader({ alg: algorithm, typ: 'phobos-job+jwt' })
-    .setIssuer(config.server.apiUrl)
-    .setAudience(audience)
-    .setSubject(claims.jobId)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + maxDurationSeconds + 3600)
-    .sign(await signingKey(config));
+  const header = { alg: algorithm, typ: 'phobos-job+jwt' };
+  const payload = {
+    lease: claims.leaseId,
+    ...(claims.agentId === undefined ? {} : { agent: claims.agentId }),
+    iss: config.server.apiUrl,
+    aud: audience,
+    sub: claims.jobId,
+    iat: issuedAt,
+    exp: issuedAt + maxDurationSeconds + 3600,
+  };
+  const signingInput = `${base64urlEncode(JSON.stringify(header))}.${base64urlEncode(JSON.stringify(payload))}`;
+  return `${signingInput}.${base64urlEncode(hmac(sha256, signingKeyBytes(config), utf8Encode(signingInput)))}`;
 }
 
 /** The job and lease a job token names; UNAUTHENTICATED for anything else (expired, altered, another kind of token). */
 export async function verifyJobToken(config: JobTokenConfig, token: string): Promise<JobTokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, await signingKey(config), {
+    const { payload } = await jwtVerify(token, await verifyingKey(config), {
       algorithms: [algorithm],
       issuer: config.server.apiUrl,
       audience,

@@ -89,6 +89,14 @@ type FlowRow = {
  */
 const grantSettled = 2;
 
+/** A job being leased: its maximum duration, the leases it had, and Postgres's grant when Postgres granted it first. */
+interface Granting {
+  jobId: string;
+  maxDurationSeconds: number;
+  leaseCount: number;
+  granted: GrantedJob | null;
+}
+
 /** What a socket carries through hibernation: whose it is and how many jobs it can take now. */
 interface SocketState {
   sessionId: string;
@@ -200,10 +208,12 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** Queues jobs routed to this agent; idempotent by job id (a queued or leased job stays as it is). Returns how many were new. */
   async enqueue(target: QueueTarget, jobs: QueuedJob[]): Promise<number> {
     this.remember(target);
-    let added = 0;
+    const handed = this.handOutAtOnce(target, jobs);
+    let added = handed.size;
     const now = Date.now();
     for (const job of jobs) {
       const jobId = typeof job === 'string' ? job : job.jobId;
+      if (handed.has(jobId)) continue;
       const maxDuration = typeof job === 'string' ? null : job.maxDurationSeconds;
       // A job that ended here lately is not taken again from a dispatch that read it before its end.
       if (this.sql.exec('select 1 from done where job_id = ?', jobId).toArray().length > 0) continue;
@@ -221,8 +231,58 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       );
       added += cursor.rowsWritten;
     }
-    if (added > 0) void this.pump();
+    if (added > handed.size) void this.pump();
+    if (handed.size > 0) await this.scheduleAlarm();
     return added;
+  }
+
+  /**
+   * The pickup's fast path: new jobs, with nothing queued ahead of them and no claim waiting, go
+   * straight to a socket with room, leased and sent before the queue writes anything. A Durable
+   * Object's outgoing messages wait until the storage writes made before them are confirmed (its
+   * output gate); a lease sent after the grant's writes waits that long too, about a millisecond
+   * here and far more on a slow disk. Sent first, it is only as good as the writes that follow in
+   * the same synchronous step: were they lost, the queue would not know the lease, and the holder's
+   * RUNNING report (which the executor waits for before it runs anything, and which is answered only
+   * once durable) would be refused, the job still queued here for another. Returns the jobs handed.
+   */
+  private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[]): Set<string> {
+    const handed = new Set<string>();
+    // A pump under way owns the sockets' capacity until it is done; claims and older jobs go first.
+    if (this.pumpRun !== null || this.waiters.length > 0 || this.anyQueued()) return handed;
+    const fresh = jobs.filter(
+      (job): job is { jobId: string; maxDurationSeconds: number } =>
+        typeof job !== 'string' &&
+        this.sql
+          .exec(
+            `select 1 from done where job_id = ?1 union all select 1 from leases where job_id = ?1
+           union all select 1 from flow where job_id = ?1 union all select 1 from queued where job_id = ?1 limit 1`,
+            job.jobId,
+          )
+          .toArray().length === 0,
+    );
+    if (fresh.length === 0) return handed;
+    const held = this.heldBySession();
+    for (const socket of this.ctx.getWebSockets()) {
+      const state = socket.deserializeAttachment() as SocketState | null;
+      if (state === null || fresh.length === 0) continue;
+      const free = Math.max(0, Math.min(state.capacity, state.limit - (held.get(state.sessionId) ?? 0)));
+      if (free === 0) continue;
+      const granting = fresh.splice(0, free).map((job) => ({ ...job, leaseCount: 0, granted: null }));
+      const leases = this.leasesFor(target, granting);
+      try {
+        socket.send(JSON.stringify({ type: 'jobs', jobs: leases } satisfies QueueServerMessage));
+      } catch {
+        // Closing: the jobs are queued as any other, for the next holder.
+        fresh.unshift(...granting);
+        continue;
+      }
+      socket.serializeAttachment({ ...state, capacity: state.capacity - leases.length } satisfies SocketState);
+      this.recordLeases(state.sessionId, granting, leases);
+      for (const lease of leases) handed.add(lease.jobId);
+    }
+    if (handed.size > 0) this.flushSoon();
+    return handed;
   }
 
   /**
@@ -1147,46 +1207,58 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       }
       this.publishSoon(rows.map((row) => row.project_id));
     }
-    const config = this.config();
-    const expiresAt = Date.now() + this.leaseSeconds() * 1000;
-    const granting: { jobId: string; maxDurationSeconds: number; leaseCount: number; granted: GrantedJob | null }[] = [
+    const granting: Granting[] = [
       ...rows.map((row) => ({ jobId: row.id, maxDurationSeconds: row.max_duration_seconds, leaseCount: row.lease_count, granted: row })),
       ...picked
         .filter((row) => row.max_duration_seconds !== null)
         .map((row) => ({ jobId: row.job_id, maxDurationSeconds: row.max_duration_seconds!, leaseCount: 0, granted: null })),
     ];
-    const leases: JobLease[] = [];
-    for (const job of granting) {
+    const leases = this.leasesFor(target, granting);
+    this.recordLeases(sessionId, granting, leases);
+    if (granting.some((job) => job.granted === null)) this.flushSoon();
+    await this.scheduleAlarm();
+    return leases;
+  }
+
+  /** The leases of jobs being granted: a fresh lease id each, its job token, its expiry. Writes nothing. */
+  private leasesFor(target: QueueTarget, granting: readonly Granting[]): JobLease[] {
+    const config = this.config();
+    const leaseExpiresAt = new Date(Date.now() + this.leaseSeconds() * 1000).toISOString();
+    return granting.map((job) => {
       const leaseId = crypto.randomUUID();
+      return {
+        jobId: job.jobId,
+        leaseId,
+        token: mintJobToken(config, { jobId: job.jobId, leaseId, agentId: target.agentId }, job.maxDurationSeconds),
+        maxDurationSeconds: job.maxDurationSeconds,
+        leaseExpiresAt,
+      };
+    });
+  }
+
+  /** The leases handed to the session, recorded: each one's lease row and flow row (the grant Postgres hears of in the write-behind). */
+  private recordLeases(sessionId: string, granting: readonly Granting[], leases: readonly JobLease[]): void {
+    for (const [index, job] of granting.entries()) {
+      const lease = leases[index]!;
       this.sql.exec(
         'insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, ?, ?, ?)',
         job.jobId,
-        leaseId,
+        lease.leaseId,
         sessionId,
-        expiresAt,
+        Date.parse(lease.leaseExpiresAt),
         job.leaseCount,
       );
       this.sql.exec(
         'insert or replace into flow (job_id, lease_id, session_id, granted, root_id, project_id, max_duration_seconds) values (?, ?, ?, ?, ?, ?, ?)',
         job.jobId,
-        leaseId,
+        lease.leaseId,
         sessionId,
         job.granted ? 1 : 0,
         job.granted?.root_pipeline_id ?? null,
         job.granted?.project_id ?? null,
         job.maxDurationSeconds,
       );
-      leases.push({
-        jobId: job.jobId,
-        leaseId,
-        token: await mintJobToken(config, { jobId: job.jobId, leaseId, agentId: target.agentId }, job.maxDurationSeconds),
-        maxDurationSeconds: job.maxDurationSeconds,
-        leaseExpiresAt: new Date(expiresAt).toISOString(),
-      });
     }
-    if (granting.some((job) => job.granted === null)) this.flushSoon();
-    await this.scheduleAlarm();
-    return leases;
   }
 
   /**

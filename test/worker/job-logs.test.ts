@@ -54,7 +54,7 @@ interface TestJob {
 async function newJob(): Promise<TestJob> {
   const id = crypto.randomUUID();
   await insertBarePipeline(h.db.http, place, crypto.randomUUID(), id);
-  const token = await mintJobToken(h.config, { jobId: id, leaseId: crypto.randomUUID() }, 3600);
+  const token = mintJobToken(h.config, { jobId: id, leaseId: crypto.randomUUID() }, 3600);
   return {
     id,
     token,
