@@ -42,9 +42,13 @@ export interface GraphQLContext {
   objects: () => ObjectStore;
   /**
    * After a mutation's transition committed: hands the pipeline events it wrote to the project's
-   * event hub in the background (the response does not wait; the cron task covers a failure).
+   * event hub, and the jobs it queued to their agents' queues, in the background (the response does
+   * not wait for them; the cron tasks cover a failure). Resolves after one turn of the event loop,
+   * which the resolver awaits before it returns: the queue that leases the new jobs runs in the same
+   * isolate as this request, and gets its turn only when this request's JavaScript yields, so the
+   * response is rendered after the lease is out, not before (about half a millisecond of pickup).
    */
-  publishPipelineEvents: (of: { projectId: string } | { pipelineId: string }) => void;
+  publishPipelineEvents: (of: { projectId: string } | { pipelineId: string }) => Promise<void>;
   /** Work that outlives the response (the request's waitUntil). */
   waitUntil: (promise: Promise<unknown>) => void;
 }
@@ -86,6 +90,7 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
       else publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
       // The webhooks' own read of the same events (independent of the hub's publish).
       kickWebhookDeliveries({ db: context.db.http, config: context.config, logger: context.logger, waitUntil: publish.waitUntil }, of);
+      return new Promise((resolve) => setTimeout(resolve, 0));
     },
     waitUntil: waitUntilOf(c),
   };

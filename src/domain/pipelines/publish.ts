@@ -130,10 +130,12 @@ export interface AfterCommitContext {
  */
 export async function afterJobsChanged(context: AfterCommitContext, projectId: string, owed: { dispatch: boolean } = { dispatch: true }): Promise<void> {
   const results = await Promise.allSettled([
-    publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
     // Its queued jobs and its cancel requests, read in one round trip; skipped when the caller knows
     // its commit queued no job and asked none to stop (a job marked running: JobTransition.owesAgents).
+    // First: the jobs the commit routed go to their queues in this call's first synchronous step,
+    // so the queue's turn comes before the hub's (one isolate runs both, in the order called).
     owed.dispatch ? dispatchQueuedJobs(context, { projectId, announceCancellations: true }) : Promise.resolve(),
+    publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
   ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;

@@ -283,7 +283,7 @@ builder.relayMutationField(
         // publish). The disable is committed either way; on a failure the cron sweep moves them.
         try {
           const projects = await unrouteJobsOfDisabledAgent(context.db.http, agentQueuesFor(context.env, context.config), agent.id);
-          for (const projectId of projects) context.publishPipelineEvents({ projectId });
+          await Promise.all(projects.map((projectId) => context.publishPipelineEvents({ projectId })));
         } catch (error) {
           context.logger.warn("a disabled agent's queued jobs not moved; the cron sweep will", { agentId: agent.id, error });
         }

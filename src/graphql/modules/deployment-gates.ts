@@ -250,7 +250,7 @@ builder.relayMutationField(
       'promotion into it until resumeEnvironmentPromotion (needs pipeline:execute and the protection rules).',
     resolve: async (_root, { input }, context) => {
       const pipeline = await rollbackEnvironment(context.db.http, context.config, await context.caller(), { environmentId: input.environmentId.id });
-      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      await context.publishPipelineEvents({ projectId: pipeline.projectId });
       return { pipeline };
     },
   },

@@ -103,7 +103,7 @@ builder.relayMutationField(
           variables,
           annotations: input.annotations ?? undefined,
         });
-        context.publishPipelineEvents({ projectId: pipeline.projectId });
+        await context.publishPipelineEvents({ projectId: pipeline.projectId });
         return { pipeline };
       } catch (error) {
         throw asInputError(error, entries);
@@ -142,7 +142,7 @@ function nodeMutation(
       description,
       resolve: async (_root, { input }, context) => {
         const pipelineNode = await action(context.db.http, context.config, await context.caller(), { nodeId: input.nodeId.id });
-        context.publishPipelineEvents({ pipelineId: pipelineNode.pipelineId });
+        await context.publishPipelineEvents({ pipelineId: pipelineNode.pipelineId });
         return { pipelineNode };
       },
     },
@@ -196,7 +196,7 @@ builder.relayMutationField(
     description: 'Cancels a pipeline and its nested pipelines: running jobs are asked to stop (needs pipeline:execute).',
     resolve: async (_root, { input }, context) => {
       const pipeline = await cancelPipeline(context.db.http, context.config, await context.caller(), { pipelineId: input.pipelineId.id });
-      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      await context.publishPipelineEvents({ projectId: pipeline.projectId });
       return { pipeline };
     },
   },

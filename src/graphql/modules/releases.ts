@@ -342,7 +342,7 @@ builder.relayMutationField(
           variables: variablesOf(entries),
           lifecycleId: input.lifecycleId?.id,
         });
-        if (release.lifecyclePipelineId) context.publishPipelineEvents({ projectId: release.projectId });
+        if (release.lifecyclePipelineId) await context.publishPipelineEvents({ projectId: release.projectId });
         return { release };
       } catch (error) {
         throw asInputError(error, entries);
@@ -413,7 +413,7 @@ builder.relayMutationField(
         releaseId: input.releaseId.id,
         environmentName: input.environmentName,
       });
-      context.publishPipelineEvents({ projectId: pipeline.projectId });
+      await context.publishPipelineEvents({ projectId: pipeline.projectId });
       return { pipeline };
     },
   },
