@@ -41,12 +41,12 @@ export interface GraphQLContext {
   /** The object store (pipeline template bodies), created on first use. */
   objects: () => ObjectStore;
   /**
-   * After a mutation's transition committed: hands the pipeline events it wrote to the project's
-   * event hub, and the jobs it queued to their agents' queues, in the background (the response does
-   * not wait for them; the cron tasks cover a failure). Resolves after one turn of the event loop,
-   * which the resolver awaits before it returns: the queue that leases the new jobs runs in the same
-   * isolate as this request, and gets its turn only when this request's JavaScript yields, so the
-   * response is rendered after the lease is out, not before (about half a millisecond of pickup).
+   * After a mutation's transition committed: hands the jobs it routed to their agents' queues, and
+   * the pipeline events it wrote to the project's event hub, in the background (the cron tasks cover
+   * a failure). Resolves once those queues have the jobs (never rejects), which the resolver awaits
+   * before it returns: a queue runs in the same isolate as this request and gets its turn only when
+   * this request's JavaScript yields, so the lease goes out before the response is rendered, not
+   * after (the pickup is measured from the commit).
    */
   publishPipelineEvents: (of: { projectId: string } | { pipelineId: string }) => Promise<void>;
   /** Work that outlives the response (the request's waitUntil). */
@@ -86,11 +86,12 @@ export function createGraphQLContext(c: Context<AppEnv>): GraphQLContext {
         logger: context.logger,
         waitUntil: waitUntilOf(c),
       };
-      if ('projectId' in of) publishPipelineEventsAfterResponse(publish, of.projectId);
-      else publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
-      // The webhooks' own read of the same events (independent of the hub's publish).
-      kickWebhookDeliveries({ db: context.db.http, config: context.config, logger: context.logger, waitUntil: publish.waitUntil }, of);
-      return new Promise((resolve) => setTimeout(resolve, 0));
+      const queued =
+        'projectId' in of ? publishPipelineEventsAfterResponse(publish, of.projectId) : publishPipelineEventsOfPipelineAfterResponse(publish, of.pipelineId);
+      // The webhooks' own read of the same events (independent of the hub's publish), once the queues have their jobs.
+      return queued.then(() =>
+        kickWebhookDeliveries({ db: context.db.http, config: context.config, logger: context.logger, waitUntil: publish.waitUntil }, of),
+      );
     },
     waitUntil: waitUntilOf(c),
   };

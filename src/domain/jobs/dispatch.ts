@@ -30,6 +30,29 @@ export interface DispatchScope {
    * queued jobs: what every commit of the project owes its agents besides the dispatch.
    */
   announceCancellations?: boolean;
+  /** The jobs the project's commit routed, already handed to their queues by the caller (`handRoutedAtCommit`). */
+  handedOff?: RoutedHandOff;
+}
+
+/** Jobs routed at a commit on their way to their queues (`handRoutedAtCommit`). */
+export interface RoutedHandOff {
+  jobIds: ReadonlySet<string>;
+  /** Settles once every queue has answered (its leases may be out): never rejects. */
+  queued: Promise<void>;
+  /** Once Postgres marks them dispatched too: how many; rejects with the first failure. */
+  marked: Promise<number>;
+}
+
+/**
+ * The jobs the project's commit routed (route-at-commit.ts), to their queues at once: the first
+ * thing done after the commit, before any read, and before the caller's other work takes the
+ * isolate (the queue runs in the same one).
+ */
+export function handRoutedAtCommit(context: DispatchContext, projectId: string): RoutedHandOff {
+  const jobs = takeRoutedAtCommit(projectId);
+  const byAgent = new Map<string, RoutedJob[]>();
+  for (const job of jobs) byAgent.set(job.agentId, [...(byAgent.get(job.agentId) ?? []), job]);
+  return { jobIds: new Set(jobs.map((job) => job.jobId)), ...enqueueAll(context, byAgent) };
 }
 
 export interface DispatchResult {
@@ -55,8 +78,7 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   // are those of the owed jobs without an agent (none, no candidates: nothing to route).
   const cancelsOf = scope.announceCancellations ? (scope.projectId ?? null) : null;
   // Jobs the project's commit routed already go to their queues at once, beside the read.
-  const routedAtCommit = scope.projectId === undefined ? [] : takeRoutedAtCommit(scope.projectId);
-  const handedEarly = enqueueRouted({ db, queues }, routedAtCommit);
+  const handedOff = scope.handedOff ?? (scope.projectId === undefined ? noHandOff : handRoutedAtCommit({ db, queues }, scope.projectId));
   const [owedJobs, candidateRows, canceling] = await db.batch([
     db.execute<OwedJob>(sql`
       select j.id, j.organization_id, j.tags, j.agent_id, j.max_duration_seconds from jobs j
@@ -65,29 +87,23 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
     db.execute<CandidateRow>(candidatesQuery(sql`array(select distinct j.organization_id from jobs j where ${owedHere} and j.agent_id is null)`)),
     cancelingJobs(db, cancelsOf),
   ]);
-  const early = new Set(routedAtCommit.map((job) => job.jobId));
   const [dispatched, announced, handed] = await Promise.allSettled([
     routeAndEnqueue(
       { db, queues },
-      owedJobs.rows.filter((job) => !early.has(job.id)),
+      owedJobs.rows.filter((job) => !handedOff.jobIds.has(job.id)),
       candidateRows.rows,
       now,
     ),
     announce(queues, canceling.rows),
-    handedEarly,
+    handedOff.marked,
   ]);
   if (dispatched.status === 'rejected') throw dispatched.reason;
   if (announced.status === 'rejected') throw announced.reason;
   if (handed.status === 'rejected') throw handed.reason;
-  return { ...dispatched.value, enqueued: dispatched.value.enqueued + routedAtCommit.length };
+  return { ...dispatched.value, enqueued: dispatched.value.enqueued + handedOff.jobIds.size };
 }
 
-/** Jobs routed at their commit (route-at-commit.ts), to their queues. */
-function enqueueRouted(context: DispatchContext, jobs: readonly RoutedJob[]): Promise<number> {
-  const byAgent = new Map<string, RoutedJob[]>();
-  for (const job of jobs) byAgent.set(job.agentId, [...(byAgent.get(job.agentId) ?? []), job]);
-  return enqueueAll(context, byAgent);
-}
+const noHandOff: RoutedHandOff = { jobIds: new Set(), queued: Promise.resolve(), marked: Promise.resolve(0) };
 
 type OwedJob = {
   id: string;
@@ -132,33 +148,38 @@ async function routeAndEnqueue({ db, queues }: DispatchContext, jobs: OwedJob[],
   const byAgent = new Map(
     [...toEnqueue].map(([agentId, ids]) => [agentId, ids.map((jobId) => ({ jobId, maxDurationSeconds: durations.get(jobId)! }))] as const),
   );
-  const enqueued = await enqueueAll({ db, queues }, byAgent);
+  const enqueued = await enqueueAll({ db, queues }, byAgent).marked;
   return { routed, enqueued, waiting };
 }
 
-/** Hands each agent's jobs to its queue, then marks them dispatched; how many were handed. */
-async function enqueueAll(
+/** Hands each agent's jobs to its queue, then marks them dispatched (`queued`, `marked`: as RoutedHandOff's). */
+function enqueueAll(
   { db, queues }: DispatchContext,
   byAgent: ReadonlyMap<string, readonly { jobId: string; maxDurationSeconds: number }[]>,
-): Promise<number> {
-  let enqueued = 0;
-  const results = await Promise.allSettled(
-    [...byAgent].map(async ([agentId, jobs]) => {
-      const { stub, target } = agentQueue(queues, agentId);
-      // With each job's maximum duration, the queue leases it without asking Postgres first.
-      await stub.enqueue(
-        target,
-        jobs.map(({ jobId, maxDurationSeconds }) => ({ jobId, maxDurationSeconds })),
-      );
+): Pick<RoutedHandOff, 'queued' | 'marked'> {
+  const perAgent = [...byAgent].map(([agentId, jobs]) => {
+    const { stub, target } = agentQueue(queues, agentId);
+    // With each job's maximum duration, the queue leases it without asking Postgres first.
+    const queued = stub.enqueue(
+      target,
+      jobs.map(({ jobId, maxDurationSeconds }) => ({ jobId, maxDurationSeconds })),
+    );
+    const marked = queued.then(async () => {
       // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
       const ids = jobs.map((job) => job.jobId);
       await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
-      enqueued += ids.length;
+      return ids.length;
+    });
+    return { queued, marked };
+  });
+  return {
+    queued: Promise.allSettled(perAgent.map((agent) => agent.queued)).then(() => undefined),
+    marked: Promise.allSettled(perAgent.map((agent) => agent.marked)).then((results) => {
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
     }),
-  );
-  const failed = results.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
-  return enqueued;
+  };
 }
 
 /** The project's CANCELING jobs held by an agent (none for a null project). */

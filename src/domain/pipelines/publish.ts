@@ -14,7 +14,7 @@ import { pipelineEventCursors, pipelineEvents, pipelines, type PipelineEvent } f
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 import type { AgentQueues } from '../agents/queues';
-import { dispatchQueuedJobs } from '../jobs/dispatch';
+import { dispatchQueuedJobs, handRoutedAtCommit, type RoutedHandOff } from '../jobs/dispatch';
 
 export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
 
@@ -128,40 +128,53 @@ export interface AfterCommitContext {
  * handed out independently). The publish and the dispatch are independent: one failing does not
  * stop the other, and the cron tasks repeat whatever failed.
  */
-export async function afterJobsChanged(context: AfterCommitContext, projectId: string, owed: { dispatch: boolean } = { dispatch: true }): Promise<void> {
+export async function afterJobsChanged(
+  context: AfterCommitContext,
+  projectId: string,
+  owed: { dispatch: boolean } = { dispatch: true },
+  handedOff: RoutedHandOff = owed.dispatch ? handRoutedAtCommit(context, projectId) : noJobsHandedOff,
+): Promise<void> {
+  // The jobs the commit routed reach their queues first: the rest waits until the queues have
+  // answered, so the leases are out before this work takes the isolate the queues run in.
+  await handedOff.queued;
   const results = await Promise.allSettled([
     // Its queued jobs and its cancel requests, read in one round trip; skipped when the caller knows
     // its commit queued no job and asked none to stop (a job marked running: JobTransition.owesAgents).
-    // First: the jobs the commit routed go to their queues in this call's first synchronous step,
-    // so the queue's turn comes before the hub's (one isolate runs both, in the order called).
-    owed.dispatch ? dispatchQueuedJobs(context, { projectId, announceCancellations: true }) : Promise.resolve(),
+    owed.dispatch ? dispatchQueuedJobs(context, { projectId, announceCancellations: true, handedOff }) : Promise.resolve(),
     publishPipelineEventsThroughHub(context.hubs, context.queues.database, projectId),
   ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
+const noJobsHandedOff: RoutedHandOff = { jobIds: new Set(), queued: Promise.resolve(), marked: Promise.resolve(0) };
+
 /**
  * For transports, right after the batch that wrote a project's events committed: publishes them in
  * the background. A failure is only logged: the rows stay unpublished and the cron task sends them.
+ * Returns once the jobs the commit routed are with their queues (never rejects): a transport that
+ * waits for it before its own rendering lets the queues, which share its isolate, lease first.
  */
-export function publishPipelineEventsAfterResponse(context: PublishContext, projectId: string): void {
+export function publishPipelineEventsAfterResponse(context: PublishContext, projectId: string): Promise<void> {
+  const handedOff = handRoutedAtCommit(context, projectId);
   context.waitUntil(
-    afterJobsChanged(context, projectId).catch((error: unknown) => {
+    afterJobsChanged(context, projectId, { dispatch: true }, handedOff).catch((error: unknown) => {
       context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
     }),
   );
+  return handedOff.queued;
 }
 
 /** As `publishPipelineEventsAfterResponse`, for a transport that knows the pipeline, not its project. */
-export function publishPipelineEventsOfPipelineAfterResponse(context: PublishContext, pipelineId: string): void {
-  const work = async () => {
-    const [row] = await context.db.select({ projectId: pipelines.projectId }).from(pipelines).where(eq(pipelines.id, pipelineId));
-    if (row) await afterJobsChanged(context, row.projectId);
-  };
-  context.waitUntil(
-    work().catch((error: unknown) => {
+export function publishPipelineEventsOfPipelineAfterResponse(context: PublishContext, pipelineId: string): Promise<void> {
+  const handed = context.db
+    .select({ projectId: pipelines.projectId })
+    .from(pipelines)
+    .where(eq(pipelines.id, pipelineId))
+    .then(([row]) => (row ? publishPipelineEventsAfterResponse(context, row.projectId) : undefined))
+    .catch((error: unknown) => {
       context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { pipelineId, error });
-    }),
-  );
+    });
+  context.waitUntil(handed);
+  return handed;
 }
