@@ -237,10 +237,16 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const pipelineId = await startPipeline([[]]);
+    // Leased to this session straight away, nothing left queued; the lease the queue recorded (after
+    // sending it: AgentQueue.handOutAtOnce) is the one the socket got.
+    const [job] = await jobsOf(pipelineId);
+    const state = await queueOf(h, agent.id).stub.state();
+    expect(state.leases.map((lease) => [lease.jobId, lease.sessionId])).toEqual([[job!.id, session.sessionId]]);
+    expect(state.queued).toEqual([]);
     const pushed = await inbox.next('jobs');
     expect(pushed.jobs).toHaveLength(1);
-    const [job] = await jobsOf(pipelineId);
     expect(pushed.jobs[0]!.jobId).toBe(job!.id);
+    expect(pushed.jobs[0]!.leaseId).toBe(state.leases[0]!.leaseId);
     await runJob(client, pushed.jobs[0]!);
     await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
     socket.close(1000, 'done');
