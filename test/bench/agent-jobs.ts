@@ -1060,7 +1060,7 @@ const startMarker = '<!-- bench-jobs:start (written by `npm run bench`) -->';
 const endMarker = '<!-- bench-jobs:end -->';
 const verdict = (met: boolean | null | undefined) => (met === true ? 'met' : met === false ? 'missed' : 'not measured');
 
-function oursOf(r: Results): { devServer: OursResult | null; workerdAlone: OursResult | null } | null {
+function oursOf(r: Results): { devServer: OursResult | null; workerdAlone: OursResult | null; floor?: FloorResult | null } | null {
   return 'devServer' in r.ours ? r.ours : null;
 }
 
@@ -1095,6 +1095,15 @@ function headline(r: Results): string[] {
         `${result.logIngest.truncatedAt === null ? '' : `, the log capped at ${result.logIngest.truncatedAt} bytes`}.`,
     );
   }
+  const floor = phobos.floor;
+  if (floor) {
+    const graphile = r.peers?.graphileWorker;
+    lines.push(
+      `The runtime's floor (${floor.runtime}: a Worker that commits one row, a bare queue object pushing it and answering the reports): ` +
+        `pickup p50 ${floor.pickupMs.p50} ms, p99 ${floor.pickupMs.p99} ms${graphile ? ` (${round2(floor.pickupMs.p99 / graphile.pickupMs.p99)} of graphile-worker's)` : ''}, ` +
+        `${floor.throughput.jobsPerSecond} jobs/s${graphile ? ` (${round2(floor.throughput.jobsPerSecond / graphile.throughput.jobsPerSecond)} of graphile-worker's)` : ''}.`,
+    );
+  }
   return lines;
 }
 
@@ -1112,6 +1121,18 @@ function writeReadme(r: Results): void {
       // Results recorded before the socket reports had the routes' figures as `throughput`.
       routes: result.throughputByRoutes ? `${result.throughputByRoutes.jobsPerSecond} / ${result.throughputByRoutes.writtenJobsPerSecond}` : '–',
       log: String(result.logIngest.mbPerSecond ?? '–'),
+    });
+  }
+  if (phobos?.floor) {
+    const floor = phobos.floor;
+    columns.push({
+      name: `floor, ${floor.runtime} (no queue logic)`,
+      pickup: `${floor.pickupMs.p50} / ${floor.pickupMs.p99}`,
+      longPoll: '–',
+      throughput: String(floor.throughput.jobsPerSecond),
+      written: '–',
+      routes: '–',
+      log: '–',
     });
   }
   if (r.peers) {
