@@ -279,6 +279,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       }
       socket.serializeAttachment({ ...state, capacity: state.capacity - leases.length } satisfies SocketState);
       this.recordLeases(state.sessionId, granting, leases);
+      // Another socket of the same session (a reconnect's overlap) has that much less room.
+      held.set(state.sessionId, (held.get(state.sessionId) ?? 0) + leases.length);
       for (const lease of leases) handed.add(lease.jobId);
     }
     if (handed.size > 0) this.flushSoon();
