@@ -61,6 +61,9 @@ export interface JobTokenClaims {
  * @noble/hashes with the same derived key; verifying stays jose's `jwtVerify`.
  */
 export function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, maxDurationSeconds: number, now: Date = new Date()): string {
+  // jose refused these; a token with `exp: null` would never verify.
+  if (!Number.isSafeInteger(maxDurationSeconds) || maxDurationSeconds <= 0)
+    throw new Error(`maxDurationSeconds must be a positive integer: ${maxDurationSeconds}`);
   const issuedAt = Math.floor(now.getTime() / 1000);
   const header = { alg: algorithm, typ: 'phobos-job+jwt' };
   const payload = {

@@ -208,12 +208,25 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** Queues jobs routed to this agent; idempotent by job id (a queued or leased job stays as it is). Returns how many were new. */
   async enqueue(target: QueueTarget, jobs: QueuedJob[]): Promise<number> {
     this.remember(target);
-    const handed = this.handOutAtOnce(target, jobs);
-    let added = handed.size;
+    const handed = new Set<string>();
+    try {
+      this.handOutAtOnce(target, jobs, handed);
+      return handed.size + this.addToQueue(jobs.filter((job) => !handed.has(typeof job === 'string' ? job : job.jobId)));
+    } finally {
+      // Leases handed out (even when a later step failed) are written behind and expire by the alarm.
+      if (handed.size > 0) {
+        this.flushSoon();
+        await this.scheduleAlarm();
+      }
+    }
+  }
+
+  /** Jobs into the queued table (those not ended lately, held or still being reported), pumped; how many went in. */
+  private addToQueue(jobs: readonly QueuedJob[]): number {
+    let added = 0;
     const now = Date.now();
     for (const job of jobs) {
       const jobId = typeof job === 'string' ? job : job.jobId;
-      if (handed.has(jobId)) continue;
       const maxDuration = typeof job === 'string' ? null : job.maxDurationSeconds;
       // A job that ended here lately is not taken again from a dispatch that read it before its end.
       if (this.sql.exec('select 1 from done where job_id = ?', jobId).toArray().length > 0) continue;
@@ -231,8 +244,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       );
       added += cursor.rowsWritten;
     }
-    if (added > handed.size) void this.pump();
-    if (handed.size > 0) await this.scheduleAlarm();
+    if (added > 0) void this.pump();
     return added;
   }
 
@@ -242,26 +254,28 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
    * Object's outgoing messages wait until the storage writes made before them are confirmed (its
    * output gate); a lease sent after the grant's writes waits that long too, about a millisecond
    * here and far more on a slow disk. Sent first, it is only as good as the writes that follow in
-   * the same synchronous step: were they lost, the queue would not know the lease, and the holder's
-   * RUNNING report (which the executor waits for before it runs anything, and which is answered only
-   * once durable) would be refused, the job still queued here for another. Returns the jobs handed.
+   * the same synchronous step: were they lost (the object reset before they were confirmed), the
+   * queue would not know the lease, and the holder's inputs read and RUNNING report (which the
+   * executor waits for before it runs anything, and which are answered only once durable) would be
+   * refused; the enqueue call fails with the object, so the job stays undispatched in Postgres and
+   * the next dispatch or the sweep hands it to the queue again. Adds the jobs handed to `handed`.
    */
-  private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[]): Set<string> {
-    const handed = new Set<string>();
+  private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[], handed: Set<string>): void {
     // A pump under way owns the sockets' capacity until it is done; claims and older jobs go first.
-    if (this.pumpRun !== null || this.waiters.length > 0 || this.anyQueued()) return handed;
-    const fresh = jobs.filter(
-      (job): job is { jobId: string; maxDurationSeconds: number } =>
-        typeof job !== 'string' &&
-        this.sql
-          .exec(
-            `select 1 from done where job_id = ?1 union all select 1 from leases where job_id = ?1
+    if (this.pumpRun !== null || this.waiters.length > 0 || this.anyQueued()) return;
+    // Each job once (a job named twice would get two leases), and only one the queue does not know.
+    const known = (jobId: string) =>
+      this.sql
+        .exec(
+          `select 1 from done where job_id = ?1 union all select 1 from leases where job_id = ?1
            union all select 1 from flow where job_id = ?1 union all select 1 from queued where job_id = ?1 limit 1`,
-            job.jobId,
-          )
-          .toArray().length === 0,
-    );
-    if (fresh.length === 0) return handed;
+          jobId,
+        )
+        .toArray().length > 0;
+    const byId = new Map<string, { jobId: string; maxDurationSeconds: number }>();
+    for (const job of jobs) if (typeof job !== 'string' && !byId.has(job.jobId)) byId.set(job.jobId, job);
+    const fresh = [...byId.values()].filter((job) => !known(job.jobId));
+    if (fresh.length === 0) return;
     const held = this.heldBySession();
     for (const socket of this.ctx.getWebSockets()) {
       const state = socket.deserializeAttachment() as SocketState | null;
@@ -283,8 +297,6 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       held.set(state.sessionId, (held.get(state.sessionId) ?? 0) + leases.length);
       for (const lease of leases) handed.add(lease.jobId);
     }
-    if (handed.size > 0) this.flushSoon();
-    return handed;
   }
 
   /**
@@ -507,6 +519,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** A session closed gracefully: the jobs it holds but has not started go back; its sockets close. */
   async closeSession(target: QueueTarget, sessionId: string): Promise<string[]> {
     this.remember(target);
+    // No more jobs for its sockets while the leases go back (an enqueue meanwhile would hand it some).
+    for (const socket of this.ctx.getWebSockets(sessionTag(sessionId))) {
+      const state = socket.deserializeAttachment() as SocketState | null;
+      if (state) socket.serializeAttachment({ ...state, capacity: 0 } satisfies SocketState);
+    }
     const jobIds = this.sql
       .exec<{ job_id: string }>('select job_id from leases where session_id = ?', sessionId)
       .toArray()

@@ -249,6 +249,19 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     expect(pushed.jobs[0]!.leaseId).toBe(state.leases[0]!.leaseId);
     await runJob(client, pushed.jobs[0]!);
     await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
+
+    // A job named twice in one enqueue is leased once (room for two); one the queue knows is not leased again.
+    socket.send(JSON.stringify({ type: 'ready', capacity: 2 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { stub, target } = queueOf(h, agent.id);
+    const unknownJob = { jobId: crypto.randomUUID(), maxDurationSeconds: 60 };
+    const before = inbox.messages.length;
+    expect(await stub.enqueue(target, [unknownJob, unknownJob, { jobId: job!.id, maxDurationSeconds: 60 }])).toBe(1);
+    const twice = await inbox.next('jobs', before);
+    expect(twice.jobs.map((lease) => lease.jobId)).toEqual([unknownJob.jobId]);
+    // Postgres has no such job queued for the agent: the write-behind takes the lease back and says so.
+    expect((await inbox.next('cancel', before)).jobIds).toEqual([unknownJob.jobId]);
+    expect((await stub.state()).leases).toEqual([]);
     socket.close(1000, 'done');
     expect(agent.id).toBe(session.agentId);
   });

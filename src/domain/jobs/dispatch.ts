@@ -158,12 +158,15 @@ function enqueueAll(
   byAgent: ReadonlyMap<string, readonly { jobId: string; maxDurationSeconds: number }[]>,
 ): Pick<RoutedHandOff, 'queued' | 'marked'> {
   const perAgent = [...byAgent].map(([agentId, jobs]) => {
-    const { stub, target } = agentQueue(queues, agentId);
-    // With each job's maximum duration, the queue leases it without asking Postgres first.
-    const queued = stub.enqueue(
-      target,
-      jobs.map(({ jobId, maxDurationSeconds }) => ({ jobId, maxDurationSeconds })),
-    );
+    // With each job's maximum duration, the queue leases it without asking Postgres first. (An
+    // async function, so a stub that throws at once is a rejection like any other failure.)
+    const queued = (async () => {
+      const { stub, target } = agentQueue(queues, agentId);
+      return stub.enqueue(
+        target,
+        jobs.map(({ jobId, maxDurationSeconds }) => ({ jobId, maxDurationSeconds })),
+      );
+    })();
     const marked = queued.then(async () => {
       // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
       const ids = jobs.map((job) => job.jobId);
@@ -172,14 +175,14 @@ function enqueueAll(
     });
     return { queued, marked };
   });
-  return {
-    queued: Promise.allSettled(perAgent.map((agent) => agent.queued)).then(() => undefined),
-    marked: Promise.allSettled(perAgent.map((agent) => agent.marked)).then((results) => {
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      return results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
-    }),
-  };
+  const marked = Promise.allSettled(perAgent.map((agent) => agent.marked)).then((results) => {
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value : 0), 0);
+  });
+  // A caller that fails before it awaits `marked` (its own read failed) must not leave it unhandled.
+  marked.catch(() => undefined);
+  return { queued: Promise.allSettled(perAgent.map((agent) => agent.queued)).then(() => undefined), marked };
 }
 
 /** The project's CANCELING jobs held by an agent (none for a null project). */

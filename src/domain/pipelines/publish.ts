@@ -162,7 +162,18 @@ export function publishPipelineEventsAfterResponse(context: PublishContext, proj
       context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
     }),
   );
-  return handedOff.queued;
+  return withinMs(handedOff.queued, handOffWaitMs);
+}
+
+/** The longest a transport waits for the queues to take a commit's jobs (an overloaded queue does not hold its response). */
+const handOffWaitMs = 2_000;
+
+function withinMs(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, gaveUp]).finally(() => clearTimeout(timer));
 }
 
 /** As `publishPipelineEventsAfterResponse`, for a transport that knows the pipeline, not its project. */
