@@ -184,6 +184,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     this.sql.exec(`
       create table if not exists meta (key text primary key, value text not null);
       create table if not exists queued (job_id text primary key, enqueued_at integer not null);
+      -- A grant takes the oldest queued jobs: read in this order, a backlog of thousands is not scanned and sorted per grant.
+      create index if not exists queued_order on queued (enqueued_at, job_id);
       create table if not exists leases (
         job_id text primary key, lease_id text not null, session_id text not null,
         expires_at integer not null, lease_count integer not null, cancel integer not null default 0
