@@ -103,7 +103,8 @@ export async function dispatchQueuedJobs({ db, queues }: DispatchContext, scope:
   return { ...dispatched.value, enqueued: dispatched.value.enqueued + handedOff.jobIds.size };
 }
 
-const noHandOff: RoutedHandOff = { jobIds: new Set(), queued: Promise.resolve(), marked: Promise.resolve(0) };
+/** A commit that routed no jobs: nothing on its way. */
+export const noHandOff: RoutedHandOff = { jobIds: new Set(), queued: Promise.resolve(), marked: Promise.resolve(0) };
 
 type OwedJob = {
   id: string;

@@ -14,7 +14,8 @@ import { pipelineEventCursors, pipelineEvents, pipelines, type PipelineEvent } f
 import type { ProjectEventHub, HubEvent } from '../../durable/project-event-hub';
 import type { Logger } from '../../platform/logger';
 import type { AgentQueues } from '../agents/queues';
-import { dispatchQueuedJobs, handRoutedAtCommit, type RoutedHandOff } from '../jobs/dispatch';
+import { dispatchQueuedJobs, handRoutedAtCommit, noHandOff, type RoutedHandOff } from '../jobs/dispatch';
+import { withTimeout } from '../../platform/timeout';
 
 export type EventHubNamespace = DurableObjectNamespace<ProjectEventHub>;
 
@@ -132,7 +133,7 @@ export async function afterJobsChanged(
   context: AfterCommitContext,
   projectId: string,
   owed: { dispatch: boolean } = { dispatch: true },
-  handedOff: RoutedHandOff = owed.dispatch ? handRoutedAtCommit(context, projectId) : noJobsHandedOff,
+  handedOff: RoutedHandOff = owed.dispatch ? handRoutedAtCommit(context, projectId) : noHandOff,
 ): Promise<void> {
   // The jobs the commit routed reach their queues first: the rest waits until the queues have
   // answered, so the leases are out before this work takes the isolate the queues run in.
@@ -147,8 +148,6 @@ export async function afterJobsChanged(
   if (failed) throw failed.reason;
 }
 
-const noJobsHandedOff: RoutedHandOff = { jobIds: new Set(), queued: Promise.resolve(), marked: Promise.resolve(0) };
-
 /**
  * For transports, right after the batch that wrote a project's events committed: publishes them in
  * the background. A failure is only logged: the rows stay unpublished and the cron task sends them.
@@ -162,19 +161,12 @@ export function publishPipelineEventsAfterResponse(context: PublishContext, proj
       context.logger.warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error });
     }),
   );
-  return withinMs(handedOff.queued, handOffWaitMs);
+  // `queued` never rejects: what is caught is the wait given up.
+  return withTimeout(handedOff.queued, handOffWaitMs).catch(() => undefined);
 }
 
 /** The longest a transport waits for the queues to take a commit's jobs (an overloaded queue does not hold its response). */
 const handOffWaitMs = 2_000;
-
-function withinMs(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([promise, gaveUp]).finally(() => clearTimeout(timer));
-}
 
 /** As `publishPipelineEventsAfterResponse`, for a transport that knows the pipeline, not its project. */
 export function publishPipelineEventsOfPipelineAfterResponse(context: PublishContext, pipelineId: string): Promise<void> {
