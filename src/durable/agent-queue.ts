@@ -97,6 +97,11 @@ interface Granting {
   granted: GrantedJob | null;
 }
 
+/** How many more jobs a session may take now: what it asked for, within its limit less the leases it holds. */
+function roomFor(held: ReadonlyMap<string, number>, session: { sessionId: string; limit: number; capacity: number }): number {
+  return Math.max(0, Math.min(session.capacity, session.limit - (held.get(session.sessionId) ?? 0)));
+}
+
 /** What a socket carries through hibernation: whose it is and how many jobs it can take now. */
 interface SocketState {
   sessionId: string;
@@ -282,7 +287,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     for (const socket of this.ctx.getWebSockets()) {
       const state = socket.deserializeAttachment() as SocketState | null;
       if (state === null || fresh.length === 0) continue;
-      const free = Math.max(0, Math.min(state.capacity, state.limit - (held.get(state.sessionId) ?? 0)));
+      const free = roomFor(held, state);
       if (free === 0) continue;
       const granting = fresh.splice(0, free).map((job) => ({ ...job, leaseCount: 0, granted: null }));
       const leases = this.leasesFor(target, granting);
@@ -1139,11 +1144,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       if (!this.anyQueued()) return;
       // What each session holds, read once a pass (a grant's await lets reports release leases meanwhile).
       const held = this.heldBySession();
-      const freeFor = (sessionId: string, limit: number, capacity: number) => Math.max(0, Math.min(capacity, limit - (held.get(sessionId) ?? 0)));
-      const waiter = this.waiters.find((w) => !served.has(w) && freeFor(w.sessionId, w.limit, w.capacity) > 0);
+      const waiter = this.waiters.find((w) => !served.has(w) && roomFor(held, w) > 0);
       if (waiter) {
         served.add(waiter);
-        const jobs = await this.grant(target, waiter.sessionId, freeFor(waiter.sessionId, waiter.limit, waiter.capacity));
+        const jobs = await this.grant(target, waiter.sessionId, roomFor(held, waiter));
         if (jobs.length > 0 && this.waiters.includes(waiter)) {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           waiter.resolve(jobs);
@@ -1162,12 +1166,12 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       const socket = this.ctx.getWebSockets().find((s) => {
         if (served.has(s)) return false;
         const state = s.deserializeAttachment() as SocketState | null;
-        return state !== null && freeFor(state.sessionId, state.limit, state.capacity) > 0;
+        return state !== null && roomFor(held, state) > 0;
       });
       if (!socket) return;
       served.add(socket);
       const state = socket.deserializeAttachment() as SocketState;
-      const jobs = await this.grant(target, state.sessionId, freeFor(state.sessionId, state.limit, state.capacity));
+      const jobs = await this.grant(target, state.sessionId, roomFor(held, state));
       if (jobs.length === 0) {
         served.delete(socket);
         continue;
