@@ -569,7 +569,8 @@ function reportEachJob(
 /** Opens an agent socket at `wsUrl`; every job pushed on it goes to `pushed`, with the moment it arrived. */
 async function openQueueSocket(wsUrl: string, headers: Record<string, string>, problems: string[]) {
   const pushed = new Inbox<{ lease: JobLease; at: number }>();
-  const socket = new WebSocket(wsUrl, { headers });
+  // Uncompressed, as the agent opens it (src/agent/agent.ts).
+  const socket = new WebSocket(wsUrl, { headers, perMessageDeflate: false });
   await new Promise<void>((resolvePromise, reject) => {
     socket.once('open', () => resolvePromise());
     socket.once('error', reject);

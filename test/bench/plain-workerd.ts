@@ -79,6 +79,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = ${capnpString(options.bundle)}, esModule = embed ${capnpString(options.bundle)})],
   compatibilityDate = ${capnpString(wrangler.compatibility_date!)},
+  compatibilityFlags = [${wrangler.compatibility_flags.map(capnpString).join(', ')}],
   bindings = [
     ${bindings.join(',\n    ')},
   ],

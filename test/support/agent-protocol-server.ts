@@ -327,7 +327,8 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       if (!res.headersSent) json(res, 500, { error: error.message });
     });
   });
-  const wss = new WebSocketServer({ noServer: true });
+  // Compression accepted when offered, as workerd accepts it: the agent must not offer it.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
   server.on('upgrade', (req, socket, head) => {
     const match = /^\/agent\/v1\/sessions\/([^/]+)\/queue$/.exec(new URL(req.url ?? '/', url).pathname);
     const session = match ? sessions.get(match[1]!) : undefined;
@@ -335,6 +336,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    if (req.headers['sec-websocket-extensions'] !== undefined) violations.push(`the agent offered ${req.headers['sec-websocket-extensions']}`);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socketConnects++;
       session.sockets.add(ws);

@@ -77,7 +77,8 @@ describe('agent', () => {
     const { server } = await start();
     await eventually(() => server.socketCount() === 1, 'the queue socket');
     server.misanswerReports(true);
-    const jobId = server.enqueue([{ inputs: { command: 'echo misanswered' } }]);
+    // The command waits, so its end is reported after the test has stopped misanswering.
+    const jobId = server.enqueue([{ inputs: { command: 'sleep 1; echo misanswered' } }]);
     await eventually(() => server.misansweredReports.length > 0, 'the start reported on the socket');
     server.misanswerReports(false);
     expect((await finished(server, jobId)).status).toBe('FINISHED');
