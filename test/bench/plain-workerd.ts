@@ -56,6 +56,9 @@ function workerdConfig(options: {
   extraDurableObjects: readonly DurableObjectBinding[];
 }): string {
   const wrangler = unstable_readConfig({ config: wranglerConfig });
+  // The configuration's flags, as deployed; nodejs_compat is on by its compatibility date already
+  // (workerd warns when it is named again).
+  const flags = wrangler.compatibility_flags.filter((flag: string) => flag !== 'nodejs_compat');
   const durableObjects = [...(wrangler.durable_objects.bindings as DurableObjectBinding[]), ...options.extraDurableObjects];
   const bindings = [
     ...Object.entries(options.vars).map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`),
@@ -79,7 +82,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = ${capnpString(options.bundle)}, esModule = embed ${capnpString(options.bundle)})],
   compatibilityDate = ${capnpString(wrangler.compatibility_date!)},
-  compatibilityFlags = [${wrangler.compatibility_flags.map(capnpString).join(', ')}],
+  compatibilityFlags = [${flags.map(capnpString).join(', ')}],
   bindings = [
     ${bindings.join(',\n    ')},
   ],
