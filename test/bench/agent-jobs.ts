@@ -16,7 +16,8 @@
 //   receiving the lease on the queue's WebSocket (and, apart, as the answer to an HTTP long poll).
 //   With the peers, ours by WebSocket and a graphile-worker runner of its own take turns in blocks
 //   of 100 (measurePickups), and the pickup target compares the two: figures drift on a shared
-//   machine by more than the two differ.
+//   machine by more than the two differ. Likewise a graphile-worker throughput round goes before each
+//   of ours on the socket, and the throughput target compares those.
 //   The commit's moment is seen here as a NOTIFY from a bench-only trigger on `jobs` in the bench's
 //   own database: PostgreSQL delivers it when the transaction commits.
 // - throughput, jobs claimed and completed per second from a backlog of BENCH_JOBS_BACKLOG jobs,
@@ -289,6 +290,26 @@ async function graphileWorker(databaseUrl: string): Promise<PeerResult> {
   } finally {
     await pickupRunner.stop();
   }
+  const backlogRunner = await graphileWorkerBacklogs(databaseUrl);
+  try {
+    const throughput = await measureThroughput('graphile-worker', backlogRunner.round);
+    return {
+      version: pinnedVersion('graphile-worker'),
+      settings: `run() in process, concurrency ${concurrency}, LISTEN/NOTIFY (its default), no local queue, no completion batching`,
+      pickupMs,
+      throughput,
+    };
+  } finally {
+    await backlogRunner.stop();
+  }
+}
+
+/**
+ * graphile-worker's throughput rounds: a runner of its own with the one task; `round` queues a
+ * backlog in one transaction (the whole of it appears at once, to workers already listening) and
+ * returns the seconds until its last `job:complete`.
+ */
+async function graphileWorkerBacklogs(databaseUrl: string): Promise<{ round: () => Promise<number>; stop: () => Promise<void> }> {
   let completed = 0;
   let allCompleted: (() => void) | undefined;
   const runner = await runGraphileWorker({
@@ -303,28 +324,22 @@ async function graphileWorker(databaseUrl: string): Promise<PeerResult> {
     if (completed === backlog) allCompleted?.();
   });
   const utils = await makeWorkerUtils({ connectionString: databaseUrl, logger: quietGraphileLogger() });
-  try {
-    const throughput = await measureThroughput('graphile-worker', async () => {
+  return {
+    round: async () => {
       completed = 0;
       const done = new Promise<void>((resolvePromise) => {
         allCompleted = resolvePromise;
       });
-      // One transaction: the whole backlog appears at once, to workers already listening.
       await utils.addJobs(Array.from({ length: backlog }, () => ({ identifier: 'bench_throughput', payload: {} })));
       const committedAt = performance.now();
       await done;
       return (performance.now() - committedAt) / 1000;
-    });
-    return {
-      version: pinnedVersion('graphile-worker'),
-      settings: `run() in process, concurrency ${concurrency}, LISTEN/NOTIFY (its default), no local queue, no completion batching`,
-      pickupMs,
-      throughput,
-    };
-  } finally {
-    await utils.release();
-    await runner.stop();
-  }
+    },
+    stop: async () => {
+      await utils.release();
+      await runner.stop();
+    },
+  };
 }
 
 async function pgBoss(databaseUrl: string, admin: pg.Client): Promise<PeerResult> {
@@ -414,6 +429,8 @@ interface OursResult {
   longPollPickupMs: Summary;
   /** Starts and ends reported on the queue socket, coalesced per tick with the capacity. */
   throughput: BacklogThroughput;
+  /** graphile-worker's rounds, one before each of `throughput`'s; absent without the peers, or from results recorded before. */
+  graphileWorkerThroughput?: Throughput;
   /** The same through the job token routes (POST running, POST finish); absent from results recorded before the socket reports. */
   throughputByRoutes?: BacklogThroughput;
   logIngest: {
@@ -478,6 +495,8 @@ interface BacklogContext {
    * is taken, and resolves when `done` has been called for every job.
    */
   completeAll: (take: (start: (lease: JobLease) => void) => Promise<void>, done: (lease: JobLease) => void) => Promise<void>;
+  /** Run before each round (another queue's round in turns with ours). */
+  beforeRound?: () => Promise<void>;
 }
 
 /** `rounds` backlogs, each queued (and dispatched) while the agent takes nothing, then completed by `completeAll`. */
@@ -486,6 +505,7 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
   const dispatchedBeforeStart: number[] = [];
   const writtenByRound: number[] = [];
   const throughput = await measureThroughput(label, async () => {
+    await context.beforeRound?.();
     ready(0);
     const commitsBefore = setup.commits.size;
     let next = 0;
@@ -795,8 +815,18 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
     // Over the queue socket (as the local agent reports): reports made in one tick go in one frame,
     // with the capacity the ends free; and, apart, through the job token routes (two HTTP requests a job).
     const reporter = socketReporter(open);
+    // With the peers measured, a graphile-worker round before each of ours, for the throughput target's ratio.
+    const besideBacklogs = measurePeers ? await graphileWorkerBacklogs(setup.databaseUrl) : null;
+    const besideRounds: number[] = [];
     const socketRounds = await measureBacklog(`${label}, socket reports`, {
       ...backlogContext,
+      beforeRound: besideBacklogs
+        ? async () => {
+            const seconds = await besideBacklogs.round();
+            besideRounds.push(Math.round(backlog / seconds));
+            progress(`graphile-worker, beside ${label}: ${backlog} jobs in ${round2(seconds)} s = ${besideRounds.at(-1)} jobs/s`);
+          }
+        : undefined,
       completeAll: (take, done) =>
         take(
           reportEachJob(reporter, problems, {
@@ -807,7 +837,8 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
             },
           }),
         ),
-    });
+    }).finally(() => besideBacklogs?.stop());
+    const graphileWorkerThroughput = besideBacklogs ? { jobsPerSecond: Math.round(median(besideRounds)), byRound: besideRounds } : undefined;
     const routeRounds = await measureBacklog(`${label}, job token routes`, {
       ...backlogContext,
       completeAll: (take, done) => {
@@ -884,6 +915,7 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
       graphileWorkerPickupMs,
       longPollPickupMs,
       throughput: socketRounds,
+      graphileWorkerThroughput,
       throughputByRoutes: routeRounds,
       logIngest: { mbPerSecond: byJob.length > 0 ? round2(median(byJob)) : null, byJob, bytesPerJob, chunkBytes: logChunkBytes, truncatedAt, unavailable },
     };
@@ -1095,7 +1127,9 @@ async function run(stops: Stop[], stateDir: string) {
           // stretch of time), else against its own section's.
           pickupP99ToGraphileWorker: round2(result.pickupMs.p99 / (result.graphileWorkerPickupMs ?? peers.graphileWorker.pickupMs).p99),
           pickupP99ToPgBoss: round2(result.pickupMs.p99 / peers.pgBoss.pickupMs.p99),
-          throughputToGraphileWorker: round2(result.throughput.jobsPerSecond / peers.graphileWorker.throughput.jobsPerSecond),
+          throughputToGraphileWorker: round2(
+            result.throughput.jobsPerSecond / (result.graphileWorkerThroughput ?? peers.graphileWorker.throughput).jobsPerSecond,
+          ),
           throughputToPgBoss: round2(result.throughput.jobsPerSecond / peers.pgBoss.throughput.jobsPerSecond),
         }
       : null;
@@ -1125,7 +1159,9 @@ async function run(stops: Stop[], stateDir: string) {
         'median of the rounds. graphile-worker: until its last job:complete; pg-boss: until no job of the queue is uncompleted; ' +
         'Phobos Edge: each job marked running and finished on the agent queue’s WebSocket (report frames, the reports of one tick ' +
         'in one frame with the capacity the ends free), until the last finish is answered (throughput); and, apart, through the ' +
-        'job token routes, POST running and POST finish per job (throughputByRoutes).',
+        'job token routes, POST running and POST finish per job (throughputByRoutes). With the peers, a graphile-worker round of a ' +
+        'runner of its own goes before each of ours on the socket (graphileWorkerThroughput), the throughput target’s ratio taken ' +
+        'against those.',
       logIngest: 'MB (10^6 bytes) per second of one job’s log through PUT logs, 1 MiB chunks one after another, median of the jobs.',
     },
     peers,
@@ -1171,7 +1207,8 @@ function headline(r: Results): string[] {
       `Phobos Edge (${result.runtime}): pickup p99 / graphile-worker's${result.graphileWorkerPickupMs ? ' (taken in turns)' : ''} ` +
         `**${ratios?.pickupP99ToGraphileWorker ?? '–'}** ` +
         `(target ≤ 1: ${verdict(targets?.pickupP99NoSlowerThanGraphileWorker)}); throughput / graphile-worker's ` +
-        `**${ratios?.throughputToGraphileWorker ?? '–'}** (target ≥ 1: ${verdict(targets?.throughputAtLeastGraphileWorker)}); ` +
+        `**${ratios?.throughputToGraphileWorker ?? '–'}**${result.graphileWorkerThroughput ? ' (rounds in turns)' : ''} ` +
+        `(target ≥ 1: ${verdict(targets?.throughputAtLeastGraphileWorker)}); ` +
         `log ingest **${result.logIngest.mbPerSecond ?? '–'} MB/s** (target ≥ 20: ${verdict(targets?.logIngestAtLeast20MBps)}` +
         `${result.logIngest.unavailable ? `: ${result.logIngest.unavailable}` : ''})` +
         `${result.logIngest.truncatedAt === null ? '' : `, the log capped at ${result.logIngest.truncatedAt} bytes`}.`,
@@ -1191,7 +1228,17 @@ function headline(r: Results): string[] {
 
 function writeReadme(r: Results): void {
   const phobos = oursOf(r);
-  const columns: { name: string; pickup: string; beside: string; longPoll: string; throughput: string; written: string; routes: string; log: string }[] = [];
+  const columns: {
+    name: string;
+    pickup: string;
+    beside: string;
+    longPoll: string;
+    throughput: string;
+    throughputBeside: string;
+    written: string;
+    routes: string;
+    log: string;
+  }[] = [];
   for (const result of [phobos?.devServer, phobos?.workerdAlone]) {
     if (!result) continue;
     columns.push({
@@ -1200,6 +1247,7 @@ function writeReadme(r: Results): void {
       beside: result.graphileWorkerPickupMs ? `${result.graphileWorkerPickupMs.p50} / ${result.graphileWorkerPickupMs.p99}` : '–',
       longPoll: `${result.longPollPickupMs.p50} / ${result.longPollPickupMs.p99}`,
       throughput: String(result.throughput.jobsPerSecond),
+      throughputBeside: result.graphileWorkerThroughput ? String(result.graphileWorkerThroughput.jobsPerSecond) : '–',
       written: String(result.throughput.writtenJobsPerSecond ?? '–'),
       // Results recorded before the socket reports had the routes' figures as `throughput`.
       routes: result.throughputByRoutes ? `${result.throughputByRoutes.jobsPerSecond} / ${result.throughputByRoutes.writtenJobsPerSecond}` : '–',
@@ -1214,6 +1262,7 @@ function writeReadme(r: Results): void {
       beside: '–',
       longPoll: '–',
       throughput: String(floor.throughput.jobsPerSecond),
+      throughputBeside: '–',
       written: '–',
       routes: '–',
       log: '–',
@@ -1230,6 +1279,7 @@ function writeReadme(r: Results): void {
         beside: '–',
         longPoll: '–',
         throughput: String(peer.throughput.jobsPerSecond),
+        throughputBeside: '–',
         // Their completion is the database write.
         written: String(peer.throughput.jobsPerSecond),
         routes: '–',
@@ -1257,6 +1307,7 @@ function writeReadme(r: Results): void {
         `jobs claimed and completed per second, one queue, ${concurrency} at a time (pg-boss: batches of ${concurrency}; ours: reported on the queue socket)`,
         (column) => column.throughput,
       ),
+      row("graphile-worker's jobs per second, a round of its own before each of ours: the throughput target's comparison", (column) => column.throughputBeside),
       row('the same, until PostgreSQL has every job FINISHED (ours: the queue answers, then writes behind)', (column) => column.written),
       row('ours through the job token routes (POST running, POST finish): answered / in PostgreSQL', (column) => column.routes),
       row('log ingest per job, MB/s (PUT logs, 1 MiB chunks)', (column) => column.log),
