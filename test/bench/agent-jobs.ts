@@ -234,6 +234,11 @@ async function measureThroughput(label: string, one: (round: number) => Promise<
     byRound.push(Math.round(backlog / seconds));
     progress(`${label}: round ${round + 1}/${rounds}, ${backlog} jobs in ${round2(seconds)} s = ${byRound.at(-1)} jobs/s`);
   }
+  return throughputOf(byRound);
+}
+
+/** Jobs/s by round, and their median. */
+function throughputOf(byRound: number[]): Throughput {
   return { jobsPerSecond: Math.round(median(byRound)), byRound };
 }
 
@@ -838,7 +843,7 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
           }),
         ),
     }).finally(() => besideBacklogs?.stop());
-    const graphileWorkerThroughput = besideBacklogs ? { jobsPerSecond: Math.round(median(besideRounds)), byRound: besideRounds } : undefined;
+    const graphileWorkerThroughput = besideBacklogs ? throughputOf(besideRounds) : undefined;
     const routeRounds = await measureBacklog(`${label}, job token routes`, {
       ...backlogContext,
       completeAll: (take, done) => {
