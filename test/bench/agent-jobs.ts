@@ -43,7 +43,9 @@
 // BENCH_JOBS_BACKLOG (1000), BENCH_JOBS_ROUNDS (3), BENCH_JOBS_CONCURRENCY (10), BENCH_JOBS_LOG_MIB
 // (32), BENCH_JOBS_LOG_RUNS (3), BENCH_JOBS_PEERS (1), BENCH_JOBS_OURS (1), BENCH_JOBS_DEV_SERVER (1), BENCH_JOBS_WORKERD_ALONE
 // (1), BENCH_JOBS_FLOOR (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
-// rewritten only when writing that file). The Worker's per-request logging stays off (DEBUG false,
+// rewritten only when writing that file), BENCH_JOBS_PROFILE (a path: workerd alone's isolate is
+// CPU-profiled through its inspector during the pushed pickups, the profile written there, and what
+// the isolate ran during the slowest of them printed; isolate-profile.ts). The Worker's per-request logging stays off (DEBUG false,
 // wrangler's log level none). Loopback only; every server is stopped at the end.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -90,6 +92,7 @@ import {
   summarize,
   type Summary,
 } from './bench-support';
+import { monotonicUs, profileIsolate, slowestPickups, type PickupWindow } from './isolate-profile';
 import { startPlainWorkerd } from './plain-workerd';
 import { freePort } from '../setup/free-port';
 
@@ -98,6 +101,10 @@ const pickups = positiveInteger('BENCH_JOBS_PICKUPS', 1000);
 /** Pickups before the measured ones: connections, prepared statements and code paths warm up on them. */
 const warmUpPickups = 20;
 const pickupGapMs = positiveInteger('BENCH_JOBS_GAP_MS', 25);
+/** A path for a CPU profile of workerd alone's isolate during the pushed pickups (isolate-profile.ts); none by default. */
+const profilePath = process.env.BENCH_JOBS_PROFILE || undefined;
+/** The slowest pickups whose windows of the profile are summarized. */
+const slowestProfiled = 12;
 const backlog = positiveInteger('BENCH_JOBS_BACKLOG', 1000);
 const rounds = positiveInteger('BENCH_JOBS_ROUNDS', 3);
 const concurrency = positiveInteger('BENCH_JOBS_CONCURRENCY', 10);
@@ -426,6 +433,12 @@ interface OursSetup {
   commits: Moments;
 }
 
+/** Where the runtime's inspector listens and the profile goes, when its pickups are profiled (BENCH_JOBS_PROFILE). */
+interface PickupProfiling {
+  inspectorAddress: string;
+  path: string;
+}
+
 interface OursResult {
   runtime: string;
   pickupMs: Summary;
@@ -672,7 +685,7 @@ async function openQueueSocket(wsUrl: string, headers: Record<string, string>, p
   return { socket, pushed, ready };
 }
 
-async function measureOursOn(runtime: string, url: string, setup: OursSetup): Promise<OursResult> {
+async function measureOursOn(runtime: string, url: string, setup: OursSetup, profiling?: PickupProfiling): Promise<OursResult> {
   const label = `Phobos Edge (${runtime})`;
   const { access_token: userToken } = await signInWithPassword({ url }, setup.credentials.email, setup.credentials.password);
   const agentAuthorization = `Bearer ${await internalAgentCredential(setup.keyEncryptionKey, setup.agentName)}`;
@@ -784,22 +797,26 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
     const backlogContext = { setup, createJob, ready, pushed };
 
     ready(concurrency);
-    const pushedLeases = new Map<number, { lease: JobLease; at: number }>();
+    const pushedLeases = new Map<number, { lease: JobLease; at: number; committedAt: number }>();
+    const pushWindows: PickupWindow[] = [];
     const pushSource: PickupSource = {
       label: `${label}, WebSocket push`,
       send: async (index) => {
         await createJob();
         const arrival = await pushed.next('a pushed job');
-        pushedLeases.set(index, arrival);
-        return setup.commits.when(arrival.lease.jobId, 'the commit of a pushed job');
+        const committedAt = await setup.commits.when(arrival.lease.jobId, 'the commit of a pushed job');
+        pushedLeases.set(index, { ...arrival, committedAt });
+        return committedAt;
       },
       started: async (index) => {
         const arrival = pushedLeases.get(index)!;
+        pushWindows.push({ fromUs: monotonicUs(arrival.committedAt), toUs: monotonicUs(arrival.at) });
         await complete(arrival.lease);
         ready(concurrency);
         return arrival.at;
       },
     };
+    const profile = profiling ? await profileIsolate(profiling.inspectorAddress) : null;
     // With the peers measured, graphile-worker's pickups take turns with these (its runner idle,
     // listening, during ours), for the pickup target's ratio.
     let pickupMs: Summary;
@@ -813,6 +830,11 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup): Pr
       }
     } else {
       [pickupMs] = (await measurePickups(pushSource)) as [Summary];
+    }
+    if (profile && profiling) {
+      progress(`${label}: the isolate's CPU profile of the pushed pickups is in ${profiling.path}; the slowest, by the isolate's milliseconds:`);
+      // Warm-up pickups are in the profile too; those measured are the last of the windows.
+      for (const line of slowestPickups(await profile.stop(), profiling.path, pushWindows.slice(-pickups), slowestProfiled)) progress(`  ${line}`);
     }
 
     // Throughput: the backlog queued (and dispatched) while the agent takes nothing, then taken
@@ -1109,9 +1131,14 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
   let workerdAlone: OursResult | null = null;
   if (measureWorkerdAlone) {
     progress('starting the deployable bundle on workerd alone');
-    const plain = await startPlainWorkerd({ stateDir, vars: { ...databaseVars(databaseUrl, bridgeUrl), ...vars, ...(await s3ObjectStore(stops, stateDir)) } });
+    const profiling = profilePath ? { inspectorAddress: `127.0.0.1:${await freePort()}`, path: resolve(profilePath) } : undefined;
+    const plain = await startPlainWorkerd({
+      stateDir,
+      vars: { ...databaseVars(databaseUrl, bridgeUrl), ...vars, ...(await s3ObjectStore(stops, stateDir)) },
+      inspectorAddress: profiling?.inspectorAddress,
+    });
     stops.push(plain.stop);
-    workerdAlone = await measureOursOn('workerd alone', plain.url, setup);
+    workerdAlone = await measureOursOn('workerd alone', plain.url, setup, profiling);
     await plain.stop();
   }
   const floor = measureFloorToo ? await measureFloor(stops, stateDir, { ...databaseVars(databaseUrl, bridgeUrl), ...vars }, admin, commits) : null;

@@ -118,6 +118,8 @@ export interface PlainWorkerdOptions {
   readyPath?: string;
   /** Durable Objects the entry exports besides the configuration's (the floor Worker's FloorQueue). */
   extraDurableObjects?: readonly DurableObjectBinding[];
+  /** host:port for workerd's inspector (CPU profiles: isolate-profile.ts); none by default. */
+  inspectorAddress?: string;
 }
 
 export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<PlainWorkerd> {
@@ -133,7 +135,7 @@ export async function startPlainWorkerd(options: PlainWorkerdOptions): Promise<P
     join(dir, 'config.capnp'),
     workerdConfig({ bundle, port, storageDir, vars: { PHOBOS_API_URL: url, ...options.vars }, extraDurableObjects: options.extraDurableObjects ?? [] }),
   );
-  const inspector = process.env.BENCH_WORKERD_INSPECTOR ? [`--inspector-addr=${process.env.BENCH_WORKERD_INSPECTOR}`] : [];
+  const inspector = options.inspectorAddress ? [`--inspector-addr=${options.inspectorAddress}`] : [];
   const workerd = spawn(workerdBinary(), ['serve', '--experimental', ...inspector, 'config.capnp'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async () => {
     if (workerd.exitCode !== null) return;

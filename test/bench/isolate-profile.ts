@@ -1,0 +1,121 @@
+// What workerd's isolate was doing during the slowest pickups: a CPU profile of the isolate, taken
+// through its inspector (the Chrome DevTools protocol's Profiler domain) while the pickups run, cut
+// into each pickup's window, from the commit to the lease's arrival. The profile's sample times are
+// V8's monotonic clock, which on Linux is CLOCK_MONOTONIC, as is process.hrtime here: the windows
+// are measured in that clock, so the two line up without any handshake.
+//
+// This found the write-behind of the previous job's end inside most of the slowest pickups, and the
+// pure-JS HMAC of the job token inside every one (`npm run bench:jobs` with BENCH_JOBS_PROFILE).
+import { writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
+
+/** The Profiler domain's profile (the `.cpuprofile` format DevTools opens). */
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** A pickup's window in CLOCK_MONOTONIC microseconds. */
+export interface PickupWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+/** `performance.now()` (milliseconds) as CLOCK_MONOTONIC microseconds. */
+const monotonicOffsetUs = Number(process.hrtime.bigint()) / 1e3 - performance.now() * 1e3;
+export const monotonicUs = (performanceNow: number) => performanceNow * 1e3 + monotonicOffsetUs;
+
+/** Microseconds between samples: fine enough for a window of a millisecond or two. */
+const samplingIntervalUs = 100;
+
+/**
+ * The frames a sample is put under, the first found from the leaf up: the queue's and the engine's
+ * steps, what the runtime does on its own, and the request handlers.
+ */
+const categories = [
+  '(garbage collector)',
+  'handOutAtOnce',
+  'runTransition',
+  'flushGrants',
+  'flushOnce',
+  'afterJobsChanged',
+  'webSocketMessage',
+  'resolve',
+  '(program)',
+  '(idle)',
+];
+
+/** Starts profiling the workerd isolate whose inspector listens at `address` (host:port); `stop` returns the profile. */
+export async function profileIsolate(address: string): Promise<{ stop: () => Promise<CpuProfile> }> {
+  const targets = (await (await fetch(`http://${address}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  if (!targets[0]) throw new Error(`workerd's inspector at ${address} lists no isolate`);
+  const socket = new WebSocket(targets[0].webSocketDebuggerUrl, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  let nextId = 0;
+  const answers = new Map<number, (message: { result?: unknown; error?: { message: string } }) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    if (message.id !== undefined) answers.get(message.id)?.(message);
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve, reject) => {
+      nextId += 1;
+      answers.set(nextId, (message) => (message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result)));
+      socket.send(JSON.stringify({ id: nextId, method, params }));
+    });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
+  await send('Profiler.start');
+  return {
+    stop: async () => {
+      try {
+        return ((await send('Profiler.stop')) as { profile: CpuProfile }).profile;
+      } finally {
+        socket.close();
+      }
+    },
+  };
+}
+
+/**
+ * The profile to `path` (open it in DevTools' Performance panel), and a line for each of the
+ * `count` slowest pickups: its latency and the isolate's milliseconds by category in its window.
+ */
+export function slowestPickups(profile: CpuProfile, path: string, windows: readonly PickupWindow[], count: number): string[] {
+  writeFileSync(path, JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const categoryOf = (id: number): string => {
+    let leafName: string | undefined;
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const name = byId.get(at)!.callFrame.functionName || '(anonymous)';
+      leafName ??= name;
+      if (categories.includes(name)) return name;
+    }
+    return `other (${leafName})`;
+  };
+  const sampleTimes: number[] = [];
+  let time = profile.startTime;
+  for (const delta of profile.timeDeltas) {
+    time += delta;
+    sampleTimes.push(time);
+  }
+  const slowest = [...windows].sort((a, b) => b.toUs - b.fromUs - (a.toUs - a.fromUs)).slice(0, count);
+  return slowest.map((window) => {
+    const ms = new Map<string, number>();
+    sampleTimes.forEach((at, index) => {
+      if (at < window.fromUs || at > window.toUs) return;
+      const category = categoryOf(profile.samples[index]!);
+      ms.set(category, (ms.get(category) ?? 0) + samplingIntervalUs / 1000);
+    });
+    const parts = [...ms].sort((a, b) => b[1] - a[1]).map(([category, spent]) => `${category} ${spent.toFixed(1)}`);
+    return `${((window.toUs - window.fromUs) / 1000).toFixed(2)} ms: ${parts.join(', ') || 'no samples'}`;
+  });
+}
