@@ -3,8 +3,8 @@
 // inputs and carries its log, status and outputs, nothing else, and a newer lease of the same job
 // makes it useless (the queue refuses a lease it no longer holds). Expires after the job's maximum
 // duration plus one hour, as Phobos's job tokens do.
-import { createHmac } from 'node:crypto';
 import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { jwtVerify } from 'jose';
 import type { PhobosConfig } from '../config/load';
@@ -58,9 +58,7 @@ export interface JobTokenClaims {
  * its job, before it writes anything, so that the lease is not held back behind the confirmation of
  * its queue's storage (src/durable/agent-queue.ts `enqueue`). The token is the compact JWS jose
  * would make of the same claims (the job token test compares them byte for byte), HMAC-SHA-256 by
- * node:crypto's `createHmac` with the same derived key: synchronous and native in workerd (BoringSSL),
- * where the pure-JS HMAC it replaced cost a few tenths of a millisecond per lease on the pickup's
- * path (CPU profiles of the jobs benchmark). Verifying stays jose's `jwtVerify`.
+ * @noble/hashes with the same derived key; verifying stays jose's `jwtVerify`.
  */
 export function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, maxDurationSeconds: number, now: Date = new Date()): string {
   // jose refused these; a token with `exp: null` would never verify.
@@ -78,7 +76,7 @@ export function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, max
     exp: issuedAt + maxDurationSeconds + 3600,
   };
   const signingInput = `${base64urlEncode(JSON.stringify(header))}.${base64urlEncode(JSON.stringify(payload))}`;
-  return `${signingInput}.${base64urlEncode(createHmac('sha256', signingKeyBytes(config)).update(signingInput).digest())}`;
+  return `${signingInput}.${base64urlEncode(hmac(sha256, signingKeyBytes(config), utf8Encode(signingInput)))}`;
 }
 
 /** The job and lease a job token names; UNAUTHENTICATED for anything else (expired, altered, another kind of token). */

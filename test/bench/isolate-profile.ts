@@ -4,8 +4,10 @@
 // V8's monotonic clock, which on Linux is CLOCK_MONOTONIC, as is process.hrtime here: the windows
 // are measured in that clock, so the two line up without any handshake.
 //
-// This found the write-behind of the previous job's end inside most of the slowest pickups, and the
-// pure-JS HMAC of the job token inside every one (`npm run bench:jobs` with BENCH_JOBS_PROFILE).
+// This found the write-behind of the previous job's end inside most of the slowest pickups
+// (`npm run bench:jobs` with BENCH_JOBS_PROFILE). A sample in a window stands for the sampling
+// interval, so a step seen in every slow window may still be cheap: over all pickups, a function's
+// samples times the interval, divided by the pickups, is its cost per pickup.
 import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
