@@ -28,7 +28,16 @@ function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[truncated]';
   if (typeof value === 'string') return redactString(value);
   if (value instanceof Error) {
-    return { name: value.name, message: redactString(value.message), stack: value.stack ? redactString(value.stack) : undefined };
+    // A wrapper's cause is often the whole story (drizzle's "Failed query" wraps the database's own
+    // error), and a database error's code (its SQLSTATE) says which; both go through the same redaction.
+    const code = (value as { code?: unknown }).code;
+    return {
+      name: value.name,
+      message: redactString(value.message),
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      stack: value.stack ? redactString(value.stack) : undefined,
+      ...(value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) }),
+    };
   }
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   if (value && typeof value === 'object') {

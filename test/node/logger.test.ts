@@ -35,6 +35,16 @@ describe('structured logger', () => {
     expect(lines[0]).not.toContain('topsecret');
   });
 
+  it("logs an error's cause and code, redacted as the error is", () => {
+    const { logger, lines } = capture();
+    const database = Object.assign(new Error('deadlock detected; auth was Bearer s3cr3t'), { code: '40P01' });
+    logger.warn('not written', { error: new Error('Failed query: update jobs …', { cause: database }) });
+    const { error } = JSON.parse(lines[0]!) as { error: { message: string; cause: { message: string; code: string } } };
+    expect(error.message).toBe('Failed query: update jobs …');
+    expect(error.cause).toMatchObject({ message: 'deadlock detected; auth was [redacted]', code: '40P01' });
+    expect(lines[0]).not.toContain('s3cr3t');
+  });
+
   it('drops entries below the configured level', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'warn', sink: (line) => lines.push(line) });
