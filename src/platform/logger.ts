@@ -24,26 +24,28 @@ export function redactString(value: string): string {
   return out;
 }
 
-function redact(value: unknown, depth = 0): unknown {
+/** `errors`: the errors on the way down, so an error that is its own cause (at any remove) is written once. */
+function redact(value: unknown, depth = 0, errors: readonly Error[] = []): unknown {
   if (depth > 6) return '[truncated]';
   if (typeof value === 'string') return redactString(value);
   if (value instanceof Error) {
+    if (errors.includes(value)) return '[circular]';
     // A wrapper's cause is often the whole story (drizzle's "Failed query" wraps the database's own
     // error), and a database error's code (its SQLSTATE) says which; both go through the same redaction.
     const code = (value as { code?: unknown }).code;
     return {
       name: value.name,
       message: redactString(value.message),
-      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      ...(typeof code === 'string' ? { code: redactString(code) } : typeof code === 'number' ? { code } : {}),
       stack: value.stack ? redactString(value.stack) : undefined,
-      ...(value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1) }),
+      ...(value.cause === undefined ? {} : { cause: redact(value.cause, depth + 1, [...errors, value]) }),
     };
   }
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, errors));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      out[key] = sensitiveKey.test(key) ? REDACTED : redact(item, depth + 1);
+      out[key] = sensitiveKey.test(key) ? REDACTED : redact(item, depth + 1, errors);
     }
     return out;
   }

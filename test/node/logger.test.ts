@@ -45,6 +45,17 @@ describe('structured logger', () => {
     expect(lines[0]).not.toContain('s3cr3t');
   });
 
+  it('redacts a code as it redacts a message, and writes an error that is its own cause once', () => {
+    const { logger, lines } = capture();
+    const looped: Error = Object.assign(new Error('looped'), { code: 'Bearer abc.def' });
+    looped.cause = new Error('inner', { cause: looped });
+    logger.error('odd', { error: looped });
+    expect(lines[0]).not.toContain('abc.def');
+    const { error } = JSON.parse(lines[0]!) as { error: { code: string; cause: { message: string; cause: unknown } } };
+    expect(error.code).toBe('[redacted]');
+    expect(error.cause).toMatchObject({ message: 'inner', cause: '[circular]' });
+  });
+
   it('drops entries below the configured level', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'warn', sink: (line) => lines.push(line) });
