@@ -855,6 +855,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private flush(): Promise<void> {
     this.flushAgain = true;
     this.flushRun ??= (async () => {
+      /** The last round filled its batch: the rest is already waiting, nothing to gather. */
+      let more = false;
       try {
         while (this.flushAgain) {
           // Busy (a round of several jobs' reports ended moments ago): a moment for more reports to
@@ -864,10 +866,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           // written when the next job comes. A round of one job's reports, or of grants alone, is
           // no sign of a busy spell: gathering after those held every lone job's end back 20 ms,
           // into the next pickup (CPU profiles of the jobs benchmark).
-          const busy = this.lastRoundReports >= busyRoundReports && Date.now() - this.lastFlushEndedAt < flushGatherMs;
+          const busy = !more && this.lastRoundReports >= busyRoundReports && Date.now() - this.lastFlushEndedAt < flushGatherMs;
           await new Promise((resolve) => setTimeout(resolve, busy ? flushGatherMs : 0));
           this.flushAgain = false;
-          const more = await this.flushOnce();
+          more = await this.flushOnce();
           this.lastFlushEndedAt = Date.now();
           if (more) this.flushAgain = true;
         }
@@ -883,6 +885,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /** One round; true when more is waiting. */
   private async flushOnce(): Promise<boolean> {
+    this.lastRoundReports = 0;
     const target = this.target();
     if (!target) return false;
     await this.flushGrants(target);
