@@ -821,20 +821,24 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup, pro
     // listening, during ours), for the pickup target's ratio.
     let pickupMs: Summary;
     let graphileWorkerPickupMs: Summary | undefined;
-    if (measurePeers) {
-      const beside = await graphileWorkerPickups(setup.databaseUrl, `graphile-worker, beside ${label}`);
-      try {
-        [pickupMs, graphileWorkerPickupMs] = (await measurePickups(pushSource, beside.source)) as [Summary, Summary];
-      } finally {
-        await beside.stop();
+    try {
+      if (measurePeers) {
+        const beside = await graphileWorkerPickups(setup.databaseUrl, `graphile-worker, beside ${label}`);
+        try {
+          [pickupMs, graphileWorkerPickupMs] = (await measurePickups(pushSource, beside.source)) as [Summary, Summary];
+        } finally {
+          await beside.stop();
+        }
+      } else {
+        [pickupMs] = (await measurePickups(pushSource)) as [Summary];
       }
-    } else {
-      [pickupMs] = (await measurePickups(pushSource)) as [Summary];
-    }
-    if (profile && profiling) {
-      progress(`${label}: the isolate's CPU profile of the pushed pickups is in ${profiling.path}; the slowest, by the isolate's milliseconds:`);
-      // Warm-up pickups are in the profile too; those measured are the last of the windows.
-      for (const line of slowestPickups(await profile.stop(), profiling.path, pushWindows.slice(-pickups), slowestProfiled)) progress(`  ${line}`);
+    } finally {
+      const taken = await profile?.stop();
+      if (taken && profiling) {
+        progress(`${label}: the isolate's CPU profile of the pushed pickups is in ${profiling.path}; the slowest, by the isolate's milliseconds:`);
+        // Warm-up pickups are in the profile too; those measured are the last of the windows.
+        for (const line of slowestPickups(taken, profiling.path, pushWindows.slice(-pickups), slowestProfiled)) progress(`  ${line}`);
+      }
     }
 
     // Throughput: the backlog queued (and dispatched) while the agent takes nothing, then taken
@@ -1129,6 +1133,7 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
   }
 
   let workerdAlone: OursResult | null = null;
+  if (profilePath && !measureWorkerdAlone) progress('BENCH_JOBS_PROFILE is ignored: it profiles workerd alone, and BENCH_JOBS_WORKERD_ALONE is 0');
   if (measureWorkerdAlone) {
     progress('starting the deployable bundle on workerd alone');
     const profiling = profilePath ? { inspectorAddress: `127.0.0.1:${await freePort()}`, path: resolve(profilePath) } : undefined;

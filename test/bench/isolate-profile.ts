@@ -45,7 +45,7 @@ const categories = [
   'flushOnce',
   'afterJobsChanged',
   'webSocketMessage',
-  'resolve',
+  'publishPipelineEventsAfterResponse',
   '(program)',
   '(idle)',
 ];
@@ -64,6 +64,11 @@ export async function profileIsolate(address: string): Promise<{ stop: () => Pro
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
     if (message.id !== undefined) answers.get(message.id)?.(message);
+  });
+  // workerd gone: nothing left waits for an answer.
+  socket.on('close', () => {
+    for (const answer of answers.values()) answer({ error: { message: "workerd's inspector closed" } });
+    answers.clear();
   });
   const send = (method: string, params: Record<string, unknown> = {}) =>
     new Promise<unknown>((resolve, reject) => {
@@ -103,19 +108,23 @@ export function slowestPickups(profile: CpuProfile, path: string, windows: reado
     }
     return `other (${leafName})`;
   };
+  // Each sample at its time, standing for the time until the next one (as DevTools counts them: a
+  // sampler running late on a busy machine stretches the interval, and the sample stands for all of
+  // it), within the window: the isolate is not sampled while it sleeps, so the next may be far off.
   const sampleTimes: number[] = [];
   let time = profile.startTime;
   for (const delta of profile.timeDeltas) {
     time += delta;
     sampleTimes.push(time);
   }
+  const spanUs = (index: number) => (sampleTimes[index + 1] ?? profile.endTime) - sampleTimes[index]!;
   const slowest = [...windows].sort((a, b) => b.toUs - b.fromUs - (a.toUs - a.fromUs)).slice(0, count);
   return slowest.map((window) => {
     const ms = new Map<string, number>();
     sampleTimes.forEach((at, index) => {
       if (at < window.fromUs || at > window.toUs) return;
       const category = categoryOf(profile.samples[index]!);
-      ms.set(category, (ms.get(category) ?? 0) + samplingIntervalUs / 1000);
+      ms.set(category, (ms.get(category) ?? 0) + Math.min(spanUs(index), window.toUs - at) / 1000);
     });
     const parts = [...ms].sort((a, b) => b[1] - a[1]).map(([category, spent]) => `${category} ${spent.toFixed(1)}`);
     return `${((window.toUs - window.fromUs) / 1000).toFixed(2)} ms: ${parts.join(', ') || 'no samples'}`;
