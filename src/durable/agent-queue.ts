@@ -869,8 +869,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           const busy = !more && this.lastRoundReports >= busyRoundReports && Date.now() - this.lastFlushEndedAt < flushGatherMs;
           await new Promise((resolve) => setTimeout(resolve, busy ? flushGatherMs : 0));
           this.flushAgain = false;
-          more = await this.flushOnce();
+          this.lastRoundReports = await this.flushOnce();
           this.lastFlushEndedAt = Date.now();
+          more = this.lastRoundReports === flushBatch;
           if (more) this.flushAgain = true;
         }
       } catch (error) {
@@ -883,11 +884,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     return this.flushRun;
   }
 
-  /** One round; true when more is waiting. */
-  private async flushOnce(): Promise<boolean> {
-    this.lastRoundReports = 0;
+  /** One round; the jobs whose reports it wrote (a full batch of them: more is waiting). */
+  private async flushOnce(): Promise<number> {
     const target = this.target();
-    if (!target) return false;
+    if (!target) return 0;
     await this.flushGrants(target);
     const rows = this.sql
       .exec<FlowRow>(
@@ -895,8 +895,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         flushBatch,
       )
       .toArray();
-    this.lastRoundReports = rows.length;
-    if (rows.length === 0) return false;
+    if (rows.length === 0) return 0;
     await this.locateTrees(rows);
     const byRoot = new Map<string, FlowRow[]>();
     for (const row of rows) {
@@ -963,7 +962,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     if (ended.length > 0) this.ctx.waitUntil(this.completeLogs(ended));
     this.sql.exec('delete from done where at < ?', Date.now() - doneMemoryMs);
     if (failure !== undefined) throw failure;
-    return rows.length === flushBatch;
+    return rows.length;
   }
 
   /** Grants Postgres took: their flows know their trees, their leases the job's lease count (two statements for all). */
