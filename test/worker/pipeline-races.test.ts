@@ -142,8 +142,11 @@ describe('round trips', () => {
     expect((await nodes(pipeline.id)).get('stage.second.task.more')!.status).toBe('QUEUED');
     expect(running.count).toBeLessThanOrEqual(3);
     expect(finishing.count).toBeLessThanOrEqual(3);
-    // Load the tree, commit the transition.
-    expect(finishing.count).toBe(2);
+    // Load the tree, commit the transition; and, when the isolate's one-second copy of the routing
+    // candidates has lapsed (a slow run), one read of them for the next stage's job.
+    const candidateReads = finishing.statements.filter((statement) => statement.includes('from agents a,'));
+    expect(candidateReads.length).toBeLessThanOrEqual(1);
+    expect(finishing.statements.filter((statement) => !candidateReads.includes(statement))).toHaveLength(2);
   });
 
   it('a tree loads without job inputs, and its template comes over the wire once per isolate', async () => {
