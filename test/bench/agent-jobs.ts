@@ -83,6 +83,7 @@ import {
   median,
   onOff,
   positiveInteger,
+  processCpuMicros,
   progressReporter,
   rewriteReadmeBlock,
   round2,
@@ -92,7 +93,7 @@ import {
   summarize,
   type Summary,
 } from './bench-support';
-import { monotonicUs, profileIsolate, slowestPickups, type PickupWindow } from './isolate-profile';
+import { heaviestFunctions, monotonicUs, profileIsolate, slowestPickups, type PickupWindow } from './isolate-profile';
 import { startPlainWorkerd } from './plain-workerd';
 import { freePort } from '../setup/free-port';
 
@@ -105,6 +106,8 @@ const pickupGapMs = positiveInteger('BENCH_JOBS_GAP_MS', 25);
 const profilePath = process.env.BENCH_JOBS_PROFILE || undefined;
 /** The slowest pickups whose windows of the profile are summarized. */
 const slowestProfiled = 12;
+/** The functions of the throughput rounds' profile listed by their own time. */
+const heaviestProfiled = 25;
 const backlog = positiveInteger('BENCH_JOBS_BACKLOG', 1000);
 const rounds = positiveInteger('BENCH_JOBS_ROUNDS', 3);
 const concurrency = positiveInteger('BENCH_JOBS_CONCURRENCY', 10);
@@ -439,6 +442,27 @@ interface PickupProfiling {
   path: string;
 }
 
+/**
+ * The first throughput round's taking and writing, CPU-profiled: the profile beside the pickups'
+ * (`<path>.throughput.cpuprofile`), and the functions the isolate spent most time in printed.
+ */
+function profiledOnce(profiling: PickupProfiling, label: string): <T>(work: () => Promise<T>) => Promise<T> {
+  let done = false;
+  return async (work) => {
+    if (done) return work();
+    done = true;
+    const profile = await profileIsolate(profiling.inspectorAddress);
+    try {
+      return await work();
+    } finally {
+      const path = profiling.path.replace(/(\.cpuprofile)?$/, '.throughput.cpuprofile');
+      const lines = heaviestFunctions(await profile.stop(), path, heaviestProfiled);
+      progress(`${label}: the isolate's CPU profile of the first socket-report round is in ${path}:`);
+      for (const line of lines) progress(`  ${line}`);
+    }
+  };
+}
+
 interface OursResult {
   runtime: string;
   pickupMs: Summary;
@@ -501,6 +525,13 @@ type BacklogThroughput = Throughput & {
   /** Jobs/s until Postgres had every job of the round FINISHED (the queue answers before its write-behind lands), by round, and their median. */
   writtenByRound: number[];
   writtenJobsPerSecond: number;
+  /**
+   * The runtime's own CPU time per job (workerd alone: its process, from /proc, so the rest of the
+   * machine's load does not count), from the first job asked for until Postgres has every end, by
+   * round, and their median: steadier than the rates on a shared machine.
+   */
+  runtimeCpuUsPerJobByRound?: number[];
+  runtimeCpuUsPerJob?: number;
 };
 
 interface BacklogContext {
@@ -515,6 +546,10 @@ interface BacklogContext {
   completeAll: (take: (start: (lease: JobLease) => void) => Promise<void>, done: (lease: JobLease) => void) => Promise<void>;
   /** Run before each round (another queue's round in turns with ours). */
   beforeRound?: () => Promise<void>;
+  /** The runtime's process (workerd alone), whose CPU time per job is measured. */
+  runtimePid?: number;
+  /** Around each round's taking and writing, from the first job asked for until Postgres has every end (a profile). */
+  whileTaking?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** `rounds` backlogs, each queued (and dispatched) while the agent takes nothing, then completed by `completeAll`. */
@@ -522,6 +557,7 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
   const { setup, createJob, ready, pushed } = context;
   const dispatchedBeforeStart: number[] = [];
   const writtenByRound: number[] = [];
+  const cpuByRound: number[] = [];
   const throughput = await measureThroughput(label, async () => {
     await context.beforeRound?.();
     ready(0);
@@ -549,41 +585,55 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
     dispatchedBeforeStart.push(dispatched);
     const roundJobs: string[] = [];
     let finished = 0;
-    const started = performance.now();
-    await new Promise<void>((resolvePromise, reject) => {
-      const take = async (start: (lease: JobLease) => void) => {
-        while (roundJobs.length < backlog) {
-          const { lease } = await pushed.next('a backlog job');
-          roundJobs.push(lease.jobId);
-          start(lease);
-        }
-      };
-      ready(concurrency);
-      context
-        .completeAll(take, () => {
-          finished += 1;
-          if (finished === backlog) resolvePromise();
-        })
-        .catch(reject);
+    return (context.whileTaking ?? ((work) => work()))(async () => {
+      const started = performance.now();
+      const cpuBefore = context.runtimePid === undefined ? 0 : processCpuMicros(context.runtimePid);
+      await new Promise<void>((resolvePromise, reject) => {
+        const take = async (start: (lease: JobLease) => void) => {
+          while (roundJobs.length < backlog) {
+            const { lease } = await pushed.next('a backlog job');
+            roundJobs.push(lease.jobId);
+            start(lease);
+          }
+        };
+        ready(concurrency);
+        context
+          .completeAll(take, () => {
+            finished += 1;
+            if (finished === backlog) resolvePromise();
+          })
+          .catch(reject);
+      });
+      const answered = (performance.now() - started) / 1000;
+      // Every end answered; and in Postgres (ours writes behind the answer): until no job of the round is left unfinished there.
+      const writeDeadline = Date.now() + 10 * eventTimeoutMs;
+      for (;;) {
+        const left = await setup.admin.query<{ left: number }>(`select count(*)::int as left from jobs where id = any($1::uuid[]) and status <> 'FINISHED'`, [
+          roundJobs,
+        ]);
+        if (left.rows[0]!.left === 0) break;
+        if (Date.now() > writeDeadline)
+          throw new Error(`${left.rows[0]!.left} jobs not FINISHED in Postgres ${(10 * eventTimeoutMs) / 1000} s after their ends were answered`);
+        await sleep(5);
+      }
+      const written = (performance.now() - started) / 1000;
+      writtenByRound.push(Math.round(backlog / written));
+      let cpu = '';
+      if (context.runtimePid !== undefined) {
+        cpuByRound.push(Math.round((processCpuMicros(context.runtimePid) - cpuBefore) / backlog));
+        cpu = `; the runtime's CPU ${cpuByRound.at(-1)} µs a job`;
+      }
+      progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenByRound.at(-1)} jobs/s${cpu}`);
+      return answered;
     });
-    const answered = (performance.now() - started) / 1000;
-    // Every end answered; and in Postgres (ours writes behind the answer): until no job of the round is left unfinished there.
-    const writeDeadline = Date.now() + 10 * eventTimeoutMs;
-    for (;;) {
-      const left = await setup.admin.query<{ left: number }>(`select count(*)::int as left from jobs where id = any($1::uuid[]) and status <> 'FINISHED'`, [
-        roundJobs,
-      ]);
-      if (left.rows[0]!.left === 0) break;
-      if (Date.now() > writeDeadline)
-        throw new Error(`${left.rows[0]!.left} jobs not FINISHED in Postgres ${(10 * eventTimeoutMs) / 1000} s after their ends were answered`);
-      await sleep(5);
-    }
-    const written = (performance.now() - started) / 1000;
-    writtenByRound.push(Math.round(backlog / written));
-    progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenByRound.at(-1)} jobs/s`);
-    return answered;
   });
-  return { ...throughput, dispatchedBeforeStart, writtenByRound, writtenJobsPerSecond: Math.round(median(writtenByRound)) };
+  return {
+    ...throughput,
+    dispatchedBeforeStart,
+    writtenByRound,
+    writtenJobsPerSecond: Math.round(median(writtenByRound)),
+    ...(cpuByRound.length > 0 ? { runtimeCpuUsPerJobByRound: cpuByRound, runtimeCpuUsPerJob: Math.round(median(cpuByRound)) } : {}),
+  };
 }
 
 /**
@@ -685,7 +735,13 @@ async function openQueueSocket(wsUrl: string, headers: Record<string, string>, p
   return { socket, pushed, ready };
 }
 
-async function measureOursOn(runtime: string, url: string, setup: OursSetup, profiling?: PickupProfiling): Promise<OursResult> {
+async function measureOursOn(
+  runtime: string,
+  url: string,
+  setup: OursSetup,
+  options: { profiling?: PickupProfiling; runtimePid?: number } = {},
+): Promise<OursResult> {
+  const { profiling, runtimePid } = options;
   const label = `Phobos Edge (${runtime})`;
   const { access_token: userToken } = await signInWithPassword({ url }, setup.credentials.email, setup.credentials.password);
   const agentAuthorization = `Bearer ${await internalAgentCredential(setup.keyEncryptionKey, setup.agentName)}`;
@@ -794,7 +850,7 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup, pro
       const message = queueServerMessage.parse(JSON.parse(String(data)));
       if (message.type === 'jobs') for (const lease of message.jobs) held.set(lease.jobId, lease);
     });
-    const backlogContext = { setup, createJob, ready, pushed };
+    const backlogContext = { setup, createJob, ready, pushed, runtimePid };
 
     ready(concurrency);
     const pushedLeases = new Map<number, { lease: JobLease; at: number; committedAt: number }>();
@@ -868,6 +924,7 @@ async function measureOursOn(runtime: string, url: string, setup: OursSetup, pro
             },
           }),
         ),
+      whileTaking: profiling ? profiledOnce(profiling, label) : undefined,
     }).finally(() => besideBacklogs?.stop());
     const graphileWorkerThroughput = besideBacklogs ? throughputOf(besideRounds) : undefined;
     const routeRounds = await measureBacklog(`${label}, job token routes`, {
@@ -1143,7 +1200,7 @@ async function ours(stops: Stop[], stateDir: string, databaseUrl: string, admin:
       inspectorAddress: profiling?.inspectorAddress,
     });
     stops.push(plain.stop);
-    workerdAlone = await measureOursOn('workerd alone', plain.url, setup, profiling);
+    workerdAlone = await measureOursOn('workerd alone', plain.url, setup, { profiling, runtimePid: plain.pid });
     await plain.stop();
   }
   const floor = measureFloorToo ? await measureFloor(stops, stateDir, { ...databaseVars(databaseUrl, bridgeUrl), ...vars }, admin, commits) : null;

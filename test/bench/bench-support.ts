@@ -190,3 +190,14 @@ export async function adminCallerOf(db: HttpDatabase, admin: pg.Client, email: s
   const row = (await admin.query<{ id: string; username: string }>('select id, username from users where email = $1', [email])).rows[0]!;
   return loadCaller(db, { kind: 'user', userId: row.id, username: row.username, email, isAdmin: true, via: 'access_token' });
 }
+
+// utime and stime of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
+const ticksPerSecond = 100;
+
+/** CPU time a process has used so far, in microseconds. */
+export function processCpuMicros(pid: number): number {
+  // The command name (field 2) is parenthesized and may hold spaces: count fields after it.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / ticksPerSecond;
+}

@@ -130,3 +130,43 @@ export function slowestPickups(profile: CpuProfile, path: string, windows: reado
     return `${((window.toUs - window.fromUs) / 1000).toFixed(2)} ms: ${parts.join(', ') || 'no samples'}`;
   });
 }
+
+/**
+ * The profile to `path`, and a line for each of the `count` functions the isolate spent the most
+ * time in itself (self time, with the file and line), then the time under each category: where a
+ * busy stretch, such as the throughput rounds, goes.
+ */
+export function heaviestFunctions(profile: CpuProfile, path: string, count: number): string[] {
+  writeFileSync(path, JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const selfUs = new Map<string, number>();
+  const underUs = new Map<string, number>();
+  let totalUs = 0;
+  profile.samples.forEach((id, index) => {
+    const spent = profile.timeDeltas[index + 1] ?? 0;
+    totalUs += spent;
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const self = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    selfUs.set(self, (selfUs.get(self) ?? 0) + spent);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const name = byId.get(at)!.callFrame.functionName;
+      if (categories.includes(name) && !seen.has(name)) {
+        seen.add(name);
+        underUs.set(name, (underUs.get(name) ?? 0) + spent);
+      }
+    }
+  });
+  const share = (us: number) => `${(us / 1000).toFixed(1)} ms (${((100 * us) / totalUs).toFixed(1)}%)`;
+  return [
+    `${(totalUs / 1000).toFixed(0)} ms profiled; self time:`,
+    ...[...selfUs]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([name, us]) => `  ${share(us)} ${name}`),
+    'under:',
+    ...[...underUs].sort((a, b) => b[1] - a[1]).map(([name, us]) => `  ${share(us)} ${name}`),
+  ];
+}

@@ -26,6 +26,7 @@ import {
   endOfBenchmarkSection,
   median,
   positiveInteger,
+  processCpuMicros,
   progressReporter,
   rewriteReadmeBlock,
   round2,
@@ -90,17 +91,6 @@ interface Run {
   meanLatencyMs: number;
   p50Ms: number;
   p99Ms: number;
-}
-
-// utime and stime of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
-const ticksPerSecond = 100;
-
-/** CPU time a process has used so far, in microseconds. */
-function processCpuMicros(pid: number): number {
-  // The command name (field 2) is parenthesized and may hold spaces: count fields after it.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / ticksPerSecond;
 }
 
 async function measureOnce(options: autocannon.Options, pid: number): Promise<Run> {
