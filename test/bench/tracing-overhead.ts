@@ -14,7 +14,7 @@
 // BENCH_ROUNDS (default 5), BENCH_DURATION_SECONDS (default 5), BENCH_CONNECTIONS (default 10),
 // BENCH_RESULTS (default test/bench/results/tracing-overhead.json; README.md's block is rewritten
 // only when writing that file).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { ensureAdminUser } from '../../scripts/local-stack/admin-user';
