@@ -9,8 +9,8 @@ import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 import { candidatesQuery, chooseAgent, liveCandidates, type CandidateRow } from './routing';
-import { arrayLiteral } from '../../db/array-literal';
 import { takeRoutedAtCommit, type RoutedJob } from './route-at-commit';
+import { jobsInIdOrder } from './lock-order';
 
 export interface DispatchContext {
   db: HttpDatabase;
@@ -139,7 +139,7 @@ async function routeAndEnqueue({ db, queues }: DispatchContext, jobs: OwedJob[],
     [...chosen].map(async ([agentId, ids]) => {
       const moved = await db.execute<{ id: string }>(sql`
         update jobs set agent_id = ${agentId}, dispatched_at = null
-        where id = any(${arrayLiteral(ids)}::uuid[]) and status = 'QUEUED' and agent_id is null returning id`);
+        where ${jobsInIdOrder(ids, sql`status = 'QUEUED' and agent_id is null`)} returning id`);
       routed += moved.rows.length;
       if (moved.rows.length > 0) toEnqueue.set(agentId, [...(toEnqueue.get(agentId) ?? []), ...moved.rows.map((row) => row.id)]);
     }),
@@ -169,9 +169,8 @@ function enqueueAll(
       );
     })();
     const marked = queued.then(async () => {
-      // Acknowledged: the sweep leaves these alone until the grace period says the queue may have lost them.
       const ids = jobs.map((job) => job.jobId);
-      await db.execute(sql`update jobs set dispatched_at = now() where id = any(${arrayLiteral(ids)}::uuid[]) and agent_id = ${agentId}`);
+      await markDispatched(db, agentId, ids);
       return ids.length;
     });
     return { queued, marked };
@@ -184,6 +183,11 @@ function enqueueAll(
   // A caller that fails before it awaits `marked` (its own read failed) must not leave it unhandled.
   marked.catch(() => undefined);
   return { queued: Promise.allSettled(perAgent.map((agent) => agent.queued)).then(() => undefined), marked };
+}
+
+/** The agent's queue acknowledged these jobs: the sweep leaves them alone until the grace period says the queue may have lost them. */
+export async function markDispatched(db: HttpDatabase, agentId: string, jobIds: readonly string[]): Promise<void> {
+  await db.execute(sql`update jobs set dispatched_at = now() where ${jobsInIdOrder(jobIds, sql`agent_id = ${agentId}`)}`);
 }
 
 /** The project's CANCELING jobs held by an agent (none for a null project). */

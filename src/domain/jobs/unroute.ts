@@ -3,7 +3,7 @@
 // The cron sweep runs it for every agent; a session's graceful close and an agent's disabling run it
 // at once for that agent, so neither leaves the jobs queued for it waiting for the next sweep.
 import { sql } from 'drizzle-orm';
-import { arrayLiteral } from '../../db/array-literal';
+import { jobsInIdOrder } from './lock-order';
 import type { HttpDatabase } from '../../db/client';
 import { agentQueue, type AgentQueues } from '../agents/queues';
 
@@ -33,7 +33,7 @@ export async function unrouteStrandedJobs(db: HttpDatabase, queues: AgentQueues,
       if (released.length === 0) return [];
       const moved = await db.execute<Omit<UnroutedJob, 'agent_id'>>(sql`
         update jobs set agent_id = null, dispatched_at = null
-        where id = any(${arrayLiteral(released)}::uuid[]) and status = 'QUEUED' and agent_id = ${id}
+        where ${jobsInIdOrder(released, sql`status = 'QUEUED' and agent_id = ${id}`)}
         returning id, project_id`);
       return moved.rows.map((row) => ({ ...row, agent_id: id }));
     }),
