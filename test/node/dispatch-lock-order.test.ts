@@ -1,14 +1,15 @@
-// The dispatch marks the jobs a queue acknowledged (`markDispatched`) locking them in id order, as
-// every engine commit and lease write does (lock-order.ts; the dispatch's routing and the unrouting
-// lock the same way). A transaction of this file holds the job with the smallest id, as a commit
-// that locks jobs in id order holds its first one; the mark, run through the bridge as the Worker
-// runs it, must then wait holding none of the others, or the commit's next lock would close a
-// deadlock. Rows are inserted in random id order, so their order on disk (the order a
-// bitmap scan of `id = any(…)` locks them in) is not their id order.
+// Writers of many jobs lock them in id order, as every engine commit does (lock-order.ts): the
+// dispatch marking jobs handed to their queue (`markDispatched`; its routing and the unrouting lock
+// the same way) and a queue's grant (`grantJobs`). A transaction of this file holds the job with the
+// smallest id, as a commit that locks jobs in id order holds its first one; the write, run through
+// the bridge as the Worker runs it, must then wait holding none of the others, or the commit's next
+// lock would close a deadlock. Rows are inserted in random id order, so their order on disk (the
+// order a bitmap scan of `id = any(…)` locks them in) is not their id order.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type HttpDatabase } from '../../src/db/client';
 import { markDispatched } from '../../src/domain/jobs/dispatch';
+import { grantJobs } from '../../src/domain/jobs/lease-writes';
 import { insertBarePipeline } from '../support/pipeline-templates';
 import { createTestDatabase, type TestDatabase } from '../support/node-database';
 
@@ -48,36 +49,56 @@ afterAll(async () => {
   await holder?.end();
 });
 
-describe('markDispatched', () => {
-  it('waits for a job a commit holds without holding any of the others (locks in id order)', async () => {
-    const sorted = [...jobIds].sort();
-    // Not in id order on disk, or the test would prove nothing.
-    const onDisk = (await database.query<{ id: string }>('select id from jobs order by ctid')).rows.map((row) => row.id);
-    expect(onDisk).not.toEqual(sorted);
-
-    await holder.query('begin');
+/**
+ * Holds the job with the smallest id, runs `write` (through the bridge) until PostgreSQL shows it
+ * waiting on that lock (its statement matching `statement`), then takes every other job with
+ * NOWAIT: refused if `write` holds any of them. Lets `write` finish and returns what it returned.
+ */
+async function waitsHoldingNoneOfTheOthers<T>(write: () => Promise<T>, statement: string): Promise<T> {
+  const sorted = [...jobIds].sort();
+  await holder.query('begin');
+  try {
     await holder.query('select 1 from jobs where id = $1 for update', [sorted[0]]);
-    const mark = markDispatched(db, agentId, jobIds);
-    let markError: unknown;
-    mark.catch((error: unknown) => (markError = error));
-    // The mark is waiting on the held job.
+    const running = write();
+    let failure: unknown;
+    running.catch((error: unknown) => (failure = error));
     const deadline = Date.now() + 10_000;
     for (;;) {
       const waiting = await database.query<{ count: number }>(
-        `select count(*)::int as count from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%dispatched_at = now()%'`,
+        `select count(*)::int as count from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like $1`,
+        [`%${statement}%`],
       );
       if (waiting.rows[0]!.count > 0) break;
-      if (Date.now() > deadline || markError) throw new Error(`the mark never waited on the held job: ${String(markError)}`);
+      if (Date.now() > deadline || failure) throw new Error(`the write never waited on the held job: ${String(failure)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // Every other job is free: the commit's next locks would not wait on the mark.
     const taken = await holder.query('select id from jobs where id = any($1::uuid[]) for update nowait', [sorted.slice(1)]);
     expect(taken.rowCount).toBe(jobCount - 1);
     await holder.query('commit');
+    return await running;
+  } catch (error) {
+    await holder.query('rollback');
+    throw error;
+  }
+}
 
-    await mark;
+describe('writers of many jobs lock them in id order', () => {
+  it('not in id order on disk (or this file would prove nothing)', async () => {
+    const onDisk = (await database.query<{ id: string }>('select id from jobs order by ctid')).rows.map((row) => row.id);
+    expect(onDisk).not.toEqual([...jobIds].sort());
+  });
+
+  it('the dispatch marking jobs handed to their queue', async () => {
+    await waitsHoldingNoneOfTheOthers(() => markDispatched(db, agentId, jobIds), 'dispatched_at = now()');
     const marked = await database.query<{ count: number }>('select count(*)::int as count from jobs where dispatched_at is not null');
     expect(marked.rows[0]!.count).toBe(jobCount);
+  });
+
+  it('a queue granting jobs (QUEUED → PENDING)', async () => {
+    const sessionId = (await database.query<{ id: string }>('insert into agent_sessions (agent_id) values ($1) returning id', [agentId])).rows[0]!.id;
+    const granted = await waitsHoldingNoneOfTheOthers(() => grantJobs(db, jobIds, { agentId, sessionId }), "status = 'PENDING'");
+    expect(granted).toHaveLength(jobCount);
+    await database.query(`update jobs set status = 'QUEUED', session_id = null, pending_at = null`);
   });
 
   it('marks only the jobs routed to that agent', async () => {

@@ -4,12 +4,13 @@
 // a job's change: its tree's root version moved on (so a transition computed from before it
 // recomputes instead of writing a stale status over it, commit.ts) and a `job.status_changed` outbox
 // event under the project's events lock (outbox.ts), so live viewers see the job claimed and put back.
-// Locks are taken in the engine's order (commit.ts): the trees' roots first, then the jobs, then the
-// project's events lock, so a lease write and a transition of the same tree never wait on each other
-// crosswise.
+// Locks are taken in the engine's order (commit.ts): the trees' roots first, then the jobs (in id
+// order, lock-order.ts), then the project's events lock, so a lease write and a transition of the
+// same tree never wait on each other crosswise.
 import { sql, type SQL } from 'drizzle-orm';
 import { arrayLiteral } from '../../db/array-literal';
 import type { HttpDatabase } from '../../db/client';
+import { jobsInIdOrder } from './lock-order';
 
 /** The rows of the jobs' tree roots, locked in id order (the first lock every writer of a tree takes). */
 function lockRootsOf(db: HttpDatabase, jobIds: SQL) {
@@ -61,7 +62,7 @@ export async function grantJobs(db: HttpDatabase, jobIds: readonly string[], hol
       with claimed as (
         update jobs set status = 'PENDING', session_id = ${holder.sessionId}, pending_at = now(), running_at = null,
           lease_count = lease_count + 1, updated_at = now(), version = version + 1
-        where id = any(${ids}) and status = 'QUEUED' and agent_id = ${holder.agentId}
+        where ${jobsInIdOrder(jobIds, sql`status = 'QUEUED' and agent_id = ${holder.agentId}`)}
         returning id, organization_id, project_id, pipeline_id, node_id, status, 'QUEUED'::text as previous_status, lease_count, max_duration_seconds
       ),
       ${eventsAndBump('claimed')},
