@@ -28,8 +28,10 @@
 //   queue's WebSocket (`report` frames, as the local agent relays its executors' reports: the reports
 //   of one tick in one frame, with the capacity the ends free), until the last finish is answered —
 //   and, apart, until PostgreSQL has every job of the round FINISHED (the queue records an end and
-//   answers, then writes it behind: src/durable/agent-queue.ts); then the same rounds through the job
-//   token routes (POST running, POST finish: two HTTP requests a job, as a docker executor reports).
+//   answers, then writes it behind: src/durable/agent-queue.ts), with workerd alone's own CPU time per
+//   job over that span (its process's, from /proc: steadier than the rates on two shared cores); then
+//   the same rounds through the job token routes (POST running, POST finish: two HTTP requests a job,
+//   as a docker executor reports).
 // - the floor (workerd alone; test/bench/floor-worker.ts, floor-queue.ts): the same pickup and
 //   throughput through a Worker that commits one row and hands it to a bare queue object, which
 //   pushes it on the socket and answers the report frames with no storage, database or token: what
@@ -1330,6 +1332,7 @@ function writeReadme(r: Results): void {
     throughput: string;
     throughputBeside: string;
     written: string;
+    runtimeCpu: string;
     routes: string;
     log: string;
   }[] = [];
@@ -1343,6 +1346,7 @@ function writeReadme(r: Results): void {
       throughput: String(result.throughput.jobsPerSecond),
       throughputBeside: result.graphileWorkerThroughput ? String(result.graphileWorkerThroughput.jobsPerSecond) : '–',
       written: String(result.throughput.writtenJobsPerSecond ?? '–'),
+      runtimeCpu: String(result.throughput.runtimeCpuUsPerJob ?? '–'),
       // Results recorded before the socket reports had the routes' figures as `throughput`.
       routes: result.throughputByRoutes ? `${result.throughputByRoutes.jobsPerSecond} / ${result.throughputByRoutes.writtenJobsPerSecond}` : '–',
       log: String(result.logIngest.mbPerSecond ?? '–'),
@@ -1358,6 +1362,7 @@ function writeReadme(r: Results): void {
       throughput: String(floor.throughput.jobsPerSecond),
       throughputBeside: '–',
       written: '–',
+      runtimeCpu: '–',
       routes: '–',
       log: '–',
     });
@@ -1376,6 +1381,7 @@ function writeReadme(r: Results): void {
         throughputBeside: '–',
         // Their completion is the database write.
         written: String(peer.throughput.jobsPerSecond),
+        runtimeCpu: '–',
         routes: '–',
         log: '–',
       });
@@ -1403,6 +1409,7 @@ function writeReadme(r: Results): void {
       ),
       row("graphile-worker's jobs per second, a round of its own before each of ours: the throughput target's comparison", (column) => column.throughputBeside),
       row('the same, until PostgreSQL has every job FINISHED (ours: the queue answers, then writes behind)', (column) => column.written),
+      row("the runtime's own CPU time per job, µs, until PostgreSQL has every end (workerd alone's process)", (column) => column.runtimeCpu),
       row('ours through the job token routes (POST running, POST finish): answered / in PostgreSQL', (column) => column.routes),
       row('log ingest per job, MB/s (PUT logs, 1 MiB chunks)', (column) => column.log),
       '',
