@@ -458,9 +458,14 @@ function profiledOnce(profiling: PickupProfiling, label: string): <T>(work: () =
       return await work();
     } finally {
       const path = profiling.path.replace(/(\.cpuprofile)?$/, '.throughput.cpuprofile');
-      const lines = heaviestFunctions(await profile.stop(), path, heaviestProfiled);
-      progress(`${label}: the isolate's CPU profile of the first socket-report round is in ${path}:`);
-      for (const line of lines) progress(`  ${line}`);
+      // A profile that cannot be had (workerd gone) is reported, not thrown over the round's own failure.
+      try {
+        const lines = heaviestFunctions(await profile.stop(), path, heaviestProfiled);
+        progress(`${label}: the isolate's CPU profile of the first socket-report round is in ${path}:`);
+        for (const line of lines) progress(`  ${line}`);
+      } catch (error) {
+        progress(`${label}: no CPU profile of the socket-report round: ${(error as Error).message}`);
+      }
     }
   };
 }

@@ -161,12 +161,12 @@ export function heaviestFunctions(profile: CpuProfile, path: string, count: numb
   });
   const share = (us: number) => `${(us / 1000).toFixed(1)} ms (${((100 * us) / totalUs).toFixed(1)}%)`;
   return [
-    `${(totalUs / 1000).toFixed(0)} ms profiled; self time:`,
+    `${(totalUs / 1000).toFixed(0)} ms profiled, idle included; self time:`,
     ...[...selfUs]
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
       .map(([name, us]) => `  ${share(us)} ${name}`),
-    'under:',
+    'under (a sample counts under every step it is in, so these overlap):',
     ...[...underUs].sort((a, b) => b[1] - a[1]).map(([name, us]) => `  ${share(us)} ${name}`),
   ];
 }
