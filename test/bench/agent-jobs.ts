@@ -47,8 +47,9 @@
 // (1), BENCH_JOBS_FLOOR (1), BENCH_JOBS_RESULTS (default test/bench/results/agent-jobs.json; README.md's block is
 // rewritten only when writing that file), BENCH_JOBS_PROFILE (a path: workerd alone's isolate is
 // CPU-profiled through its inspector during the pushed pickups, the profile written there, and what
-// the isolate ran during the slowest of them printed; isolate-profile.ts). The Worker's per-request logging stays off (DEBUG false,
-// wrangler's log level none). Loopback only; every server is stopped at the end.
+// the isolate ran during the slowest of them printed; and during the first socket-report round,
+// its heaviest functions printed; isolate-profile.ts). The Worker's per-request logging stays off
+// (DEBUG false, wrangler's log level none). Loopback only; every server is stopped at the end.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger, run as runGraphileWorker, makeWorkerUtils } from 'graphile-worker';
@@ -95,7 +96,7 @@ import {
   summarize,
   type Summary,
 } from './bench-support';
-import { heaviestFunctions, monotonicUs, profileIsolate, slowestPickups, type PickupWindow } from './isolate-profile';
+import { type CpuProfile, heaviestFunctions, monotonicUs, profileIsolate, slowestPickups, type PickupWindow } from './isolate-profile';
 import { startPlainWorkerd } from './plain-workerd';
 import { freePort } from '../setup/free-port';
 
@@ -445,6 +446,23 @@ interface PickupProfiling {
 }
 
 /**
+ * `work` with workerd alone's isolate CPU-profiled, then `report`'s lines printed. A profile that
+ * cannot be had (workerd gone) is reported, not thrown over the work's own failure.
+ */
+async function withIsolateProfile<T>(profiling: PickupProfiling, label: string, work: () => Promise<T>, report: (profile: CpuProfile) => string[]): Promise<T> {
+  const profile = await profileIsolate(profiling.inspectorAddress);
+  try {
+    return await work();
+  } finally {
+    try {
+      for (const line of report(await profile.stop())) progress(line);
+    } catch (error) {
+      progress(`${label}: no CPU profile: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
  * The first throughput round's taking and writing, CPU-profiled: the profile beside the pickups'
  * (`<path>.throughput.cpuprofile`), and the functions the isolate spent most time in printed.
  */
@@ -453,20 +471,11 @@ function profiledOnce(profiling: PickupProfiling, label: string): <T>(work: () =
   return async (work) => {
     if (done) return work();
     done = true;
-    const profile = await profileIsolate(profiling.inspectorAddress);
-    try {
-      return await work();
-    } finally {
-      const path = profiling.path.replace(/(\.cpuprofile)?$/, '.throughput.cpuprofile');
-      // A profile that cannot be had (workerd gone) is reported, not thrown over the round's own failure.
-      try {
-        const lines = heaviestFunctions(await profile.stop(), path, heaviestProfiled);
-        progress(`${label}: the isolate's CPU profile of the first socket-report round is in ${path}:`);
-        for (const line of lines) progress(`  ${line}`);
-      } catch (error) {
-        progress(`${label}: no CPU profile of the socket-report round: ${(error as Error).message}`);
-      }
-    }
+    const path = profiling.path.replace(/(\.cpuprofile)?$/, '.throughput.cpuprofile');
+    return withIsolateProfile(profiling, label, work, (profile) => [
+      `${label}: the isolate's CPU profile of the first socket-report round is in ${path}:`,
+      ...heaviestFunctions(profile, path, heaviestProfiled).map((line) => `  ${line}`),
+    ]);
   };
 }
 
@@ -879,30 +888,24 @@ async function measureOursOn(
         return arrival.at;
       },
     };
-    const profile = profiling ? await profileIsolate(profiling.inspectorAddress) : null;
     // With the peers measured, graphile-worker's pickups take turns with these (its runner idle,
     // listening, during ours), for the pickup target's ratio.
-    let pickupMs: Summary;
-    let graphileWorkerPickupMs: Summary | undefined;
-    try {
-      if (measurePeers) {
-        const beside = await graphileWorkerPickups(setup.databaseUrl, `graphile-worker, beside ${label}`);
-        try {
-          [pickupMs, graphileWorkerPickupMs] = (await measurePickups(pushSource, beside.source)) as [Summary, Summary];
-        } finally {
-          await beside.stop();
-        }
-      } else {
-        [pickupMs] = (await measurePickups(pushSource)) as [Summary];
+    const measureAll = async (): Promise<[Summary, Summary | undefined]> => {
+      if (!measurePeers) return [((await measurePickups(pushSource)) as [Summary])[0], undefined];
+      const beside = await graphileWorkerPickups(setup.databaseUrl, `graphile-worker, beside ${label}`);
+      try {
+        return (await measurePickups(pushSource, beside.source)) as [Summary, Summary];
+      } finally {
+        await beside.stop();
       }
-    } finally {
-      const taken = await profile?.stop();
-      if (taken && profiling) {
-        progress(`${label}: the isolate's CPU profile of the pushed pickups is in ${profiling.path}; the slowest, by the isolate's milliseconds:`);
-        // Warm-up pickups are in the profile too; those measured are the last of the windows.
-        for (const line of slowestPickups(taken, profiling.path, pushWindows.slice(-pickups), slowestProfiled)) progress(`  ${line}`);
-      }
-    }
+    };
+    const [pickupMs, graphileWorkerPickupMs] = profiling
+      ? await withIsolateProfile(profiling, label, measureAll, (profile) => [
+          `${label}: the isolate's CPU profile of the pushed pickups is in ${profiling.path}; the slowest, by the isolate's milliseconds:`,
+          // Warm-up pickups are in the profile too; those measured are the last of the windows.
+          ...slowestPickups(profile, profiling.path, pushWindows.slice(-pickups), slowestProfiled).map((line) => `  ${line}`),
+        ])
+      : await measureAll();
 
     // Throughput: the backlog queued (and dispatched) while the agent takes nothing, then taken
     // `concurrency` at a time, each job marked running and finished, capacity given back as each ends.

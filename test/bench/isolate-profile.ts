@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 /** The Profiler domain's profile (the `.cpuprofile` format DevTools opens). */
-interface CpuProfile {
+export interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   startTime: number;
   endTime: number;
@@ -90,23 +90,28 @@ export async function profileIsolate(address: string): Promise<{ stop: () => Pro
   };
 }
 
+/** Writes the profile to `path` (DevTools opens it); returns a sample node's frames, from the leaf up. */
+function writtenProfile(profile: CpuProfile, path: string): (id: number) => CpuProfile['nodes'][number]['callFrame'][] {
+  writeFileSync(path, JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  return (id) => {
+    const frames = [];
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) frames.push(byId.get(at)!.callFrame);
+    return frames;
+  };
+}
+
 /**
  * The profile to `path` (open it in DevTools' Performance panel), and a line for each of the
  * `count` slowest pickups: its latency and the isolate's milliseconds by category in its window.
  */
 export function slowestPickups(profile: CpuProfile, path: string, windows: readonly PickupWindow[], count: number): string[] {
-  writeFileSync(path, JSON.stringify(profile));
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parentOf = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const framesUp = writtenProfile(profile, path);
   const categoryOf = (id: number): string => {
-    let leafName: string | undefined;
-    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
-      const name = byId.get(at)!.callFrame.functionName || '(anonymous)';
-      leafName ??= name;
-      if (categories.includes(name)) return name;
-    }
-    return `other (${leafName})`;
+    const names = framesUp(id).map((frame) => frame.functionName || '(anonymous)');
+    return names.find((name) => categories.includes(name)) ?? `other (${names[0]})`;
   };
   // Each sample at its time, standing for the time until the next one (as DevTools counts them: a
   // sampler running late on a busy machine stretches the interval, and the sample stands for all of
@@ -137,27 +142,19 @@ export function slowestPickups(profile: CpuProfile, path: string, windows: reado
  * busy stretch, such as the throughput rounds, goes.
  */
 export function heaviestFunctions(profile: CpuProfile, path: string, count: number): string[] {
-  writeFileSync(path, JSON.stringify(profile));
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parentOf = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const framesUp = writtenProfile(profile, path);
   const selfUs = new Map<string, number>();
   const underUs = new Map<string, number>();
   let totalUs = 0;
   profile.samples.forEach((id, index) => {
     const spent = profile.timeDeltas[index + 1] ?? 0;
     totalUs += spent;
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const frames = framesUp(id);
+    const { functionName, url, lineNumber } = frames[0]!;
     const self = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
     selfUs.set(self, (selfUs.get(self) ?? 0) + spent);
-    const seen = new Set<string>();
-    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
-      const name = byId.get(at)!.callFrame.functionName;
-      if (categories.includes(name) && !seen.has(name)) {
-        seen.add(name);
-        underUs.set(name, (underUs.get(name) ?? 0) + spent);
-      }
-    }
+    const steps = new Set(frames.map((frame) => frame.functionName).filter((name) => categories.includes(name)));
+    for (const name of steps) underUs.set(name, (underUs.get(name) ?? 0) + spent);
   });
   const share = (us: number) => `${(us / 1000).toFixed(1)} ms (${((100 * us) / totalUs).toFixed(1)}%)`;
   return [
