@@ -17,6 +17,7 @@ import { pipelineTreeShard, type TransitionOutcome } from './pipeline-tree';
 import { eq } from 'drizzle-orm';
 import { arrayLiteral } from '../db/array-literal';
 import { configFor, databaseFor } from '../runtime';
+import { prepareQueueStorage } from './agent-queue-storage';
 
 /** A lease as the queue keeps it. */
 export interface QueueLease {
@@ -131,6 +132,9 @@ const busyRoundReports = 2;
 /** How long the queue remembers a job that ended, refusing to queue it again (a dispatch that read it before its end). */
 const doneMemoryMs = 10 * 60_000;
 
+/** How often the queue lets go of the jobs it no longer needs to remember as ended. */
+const donePruneEveryMs = 60_000;
+
 /** Reports written per flush round, and trees written at once. */
 const flushBatch = 200;
 const flushTrees = 16;
@@ -185,34 +189,15 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private databaseEnv: WorkerEnv | undefined;
   /** The alarm as this instance last set or read it (every grant asks; storage is asked once). */
   private alarmAt: number | null | undefined;
+  /** When `done` was last pruned (0: not yet by this instance). */
+  private doneForgottenAt = 0;
   /** `meta`'s agent and database (null: not yet told), once read. */
   private known: QueueTarget | null | undefined;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      create table if not exists meta (key text primary key, value text not null);
-      create table if not exists queued (job_id text primary key, enqueued_at integer not null);
-      -- A grant takes the oldest queued jobs: read in this order, a backlog of thousands is not scanned and sorted per grant.
-      create index if not exists queued_order on queued (enqueued_at, job_id);
-      create table if not exists leases (
-        job_id text primary key, lease_id text not null, session_id text not null,
-        expires_at integer not null, lease_count integer not null, cancel integer not null default 0
-      );
-      create index if not exists leases_session on leases (session_id);
-      create index if not exists leases_expiry on leases (expires_at);
-      create table if not exists flow (
-        job_id text primary key, lease_id text not null, session_id text not null, granted integer not null default 0,
-        root_id text, project_id text, max_duration_seconds integer, running_at integer, running_flushed integer not null default 0,
-        ended text, ended_at integer, logged integer not null default 0
-      );
-      create table if not exists done (job_id text primary key, at integer not null);`);
-    // Queues created before jobs carried their maximum duration here.
-    const queuedColumns = this.sql.exec<{ name: string }>('pragma table_info(queued)').toArray();
-    if (!queuedColumns.some((column) => column.name === 'max_duration_seconds')) this.sql.exec('alter table queued add column max_duration_seconds integer');
-    const flowColumns = this.sql.exec<{ name: string }>('pragma table_info(flow)').toArray();
-    if (!flowColumns.some((column) => column.name === 'settled')) this.sql.exec('alter table flow add column settled text');
+    prepareQueueStorage(ctx.storage);
   }
 
   // ---- RPC ---------------------------------------------------------------------------------------
@@ -456,6 +441,31 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private recordEnd(ref: LeaseRef, input: FinishJobInput, holder: ReportHolder): { outcome: JobReportOutcome; released: boolean } {
     checkFinishInput(input);
     const { jobId, leaseId } = ref;
+    const ended = JSON.stringify({ status: input.status, outputs: input.outputs, reason: input.reason } satisfies FinishJobInput);
+    // The usual case (it runs for every job) in one conditional update: the holder's live lease, its
+    // flow's end not yet recorded, its grant not settled by Postgres, and started (or failing, which
+    // a job never started may). Its lease is released next. Anything else is sorted out below.
+    const recorded = this.sql
+      .exec(
+        `update flow set ended = ?1, ended_at = ?2
+         where job_id = ?3 and lease_id = ?4 and (?5 is null or session_id = ?5)
+           and ended is null and granted <> ?6 and (running_at is not null or ?7 = 'FAILED')
+           and exists (select 1 from leases l where l.job_id = ?3 and l.lease_id = ?4 and (?5 is null or l.session_id = ?5))
+         returning 1`,
+        ended,
+        Date.now(),
+        jobId,
+        leaseId,
+        holder.sessionId,
+        grantSettled,
+        input.status,
+      )
+      .toArray();
+    if (recorded.length > 0) {
+      this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
+      this.flushSoon();
+      return { outcome: { ok: true, status: input.status }, released: true };
+    }
     const readFlow = () =>
       this.sql
         .exec<Pick<FlowRow, 'running_at' | 'ended' | 'granted' | 'settled' | 'logged'> & { held: number }>(
@@ -470,8 +480,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           holder.sessionId,
         )
         .toArray()[0];
-    // The usual case in one read: the flow row the grant wrote, and whether the lease is the holder's
-    // live one. A lease granted before the queue kept flows gets its row first.
+    // Otherwise: the flow row the grant wrote, and whether the lease is the holder's live one. A
+    // lease granted before the queue kept flows gets its row first.
     let flow = readFlow();
     let held = flow?.held === 1;
     if (!flow) {
@@ -495,13 +505,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         outcome: { ok: false, code: 'CONFLICT', message: `Cannot ${input.status === 'FINISHED' ? 'finish' : 'cancel'} job ${jobId}: it is PENDING` },
         released: false,
       };
-    this.sql.exec(
-      'update flow set ended = ?, ended_at = ? where job_id = ? and lease_id = ?',
-      JSON.stringify({ status: input.status, outputs: input.outputs, reason: input.reason } satisfies FinishJobInput),
-      Date.now(),
-      jobId,
-      leaseId,
-    );
+    this.sql.exec('update flow set ended = ?, ended_at = ? where job_id = ? and lease_id = ?', ended, Date.now(), jobId, leaseId);
     this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
     this.flushSoon();
     return { outcome: { ok: true, status: input.status }, released: true };
@@ -960,9 +964,17 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       );
     }
     if (ended.length > 0) this.ctx.waitUntil(this.completeLogs(ended));
-    this.sql.exec('delete from done where at < ?', Date.now() - doneMemoryMs);
+    this.forgetOldDone();
     if (failure !== undefined) throw failure;
     return rows.length;
+  }
+
+  /** Jobs ended longer ago than the queue remembers, let go of: a scan of the table, so once a minute at most, not every round. */
+  private forgetOldDone(): void {
+    const now = Date.now();
+    if (now - this.doneForgottenAt < donePruneEveryMs) return;
+    this.doneForgottenAt = now;
+    this.sql.exec('delete from done where at < ?', now - doneMemoryMs);
   }
 
   /** Grants Postgres took: their flows know their trees, their leases the job's lease count (two statements for all). */
