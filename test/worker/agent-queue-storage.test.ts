@@ -33,6 +33,17 @@ function queue(): DurableObjectStub<AgentQueue> {
   return queues.get(queues.idFromName(`storage-${crypto.randomUUID()}`)) as unknown as DurableObjectStub<AgentQueue>;
 }
 
+/** The job tables and their indexes as a queue has them now. */
+const currentLayout = {
+  queued: 'without rowid',
+  queued_order: 'index',
+  leases: 'without rowid',
+  leases_session: 'index',
+  leases_expiry: 'index',
+  flow: 'without rowid',
+  done: 'without rowid',
+};
+
 const layoutOf = (sql: SqlStorage) =>
   Object.fromEntries(
     sql
@@ -44,15 +55,7 @@ const layoutOf = (sql: SqlStorage) =>
 describe('agent queue storage', () => {
   it('a new queue has its job tables WITHOUT ROWID, with their indexes', async () => {
     await runInDurableObject(queue(), (_instance, state) => {
-      expect(layoutOf(state.storage.sql)).toMatchObject({
-        queued: 'without rowid',
-        queued_order: 'index',
-        leases: 'without rowid',
-        leases_session: 'index',
-        leases_expiry: 'index',
-        flow: 'without rowid',
-        done: 'without rowid',
-      });
+      expect(layoutOf(state.storage.sql)).toMatchObject(currentLayout);
     });
   });
 
@@ -64,15 +67,7 @@ describe('agent queue storage', () => {
       prepareQueueStorage(state.storage);
       prepareQueueStorage(state.storage);
       const sql = state.storage.sql;
-      expect(layoutOf(sql)).toMatchObject({
-        queued: 'without rowid',
-        queued_order: 'index',
-        leases: 'without rowid',
-        leases_session: 'index',
-        leases_expiry: 'index',
-        flow: 'without rowid',
-        done: 'without rowid',
-      });
+      expect(layoutOf(sql)).toMatchObject(currentLayout);
       expect(sql.exec('select * from queued').toArray()).toEqual([{ job_id: 'job-q', enqueued_at: 5, max_duration_seconds: null }]);
       expect(sql.exec('select * from done').toArray()).toEqual([{ job_id: 'job-d', at: 9 }]);
       expect(sql.exec('select job_id, running_at, ended, settled from flow').toArray()).toEqual([
