@@ -1,59 +1,102 @@
 // The AgentQueue's SQLite tables (agent-queue.ts says what each holds), created on first use and
 // brought up to date from every layout a queue may have been written in.
 //
-// The tables keyed by job id are WITHOUT ROWID: a rowid table keyed by text keeps each row twice
-// (the table by rowid, and the key's index), so every insert and delete on the job path touched two
-// b-trees where one will do. Queues written before keep their rows: each such table is rebuilt once,
-// in one transaction, the first time a newer build opens the queue.
+// The tables with small rows keyed by job id are WITHOUT ROWID: a rowid table keyed by text keeps
+// each row twice (the table by rowid, and the key's index), so every insert and delete on the job
+// path touched two b-trees where one will do. Queues written before keep their rows: each such table
+// is rebuilt once, in one transaction, the first time a newer build opens the queue.
 
-/** Each job-keyed table as it is created now, with the indexes beside it. */
-const jobTables = {
+interface TableLayout {
+  /** Column definitions; the first word of each is its name. Columns are only ever added, nullable or with a default. */
+  columns: string[];
+  withoutRowid: boolean;
+  indexes: string[];
+}
+
+const jobTables: Record<string, TableLayout> = {
   queued: {
-    columns: 'job_id text primary key, enqueued_at integer not null, max_duration_seconds integer',
+    columns: ['job_id text primary key', 'enqueued_at integer not null', 'max_duration_seconds integer'],
+    withoutRowid: true,
     // A grant takes the oldest queued jobs: read in this order, a backlog of thousands is not scanned and sorted per grant.
     indexes: ['create index if not exists queued_order on queued (enqueued_at, job_id)'],
   },
   leases: {
-    columns:
-      'job_id text primary key, lease_id text not null, session_id text not null, expires_at integer not null, lease_count integer not null, cancel integer not null default 0',
+    columns: [
+      'job_id text primary key',
+      'lease_id text not null',
+      'session_id text not null',
+      'expires_at integer not null',
+      'lease_count integer not null',
+      'cancel integer not null default 0',
+    ],
+    withoutRowid: true,
     indexes: ['create index if not exists leases_session on leases (session_id)', 'create index if not exists leases_expiry on leases (expires_at)'],
   },
+  // A flow row carries the job's end with its outputs (up to 1 MB), so it stays a rowid table: a
+  // large row spills onto overflow pages, which a rowid table reads only when that row is read,
+  // while a WITHOUT ROWID table's rows are its keys, read whole by every seek that compares with them.
   flow: {
-    columns:
-      'job_id text primary key, lease_id text not null, session_id text not null, granted integer not null default 0, root_id text, project_id text, ' +
-      'max_duration_seconds integer, running_at integer, running_flushed integer not null default 0, ended text, ended_at integer, ' +
-      'logged integer not null default 0, settled text',
+    columns: [
+      'job_id text primary key',
+      'lease_id text not null',
+      'session_id text not null',
+      'granted integer not null default 0',
+      'root_id text',
+      'project_id text',
+      'max_duration_seconds integer',
+      'running_at integer',
+      'running_flushed integer not null default 0',
+      'ended text',
+      'ended_at integer',
+      'logged integer not null default 0',
+      'settled text',
+    ],
+    withoutRowid: false,
     indexes: [],
   },
-  done: { columns: 'job_id text primary key, at integer not null', indexes: [] },
-} as const;
+  done: { columns: ['job_id text primary key', 'at integer not null'], withoutRowid: true, indexes: [] },
+};
+
+const nameOf = (definition: string) => definition.split(' ')[0]!;
 
 export function prepareQueueStorage(storage: DurableObjectStorage): void {
   const sql = storage.sql;
   storage.transactionSync(() => {
     sql.exec('create table if not exists meta (key text primary key, value text not null)');
-    for (const [name, table] of Object.entries(jobTables)) {
+    for (const [name, layout] of Object.entries(jobTables)) {
       const existing = sql.exec<{ sql: string }>("select sql from sqlite_master where type = 'table' and name = ?", name).toArray()[0];
-      if (!existing) sql.exec(`create table ${name} (${table.columns}) without rowid`);
-      else if (!/without\s+rowid/i.test(existing.sql)) rebuildWithoutRowid(sql, name, table.columns);
-      for (const index of table.indexes) sql.exec(index);
+      if (!existing) sql.exec(`create table ${name} (${layout.columns.join(', ')})${layout.withoutRowid ? ' without rowid' : ''}`);
+      else if (layout.withoutRowid && !/without\s+rowid/i.test(existing.sql)) rebuildWithoutRowid(sql, name, layout);
+      else addMissingColumns(sql, name, layout);
+      for (const index of layout.indexes) sql.exec(index);
     }
   });
 }
 
-/**
- * The table's rows into a WITHOUT ROWID table of the current layout, which takes its name (its old
- * indexes go with it). Columns only ever were added to these tables, so every column the old one has
- * is in the new one; those added since (a queue's `max_duration_seconds`, a flow's `settled`) start
- * out null, as the ALTERs that added them left older rows.
- */
-function rebuildWithoutRowid(sql: SqlStorage, name: string, columns: string): void {
-  const copied = sql
+function columnsOf(sql: SqlStorage, name: string): string[] {
+  return sql
     .exec<{ name: string }>(`pragma table_info(${name})`)
     .toArray()
     .map((column) => column.name);
-  sql.exec(`create table ${name}_rebuilt (${columns}) without rowid`);
-  sql.exec(`insert into ${name}_rebuilt (${copied.join(', ')}) select ${copied.join(', ')} from ${name}`);
+}
+
+/** Columns added to the layout since the table was created (each nullable or with a default, so ALTER can add it). */
+function addMissingColumns(sql: SqlStorage, name: string, layout: TableLayout): void {
+  const has = new Set(columnsOf(sql, name));
+  for (const definition of layout.columns) if (!has.has(nameOf(definition))) sql.exec(`alter table ${name} add column ${definition}`);
+}
+
+/**
+ * The table's rows into a WITHOUT ROWID table of the current layout, which takes its name (its old
+ * indexes go with it). Columns are only ever added, so every column the old table has is in the new
+ * one; those added since start out null or at their default. A rowid table let a text key be null,
+ * which a WITHOUT ROWID one refuses: such a row (none is ever written) is left behind rather than
+ * failing the rebuild, and with it every start of the queue.
+ */
+function rebuildWithoutRowid(sql: SqlStorage, name: string, layout: TableLayout): void {
+  const copied = columnsOf(sql, name).join(', ');
+  sql.exec(`create table ${name}_rebuilt (${layout.columns.join(', ')}) without rowid`);
+  sql.exec(`insert into ${name}_rebuilt (${copied}) select ${copied} from ${name} where ${nameOf(layout.columns[0]!)} is not null`);
   sql.exec(`drop table ${name}`);
   sql.exec(`alter table ${name}_rebuilt rename to ${name}`);
 }

@@ -1,5 +1,5 @@
 // The agent queue's tables: a queue written by an older build (rowid tables, columns added later by
-// ALTER) keeps every row when a newer build opens it and rebuilds its tables WITHOUT ROWID.
+// ALTER) keeps every row when a newer build opens it and rebuilds its small-row tables WITHOUT ROWID.
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { AgentQueue } from '../../src/durable/agent-queue';
@@ -28,6 +28,13 @@ const olderLayout = `
   insert into flow (job_id, lease_id, session_id, granted, running_at, ended) values ('job-l', 'lease-1', 'session-1', 1, 700, '{"status":"FINISHED"}');
   insert into done values ('job-d', 9);`;
 
+/** The columns later builds added by ALTER, filled in, as a queue written by them has them. */
+const laterColumns = `
+  alter table queued add column max_duration_seconds integer;
+  alter table flow add column settled text;
+  update queued set max_duration_seconds = 600;
+  update flow set settled = 'CANCELED';`;
+
 function queue(): DurableObjectStub<AgentQueue> {
   const queues = (env as unknown as WorkerEnv).AGENT_QUEUE;
   return queues.get(queues.idFromName(`storage-${crypto.randomUUID()}`)) as unknown as DurableObjectStub<AgentQueue>;
@@ -40,7 +47,8 @@ const currentLayout = {
   leases: 'without rowid',
   leases_session: 'index',
   leases_expiry: 'index',
-  flow: 'without rowid',
+  // Its rows carry a job's outputs (up to 1 MB): a rowid table (agent-queue-storage.ts says why).
+  flow: 'rowid',
   done: 'without rowid',
 };
 
@@ -53,25 +61,45 @@ const layoutOf = (sql: SqlStorage) =>
   );
 
 describe('agent queue storage', () => {
-  it('a new queue has its job tables WITHOUT ROWID, with their indexes', async () => {
+  it('a new queue has its small-row job tables WITHOUT ROWID and its flow a rowid table, with their indexes', async () => {
     await runInDurableObject(queue(), (_instance, state) => {
       expect(layoutOf(state.storage.sql)).toMatchObject(currentLayout);
     });
   });
 
-  it('an older queue keeps every row, its later columns null, when its tables are rebuilt; preparing again changes nothing', async () => {
+  it.each([
+    { written: 'by the first builds', layout: olderLayout, maxDuration: null, settled: null },
+    { written: 'with the columns added later', layout: olderLayout + laterColumns, maxDuration: 600, settled: 'CANCELED' },
+  ])('a queue written $written keeps every row when its tables are rebuilt; preparing again changes nothing', async ({ layout, maxDuration, settled }) => {
     const stub = queue();
     await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec(olderLayout);
+      state.storage.sql.exec(layout);
       expect(layoutOf(state.storage.sql)).toMatchObject({ queued: 'rowid', leases: 'rowid', flow: 'rowid', done: 'rowid' });
       prepareQueueStorage(state.storage);
       prepareQueueStorage(state.storage);
       const sql = state.storage.sql;
       expect(layoutOf(sql)).toMatchObject(currentLayout);
-      expect(sql.exec('select * from queued').toArray()).toEqual([{ job_id: 'job-q', enqueued_at: 5, max_duration_seconds: null }]);
+      expect(sql.exec('select * from queued').toArray()).toEqual([{ job_id: 'job-q', enqueued_at: 5, max_duration_seconds: maxDuration }]);
+      expect(sql.exec('select * from leases').toArray()).toEqual([
+        { job_id: 'job-l', lease_id: 'lease-1', session_id: 'session-1', expires_at: 1000, lease_count: 2, cancel: 1 },
+      ]);
       expect(sql.exec('select * from done').toArray()).toEqual([{ job_id: 'job-d', at: 9 }]);
-      expect(sql.exec('select job_id, running_at, ended, settled from flow').toArray()).toEqual([
-        { job_id: 'job-l', running_at: 700, ended: '{"status":"FINISHED"}', settled: null },
+      expect(sql.exec('select * from flow').toArray()).toEqual([
+        {
+          job_id: 'job-l',
+          lease_id: 'lease-1',
+          session_id: 'session-1',
+          granted: 1,
+          root_id: null,
+          project_id: null,
+          max_duration_seconds: null,
+          running_at: 700,
+          running_flushed: 0,
+          ended: '{"status":"FINISHED"}',
+          ended_at: null,
+          logged: 0,
+          settled,
+        },
       ]);
     });
     // The queue reads the rebuilt tables as before.
