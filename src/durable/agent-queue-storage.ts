@@ -6,6 +6,31 @@
 // path touched two b-trees where one will do. Queues written before keep their rows: each such table
 // is rebuilt once, in one transaction, the first time a newer build opens the queue.
 
+/** A `flow` row as SQLite returns it. */
+export type FlowRow = {
+  job_id: string;
+  lease_id: string;
+  session_id: string;
+  granted: number;
+  root_id: string | null;
+  project_id: string | null;
+  max_duration_seconds: number | null;
+  running_at: number | null;
+  running_flushed: number;
+  ended: string | null;
+  ended_at: number | null;
+  logged: number;
+  settled: string | null;
+};
+
+/**
+ * `flow.granted` of a lease whose grant Postgres refused because the job had ended there meanwhile
+ * (canceled while still QUEUED, before the write-behind wrote the grant): nothing is owed to Postgres,
+ * and the lease lives on, asked to stop, only so that its holder hears `cancel` (not `lost`) and
+ * reports its end. `flow.settled` keeps the status Postgres has.
+ */
+export const grantSettled = 2;
+
 interface TableLayout {
   /** Column definitions; the first word of each is its name. Columns are only ever added, nullable or with a default. */
   columns: string[];

@@ -5,19 +5,16 @@ import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { leaseTimings, maxLeasesPerJob } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
-import { applyJobReportsTogether, checkFinishInput, finishJob, type FinishJobInput, type JobReport, type JobReportsApplied } from '../domain/jobs/service';
+import { checkFinishInput, finishJob, type FinishJobInput } from '../domain/jobs/service';
 import { AppError } from '../errors';
 import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
 import { afterJobsChanged, publishPipelineEventsThroughHub } from '../domain/pipelines/publish';
 import type { WorkerEnv } from '../env';
 import { createLogger } from '../platform/logger';
 import { jobReport, queueClientFrame, type JobLease, type LeaseRef, type QueueServerMessage, type ReportAnswer } from '../protocol/agent-v1';
-import { jobs as jobsTable } from '../db/schema';
-import { pipelineTreeShard, type TransitionOutcome } from './pipeline-tree';
-import { eq } from 'drizzle-orm';
-import { arrayLiteral } from '../db/array-literal';
 import { configFor, databaseFor } from '../runtime';
-import { prepareQueueStorage } from './agent-queue-storage';
+import { grantSettled, prepareQueueStorage, type FlowRow } from './agent-queue-storage';
+import { QueueWriteBehind } from './agent-queue-write-behind';
 
 /** A lease as the queue keeps it. */
 export interface QueueLease {
@@ -66,30 +63,6 @@ function closeReason(text: string): string {
   return bytes.length <= 123 ? text : `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}...`;
 }
 
-type FlowRow = {
-  job_id: string;
-  lease_id: string;
-  session_id: string;
-  granted: number;
-  root_id: string | null;
-  project_id: string | null;
-  max_duration_seconds: number | null;
-  running_at: number | null;
-  running_flushed: number;
-  ended: string | null;
-  ended_at: number | null;
-  logged: number;
-  settled: string | null;
-};
-
-/**
- * `flow.granted` of a lease whose grant Postgres refused because the job had ended there meanwhile
- * (canceled while still QUEUED, before the write-behind wrote the grant): nothing is owed to Postgres,
- * and the lease lives on, asked to stop, only so that its holder hears `cancel` (not `lost`) and
- * reports its end. `flow.settled` keeps the status Postgres has.
- */
-const grantSettled = 2;
-
 /** A job being leased: its maximum duration, the leases it had, and Postgres's grant when Postgres granted it first. */
 interface Granting {
   jobId: string;
@@ -120,25 +93,6 @@ interface Waiter {
 /** An expired lease whose job could not be put back (the database was down) is looked at again this soon. */
 const retryMs = 5_000;
 
-/** A write-behind that failed (the database unreachable) is tried again this soon. */
-const flushRetryMs = 2_000;
-
-/** How long a write-behind round in a busy spell waits for more reports before it starts (Postgres hears of a job this much later). */
-const flushGatherMs = 20;
-
-/** A write-behind round that wrote the reports of this many jobs or more marks a busy spell (`flush`). */
-const busyRoundReports = 2;
-
-/** How long the queue remembers a job that ended, refusing to queue it again (a dispatch that read it before its end). */
-const doneMemoryMs = 10 * 60_000;
-
-/** How often the queue lets go of the jobs it no longer needs to remember as ended. */
-const donePruneEveryMs = 60_000;
-
-/** Reports written per flush round, and trees written at once. */
-const flushBatch = 200;
-const flushTrees = 16;
-
 const sessionTag = (sessionId: string) => `session:${sessionId}`;
 
 const stale: JobReportOutcome = {
@@ -153,11 +107,12 @@ const stale: JobReportOutcome = {
  * the live leases, and each lease's flow: whether Postgres has heard of the grant, and the job's
  * start and end as the executor reported them. A lease is handed out from here alone (for a job
  * whose maximum duration the dispatch passed along); a start or end is recorded and answered at
- * once, the end releasing the lease. A write-behind (`flush`) then moves Postgres on by conditional
- * updates (the grant only if the job is still QUEUED and routed here: a lease Postgres refuses, the
- * job canceled or re-routed meanwhile, is taken back and the agent told to stop) and applies every
- * tree's reports as one engine transition. While the database is down the reports wait here and the
- * alarm retries; the sweep leaves a job the queue is still reporting alone.
+ * once, the end releasing the lease. A write-behind (agent-queue-write-behind.ts) then moves
+ * Postgres on by conditional updates (the grant only if the job is still QUEUED and routed here: a
+ * lease Postgres refuses, the job canceled or re-routed meanwhile, is taken back and the agent told
+ * to stop) and applies every tree's reports as one engine transition. While the database is down
+ * the reports wait here and the alarm retries; the sweep leaves a job the queue is still reporting
+ * alone. Its tables are in agent-queue-storage.ts.
  *
  * A start or end comes by either of two transports, through the same rules (`recordRunning`,
  * `recordEnd`): the job token routes (the Worker calls `jobRunning` / `jobEnded`), or a `report` frame
@@ -175,22 +130,13 @@ const stale: JobReportOutcome = {
  */
 export class AgentQueue extends DurableObject<WorkerEnv> {
   private readonly sql: SqlStorage;
+  private readonly writeBehind: QueueWriteBehind;
   private waiters: Waiter[] = [];
   private pumpRun: Promise<void> | null = null;
   private pumpAgain = false;
-  private flushRun: Promise<void> | null = null;
-  private flushAgain = false;
-  /** When the last write-behind round ended (0: none yet). */
-  private lastFlushEndedAt = 0;
-  /** The jobs whose reports the last write-behind round wrote. */
-  private lastRoundReports = 0;
-  /** Jobs whose QUEUED → PENDING the running flush is writing to Postgres now. */
-  private readonly grantsInFlight = new Set<string>();
   private databaseEnv: WorkerEnv | undefined;
   /** The alarm as this instance last set or read it (every grant asks; storage is asked once). */
   private alarmAt: number | null | undefined;
-  /** When `done` was last pruned (0: not yet by this instance). */
-  private doneForgottenAt = 0;
   /** `meta`'s agent and database (null: not yet told), once read. */
   private known: QueueTarget | null | undefined;
 
@@ -198,6 +144,18 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     prepareQueueStorage(ctx.storage);
+    this.writeBehind = new QueueWriteBehind({
+      sql: this.sql,
+      env,
+      ctx,
+      target: () => this.target(),
+      config: () => this.config(),
+      db: () => this.db(),
+      logger: () => this.logger(),
+      send: (sessionId, message) => this.send(sessionId, message),
+      publishSoon: (projectIds) => this.publishSoon(projectIds),
+      wakeAt: (at) => this.wakeAt(at),
+    });
   }
 
   // ---- RPC ---------------------------------------------------------------------------------------
@@ -212,7 +170,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     } finally {
       // Leases handed out (even when a later step failed) are written behind and expire by the alarm.
       if (handed.size > 0) {
-        this.flushSoon();
+        this.writeBehind.soon();
         await this.scheduleAlarm();
       }
     }
@@ -364,7 +322,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /**
    * The job's executor says it started, under this lease (POST running with its job token): recorded
-   * here and answered at once; its tree hears of it in the next write-behind (`flush`).
+   * here and answered at once; its tree hears of it in the next write-behind round.
    */
   async jobRunning(jobId: string, leaseId: string): Promise<JobReportOutcome> {
     return this.recordRunning({ jobId, leaseId }, tokenHolder);
@@ -419,7 +377,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       )
       .toArray();
     if (recorded.length > 0) {
-      this.flushSoon();
+      this.writeBehind.soon();
       return { ok: true, status: 'RUNNING' };
     }
     const lease = this.holds(ref, holder);
@@ -427,7 +385,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     if (lease.cancel) return { ok: false, code: 'CONFLICT', message: 'The job was canceled' };
     this.ensureFlow(ref.jobId, ref.leaseId);
     this.sql.exec('update flow set running_at = coalesce(running_at, ?) where job_id = ? and lease_id = ?', Date.now(), ref.jobId, ref.leaseId);
-    this.flushSoon();
+    this.writeBehind.soon();
     return { ok: true, status: 'RUNNING' };
   }
 
@@ -463,7 +421,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       .toArray();
     if (recorded.length > 0) {
       this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
-      this.flushSoon();
+      this.writeBehind.soon();
       return { outcome: { ok: true, status: input.status }, released: true };
     }
     const readFlow = () =>
@@ -497,7 +455,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
       this.sql.exec('delete from flow where job_id = ? and lease_id = ?', jobId, leaseId);
       this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
-      if (flow.logged) this.ctx.waitUntil(this.completeLogs([jobId]));
+      if (flow.logged) this.ctx.waitUntil(this.writeBehind.completeLogs([jobId]));
       return { outcome: { ok: true, status: flow.settled ?? 'CANCELED' }, released: true };
     }
     if (flow.running_at === null && input.status !== 'FAILED')
@@ -507,7 +465,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       };
     this.sql.exec('update flow set ended = ?, ended_at = ? where job_id = ? and lease_id = ?', ended, Date.now(), jobId, leaseId);
     this.sql.exec('delete from leases where job_id = ? and lease_id = ?', jobId, leaseId);
-    this.flushSoon();
+    this.writeBehind.soon();
     return { outcome: { ok: true, status: input.status }, released: true };
   }
 
@@ -721,7 +679,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     // The alarm that woke this is used up: the next wake asks storage again.
     this.alarmAt = undefined;
     // What the queue recorded and Postgres has not heard of yet, first (this is also its retry).
-    await this.flush();
+    await this.writeBehind.flush();
     const now = Date.now();
     const expired = this.sql
       .exec<{ job_id: string; lease_id: string; session_id: string; lease_count: number }>(
@@ -739,7 +697,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
           lease.lease_id,
         )
         .toArray()[0];
-      if (flow && this.grantsInFlight.has(lease.job_id)) {
+      if (flow && this.writeBehind.grantsInFlight.has(lease.job_id)) {
         // Its grant is being written right now: looked at again shortly, the same lease until then.
         this.sql.exec(
           'insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, ?, ?, ?)',
@@ -827,7 +785,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     ).catch((error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }));
   }
 
-  // ---- write-behind: what the queue recorded, to Postgres and the engine ---------------------------
+  // ---- flows: what the write-behind (agent-queue-write-behind.ts) takes to Postgres ------------------
 
   /** A lease granted before the queue kept its flow: the flush finds its tree in Postgres. */
   private ensureFlow(jobId: string, leaseId: string): void {
@@ -842,295 +800,6 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   private leaseDuration(jobId: string): number | null {
     return this.sql.exec<{ d: number | null }>('select max_duration_seconds as d from flow where job_id = ?', jobId).toArray()[0]?.d ?? null;
-  }
-
-  /** A flush now, or right after the one running (which then takes what arrived meanwhile too). */
-  private flushSoon(): void {
-    void this.flush();
-  }
-
-  /**
-   * Writes what the queue recorded to Postgres, one round after another while there is more: first
-   * the grants Postgres has not heard of (one conditional update per session), then the jobs' starts
-   * and ends, one engine transition per tree for all of that tree's reports (in the tree's
-   * PipelineTree shard), then each tree's events and dispatch. Never rejects: on a database error
-   * what is left stays recorded here and the alarm tries again shortly, however long the outage.
-   */
-  private flush(): Promise<void> {
-    this.flushAgain = true;
-    this.flushRun ??= (async () => {
-      /** The last round filled its batch: the rest is already waiting, nothing to gather. */
-      let more = false;
-      try {
-        while (this.flushAgain) {
-          // Busy (a round of several jobs' reports ended moments ago): a moment for more reports to
-          // arrive, so a round writes many at once. Otherwise the report is written at once (what
-          // comes meanwhile goes in the next round): a lone job's start and end then reach Postgres,
-          // and its pipeline's next jobs their agents, without waiting, and are not still being
-          // written when the next job comes. A round of one job's reports, or of grants alone, is
-          // no sign of a busy spell: gathering after those held every lone job's end back 20 ms,
-          // into the next pickup (CPU profiles of the jobs benchmark).
-          const busy = !more && this.lastRoundReports >= busyRoundReports && Date.now() - this.lastFlushEndedAt < flushGatherMs;
-          await new Promise((resolve) => setTimeout(resolve, busy ? flushGatherMs : 0));
-          this.flushAgain = false;
-          this.lastRoundReports = await this.flushOnce();
-          this.lastFlushEndedAt = Date.now();
-          more = this.lastRoundReports === flushBatch;
-          if (more) this.flushAgain = true;
-        }
-      } catch (error) {
-        this.logger().warn('job reports not written; retrying', { error });
-        await this.wakeAt(Date.now() + flushRetryMs);
-      } finally {
-        this.flushRun = null;
-      }
-    })();
-    return this.flushRun;
-  }
-
-  /** One round; the jobs whose reports it wrote (a full batch of them: more is waiting). */
-  private async flushOnce(): Promise<number> {
-    const target = this.target();
-    if (!target) return 0;
-    await this.flushGrants(target);
-    const rows = this.sql
-      .exec<FlowRow>(
-        `select * from flow where granted = 1 and ((running_at is not null and running_flushed = 0) or ended is not null) order by job_id limit ?`,
-        flushBatch,
-      )
-      .toArray();
-    if (rows.length === 0) return 0;
-    await this.locateTrees(rows);
-    const byRoot = new Map<string, FlowRow[]>();
-    for (const row of rows) {
-      if (row.root_id === null) continue;
-      byRoot.set(row.root_id, [...(byRoot.get(row.root_id) ?? []), row]);
-    }
-    const database = target.database;
-    const owed = new Map<string, boolean>();
-    const ended: string[] = [];
-    const reportsOf = (flows: FlowRow[]): JobReport[] =>
-      flows.map((row) => ({
-        jobId: row.job_id,
-        ...(row.running_at !== null && row.running_flushed === 0 ? { runningAt: row.running_at } : {}),
-        ...(row.ended !== null ? { ended: JSON.parse(row.ended) as FinishJobInput, endedAt: row.ended_at ?? Date.now() } : {}),
-      }));
-    /** The tree's reports are written (or refused for good): said, and what its project is owed noted. */
-    const noted = (rootId: string, flows: FlowRow[], outcome: TransitionOutcome<JobReportsApplied>) => {
-      if (!outcome.ok) this.logger().warn('job reports refused by their tree; dropped', { rootId, refusal: outcome.refusal });
-      else if (outcome.value.skipped.length > 0)
-        this.logger().warn('job reports the tree no longer allowed; dropped', { rootId, jobIds: outcome.value.skipped });
-      const projectId = flows[0]!.project_id!;
-      owed.set(projectId, (owed.get(projectId) ?? false) || (outcome.ok && outcome.value.owesAgents));
-    };
-    // Every tree in one load and one commit; when one of them lost a race to another transition (or
-    // a tree is gone), tree by tree in each tree's PipelineTree shard, with the engine's own retry.
-    let together: Map<string, JobReportsApplied> | null = null;
-    if (byRoot.size > 1) {
-      const config = this.config();
-      try {
-        together = await applyJobReportsTogether(databaseFor(config).http, config, new Map([...byRoot].map(([rootId, flows]) => [rootId, reportsOf(flows)])));
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-      }
-    }
-    let failure: unknown;
-    if (together) {
-      for (const [rootId, flows] of byRoot) noted(rootId, flows, { ok: true, value: together.get(rootId)! });
-      ended.push(...this.forgetWritten([...byRoot.values()].flat()));
-    } else {
-      const roots = [...byRoot];
-      const work = async () => {
-        for (let next = roots.shift(); next; next = roots.shift()) {
-          const [rootId, flows] = next;
-          try {
-            const tree = this.env.PIPELINE_TREE.get(this.env.PIPELINE_TREE.idFromName(pipelineTreeShard(rootId)));
-            noted(rootId, flows, await tree.jobsReported(database, rootId, reportsOf(flows)));
-            ended.push(...this.forgetWritten(flows));
-          } catch (error) {
-            failure ??= error;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(flushTrees, byRoot.size) }, work));
-    }
-    const queues = { namespace: this.env.AGENT_QUEUE, database };
-    const db = this.db();
-    for (const [projectId, dispatch] of owed) {
-      this.ctx.waitUntil(
-        afterJobsChanged({ db, hubs: this.env.PROJECT_EVENT_HUB, queues }, projectId, { dispatch }).catch((error: unknown) =>
-          this.logger().warn('pipeline events not published or jobs not dispatched; the cron tasks will retry', { projectId, error }),
-        ),
-      );
-    }
-    if (ended.length > 0) this.ctx.waitUntil(this.completeLogs(ended));
-    this.forgetOldDone();
-    if (failure !== undefined) throw failure;
-    return rows.length;
-  }
-
-  /** Jobs ended longer ago than the queue remembers, let go of: a scan of the table, so once a minute at most, not every round. */
-  private forgetOldDone(): void {
-    const now = Date.now();
-    if (now - this.doneForgottenAt < donePruneEveryMs) return;
-    this.doneForgottenAt = now;
-    this.sql.exec('delete from done where at < ?', now - doneMemoryMs);
-  }
-
-  /** Grants Postgres took: their flows know their trees, their leases the job's lease count (two statements for all). */
-  private noteGranted(granted: readonly { job: string; lease: string; root: string; project: string; count: number }[]): void {
-    const rows = `(select json_extract(value, '$.job') as job, json_extract(value, '$.lease') as lease, json_extract(value, '$.root') as root,
-      json_extract(value, '$.project') as project, json_extract(value, '$.count') as count from json_each(?)) as g`;
-    const json = JSON.stringify(granted);
-    this.sql.exec(
-      `update flow set granted = 1, root_id = g.root, project_id = g.project from ${rows} where flow.job_id = g.job and flow.lease_id = g.lease`,
-      json,
-    );
-    this.sql.exec(`update leases set lease_count = g.count from ${rows} where leases.job_id = g.job and leases.lease_id = g.lease`, json);
-  }
-
-  /**
-   * Reports Postgres now has, let go of: an end's flow row goes and its job is remembered as done, a
-   * start's row is marked written. A few statements for the whole round, not a few per job: these
-   * run for every job, and the queue's statements were the largest share of its CPU. Returns the
-   * ended jobs that logged (their logs are completed next).
-   */
-  private forgetWritten(flows: readonly FlowRow[]): string[] {
-    const ends = flows.filter((row) => row.ended !== null);
-    const starts = flows.filter((row) => row.ended === null);
-    // Job ids select the rows by the primary key; the `job lease` pairs keep a newer lease's row.
-    const match = "job_id in (select value from json_each(?)) and job_id || ' ' || lease_id in (select value from json_each(?))";
-    const args = (rows: readonly FlowRow[]) => [
-      JSON.stringify(rows.map((row) => row.job_id)),
-      JSON.stringify(rows.map((row) => `${row.job_id} ${row.lease_id}`)),
-    ];
-    if (ends.length > 0) {
-      this.sql.exec(`delete from flow where ${match}`, ...args(ends));
-      this.sql.exec('insert or replace into done (job_id, at) select value, ? from json_each(?)', Date.now(), JSON.stringify(ends.map((row) => row.job_id)));
-    }
-    if (starts.length > 0) this.sql.exec(`update flow set running_flushed = 1 where ${match}`, ...args(starts));
-    return ends.filter((row) => row.logged).map((row) => row.job_id);
-  }
-
-  /** The grants recorded here alone, written to Postgres; a lease Postgres refuses is taken back. */
-  private async flushGrants(target: QueueTarget): Promise<void> {
-    const owed = this.sql
-      .exec<Pick<FlowRow, 'job_id' | 'lease_id' | 'session_id'>>('select job_id, lease_id, session_id from flow where granted = 0')
-      .toArray();
-    if (owed.length === 0) return;
-    const bySession = new Map<string, typeof owed>();
-    for (const row of owed) bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row]);
-    for (const row of owed) this.grantsInFlight.add(row.job_id);
-    try {
-      const db = this.db();
-      const projects: string[] = [];
-      await Promise.all(
-        [...bySession].map(async ([sessionId, rows]) => {
-          const granted = await grantJobs(
-            db,
-            rows.map((row) => row.job_id),
-            { agentId: target.agentId, sessionId },
-          );
-          const byId = new Map(granted.map((row) => [row.id, row]));
-          const refused = rows.filter((row) => !byId.has(row.job_id));
-          // Why Postgres refused: a job that ended there meanwhile (canceled while still QUEUED) is the
-          // holder's to stop, a cancel; a job re-routed or leased elsewhere is someone else's, lost.
-          const endedMeanwhile = new Map<string, string>();
-          if (refused.length > 0) {
-            const found = await db.execute<{ id: string; status: string }>(
-              dsql`select id, status from jobs where id = any(${arrayLiteral(refused.map((row) => row.job_id))}::uuid[])
-                   and status in ('CANCELING', 'CANCELED', 'FAILED', 'FINISHED')`,
-            );
-            for (const job of found.rows) endedMeanwhile.set(job.id, job.status === 'CANCELING' ? 'CANCELED' : job.status);
-          }
-          const revoked = new Map<string, string[]>();
-          const canceled = new Map<string, string[]>();
-          const grantedHere: { job: string; lease: string; root: string; project: string; count: number }[] = [];
-          for (const row of rows) {
-            const done = byId.get(row.job_id);
-            if (done) {
-              grantedHere.push({ job: row.job_id, lease: row.lease_id, root: done.root_pipeline_id, project: done.project_id, count: done.lease_count });
-              projects.push(done.project_id);
-            } else if (endedMeanwhile.has(row.job_id)) {
-              this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', row.job_id, Date.now());
-              const asked = this.sql
-                .exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id)
-                .toArray()[0];
-              if (!asked) {
-                // Its holder reported the end already: there is nothing left to tell it.
-                this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-                continue;
-              }
-              this.sql.exec(
-                'update flow set granted = ?, settled = ? where job_id = ? and lease_id = ?',
-                grantSettled,
-                endedMeanwhile.get(row.job_id)!,
-                row.job_id,
-                row.lease_id,
-              );
-              // Asked to stop once: a cancel that reached the queue first already told the holder.
-              if (!asked.cancel) {
-                this.sql.exec('update leases set cancel = 1 where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-                canceled.set(row.session_id, [...(canceled.get(row.session_id) ?? []), row.job_id]);
-              }
-            } else {
-              // Postgres no longer has the job queued for this agent: the lease was never good.
-              this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-              if (this.sql.exec('delete from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id).rowsWritten > 0)
-                revoked.set(row.session_id, [...(revoked.get(row.session_id) ?? []), row.job_id]);
-            }
-          }
-          if (grantedHere.length > 0) this.noteGranted(grantedHere);
-          for (const [session, jobIds] of revoked) {
-            this.logger().warn('leases taken back: the jobs are no longer queued for this agent', { jobIds });
-            this.send(session, { type: 'cancel', jobIds });
-          }
-          for (const [session, jobIds] of canceled) {
-            this.logger().info('leases asked to stop: the jobs ended before their grants were written', { jobIds });
-            this.send(session, { type: 'cancel', jobIds });
-          }
-        }),
-      );
-      this.publishSoon(projects);
-    } finally {
-      for (const row of owed) this.grantsInFlight.delete(row.job_id);
-    }
-  }
-
-  /** Trees of leases granted before the queue kept them: read from Postgres. */
-  private async locateTrees(rows: FlowRow[]): Promise<void> {
-    const unknown = rows.filter((row) => row.root_id === null || row.project_id === null);
-    if (unknown.length === 0) return;
-    const found = await this.db().execute<{ id: string; project_id: string; root_pipeline_id: string }>(
-      dsql`select j.id, j.project_id, p.root_pipeline_id from jobs j join pipelines p on p.id = j.pipeline_id
-           where j.id = any(${arrayLiteral(unknown.map((row) => row.job_id))}::uuid[])`,
-    );
-    const byId = new Map(found.rows.map((row) => [row.id, row]));
-    for (const row of unknown) {
-      const located = byId.get(row.job_id);
-      if (!located) {
-        this.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
-        continue;
-      }
-      row.root_id = located.root_pipeline_id;
-      row.project_id = located.project_id;
-      this.sql.exec('update flow set root_id = ?, project_id = ? where job_id = ?', row.root_id, row.project_id, row.job_id);
-    }
-  }
-
-  /** The ended jobs' logs are final: each JobLog object stores its log and reports its size (a failure is the log's own business). */
-  private async completeLogs(jobIds: string[]): Promise<void> {
-    const db = this.db();
-    await Promise.all(
-      jobIds.map(async (jobId) => {
-        try {
-          const summary = await this.env.JOB_LOG.get(this.env.JOB_LOG.idFromName(jobId)).complete();
-          await db.update(jobsTable).set({ logSize: summary.size, logTruncated: summary.truncated }).where(eq(jobsTable.id, jobId));
-        } catch (error) {
-          this.logger().warn('job log not completed', { jobId, error });
-        }
-      }),
-    );
   }
 
   // ---- granting ------------------------------------------------------------------------------------
@@ -1220,7 +889,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
    * Leases up to `count` queued jobs to the session. The jobs leave the queued table first (in the
    * same synchronous step that picks them). A job whose maximum duration the queue knows (every job a
    * dispatch hands it) is leased from here alone: the lease is recorded, the lease handed out, and
-   * Postgres moves the job QUEUED → PENDING in the next write-behind (`flush`), which takes the lease
+   * Postgres moves the job QUEUED → PENDING in the next write-behind round, which takes the lease
    * back if Postgres no longer has the job queued for this agent (canceled, re-routed meanwhile).
    * Any other job is granted in Postgres first, as before: a job it does not move is dropped; on a
    * database error those jobs go back to the queue and the caller sees the error.
@@ -1263,7 +932,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     ];
     const leases = this.leasesFor(target, granting);
     this.recordLeases(sessionId, granting, leases);
-    if (granting.some((job) => job.granted === null)) this.flushSoon();
+    if (granting.some((job) => job.granted === null)) this.writeBehind.soon();
     await this.scheduleAlarm();
     return leases;
   }
@@ -1319,7 +988,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const target = this.target();
     if (!target) return [];
     // A grant being written now is settled first: then each lease is either known to Postgres or not.
-    if (jobIds.some((jobId) => this.grantsInFlight.has(jobId))) await this.flushRun;
+    if (jobIds.some((jobId) => this.writeBehind.grantsInFlight.has(jobId))) await this.writeBehind.running();
     const returned: string[] = [];
     const projects: string[] = [];
     const durations = new Map<string, number | null>();
