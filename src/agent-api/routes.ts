@@ -285,7 +285,7 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
 /**
  * The job token's claims when it names the agent whose queue granted the lease: then the job's start
  * and end are the queue's business alone (its answer is the live lease's), recorded there and written
- * to Postgres and the engine behind the answer (src/durable/agent-queue.ts `flush`).
+ * to Postgres and the engine behind the answer (src/durable/agent-queue-write-behind.ts `flush`).
  */
 async function queuedTokenJob(c: Context<AppEnv>): Promise<{ jobId: string; leaseId: string; agentId: string } | null> {
   const authorization = c.req.header('authorization');

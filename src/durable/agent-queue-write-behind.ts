@@ -2,8 +2,8 @@
 // taken to Postgres and the engine. First the grants Postgres has not heard of (one conditional
 // update per session; a lease Postgres refuses is taken back and its holder told), then the jobs'
 // starts and ends, every tree's reports as one engine transition, then each project's events and
-// dispatch. It reads and writes the queue's `flow` rows (agent-queue-storage.ts) and never the
-// queue's grants or sockets but through its host.
+// dispatch. It reads and writes the queue's `flow`, `leases` and `done` tables (agent-queue-storage.ts)
+// through its host's storage, and reaches the queue's sockets only through the host's `send`.
 import { sql as dsql, eq } from 'drizzle-orm';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';

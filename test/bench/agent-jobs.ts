@@ -28,7 +28,7 @@
 //   queue's WebSocket (`report` frames, as the local agent relays its executors' reports: the reports
 //   of one tick in one frame, with the capacity the ends free), until the last finish is answered —
 //   and, apart, until PostgreSQL has every job of the round FINISHED (the queue records an end and
-//   answers, then writes it behind: src/durable/agent-queue.ts), with workerd alone's own CPU time per
+//   answers, then writes it behind: src/durable/agent-queue-write-behind.ts), with workerd alone's own CPU time per
 //   job over that span (its process's, from /proc: steadier than the rates on two shared cores); then
 //   the same rounds through the job token routes (POST running, POST finish: two HTTP requests a job,
 //   as a docker executor reports).

@@ -48,7 +48,7 @@ export async function appendJobLog(
   if (claims.jobId !== input.jobId) throw forbidden('This job token is for another job');
   const offset = parseLogOffset(input.offset);
   // The job's first chunk tells its queue the job has a log: only then does the job's end create and
-  // complete its JobLog object (src/durable/agent-queue.ts `completeLogs`).
+  // complete its JobLog object (src/durable/agent-queue-write-behind.ts `completeLogs`).
   const noted =
     offset === 0 && claims.agentId !== undefined ? env.AGENT_QUEUE.get(env.AGENT_QUEUE.idFromName(claims.agentId)).noteLogged(input.jobId) : undefined;
   const [result] = await Promise.all([

@@ -108,7 +108,7 @@ export async function finishJobTransition(
 }
 
 /**
- * What an agent queue reported for one job of a tree since its last write-behind (src/durable/agent-queue.ts):
+ * What an agent queue reported for one job of a tree since its last write-behind (src/durable/agent-queue-write-behind.ts):
  * that it started (`runningAt`) and/or how it ended, each with the moment the agent said so.
  */
 export interface JobReport {
