@@ -88,14 +88,25 @@ export function prepareQueueStorage(storage: DurableObjectStorage): void {
   const sql = storage.sql;
   storage.transactionSync(() => {
     sql.exec('create table if not exists meta (key text primary key, value text not null)');
+    // Every table's definition in one read: this runs each time the queue's object starts.
+    const existing = new Map(
+      sql
+        .exec<{ name: string; sql: string }>("select name, sql from sqlite_master where type = 'table'")
+        .toArray()
+        .map((table) => [table.name, table.sql]),
+    );
     for (const [name, layout] of Object.entries(jobTables)) {
-      const existing = sql.exec<{ sql: string }>("select sql from sqlite_master where type = 'table' and name = ?", name).toArray()[0];
-      if (!existing) sql.exec(`create table ${name} (${layout.columns.join(', ')})${layout.withoutRowid ? ' without rowid' : ''}`);
-      else if (layout.withoutRowid && !/without\s+rowid/i.test(existing.sql)) rebuildWithoutRowid(sql, name, layout);
+      const definition = existing.get(name);
+      if (definition === undefined) sql.exec(createTable(name, layout));
+      else if (layout.withoutRowid && !/without\s+rowid/i.test(definition)) rebuildWithoutRowid(sql, name, layout);
       else addMissingColumns(sql, name, layout);
       for (const index of layout.indexes) sql.exec(index);
     }
   });
+}
+
+function createTable(name: string, layout: TableLayout): string {
+  return `create table ${name} (${layout.columns.join(', ')})${layout.withoutRowid ? ' without rowid' : ''}`;
 }
 
 function columnsOf(sql: SqlStorage, name: string): string[] {
@@ -120,7 +131,7 @@ function addMissingColumns(sql: SqlStorage, name: string, layout: TableLayout): 
  */
 function rebuildWithoutRowid(sql: SqlStorage, name: string, layout: TableLayout): void {
   const copied = columnsOf(sql, name).join(', ');
-  sql.exec(`create table ${name}_rebuilt (${layout.columns.join(', ')}) without rowid`);
+  sql.exec(createTable(`${name}_rebuilt`, layout));
   sql.exec(`insert into ${name}_rebuilt (${copied}) select ${copied} from ${name} where ${nameOf(layout.columns[0]!)} is not null`);
   sql.exec(`drop table ${name}`);
   sql.exec(`alter table ${name}_rebuilt rename to ${name}`);
