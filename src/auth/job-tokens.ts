@@ -5,6 +5,7 @@
 // duration plus one hour, as Phobos's job tokens do.
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { Buffer } from 'node:buffer';
 import { createHmac } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import type { PhobosConfig } from '../config/load';
@@ -79,8 +80,10 @@ export function mintJobToken(config: JobTokenConfig, claims: JobTokenClaims, max
     iat: issuedAt,
     exp: issuedAt + maxDurationSeconds + 3600,
   };
-  const signingInput = `${encodedHeader}.${base64urlEncode(JSON.stringify(payload))}`;
-  return `${signingInput}.${base64urlEncode(createHmac('sha256', signingKeyBytes(config)).update(signingInput).digest())}`;
+  // Encoded by the runtime's Buffer and the HMAC's own base64url digest, native both: the JS encoder
+  // was about a fifth of the token's cost in the jobs benchmark's profile.
+  const signingInput = `${encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${signingInput}.${createHmac('sha256', signingKeyBytes(config)).update(signingInput).digest('base64url')}`;
 }
 
 /** The job and lease a job token names; UNAUTHENTICATED for anything else (expired, altered, another kind of token). */

@@ -362,17 +362,17 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private recordRunning(ref: LeaseRef, holder: ReportHolder): JobReportOutcome {
     // The usual case in one statement (it runs for every job): the holder's live lease, not asked to
     // stop, gets its start on its flow row. Anything else is sorted out below.
+    // An update, not an upsert: the grant wrote the flow row (a lease without one, granted before
+    // the queue kept flows, takes the way below).
     const recorded = this.sql
       .exec(
-        `insert into flow (job_id, lease_id, session_id, granted, logged, running_at)
-           select job_id, lease_id, session_id, 1, 1, ? from leases
-           where job_id = ? and lease_id = ? and (? is null or session_id = ?) and cancel = 0
-         on conflict (job_id) do update set running_at = coalesce(flow.running_at, excluded.running_at) where flow.lease_id = excluded.lease_id
+        `update flow set running_at = coalesce(running_at, ?1)
+         where job_id = ?2 and lease_id = ?3
+           and exists (select 1 from leases l where l.job_id = ?2 and l.lease_id = ?3 and (?4 is null or l.session_id = ?4) and l.cancel = 0)
          returning 1`,
         Date.now(),
         ref.jobId,
         ref.leaseId,
-        holder.sessionId,
         holder.sessionId,
       )
       .toArray();
@@ -833,6 +833,13 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     // Waiters first (oldest first), then sockets; each gets what its session may still hold.
     const served = new Set<Waiter | WebSocket>();
     for (;;) {
+      // Who is still to be served and asks for jobs, from memory first: the pass after a socket's
+      // grant usually finds nobody, and then reads nothing (this runs for every job a socket reports).
+      const sockets = this.ctx.getWebSockets().flatMap((socket) => {
+        const state = served.has(socket) ? null : (socket.deserializeAttachment() as SocketState | null);
+        return state !== null && state.capacity > 0 ? [{ socket, state }] : [];
+      });
+      if (sockets.length === 0 && !this.waiters.some((w) => !served.has(w) && w.capacity > 0)) return;
       if (!this.anyQueued()) return;
       // What each session holds, read once a pass (a grant's await lets reports release leases meanwhile).
       const held = this.heldBySession();
@@ -855,14 +862,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         } else served.delete(waiter);
         continue;
       }
-      const socket = this.ctx.getWebSockets().find((s) => {
-        if (served.has(s)) return false;
-        const state = s.deserializeAttachment() as SocketState | null;
-        return state !== null && roomFor(held, state) > 0;
-      });
-      if (!socket) return;
+      const next = sockets.find(({ state }) => roomFor(held, state) > 0);
+      if (!next) return;
+      const { socket, state } = next;
       served.add(socket);
-      const state = socket.deserializeAttachment() as SocketState;
       const jobs = await this.grant(target, state.sessionId, roomFor(held, state));
       if (jobs.length === 0) {
         served.delete(socket);
@@ -933,7 +936,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const leases = this.leasesFor(target, granting);
     this.recordLeases(sessionId, granting, leases);
     if (granting.some((job) => job.granted === null)) this.writeBehind.soon();
-    await this.scheduleAlarm();
+    // The alarm is already at or before every older lease's expiry (each lease written asks for it):
+    // only these new ones need asking, which spares reading every lease's expiry at every grant.
+    if (leases.length > 0) await this.wakeAt(Date.parse(leases[0]!.leaseExpiresAt));
     return leases;
   }
 
