@@ -840,9 +840,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         return state !== null && state.capacity > 0 ? [{ socket, state }] : [];
       });
       if (sockets.length === 0 && !this.waiters.some((w) => !served.has(w) && w.capacity > 0)) return;
-      if (!this.anyQueued()) return;
-      // What each session holds, read once a pass (a grant's await lets reports release leases meanwhile).
-      const held = this.heldBySession();
+      // Whether anything is queued, and what each session holds: read once a pass (a grant's await
+      // lets reports release leases meanwhile), in one statement.
+      const { anyQueued, held } = this.queuedAndHeld();
+      if (!anyQueued) return;
       const waiter = this.waiters.find((w) => !served.has(w) && roomFor(held, w) > 0);
       if (waiter) {
         served.add(waiter);
@@ -886,6 +887,22 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private heldBySession(): Map<string, number> {
     const rows = this.sql.exec<{ session_id: string; n: number }>('select session_id, count(*) as n from leases group by session_id').toArray();
     return new Map(rows.map((row) => [row.session_id, row.n]));
+  }
+
+  /** `anyQueued` and `heldBySession` in one statement, for the pump: its last row, with no session, says whether any job is queued. */
+  private queuedAndHeld(): { anyQueued: boolean; held: Map<string, number> } {
+    const rows = this.sql
+      .exec<{ session_id: string | null; n: number }>(
+        'select session_id, count(*) as n from leases group by session_id union all select null, exists (select 1 from queued)',
+      )
+      .toArray();
+    const held = new Map<string, number>();
+    let anyQueued = false;
+    for (const row of rows) {
+      if (row.session_id === null) anyQueued = row.n === 1;
+      else held.set(row.session_id, row.n);
+    }
+    return { anyQueued, held };
   }
 
   /**
