@@ -889,7 +889,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     return new Map(rows.map((row) => [row.session_id, row.n]));
   }
 
-  /** `anyQueued` and `heldBySession` in one statement, for the pump: its last row, with no session, says whether any job is queued. */
+  /** `anyQueued` and `heldBySession` in one statement, for the pump: the row with no session says whether any job is queued. */
   private queuedAndHeld(): { anyQueued: boolean; held: Map<string, number> } {
     const rows = this.sql
       .exec<{ session_id: string | null; n: number }>(
