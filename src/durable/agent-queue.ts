@@ -163,15 +163,17 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** Queues jobs routed to this agent; idempotent by job id (a queued or leased job stays as it is). Returns how many were new. */
   async enqueue(target: QueueTarget, jobs: QueuedJob[]): Promise<number> {
     this.remember(target);
-    const handed = new Set<string>();
+    /** The jobs leased at once, by job id: their leases' expiry. */
+    const handed = new Map<string, number>();
     try {
       this.handOutAtOnce(target, jobs, handed);
       return handed.size + this.addToQueue(jobs.filter((job) => !handed.has(typeof job === 'string' ? job : job.jobId)));
     } finally {
-      // Leases handed out (even when a later step failed) are written behind and expire by the alarm.
+      // Leases handed out (even when a later step failed) are written behind and expire by the alarm:
+      // asked for these leases' expiry only, as a grant does (`grant`), not by reading every lease's.
       if (handed.size > 0) {
         this.writeBehind.soon();
-        await this.scheduleAlarm();
+        await this.wakeAt(Math.min(...handed.values()));
       }
     }
   }
@@ -213,9 +215,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
    * queue would not know the lease, and the holder's inputs read and RUNNING report (which the
    * executor waits for before it runs anything, and which are answered only once durable) would be
    * refused; the enqueue call fails with the object, so the job stays undispatched in Postgres and
-   * the next dispatch or the sweep hands it to the queue again. Adds the jobs handed to `handed`.
+   * the next dispatch or the sweep hands it to the queue again. Adds the jobs handed to `handed`, with
+   * their leases' expiry.
    */
-  private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[], handed: Set<string>): void {
+  private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[], handed: Map<string, number>): void {
     // A pump under way owns the sockets' capacity until it is done; claims and older jobs go first.
     if (this.pumpRun !== null || this.waiters.length > 0 || this.anyQueued()) return;
     // Each job once (a job named twice would get two leases), and only one the queue does not know.
@@ -250,7 +253,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       this.recordLeases(state.sessionId, granting, leases);
       // Another socket of the same session (a reconnect's overlap) has that much less room.
       held.set(state.sessionId, (held.get(state.sessionId) ?? 0) + leases.length);
-      for (const lease of leases) handed.add(lease.jobId);
+      for (const lease of leases) handed.set(lease.jobId, Date.parse(lease.leaseExpiresAt));
     }
   }
 
