@@ -156,6 +156,21 @@ async function expireLeases(agentId: string): Promise<void> {
   await runDurableObjectAlarm(stub as unknown as DurableObjectStub<AgentQueue>);
 }
 
+/** When the agent's queue will wake next (null: no alarm set). */
+async function alarmOf(agentId: string): Promise<number | null> {
+  const { stub } = queueOf(h, agentId);
+  return runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => state.storage.getAlarm());
+}
+
+/** Every lease the queue holds will be looked at by its alarm by the time it expires. */
+async function expectAlarmByEveryExpiry(agentId: string): Promise<void> {
+  const { leases } = await queueOf(h, agentId).stub.state();
+  expect(leases.length).toBeGreaterThan(0);
+  const alarmAt = await alarmOf(agentId);
+  expect(alarmAt).not.toBeNull();
+  expect(alarmAt!).toBeLessThanOrEqual(Math.min(...leases.map((lease) => lease.expiresAt)));
+}
+
 function openSocket(client: AgentClient, sessionId: string) {
   return client.h.request(agentPaths.queue(sessionId), { headers: { upgrade: 'websocket', authorization: client.authorization } });
 }
@@ -200,6 +215,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     const pipelineId = await startPipeline([[], []]);
     const [first] = await firstClaim;
     expect(first).toBeDefined();
+    // The grant asked for an alarm by its lease's expiry (it reads no other lease's to do so).
+    await expectAlarmByEveryExpiry(agent.id);
     const [firstJob] = await jobsOf(pipelineId);
     expect(first!.jobId).toBe(firstJob!.id);
     // The queue leased it from its own storage; Postgres hears of the lease right after (write-behind).
@@ -247,6 +264,8 @@ describe('a pipeline run by an agent over /agent/v1', () => {
     expect(pushed.jobs).toHaveLength(1);
     expect(pushed.jobs[0]!.jobId).toBe(job!.id);
     expect(pushed.jobs[0]!.leaseId).toBe(state.leases[0]!.leaseId);
+    // So did the lease handed out at once.
+    await expectAlarmByEveryExpiry(agent.id);
     await runJob(client, pushed.jobs[0]!);
     await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
 
