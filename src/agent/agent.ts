@@ -56,6 +56,11 @@ interface HeldJob {
   handle?: DispatchedJob;
   /** The session no longer holds the lease: stop the job and report nothing. */
   lost: boolean;
+  /**
+   * Its end left on the queue socket, with the capacity it frees: the job no longer counts against
+   * the concurrency limit (its executor is only exiting), and no `ready` follows its exit.
+   */
+  ended: boolean;
   cancelTimer?: NodeJS.Timeout;
   done: Promise<void>;
 }
@@ -67,6 +72,8 @@ const reportedExitCodes = new Set([0, 1, 2]);
 interface SocketReport {
   report: JobReport;
   settle: (answer: ReportAnswer | null) => void;
+  /** A job's end: its slot is free once the frame leaves, and the frame says so (`capacity`). */
+  ending?: HeldJob;
 }
 
 /** A report frame not answered this soon is given up on (its reports go through the routes; a late answer is dropped). */
@@ -94,7 +101,9 @@ export class Agent {
   }
 
   private get free(): number {
-    return Math.max(0, (this.session?.concurrencyLimit ?? 0) - this.held.size);
+    let running = 0;
+    for (const job of this.held.values()) if (!job.ended) running++;
+    return Math.max(0, (this.session?.concurrencyLimit ?? 0) - running);
   }
 
   private url(path: string): string {
@@ -166,8 +175,9 @@ export class Agent {
     ).catch((error: Error) => this.log(`could not post the error to the session: ${error.message}`));
   }
 
+  /** The leases a heartbeat renews: an ended job's was released by its end. */
   private leases(): LeaseRef[] {
-    return [...this.held.values()].map(({ lease }) => ({ jobId: lease.jobId, leaseId: lease.leaseId }));
+    return [...this.held.values()].filter((job) => !job.ended).map(({ lease }) => ({ jobId: lease.jobId, leaseId: lease.leaseId }));
   }
 
   private async heartbeatLoop(): Promise<void> {
@@ -368,7 +378,7 @@ export class Agent {
    * socket or it closed (or went silent) before answering — then the caller reports through the
    * job token routes.
    */
-  private reportOnSocket(report: JobReport): Promise<ReportAnswer | null> {
+  private reportOnSocket(report: JobReport, ending?: HeldJob): Promise<ReportAnswer | null> {
     if (this.socket?.readyState !== WebSocket.OPEN) return Promise.resolve(null);
     return new Promise((resolve) => {
       let settled = false;
@@ -378,7 +388,7 @@ export class Agent {
         resolve(answer);
       };
       if (this.reportBatch.length === 0) setImmediate(() => this.sendReports());
-      this.reportBatch.push({ report, settle });
+      this.reportBatch.push({ report, settle, ...(ending ? { ending } : {}) });
       // A frame carries at most what the queue takes in one; the rest of the tick goes in the next.
       if (this.reportBatch.length >= maxReportsPerFrame) this.sendReports();
     });
@@ -393,7 +403,16 @@ export class Agent {
       for (const item of frame) item.settle(null);
       return;
     }
-    const message: QueueClientMessage = { type: 'report', reports: frame.map((item) => item.report) };
+    // The ends in this frame free their slots as it leaves, and it carries the capacity they free: the
+    // queue can push the next jobs on reading it, with no `ready` frame of their own (one frame fewer a job).
+    const ending = frame.flatMap((item) => (item.ending ? [item.ending] : []));
+    for (const job of ending) job.ended = true;
+    const message: QueueClientMessage = {
+      type: 'report',
+      reports: frame.map((item) => item.report),
+      ...(ending.length > 0 ? { capacity: this.stopping ? 0 : this.free } : {}),
+    };
+    if (ending.length > 0) this.wakeCapacityWaiters();
     this.reportFrames.set(socket, [...(this.reportFrames.get(socket) ?? []), frame]);
     socket.send(JSON.stringify(message));
     // Settled already (answered, or the socket closed): a no-op. Left in line so later answers still match their frames.
@@ -431,7 +450,7 @@ export class Agent {
         back.push({ jobId: lease.jobId, leaseId: lease.leaseId });
         continue;
       }
-      const job: HeldJob = { lease, state: 'starting', lost: false, done: Promise.resolve() };
+      const job: HeldJob = { lease, state: 'starting', lost: false, ended: false, done: Promise.resolve() };
       this.held.set(lease.jobId, job);
       job.done = this.runJob(job);
     }
@@ -471,7 +490,7 @@ export class Agent {
       try {
         const { leaseId } = job.lease;
         // The job and lease last: the executor speaks for the job it was started for, never another.
-        const relay = (body: ReportBody) => this.reportOnSocket({ ...body, jobId, leaseId });
+        const relay = (body: ReportBody) => this.reportOnSocket({ ...body, jobId, leaseId }, body.status === 'RUNNING' ? undefined : job);
         job.handle = await this.options.dispatcher.start(jobId, this.executorEnv(job.lease), relay);
       } catch (error) {
         const reason = `the dispatcher could not start the job: ${(error as Error).message}`;
@@ -495,7 +514,8 @@ export class Agent {
       clearTimeout(job.cancelTimer);
       this.held.delete(jobId);
       this.wakeCapacityWaiters();
-      if (!this.stopping) this.sendReady(this.free);
+      // An end that left on the socket told the queue of its slot already.
+      if (!this.stopping && !job.ended) this.sendReady(this.free);
     }
   }
 

@@ -77,6 +77,8 @@ export async function startAgentProtocolServer(options: ServerOptions) {
   let claims = 0;
   /** Every capacity the agents announced (`ready`, or with a `report`), in order. */
   const readyMessages: number[] = [];
+  /** The capacities announced by `ready` frames alone, in order. */
+  const readyFrames: number[] = [];
   /** Job reports received on queue sockets, and the statuses reported through the job routes, in order. */
   const socketReports: JobReport[] = [];
   /** While set, report frames are swallowed unapplied and unanswered (recorded here), as by a socket gone half-open. */
@@ -380,6 +382,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
         const capacity = parsed.capacity;
         if (capacity === undefined) return;
         readyMessages.push(capacity);
+        if (parsed.type === 'ready') readyFrames.push(capacity);
         socketCapacity.set(ws, capacity);
         dispatch();
       });
@@ -397,6 +400,7 @@ export async function startAgentProtocolServer(options: ServerOptions) {
     sessions,
     jobs,
     readyMessages,
+    readyFrames,
     socketReports,
     httpReports,
     get socketConnects() {

@@ -58,6 +58,21 @@ describe('agent', () => {
     expect(server.httpReports).toEqual([]);
   });
 
+  it("frees a job's slot with its end, in the end's own frame: no ready frame follows the executor's exit", async () => {
+    const { server, agent } = await start();
+    await eventually(() => server.socketCount() === 1, 'the queue socket');
+    await eventually(() => server.readyFrames.length > 0, 'the ready frame on connect');
+    const readyBefore = server.readyFrames.length;
+    const announcedBefore = server.readyMessages.length;
+    const jobId = server.enqueue([{ alias: 'quick', inputs: { command: 'true' } }]);
+    await finished(server, jobId);
+    await eventually(() => agent.output().includes(`job ${jobId} ended`), 'the executor to exit');
+    // The end's frame said the capacity is back (the session's whole limit, 2 on this server: nothing
+    // else runs), and the exit that came after it announced nothing more.
+    expect(server.readyMessages.slice(announcedBefore)).toEqual([2]);
+    expect(server.readyFrames.length).toBe(readyBefore);
+  });
+
   it('reports through the job routes when the socket closes before the queue answers a report', async () => {
     const { server } = await start();
     await eventually(() => server.socketCount() === 1, 'the queue socket');
