@@ -220,7 +220,9 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
    */
   private handOutAtOnce(target: QueueTarget, jobs: readonly QueuedJob[], handed: Map<string, number>): void {
     // A pump under way owns the sockets' capacity until it is done; claims and older jobs go first.
-    if (this.pumpRun !== null || this.waiters.length > 0 || this.anyQueued()) return;
+    if (this.pumpRun !== null || this.waiters.length > 0) return;
+    const { anyQueued, held } = this.queuedAndHeld();
+    if (anyQueued) return;
     // Each job once (a job named twice would get two leases), and only one the queue does not know.
     const known = (jobId: string) =>
       this.sql
@@ -234,7 +236,6 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     for (const job of jobs) if (typeof job !== 'string' && !byId.has(job.jobId)) byId.set(job.jobId, job);
     const fresh = [...byId.values()].filter((job) => !known(job.jobId));
     if (fresh.length === 0) return;
-    const held = this.heldBySession();
     for (const socket of this.ctx.getWebSockets()) {
       const state = socket.deserializeAttachment() as SocketState | null;
       if (state === null || fresh.length === 0) continue;
@@ -364,9 +365,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   /** A job's start under this lease, from either transport. Refused when the lease is not the holder's live one or the job was asked to stop meanwhile. */
   private recordRunning(ref: LeaseRef, holder: ReportHolder): JobReportOutcome {
     // The usual case in one statement (it runs for every job): the holder's live lease, not asked to
-    // stop, gets its start on its flow row. Anything else is sorted out below.
-    // An update, not an upsert: the grant wrote the flow row (a lease without one, granted before
-    // the queue kept flows, takes the way below).
+    // stop, gets its start on the flow row its grant wrote. Anything else (a lease granted before the
+    // queue kept flows has no row) is sorted out below.
     const recorded = this.sql
       .exec(
         `update flow set running_at = coalesce(running_at, ?1)
@@ -886,13 +886,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     }
   }
 
-  /** How many leases each session holds (a session may take up to its limit less these). */
-  private heldBySession(): Map<string, number> {
-    const rows = this.sql.exec<{ session_id: string; n: number }>('select session_id, count(*) as n from leases group by session_id').toArray();
-    return new Map(rows.map((row) => [row.session_id, row.n]));
-  }
-
-  /** `anyQueued` and `heldBySession` in one statement, for the pump: the row with no session says whether any job is queued. */
+  /**
+   * Whether any job is queued, and how many leases each session holds (a session may take up to its
+   * limit less these), in one statement: the row with no session says whether any job is queued.
+   */
   private queuedAndHeld(): { anyQueued: boolean; held: Map<string, number> } {
     const rows = this.sql
       .exec<{ session_id: string | null; n: number }>(
