@@ -1,10 +1,12 @@
 // `npm start`: the whole local stack as one process tree. Configuration is validated first (a bad
 // variable exits 1 before any database is touched); then PostgreSQL (embedded unless PHOBOS_DB_HOST
 // is set), the Neon-compatible bridge, migrations, the admin user, and the Worker under
-// `wrangler dev` on PHOBOS_HTTP_SERVER_PORT. Ctrl-C stops everything it started, in reverse order.
+// `wrangler dev` on PHOBOS_HTTP_SERVER_PORT, the internal agents and the Worker's cron trigger
+// (local-stack/cron-trigger.ts). Ctrl-C stops everything it started, in reverse order.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureAdminUser } from './local-stack/admin-user';
+import { configuredCrons, startCronTrigger } from './local-stack/cron-trigger';
 import { ensureInternalAgents, internalAgentSpecs, runInternalAgent } from './local-stack/internal-agents';
 import { resolveDatabase, type DatabaseTarget } from './local-stack/database';
 import { startDbBridge, type DbBridge } from './db-bridge';
@@ -163,6 +165,11 @@ await runTool(async () => {
         stops.push(() => agent.stop());
       }
       log(`internal agents: ${agentSpecs.map((spec) => `${spec.name} (${spec.dispatcherType})`).join(', ')}`);
+      // The dev server runs no cron trigger by itself; this runs the configuration's, as Cloudflare would.
+      const crons = configuredCrons(join(projectRoot, 'wrangler.toml'));
+      const cronTrigger = startCronTrigger({ url: `http://127.0.0.1:${port}`, crons, log });
+      stops.push(() => cronTrigger.stop());
+      log(`cron trigger: ${crons.map((cron) => `"${cron}"`).join(', ') || 'none configured'} (UTC), first run now`);
       log(`ready on ${url} (Ctrl-C to stop)`);
     } else if (!stopping) {
       console.error(`[phobos-edge] ${url}/readyz did not answer 200 within 60 s`);

@@ -88,4 +88,38 @@ describe('npm start', () => {
     const closed = await database.query<{ open: boolean }>('select closed_at is null as open from agent_sessions');
     expect(closed.rows).toEqual([{ open: false }]);
   }, 120_000);
+
+  it("runs the Worker's cron trigger itself, which wrangler's dev server does not: at start, the sweep closes a session silent past its timeout", async () => {
+    const database = await createTestDatabase();
+    const agent = await database.query<{ id: string }>("insert into agents (name) values ('gone') returning id");
+    const stale = await database.query<{ id: string }>(
+      "insert into agent_sessions (agent_id, last_contact_at) values ($1, now() - interval '10 minutes') returning id",
+      [agent.rows[0]!.id],
+    );
+    const fresh = await database.query<{ id: string }>('insert into agent_sessions (agent_id) values ($1) returning id', [agent.rows[0]!.id]);
+    const port = await freePort();
+    const run = launch({ ...databaseVariablesFor(database.url), PHOBOS_HTTP_SERVER_PORT: String(port) });
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!run.output().includes('cron trigger:') && Date.now() < deadline && run.child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(run.output()).toContain('cron trigger: "* * * * *" (UTC), first run now');
+      const closeDeadline = Date.now() + 30_000;
+      let open = true;
+      while (open && Date.now() < closeDeadline) {
+        const row = await database.query<{ open: boolean }>('select closed_at is null as open from agent_sessions where id = $1', [stale.rows[0]!.id]);
+        open = row.rows[0]!.open;
+        if (open) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(open).toBe(false);
+      // A session heard from moments before the start is left open by the same run.
+      const recent = await database.query<{ open: boolean }>('select closed_at is null as open from agent_sessions where id = $1', [fresh.rows[0]!.id]);
+      expect(recent.rows).toEqual([{ open: true }]);
+    } finally {
+      run.child.kill('SIGINT');
+    }
+    expect(await run.exited).toBe(0);
+    expect(run.output()).not.toMatch(/cron ".*" at .*(not run|HTTP|exception)/);
+  }, 120_000);
 });
