@@ -14,7 +14,7 @@ import { unstable_readConfig } from 'wrangler';
 const longestTimerMs = 3_600_000;
 
 export interface CronTrigger {
-  /** Stops scheduling runs and waits for any run under way. */
+  /** Stops scheduling runs, and gives up waiting for the answer of any run under way. */
   stop(): Promise<void>;
 }
 
@@ -41,13 +41,15 @@ export function nextRun(cron: string, after: Date): Date {
 
 export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
   let stopped = false;
+  /** Aborts the runs under way at stop: the launcher stops the dev server next, which ends them anyway. */
+  const stopping = new AbortController();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const running = new Set<Promise<void>>();
 
   const run = async (cron: string, time: Date) => {
     const query = new URLSearchParams({ cron, time: String(time.getTime()), format: 'json' });
     try {
-      const response = await fetch(`${options.url}/cdn-cgi/local/scheduled?${query}`);
+      const response = await fetch(`${options.url}/cdn-cgi/local/scheduled?${query}`, { signal: stopping.signal });
       const body = (await response.json().catch(() => null)) as { outcome?: string } | null;
       if (!response.ok || body?.outcome !== 'ok') options.log(`cron "${cron}" at ${time.toISOString()}: ${body?.outcome ?? `HTTP ${response.status}`}`);
     } catch (error) {
@@ -86,6 +88,7 @@ export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
   return {
     async stop() {
       stopped = true;
+      stopping.abort();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.all(running);
