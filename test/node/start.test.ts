@@ -11,7 +11,15 @@ import { createTestDatabase } from '../support/node-database';
 
 const projectRoot = new URL('../..', import.meta.url).pathname;
 
-function launch(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+interface Launched {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  /** Ctrl-C, and waits until the launcher has stopped what it started: a failed assertion must not leave a dev server behind. */
+  stop: () => Promise<void>;
+}
+
+function launch(env: Record<string, string>): Launched {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: projectRoot,
@@ -21,7 +29,11 @@ function launch(env: Record<string, string>): { child: ChildProcess; output: () 
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    await exited;
+  };
+  return { child, output: () => output, exited, stop };
 }
 
 describe('npm start', () => {
@@ -80,7 +92,7 @@ describe('npm start', () => {
       }
       expect(sessions).toEqual([{ name: 'local', internal: true, open: true }]);
     } finally {
-      run.child.kill('SIGINT');
+      await run.stop();
     }
     expect(await run.exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
@@ -117,7 +129,7 @@ describe('npm start', () => {
       const recent = await database.query<{ open: boolean }>('select closed_at is null as open from agent_sessions where id = $1', [fresh.rows[0]!.id]);
       expect(recent.rows).toEqual([{ open: true }]);
     } finally {
-      run.child.kill('SIGINT');
+      await run.stop();
     }
     expect(await run.exited).toBe(0);
     expect(run.output()).not.toMatch(/cron ".*" at .*(not run|HTTP|exception)/);
