@@ -40,9 +40,9 @@ export function nextRun(cron: string, after: Date): Date {
 }
 
 export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
-  let stopped = false;
-  /** Aborts the runs under way at stop: the launcher stops the dev server next, which ends them anyway. */
+  /** Aborted at stop, which also aborts the runs under way: the launcher stops the dev server next, which ends them anyway. */
   const stopping = new AbortController();
+  const stopped = () => stopping.signal.aborted;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const running = new Set<Promise<void>>();
 
@@ -53,7 +53,7 @@ export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
       const body = (await response.json().catch(() => null)) as { outcome?: string } | null;
       if (!response.ok || body?.outcome !== 'ok') options.log(`cron "${cron}" at ${time.toISOString()}: ${body?.outcome ?? `HTTP ${response.status}`}`);
     } catch (error) {
-      if (!stopped) options.log(`cron "${cron}" at ${time.toISOString()} not run: ${(error as Error).message}`);
+      if (!stopped()) options.log(`cron "${cron}" at ${time.toISOString()} not run: ${(error as Error).message}`);
     }
   };
 
@@ -62,7 +62,7 @@ export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
     const timer = setTimeout(
       () => {
         timers.delete(timer);
-        if (stopped) return;
+        if (stopped()) return;
         if (Date.now() < when.getTime()) at(when, then);
         else then();
       },
@@ -74,7 +74,7 @@ export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
   const loop = (cron: string, time: Date) => {
     const started = run(cron, time).finally(() => {
       running.delete(started);
-      if (stopped) return;
+      if (stopped()) return;
       const next = nextRun(cron, new Date());
       at(next, () => loop(cron, next));
     });
@@ -87,7 +87,6 @@ export function startCronTrigger(options: CronTriggerOptions): CronTrigger {
 
   return {
     async stop() {
-      stopped = true;
       stopping.abort();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
