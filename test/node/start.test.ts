@@ -15,6 +15,8 @@ interface Launched {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** Until the output holds `text`, the launcher exits, or `timeoutMs` pass (the caller asserts which). */
+  outputHolds: (text: string, timeoutMs: number) => Promise<void>;
   /** Ctrl-C, and waits until the launcher has stopped what it started: a failed assertion must not leave a dev server behind. */
   stop: () => Promise<void>;
 }
@@ -33,7 +35,13 @@ function launch(env: Record<string, string>): Launched {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     await exited;
   };
-  return { child, output: () => output, exited, stop };
+  const outputHolds = async (text: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!output.includes(text) && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  return { child, output: () => output, exited, outputHolds, stop };
 }
 
 describe('npm start', () => {
@@ -65,10 +73,7 @@ describe('npm start', () => {
       PHOBOS_GRPC_SERVER_PORT: '9010',
     });
     try {
-      const deadline = Date.now() + 90_000;
-      while (!run.output().includes('ready on') && Date.now() < deadline && run.child.exitCode === null) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      await run.outputHolds('ready on', 90_000);
       expect(run.output()).toContain(`ready on http://localhost:${port}`);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
@@ -112,10 +117,7 @@ describe('npm start', () => {
     const port = await freePort();
     const run = launch({ ...databaseVariablesFor(database.url), PHOBOS_HTTP_SERVER_PORT: String(port) });
     try {
-      const deadline = Date.now() + 90_000;
-      while (!run.output().includes('cron trigger:') && Date.now() < deadline && run.child.exitCode === null) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      await run.outputHolds('cron trigger:', 90_000);
       expect(run.output()).toContain('cron trigger: "* * * * *" (UTC), first run now');
       const closeDeadline = Date.now() + 30_000;
       let open = true;
