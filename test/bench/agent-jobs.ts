@@ -21,7 +21,7 @@
 //   The commit's moment is seen here as a NOTIFY from a bench-only trigger on `jobs` in the bench's
 //   own database: PostgreSQL delivers it when the transaction commits.
 // - throughput, jobs claimed and completed per second from a backlog of BENCH_JOBS_BACKLOG jobs,
-//   BENCH_JOBS_CONCURRENCY (10) at a time, median of BENCH_JOBS_ROUNDS: graphile-worker, concurrency
+//   BENCH_JOBS_CONCURRENCY (10) at a time, median of BENCH_JOBS_ROUNDS after a warm-up round: graphile-worker, concurrency
 //   10, until its last `job:complete` (the completion written back); pg-boss, batches of 10
 //   (batchSize 10, fetching again at once while batches come back full), until no job of the queue
 //   is left uncompleted; ours through one agent queue, each job marked running then finished on the
@@ -239,11 +239,27 @@ interface Throughput {
   byRound: number[];
 }
 
-/** `rounds` rounds of `one` (which returns the seconds a backlog took), median jobs/s. */
-async function measureThroughput(label: string, one: (round: number) => Promise<number>): Promise<Throughput> {
+/**
+ * Throughput rounds a contestant runs before its measured ones, not counted: as the warm-up pickups,
+ * so that no contestant is measured cold. A first round ran slower than the next two for every
+ * contestant measured first (ours 2,037–2,892 jobs/s against 2,370–3,159 after it, over six quick
+ * runs; graphile-worker's own section 2,797 against 2,698 and 3,450), and graphile-worker's rounds
+ * in turns with ours come after its own section, warm already.
+ */
+const warmUpRounds = 1;
+
+/**
+ * `rounds` rounds of `one` (which returns the seconds a backlog took), after `warmUpRounds` not kept
+ * (`measured` false for those); median jobs/s.
+ */
+async function measureThroughput(label: string, one: (measured: boolean) => Promise<number>): Promise<Throughput> {
+  for (let round = 0; round < warmUpRounds; round += 1) {
+    const seconds = await one(false);
+    progress(`${label}: warm-up round ${round + 1}/${warmUpRounds}, ${backlog} jobs in ${round2(seconds)} s (not counted)`);
+  }
   const byRound: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    const seconds = await one(round);
+    const seconds = await one(true);
     byRound.push(Math.round(backlog / seconds));
     progress(`${label}: round ${round + 1}/${rounds}, ${backlog} jobs in ${round2(seconds)} s = ${byRound.at(-1)} jobs/s`);
   }
@@ -560,8 +576,8 @@ interface BacklogContext {
    * is taken, and resolves when `done` has been called for every job.
    */
   completeAll: (take: (start: (lease: JobLease) => void) => Promise<void>, done: (lease: JobLease) => void) => Promise<void>;
-  /** Run before each round (another queue's round in turns with ours). */
-  beforeRound?: () => Promise<void>;
+  /** Run before each round (another queue's round in turns with ours); `measured` false for a warm-up round. */
+  beforeRound?: (measured: boolean) => Promise<void>;
   /** The runtime's process (workerd alone), whose CPU time per job is measured. */
   runtimePid?: number;
   /** Around each round's taking and writing, from the first job asked for until Postgres has every end (a profile). */
@@ -574,8 +590,8 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
   const dispatchedBeforeStart: number[] = [];
   const writtenByRound: number[] = [];
   const cpuByRound: number[] = [];
-  const throughput = await measureThroughput(label, async () => {
-    await context.beforeRound?.();
+  const throughput = await measureThroughput(label, async (measured) => {
+    await context.beforeRound?.(measured);
     ready(0);
     const commitsBefore = setup.commits.size;
     let next = 0;
@@ -598,10 +614,11 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
       if ((dispatched >= backlog && setup.commits.size - commitsBefore >= backlog) || Date.now() > deadline) break;
       await sleep(50);
     }
-    dispatchedBeforeStart.push(dispatched);
+    if (measured) dispatchedBeforeStart.push(dispatched);
     const roundJobs: string[] = [];
     let finished = 0;
-    return (context.whileTaking ?? ((work) => work()))(async () => {
+    // A warm-up round is not profiled: the profile is of a measured round, as it counts in the medians.
+    return ((measured && context.whileTaking) || ((work) => work()))(async () => {
       const started = performance.now();
       const cpuBefore = context.runtimePid === undefined ? 0 : processCpuMicros(context.runtimePid);
       await new Promise<void>((resolvePromise, reject) => {
@@ -633,13 +650,15 @@ async function measureBacklog(label: string, context: BacklogContext): Promise<B
         await sleep(5);
       }
       const written = (performance.now() - started) / 1000;
-      writtenByRound.push(Math.round(backlog / written));
+      const writtenJobsPerSecond = Math.round(backlog / written);
       let cpu = '';
       if (context.runtimePid !== undefined) {
-        cpuByRound.push(Math.round((processCpuMicros(context.runtimePid) - cpuBefore) / backlog));
-        cpu = `; the runtime's CPU ${cpuByRound.at(-1)} µs a job`;
+        const cpuUsPerJob = Math.round((processCpuMicros(context.runtimePid) - cpuBefore) / backlog);
+        if (measured) cpuByRound.push(cpuUsPerJob);
+        cpu = `; the runtime's CPU ${cpuUsPerJob} µs a job`;
       }
-      progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenByRound.at(-1)} jobs/s${cpu}`);
+      if (measured) writtenByRound.push(writtenJobsPerSecond);
+      progress(`${label}: every end in Postgres after ${round2(written)} s = ${writtenJobsPerSecond} jobs/s${cpu}${measured ? '' : ' (warm-up)'}`);
       return answered;
     });
   });
@@ -918,10 +937,11 @@ async function measureOursOn(
     const socketRounds = await measureBacklog(`${label}, socket reports`, {
       ...backlogContext,
       beforeRound: besideBacklogs
-        ? async () => {
+        ? async (measured) => {
             const seconds = await besideBacklogs.round();
-            besideRounds.push(Math.round(backlog / seconds));
-            progress(`graphile-worker, beside ${label}: ${backlog} jobs in ${round2(seconds)} s = ${besideRounds.at(-1)} jobs/s`);
+            const jobsPerSecond = Math.round(backlog / seconds);
+            if (measured) besideRounds.push(jobsPerSecond);
+            progress(`graphile-worker, beside ${label}: ${backlog} jobs in ${round2(seconds)} s = ${jobsPerSecond} jobs/s${measured ? '' : ' (warm-up)'}`);
           }
         : undefined,
       completeAll: (take, done) =>
@@ -1249,7 +1269,7 @@ async function run(stops: Stop[], stateDir: string) {
   const aloneRatios = ratiosFor(phobos?.workerdAlone ?? null);
   return {
     date: new Date().toISOString(),
-    settings: { pickups, warmUpPickups, pickupGapMs, backlog, rounds, concurrency, logMiB, logChunkBytes, logRuns },
+    settings: { pickups, warmUpPickups, pickupGapMs, backlog, warmUpRounds, rounds, concurrency, logMiB, logChunkBytes, logRuns },
     measured: {
       pickup:
         'One job at a time to an idle worker, p50/p99 in ms. Peers: from the add call returning (its transaction committed) to the task ' +
@@ -1260,7 +1280,7 @@ async function run(stops: Stop[], stateDir: string) {
         'pickup target’s ratio taken against those.',
       throughput:
         'Jobs claimed and completed per second from a backlog queued at once (ours: queued and dispatched while the agent took nothing), ' +
-        'median of the rounds. graphile-worker: until its last job:complete; pg-boss: until no job of the queue is uncompleted; ' +
+        'median of the rounds, each contestant’s first round (warmUpRounds) a warm-up not counted. graphile-worker: until its last job:complete; pg-boss: until no job of the queue is uncompleted; ' +
         'Phobos Edge: each job marked running and finished on the agent queue’s WebSocket (report frames, the reports of one tick ' +
         'in one frame with the capacity the ends free), until the last finish is answered (throughput); and, apart, through the ' +
         'job token routes, POST running and POST finish per job (throughputByRoutes). With the peers, a graphile-worker round of a ' +
@@ -1400,7 +1420,7 @@ function writeReadme(r: Results): void {
     startMarker,
     endMarker,
     [
-      `Last run ${r.date.slice(0, 10)} (${pickups} pickups ${pickupGapMs} ms apart; backlog of ${backlog} jobs, median of ${rounds} rounds, ` +
+      `Last run ${r.date.slice(0, 10)} (${pickups} pickups ${pickupGapMs} ms apart; backlog of ${backlog} jobs, median of ${rounds} rounds after ${warmUpRounds} not counted, ` +
         `${concurrency} at a time; ${logMiB} MiB of log per job in 1 MiB chunks):`,
       '',
       `| measure | ${columns.map((column) => column.name).join(' | ')} |`,
