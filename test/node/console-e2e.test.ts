@@ -430,6 +430,41 @@ describe('a viewer', () => {
   }, 90_000);
 });
 
+describe('the administration', () => {
+  it("creates a team and a plugin with the same form, a mistake and the API's refusal each shown beside the name", async () => {
+    const page = await newPage();
+    await signInThroughConsole(page, server.url, '/admin', server.admin.email, server.admin.password);
+    const created: Record<string, string> = {};
+    for (const [tab, noun] of [
+      ['Teams', 'team'],
+      ['Plugins', 'plugin'],
+    ] as const) {
+      await page.getByRole('tab', { name: tab }).click();
+      const form = page.getByRole('form', { name: `Create ${noun}` });
+      const name = form.getByRole('textbox', { name: new RegExp(`^${noun} name`, 'i') });
+      const error = form.locator(`#new-${noun}-name-error`);
+      const submit = form.getByRole('button', { name: `Create ${noun}` });
+      // The browser's check: nothing is sent.
+      await name.fill('Not A Name');
+      await submit.click();
+      await expect(error.textContent()).resolves.toMatch(/lower-case/);
+      await expect(name.getAttribute('aria-invalid')).resolves.toBe('true');
+      await name.fill(`admin-${noun}`);
+      await form.getByRole('textbox', { name: /description/i }).fill(`Made in the ${noun}s tab`);
+      await submit.click();
+      await page.getByRole('heading', { level: 3, name: `admin-${noun}` }).waitFor();
+      await expect(name.inputValue()).resolves.toBe('');
+      // The API's refusal (the name is taken) lands beside the same field.
+      await name.fill(`admin-${noun}`);
+      await submit.click();
+      await error.waitFor();
+      created[noun] = (await error.textContent()) ?? '';
+    }
+    expect(created.team).toMatch(/admin-team/);
+    expect(created.plugin).toMatch(/admin-plugin/);
+  }, 60_000);
+});
+
 // The whole flow, as a newcomer carries it out.
 const flowTemplate = `
 stage "build" {

@@ -4,14 +4,13 @@
 // tooling through the API (createPluginPlatform's presigned multipart upload), not from the browser.
 import { For, type JSX, Show, createSignal } from 'solid-js';
 import '../agents/agents.css';
-import { fieldOfError } from '../agents/agent-form';
 import { type ApiError, request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { formatBytes } from '../infrastructure/rows';
-import { Async, ErrorPanel } from '../ui/states';
+import { Async } from '../ui/states';
+import { CreateNamedForm } from './create-named-form';
 import { Field } from './field';
-import { type FieldErrors, type TeamFormInput, hasErrors, validateTeamForm } from './forms';
 import type { AdminTabProps } from './props';
 
 const organizationsQuery = graphql(`
@@ -117,65 +116,6 @@ function AddVersionForm(props: { pluginId: string; pluginName: string; onAdded: 
   );
 }
 
-function CreatePluginForm(props: { organizationId: string; onCreated: () => void }): JSX.Element {
-  const empty: TeamFormInput = { name: '', description: '' };
-  const [input, setInput] = createSignal<TeamFormInput>({ ...empty });
-  const [errors, setErrors] = createSignal<FieldErrors<keyof TeamFormInput>>({});
-  const [failure, setFailure] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    setFailure(undefined);
-    // A plugin's name and description follow the same rules as a team's.
-    const found = validateTeamForm(input());
-    setErrors(found);
-    if (hasErrors(found)) return;
-    setBusy(true);
-    try {
-      await request(createPluginMutation, {
-        input: { organizationId: props.organizationId, name: input().name.trim(), description: input().description.trim() || undefined },
-      });
-      setInput({ ...empty });
-      props.onCreated();
-    } catch (caught) {
-      const error = caught as ApiError;
-      const field = fieldOfError(['name', 'description'] as const, error.field, error.message ?? '');
-      if (field) setErrors({ [field]: error.message });
-      else setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form class="ops-form" aria-label="Create plugin" onSubmit={(event) => void submit(event)} novalidate>
-      <h2>Create plugin</h2>
-      <Field
-        label="Plugin name"
-        id="new-plugin-name"
-        name="name"
-        autocomplete="off"
-        value={input().name}
-        error={errors().name}
-        onInput={(event) => setInput({ ...input(), name: event.currentTarget.value })}
-      />
-      <Field
-        label="Description"
-        id="new-plugin-description"
-        name="description"
-        value={input().description}
-        error={errors().description}
-        onInput={(event) => setInput({ ...input(), description: event.currentTarget.value })}
-      />
-      <div class="form-actions">
-        <button type="submit" class="primary" disabled={busy()}>
-          Create plugin
-        </button>
-      </div>
-      <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
-    </form>
-  );
-}
-
 function OrganizationPlugins(props: { name: string }): JSX.Element {
   const plugins = createQuery(pluginsQuery, () => ({ name: props.name }));
   return (
@@ -250,7 +190,11 @@ function OrganizationPlugins(props: { name: string }): JSX.Element {
           <p class="muted">
             Binaries are published through the API: createPluginPlatform opens a presigned multipart upload, completePluginPlatformUpload checks it.
           </p>
-          <CreatePluginForm organizationId={data.organization.id} onCreated={plugins.refetch} />
+          <CreateNamedForm
+            noun="plugin"
+            create={(input) => request(createPluginMutation, { input: { organizationId: data.organization.id, ...input } })}
+            onCreated={plugins.refetch}
+          />
         </>
       )}
     </Async>

@@ -2,14 +2,13 @@
 // add a member by username, removal with a confirmation, and a form to create a team.
 import { For, type JSX, Show, createSignal } from 'solid-js';
 import '../agents/agents.css';
-import { fieldOfError } from '../agents/agent-form';
 import { type ApiError, request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { ConfirmButton } from '../ui/confirm';
 import { Async, ErrorPanel } from '../ui/states';
+import { CreateNamedForm } from './create-named-form';
 import { Field } from './field';
-import { type FieldErrors, type TeamFormInput, hasErrors, validateTeamForm } from './forms';
 import type { AdminTabProps } from './props';
 
 const organizationsQuery = graphql(`
@@ -139,65 +138,6 @@ function AddMemberForm(props: { teamId: string; teamName: string; onAdded: () =>
   );
 }
 
-const emptyTeam: TeamFormInput = { name: '', description: '' };
-
-function CreateTeamForm(props: { organizationId: string; onCreated: () => void }): JSX.Element {
-  const [input, setInput] = createSignal<TeamFormInput>({ ...emptyTeam });
-  const [errors, setErrors] = createSignal<FieldErrors<keyof TeamFormInput>>({});
-  const [failure, setFailure] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    setFailure(undefined);
-    const found = validateTeamForm(input());
-    setErrors(found);
-    if (hasErrors(found)) return;
-    setBusy(true);
-    try {
-      await request(createTeamMutation, {
-        input: { organizationId: props.organizationId, name: input().name.trim(), description: input().description.trim() || undefined },
-      });
-      setInput({ ...emptyTeam });
-      props.onCreated();
-    } catch (caught) {
-      const error = caught as ApiError;
-      const field = fieldOfError(['name', 'description'] as const, error.field, error.message ?? '');
-      if (field) setErrors({ [field]: error.message });
-      else setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form class="ops-form" aria-label="Create team" onSubmit={(event) => void submit(event)} novalidate>
-      <h2>Create team</h2>
-      <Field
-        label="Team name"
-        id="new-team-name"
-        name="name"
-        autocomplete="off"
-        value={input().name}
-        error={errors().name}
-        onInput={(event) => setInput({ ...input(), name: event.currentTarget.value })}
-      />
-      <Field
-        label="Description"
-        id="new-team-description"
-        name="description"
-        value={input().description}
-        error={errors().description}
-        onInput={(event) => setInput({ ...input(), description: event.currentTarget.value })}
-      />
-      <div class="form-actions">
-        <button type="submit" class="primary" disabled={busy()}>
-          Create team
-        </button>
-      </div>
-      <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
-    </form>
-  );
-}
-
 function OrganizationTeams(props: { name: string }): JSX.Element {
   const teams = createQuery(teamsQuery, () => ({ name: props.name }));
   const [failure, setFailure] = createSignal<unknown>();
@@ -259,7 +199,11 @@ function OrganizationTeams(props: { name: string }): JSX.Element {
               Showing {data.organization.teams.edges.length} of {data.organization.teams.totalCount} teams.
             </p>
           </Show>
-          <CreateTeamForm organizationId={data.organization.id} onCreated={teams.refetch} />
+          <CreateNamedForm
+            noun="team"
+            create={(input) => request(createTeamMutation, { input: { organizationId: data.organization.id, ...input } })}
+            onCreated={teams.refetch}
+          />
         </>
       )}
     </Async>

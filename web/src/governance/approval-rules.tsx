@@ -7,6 +7,7 @@ import { graphql } from '../graphql/graphql';
 import { ConfirmButton } from '../ui/confirm';
 import { Async } from '../ui/states';
 import { createAction, FormError } from './action';
+import { InlineForm, OpenableForm } from './inline-form';
 import { can, type Permissions } from './permissions';
 import { principalNames } from './principals';
 import './governance.css';
@@ -164,24 +165,8 @@ export function ApprovalRules(props: ApprovalRulesProps): JSX.Element {
   return (
     <section aria-label="Approval rules">
       <Show when={mayManage()}>
-        <Show
-          when={creating()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setCreating(true)}>
-                New approval rule
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="New approval rule"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void create.run();
-            }}
-          >
+        <OpenableForm open={creating()} onOpen={() => setCreating(true)} openLabel="New approval rule">
+          <InlineForm label="New approval rule" submitLabel="Create rule" action={create} onCancel={() => setCreating(false)}>
             <label>
               Name
               <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
@@ -202,17 +187,8 @@ export function ApprovalRules(props: ApprovalRulesProps): JSX.Element {
               Service accounts
               <input value={accounts()} onInput={(event) => setAccounts(event.currentTarget.value)} />
             </label>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={create.busy()}>
-                Create rule
-              </button>
-              <button type="button" onClick={() => setCreating(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={create.error()} />
-          </form>
-        </Show>
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <FormError error={remove.error()} />
       <Async resource={rules} retry={() => void refetch()} isEmpty={(list) => list.length === 0} empty={<p>No approval rules yet.</p>}>

@@ -9,6 +9,7 @@ import { createQuery } from '../graphql/query';
 import { ConfirmButton } from '../ui/confirm';
 import { Async } from '../ui/states';
 import { createAction, FormError } from './action';
+import { InlineForm, OpenableForm } from './inline-form';
 import { can, type Permissions } from './permissions';
 import { type MemberRow, type MembershipView, type PrincipalKind, kindLabels, memberRows, principalIds, principalNames } from './principals';
 import './governance.css';
@@ -176,24 +177,8 @@ export function Members(props: MembersProps): JSX.Element {
   return (
     <section aria-label="Members">
       <Show when={mayManage()}>
-        <Show
-          when={adding()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setAdding(true)}>
-                Add member
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="Add member"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void add.run();
-            }}
-          >
+        <OpenableForm open={adding()} onOpen={() => setAdding(true)} openLabel="Add member">
+          <InlineForm label="Add member" submitLabel="Add" action={add} onCancel={() => setAdding(false)}>
             <SelectField label="Member type" value={kind()} onChange={(value) => setKind(value as PrincipalKind)}>
               <option value="user">User</option>
               <option value="team">Team</option>
@@ -206,17 +191,8 @@ export function Members(props: MembersProps): JSX.Element {
             <SelectField label="Role" value={role()} onChange={setRole}>
               <For each={roleOptions()}>{(option) => <option value={option.name}>{option.name}</option>}</For>
             </SelectField>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={add.busy()}>
-                Add
-              </button>
-              <button type="button" onClick={() => setAdding(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={add.error()} />
-          </form>
-        </Show>
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <Async resource={members} retry={() => void refetch()} isEmpty={(rows) => rows.length === 0} empty={<p>No members yet.</p>}>
         {(rows) => (

@@ -4,7 +4,8 @@ import { For, type JSX, Show, createSignal } from 'solid-js';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
-import { createAction, FormError } from '../governance/action';
+import { createAction } from '../governance/action';
+import { InlineForm, NameAndDescription, OpenableForm } from '../governance/inline-form';
 import { can } from '../governance/permissions';
 import { Async } from '../ui/states';
 import { formatTime } from '../ui/time';
@@ -54,43 +55,11 @@ export default function OrganizationProjects(props: OrganizationTabProps): JSX.E
   return (
     <section aria-label="Projects">
       <Show when={can(props.permissions, 'project:create')}>
-        <Show
-          when={creating()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setCreating(true)}>
-                New project
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="New project"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void create.run();
-            }}
-          >
-            <label>
-              Name
-              <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
-            </label>
-            <label>
-              Description
-              <input value={description()} onInput={(event) => setDescription(event.currentTarget.value)} />
-            </label>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={create.busy()}>
-                Create project
-              </button>
-              <button type="button" onClick={() => setCreating(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={create.error()} />
-          </form>
-        </Show>
+        <OpenableForm open={creating()} onOpen={() => setCreating(true)} openLabel="New project">
+          <InlineForm label="New project" submitLabel="Create project" action={create} onCancel={() => setCreating(false)}>
+            <NameAndDescription name={name()} onName={setName} description={description()} onDescription={setDescription} />
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <Async resource={projects.data} retry={projects.refetch} isEmpty={(data) => data.organization.projects.length === 0} empty={<p>No projects yet.</p>}>
         {(data) => (

@@ -5,6 +5,7 @@ import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { createAction, FormError } from '../governance/action';
+import { InlineForm, NameAndDescription, OpenableForm } from '../governance/inline-form';
 import { can } from '../governance/permissions';
 import { ConfirmButton } from '../ui/confirm';
 import { Async } from '../ui/states';
@@ -66,43 +67,11 @@ export default function OrganizationServiceAccounts(props: OrganizationTabProps)
   return (
     <section aria-label="Service accounts">
       <Show when={mayManage()}>
-        <Show
-          when={creating()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setCreating(true)}>
-                New service account
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="New service account"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void create.run();
-            }}
-          >
-            <label>
-              Name
-              <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
-            </label>
-            <label>
-              Description
-              <input value={description()} onInput={(event) => setDescription(event.currentTarget.value)} />
-            </label>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={create.busy()}>
-                Create service account
-              </button>
-              <button type="button" onClick={() => setCreating(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={create.error()} />
-          </form>
-        </Show>
+        <OpenableForm open={creating()} onOpen={() => setCreating(true)} openLabel="New service account">
+          <InlineForm label="New service account" submitLabel="Create service account" action={create} onCancel={() => setCreating(false)}>
+            <NameAndDescription name={name()} onName={setName} description={description()} onDescription={setDescription} />
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <FormError error={remove.error()} />
       <Async resource={accounts.data} retry={accounts.refetch} isEmpty={(data) => data.serviceAccounts.length === 0} empty={<p>No service accounts yet.</p>}>

@@ -7,6 +7,7 @@ import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { createAction, FormError } from '../governance/action';
+import { InlineForm, OpenableForm } from '../governance/inline-form';
 import { can } from '../governance/permissions';
 import { ConfirmButton } from '../ui/confirm';
 import { Async } from '../ui/states';
@@ -99,24 +100,8 @@ export default function OrganizationVcsProviders(props: OrganizationTabProps): J
   return (
     <section aria-label="VCS providers">
       <Show when={mayManage()}>
-        <Show
-          when={creating()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setCreating(true)}>
-                New VCS provider
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="New VCS provider"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void create.run();
-            }}
-          >
+        <OpenableForm open={creating()} onOpen={() => setCreating(true)} openLabel="New VCS provider">
+          <InlineForm label="New VCS provider" submitLabel="Connect provider" action={create} onCancel={() => setCreating(false)}>
             <label>
               Name
               <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
@@ -156,17 +141,8 @@ export default function OrganizationVcsProviders(props: OrganizationTabProps): J
                 <input type="password" autocomplete="off" value={clientSecret()} onInput={(event) => setClientSecret(event.currentTarget.value)} required />
               </label>
             </Show>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={create.busy()}>
-                Connect provider
-              </button>
-              <button type="button" onClick={() => setCreating(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={create.error()} />
-          </form>
-        </Show>
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <FormError error={remove.error()} />
       <Async

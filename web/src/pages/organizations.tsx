@@ -5,7 +5,8 @@ import { For, type JSX, Show, createSignal } from 'solid-js';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
-import { createAction, FormError } from '../governance/action';
+import { createAction } from '../governance/action';
+import { InlineForm, NameAndDescription } from '../governance/inline-form';
 import { isAdmin } from '../ui/me';
 import { Page } from '../ui/page';
 import { Async } from '../ui/states';
@@ -56,32 +57,9 @@ export default function Organizations(): JSX.Element {
       }
     >
       <Show when={isAdmin() && creating()}>
-        <form
-          class="inline-form"
-          aria-label="New organization"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void create.run();
-          }}
-        >
-          <label>
-            Name
-            <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
-          </label>
-          <label>
-            Description
-            <input value={description()} onInput={(event) => setDescription(event.currentTarget.value)} />
-          </label>
-          <div class="actions">
-            <button type="submit" class="primary" disabled={create.busy()}>
-              Create organization
-            </button>
-            <button type="button" onClick={() => setCreating(false)}>
-              Cancel
-            </button>
-          </div>
-          <FormError error={create.error()} />
-        </form>
+        <InlineForm label="New organization" submitLabel="Create organization" action={create} onCancel={() => setCreating(false)}>
+          <NameAndDescription name={name()} onName={setName} description={description()} onDescription={setDescription} />
+        </InlineForm>
       </Show>
       <Async
         resource={organizations.data}

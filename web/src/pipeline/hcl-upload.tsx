@@ -13,6 +13,29 @@ export interface HclUploadInput {
   hclData: string;
 }
 
+/** The upload form behind its button ("Upload template"); Cancel closes it again. */
+export function HclUploadButton(props: {
+  what: 'template' | 'lifecycle';
+  maxBytes: number;
+  onUpload: (input: HclUploadInput) => Promise<unknown>;
+}): JSX.Element {
+  const [open, setOpen] = createSignal(false);
+  return (
+    <Show
+      when={open()}
+      fallback={
+        <p>
+          <button type="button" class="primary" onClick={() => setOpen(true)}>
+            Upload {props.what}
+          </button>
+        </p>
+      }
+    >
+      <HclUploadForm what={props.what} maxBytes={props.maxBytes} onUpload={props.onUpload} onCancel={() => setOpen(false)} />
+    </Show>
+  );
+}
+
 export function HclUploadForm(props: {
   /** "template" or "lifecycle": the words of the labels. */
   what: 'template' | 'lifecycle';

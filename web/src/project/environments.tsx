@@ -7,6 +7,7 @@ import { describePrincipals, patternMatches } from '../environments/protection';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createAction, FormError } from '../governance/action';
+import { InlineForm, NameAndDescription, OpenableForm } from '../governance/inline-form';
 import { splitNames } from '../governance/approval-rules';
 import { can } from '../governance/permissions';
 import { principalNames } from '../governance/principals';
@@ -162,43 +163,11 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
   return (
     <section aria-label="Environments">
       <Show when={mayManage()}>
-        <Show
-          when={creating()}
-          fallback={
-            <div class="toolbar">
-              <button type="button" class="primary" onClick={() => setCreating(true)}>
-                New environment
-              </button>
-            </div>
-          }
-        >
-          <form
-            class="inline-form"
-            aria-label="New environment"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void create.run();
-            }}
-          >
-            <label>
-              Name
-              <input value={name()} onInput={(event) => setName(event.currentTarget.value)} required autofocus />
-            </label>
-            <label>
-              Description
-              <input value={description()} onInput={(event) => setDescription(event.currentTarget.value)} />
-            </label>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={create.busy()}>
-                Create environment
-              </button>
-              <button type="button" onClick={() => setCreating(false)}>
-                Cancel
-              </button>
-            </div>
-            <FormError error={create.error()} />
-          </form>
-        </Show>
+        <OpenableForm open={creating()} onOpen={() => setCreating(true)} openLabel="New environment">
+          <InlineForm label="New environment" submitLabel="Create environment" action={create} onCancel={() => setCreating(false)}>
+            <NameAndDescription name={name()} onName={setName} description={description()} onDescription={setDescription} />
+          </InlineForm>
+        </OpenableForm>
       </Show>
       <FormError error={remove.error() ?? removeRule.error()} />
       <Async resource={data} retry={() => void refetch()}>
@@ -289,24 +258,8 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
             <h2>Protection rules</h2>
             <p class="muted">Only the principals a rule names may deploy to the environments its pattern matches.</p>
             <Show when={mayManage()}>
-              <Show
-                when={creatingRule()}
-                fallback={
-                  <div class="toolbar">
-                    <button type="button" onClick={() => setCreatingRule(true)}>
-                      New protection rule
-                    </button>
-                  </div>
-                }
-              >
-                <form
-                  class="inline-form"
-                  aria-label="New protection rule"
-                  onSubmit={(event) => {
-                    event.preventDefault();
-                    void createRule.run();
-                  }}
-                >
+              <OpenableForm open={creatingRule()} onOpen={() => setCreatingRule(true)} openLabel="New protection rule" secondary>
+                <InlineForm label="New protection rule" submitLabel="Create rule" action={createRule} onCancel={() => setCreatingRule(false)}>
                   <label>
                     Environment pattern
                     <input value={pattern()} placeholder="prod-*" onInput={(event) => setPattern(event.currentTarget.value)} required />
@@ -323,17 +276,8 @@ export default function ProjectEnvironments(props: ProjectTabProps): JSX.Element
                     Users
                     <input value={users()} onInput={(event) => setUsers(event.currentTarget.value)} />
                   </label>
-                  <div class="actions">
-                    <button type="submit" class="primary" disabled={createRule.busy()}>
-                      Create rule
-                    </button>
-                    <button type="button" onClick={() => setCreatingRule(false)}>
-                      Cancel
-                    </button>
-                  </div>
-                  <FormError error={createRule.error()} />
-                </form>
-              </Show>
+                </InlineForm>
+              </OpenableForm>
             </Show>
             <Show when={loaded.rules.length > 0} fallback={<p class="state empty">No protection rules: anyone who may run pipelines may deploy.</p>}>
               <div class="table-scroll">

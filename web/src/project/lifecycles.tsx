@@ -2,11 +2,11 @@
 // each linking to its page; "Upload lifecycle" (to this project) for those who may
 // (release_lifecycle:manage), which opens the page of the new version.
 import { A, useNavigate } from '@solidjs/router';
-import { For, type JSX, Show, createSignal } from 'solid-js';
+import { For, type JSX, Show } from 'solid-js';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
-import { HclUploadForm, type HclUploadInput } from '../pipeline/hcl-upload';
+import { HclUploadButton, type HclUploadInput } from '../pipeline/hcl-upload';
 import { formatBytes } from '../pipeline/problems';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
@@ -54,7 +54,6 @@ const createLifecycle = graphql(`
 export default function LifecyclesTab(props: ProjectTabProps): JSX.Element {
   const query = createQuery(lifecyclesQuery, () => ({ id: props.projectId }));
   const navigate = useNavigate();
-  const [uploading, setUploading] = createSignal(false);
   const upload = async (input: HclUploadInput) => {
     const data = await request(createLifecycle, { input: { projectId: props.projectId, ...input } });
     query.refetch();
@@ -65,18 +64,7 @@ export default function LifecyclesTab(props: ProjectTabProps): JSX.Element {
       {(data) => (
         <>
           <Show when={data.project.viewerPermissions.includes('release_lifecycle:manage')}>
-            <Show
-              when={uploading()}
-              fallback={
-                <p>
-                  <button type="button" class="primary" onClick={() => setUploading(true)}>
-                    Upload lifecycle
-                  </button>
-                </p>
-              }
-            >
-              <HclUploadForm what="lifecycle" maxBytes={data.project.templateMaxUploadBytes} onUpload={upload} onCancel={() => setUploading(false)} />
-            </Show>
+            <HclUploadButton what="lifecycle" maxBytes={data.project.templateMaxUploadBytes} onUpload={upload} />
           </Show>
           <Show
             when={data.project.releaseLifecycles.edges.length > 0}

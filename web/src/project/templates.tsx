@@ -1,11 +1,11 @@
 // The project's pipeline template versions, newest first, each linking to its page; "Upload
 // template" for those who may (pipeline_template:manage), which opens the page of the new version.
 import { A, useNavigate } from '@solidjs/router';
-import { For, type JSX, Show, createSignal } from 'solid-js';
+import { For, type JSX, Show } from 'solid-js';
 import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
-import { HclUploadForm, type HclUploadInput } from '../pipeline/hcl-upload';
+import { HclUploadButton, type HclUploadInput } from '../pipeline/hcl-upload';
 import { formatBytes } from '../pipeline/problems';
 import { Async } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
@@ -52,7 +52,6 @@ const createTemplate = graphql(`
 export default function TemplatesTab(props: ProjectTabProps): JSX.Element {
   const query = createQuery(templatesQuery, () => ({ id: props.projectId }));
   const navigate = useNavigate();
-  const [uploading, setUploading] = createSignal(false);
   const upload = async (input: HclUploadInput) => {
     const data = await request(createTemplate, { input: { projectId: props.projectId, ...input } });
     query.refetch();
@@ -63,18 +62,7 @@ export default function TemplatesTab(props: ProjectTabProps): JSX.Element {
       {(data) => (
         <>
           <Show when={data.project.viewerPermissions.includes('pipeline_template:manage')}>
-            <Show
-              when={uploading()}
-              fallback={
-                <p>
-                  <button type="button" class="primary" onClick={() => setUploading(true)}>
-                    Upload template
-                  </button>
-                </p>
-              }
-            >
-              <HclUploadForm what="template" maxBytes={data.project.templateMaxUploadBytes} onUpload={upload} onCancel={() => setUploading(false)} />
-            </Show>
+            <HclUploadButton what="template" maxBytes={data.project.templateMaxUploadBytes} onUpload={upload} />
           </Show>
           <Show
             when={data.project.pipelineTemplates.edges.length > 0}
