@@ -159,15 +159,17 @@ export class QueueWriteBehind {
       const projectId = flows[0]!.project_id!;
       owed.set(projectId, (owed.get(projectId) ?? false) || (outcome.ok && outcome.value.owesAgents));
     };
-    // Every tree in one load and one commit; when one of them lost a race to another transition (or
-    // a tree is gone), tree by tree in each tree's PipelineTree shard, with the engine's own retry.
+    // Every tree in one load and one commit; when that fails (a tree lost a race to another
+    // transition, a tree is gone, or PostgreSQL refused one tree's rows), tree by tree in each tree's
+    // PipelineTree shard, with the engine's own retry: one tree that cannot be written never holds
+    // up the others' reports, which a failed round would otherwise retry together for ever.
     let together: Map<string, JobReportsApplied> | null = null;
     if (byRoot.size > 1) {
       const config = this.host.config();
       try {
         together = await applyJobReportsTogether(databaseFor(config).http, config, new Map([...byRoot].map(([rootId, flows]) => [rootId, reportsOf(flows)])));
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
+        if (!(error instanceof AppError)) this.host.logger().warn('job reports not written together; writing them tree by tree', { error });
       }
     }
     let failure: unknown;

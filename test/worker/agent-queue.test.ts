@@ -452,6 +452,8 @@ describe('reports over the queue socket', () => {
       // 400,000 characters, 1.2 MB once stored as UTF-8.
       { ...ref, status: 'FAILED', outputs: { run: { big: '€'.repeat(400_000) } } },
       { ...ref, status: 'FAILED', outputs: { run: { half: 'a\ud800b' } } },
+      // jsonb takes no U+0000: recorded, it would hold up the write-behind of every report after it.
+      { ...ref, status: 'FAILED', outputs: { run: { nul: 'a\u0000b' } } },
       { ...ref, status: 'RUNNING' },
     ]);
     expect(answers).toEqual([
@@ -462,6 +464,7 @@ describe('reports over the queue socket', () => {
       { jobId: null, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[4\]: /) },
       { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[5\]: outputs: at most 1048576 bytes/) },
       { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[6\]: outputs: must be well-formed text/) },
+      { jobId: lease.jobId, ok: false, code: 'BAD_REQUEST', message: expect.stringMatching(/^reports\[7\]: outputs: .*NUL/) },
       { jobId: lease.jobId, ok: true, status: 'RUNNING' },
     ]);
     await waitFor('RUNNING in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'RUNNING');
@@ -478,6 +481,44 @@ describe('reports over the queue socket', () => {
     third.socket.send('{not json');
     expect(await third.closed).toMatchObject({ code: 1003, reason: 'Expected a JSON message' });
     await waitFor('the pipeline to succeed', async () => (await pipelineStatus(pipelineId)) === 'SUCCEEDED');
+  });
+});
+
+describe('the write-behind', () => {
+  it("writes each tree's reports on its own when PostgreSQL refuses one tree's rows, so one bad row never holds up another's", async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent({ concurrencyLimit: 2, tags: ['write-behind-refused'] });
+    const { socket, inbox, report } = await readySocket(client, session.sessionId, 2);
+    const refused = await startPipeline([['write-behind-refused']]);
+    const healthy = await startPipeline([['write-behind-refused']]);
+    const leases = await waitFor('both jobs leased', async () => {
+      const pushed = inbox.messages.flatMap((message) => (message.type === 'jobs' ? message.jobs : []));
+      return pushed.length === 2 ? pushed : undefined;
+    });
+    const refusedJob = (await jobsOf(refused))[0]!.id;
+    const healthyLease = leases.find((lease) => lease.jobId !== refusedJob)!;
+    const refs = leases.map((lease) => ({ jobId: lease.jobId, leaseId: lease.leaseId }));
+    expect(await report(refs.map((ref) => ({ ...ref, status: 'RUNNING' })))).toEqual(refs.map((ref) => ({ jobId: ref.jobId, ok: true, status: 'RUNNING' })));
+    await waitFor('both RUNNING in Postgres', async () => (await jobsOf(refused))[0]!.status === 'RUNNING' && (await jobsOf(healthy))[0]!.status === 'RUNNING');
+    // An end recorded before the check on its outputs existed: jsonb refuses its U+0000.
+    const { stub } = queueOf(h, agent.id);
+    const end = (outputs: unknown) => JSON.stringify({ status: 'FINISHED', outputs });
+    await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
+      state.storage.sql.exec('update flow set ended = ?, ended_at = ? where job_id = ?', end({ run: { text: 'a\u0000b' } }), Date.now(), refusedJob);
+    });
+    // The other tree's end goes in the same write-behind round, and is written all the same.
+    expect(await report([{ jobId: healthyLease.jobId, leaseId: healthyLease.leaseId, status: 'FINISHED' }])).toEqual([
+      { jobId: healthyLease.jobId, ok: true, status: 'FINISHED' },
+    ]);
+    await waitFor('the healthy pipeline to succeed', async () => (await pipelineStatus(healthy)) === 'SUCCEEDED');
+    expect((await jobsOf(refused))[0]!.status).toBe('RUNNING');
+    // The refused row stays recorded and is tried again: once it can be written, it is.
+    await runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (_instance, state) => {
+      state.storage.sql.exec('update flow set ended = ? where job_id = ?', end({ run: { text: 'ab' } }), refusedJob);
+    });
+    await runDurableObjectAlarm(stub as unknown as DurableObjectStub<AgentQueue>);
+    await waitFor('the refused pipeline to succeed once its row is good', async () => (await pipelineStatus(refused)) === 'SUCCEEDED');
+    socket.close(1000, 'done');
   });
 });
 

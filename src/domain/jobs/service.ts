@@ -218,7 +218,8 @@ export function checkFinishInput(input: FinishJobInput): void {
       throw badInput('outputs', 'must be an object by action alias');
     // Bytes as stored (UTF-8), not UTF-16 code units: the queue's storage caps a value at 2 MB.
     if (utf8Encode(JSON.stringify(input.outputs)).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
-    // A lone surrogate would be refused by jsonb when the end is written behind, and hold up every report after it.
-    if (!isWellFormedJson(input.outputs)) throw badInput('outputs', 'must be well-formed text (a lone UTF-16 surrogate is not)');
+    // A lone surrogate or a NUL would be refused by jsonb when the end is written behind, and hold up every report after it.
+    if (!isWellFormedJson(input.outputs))
+      throw badInput('outputs', 'must be well-formed text without NUL characters (a lone UTF-16 surrogate or U+0000 is not)');
   }
 }
