@@ -630,6 +630,9 @@ describe('routing', () => {
     });
     await gql('mutation($id: ID!) { updateAgent(input: { id: $id, disabled: true }) { agent { disabled } } }', { id: gidOf('Agent', second.agent.id) });
     expect((await jobsOf(held))[0]).toMatchObject({ agent_id: second.agent.id });
+    // However long the job runs, its holder keeps the lease: a disabled agent's heartbeat still renews it.
+    const renewed = await second.client.heartbeat(second.session.sessionId, [{ jobId: heldLease!.jobId, leaseId: heldLease!.leaseId }]);
+    expect(renewed).toMatchObject({ status: 200, body: { cancel: [], lost: [] } });
     await runJob(second.client, heldLease!);
     await waitFor('the held job FINISHED in Postgres', async () => (await jobsOf(held))[0]!.status === 'FINISHED');
   });
@@ -668,9 +671,13 @@ describe('sessions', () => {
 
     await h.db.http.execute(sql`update agents set disabled = true where id = ${agent.id}`);
     expect((await assigned.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(403);
-    // A disabled agent's session takes no more heartbeats or claims, but may still shut down cleanly.
+    // A disabled agent's session takes no more jobs, but drains: its heartbeats renew the leases it
+    // holds, it still posts its errors, and it shuts down cleanly.
     const sessionId = (byPath.body as unknown as { sessionId: string }).sessionId;
-    expect((await assigned.heartbeat(sessionId, [])).status).toBe(403);
+    expect((await assigned.call('POST', agentPaths.claim(sessionId), { capacity: 1, waitSeconds: 0 })).status).toBe(403);
+    expect((await openSocket(assigned, sessionId)).status).toBe(403);
+    expect((await assigned.heartbeat(sessionId, [])).status).toBe(200);
+    expect((await assigned.call('POST', agentPaths.errors(sessionId), { message: 'draining' })).status).toBe(204);
     expect((await assigned.call('DELETE', agentPaths.session(sessionId))).status).toBe(204);
 
     const internal = await insertAgent(h, { organizationId: null, internal: true });

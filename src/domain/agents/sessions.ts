@@ -134,7 +134,8 @@ export async function heartbeat(
   sessionId: string,
   request: HeartbeatRequest,
 ): Promise<HeartbeatResponse> {
-  const { agent } = await sessionOf(db, credential, sessionId);
+  // A disabled agent takes no more jobs but drains: it keeps the leases of the jobs it runs.
+  const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ lastContactAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
   if (request.leases.length === 0) return { cancel: [], lost: [] };
   const { stub } = agentQueue(queues, agent.id);
@@ -157,7 +158,8 @@ export async function heartbeat(
 
 /** Appends to the session's error log (the newest maxSessionErrors are kept). */
 export async function postSessionError(db: HttpDatabase, credential: AgentCredential, sessionId: string, message: string): Promise<void> {
-  await sessionOf(db, credential, sessionId);
+  // A draining agent's errors are worth as much as any other's.
+  await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.batch([
     db.insert(agentSessionErrors).values({ sessionId, message }),
     db
