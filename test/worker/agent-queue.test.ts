@@ -690,6 +690,37 @@ describe('sessions', () => {
     expect((await internalClient.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(404);
   });
 
+  it('close at once when their service account may no longer sign in as the agent (unassigned, or deleted): the socket closes, the job not started moves on, heartbeats are refused', async () => {
+    await quietAgents();
+    const agent = await insertAgent(h, { organizationId, tags: ['revoked'] });
+    const spare = await liveAgent({ tags: ['revoked'] });
+    await quietAgents();
+    for (const how of ['unassigned', 'deleted'] as const) {
+      const account = await agentServiceAccount(h, organizationId, agent.id);
+      const client = new AgentClient(h, account.authorization);
+      const session = await client.open(agent.id);
+      const { inbox, closed } = await readySocket(client, session.sessionId, 1);
+      const pipelineId = await startPipeline([['revoked']]);
+      const lease = (await inbox.next('jobs')).jobs[0]!;
+      expect(lease.jobId).toBe((await jobsOf(pipelineId))[0]!.id);
+      // The other agent is live again, to take what the closed session leaves.
+      const other = await spare.client.open(spare.agent.id);
+      if (how === 'unassigned')
+        await gql('mutation($input: UnassignServiceAccountFromAgentInput!) { unassignServiceAccountFromAgent(input: $input) { agent { id } } }', {
+          input: { agentId: gidOf('Agent', agent.id), serviceAccountId: gidOf('ServiceAccount', account.id) },
+        });
+      else await gql('mutation($id: ID!) { deleteServiceAccount(input: { id: $id }) { serviceAccount { id } } }', { id: gidOf('ServiceAccount', account.id) });
+      expect(await closed, how).toMatchObject({ code: 1000, reason: 'session closed' });
+      expect((await client.heartbeat(session.sessionId, [{ jobId: lease.jobId, leaseId: lease.leaseId }])).status, how).toBe(404);
+      // The job it had not started went back, lost its route, and is the live agent's now.
+      await waitFor(`the job routed to the live agent (${how})`, async () => (await jobsOf(pipelineId))[0]!.agent_id === spare.agent.id);
+      const [taken] = await spare.client.claim(other.sessionId, 1, 0);
+      expect(taken?.jobId).toBe(lease.jobId);
+      await runJob(spare.client, taken!);
+      await quietAgents();
+    }
+  });
+
   it('keep an error log of the newest errors, and close gracefully, handing back the jobs not started', async () => {
     await quietAgents();
     const { agent, client, session } = await liveAgent();

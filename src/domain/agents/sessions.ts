@@ -195,6 +195,43 @@ export async function closeSession(
   return [...new Set(unrouted.map((job) => job.project_id))];
 }
 
+/**
+ * Sessions whose service account may no longer sign in as their agent (unassigned from it, or
+ * deleted), closed at once: the check at open is not enough, as an open session keeps its queue
+ * socket, and with it new jobs, their inputs and their secrets. As at a graceful close, the jobs
+ * such a session holds but has not started go back to the queue, its sockets close, and jobs left
+ * queued for an agent with no other active session lose their route; its heartbeats are refused
+ * from now on (the leases of jobs it runs then expire). `agentId` narrows it to one agent's
+ * sessions. Internal agents' sessions have no service account and are left alone. Returns the
+ * sessions closed, and the projects of the jobs un-routed, for the caller to dispatch again.
+ */
+export async function closeUnauthorizedSessions(
+  db: HttpDatabase,
+  queues: AgentQueues,
+  agentId?: string,
+  timings: LeaseTimings = defaultLeaseTimings,
+): Promise<{ sessionIds: string[]; projectIds: string[] }> {
+  const closed = await db.execute<{ id: string; agent_id: string }>(sql`
+    update agent_sessions s set closed_at = now()
+    from agents a
+    where a.id = s.agent_id and s.closed_at is null and not a.internal
+      and ${agentId === undefined ? sql`true` : sql`s.agent_id = ${agentId}`}
+      and (s.service_account_id is null or not exists (
+        select 1 from agent_service_accounts x where x.agent_id = s.agent_id and x.service_account_id = s.service_account_id))
+    returning s.id, s.agent_id`);
+  if (closed.rows.length === 0) return { sessionIds: [], projectIds: [] };
+  forgetRoutingCandidates();
+  for (const session of closed.rows) {
+    const { stub, target } = agentQueue(queues, session.agent_id);
+    await stub.closeSession(target, session.id);
+  }
+  const inactiveSince = new Date(Date.now() - timings.sessionActiveSeconds * 1000);
+  const unrouted = await Promise.all(
+    [...new Set(closed.rows.map((session) => session.agent_id))].map((id) => unrouteStrandedJobs(db, queues, inactiveSince, id)),
+  );
+  return { sessionIds: closed.rows.map((session) => session.id), projectIds: [...new Set(unrouted.flat().map((job) => job.project_id))] };
+}
+
 /** Leases the session will not run go back to the queue (only jobs not started). */
 export async function handBack(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string, leases: LeaseRef[]): Promise<string[]> {
   const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });

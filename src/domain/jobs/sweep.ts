@@ -14,6 +14,7 @@ import { afterJobsChanged } from '../pipelines/publish';
 import type { EngineConfig } from '../pipelines/secrets';
 import { defaultLeaseTimings, maxLeasesPerJob, type LeaseTimings } from '../agents/leases';
 import { agentQueue, type AgentQueues } from '../agents/queues';
+import { closeUnauthorizedSessions } from '../agents/sessions';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
 import { requeueJob } from './lease-writes';
 import { unrouteStrandedJobs } from './unroute';
@@ -43,12 +44,14 @@ export async function sweepAgentQueues(context: SweepContext, now: Date = new Da
 
   const closed = await db.execute(sql`
     update agent_sessions set closed_at = ${now} where closed_at is null and last_contact_at < ${inactiveSince} returning id`);
+  // A session whose service account lost the right to sign in as its agent, if the change's own close failed.
+  const unauthorized = await closeUnauthorizedSessions(db, queues);
 
   const unrouted = await unrouteStrandedJobs(db, queues, inactiveSince);
 
   const repaired = await repairLeaselessJobs(context, graceStart);
   const dispatched = await dispatchQueuedJobs(context, { redispatchBefore: graceStart }, now);
-  return { ...dispatched, sessionsClosed: closed.rows.length, unrouted: unrouted.length, repaired };
+  return { ...dispatched, sessionsClosed: closed.rows.length + unauthorized.sessionIds.length, unrouted: unrouted.length, repaired };
 }
 
 async function repairLeaselessJobs(context: SweepContext, graceStart: Date): Promise<number> {

@@ -33,6 +33,7 @@ import {
 } from '../../domain/agents/session-history';
 import { heartbeatIntervalSeconds, sessionActiveSeconds } from '../../domain/agents/session-activity';
 import { agentQueuesFor } from '../../domain/agents/queues';
+import { closeUnauthorizedSessions } from '../../domain/agents/sessions';
 import { unrouteJobsOfDisabledAgent } from '../../domain/jobs/unroute';
 import { serviceAccountsByIds } from '../../domain/service-accounts/service';
 import { builder } from '../builder';
@@ -43,6 +44,21 @@ import { acceptPrns } from '../prns';
 import { JobNode } from './jobs';
 import { OrganizationNode } from './organizations';
 import { ServiceAccountNode } from './viewer';
+
+/**
+ * Closes the agent sessions whose service account may no longer sign in as their agent (of one
+ * agent, or of all), after the change that took the right away is committed; on a failure the
+ * cron sweep closes them within a minute.
+ */
+export async function closeSessionsOf(context: GraphQLContext, agentId?: string): Promise<void> {
+  try {
+    const { projectIds } = await closeUnauthorizedSessions(context.db.http, agentQueuesFor(context.env, context.config), agentId);
+    // Their jobs left without an agent are routed again with each project's publish.
+    await Promise.all(projectIds.map((projectId) => context.publishPipelineEvents({ projectId })));
+  } catch (error) {
+    context.logger.warn('agent sessions no longer authorized not closed; the cron sweep will', { agentId, error });
+  }
+}
 
 const AgentTypeEnum = builder.enumType('AgentType', {
   description: "ORGANIZATION: runs its organization's jobs. SHARED: runs the jobs of every organization that has no eligible agent of its own.",
@@ -343,13 +359,16 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Stops a service account signing in as the agent (sessions it opened stay until they end).',
-    resolve: async (_root, { input }, context) => ({
-      agent: await unassignServiceAccountFromAgent(context.db.http, await context.caller(), {
+    description:
+      'Stops a service account signing in as the agent: the sessions it opened close at once (their jobs not started go back to the queue, those running lose their leases).',
+    resolve: async (_root, { input }, context) => {
+      const agent = await unassignServiceAccountFromAgent(context.db.http, await context.caller(), {
         agentId: input.agentId.id,
         serviceAccountId: input.serviceAccountId.id,
-      }),
-    }),
+      });
+      await closeSessionsOf(context, agent.id);
+      return { agent };
+    },
   },
   { name: 'UnassignServiceAccountFromAgentPayload', outputFields: (t) => ({ agent: t.field({ type: AgentNode, resolve: (payload) => payload.agent }) }) },
 );

@@ -21,6 +21,7 @@ import { badInput } from '../../errors';
 import { builder } from '../builder';
 import { parseVersion, ResourceMetadata, ResourceMetadataInput } from '../metadata';
 import { acceptPrns } from '../prns';
+import { closeSessionsOf } from './agents';
 import { OrganizationNode } from './organizations';
 import { ServiceAccountNode } from './viewer';
 
@@ -183,10 +184,13 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Deletes a service account, its API keys and trust policies; its tokens stop working when they expire.',
-    resolve: async (_root, { input }, context) => ({
-      serviceAccount: accountShape(await deleteServiceAccount(context.db.http, await context.caller(), input.id.id, { version: parseVersion(input.metadata) })),
-    }),
+    description:
+      'Deletes a service account, its API keys and trust policies; its tokens stop working when they expire, and the agent sessions it opened close at once.',
+    resolve: async (_root, { input }, context) => {
+      const deleted = await deleteServiceAccount(context.db.http, await context.caller(), input.id.id, { version: parseVersion(input.metadata) });
+      await closeSessionsOf(context);
+      return { serviceAccount: accountShape(deleted) };
+    },
   },
   {
     name: 'DeleteServiceAccountPayload',
