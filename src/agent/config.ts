@@ -12,10 +12,11 @@
 //   --executor-api-url   PHOBOS_AGENT_EXECUTOR_API_URL  the API URL as the executor reaches it (default: --api-url)
 //   --transport          PHOBOS_AGENT_TRANSPORT         auto (default: WebSocket, long poll meanwhile), websocket, poll
 //   --shutdown-grace-seconds PHOBOS_AGENT_SHUTDOWN_GRACE_SECONDS  running jobs' time to finish on SIGTERM (default 30)
-//   --description        PHOBOS_AGENT_DESCRIPTION       shown with the session (default: host name)
+//   --description        PHOBOS_AGENT_DESCRIPTION       shown with the session, at most 200 characters (default: host name)
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { openSessionRequest } from '../protocol/agent-v1';
 import type { DispatcherData } from './dispatchers/dispatcher';
 
 export interface AgentConfig {
@@ -49,7 +50,7 @@ const options = {
   description: { type: 'string', env: 'PHOBOS_AGENT_DESCRIPTION' },
 } as const;
 
-const dispatcherDataPrefix = 'PHOBOS_AGENT_JOB_DISPATCHER_DATA_';
+export const dispatcherDataPrefix = 'PHOBOS_AGENT_JOB_DISPATCHER_DATA_';
 
 export const agentUsage = `Usage: phobos-edge-agent [flags]   (every flag has an environment variable; NAME_FILE reads NAME from a file)
 ${Object.entries(options)
@@ -117,6 +118,15 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     credential = { type: 'tokenExchange', serviceAccount: serviceAccount!, token: () => flagToken ?? fromEnvironment(env, options['oidc-token'].env)! };
   }
 
+  // The session-open request's limits, checked here: the server would refuse the session (a 400).
+  const agent = required('agent');
+  const agentMax = openSessionRequest.shape.agent.maxLength ?? Number.POSITIVE_INFINITY;
+  if (agent.length > agentMax) throw new AgentConfigError(`--agent (or ${options.agent.env}) must be at most ${agentMax} characters, not ${agent.length}`);
+  const descriptionMax = openSessionRequest.shape.description.unwrap().maxLength ?? Number.POSITIVE_INFINITY;
+  const description = value('description');
+  if (description !== undefined && description.length > descriptionMax)
+    throw new AgentConfigError(`--description (or ${options.description.env}) must be at most ${descriptionMax} characters, not ${description.length}`);
+
   const dispatcherData: DispatcherData = {};
   for (const name of Object.keys(env)) {
     if (!name.startsWith(dispatcherDataPrefix)) continue;
@@ -139,8 +149,8 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   return {
     apiUrl,
     executorApiUrl: (value('executor-api-url') ?? apiUrl).replace(/\/+$/, ''),
-    agent: required('agent'),
-    description: value('description') ?? `${hostname()} (phobos-edge-agent)`,
+    agent,
+    description: description ?? `${hostname()} (phobos-edge-agent)`.slice(0, descriptionMax),
     credential,
     dispatcherType: value('dispatcher') ?? 'local',
     dispatcherData,

@@ -5,7 +5,17 @@
 // extra_hosts (host:ip,...), memory_limit (512m, 2g, bytes), bind_path (host[:container],...),
 // registry_username, registry_password.
 import { request } from 'node:http';
-import { type DispatchedJob, type Dispatcher, type DispatcherData, parseByteSize, parseList, requiredKey } from './dispatcher';
+import {
+  type DispatchedJob,
+  type Dispatcher,
+  type DispatcherData,
+  DispatcherConfigError,
+  dataSetting,
+  parseBoolean,
+  parseByteSize,
+  parseList,
+  requiredKey,
+} from './dispatcher';
 import { type JsonAnswer, readJsonAnswer } from './json-response';
 
 const apiVersion = 'v1.41';
@@ -20,8 +30,18 @@ interface Endpoint {
 
 function endpointFrom(host: string | undefined): Endpoint {
   if (!host) return { socketPath: '/var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host.replace(/^tcp:\/\//, 'http://'));
+  const bad = () => new DispatcherConfigError(`${dataSetting('host')} must be unix:///path, tcp://host:port or http://host:port, not "${host}"`);
+  if (host.startsWith('unix://')) {
+    if (host.length === 'unix://'.length) throw bad();
+    return { socketPath: host.slice('unix://'.length) };
+  }
+  let url: URL;
+  try {
+    url = new URL(host.replace(/^tcp:\/\//, 'http://'));
+  } catch {
+    throw bad();
+  }
+  if (url.protocol !== 'http:' || !url.hostname) throw bad();
   return { host: url.hostname, port: Number(url.port || 2375) };
 }
 
@@ -71,10 +91,14 @@ export class DockerDispatcher implements Dispatcher {
   constructor(data: DispatcherData) {
     this.engine = new DockerEngine(data.host);
     this.image = requiredKey(data, 'image', 'docker');
-    this.pull = !['true', '1', 'yes'].includes((data.local_image ?? '').toLowerCase());
+    this.pull = !parseBoolean(data.local_image, 'local_image');
     this.extraHosts = parseList(data.extra_hosts);
+    for (const entry of this.extraHosts)
+      if (!/^[^:\s]+:\S+$/.test(entry)) throw new DispatcherConfigError(`${dataSetting('extra_hosts')}: "${entry}" is not name:ip`);
     this.memoryBytes = data.memory_limit ? parseByteSize(data.memory_limit, 'memory_limit') : undefined;
     this.binds = parseList(data.bind_path).map((bind) => (bind.includes(':') ? bind : `${bind}:${bind}`));
+    if (data.registry_password && !data.registry_username)
+      throw new DispatcherConfigError(`${dataSetting('registry_password')} needs ${dataSetting('registry_username')}`);
     if (data.registry_username) {
       this.registryAuth = Buffer.from(JSON.stringify({ username: data.registry_username, password: data.registry_password ?? '' })).toString('base64url');
     }

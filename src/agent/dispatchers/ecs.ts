@@ -5,7 +5,7 @@
 // variables, and AWS_ENDPOINT_URL_ECS (or AWS_ENDPOINT_URL) points it at another endpoint.
 import { AwsClient } from 'aws4fetch';
 import { sleep } from '../backoff';
-import { type DispatchedJob, type Dispatcher, type DispatcherData, DispatcherConfigError, parseList, requiredKey } from './dispatcher';
+import { type DispatchedJob, type Dispatcher, type DispatcherData, DispatcherConfigError, dataSetting, parseList, requiredKey } from './dispatcher';
 
 interface EcsTask {
   taskArn: string;
@@ -38,6 +38,10 @@ export class EcsDispatcher implements Dispatcher {
       throw new DispatcherConfigError('the ecs dispatcher needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment');
     this.client = new AwsClient({ accessKeyId, secretAccessKey, sessionToken, region, service: 'ecs' });
     this.endpoint = process.env.AWS_ENDPOINT_URL_ECS || process.env.AWS_ENDPOINT_URL || `https://ecs.${region}.amazonaws.com/`;
+    if (!/^https?:$/.test(URL.canParse(this.endpoint) ? new URL(this.endpoint).protocol : ''))
+      throw new DispatcherConfigError(
+        `the ecs endpoint "${this.endpoint}" is not an http(s) URL (${process.env.AWS_ENDPOINT_URL_ECS ? 'AWS_ENDPOINT_URL_ECS' : process.env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : dataSetting('region')})`,
+      );
   }
 
   /** One ECS JSON 1.1 call. */

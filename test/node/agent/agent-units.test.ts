@@ -5,10 +5,15 @@ import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/agent/backoff';
 import { AgentConfigError, loadAgentConfig } from '../../../src/agent/config';
 import { tokenExchangeCredential } from '../../../src/agent/credentials';
+import { DispatcherConfigError } from '../../../src/agent/dispatchers/dispatcher';
+import { DockerDispatcher } from '../../../src/agent/dispatchers/docker';
+import { EcsDispatcher } from '../../../src/agent/dispatchers/ecs';
+import { createDispatcher, memoryLimitOf } from '../../../src/agent/dispatchers/index';
+import { KubernetesDispatcher } from '../../../src/agent/dispatchers/kubernetes';
 import { executorProcessEnvironment } from '../../../src/agent/dispatchers/local';
 import { ActionInputError, outputsFileVariable, parseExecInputs, parseOutputsFile } from '../../../src/agent/executor/exec-command';
 import { JobClient } from '../../../src/agent/executor/job-client';
@@ -102,6 +107,139 @@ describe('agent settings', () => {
     expect(() => loadAgentConfig(['--transport', 'carrier-pigeon'], { ...base, PHOBOS_AGENT_API_KEY: 'k' })).toThrow(/--transport must be/);
     expect(() => loadAgentConfig(['--bogus'], base)).toThrow(AgentConfigError);
     expect(() => loadAgentConfig([], { ...base, PHOBOS_AGENT_API_KEY_FILE: '/nonexistent/key' })).toThrow(/PHOBOS_AGENT_API_KEY_FILE: cannot read/);
+  });
+
+  it("holds --description and --agent to the session request's 200 characters (the server would refuse the session)", () => {
+    const settings = { ...base, PHOBOS_AGENT_API_KEY: 'k' };
+    expect(loadAgentConfig(['--description', 'd'.repeat(200)], settings).description).toHaveLength(200);
+    expect(() => loadAgentConfig(['--description', 'd'.repeat(201)], settings)).toThrow(
+      /--description \(or PHOBOS_AGENT_DESCRIPTION\) must be at most 200 characters, not 201/,
+    );
+    expect(() => loadAgentConfig([], { ...settings, PHOBOS_AGENT_DESCRIPTION: 'd'.repeat(300) })).toThrow(AgentConfigError);
+    expect(() => loadAgentConfig(['--agent', `acme/${'a'.repeat(200)}`], settings)).toThrow(/--agent \(or PHOBOS_AGENT\) must be at most 200/);
+    // The default (the host name) is cut to fit rather than refused.
+    expect(loadAgentConfig([], settings).description.length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('dispatcher settings, all checked when the dispatcher is made (the agent exits 2 at start)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'phobos-dispatcher-settings-'));
+  const pemText = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(dir, 'ca.pem'), pemText);
+  writeFileSync(join(dir, 'not-pem'), 'hello');
+  const kubeConfig = (name: string, user: string, cluster = 'server: "https://kube.example:6443"') => {
+    const path = join(dir, name);
+    writeFileSync(
+      path,
+      [
+        'current-context: test',
+        `clusters: [{ name: c, cluster: { ${cluster} } }]`,
+        `users: [{ name: u, user: ${user} }]`,
+        'contexts: [{ name: test, context: { cluster: c, user: u } }]',
+        '',
+      ].join('\n'),
+    );
+    return path;
+  };
+  const good = kubeConfig('good', '{ token: t }');
+  const kubernetes = (data: Record<string, string>) => () =>
+    new KubernetesDispatcher({ auth_type: 'kube_config', kube_config_path: good, image: 'x', ...data });
+  const refused = (make: () => unknown, message: RegExp) => {
+    expect(make).toThrow(DispatcherConfigError);
+    expect(make).toThrow(message);
+  };
+
+  it('kubernetes: labels, annotations, node_selector, security_context, quantities and namespace', () => {
+    expect(
+      kubernetes({ labels: 'team=platform', annotations: '{"phobos/owner":"acme"}', node_selector: 'pool=jobs', security_context: '{"runAsNonRoot":true}' }),
+    ).not.toThrow();
+    refused(kubernetes({ labels: 'team' }), /labels \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_LABELS\): "team" is not name=value/);
+    refused(kubernetes({ labels: 'team=plat form' }), /labels \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_LABELS\): "team" has value "plat form"/);
+    refused(kubernetes({ labels: '{"a":{"b":1}}' }), /labels .*"a" has value/);
+    refused(kubernetes({ annotations: '{"phobos/owner":' }), /annotations \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_ANNOTATIONS\) must be a JSON object/);
+    refused(kubernetes({ annotations: 'Bad_Prefix/x=1' }), /annotations .*"Bad_Prefix\/x" is not a Kubernetes key/);
+    refused(kubernetes({ node_selector: 'pool=jobs,zone' }), /node_selector \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_NODE_SELECTOR\): "zone" is not name=value/);
+    refused(
+      kubernetes({ security_context: 'runAsNonRoot: true' }),
+      /security_context \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_SECURITY_CONTEXT\) must be a JSON object/,
+    );
+    refused(kubernetes({ security_context: '[1]' }), /security_context .* must be a JSON object/);
+    refused(kubernetes({ cpu_request: 'lots' }), /cpu_request \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_CPU_REQUEST\): "lots" is not a Kubernetes quantity/);
+    refused(kubernetes({ namespace: 'CI_Jobs' }), /namespace \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_NAMESPACE\): "CI_Jobs"/);
+    refused(kubernetes({ image: '' }), /needs its "image" data \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_IMAGE\)/);
+  });
+
+  it('kubernetes: the cluster set-up that can be checked on the agent (files, PEM, in_cluster) but not the network', () => {
+    refused(
+      kubernetes({ kube_config_path: join(dir, 'missing') }),
+      /kube_config_path \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_KUBE_CONFIG_PATH\) .*missing: cannot read/,
+    );
+    writeFileSync(join(dir, 'not-yaml'), 'a: [');
+    refused(kubernetes({ kube_config_path: join(dir, 'not-yaml') }), /kube_config_path .*not YAML/);
+    writeFileSync(join(dir, 'empty'), '');
+    refused(kubernetes({ kube_config_path: join(dir, 'empty') }), /kube_config_path .*no context/);
+    refused(kubernetes({ kube_config_path: kubeConfig('token-file', '{ tokenFile: missing-token }') }), /kube_config_path .*tokenFile: cannot read/);
+    refused(kubernetes({ kube_config_path: kubeConfig('exec', '{ exec: { command: aws } }') }), /kube_config_path .*exec or auth-provider/);
+    refused(
+      kubernetes({ kube_config_path: kubeConfig('bad-ca', '{ token: t }', 'server: "https://k:6443", certificate-authority: not-pem') }),
+      /certificate-authority: not PEM/,
+    );
+    refused(
+      kubernetes({ kube_config_path: kubeConfig('bad-server', '{ token: t }', 'server: "kube.example"') }),
+      /kube_config_path .*"kube.example" is not an http\(s\) URL/,
+    );
+    // Relative file names in a kubeconfig are read from its directory, as kubectl does.
+    expect(
+      kubernetes({ kube_config_path: kubeConfig('relative-ca', '{ token: t }', 'server: "https://k:6443", certificate-authority: ca.pem') }),
+    ).not.toThrow();
+
+    const x509 = (data: Record<string, string>) => () =>
+      new KubernetesDispatcher({ auth_type: 'x509_cert', kube_server: 'https://kube.example:6443', image: 'x', ...data });
+    expect(x509({ ca_cert: join(dir, 'ca.pem'), client_cert: pemText, client_key: pemText })).not.toThrow();
+    refused(x509({ client_cert: join(dir, 'missing.pem'), client_key: pemText }), /client_cert \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_CLIENT_CERT\): cannot read/);
+    refused(x509({ ca_cert: join(dir, 'not-pem') }), /ca_cert \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_CA_CERT\): not PEM/);
+    refused(x509({ client_cert: pemText }), /client_cert .*needs its key/);
+    refused(x509({ kube_server: 'kube.example' }), /kube_server \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_KUBE_SERVER\): "kube.example" is not an http\(s\) URL/);
+
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    refused(
+      () => new KubernetesDispatcher({ auth_type: 'in_cluster', image: 'x' }),
+      /auth_type \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_AUTH_TYPE\) in_cluster: not running in a Kubernetes pod/,
+    );
+
+    const eks = () => new KubernetesDispatcher({ auth_type: 'eks_iam', region: 'eu-west-1', eks_cluster: 'jobs', image: 'x' });
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    refused(eks, /eks_iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    // EKS's DescribeCluster is the network's: it waits for the first job, and is asked again at the next when it fails.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret' });
+    expect(eks).not.toThrow();
+  });
+
+  it('docker and ecs', () => {
+    const docker = (data: Record<string, string>) => () => new DockerDispatcher({ image: 'x', ...data });
+    expect(docker({ host: 'tcp://127.0.0.1:2375', local_image: 'yes', extra_hosts: 'api:10.0.0.1', memory_limit: '1g' })).not.toThrow();
+    refused(docker({ host: 'tcp://' }), /host \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_HOST\) must be unix:\/\/\/path/);
+    refused(docker({ host: 'ssh://builder@docker' }), /host \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_HOST\)/);
+    refused(docker({ local_image: 'ture' }), /local_image \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_LOCAL_IMAGE\) must be true or false/);
+    refused(docker({ extra_hosts: 'api=10.0.0.1' }), /extra_hosts \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_EXTRA_HOSTS\): "api=10.0.0.1" is not name:ip/);
+    refused(docker({ memory_limit: 'lots' }), /memory_limit \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_MEMORY_LIMIT\): "lots" is not a size/);
+    refused(docker({ registry_password: 'p' }), /registry_password .* needs registry_username/);
+    refused(() => memoryLimitOf({ memory_limit: '1e9' }), /memory_limit \(PHOBOS_AGENT_JOB_DISPATCHER_DATA_MEMORY_LIMIT\)/);
+
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_ENDPOINT_URL_ECS: '' });
+    const ecs = (data: Record<string, string>) => () => new EcsDispatcher({ region: 'eu-west-1', cluster: 'c', task_definition: 't', ...data });
+    expect(ecs({})).not.toThrow();
+    refused(ecs({ launch_type: 'lambda' }), /launch_type must be ec2 or fargate, not "lambda"/);
+    refused(ecs({ task_definition: '' }), /needs its "task_definition" data/);
+    process.env.AWS_ENDPOINT_URL_ECS = 'localhost:4566';
+    refused(ecs({}), /AWS_ENDPOINT_URL_ECS/);
+
+    refused(() => createDispatcher('nomad', {}), /dispatcher type must be one of/);
   });
 });
 

@@ -195,6 +195,24 @@ describe('agent', () => {
     expect([...server.sessions.values()][0]!.closed).toBe(true);
   });
 
+  it('exits 2 at start, naming the setting, for a bad dispatcher setting or a --description over 200 characters', async () => {
+    server = await startAgentProtocolServer({ credential: { apiKey } });
+    const settings = ['--api-url', server.url, '--agent', 'acme/builder'];
+    agent = startAgentProcess([...settings, '--dispatcher', 'kubernetes'], {
+      PHOBOS_AGENT_API_KEY: apiKey,
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_AUTH_TYPE: 'x509_cert',
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_KUBE_SERVER: 'https://kube.example:6443',
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_IMAGE: 'executor:1',
+      PHOBOS_AGENT_JOB_DISPATCHER_DATA_LABELS: 'team',
+    });
+    expect(await agent.exited).toBe(2);
+    expect(agent.output()).toContain('labels (PHOBOS_AGENT_JOB_DISPATCHER_DATA_LABELS): "team" is not name=value');
+    agent = startAgentProcess([...settings, '--description', 'd'.repeat(201)], { PHOBOS_AGENT_API_KEY: apiKey });
+    expect(await agent.exited).toBe(2);
+    expect(agent.output()).toContain('--description (or PHOBOS_AGENT_DESCRIPTION) must be at most 200 characters');
+    expect(server.sessions.size).toBe(0);
+  });
+
   it('cancels a running job the grace period does not cover', async () => {
     const { server, agent } = await start({ args: ['--shutdown-grace-seconds', '1'] });
     const jobId = server.enqueue([{ inputs: { command: 'echo long; sleep 60' } }]);
