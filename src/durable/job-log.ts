@@ -11,13 +11,27 @@ export interface JobLogSummary {
   truncated: boolean;
 }
 
-/** The answer to one chunk: taken (wholly, partly, or already there), past the end, or too late. */
+/**
+ * The answer to one chunk: taken (wholly, partly, or already there), past the end, or too late.
+ * Sizes are of the writing attempt's part of the log (the whole log's for a job leased once).
+ */
 export type JobLogAppendResult =
   | { kind: 'appended'; size: number; truncated: boolean }
   /** The chunk starts past the end: nothing taken; resend from `size`. */
   | { kind: 'gap'; size: number }
   /** The job ended: its log takes nothing more. */
-  | { kind: 'completed'; size: number; truncated: boolean };
+  | { kind: 'completed'; size: number; truncated: boolean }
+  /** The chunk's lease wrote an earlier attempt's part: a later attempt writes the log now. Nothing taken. */
+  | { kind: 'stale' }
+  /** A lease the log has not seen, while another writes it: nothing taken; ask its queue, then append again with `live`. */
+  | { kind: 'unconfirmed' };
+
+/** The lease a chunk comes from (its job token's). */
+export interface JobLogLease {
+  id: string;
+  /** Its queue just said it is the job's live lease: a lease the log has not seen starts a new attempt. */
+  live?: boolean;
+}
 
 export interface JobLogStatus extends JobLogSummary {
   completed: boolean;
@@ -85,6 +99,17 @@ interface State {
   updatedAt: number | null;
 }
 
+/** One attempt's part of the log: the lease writing it and the byte its offsets count from. */
+interface Attempt {
+  /** 1, 2, …: counted among the attempts that wrote to this log. */
+  number: number;
+  leaseId: string;
+  base: number;
+}
+
+/** The line an attempt's part starts with (after the first), on a line of its own. */
+const attemptSeparator = (number: number, leaseId: string) => `--- attempt ${number} (lease ${leaseId.slice(0, 8)}) ---\n`;
+
 interface ViewerState {
   /** Bytes of the log already sent on this socket. */
   sent: number;
@@ -124,6 +149,20 @@ const decoder = new TextDecoder();
  * adds what lies past it (a retried chunk adds nothing), one past it is refused with the size to
  * resend from. The log stops growing at PHOBOS_JOB_LOG_MAX_BYTES with a marker line and
  * `truncated`, and from then on takes (and drops) everything, so an executor never stalls on it.
+ *
+ * A job leased again (its lease expired) logs each attempt after the previous one, behind a
+ * separator line (`attemptSeparator`), and each attempt's offsets count from where its own part
+ * begins: the executor of attempt 2 starts at 0 like any other. The `attempts` table records the
+ * lease of each part. The first lease to write is taken as it comes (as before: no extra hop for a
+ * job leased once); a lease not seen yet while another writes is `unconfirmed` until the caller has
+ * asked the job's queue (`isCurrentLease`) and appends again with `live`, which starts its part; a
+ * lease whose part a later one followed is `stale` and refused, so a dead attempt's executor (its
+ * job token outlives its lease) cannot write into the live one's part. A log written before attempts
+ * were recorded has no rows there: one attempt, base 0, its lease adopted by its next chunk. Until
+ * the next attempt's first chunk the log cannot tell a replaced lease from the live one (it asks the
+ * queue once per attempt, not per chunk): a dead executor's late output still lands, but in its own
+ * part, before the separator, never inside the next attempt's.
+ *
  * `complete()` writes the log to the object store once (R2 takes one write per second to a key),
  * records its size in Postgres and drops the rows; reads then come from the object store by range.
  *
@@ -132,6 +171,8 @@ const decoder = new TextDecoder();
  */
 export class JobLog extends DurableObject<WorkerEnv> {
   private state: State;
+  /** The part being written: the latest attempt, or null before any lease wrote (or in a log older than attempts). */
+  private attempt: Attempt | null;
   private completing: Promise<JobLogSummary> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastPush = 0;
@@ -156,6 +197,12 @@ export class JobLog extends DurableObject<WorkerEnv> {
           updatedAt: row.updated_at === null ? null : Number(row.updated_at),
         }
       : { jobId: null, size: 0, truncated: false, completed: false, stored: false, recorded: false, updatedAt: null };
+    // A table of its own rather than columns of `state`: a log created before it simply has no rows.
+    sql.exec('CREATE TABLE IF NOT EXISTS attempts (number INTEGER PRIMARY KEY, lease_id TEXT NOT NULL UNIQUE, base INTEGER NOT NULL)');
+    const latest = sql
+      .exec<{ number: number; lease_id: string; base: number }>('SELECT number, lease_id, base FROM attempts ORDER BY number DESC LIMIT 1')
+      .toArray()[0];
+    this.attempt = latest ? { number: Number(latest.number), leaseId: latest.lease_id, base: Number(latest.base) } : null;
   }
 
   private save(): void {
@@ -183,20 +230,74 @@ export class JobLog extends DurableObject<WorkerEnv> {
   }
 
   /**
-   * Appends `bytes`, which the job wrote at byte `offset` of its log. `maxBytes` is the cap of the
-   * caller's configuration (PHOBOS_JOB_LOG_MAX_BYTES), this object's own when omitted.
+   * Appends `bytes`, which the job wrote at byte `offset` of its attempt's part of the log (the
+   * whole log's, for a job leased once). `maxBytes` is the cap of the caller's configuration
+   * (PHOBOS_JOB_LOG_MAX_BYTES), this object's own when omitted; it caps the whole log. `lease` is
+   * the chunk's lease (without one, the chunk belongs to the part being written).
    */
-  async append(jobId: string, offset: number, bytes: Uint8Array, maxBytes = configFor(this.env).jobLogs.maxBytes): Promise<JobLogAppendResult> {
+  async append(
+    jobId: string,
+    offset: number,
+    bytes: Uint8Array,
+    maxBytes = configFor(this.env).jobLogs.maxBytes,
+    lease?: JobLogLease,
+  ): Promise<JobLogAppendResult> {
     this.remember(jobId);
     const s = this.state;
     if (s.completed) return { kind: 'completed', size: s.size, truncated: s.truncated };
+    const attempt = lease ? this.attemptOf(lease, maxBytes) : this.attempt;
+    if (attempt === 'stale') return { kind: 'stale' };
+    if (attempt === 'unconfirmed') return { kind: 'unconfirmed' };
+    const base = attempt?.base ?? 0;
     // Past the cap everything is taken and dropped: the executor's offsets no longer match ours.
-    if (s.truncated) return { kind: 'appended', size: s.size, truncated: true };
+    if (s.truncated) return { kind: 'appended', size: s.size - base, truncated: true };
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError('offset must be a whole number of bytes');
-    if (offset > s.size) return { kind: 'gap', size: s.size };
+    if (offset > s.size - base) return { kind: 'gap', size: s.size - base };
     // What lies before `size` is already here (a retried or overlapping chunk).
-    let fresh = bytes.subarray(Math.min(bytes.length, s.size - offset));
-    if (fresh.length === 0) return { kind: 'appended', size: s.size, truncated: false };
+    const fresh = bytes.subarray(Math.min(bytes.length, s.size - base - offset));
+    if (fresh.length === 0) return { kind: 'appended', size: s.size - base, truncated: false };
+    this.ctx.storage.transactionSync(() => this.write(fresh, maxBytes));
+    this.schedulePush();
+    return { kind: 'appended', size: s.size - base, truncated: s.truncated };
+  }
+
+  /**
+   * The part `lease` writes: the current one; the first, for the first lease to write (or the next
+   * lease to write a log older than attempts: one attempt, base 0); a new one after a separator line
+   * for a lease its queue confirmed live. A race is left open in principle: a lease confirmed live
+   * whose append arrives only after its lease expired and its successor started a part would start
+   * yet another; that takes an expiry, a grant and a chunk within one request's round trip.
+   */
+  private attemptOf(lease: JobLogLease, maxBytes: number): Attempt | 'stale' | 'unconfirmed' {
+    const current = this.attempt;
+    if (current?.leaseId === lease.id) return current;
+    const sql = this.ctx.storage.sql;
+    if (current !== null) {
+      if (sql.exec('SELECT 1 FROM attempts WHERE lease_id = ?', lease.id).toArray().length > 0) return 'stale';
+      if (!lease.live) return 'unconfirmed';
+    }
+    const s = this.state;
+    const next: Attempt = { number: (current?.number ?? 0) + 1, leaseId: lease.id, base: 0 };
+    this.ctx.storage.transactionSync(() => {
+      if (current !== null) {
+        if (!s.truncated) {
+          // On a line of its own even when the previous attempt stopped mid-line.
+          const newline = s.size > 0 && this.readRows(s.size - 1, 1)[0] !== 10 ? '\n' : '';
+          this.write(new TextEncoder().encode(`${newline}${attemptSeparator(next.number, lease.id)}`), maxBytes);
+        }
+        next.base = s.size;
+      }
+      sql.exec('INSERT INTO attempts (number, lease_id, base) VALUES (?, ?, ?)', next.number, next.leaseId, next.base);
+    });
+    this.attempt = next;
+    this.schedulePush();
+    return next;
+  }
+
+  /** Adds `bytes` at the end of the log, up to the cap (then the marker, and `truncated`). Call inside a transaction. */
+  private write(bytes: Uint8Array, maxBytes: number): void {
+    const s = this.state;
+    let fresh = bytes;
     const room = maxBytes - s.size;
     if (fresh.length > room) {
       const marker = new TextEncoder().encode(truncationMarker(maxBytes));
@@ -206,17 +307,13 @@ export class JobLog extends DurableObject<WorkerEnv> {
       fresh = kept;
       s.truncated = true;
     }
-    this.ctx.storage.transactionSync(() => {
-      for (let at = 0; at < fresh.length; at += rowBytes) {
-        const part = fresh.slice(at, at + rowBytes);
-        this.ctx.storage.sql.exec('INSERT INTO chunks (start, data) VALUES (?, ?)', s.size + at, part.buffer);
-      }
-      s.size += fresh.length;
-      s.updatedAt = Date.now();
-      this.save();
-    });
-    this.schedulePush();
-    return { kind: 'appended', size: s.size, truncated: s.truncated };
+    for (let at = 0; at < fresh.length; at += rowBytes) {
+      const part = fresh.slice(at, at + rowBytes);
+      this.ctx.storage.sql.exec('INSERT INTO chunks (start, data) VALUES (?, ?)', s.size + at, part.buffer);
+    }
+    s.size += fresh.length;
+    s.updatedAt = Date.now();
+    this.save();
   }
 
   /**

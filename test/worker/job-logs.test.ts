@@ -148,6 +148,130 @@ describe('the cap', () => {
   });
 });
 
+/** A job whose leases its agent's queue grants (rows of the queue's `leases` table), each with its job token. */
+async function leasedJob() {
+  const job = await newJob();
+  const agentId = `log-attempts-${crypto.randomUUID()}`;
+  const queue = h.env.AGENT_QUEUE.get(h.env.AGENT_QUEUE.idFromName(agentId));
+  return {
+    ...job,
+    /** A new lease of the job, now its live one (the previous lease expired), and its token. */
+    async lease(): Promise<{ id: string; token: string }> {
+      const id = crypto.randomUUID();
+      await runInDurableObject(queue, (_instance, state) => {
+        state.storage.sql.exec(
+          "insert or replace into leases (job_id, lease_id, session_id, expires_at, lease_count) values (?, ?, 'session', ?, 0)",
+          job.id,
+          id,
+          Date.now() + 3_600_000,
+        );
+      });
+      return { id, token: mintJobToken(h.config, { jobId: job.id, leaseId: id, agentId }, 3600) };
+    },
+  };
+}
+
+describe('attempts (a job leased again)', () => {
+  it("logs each attempt after the last behind a separator, offsets from its own part; a stale lease's chunks are refused", async () => {
+    const job = await leasedJob();
+    const first = await job.lease();
+    expect(await appended(await job.put(0, 'attempt one\n', first.token))).toEqual({ size: 12, truncated: false });
+    expect(await appended(await job.put(12, 'then it hung', first.token))).toEqual({ size: 24, truncated: false });
+
+    // The lease expired and the queue leased the job again: attempt 2's executor starts at 0.
+    const second = await job.lease();
+    expect(await appended(await job.put(0, 'attempt two\n', second.token))).toEqual({ size: 12, truncated: false });
+    // A retried chunk of attempt 2 is still harmless; a gap is measured in its own part.
+    expect(await appended(await job.put(0, 'attempt two\n', second.token))).toEqual({ size: 12, truncated: false });
+    expect(await appended(await job.put(12, 'done\n', second.token))).toEqual({ size: 17, truncated: false });
+    const gap = await job.put(40, 'lost\n', second.token);
+    expect(gap.status).toBe(409);
+    expect(await gap.json()).toEqual({ error: expect.stringContaining('resend from there'), size: 17 });
+
+    // Attempt 1's executor still holds a valid job token: at its end, or anywhere else, it is refused.
+    for (const offset of [24, 0]) {
+      const stale = await job.put(offset, 'zombie output\n', first.token);
+      expect(stale.status).toBe(409);
+      const problem = await stale.json();
+      expect(problem).toMatchObject({ code: 'CONFLICT', detail: expect.stringContaining('no longer live'), reason: 'STALE_LEASE' });
+      expect(problem).not.toHaveProperty('size');
+    }
+    // So is a lease the job's queue does not hold (never granted, or already replaced).
+    const unknown = mintJobToken(h.config, { jobId: job.id, leaseId: crypto.randomUUID(), agentId: 'nobody' }, 3600);
+    expect((await job.put(0, 'stranger\n', unknown)).status).toBe(409);
+
+    const separator = `\n--- attempt 2 (lease ${second.id.slice(0, 8)}) ---\n`;
+    const whole = `attempt one\nthen it hung${separator}attempt two\ndone\n`;
+    expect((await readLog(job.id)).data?.job).toEqual({ logs: whole, logSize: encoder.encode(whole).length, logTruncated: false });
+    const search = await h.gql<{ job: { searchLogs: { matches: unknown[] } } }>(
+      'query($id: ID!) { job(id: $id) { searchLogs(query: "attempt", first: 10) { matches { line offset text } } } }',
+      { id: globalId('Job', job.id) },
+      { as: viewer },
+    );
+    expect(search.data?.job.searchLogs.matches).toEqual([
+      { line: 1, offset: 0, text: 'attempt one' },
+      { line: 3, offset: 25, text: `--- attempt 2 (lease ${second.id.slice(0, 8)}) ---` },
+      { line: 4, offset: 25 + separator.length - 1, text: 'attempt two' },
+    ]);
+
+    // A third attempt follows the second; the second is now the stale one.
+    const third = await job.lease();
+    expect(await appended(await job.put(0, 'attempt three\n', third.token))).toEqual({ size: 14, truncated: false });
+    expect((await job.put(17, 'late\n', second.token)).status).toBe(409);
+    const all = `${whole}--- attempt 3 (lease ${third.id.slice(0, 8)}) ---\nattempt three\n`;
+    expect(await job.log.complete(job.id)).toEqual({ size: encoder.encode(all).length, truncated: false });
+    const stored = await objectStoreFor(h.env, h.config).get(jobLogKey(job.id));
+    expect(await new Response(stored?.body).text()).toBe(all);
+    expect((await readLog(job.id, viewer, encoder.encode(whole).length, 1000)).data?.job?.logs).toBe(all.slice(whole.length));
+  });
+
+  it('logs a job leased once exactly as before: no separator, offsets of the whole log', async () => {
+    const job = await leasedJob();
+    const only = await job.lease();
+    expect(await appended(await job.put(0, 'one\n', only.token))).toEqual({ size: 4, truncated: false });
+    expect(await appended(await job.put(4, 'two\n', only.token))).toEqual({ size: 8, truncated: false });
+    expect((await readLog(job.id)).data?.job?.logs).toBe('one\ntwo\n');
+    const attempts = await runInDurableObject(job.log, (_instance, state) => state.storage.sql.exec('SELECT number, base FROM attempts').toArray());
+    expect(attempts).toEqual([{ number: 1, base: 0 }]);
+  });
+
+  it('keeps a log written before attempts were recorded: one attempt, base 0, its next chunk continues it', async () => {
+    const job = await leasedJob();
+    // Written as the object did before: no lease, no row in `attempts`.
+    expect(await job.log.append(job.id, 0, encoder.encode('before the upgrade\n'))).toEqual({ kind: 'appended', size: 19, truncated: false });
+    const lease = await job.lease();
+    expect(await appended(await job.put(0, 'before the upgrade\n', lease.token))).toEqual({ size: 19, truncated: false });
+    expect(await appended(await job.put(19, 'after it\n', lease.token))).toEqual({ size: 28, truncated: false });
+    expect((await readLog(job.id)).data?.job?.logs).toBe('before the upgrade\nafter it\n');
+  });
+
+  it('shows a live viewer the separator between attempts', async () => {
+    const job = await leasedJob();
+    const first = await job.lease();
+    await appended(await job.put(0, 'one\n', first.token));
+    const tail = await follow(job.id, viewer);
+    await until(() => tail.text() === 'one\n', 'the catch-up');
+    const second = await job.lease();
+    await appended(await job.put(0, 'two\n', second.token));
+    await until(() => tail.text().endsWith('two\n'), 'the second attempt');
+    expect(tail.text()).toBe(`one\n--- attempt 2 (lease ${second.id.slice(0, 8)}) ---\ntwo\n`);
+    tail.close();
+  });
+
+  it('caps the whole log: an attempt after the cap is taken and dropped, reported truncated', async () => {
+    const job = await leasedJob();
+    const first = await job.lease();
+    const chunk = new Uint8Array(mebibyte).fill(120);
+    for (let index = 0; index < 3; index += 1) await appended(await job.put(index * mebibyte, chunk, first.token));
+    const second = await job.lease();
+    // The separator itself does not fit: the marker ends the log.
+    const marker = truncationMarker(maxBytes);
+    expect(await appended(await job.put(0, 'more\n', second.token))).toEqual({ size: 0, truncated: true });
+    expect((await job.log.status(job.id)).size).toBe(maxBytes + encoder.encode(marker).length);
+    expect((await job.put(0, 'more\n', first.token)).status).toBe(409);
+  });
+});
+
 describe('completion', () => {
   it('writes the log to the object store once, records its size, drops its rows and serves ranges from the store', async () => {
     const job = await newJob();

@@ -18,7 +18,11 @@ import { backoffDelay, sleep } from '../backoff';
 import { ApiError, call, callJson, isRetryable, joinUrl } from '../http';
 import type { ReportRelay } from './report-relay';
 
-export type LogAppendOutcome = { kind: 'appended'; size: number; truncated: boolean } | { kind: 'gap'; size: number };
+export type LogAppendOutcome =
+  | { kind: 'appended'; size: number; truncated: boolean }
+  | { kind: 'gap'; size: number }
+  /** 409 that is not a gap: the job finished, or a later lease of it writes the log. Nothing more will be taken. */
+  | { kind: 'refused'; message: string };
 
 export class JobClient {
   constructor(
@@ -100,6 +104,8 @@ export class JobClient {
       if (response.status === 409) {
         const gap = logGap.safeParse(safeJson(text));
         if (gap.success) return { kind: 'gap', size: gap.data.size };
+        const problem = safeJson(text) as { detail?: unknown } | null;
+        return { kind: 'refused', message: typeof problem?.detail === 'string' ? problem.detail : text.slice(0, 500) };
       }
       if (!response.ok) throw new ApiError(response.status, text, 'log append');
       const appended = logAppendResponse.parse(safeJson(text));

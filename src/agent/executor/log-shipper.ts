@@ -89,6 +89,12 @@ export class LogShipper {
         this.options.report?.(`log upload failed (will retry): ${(error as Error).message}`);
         return;
       }
+      if (outcome.kind === 'refused') {
+        // The job finished, or this lease is no longer live (a later attempt logs now): stop sending.
+        this.stopped = true;
+        this.options.report?.(`the server takes no more of this log: ${outcome.message}`);
+        return;
+      }
       if (outcome.kind === 'appended' && outcome.truncated) {
         this.truncated = true;
         this.sent = this.written;

@@ -3,13 +3,16 @@
 // project read, search and follow it. The object holds the log while the job runs and the object
 // store once it has finished; callers never need to know which.
 import type { PhobosConfig } from '../../config/load';
+import { eq } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
+import { jobs } from '../../db/schema';
 import type { JobLogAppendResult, JobLogMatch, JobLogStreamMessage } from '../../durable/job-log';
 import { wholeUtf8Length } from '../../durable/job-log';
 import type { WorkerEnv } from '../../env';
-import { verifyJobToken } from '../../auth/job-tokens';
+import { type JobTokenClaims, verifyJobToken } from '../../auth/job-tokens';
 import type { Caller } from '../../auth/rbac';
 import { AppError, badInput, forbidden } from '../../errors';
+import { databaseFor } from '../../runtime';
 import { getJob, type JobView } from '../pipelines/service';
 
 /** The most bytes one `logs` read returns. */
@@ -34,31 +37,53 @@ function parseLogOffset(value: string | undefined): number {
 
 /**
  * Appends one chunk the job's executor sent. The job token must name this job (a token of another
- * job, or anything else, is refused); a finished job's log is closed (CONFLICT). Whether the
- * token's lease is still current is the queue's concern, not the log's: a stale holder's output at
- * an offset already written changes nothing.
+ * job, or anything else, is refused); a finished job's log is closed (CONFLICT). Each lease of the
+ * job writes its own part of the log (src/durable/job-log.ts): the token's lease id says which, so
+ * the executor sends nothing new. The queue is asked whether that lease is live only when the log
+ * meets a lease it has not seen while another writes (once per attempt after the first), not per
+ * chunk; a lease a later attempt followed is refused (CONFLICT), so a stale holder cannot write.
  */
 export async function appendJobLog(
   env: WorkerEnv,
   config: PhobosConfig,
   input: { token: string | undefined; jobId: string; offset: string | undefined; body: () => Promise<ArrayBuffer> },
-): Promise<Exclude<JobLogAppendResult, { kind: 'completed' }>> {
+): Promise<Extract<JobLogAppendResult, { kind: 'appended' | 'gap' }>> {
   if (!input.token) throw new AppError('UNAUTHENTICATED', 'A log chunk needs the job token: Authorization: Bearer <token>');
   const claims = await verifyJobToken(config, input.token);
   if (claims.jobId !== input.jobId) throw forbidden('This job token is for another job');
   const offset = parseLogOffset(input.offset);
-  // The job's first chunk tells its queue the job has a log: only then does the job's end create and
-  // complete its JobLog object (src/durable/agent-queue-write-behind.ts `completeLogs`).
+  // Each attempt's first chunk tells its queue the job has a log: only then does the job's end create
+  // and complete its JobLog object (src/durable/agent-queue-write-behind.ts `completeLogs`).
   const noted =
     offset === 0 && claims.agentId !== undefined ? env.AGENT_QUEUE.get(env.AGENT_QUEUE.idFromName(claims.agentId)).noteLogged(input.jobId) : undefined;
-  const [result] = await Promise.all([
-    jobLogOf(env, input.jobId).append(input.jobId, offset, new Uint8Array(await input.body()), config.jobLogs.maxBytes),
-    noted,
-  ]);
+  const log = jobLogOf(env, input.jobId);
+  const bytes = new Uint8Array(await input.body());
+  const append = (live: boolean) => log.append(input.jobId, offset, bytes, config.jobLogs.maxBytes, { id: claims.leaseId, live });
+  let [result]: [JobLogAppendResult, unknown] = await Promise.all([append(false), noted]);
+  if (result.kind === 'unconfirmed') result = (await leaseIsLive(env, config, claims)) ? await append(true) : { kind: 'stale' };
   if (result.kind === 'completed') {
     throw new AppError('CONFLICT', 'The job has finished: its log takes no more output', { details: { size: result.size, truncated: result.truncated } });
   }
+  if (result.kind === 'stale' || result.kind === 'unconfirmed') {
+    throw new AppError('CONFLICT', "This lease of the job is no longer live: a later attempt writes the job's log now", {
+      details: { reason: 'STALE_LEASE' },
+    });
+  }
   return result;
+}
+
+/**
+ * Whether the token's lease is the job's live one, by the queue that granted it: the token's agent,
+ * or (a token minted before tokens named it) the agent the job is routed to.
+ */
+async function leaseIsLive(env: WorkerEnv, config: PhobosConfig, claims: JobTokenClaims): Promise<boolean> {
+  let agentId = claims.agentId;
+  if (agentId === undefined) {
+    const [job] = await databaseFor(config).http.select({ agentId: jobs.agentId }).from(jobs).where(eq(jobs.id, claims.jobId));
+    agentId = job?.agentId ?? undefined;
+  }
+  if (agentId === undefined) return false;
+  return env.AGENT_QUEUE.get(env.AGENT_QUEUE.idFromName(agentId)).isCurrentLease(claims.jobId, claims.leaseId);
 }
 
 const isFinished = (job: JobView) => finishedStatuses.has(job.status);
