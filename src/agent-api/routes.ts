@@ -15,7 +15,8 @@ import { signingFor } from '../auth/signing';
 import { jobs, organizations, pipelines, projects } from '../db/schema';
 import { leaseTimings } from '../domain/agents/leases';
 import { mintTemplateJwts } from '../domain/jobs/template-jwts';
-import type { TemplateJwt, TemplatePlugin, TemplatePluginRequirement } from '../domain/templates/model';
+import type { TemplateJwt, TemplatePlugin, TemplatePluginRequirement, TemplateVolume } from '../domain/templates/model';
+import { resolveJobVolumes } from '../domain/jobs/volumes';
 import { resolvePluginRequirements } from '../domain/plugins/resolve';
 import { objectStoreFor } from '../platform/object-store/select';
 import { agentQueue, agentQueuesFor } from '../domain/agents/queues';
@@ -225,6 +226,7 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
       templateJwts: sql<TemplateJwt[] | null>`${pipelines.template}->'jwts'`,
       templatePluginRequirements: sql<TemplatePluginRequirement[] | null>`${pipelines.template}->'pluginRequirements'`,
       templatePlugins: sql<TemplatePlugin[] | null>`${pipelines.template}->'plugins'`,
+      templateVolumes: sql<TemplateVolume[] | null>`${pipelines.template}->'volumes'`,
       organizationName: organizations.name,
       projectName: projects.name,
     })
@@ -264,6 +266,19 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     row.templatePluginRequirements ?? [],
     row.templatePlugins ?? [],
   );
+  const volumes = await resolveJobVolumes(
+    {
+      db: db(c),
+      config,
+      organizationId: row.job.organizationId,
+      projectId: row.job.projectId,
+      nodeId: row.job.nodeId,
+      variables: { ...row.variables, ...sensitive },
+      sensitive,
+    },
+    row.templateVolumes ?? [],
+  );
+  const volumeTokens = volumes.flatMap((volume) => (volume.vcs ? [volume.vcs.token] : []));
   const inputs: JobInputs = {
     jobId: row.job.id,
     pipelineId: row.job.pipelineId,
@@ -273,10 +288,9 @@ agentApiRoutes.get(agentPaths.job(':jobId'), async (c) => {
     maxDurationSeconds: row.job.maxDurationSeconds,
     actions,
     variables: { ...row.variables, ...sensitive },
-    // Volumes (a vcs repository cloned for the task) are not resolved for the executor yet.
-    volumes: [],
+    volumes,
     jwts,
-    sensitiveValues: [...new Set([...sensitiveValues, ...Object.values(jwts)])],
+    sensitiveValues: [...new Set([...sensitiveValues, ...Object.values(jwts), ...volumeTokens])],
     ...(plugins.length > 0 ? { plugins } : {}),
   };
   return c.json(inputs);

@@ -30,7 +30,11 @@ export const agentPaths = {
   job: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}`,
   /** POST → JobStatusResponse (job token): PENDING → RUNNING; 409 when the job was canceled meanwhile. */
   running: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/running`,
-  /** PUT ?offset=<bytes> with the chunk as the body (job token) → LogAppendResponse; 409 LogGap when offset > size. */
+  /**
+   * PUT ?offset=<bytes> with the chunk as the body (job token) → LogAppendResponse; 409 LogGap when offset > size.
+   * Offsets count from the start of this lease's part of the job's log (a job leased again logs each
+   * attempt after the last); 409 CONFLICT (not a LogGap) once the job finished or a later lease writes the log.
+   */
   logs: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/logs`,
   /** GET → CancellationResponse (job token): whether a cancel was requested (the executor asks every ~2 s). */
   cancellation: (jobId: string) => `${agentApiPrefix}/jobs/${jobId}/cancellation`,
@@ -43,7 +47,7 @@ export const executorEnvironment = {
   jobId: 'JOB_ID',
   jobToken: 'JOB_TOKEN',
   apiUrl: 'API_URL',
-  /** Bytes; the executor's own limit where the dispatcher cannot impose one. */
+  /** Bytes: the dispatcher data's memory_limit, when set. The executor does not read it; docker and kubernetes set the container's limit. */
   memoryLimit: 'MEMORY_LIMIT',
 } as const;
 
@@ -189,7 +193,34 @@ export const jobAction = z.object({
 });
 export type JobAction = z.infer<typeof jobAction>;
 
-export const jobVolume = z.object({ name: z.string(), type: z.string(), attributes: z.record(z.string(), z.unknown()) });
+/**
+ * A `volume` the task mounts (`mount_point { volume = "<name>" }`), resolved for the executor: a
+ * `vcs` volume is the repository `repositoryPath` at `ref` (null: its default branch), downloaded as
+ * an archive through the provider's REST API (`apiUrl`, as the provider stores it: GitHub's
+ * https://api.github.com or <host>/api/v3, GitLab's <host>/api/v4) with `token`, which is a secret
+ * (it is in sensitiveValues too). The executor extracts it into `<workspace>/volumes/<name>` before
+ * any action runs. `problem` says why it could not be resolved (no such provider in the job's
+ * project or organization, an expression that failed, a provider not connected): `vcs` is then null
+ * and the job fails with it before any action runs.
+ */
+export const jobVolume = z.object({
+  name: z.string(),
+  type: z.literal('vcs'),
+  /** The mount_point's `path`: where the files also appear, relative to the workspace (null: not given). */
+  mountPath: z.string().nullable(),
+  vcs: z
+    .object({
+      provider: z.enum(['github', 'gitlab']),
+      apiUrl: z.string(),
+      /** `owner/repository` on GitHub, `group/project` (groups may nest) on GitLab. */
+      repositoryPath: z.string(),
+      ref: z.string().nullable(),
+      token: z.string(),
+    })
+    .nullable(),
+  problem: z.string().nullable(),
+});
+export type JobVolume = z.infer<typeof jobVolume>;
 
 /**
  * A plugin of the template's `plugin_requirements`, resolved from the registry for the executor's
@@ -229,6 +260,7 @@ export const jobInputs = z.object({
   actions: z.array(jobAction),
   /** The pipeline's variables, resolved (sensitive ones included: mask them, see sensitiveValues). */
   variables: z.record(z.string(), z.unknown()),
+  /** The volumes the task mounts, in mount_point order (one per volume). */
   volumes: z.array(jobVolume),
   /** Minted `jwt` blocks of the template: name → token. */
   jwts: z.record(z.string(), z.string()),
@@ -243,7 +275,7 @@ export const jobStatusResponse = z.object({ jobId: id, status: z.string() });
 export type JobStatusResponse = z.infer<typeof jobStatusResponse>;
 
 export const logAppendResponse = z.object({
-  /** The log's size after the append (a retried chunk leaves it unchanged). */
+  /** The size of this lease's part of the log after the append (a retried chunk leaves it unchanged). */
   size: z.number().int().nonnegative(),
   /** The log reached its cap: later output is dropped. */
   truncated: z.boolean(),

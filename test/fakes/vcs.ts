@@ -6,11 +6,19 @@
 //           GET /api/v4/user (`Authorization: Bearer` or `PRIVATE-TOKEN`);
 // and repository files put there with `addFile`: GitHub's GET /repos/{owner}/{repo}/contents/{path}?ref=
 // (raw with `Accept: application/vnd.github.raw+json`, else the JSON object with base64 `content`),
-// GitLab's GET /api/v4/projects/:id/repository/files/:file_path/raw?ref= (id and path URL-encoded).
+// GitLab's GET /api/v4/projects/:id/repository/files/:file_path/raw?ref= (id and path URL-encoded);
+// and those files as a repository archive, a gzipped tarball whose one top-level directory holds them:
+// GitHub's GET /repos/{owner}/{repo}/tarball[/{ref}] (a 302 to a one-time download address on the
+// same server, as GitHub's to codeload, the top directory `<owner>-<repo>-<sha>`), GitLab's
+// GET /api/v4/projects/:id/repository/archive.tar.gz[?sha=] (the top directory `<project>-<ref>-<sha>`).
 // Authorize redirects straight back with a code (no login page: `signInAs` says who "signed in").
 // Codes are single use and check redirect_uri and PKCE; refresh tokens rotate, as both providers'.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { c as createTar } from 'tar';
 import { listenOn, readBody, sendJson } from '../../scripts/local-stack/http-json';
 
 export type Flavour = 'github' | 'gitlab';
@@ -83,6 +91,8 @@ export async function startFakeVcs(): Promise<FakeVcs> {
   const log: FakeVcsRequest[] = [];
   const files = new Map<string, string>();
   const fileKey = (flavour: Flavour, repository: string, ref: string, path: string) => JSON.stringify([flavour, repository, ref, path]);
+  /** One-time GitHub download addresses: token → the archive's repository and ref. */
+  const downloads = new Map<string, { repository: string; ref: string }>();
   let account = 'octocat';
   let lifetimeSeconds = 28_800;
 
@@ -179,6 +189,54 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     });
   }
 
+  /** The repository's files at `ref` as a gzipped tarball under one top-level directory, or undefined when it has none. */
+  async function tarball(flavour: Flavour, repository: string, ref: string): Promise<Buffer | undefined> {
+    const held = [...files].flatMap(([key, content]) => {
+      const [f, r, at, path] = JSON.parse(key) as [Flavour, string, string, string];
+      return f === flavour && r === repository && at === ref ? [{ path, content }] : [];
+    });
+    if (held.length === 0) return undefined;
+    const sha = createHash('sha1').update(`${flavour}/${repository}@${ref}`).digest('hex');
+    const top = flavour === 'github' ? `${repository.replace('/', '-')}-${sha.slice(0, 7)}` : `${repository.split('/').at(-1)}-${ref}-${sha}`;
+    const directory = mkdtempSync(join(tmpdir(), 'fake-vcs-archive-'));
+    try {
+      for (const file of held) {
+        const target = join(directory, top, file.path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, file.content);
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of createTar({ gzip: true, cwd: directory, portable: true }, [top])) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }
+
+  async function archive(flavour: Flavour, repository: string, ref: string, req: IncomingMessage, res: ServerResponse): Promise<number> {
+    if (!holder(flavour, req)) return unauthorized(flavour, res);
+    if (flavour === 'github') {
+      if (!(await tarball(flavour, repository, ref))) return sendJsonAndStatus(res, 404, { message: 'Not Found' });
+      const token = random();
+      downloads.set(token, { repository, ref });
+      res.writeHead(302, { location: `/codeload/${repository}/legacy.tar.gz/${encodeURIComponent(ref)}?token=${token}` }).end();
+      return 302;
+    }
+    const bytes = await tarball(flavour, repository, ref);
+    if (!bytes) return sendJsonAndStatus(res, 404, { message: '404 Project Not Found' });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength }).end(bytes);
+    return 200;
+  }
+
+  async function download(token: string, res: ServerResponse): Promise<number> {
+    const wanted = downloads.get(token);
+    downloads.delete(token);
+    const bytes = wanted && (await tarball('github', wanted.repository, wanted.ref));
+    if (!bytes) return sendJsonAndStatus(res, 404, { message: 'Not Found' });
+    res.writeHead(200, { 'content-type': 'application/x-gzip', 'content-length': bytes.byteLength }).end(bytes);
+    return 200;
+  }
+
   function user(flavour: Flavour, req: IncomingMessage, res: ServerResponse): number {
     const held = holder(flavour, req);
     if (!held) return unauthorized(flavour, res);
@@ -210,6 +268,19 @@ export async function startFakeVcs(): Promise<FakeVcs> {
         );
       const gitlab = /^GET \/api\/v4\/projects\/([^/]+)\/repository\/files\/([^/]+)\/raw$/.exec(route);
       if (gitlab) return file('gitlab', decodeURIComponent(gitlab[1]!), decodeURIComponent(gitlab[2]!), url, req, res);
+      // Both archives default to the repository's default branch; the fake's is `main`.
+      const githubArchive = /^GET \/repos\/([^/]+)\/([^/]+)\/tarball(?:\/(.+))?$/.exec(route);
+      if (githubArchive)
+        return archive(
+          'github',
+          `${decodeURIComponent(githubArchive[1]!)}/${decodeURIComponent(githubArchive[2]!)}`,
+          githubArchive[3] === undefined ? 'main' : decodeURIComponent(githubArchive[3]),
+          req,
+          res,
+        );
+      const gitlabArchive = /^GET \/api\/v4\/projects\/([^/]+)\/repository\/archive\.tar\.gz$/.exec(route);
+      if (gitlabArchive) return archive('gitlab', decodeURIComponent(gitlabArchive[1]!), url.searchParams.get('sha') ?? 'main', req, res);
+      if (/^GET \/codeload\//.test(route)) return download(url.searchParams.get('token') ?? '', res);
       return sendJsonAndStatus(res, 404, { message: 'Not Found' });
     };
     answer().then(

@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { JobInputs } from '../../protocol/agent-v1';
 import { killProcessTree, reapGroup } from './process-tree';
+import { volumeDirectory } from './volumes';
 
 export const outputsFileVariable = 'PHOBOS_ACTION_OUTPUTS';
 
@@ -115,7 +116,7 @@ export async function execCommand(inputs: Record<string, unknown>, context: Exec
         `exec_command: volume "${name}" is not mounted by this task (mounted: ${context.volumes.map((v) => v.name).join(', ') || 'none'})`,
       );
     }
-    const path = join(context.workspace, 'volumes', name);
+    const path = volumeDirectory(context.workspace, name);
     mkdirSync(path, { recursive: true });
     volumeEnv[volumeVariable(name)] = path;
   }

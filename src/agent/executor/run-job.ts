@@ -1,9 +1,9 @@
 // One job, start to end: fetch its inputs, mark it running (a job canceled meanwhile is left alone),
-// run its actions in order while watching for cancellation and the maximum duration, ship the
-// masked log, and report the status with every action's outputs.
+// mount its volumes (volumes.ts), run its actions in order while watching for cancellation and the
+// maximum duration, ship the masked log, and report the status with every action's outputs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { FinishRequest, JobInputs } from '../../protocol/agent-v1';
 import { executorEnvironment, withJwts } from '../../protocol/agent-v1';
 import { ActionInputError, execCommand } from './exec-command';
@@ -11,6 +11,7 @@ import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
 import { installPlugin, PluginError, pluginCacheDirectory, privateCopy, runPluginAction } from './plugins';
 import { Masker } from './masker';
+import { mountVolume, VolumeError } from './volumes';
 
 /** Exit codes of the executor: the job's end as reported, or that it could not be reported. */
 export const executorExitCodes = { FINISHED: 0, FAILED: 1, CANCELED: 2, notReported: 3 } as const;
@@ -111,6 +112,9 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
 
   const cacheDirectory = pluginCacheDirectory(context.baseEnv);
 
+  const unmounted = await mountVolumes(inputs, context, line);
+  if (unmounted) return unmounted;
+
   for (const [index, action] of inputs.actions.entries()) {
     const key = action.alias ?? action.name;
     const builtIn = action.pluginName === 'exec' && action.actionName === 'command';
@@ -202,4 +206,40 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
     }
   }
   return { status: 'FINISHED', outputs };
+}
+
+/**
+ * Every volume the task mounts, fetched into the workspace before the first action runs; the
+ * job's end when one cannot be (FAILED with the reason naming the volume, or CANCELED), else null.
+ */
+async function mountVolumes(inputs: JobInputs, context: ActionsContext, line: (text: string) => void): Promise<FinishRequest | null> {
+  for (const volume of inputs.volumes) {
+    const source = volume.vcs ? ` (${volume.vcs.repositoryPath}${volume.vcs.ref === null ? '' : ` at ${volume.vcs.ref}`})` : '';
+    try {
+      const directory = await mountVolume(volume, context.workspace, context.signal);
+      const also = volume.mountPath === null ? '' : `, also at ${volume.mountPath}`;
+      line(`[phobos] volume "${volume.name}"${source}: mounted at ${relative(context.workspace, directory)}${also}`);
+    } catch (error) {
+      const stopped = await context.stopReason();
+      if (stopped === 'canceled') {
+        line(`[phobos] volume "${volume.name}": canceled`);
+        return { status: 'CANCELED', outputs: {} };
+      }
+      if (stopped === 'timeout') {
+        const reason = `the job exceeded its maximum duration of ${inputs.maxDurationSeconds} s`;
+        line(`[phobos] volume "${volume.name}": stopped: ${reason}`);
+        return { status: 'FAILED', outputs: {}, reason };
+      }
+      if (stopped === 'stopped') {
+        const reason = 'the executor was stopped (agent shutdown or dispatcher cancel)';
+        line(`[phobos] volume "${volume.name}": ${reason}`);
+        return { status: 'FAILED', outputs: {}, reason };
+      }
+      // A file system error (no space, no permission) fails the job as plainly as a download error.
+      const reason = error instanceof VolumeError ? error.message : `volume "${volume.name}": ${(error as Error).message}`;
+      line(`[phobos] ${reason}`);
+      return { status: 'FAILED', outputs: {}, reason };
+    }
+  }
+  return null;
 }
