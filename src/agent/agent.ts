@@ -505,8 +505,11 @@ export class Agent {
       const outcome = await job.handle.wait();
       this.log(`job ${jobId} ended: ${outcome.detail ?? `exit code ${outcome.exitCode}`}`);
       if (!job.lost && (outcome.exitCode === null || !reportedExitCodes.has(outcome.exitCode))) {
-        // The executor could not report the end (it crashed, was killed, never started): say so.
-        await this.failJob(job.lease, `the job executor ended without reporting: ${outcome.detail ?? 'no detail'}`);
+        // The executor could not report the end (it crashed, was killed, never started): say so, in
+        // the session's error log too, where whoever runs the agent looks.
+        const reason = `the job executor ended without reporting: ${outcome.detail ?? 'no detail'}`;
+        this.reportError(`job ${jobId}: ${reason}`);
+        await this.failJob(job.lease, reason);
       }
     } catch (error) {
       this.reportError(`job ${jobId}: ${(error as Error).message}`);

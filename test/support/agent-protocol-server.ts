@@ -29,6 +29,7 @@ import {
   sessionErrorRequest,
 } from '../../src/protocol/agent-v1';
 import { freePort } from '../setup/free-port';
+import { checkFinishInput } from '../../src/domain/jobs/service';
 
 interface ServerJob {
   inputs: JobInputs;
@@ -288,6 +289,12 @@ export async function startAgentProtocolServer(options: ServerOptions) {
       if (action === 'finish' && req.method === 'POST') {
         const request = await readJson(req, finishRequest, 'finish');
         if (!request) return json(res, 400, { error: 'bad request' });
+        // The API's own check of the outputs (their size, text jsonb can store).
+        try {
+          checkFinishInput(request);
+        } catch (error) {
+          return json(res, 400, { error: (error as Error).message });
+        }
         httpReports.push(request.status);
         const outcome = markEnded(job, request);
         return outcome.ok ? json(res, 200, { jobId: job.inputs.jobId, status: outcome.status }) : json(res, 409, { error: outcome.message });

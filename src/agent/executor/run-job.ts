@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import type { FinishRequest, JobInputs } from '../../protocol/agent-v1';
 import { executorEnvironment, withJwts } from '../../protocol/agent-v1';
 import { ActionInputError, execCommand } from './exec-command';
+import { ApiError } from '../http';
 import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
 import { installPlugin, PluginError, pluginCacheDirectory, privateCopy, runPluginAction } from './plugins';
@@ -88,8 +89,19 @@ export async function runJob(options: RunJobOptions): Promise<number> {
   try {
     await client.finish(finish);
   } catch (error) {
-    report(`could not report the job's end: ${(error as Error).message}`);
-    return executorExitCodes.notReported;
+    // Outputs the API refuses (over its size, or text it cannot store): the job still ends, FAILED
+    // and saying why, rather than left for its lease to expire.
+    if (!(error instanceof ApiError && error.status === 400 && finish.outputs !== undefined)) {
+      report(`could not report the job's end: ${(error as Error).message}`);
+      return executorExitCodes.notReported;
+    }
+    finish = { status: 'FAILED', reason: `the job's outputs were refused: ${error.body}`.slice(0, 4096) };
+    try {
+      await client.finish(finish);
+    } catch (again) {
+      report(`could not report the job's end: ${(again as Error).message}`);
+      return executorExitCodes.notReported;
+    }
   }
   return executorExitCodes[finish.status];
 }

@@ -136,6 +136,9 @@ describe('agent', () => {
     expect(finish.reason).toContain('the job executor ended without reporting: the executor was killed by SIGKILL');
     // The agent's own report of the failure went on its socket.
     expect(server.socketReports.filter((report) => report.jobId === killed).map((report) => report.status)).toEqual(['RUNNING', 'FAILED']);
+    // And in the session's error log, where whoever runs the agent looks.
+    const first = [...server.sessions.values()].at(-1)!;
+    await eventually(() => first.errors.some((error) => error.includes(`job ${killed}: the job executor ended without reporting`)), 'the error posted');
     await agent!.stop();
 
     agent = startAgentProcess(

@@ -72,6 +72,12 @@ describe('job executor', () => {
     expect(job.finish).toEqual({ status: 'FINISHED', outputs: { first: { value: '1' }, exec_command: { value: '2' } } });
   });
 
+  it('ends FAILED, saying why, when the API refuses its outputs (a NUL, which PostgreSQL cannot store)', async () => {
+    const { job, executor } = await run([{ alias: 'nul', inputs: { command: `printf 'x=a\\0b\\n' >> "$PHOBOS_ACTION_OUTPUTS"` } }]);
+    expect((await executor.exited).code).toBe(1);
+    expect(job.finish).toEqual({ status: 'FAILED', reason: expect.stringMatching(/^the job's outputs were refused: .*NUL/) });
+  });
+
   it('streams the log in chunks whose offsets follow each other, and resends from the server size after a gap', async () => {
     const lines = Array.from({ length: 12 }, (_, index) => `line ${index}`);
     const { job, executor } = await run([{ inputs: { command: `for i in $(seq 0 11); do echo "line $i"; sleep 0.25; done` } }]);
