@@ -23,6 +23,7 @@ import {
   type QueueClientMessage,
   queueServerMessage,
   type ReportAnswer,
+  sessionErrorMessage,
 } from '../protocol/agent-v1';
 import { backoffDelay, sleep } from './backoff';
 import type { AgentCredential } from './credentials';
@@ -171,7 +172,7 @@ export class Agent {
     const session = this.session;
     if (!session) return;
     this.agentCall((headers) =>
-      call(this.url(agentPaths.errors(session.sessionId)), 'session error', { method: 'POST', headers, body: { message: message.slice(0, 4096) } }),
+      call(this.url(agentPaths.errors(session.sessionId)), 'session error', { method: 'POST', headers, body: { message: sessionErrorMessage(message) } }),
     ).catch((error: Error) => this.log(`could not post the error to the session: ${error.message}`));
   }
 

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { textProblem } from '../domain/text';
 import { openSessionRequest } from '../protocol/agent-v1';
 import type { DispatcherData } from './dispatchers/dispatcher';
 
@@ -118,7 +119,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     credential = { type: 'tokenExchange', serviceAccount: serviceAccount!, token: () => flagToken ?? fromEnvironment(env, options['oidc-token'].env)! };
   }
 
-  // The session-open request's limits, checked here: the server would refuse the session (a 400).
+  // The session-open request's rules, checked here: the server would refuse the session (a 400).
   const agent = required('agent');
   const agentMax = openSessionRequest.shape.agent.maxLength ?? Number.POSITIVE_INFINITY;
   if (agent.length > agentMax) throw new AgentConfigError(`--agent (or ${options.agent.env}) must be at most ${agentMax} characters, not ${agent.length}`);
@@ -126,6 +127,13 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
   const description = value('description');
   if (description !== undefined && description.length > descriptionMax)
     throw new AgentConfigError(`--description (or ${options.description.env}) must be at most ${descriptionMax} characters, not ${description.length}`);
+  for (const [flag, given] of [
+    ['agent', agent],
+    ['description', description],
+  ] as const) {
+    const problem = given === undefined ? undefined : textProblem(given);
+    if (problem) throw new AgentConfigError(`--${flag} (or ${options[flag].env}) ${problem}`);
+  }
 
   const dispatcherData: DispatcherData = {};
   for (const name of Object.keys(env)) {

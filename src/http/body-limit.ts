@@ -5,14 +5,24 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { AppError } from '../errors';
+import { agentApiPrefix, maxJobOutputsBytes } from '../protocol/agent-v1';
 import { uploadPartPath } from '../platform/object-store/signed-download';
 import type { AppEnv } from './app-env';
 
 const authBodyLimitBytes = 64 * 1024;
 const defaultBodyLimitBytes = 1024 * 1024;
 
+/**
+ * A job's end (`POST /agent/v1/jobs/:id/finish`) carries its outputs, up to `maxJobOutputsBytes` of
+ * JSON, with the status and a reason of up to 4096 characters around them: room for those too, so
+ * outputs the socket takes are not refused here as too large.
+ */
+const finishBodyLimitBytes = maxJobOutputsBytes + 64 * 1024;
+const finishPath = new RegExp(`^${agentApiPrefix}/jobs/[^/]+/finish$`);
+
 function bodyLimitFor(path: string, templateMaxUploadSize: number): number {
   if (path.startsWith('/oauth/') || path.startsWith('/auth/')) return authBodyLimitBytes;
+  if (finishPath.test(path)) return finishBodyLimitBytes;
   if (path === '/graphql') return Math.max(defaultBodyLimitBytes, templateMaxUploadSize * 2);
   return defaultBodyLimitBytes;
 }

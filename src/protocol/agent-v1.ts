@@ -7,6 +7,7 @@
 // A job's start and end may instead ride the agent's queue socket (`report`), which speaks for the
 // leases of its own session only: the job token's authority, without an HTTP request per report.
 import { z } from 'zod';
+import { multilineText, text } from '../domain/text';
 
 export const agentApiPrefix = '/agent/v1';
 
@@ -55,9 +56,9 @@ const id = z.string().uuid();
 
 export const openSessionRequest = z.object({
   /** The agent's id, or its path: `<name>` for a shared agent, `<organization>/<name>` for an organization's. */
-  agent: z.string().min(1).max(200),
+  agent: text().min(1).max(200),
   /** Free text shown with the session (host name, version). */
-  description: z.string().max(200).optional(),
+  description: text().max(200).optional(),
 });
 export type OpenSessionRequest = z.infer<typeof openSessionRequest>;
 
@@ -88,7 +89,24 @@ export const heartbeatResponse = z.object({
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponse>;
 
-export const sessionErrorRequest = z.object({ message: z.string().min(1).max(4096) });
+/** A session error's longest message, in UTF-16 code units. */
+const maxSessionErrorLength = 4096;
+
+export const sessionErrorRequest = z.object({ message: multilineText().min(1).max(maxSessionErrorLength) });
+
+/**
+ * Any text as a session error message the API takes (client text: no control characters but tab
+ * and line breaks, no lone surrogates): an error may quote a program's output, escape sequences
+ * and all, which become U+FFFD; cut at the limit without splitting a surrogate pair.
+ */
+export function sessionErrorMessage(message: string): string {
+  const cleaned = message.replace(/(?![\t\n\r])\p{Cc}|\p{Surrogate}/gu, '\ufffd');
+  const cut =
+    cleaned.length > maxSessionErrorLength
+      ? cleaned.slice(0, maxSessionErrorLength - (/[\ud800-\udbff]/.test(cleaned[maxSessionErrorLength - 1]!) ? 1 : 0))
+      : cleaned;
+  return cut === '' ? '(no message)' : cut;
+}
 export type SessionErrorRequest = z.infer<typeof sessionErrorRequest>;
 
 export const claimRequest = z.object({
@@ -115,6 +133,9 @@ export type ClaimResponse = z.infer<typeof claimResponse>;
 
 export const handBackRequest = z.object({ leases: z.array(leaseRef).min(1).max(1000) });
 export type HandBackRequest = z.infer<typeof handBackRequest>;
+
+/** A job's outputs together, as UTF-8 JSON, at most (the queue's storage caps a value at 2 MB). */
+export const maxJobOutputsBytes = 1024 * 1024;
 
 export const finishRequest = z.object({
   status: z.enum(['FINISHED', 'FAILED', 'CANCELED']),

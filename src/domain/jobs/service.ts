@@ -7,6 +7,7 @@ import type { JobOutputs } from '../../db/schema';
 import { badInput, notFound } from '../../errors';
 import { isWellFormedJson, wellFormed } from '../../db/well-formed';
 import { utf8Encode } from '../../platform/encoding';
+import { maxJobOutputsBytes } from '../../protocol/agent-v1';
 import { onJobEnded, onJobRunning } from '../pipelines/advance';
 import { isLegalJobTransition } from './state-machine';
 import { runTransition, runTransitionsTogether } from '../pipelines/engine';
@@ -72,7 +73,6 @@ export interface FinishJobInput {
   reason?: string;
 }
 
-const maxOutputsBytes = 1024 * 1024;
 const maxReasonLength = 4096;
 
 export async function finishJob(db: HttpDatabase, config: EngineConfig, jobId: string, input: FinishJobInput, now?: Date): Promise<JobView> {
@@ -217,7 +217,7 @@ export function checkFinishInput(input: FinishJobInput): void {
     if (typeof input.outputs !== 'object' || input.outputs === null || Array.isArray(input.outputs))
       throw badInput('outputs', 'must be an object by action alias');
     // Bytes as stored (UTF-8), not UTF-16 code units: the queue's storage caps a value at 2 MB.
-    if (utf8Encode(JSON.stringify(input.outputs)).length > maxOutputsBytes) throw badInput('outputs', `at most ${maxOutputsBytes} bytes`);
+    if (utf8Encode(JSON.stringify(input.outputs)).length > maxJobOutputsBytes) throw badInput('outputs', `at most ${maxJobOutputsBytes} bytes`);
     // A lone surrogate or a NUL would be refused by jsonb when the end is written behind, and hold up every report after it.
     if (!isWellFormedJson(input.outputs))
       throw badInput('outputs', 'must be well-formed text without NUL characters (a lone UTF-16 surrogate or U+0000 is not)');

@@ -19,7 +19,7 @@ import { ActionInputError, outputsFileVariable, parseExecInputs, parseOutputsFil
 import { JobClient } from '../../../src/agent/executor/job-client';
 import { mask, Masker } from '../../../src/agent/executor/masker';
 import { ipcReportRelay, type ReportBody } from '../../../src/agent/executor/report-relay';
-import type { ReportAnswer } from '../../../src/protocol/agent-v1';
+import { type ReportAnswer, sessionErrorMessage, sessionErrorRequest } from '../../../src/protocol/agent-v1';
 import { freePort } from '../../setup/free-port';
 
 describe('Masker', () => {
@@ -119,6 +119,21 @@ describe('agent settings', () => {
     expect(() => loadAgentConfig(['--agent', `acme/${'a'.repeat(200)}`], settings)).toThrow(/--agent \(or PHOBOS_AGENT\) must be at most 200/);
     // The default (the host name) is cut to fit rather than refused.
     expect(loadAgentConfig([], settings).description.length).toBeLessThanOrEqual(200);
+    // Control characters too, as the server refuses them (a NUL would reach PostgreSQL).
+    expect(() => loadAgentConfig(['--description', 'build\u0000box'], settings)).toThrow(
+      /--description \(or PHOBOS_AGENT_DESCRIPTION\) must not contain control characters/,
+    );
+    expect(() => loadAgentConfig(['--agent', 'acme/\u001bbuilder'], settings)).toThrow(/--agent \(or PHOBOS_AGENT\) must not contain control characters/);
+  });
+
+  it('makes any text a session error message the API takes: controls and lone surrogates as U+FFFD, cut without splitting a pair', () => {
+    expect(sessionErrorMessage('docker: \u001b[31mno such image\u001b[0m\nline two\tend')).toBe('docker: \ufffd[31mno such image\ufffd[0m\nline two\tend');
+    expect(sessionErrorMessage('a\u0000b\ud800c')).toBe('a\ufffdb\ufffdc');
+    const long = sessionErrorMessage(`${'x'.repeat(4095)}😀tail`);
+    expect(long).toBe('x'.repeat(4095));
+    expect(sessionErrorRequest.safeParse({ message: long }).success).toBe(true);
+    expect(sessionErrorRequest.safeParse({ message: sessionErrorMessage('') }).success).toBe(true);
+    expect(sessionErrorRequest.safeParse({ message: 'a\u0000b' }).success).toBe(false);
   });
 });
 
