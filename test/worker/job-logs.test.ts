@@ -384,6 +384,31 @@ describe('live tails', () => {
     expect(tail.messages.at(-1)).toMatchObject({ completed: true, size: 10 });
   });
 
+  it('completes the log of a job the server ended (a last lease expired, a cancel while queued) for a viewer, who gets it all then completed, and closes it to a late executor', async () => {
+    for (const how of ['websocket', 'subscription'] as const) {
+      const job = await newJob();
+      await appended(await job.put(0, 'before the lease expired\n'));
+      // Ended in Postgres without the executor's end, which is what completes a log.
+      await h.db.http.execute(sql`update jobs set status = 'FAILED', finished_at = now() where id = ${job.id}`);
+      if (how === 'websocket') {
+        const tail = await follow(job.id, viewer);
+        await until(() => tail.closed(), 'the socket to close');
+        expect(tail.text()).toBe('before the lease expired\n');
+        expect(tail.messages.at(-1)).toMatchObject({ completed: true, size: 25 });
+      } else {
+        const document = 'subscription($input: JobLogStreamEventsInput!) { jobLogStreamEvents(input: $input) { completed size data { logs } } }';
+        type Event = { jobLogStreamEvents: { completed: boolean; size: number; data: { logs: string } | null } };
+        const stream = await openSubscription<Event>(h, document, { input: { jobId: globalId('Job', job.id), lastSeenLogSize: 0 } }, { as: viewer });
+        const events: Event['jobLogStreamEvents'][] = [];
+        for (let event = await stream.next(); event; event = await stream.next()) events.push(event.data!.jobLogStreamEvents);
+        expect(events.map((event) => event.data?.logs ?? '').join('')).toBe('before the lease expired\n');
+        expect(events.at(-1)).toMatchObject({ completed: true, size: 25 });
+      }
+      expect((await job.put(25, 'too late\n')).status, how).toBe(409);
+      expect((await jobRow(job.id)).log_size, how).toBe('25');
+    }
+  });
+
   it('follows a log as Server-Sent Events without an upgrade, resuming from Last-Event-ID', async () => {
     const job = await newJob();
     await appended(await job.put(0, 'first\n'));

@@ -88,6 +88,16 @@ async function leaseIsLive(env: WorkerEnv, config: PhobosConfig, claims: JobToke
 
 const isFinished = (job: JobView) => finishedStatuses.has(job.status);
 
+/**
+ * A finished job's log completed before a viewer follows it. The executor's end completes it, but a
+ * job ended otherwise (its lease expired for the last time, canceled while queued, failed by the
+ * sweep) may not have been: a viewer would then wait for a `completed` that never comes.
+ * Completing is idempotent, and harmless for a log nothing was written to.
+ */
+async function completedIfFinished(env: WorkerEnv, job: JobView): Promise<void> {
+  if (isFinished(job)) await jobLogOf(env, job.id).complete(job.id);
+}
+
 /** Bytes of the log: Postgres has the final figure once the job has finished, the object before. */
 export async function jobLogSize(env: WorkerEnv, job: JobView): Promise<{ size: number; truncated: boolean }> {
   if (isFinished(job) && (job.logSize > 0 || job.logTruncated)) return { size: job.logSize, truncated: job.logTruncated };
@@ -131,6 +141,7 @@ export async function openJobLogStream(db: HttpDatabase, env: WorkerEnv, caller:
   const from = new URL(request.url).searchParams.get('offset') ?? request.headers.get('last-event-id') ?? '0';
   if (!/^\d{1,15}$/.test(from)) throw badInput('offset', 'must be a byte offset: a whole number, 0 or more');
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+    await completedIfFinished(env, job);
     const url = new URL('https://job-log/stream');
     url.searchParams.set('jobId', job.id);
     url.searchParams.set('offset', from);
@@ -213,6 +224,7 @@ export async function subscribeJobLog(
 ): Promise<AsyncIterableIterator<JobLogStreamMessage>> {
   if (!Number.isSafeInteger(lastSeenLogSize) || lastSeenLogSize < 0) throw badInput('input.lastSeenLogSize', 'must be a byte count: a whole number, 0 or more');
   const job = await getJob(db, caller, jobId);
+  await completedIfFinished(env, job);
   let offset = lastSeenLogSize;
   let viewer = await openViewer(env, job.id, offset);
   let stopped = false;
