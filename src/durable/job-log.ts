@@ -395,7 +395,8 @@ export class JobLog extends DurableObject<WorkerEnv> {
       for (let newline = window.indexOf(10); newline !== -1; newline = window.indexOf(10, from)) {
         test(window.subarray(from, newline), lineStart, line);
         if (matches.length > limit) return { matches: matches.slice(0, limit), more: true, expired: false };
-        lineStart += newline + 1 - from;
+        // From the byte's place in the log: the window's head (`pending`) may have been cut short.
+        lineStart = at + (newline - pending.length) + 1;
         from = newline + 1;
         line += 1;
       }

@@ -517,6 +517,21 @@ describe('search', () => {
     const tooLong = await h.gql(query, { id: globalId('Job', job.id), q: 'x'.repeat(201) }, { as: viewer });
     expect(tooLong.errors?.[0]?.extensions?.field).toBe('query');
   });
+
+  it('gives the right offset to a match after a line longer than its search window (a line is searched in its first MiB only)', async () => {
+    const job = await newJob();
+    const mib = 1024 * 1024;
+    await appended(await job.put(0, 'a'.repeat(mib)));
+    await appended(await job.put(mib, 'a'.repeat(mib)));
+    await appended(await job.put(2 * mib, `${'a'.repeat(mib / 2)}\nfind me\n`));
+    const result = await h.gql<{ job: { searchLogs: { matches: unknown[] } } }>(
+      'query($id: ID!) { job(id: $id) { searchLogs(query: "find me") { matches { line offset text } } } }',
+      { id: globalId('Job', job.id) },
+      { as: viewer },
+    );
+    expect(result.data?.job.searchLogs.matches).toEqual([{ line: 2, offset: 2.5 * mib + 1, text: 'find me' }]);
+    expect((await readLog(job.id, viewer, 2.5 * mib + 1, 7)).data?.job?.logs).toBe('find me');
+  });
 });
 
 describe('retention', () => {
