@@ -114,7 +114,7 @@ agentApiRoutes.post(agentPaths.sessions, agentAuthentication, async (c) => {
 });
 
 agentApiRoutes.delete(agentPaths.session(':sessionId'), agentAuthentication, async (c) => {
-  const projects = await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c), leaseTimings(c.get('config').agents.leaseSeconds));
+  const projects = await closeSession(db(c), queues(c), await credentialOf(c), sessionParam(c));
   // The jobs that were queued for this agent alone go to another eligible one now, not at the next sweep.
   await Promise.all(projects.map((projectId) => afterCommit(c, projectId, true)));
   return c.body(null, 204);
@@ -135,7 +135,31 @@ agentApiRoutes.post(agentPaths.claim(':sessionId'), agentAuthentication, async (
   const request = await body(c, claimRequest);
   const { session, agent } = await sessionOf(db(c), await credentialOf(c), sessionParam(c));
   const { stub, target } = agentQueue(queues(c), agent.id);
-  const leased = await stub.claim(target, { sessionId: session.id, limit: agent.concurrencyLimit }, request.capacity, request.waitSeconds);
+  // A long poll waits in the queue up to ~25 s, and its client may give up meanwhile. The queue
+  // cannot see that: an RPC call whose caller went away is cancelled on the Worker's side only (the
+  // object's method runs on, and would lease jobs to the claim), so it must be told. workerd aborts
+  // the request's signal (compatibility flag enable_request_signal, wrangler.toml) when the client
+  // disconnects before the Worker produced its response, and delivers the event in the request's
+  // context, where waitUntil keeps the call below alive. Then nobody gets this claim's answer: the
+  // queue lets go of the waiting claim, or hands back unused (no attempt counted) the leases it
+  // already answered with (`abandonClaim`). Once the response is produced the signal never aborts,
+  // so only leases that cannot have reached the agent go back; calls on one stub arrive in order,
+  // so the claim is there before its abandonment. Without the flag the signal never aborts, as before.
+  const signal = c.req.raw.signal;
+  if (signal.aborted) return c.json({ jobs: [] } satisfies ClaimResponse);
+  const claimId = crypto.randomUUID();
+  signal.addEventListener(
+    'abort',
+    () =>
+      waitUntil(
+        c,
+        stub.abandonClaim(target, claimId).catch((error: unknown) => {
+          c.get('logger').warn('an abandoned claim was not let go of; its leases expire', { claimId, error });
+        }),
+      ),
+    { once: true },
+  );
+  const leased = await stub.claim(target, { sessionId: session.id, limit: agent.concurrencyLimit }, request.capacity, request.waitSeconds, claimId);
   return c.json({ jobs: leased } satisfies ClaimResponse);
 });
 

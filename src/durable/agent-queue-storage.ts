@@ -80,6 +80,9 @@ const jobTables: Record<string, TableLayout> = {
     indexes: [],
   },
   done: { columns: ['job_id text primary key', 'at integer not null'], withoutRowid: true, indexes: [] },
+  // Jobs a lease that is over logged for (its flow row, and `flow.logged` with it, went with the
+  // lease): the job's next lease here starts out logged, and its end completes the log.
+  logged_jobs: { columns: ['job_id text primary key', 'at integer not null'], withoutRowid: true, indexes: [] },
 };
 
 const nameOf = (definition: string) => definition.split(' ')[0]!;

@@ -9,6 +9,7 @@ import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { arrayLiteral } from '../db/array-literal';
 import { jobs as jobsTable } from '../db/schema';
+import { leaseTimings } from '../domain/agents/leases';
 import type { QueueTarget } from '../domain/agents/queues';
 import { grantJobs } from '../domain/jobs/lease-writes';
 import { applyJobReportsTogether, type FinishJobInput, type JobReport, type JobReportsApplied } from '../domain/jobs/service';
@@ -192,7 +193,7 @@ export class QueueWriteBehind {
       };
       await Promise.all(Array.from({ length: Math.min(flushTrees, byRoot.size) }, work));
     }
-    const queues = { namespace: this.host.env.AGENT_QUEUE, database };
+    const queues = { namespace: this.host.env.AGENT_QUEUE, database, timings: leaseTimings(this.host.config().agents.leaseSeconds) };
     const db = this.host.db();
     for (const [projectId, dispatch] of owed) {
       this.host.ctx.waitUntil(
@@ -207,12 +208,21 @@ export class QueueWriteBehind {
     return rows.length;
   }
 
-  /** Jobs ended longer ago than the queue remembers, let go of: a scan of the table, so once a minute at most, not every round. */
+  /**
+   * Jobs ended longer ago than the queue remembers, let go of: a scan of the table, so once a minute at
+   * most, not every round. So are the logged marks of jobs no longer queued, leased or being reported
+   * here (ended, or routed elsewhere) for as long.
+   */
   private forgetOldDone(): void {
     const now = Date.now();
     if (now - this.doneForgottenAt < donePruneEveryMs) return;
     this.doneForgottenAt = now;
     this.host.sql.exec('delete from done where at < ?', now - doneMemoryMs);
+    this.host.sql.exec(
+      `delete from logged_jobs where at < ?
+         and job_id not in (select job_id from queued union all select job_id from leases union all select job_id from flow)`,
+      now - doneMemoryMs,
+    );
   }
 
   /** Grants Postgres took: their flows know their trees, their leases the job's lease count (two statements for all). */
@@ -257,7 +267,7 @@ export class QueueWriteBehind {
   /** The grants recorded here alone, written to Postgres; a lease Postgres refuses is taken back. */
   private async flushGrants(target: QueueTarget): Promise<void> {
     const owed = this.host.sql
-      .exec<Pick<FlowRow, 'job_id' | 'lease_id' | 'session_id'>>('select job_id, lease_id, session_id from flow where granted = 0')
+      .exec<Pick<FlowRow, 'job_id' | 'lease_id' | 'session_id' | 'logged'>>('select job_id, lease_id, session_id, logged from flow where granted = 0')
       .toArray();
     if (owed.length === 0) return;
     const bySession = new Map<string, typeof owed>();
@@ -299,8 +309,9 @@ export class QueueWriteBehind {
                 .exec<{ cancel: number }>('select cancel from leases where job_id = ? and lease_id = ?', row.job_id, row.lease_id)
                 .toArray()[0];
               if (!asked) {
-                // Its holder reported the end already: there is nothing left to tell it.
+                // Its holder reported the end already: there is nothing left to tell it; what it logged is final.
                 this.host.sql.exec('delete from flow where job_id = ? and lease_id = ?', row.job_id, row.lease_id);
+                if (row.logged) this.host.ctx.waitUntil(this.completeLogs([row.job_id]));
                 continue;
               }
               this.host.sql.exec(

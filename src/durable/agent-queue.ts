@@ -87,8 +87,13 @@ interface Waiter {
   sessionId: string;
   limit: number;
   capacity: number;
+  /** The claim's id from its route, by which the route lets go of a claim whose client went away (`abandonClaim`). */
+  claimId: string | undefined;
   resolve: (jobs: JobLease[]) => void;
 }
+
+/** How long the queue remembers the leases it answered a claim with, should its client turn out gone (`abandonClaim`). */
+const answeredClaimMemoryMs = 60_000;
 
 /** An expired lease whose job could not be put back (the database was down) is looked at again this soon. */
 const retryMs = 5_000;
@@ -121,9 +126,10 @@ const stale: JobReportOutcome = {
  *
  * Agents wait in two ways. A WebSocket accepted with the hibernation API (an idle agent costs
  * nothing; its session and free capacity ride in the socket's attachment): an enqueue pushes leases
- * to it at once. And the HTTP long poll, held here as an in-memory waiter until a job arrives or its
- * wait is over. Every grant goes through one pump at a time, and a job leaves the queued table in
- * the same synchronous step that picks it, so two claimers never get the same job.
+ * to it at once. And the HTTP long poll, held here as an in-memory waiter until a job arrives, its
+ * wait is over or its client goes away (`abandonClaim`). Every grant goes through one pump at a
+ * time, and a job leaves the queued table in the same synchronous step that picks it, so two
+ * claimers never get the same job.
  *
  * The alarm expires leases not renewed by a heartbeat: the job goes back to the queue until it has
  * had `maxLeasesPerJob` leases, then fails through the engine with the reason, so its pipeline moves on.
@@ -132,6 +138,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
   private readonly sql: SqlStorage;
   private readonly writeBehind: QueueWriteBehind;
   private waiters: Waiter[] = [];
+  /** Claims answered with leases lately, by claim id (`abandonClaim`); in memory only, as the waiters are. */
+  private answeredClaims = new Map<string, { sessionId: string; leases: LeaseRef[]; at: number }>();
   private pumpRun: Promise<void> | null = null;
   private pumpAgain = false;
   private databaseEnv: WorkerEnv | undefined;
@@ -260,17 +268,33 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   /**
    * The long poll: leases up to `capacity` jobs (within the session's free share of `limit`) to the
-   * session, waiting up to `waitSeconds` for one to arrive.
+   * session, waiting up to `waitSeconds` for one to arrive. `claimId` (the route's, fresh per
+   * request) names the claim to `abandonClaim`.
    */
-  async claim(target: QueueTarget, session: { sessionId: string; limit: number }, capacity: number, waitSeconds: number): Promise<JobLease[]> {
+  async claim(
+    target: QueueTarget,
+    session: { sessionId: string; limit: number },
+    capacity: number,
+    waitSeconds: number,
+    claimId?: string,
+  ): Promise<JobLease[]> {
     this.remember(target);
+    const now = Date.now();
+    for (const [id, answered] of this.answeredClaims) if (now - answered.at > answeredClaimMemoryMs) this.answeredClaims.delete(id);
     return new Promise<JobLease[]>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waiter: Waiter = {
         ...session,
         capacity,
+        claimId,
         resolve: (jobs) => {
           if (timer) clearTimeout(timer);
+          if (claimId !== undefined && jobs.length > 0)
+            this.answeredClaims.set(claimId, {
+              sessionId: session.sessionId,
+              leases: jobs.map(({ jobId, leaseId }) => ({ jobId, leaseId })),
+              at: Date.now(),
+            });
           resolve(jobs);
         },
       };
@@ -284,10 +308,33 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       };
       // A claim that finds nothing queued once the pump has run answers at once when it may not wait.
       void this.pump().then(() => {
+        if (!this.waiters.includes(waiter)) return;
         if (waitSeconds === 0) giveUp();
         else timer = setTimeout(giveUp, waitSeconds * 1000);
       });
     });
+  }
+
+  /**
+   * The claim's HTTP client went away before it was answered (the claim route hears of it from its
+   * request's signal): a claim still waiting is let go of, so no job is leased to it; one the queue
+   * already answered had its leases lost on the way (the Worker never sent its response), and they
+   * go straight back to the queue as handed back unused, which counts no attempt. Returns the job ids
+   * put back.
+   */
+  async abandonClaim(target: QueueTarget, claimId: string): Promise<string[]> {
+    this.remember(target);
+    const waiter = this.waiters.find((w) => w.claimId === claimId);
+    if (waiter) {
+      // A grant under way for it sees the claim gone and puts its leases back (`pumpOnce`).
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve([]);
+      return [];
+    }
+    const answered = this.answeredClaims.get(claimId);
+    if (!answered) return [];
+    this.answeredClaims.delete(claimId);
+    return this.handBack(target, answered.sessionId, answered.leases);
   }
 
   /** Renews the session's leases named; says which it no longer holds and which were asked to stop. */
@@ -472,9 +519,25 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     return { outcome: { ok: true, status: input.status }, released: true };
   }
 
-  /** The job's executor sent its log's first chunk: at its end, its JobLog object is completed (a job that never logged has none). */
+  /**
+   * The job's executor sent its log's first chunk: at its end, its JobLog object is completed (a job
+   * that never logged has none). The mark is on the lease's flow row; when a lease that logged is
+   * over before the job ended (expired, put back), it outlives the row (`keepLogged`), so the job's
+   * end completes its log whichever lease ends it.
+   */
   async noteLogged(jobId: string): Promise<void> {
-    this.sql.exec('update flow set logged = 1 where job_id = ?', jobId);
+    // No flow row: a chunk of a lease just over, between two leases; kept for the next or the end.
+    if (this.sql.exec('update flow set logged = 1 where job_id = ?', jobId).rowsWritten === 0) this.keepLogged(jobId);
+  }
+
+  /** A lease of the job logged and is over while the job goes on: its next lease here starts out logged (`recordLeases`). */
+  private keepLogged(jobId: string): void {
+    this.sql.exec('insert or replace into logged_jobs (job_id, at) values (?, ?)', jobId, Date.now());
+  }
+
+  /** The job ended here with no flow row to say whether it logged (its lease expired, or was put back): its log is completed if a lease of it logged. */
+  private completeLogIfLogged(jobId: string): void {
+    if (this.sql.exec('delete from logged_jobs where job_id = ?', jobId).rowsWritten > 0) this.ctx.waitUntil(this.writeBehind.completeLogs([jobId]));
   }
 
   /**
@@ -694,8 +757,8 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const requeued: { jobId: string; maxDurationSeconds: number | null }[] = [];
     for (const lease of expired) {
       const flow = this.sql
-        .exec<Pick<FlowRow, 'granted' | 'max_duration_seconds'>>(
-          'select granted, max_duration_seconds from flow where job_id = ? and lease_id = ?',
+        .exec<Pick<FlowRow, 'granted' | 'max_duration_seconds' | 'logged'>>(
+          'select granted, max_duration_seconds, logged from flow where job_id = ? and lease_id = ?',
           lease.job_id,
           lease.lease_id,
         )
@@ -712,10 +775,14 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         );
         continue;
       }
-      // The lease's start, if reported, no longer counts: the lease is over.
+      // The lease's start, if reported, no longer counts: the lease is over. Whether it logged does.
       this.sql.exec('delete from flow where job_id = ? and lease_id = ?', lease.job_id, lease.lease_id);
+      if (flow?.logged) this.keepLogged(lease.job_id);
       // Its job ended in Postgres before the grant reached it: nothing to put back.
-      if (flow?.granted === grantSettled) continue;
+      if (flow?.granted === grantSettled) {
+        this.completeLogIfLogged(lease.job_id);
+        continue;
+      }
       if (flow?.granted === 0) {
         // Postgres never heard of this lease (the database was down all along): the job is still queued there.
         requeued.push({ jobId: lease.job_id, maxDurationSeconds: flow.max_duration_seconds });
@@ -759,6 +826,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const reason = `The agent's lease expired ${leases} times (no heartbeat for ${this.leaseSeconds()} s)`;
     if (job.status === 'CANCELING') {
       await this.endJob(jobId, job.project_id, 'CANCELED', `${reason}, while it was being canceled`);
+      this.completeLogIfLogged(jobId);
       return;
     }
     if (job.status === 'QUEUED') {
@@ -769,6 +837,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     if ((job.status !== 'PENDING' && job.status !== 'RUNNING') || job.session_id !== sessionId) return;
     if (leases >= maxLeasesPerJob) {
       await this.endJob(jobId, job.project_id, 'FAILED', reason);
+      this.completeLogIfLogged(jobId);
       return;
     }
     const requeued = await requeueJob(db, jobId, { sessionId, statuses: ['PENDING', 'RUNNING'] });
@@ -783,7 +852,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const db = this.db();
     await finishJob(db, config, jobId, { status, reason });
     await afterJobsChanged(
-      { db, hubs: this.env.PROJECT_EVENT_HUB, queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database } },
+      {
+        db,
+        hubs: this.env.PROJECT_EVENT_HUB,
+        queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database, timings: leaseTimings(config.agents.leaseSeconds) },
+      },
       projectId,
     ).catch((error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }));
   }
@@ -987,8 +1060,10 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
         Date.parse(lease.leaseExpiresAt),
         job.leaseCount,
       );
+      // A job an earlier lease logged for starts out logged (`keepLogged`): one lookup inside the insert.
       this.sql.exec(
-        'insert or replace into flow (job_id, lease_id, session_id, granted, root_id, project_id, max_duration_seconds) values (?, ?, ?, ?, ?, ?, ?)',
+        `insert or replace into flow (job_id, lease_id, session_id, granted, root_id, project_id, max_duration_seconds, logged)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, exists (select 1 from logged_jobs where job_id = ?1))`,
         job.jobId,
         lease.leaseId,
         sessionId,
@@ -1016,18 +1091,21 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
     const durations = new Map<string, number | null>();
     for (const jobId of jobIds) {
       const flow = this.sql
-        .exec<Pick<FlowRow, 'granted' | 'running_at' | 'ended'>>(
-          'select granted, running_at, ended from flow where job_id = ? and session_id = ?',
+        .exec<Pick<FlowRow, 'granted' | 'running_at' | 'ended' | 'logged'>>(
+          'select granted, running_at, ended, logged from flow where job_id = ? and session_id = ?',
           jobId,
           sessionId,
         )
         .toArray()[0];
       if (flow && (flow.running_at !== null || flow.ended !== null)) continue;
+      // A lease put back that logged (its executor wrote before its start): the job's log goes on.
+      if (flow?.logged) this.keepLogged(jobId);
       if (flow && flow.granted === grantSettled) {
         // The job ended in Postgres meanwhile: the lease goes, the job is not queued again.
         this.sql.exec('delete from leases where job_id = ? and session_id = ?', jobId, sessionId);
         this.sql.exec('delete from flow where job_id = ? and session_id = ?', jobId, sessionId);
         this.sql.exec('insert or replace into done (job_id, at) values (?, ?)', jobId, Date.now());
+        this.completeLogIfLogged(jobId);
         continue;
       }
       if (flow && flow.granted === 0) {

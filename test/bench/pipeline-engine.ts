@@ -64,7 +64,7 @@ const eventsPerRun = positiveInteger('BENCH_ENGINE_EVENTS', 200);
 const spacedGapMs = 60;
 const recordedResultsPath = new URL('./results/pipeline-engine.json', import.meta.url).pathname;
 const resultsPath = resolve(process.env.BENCH_ENGINE_RESULTS ?? recordedResultsPath);
-const engineConfig: EngineConfig = { jwsProvider: { keyEncryptionKey: 'bench-engine-key-encryption-key' } } as EngineConfig;
+const engineConfig: EngineConfig = { jwsProvider: { keyEncryptionKey: 'bench-engine-key-encryption-key' }, agents: { leaseSeconds: 90 } } as EngineConfig;
 
 const progress = progressReporter('engine');
 

@@ -34,6 +34,9 @@ describe('wrangler configuration', () => {
     expect(apiOnly.assets).toBeUndefined();
     expect(apiOnly.main).toBe(unified.main);
     expect(apiOnly.compatibility_date).toBe(unified.compatibility_date);
+    // The agent long poll hands back what a client that went away was leased (src/agent-api/routes.ts).
+    expect(unified.compatibility_flags).toContain('enable_request_signal');
+    expect(apiOnly.compatibility_flags).toEqual(unified.compatibility_flags);
     expect(apiOnly.durable_objects).toEqual(unified.durable_objects);
     expect(apiOnly.migrations).toEqual(unified.migrations);
     expect(apiOnly.r2_buckets).toEqual(unified.r2_buckets);

@@ -60,12 +60,19 @@ const app = createApp();
 export interface HarnessOptions {
   /** Use the database the Durable Objects use (durableObjectsEnv) instead of one of the file's own. */
   withDurableObjects?: boolean;
+  /** Use this database (another harness's `env.PHOBOS_DB_NAME`): the same data seen under other settings. */
+  database?: string;
 }
 
 export async function graphqlHarness(overrides: Record<string, string> = {}, options: HarnessOptions = {}): Promise<GraphQLHarness> {
   // A generous rate limit: these tests measure GraphQL, not the inbound limiter.
   const variables = { PHOBOS_HTTP_RATE_LIMIT: '100000', ...overrides };
-  const env = options.withDurableObjects ? durableObjectsEnv(variables) : await isolatedEnv(variables);
+  const env =
+    options.database !== undefined
+      ? durableObjectsEnv({ ...variables, PHOBOS_DB_NAME: options.database })
+      : options.withDurableObjects
+        ? durableObjectsEnv(variables)
+        : await isolatedEnv(variables);
   const config = configFor(env);
   const { signer } = signingFor(config, databaseFor(config));
   const db = databaseHandle(env.PHOBOS_DB_NAME as string);

@@ -50,6 +50,7 @@ const currentLayout = {
   // Its rows carry a job's outputs (up to 1 MB): a rowid table (agent-queue-storage.ts says why).
   flow: 'rowid',
   done: 'without rowid',
+  logged_jobs: 'without rowid',
 };
 
 const layoutOf = (sql: SqlStorage) =>

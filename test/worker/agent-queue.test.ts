@@ -7,17 +7,22 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { internalAgentCredential } from '../../src/auth/internal-agent-credentials';
-import { maxLeasesPerJob } from '../../src/domain/agents/leases';
+import { leaseTimings, maxLeasesPerJob } from '../../src/domain/agents/leases';
 import { agentQueuesFor } from '../../src/domain/agents/queues';
 import { loadCaller } from '../../src/auth/caller';
 import { dispatchQueuedJobs } from '../../src/domain/jobs/dispatch';
+import { forgetRoutingCandidates } from '../../src/domain/jobs/route-at-commit';
 import { sweepAgentQueues } from '../../src/domain/jobs/sweep';
 import { createPipeline } from '../../src/domain/pipelines/service';
 import { agentQueueSweepTask } from '../../src/domain/jobs/sweep-task';
 import { createLogger } from '../../src/platform/logger';
+import { configFor } from '../../src/runtime';
+import type { PhobosConfig } from '../../src/config/load';
 import { runScheduledTasks, scheduledTasks } from '../../src/scheduled/tasks';
 import type { AgentQueue } from '../../src/durable/agent-queue';
-import { agentPaths, type JobInputs, type JobLease, type QueueServerMessage } from '../../src/protocol/agent-v1';
+import { jobLogKey } from '../../src/durable/job-log';
+import { objectStoreFor } from '../../src/platform/object-store/select';
+import { agentPaths, maxJobOutputsBytes, type JobInputs, type JobLease, type QueueServerMessage } from '../../src/protocol/agent-v1';
 import { AgentClient, agentServiceAccount, insertAgent, queueOf } from '../support/agents';
 import { graphqlHarness, type GraphQLHarness, type Identity } from '../support/graphql';
 
@@ -649,6 +654,52 @@ describe('routing', () => {
     const second = await createPipeline(h.db.http, h.config, caller, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
     expect((await jobsOf(second.id))[0]).toMatchObject({ status: 'QUEUED', agent_id: null });
   });
+
+  it('counts a session active for about two heartbeats of the configured lease (PHOBOS_AGENT_LEASE_SECONDS): 65 s by default, 217 s with a 300 s lease', async () => {
+    await quietAgents();
+    const { agent, session } = await liveAgent({ tags: ['lease-window'], runUntaggedJobs: false });
+    const caller = await loadCaller(h.db.http, { kind: 'user', userId: admin.id, username: admin.name, email: '', isAdmin: true, via: 'access_token' });
+    const templateId = rawId(await templateFor([['lease-window']]));
+    // A heartbeat every 100 s; a session active for two of them plus slack.
+    const longLease = configFor({ ...h.env, PHOBOS_AGENT_LEASE_SECONDS: '300' });
+    expect(leaseTimings(longLease.agents.leaseSeconds)).toMatchObject({ heartbeatIntervalSeconds: 100, sessionActiveSeconds: 217 });
+    const heardFrom = async (secondsAgo: number) => {
+      await h.db.http.execute(sql`update agent_sessions set last_contact_at = now() - make_interval(secs => ${secondsAgo}) where id = ${session.sessionId}`);
+      // As a session's open or close does: the candidates this isolate keeps are read again.
+      forgetRoutingCandidates();
+    };
+    /** A new job, routed at its commit under `config`; then the dispatch under `config`: the agents it had after each. */
+    const newJobUnder = async (config: PhobosConfig) => {
+      const pipeline = await createPipeline(h.db.http, config, caller, { pipelineTemplateId: templateId, type: 'RUNBOOK' });
+      const job = (await jobsOf(pipeline.id))[0]!;
+      await dispatchQueuedJobs({ db: h.db.http, queues: agentQueuesFor(h.env, config) }, { projectId: pipeline.projectId });
+      return { id: job.id, atCommit: job.agent_id, dispatched: (await jobsOf(pipeline.id))[0]!.agent_id };
+    };
+
+    // The default 90 s lease: heard from 60 s ago is active, 70 s ago is not.
+    await heardFrom(60);
+    expect(await newJobUnder(h.config)).toMatchObject({ atCommit: agent.id, dispatched: agent.id });
+    await heardFrom(70);
+    const waiting = await newJobUnder(h.config);
+    expect(waiting).toMatchObject({ atCommit: null, dispatched: null });
+
+    // A 300 s lease: heard from 90 s ago (a heartbeat of 100 s not due yet) is active at commit, to the
+    // dispatch (which routes the job left waiting) and to the sweep (which keeps the session and its job).
+    await heardFrom(90);
+    expect(await newJobUnder(longLease)).toMatchObject({ atCommit: agent.id, dispatched: agent.id });
+    expect((await h.db.http.execute<{ agent_id: string | null }>(sql`select agent_id from jobs where id = ${waiting.id}`)).rows[0]!.agent_id).toBe(agent.id);
+    await sweepAgentQueues({ db: h.db.http, config: longLease, queues: agentQueuesFor(h.env, longLease), hubs: h.env.PROJECT_EVENT_HUB });
+    expect(
+      (await h.db.http.execute<{ closed_at: string | null }>(sql`select closed_at from agent_sessions where id = ${session.sessionId}`)).rows[0]!.closed_at,
+    ).toBeNull();
+    expect((await h.db.http.execute<{ agent_id: string | null }>(sql`select agent_id from jobs where id = ${waiting.id}`)).rows[0]!.agent_id).toBe(agent.id);
+    // The same silence under the default lease: inactive.
+    expect(await newJobUnder(h.config)).toMatchObject({ atCommit: null, dispatched: null });
+
+    // Beyond the 300 s lease's window: inactive under it too.
+    await heardFrom(230);
+    expect(await newJobUnder(longLease)).toMatchObject({ atCommit: null, dispatched: null });
+  });
 });
 
 describe('sessions', () => {
@@ -668,6 +719,12 @@ describe('sessions', () => {
     expect((await other.heartbeat((byPath.body as unknown as { sessionId: string }).sessionId, [])).status).toBe(404);
     const missing = await assigned.call('POST', agentPaths.sessions, {});
     expect(missing.status).toBe(400);
+    // Control characters are the caller's mistake (a NUL would reach PostgreSQL): 400 naming the field.
+    const nul = await assigned.call<{ field?: string }>('POST', agentPaths.sessions, { agent: agent.id, description: 'build\u0000box' });
+    expect(nul).toMatchObject({ status: 400, body: { field: 'description' } });
+    expect((await assigned.call('POST', agentPaths.sessions, { agent: `${organizationName}/\u0000` })).status).toBe(400);
+    const openedId = (byPath.body as unknown as { sessionId: string }).sessionId;
+    expect((await assigned.call('POST', agentPaths.errors(openedId), { message: 'disk \u0000 full' })).status).toBe(400);
 
     await h.db.http.execute(sql`update agents set disabled = true where id = ${agent.id}`);
     expect((await assigned.call('POST', agentPaths.sessions, { agent: agent.id })).status).toBe(403);
@@ -814,6 +871,21 @@ describe('leases', () => {
     for (const pipelineId of pipelines) expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
   });
 
+  it('takes through the finish route outputs up to their limit with a reason beside them (the body limit leaves room)', async () => {
+    await quietAgents();
+    const { client, session } = await liveAgent({ tags: ['big-outputs'] });
+    const pipelineId = await startPipeline([['big-outputs']]);
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect((await client.job('POST', agentPaths.running(lease!.jobId), lease!)).status).toBe(200);
+    // {"run":{"big":"…"}} is 17 bytes around the value: the outputs are 1 MiB less 9 bytes.
+    const outputs = { run: { big: 'x'.repeat(maxJobOutputsBytes - 26) } };
+    const body = { status: 'FAILED', outputs, reason: 'r'.repeat(4096) };
+    expect(JSON.stringify(body).length).toBeGreaterThan(maxJobOutputsBytes);
+    const finished = await client.job<{ status: string }>('POST', agentPaths.finish(lease!.jobId), lease!, body);
+    expect(finished.status, JSON.stringify(finished.body).slice(0, 300)).toBe(200);
+    await waitFor('FAILED in Postgres', async () => (await jobsOf(pipelineId))[0]!.status === 'FAILED');
+  });
+
   it('a job token opens its own job only', async () => {
     await quietAgents();
     const { client, session } = await liveAgent({ tags: ['tokens'] });
@@ -859,6 +931,99 @@ describe('leases', () => {
     expect(job).toMatchObject({ status: 'FAILED', lease_count: maxLeasesPerJob });
     expect(job!.failure_reason).toContain(`expired ${maxLeasesPerJob} times`);
     expect(await pipelineStatus(pipelineId)).toBe('FAILED');
+  });
+
+  it('a long-poll claim whose client went away is handed nothing: the job stays QUEUED, not counted, and the next claim gets it at once', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const { stub } = queueOf(h, agent.id);
+    const waiting = () =>
+      runInDurableObject(stub as unknown as DurableObjectStub<AgentQueue>, (instance) => (instance as unknown as { waiters: unknown[] }).waiters.length);
+    // The agent's HTTP client gives up on its long poll (the request's signal aborts, as workerd's
+    // does when the client disconnects) while the claim waits in the queue.
+    const connection = new AbortController();
+    const abandoned = client.h.request(agentPaths.claim(session.sessionId), {
+      method: 'POST',
+      headers: { authorization: client.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ capacity: 1, waitSeconds: 10 }),
+      signal: connection.signal,
+    });
+    await waitFor('the claim to wait', async () => (await waiting()) === 1);
+    connection.abort();
+    await waitFor('the abandoned claim to leave the queue', async () => (await waiting()) === 0, 2000);
+    const pipelineId = await startPipeline([[]]);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, lease_count: 0 });
+    expect((await abandoned).status).toBe(200);
+    const [lease] = await client.claim(session.sessionId, 1, 0);
+    expect(lease?.jobId).toBe((await jobsOf(pipelineId))[0]!.id);
+    await runJob(client, lease!);
+  });
+
+  it('leases granted to a claim whose client went away before they left go straight back, not counted', async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const { stub, target } = queueOf(h, agent.id);
+    const pipelineId = await startPipeline([[]]);
+    // The queue answered the claim; its client was gone before the Worker could pass the leases on.
+    const claimId = crypto.randomUUID();
+    const [granted] = await stub.claim(target, { sessionId: session.sessionId, limit: 10 }, 1, 0, claimId);
+    expect(granted?.jobId).toBe((await jobsOf(pipelineId))[0]!.id);
+    expect(await stub.abandonClaim(target, claimId)).toEqual([granted!.jobId]);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'QUEUED', session_id: null, lease_count: 0 });
+    expect((await stub.state()).leases).toEqual([]);
+    // Told again (a retried call), nothing more happens.
+    expect(await stub.abandonClaim(target, claimId)).toEqual([]);
+    const [again] = await client.claim(session.sessionId, 1, 0);
+    expect(again?.jobId).toBe(granted!.jobId);
+    expect(again!.leaseId).not.toBe(granted!.leaseId);
+    await runJob(client, again!);
+    await waitFor('the job to finish', async () => (await jobsOf(pipelineId))[0]!.status === 'FINISHED');
+    expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
+  });
+
+  it("completes the job's log at its end when an earlier attempt logged and the last did not", async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [first] = await client.claim(session.sessionId, 1, 0);
+    expect((await client.job('POST', agentPaths.running(first!.jobId), first!)).status).toBe(200);
+    const put = await client.h.request(`${agentPaths.logs(first!.jobId)}?offset=0`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${first!.token}` },
+      body: 'attempt one\n',
+    });
+    expect(put.status).toBe(200);
+    await expireLeases(agent.id);
+    const [second] = await client.claim(session.sessionId, 1, 0);
+    expect(second!.jobId).toBe(first!.jobId);
+    // The second attempt logs nothing.
+    await runJob(client, second!);
+    await waitFor('the job to finish', async () => (await jobsOf(pipelineId))[0]!.status === 'FINISHED');
+    const logSize = async () =>
+      Number((await h.db.http.execute<{ log_size: string }>(sql`select log_size from jobs where id = ${first!.jobId}`)).rows[0]!.log_size);
+    await waitFor('the log to be completed', async () => (await logSize()) === 12);
+    expect((await objectStoreFor(h.env, h.config).head(jobLogKey(first!.jobId)))?.size).toBe(12);
+  });
+
+  it("completes the job's log when the job fails at the lease limit after an earlier attempt logged", async () => {
+    await quietAgents();
+    const { agent, client, session } = await liveAgent();
+    const pipelineId = await startPipeline([[]]);
+    const [first] = await client.claim(session.sessionId, 1, 0);
+    expect((await client.job('POST', agentPaths.running(first!.jobId), first!)).status).toBe(200);
+    const put = await client.h.request(`${agentPaths.logs(first!.jobId)}?offset=0`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${first!.token}` },
+      body: 'attempt one\n',
+    });
+    expect(put.status).toBe(200);
+    for (let lease = 1; lease < maxLeasesPerJob; lease += 1) {
+      await expireLeases(agent.id);
+      await client.claim(session.sessionId, 1, 0);
+    }
+    await expireLeases(agent.id);
+    expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'FAILED', lease_count: maxLeasesPerJob });
+    await waitFor('the log to be completed', async () => (await objectStoreFor(h.env, h.config).head(jobLogKey(first!.jobId)))?.size === 12);
   });
 });
 

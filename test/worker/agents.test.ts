@@ -555,6 +555,36 @@ describe('sessions, their errors, and jobs', () => {
     expect((await h.gql<{ node: unknown }>(query, { id: globalId('AgentSession', activeSession) }, { as: outsider })).data!.node).toBeNull();
   });
 
+  it('counts a session active for about two heartbeats of the configured lease: 65 s by default, 217 s with a 300 s lease', async () => {
+    const agent = rawId((await newAgent('lease-window')).id);
+    const heardFrom = async (secondsAgo: number) => {
+      const id = crypto.randomUUID();
+      await h.db.http.execute(sql`
+        insert into agent_sessions (id, agent_id, last_contact_at, created_at)
+        values (${id}, ${agent}, now() - make_interval(secs => ${secondsAgo}), now() - make_interval(secs => ${secondsAgo + 3600}))`);
+      return id;
+    };
+    const sessions = { 60: await heardFrom(60), 70: await heardFrom(70), 90: await heardFrom(90), 230: await heardFrom(230) };
+    // The same database, seen by a Worker configured with PHOBOS_AGENT_LEASE_SECONDS=300.
+    const longLease = await graphqlHarness({ PHOBOS_AGENT_LEASE_SECONDS: '300' }, { database: h.env.PHOBOS_DB_NAME as string });
+    const activeUnder = async (harness: GraphQLHarness) => {
+      const ids = Object.values(sessions).map((id) => globalId('AgentSession', id));
+      const result = await harness.gql<{ nodes: { active: boolean }[] }>(
+        'query($ids: [ID!]!) { nodes(ids: $ids) { ... on AgentSession { active } } }',
+        { ids },
+        { as: viewer },
+      );
+      expect(result.errors).toBeUndefined();
+      const listed = await harness.gql<SessionsPage>(sessionsQuery.replace('first: 2', 'first: 10'), { id: globalId('Agent', agent) }, { as: viewer });
+      expect(listed.errors).toBeUndefined();
+      // The list (newest first: the one heard from last was opened last) agrees with the lookup by id.
+      expect(listed.data!.node.sessions.edges.map((edge) => edge.node.active)).toEqual(result.data!.nodes.map((node) => node.active));
+      return Object.fromEntries(Object.keys(sessions).map((secondsAgo, index) => [secondsAgo, result.data!.nodes[index]!.active]));
+    };
+    expect(await activeUnder(h)).toEqual({ 60: true, 70: false, 90: false, 230: false });
+    expect(await activeUnder(longLease)).toEqual({ 60: true, 70: true, 90: true, 230: false });
+  });
+
   const jobsQuery = 'query($id: ID!) { node(id: $id) { ... on Agent { jobs(first: 10) { totalCount edges { node { id status agent { name } } } } } } }';
   type JobsPage = { node: { jobs: { totalCount: number; edges: { node: { id: string; status: string; agent: { name: string } } }[] } } };
 

@@ -1,9 +1,17 @@
 // The lease rules every end agrees on: how long a lease lives without a heartbeat, how many leases
-// a job gets before the platform gives up on it, how long a claim may be held open.
-import { heartbeatIntervalSeconds, sessionActiveSeconds } from './session-activity';
+// a job gets before the platform gives up on it, how long a claim may be held open. The lease's
+// length is configured (PHOBOS_AGENT_LEASE_SECONDS); the heartbeat interval and how long a session
+// counts as active follow from it (`leaseTimings`), and every end reads them from there: the session
+// answer, routing, GraphQL's `AgentSession.active`, a session's close and the sweep.
+
+/** Agents heartbeat about every 30 s by default. */
+const heartbeatIntervalSeconds = 30;
 
 /** Three heartbeats: one lost beat (a deploy dropping the agent's connection) never costs a lease. */
 const leaseSeconds = heartbeatIntervalSeconds * 3;
+
+/** A session not heard from for 65 s is inactive by default (Phobos's figure: a missed beat plus slack). */
+const sessionActiveSeconds = 65;
 
 /** Leases a job gets: the one whose lease expires this many times fails with the reason. */
 export const maxLeasesPerJob = 3;

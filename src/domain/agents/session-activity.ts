@@ -1,11 +1,19 @@
-// When an agent session counts as alive. Agents heartbeat about every 30 s; a session not heard
-// from for 65 s (Phobos's figure: a missed beat plus slack) is inactive: it takes no new jobs, and
-// the sweep moves the jobs routed to it elsewhere and lets its leases expire.
+// When an agent session counts as alive: open, and heard from within the configured lease's session
+// window (`LeaseTimings.sessionActiveSeconds`: about two heartbeats, 65 s with the default 90 s
+// lease). An inactive session takes no new jobs, and the sweep moves the jobs routed to it elsewhere
+// and lets its leases expire.
 import type { AgentSessionRow } from '../../db/schema';
+import type { LeaseTimings } from './leases';
 
-export const heartbeatIntervalSeconds = 30;
-export const sessionActiveSeconds = 65;
+/** The oldest last contact that still counts as active at `now`. */
+export function sessionActiveSince(timings: Pick<LeaseTimings, 'sessionActiveSeconds'>, now: Date = new Date()): Date {
+  return new Date(now.getTime() - timings.sessionActiveSeconds * 1000);
+}
 
-export function isSessionActive(session: Pick<AgentSessionRow, 'lastContactAt' | 'closedAt'>, now: Date = new Date()): boolean {
-  return session.closedAt === null && now.getTime() - session.lastContactAt.getTime() <= sessionActiveSeconds * 1000;
+export function isSessionActive(
+  session: Pick<AgentSessionRow, 'lastContactAt' | 'closedAt'>,
+  timings: Pick<LeaseTimings, 'sessionActiveSeconds'>,
+  now: Date = new Date(),
+): boolean {
+  return session.closedAt === null && session.lastContactAt.getTime() >= sessionActiveSince(timings, now).getTime();
 }

@@ -1,7 +1,7 @@
 // Reading an agent's sessions and the error log each session posted, newest first, one keyset page
 // at a time, for whoever may see the agent. Sessions are opened, kept alive and closed by the agent
 // protocol; here they are only read. Whether a session is active is computed on read
-// (session-activity.ts), never stored, so it cannot go stale.
+// (session-activity.ts, with the configured lease's timings), never stored, so it cannot go stale.
 import { and, asc, count, desc, eq, getTableColumns, inArray, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Caller } from '../../auth/rbac';
 import type { HttpDatabase } from '../../db/client';
@@ -10,6 +10,7 @@ import { wellFormedIds } from '../ids';
 import { keysetPosition } from '../keyset-position';
 import type { ListPage } from '../resource-limits/service';
 import { authorizeAgent, mayViewAgent, maySeeSharedAgents } from './access';
+import type { LeaseTimings } from './leases';
 import { isSessionActive } from './session-activity';
 
 /** A session with the organization of its agent (who may see it) and its keyset position. */
@@ -21,8 +22,11 @@ export const createdAtCursorKey = (row: { createdAtMicros: string; id: string })
 
 const micros = (column: SQLWrapper) => sql<string>`(extract(epoch from ${column}) * 1000000)::bigint::text`;
 
-function sessionView(row: AgentSessionRow & { organizationId: string | null; createdAtMicros: string }, now: Date): AgentSessionView {
-  return { ...row, active: isSessionActive(row, now) };
+/** Which sessions are active: the configured lease's window (`leaseTimings`). */
+type ActivityTimings = Pick<LeaseTimings, 'sessionActiveSeconds'>;
+
+function sessionView(row: AgentSessionRow & { organizationId: string | null; createdAtMicros: string }, timings: ActivityTimings, now: Date): AgentSessionView {
+  return { ...row, active: isSessionActive(row, timings, now) };
 }
 
 /** Newest first: `after` a cursor is older, `before` it newer; paging backwards reads oldest first. */
@@ -41,6 +45,7 @@ export async function pageAgentSessions(
   caller: Caller,
   agent: { id: string; organizationId: string | null },
   page: ListPage,
+  timings: ActivityTimings,
 ): Promise<{ rows: AgentSessionView[]; totalCount: number }> {
   authorizeAgent(caller, agent, 'view');
   const ofAgent = eq(agentSessions.agentId, agent.id);
@@ -55,11 +60,11 @@ export async function pageAgentSessions(
     db.select({ value: count() }).from(agentSessions).where(ofAgent),
   ]);
   const now = new Date();
-  return { rows: rows.map((row) => sessionView({ ...row, organizationId: agent.organizationId }, now)), totalCount: total?.value ?? 0 };
+  return { rows: rows.map((row) => sessionView({ ...row, organizationId: agent.organizationId }, timings, now)), totalCount: total?.value ?? 0 };
 }
 
 /** The sessions with these ids whose agent the caller may see, in one query; the rest are not found. */
-export async function agentSessionsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[]): Promise<AgentSessionView[]> {
+export async function agentSessionsByIds(db: HttpDatabase, caller: Caller, ids: readonly string[], timings: ActivityTimings): Promise<AgentSessionView[]> {
   const wellFormed = wellFormedIds(ids);
   if (wellFormed.length === 0) return [];
   const rows = await db
@@ -69,7 +74,7 @@ export async function agentSessionsByIds(db: HttpDatabase, caller: Caller, ids: 
     .where(inArray(agentSessions.id, wellFormed));
   const shared = maySeeSharedAgents(caller);
   const now = new Date();
-  return rows.filter((row) => (row.organizationId === null ? shared : mayViewAgent(caller, row))).map((row) => sessionView(row, now));
+  return rows.filter((row) => (row.organizationId === null ? shared : mayViewAgent(caller, row))).map((row) => sessionView(row, timings, now));
 }
 
 /** A page of the errors a session posted, newest first, with how many are kept. */

@@ -11,8 +11,9 @@ import { agentSessionErrors, agentSessions, agents, type AgentRow, type AgentSes
 import { AppError, forbidden, notFound } from '../../errors';
 import type { HeartbeatRequest, HeartbeatResponse, LeaseRef, OpenSessionRequest, OpenSessionResponse } from '../../protocol/agent-v1';
 import { isUuid } from '../ids';
-import { defaultLeaseTimings, maxClaimWaitSeconds, type LeaseTimings } from './leases';
+import { maxClaimWaitSeconds, type LeaseTimings } from './leases';
 import { agentQueue, type AgentQueues } from './queues';
+import { sessionActiveSince } from './session-activity';
 import { unrouteStrandedJobs } from '../jobs/unroute';
 import { arrayLiteral } from '../../db/array-literal';
 
@@ -69,7 +70,7 @@ export async function openSession(
   db: HttpDatabase,
   credential: AgentCredential,
   request: OpenSessionRequest,
-  timings: LeaseTimings = defaultLeaseTimings,
+  timings: LeaseTimings,
 ): Promise<OpenSessionResponse> {
   const agent = await findAgent(db, request.agent);
   if (!agent) throw notFound('Agent');
@@ -174,24 +175,18 @@ export async function postSessionError(db: HttpDatabase, credential: AgentCreden
 
 /**
  * A graceful shutdown: the session closes, the jobs it holds but has not started go back to the
- * queue, and when the agent has no other active session the jobs queued for it lose their route.
- * Returns the projects of those jobs: the caller dispatches them again (to another eligible agent).
+ * queue, and when the agent has no other active session (by the queues' configured timings) the jobs
+ * queued for it lose their route. Returns the projects of those jobs: the caller dispatches them
+ * again (to another eligible agent).
  */
-export async function closeSession(
-  db: HttpDatabase,
-  queues: AgentQueues,
-  credential: AgentCredential,
-  sessionId: string,
-  timings: LeaseTimings = defaultLeaseTimings,
-): Promise<string[]> {
+export async function closeSession(db: HttpDatabase, queues: AgentQueues, credential: AgentCredential, sessionId: string): Promise<string[]> {
   // An agent disabled while it ran may still shut down cleanly.
   const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ closedAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
   forgetRoutingCandidates();
   const { stub, target } = agentQueue(queues, agent.id);
   await stub.closeSession(target, sessionId);
-  const inactiveSince = new Date(Date.now() - timings.sessionActiveSeconds * 1000);
-  const unrouted = await unrouteStrandedJobs(db, queues, inactiveSince, agent.id);
+  const unrouted = await unrouteStrandedJobs(db, queues, sessionActiveSince(queues.timings), agent.id);
   return [...new Set(unrouted.map((job) => job.project_id))];
 }
 
@@ -209,7 +204,6 @@ export async function closeUnauthorizedSessions(
   db: HttpDatabase,
   queues: AgentQueues,
   agentId?: string,
-  timings: LeaseTimings = defaultLeaseTimings,
 ): Promise<{ sessionIds: string[]; projectIds: string[] }> {
   const closed = await db.execute<{ id: string; agent_id: string }>(sql`
     update agent_sessions s set closed_at = now()
@@ -225,7 +219,7 @@ export async function closeUnauthorizedSessions(
     const { stub, target } = agentQueue(queues, session.agent_id);
     await stub.closeSession(target, session.id);
   }
-  const inactiveSince = new Date(Date.now() - timings.sessionActiveSeconds * 1000);
+  const inactiveSince = sessionActiveSince(queues.timings);
   const unrouted = await Promise.all(
     [...new Set(closed.rows.map((session) => session.agent_id))].map((id) => unrouteStrandedJobs(db, queues, inactiveSince, id)),
   );

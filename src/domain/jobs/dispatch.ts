@@ -119,7 +119,7 @@ async function routeAndEnqueue({ db, queues }: DispatchContext, jobs: OwedJob[],
   if (jobs.length === 0) return { routed: 0, enqueued: 0, waiting: 0 };
 
   const unrouted = jobs.filter((job) => job.agent_id === null);
-  const candidates = liveCandidates(candidateRows, now);
+  const candidates = liveCandidates(candidateRows, queues.timings, now);
   const chosen = new Map<string, string[]>();
   let waiting = 0;
   for (const job of unrouted) {

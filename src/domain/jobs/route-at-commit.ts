@@ -13,6 +13,7 @@
 // this isolate forget the copy at once (`forgetRoutingCandidates`).
 import { sql } from 'drizzle-orm';
 import type { HttpDatabase } from '../../db/client';
+import type { LeaseTimings } from '../agents/leases';
 import type { Draft } from '../pipelines/draft';
 import { candidatesQuery, chooseAgent, liveCandidates, type CandidateAgent, type CandidateRow } from './routing';
 import { arrayLiteral } from '../../db/array-literal';
@@ -25,6 +26,8 @@ interface Candidates {
   at: number;
   /** `generation` when read: a copy from before the last `forgetRoutingCandidates` is not used. */
   generation: number;
+  /** The session window the agents were filtered with: a copy made under other timings is not used. */
+  sessionActiveSeconds: number;
   /**
    * The agents as read, not the read's promise: a promise made by one request's I/O cannot be
    * awaited by another request in workerd (the awaiting request is canceled as hung), so each
@@ -50,28 +53,32 @@ export function forgetRoutingCandidates(): void {
   generation += 1;
 }
 
-async function candidatesOf(db: HttpDatabase, organizationId: string, now: Date): Promise<CandidateAgent[]> {
+async function candidatesOf(db: HttpDatabase, organizationId: string, timings: LeaseTimings, now: Date): Promise<CandidateAgent[]> {
   let byOrganization = candidatesByDatabase.get(db);
   if (!byOrganization) {
     byOrganization = new Map();
     candidatesByDatabase.set(db, byOrganization);
   }
   const held = byOrganization.get(organizationId);
-  if (held && held.generation === generation && now.getTime() - held.at < candidatesTtlMs) return held.agents;
+  const { sessionActiveSeconds } = timings;
+  if (held && held.generation === generation && held.sessionActiveSeconds === sessionActiveSeconds && now.getTime() - held.at < candidatesTtlMs) {
+    return held.agents;
+  }
   const readFrom = generation;
   // A failed read throws to the caller and is not kept.
   const rows = await db.execute<CandidateRow>(candidatesQuery(sql`${arrayLiteral([organizationId])}::uuid[]`));
-  const agents = liveCandidates(rows.rows, now);
-  byOrganization.set(organizationId, { at: now.getTime(), generation: readFrom, agents });
+  const agents = liveCandidates(rows.rows, timings, now);
+  byOrganization.set(organizationId, { at: now.getTime(), generation: readFrom, sessionActiveSeconds, agents });
   return agents;
 }
 
 /**
  * Gives the draft's new QUEUED jobs their agents (when a live candidate can take them), before the
  * draft commits; returns the jobs routed, for `noteRoutedAtCommit` once the commit is in. A job no
- * candidate takes keeps `agent_id` null: the dispatch routes it or it waits, as before.
+ * candidate takes keeps `agent_id` null: the dispatch routes it or it waits, as before. `timings`
+ * (the configured lease's) say which sessions are live.
  */
-export async function routeNewJobs(db: HttpDatabase, draft: Draft): Promise<RoutedJob[]> {
+export async function routeNewJobs(db: HttpDatabase, draft: Draft, timings: LeaseTimings): Promise<RoutedJob[]> {
   const routed: RoutedJob[] = [];
   // Wall-clock time, not the draft's (a transition may be computed for another moment): sessions are alive now or not.
   const now = new Date();
@@ -80,7 +87,7 @@ export async function routeNewJobs(db: HttpDatabase, draft: Draft): Promise<Rout
     if (job.status !== 'QUEUED' || job.agentId !== null) continue;
     let candidates: CandidateAgent[];
     try {
-      candidates = await candidatesOf(db, job.organizationId, now);
+      candidates = await candidatesOf(db, job.organizationId, timings, now);
     } catch {
       // The job is not worse off than before routing at commit: the dispatch routes it (and the
       // commit itself reports a database that is down).

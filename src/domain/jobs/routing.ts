@@ -3,6 +3,7 @@
 // shared agents (no organization) serve it only when none of its own can; only enabled agents with
 // an active session count; among equals the one with the fewest active jobs wins, so load spreads.
 import { sql, type SQL } from 'drizzle-orm';
+import type { LeaseTimings } from '../agents/leases';
 import { isSessionActive } from '../agents/session-activity';
 
 export interface RoutableJob {
@@ -67,10 +68,13 @@ export function candidatesQuery(organizationIds: SQL): SQL {
     where not a.disabled and cardinality(wanted.ids) > 0 and (a.organization_id = any(wanted.ids) or a.organization_id is null)`;
 }
 
-/** The rows of `candidatesQuery` whose agent is enabled and has a live session: the candidates, with their load. */
-export function liveCandidates(rows: readonly CandidateRow[], now: Date = new Date()): CandidateAgent[] {
+/**
+ * The rows of `candidatesQuery` whose agent is enabled and has a live session (heard from within the
+ * configured lease's `sessionActiveSeconds`): the candidates, with their load.
+ */
+export function liveCandidates(rows: readonly CandidateRow[], timings: Pick<LeaseTimings, 'sessionActiveSeconds'>, now: Date = new Date()): CandidateAgent[] {
   return rows
-    .filter((row) => row.last_contact_at !== null && isSessionActive({ lastContactAt: new Date(row.last_contact_at), closedAt: null }, now))
+    .filter((row) => row.last_contact_at !== null && isSessionActive({ lastContactAt: new Date(row.last_contact_at), closedAt: null }, timings, now))
     .map((row) => ({
       id: row.id,
       organizationId: row.organization_id,

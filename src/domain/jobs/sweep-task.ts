@@ -1,6 +1,5 @@
 // Cron: the agents' repair sweep (sweep.ts): stale sessions closed, jobs re-routed and re-enqueued,
 // leases the queues lost given back.
-import { leaseTimings } from '../agents/leases';
 import { agentQueuesFor } from '../agents/queues';
 import { databaseFor } from '../../runtime';
 import type { ScheduledTask } from '../../scheduled/tasks';
@@ -16,7 +15,6 @@ export const agentQueueSweepTask: ScheduledTask = {
         config,
         queues: agentQueuesFor(env, config),
         hubs: env.PROJECT_EVENT_HUB,
-        timings: leaseTimings(config.agents.leaseSeconds),
       },
       now,
     );

@@ -1,6 +1,6 @@
 // The cron sweep of agents and their queues: the repair path, never the fast one (dispatch runs
 // right after each commit). It reconciles Postgres and the queues both ways:
-// - sessions not heard from within sessionActiveSeconds are closed;
+// - sessions not heard from within the configured lease's sessionActiveSeconds are closed;
 // - QUEUED jobs routed to an agent that is disabled or has no active session are un-routed (and
 //   leave that queue), then routed again with every job still owed a route or an enqueue — including
 //   routed jobs whose enqueue was acknowledged long ago, in case the queue lost them (enqueue is
@@ -12,8 +12,9 @@ import type { HttpDatabase } from '../../db/client';
 import type { EventHubNamespace } from '../pipelines/publish';
 import { afterJobsChanged } from '../pipelines/publish';
 import type { EngineConfig } from '../pipelines/secrets';
-import { defaultLeaseTimings, maxLeasesPerJob, type LeaseTimings } from '../agents/leases';
+import { maxLeasesPerJob } from '../agents/leases';
 import { agentQueue, type AgentQueues } from '../agents/queues';
+import { sessionActiveSince } from '../agents/session-activity';
 import { closeUnauthorizedSessions } from '../agents/sessions';
 import { dispatchQueuedJobs, type DispatchResult } from './dispatch';
 import { requeueJob } from './lease-writes';
@@ -23,10 +24,9 @@ import { finishJob } from './service';
 export interface SweepContext {
   db: HttpDatabase;
   config: EngineConfig;
+  /** With their timings (PHOBOS_AGENT_LEASE_SECONDS): when a session is stale and a state old enough to repair. */
   queues: AgentQueues;
   hubs: EventHubNamespace;
-  /** From PHOBOS_AGENT_LEASE_SECONDS: when a session is stale and a state old enough to repair. */
-  timings?: LeaseTimings;
 }
 
 export interface SweepResult extends DispatchResult {
@@ -38,9 +38,8 @@ export interface SweepResult extends DispatchResult {
 
 export async function sweepAgentQueues(context: SweepContext, now: Date = new Date()): Promise<SweepResult> {
   const { db, queues } = context;
-  const { sessionActiveSeconds, reconcileGraceSeconds } = context.timings ?? defaultLeaseTimings;
-  const inactiveSince = new Date(now.getTime() - sessionActiveSeconds * 1000);
-  const graceStart = new Date(now.getTime() - reconcileGraceSeconds * 1000);
+  const inactiveSince = sessionActiveSince(queues.timings, now);
+  const graceStart = new Date(now.getTime() - queues.timings.reconcileGraceSeconds * 1000);
 
   const closed = await db.execute(sql`
     update agent_sessions set closed_at = ${now} where closed_at is null and last_contact_at < ${inactiveSince} returning id`);

@@ -13,6 +13,7 @@ import { nestedTemplateLoader } from './nested';
 import type { EngineConfig } from './secrets';
 import { emptyTree, loadTree, loadTrees, type Locator } from './tree';
 import { noteRoutedAtCommit, routeNewJobs, type RoutedJob } from '../jobs/route-at-commit';
+import { leaseTimings } from '../agents/leases';
 
 const maxAttempts = 10;
 const baseBackoffMs = 10;
@@ -56,7 +57,8 @@ export async function runTransitionsTogether<T>(
     await advance(drafts[index]!, ctx);
   }
   const changed = drafts.filter((draft) => !draft.isEmpty);
-  const routed = await Promise.all(changed.map((draft) => routeNewJobs(db, draft)));
+  const timings = leaseTimings(config.agents.leaseSeconds);
+  const routed = await Promise.all(changed.map((draft) => routeNewJobs(db, draft, timings)));
   try {
     await commitDrafts(db, changed);
   } catch (error) {
@@ -98,7 +100,7 @@ async function settle<T>(
     const result = await step(draft, ctx);
     await advance(draft, ctx);
     if (draft.isEmpty) return result;
-    const routed = await routeNewJobs(db, draft);
+    const routed = await routeNewJobs(db, draft, leaseTimings(config.agents.leaseSeconds));
     try {
       await commitDraft(db, draft);
       noteRouted(draft, routed);

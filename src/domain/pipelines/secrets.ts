@@ -10,8 +10,8 @@ import { envelope, type Envelope } from '../../platform/envelope';
 const purpose = 'phobos-edge/pipelines/v1';
 const utf8Decoder = new TextDecoder();
 
-/** What the engine needs of the configuration. */
-export type EngineConfig = Pick<PhobosConfig, 'jwsProvider'>;
+/** What the engine needs of the configuration: the envelope key, and the agents' lease (routing at commit: which sessions are live). */
+export type EngineConfig = Pick<PhobosConfig, 'jwsProvider' | 'agents'>;
 
 function pipelineEnvelope(config: EngineConfig): Envelope {
   const secret = config.jwsProvider.keyEncryptionKey;

@@ -31,7 +31,7 @@ import {
   type AgentSessionErrorView,
   type AgentSessionView,
 } from '../../domain/agents/session-history';
-import { heartbeatIntervalSeconds, sessionActiveSeconds } from '../../domain/agents/session-activity';
+import { defaultLeaseTimings, leaseTimings } from '../../domain/agents/leases';
 import { agentQueuesFor } from '../../domain/agents/queues';
 import { closeUnauthorizedSessions } from '../../domain/agents/sessions';
 import { unrouteJobsOfDisabledAgent } from '../../domain/jobs/unroute';
@@ -92,18 +92,19 @@ const AgentNode = builder.loadableNode('Agent', {
 const AgentSessionNode = builder.loadableNode('AgentSession', {
   description: 'One running agent process, from when it opened its session until it closed it or fell silent.',
   id: { resolve: (session: AgentSessionView) => session.id },
-  load: async (ids: string[], context: GraphQLContext) => agentSessionsByIds(context.db.http, await context.caller(), ids),
+  load: async (ids: string[], context: GraphQLContext) =>
+    agentSessionsByIds(context.db.http, await context.caller(), ids, leaseTimings(context.config.agents.leaseSeconds)),
   sort: (session) => session.id,
   fields: (t) => ({
     metadata: t.field({ type: AgentSessionMetadata, resolve: (session) => session }),
     agent: t.field({ type: AgentNode, resolve: (session) => session.agentId }),
     lastContacted: t.field({
       type: 'Time',
-      description: `When the agent was last heard from: it heartbeats about every ${heartbeatIntervalSeconds} s.`,
+      description: `When the agent was last heard from: it heartbeats every third of the agents' lease (every ${defaultLeaseTimings.heartbeatIntervalSeconds} s with the default ${defaultLeaseTimings.leaseSeconds} s lease).`,
       resolve: (session) => session.lastContactAt,
     }),
     active: t.exposeBoolean('active', {
-      description: `Whether the session is open and its agent was heard from in the last ${sessionActiveSeconds} s: only then does it take jobs.`,
+      description: `Whether the session is open and its agent was heard from within about two heartbeats (${defaultLeaseTimings.sessionActiveSeconds} s with the default lease; longer with a longer one): only then does it take jobs.`,
     }),
     closedAt: t.field({
       type: 'Time',
@@ -166,7 +167,8 @@ builder.objectFields(AgentNode, (t) => ({
       description: 'Its sessions, newest first.',
       resolve: async (agent, args, context) => {
         const caller = await context.caller();
-        return keysetConnection<AgentSessionView>(args, createdAtCursorKey, (page) => pageAgentSessions(context.db.http, caller, agent, page));
+        const timings = leaseTimings(context.config.agents.leaseSeconds);
+        return keysetConnection<AgentSessionView>(args, createdAtCursorKey, (page) => pageAgentSessions(context.db.http, caller, agent, page, timings));
       },
     },
     { name: 'AgentSessionConnection' },
@@ -338,7 +340,8 @@ builder.relayMutationField(
     }),
   },
   {
-    description: "Lets a service account sign in as the agent: one of the agent's organization, or any for a shared agent.",
+    description:
+      "Lets a service account sign in as the agent: one of the agent's organization, or any for a shared agent (which runs every organization's jobs: whoever holds the account's credentials then receives them).",
     resolve: async (_root, { input }, context) => ({
       agent: await assignServiceAccountToAgent(context.db.http, await context.caller(), {
         agentId: input.agentId.id,
