@@ -10,7 +10,8 @@
 // and those files as a repository archive, a gzipped tarball whose one top-level directory holds them:
 // GitHub's GET /repos/{owner}/{repo}/tarball[/{ref}] (a 302 to a one-time download address on the
 // same server, as GitHub's to codeload, the top directory `<owner>-<repo>-<sha>`), GitLab's
-// GET /api/v4/projects/:id/repository/archive.tar.gz[?sha=] (the top directory `<project>-<ref>-<sha>`).
+// GET /api/v4/projects/:id/repository/archive.tar.gz[?sha=] (the top directory `<project>-<ref>-<sha>`);
+// or, for a repository given one with `setArchive`, a broken or hostile archive instead.
 // Authorize redirects straight back with a code (no login page: `signInAs` says who "signed in").
 // Codes are single use and check redirect_uri and PKCE; refresh tokens rotate, as both providers'.
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,10 +19,26 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { c as createTar } from 'tar';
+import { createGzip, gzipSync } from 'node:zlib';
+import { c as createTar, Header } from 'tar';
 import { listenOn, readBody, sendJson } from '../../scripts/local-stack/http-json';
 
 export type Flavour = 'github' | 'gitlab';
+
+/** One entry of an archive written as given (tar would refuse to create `..` paths or escaping links). */
+export interface FakeArchiveEntry {
+  path: string;
+  type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'FIFO';
+  content?: string;
+  linkpath?: string;
+}
+
+/**
+ * An archive in place of a repository's files: these entries, gzipped; `endless`, a gzipped tarball
+ * whose one file (2 GiB by its header) is random bytes sent without a length until the client hangs
+ * up; or `stall`, the response's headers and then nothing.
+ */
+export type FakeArchive = { entries: FakeArchiveEntry[] } | 'endless' | 'stall';
 
 export interface FakeVcsRequest {
   method: string;
@@ -45,6 +62,8 @@ export interface FakeVcs {
   revokeRefreshTokens(): void;
   /** A file of `repository` at `ref` (every token of `flavour` may read it). */
   addFile(flavour: Flavour, repository: string, ref: string, path: string, content: string): void;
+  /** What the archive of `repository` at `ref` answers, whatever its files. */
+  setArchive(flavour: Flavour, repository: string, ref: string, archive: FakeArchive): void;
   /** Every request answered so far, in order. */
   requests(): FakeVcsRequest[];
   close(): Promise<void>;
@@ -91,6 +110,8 @@ export async function startFakeVcs(): Promise<FakeVcs> {
   const log: FakeVcsRequest[] = [];
   const files = new Map<string, string>();
   const fileKey = (flavour: Flavour, repository: string, ref: string, path: string) => JSON.stringify([flavour, repository, ref, path]);
+  const archives = new Map<string, FakeArchive>();
+  const archiveKey = (flavour: Flavour, repository: string, ref: string) => JSON.stringify([flavour, repository, ref]);
   /** One-time GitHub download addresses: token → the archive's repository and ref. */
   const downloads = new Map<string, { repository: string; ref: string }>();
   let account = 'octocat';
@@ -213,28 +234,51 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     }
   }
 
+  /** Answers with the archive of `repository` at `ref` (the one `setArchive` gave it, else its files'); undefined when it has none. */
+  async function sendArchive(flavour: Flavour, repository: string, ref: string, res: ServerResponse): Promise<number | undefined> {
+    const contentType = flavour === 'github' ? 'application/x-gzip' : 'application/octet-stream';
+    const set = archives.get(archiveKey(flavour, repository, ref));
+    if (set === 'stall') {
+      res.writeHead(200, { 'content-type': contentType }).flushHeaders();
+      return 200;
+    }
+    if (set === 'endless') {
+      res.writeHead(200, { 'content-type': contentType });
+      const gzip = createGzip();
+      gzip.pipe(res);
+      gzip.write(tarHeader({ path: 'endless/big.bin', size: 2 * 1024 ** 3 }));
+      const pump = () => {
+        while (!res.destroyed && gzip.write(randomBytes(64 * 1024)));
+        if (!res.destroyed) gzip.once('drain', pump);
+      };
+      res.once('close', () => gzip.destroy());
+      pump();
+      return 200;
+    }
+    const bytes = set ? writtenTarball(set.entries) : await tarball(flavour, repository, ref);
+    if (!bytes) return undefined;
+    res.writeHead(200, { 'content-type': contentType, 'content-length': bytes.byteLength }).end(bytes);
+    return 200;
+  }
+
   async function archive(flavour: Flavour, repository: string, ref: string, req: IncomingMessage, res: ServerResponse): Promise<number> {
     if (!holder(flavour, req)) return unauthorized(flavour, res);
     if (flavour === 'github') {
-      if (!(await tarball(flavour, repository, ref))) return sendJsonAndStatus(res, 404, { message: 'Not Found' });
+      if (!archives.has(archiveKey(flavour, repository, ref)) && !(await tarball(flavour, repository, ref)))
+        return sendJsonAndStatus(res, 404, { message: 'Not Found' });
       const token = random();
       downloads.set(token, { repository, ref });
       res.writeHead(302, { location: `/codeload/${repository}/legacy.tar.gz/${encodeURIComponent(ref)}?token=${token}` }).end();
       return 302;
     }
-    const bytes = await tarball(flavour, repository, ref);
-    if (!bytes) return sendJsonAndStatus(res, 404, { message: '404 Project Not Found' });
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength }).end(bytes);
-    return 200;
+    return (await sendArchive(flavour, repository, ref, res)) ?? sendJsonAndStatus(res, 404, { message: '404 Project Not Found' });
   }
 
   async function download(token: string, res: ServerResponse): Promise<number> {
     const wanted = downloads.get(token);
     downloads.delete(token);
-    const bytes = wanted && (await tarball('github', wanted.repository, wanted.ref));
-    if (!bytes) return sendJsonAndStatus(res, 404, { message: 'Not Found' });
-    res.writeHead(200, { 'content-type': 'application/x-gzip', 'content-length': bytes.byteLength }).end(bytes);
-    return 200;
+    const sent = wanted && (await sendArchive('github', wanted.repository, wanted.ref, res));
+    return sent || sendJsonAndStatus(res, 404, { message: 'Not Found' });
   }
 
   function user(flavour: Flavour, req: IncomingMessage, res: ServerResponse): number {
@@ -319,6 +363,9 @@ export async function startFakeVcs(): Promise<FakeVcs> {
     addFile(flavour, repository, ref, path, content) {
       files.set(fileKey(flavour, repository, ref, path), content);
     },
+    setArchive(flavour, repository, ref, archive) {
+      archives.set(archiveKey(flavour, repository, ref), archive);
+    },
     requests: () => log.map((entry) => ({ ...entry })),
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -326,6 +373,30 @@ export async function startFakeVcs(): Promise<FakeVcs> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** One tar header block, as written (no checks on the path or link). */
+function tarHeader(entry: { path: string; type?: FakeArchiveEntry['type']; size?: number; linkpath?: string }): Buffer {
+  const block = Buffer.alloc(512);
+  const type = entry.type ?? 'File';
+  new Header({
+    path: entry.path,
+    type,
+    size: entry.size ?? 0,
+    linkpath: entry.linkpath,
+    mode: type === 'Directory' ? 0o755 : 0o644,
+    mtime: new Date(0),
+  }).encode(block, 0);
+  return block;
+}
+
+/** `entries` as a gzipped tarball, each exactly as given. */
+function writtenTarball(entries: FakeArchiveEntry[]): Buffer {
+  const blocks = entries.flatMap((entry) => {
+    const body = Buffer.from(entry.content ?? '');
+    return [tarHeader({ ...entry, size: body.byteLength }), body, Buffer.alloc((512 - (body.byteLength % 512)) % 512)];
+  });
+  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
 }
 
 function sendJsonAndStatus(res: ServerResponse, status: number, body: unknown): number {

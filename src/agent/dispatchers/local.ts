@@ -11,9 +11,9 @@ const executorEntry = resolve(repositoryRoot, 'src/agent/executor/main.ts');
 
 /**
  * What the executor (and so every command of the job) inherits from the agent's environment: what a
- * process needs to run, find its tools and reach the network, and the plugin cache's place. Nothing
- * else — in particular never the agent's own credential (PHOBOS_AGENT_API_KEY) or the operator's
- * other secrets, which a job's commands would otherwise read.
+ * process needs to run, find its tools and reach the network, the plugin cache's place and the volume
+ * limits. Nothing else — in particular never the agent's own credential (PHOBOS_AGENT_API_KEY) or the
+ * operator's other secrets, which a job's commands would otherwise read.
  */
 const inheritedVariables = new Set([
   'PATH',
@@ -31,6 +31,10 @@ const inheritedVariables = new Set([
   'TMP',
   'XDG_CACHE_HOME',
   'PHOBOS_PLUGIN_CACHE_DIR',
+  'PHOBOS_VOLUME_MAX_DOWNLOAD_BYTES',
+  'PHOBOS_VOLUME_MAX_EXTRACTED_BYTES',
+  'PHOBOS_VOLUME_MAX_ENTRIES',
+  'PHOBOS_VOLUME_FETCH_TIMEOUT_SECONDS',
   'NODE_EXTRA_CA_CERTS',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',

@@ -1,7 +1,9 @@
 // The job executor's entry point (as Phobos's job-executor image): a dispatcher starts it with
 // JOB_ID, JOB_TOKEN and API_URL, it runs that one job and exits with its result
 // (0 finished, 1 failed, 2 canceled, 3 when the end could not be reported). PHOBOS_WORKSPACE, when
-// set, is the directory actions run in (a fresh temporary directory otherwise).
+// set, is the directory actions run in (a fresh temporary directory otherwise). The rest of its
+// settings come from the same environment: PHOBOS_PLUGIN_CACHE_DIR (plugins.ts) and the limits on
+// each volume's download, PHOBOS_VOLUME_* (volumes.ts).
 import { executorEnvironment } from '../../protocol/agent-v1';
 import { JobClient } from './job-client';
 import { ipcReportRelay } from './report-relay';

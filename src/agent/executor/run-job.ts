@@ -12,7 +12,7 @@ import type { JobClient } from './job-client';
 import { LogShipper } from './log-shipper';
 import { installPlugin, PluginError, pluginCacheDirectory, privateCopy, runPluginAction } from './plugins';
 import { Masker } from './masker';
-import { mountVolume, VolumeError } from './volumes';
+import { mountVolume, VolumeError, volumeLimitsFrom } from './volumes';
 
 /** Exit codes of the executor: the job's end as reported, or that it could not be reported. */
 export const executorExitCodes = { FINISHED: 0, FAILED: 1, CANCELED: 2, notReported: 3 } as const;
@@ -228,7 +228,8 @@ async function mountVolumes(inputs: JobInputs, context: ActionsContext, line: (t
   for (const volume of inputs.volumes) {
     const source = volume.vcs ? ` (${volume.vcs.repositoryPath}${volume.vcs.ref === null ? '' : ` at ${volume.vcs.ref}`})` : '';
     try {
-      const directory = await mountVolume(volume, context.workspace, context.signal);
+      // The executor's PHOBOS_VOLUME_* limits: a malformed one fails the job here, naming it.
+      const directory = await mountVolume(volume, context.workspace, context.signal, volumeLimitsFrom(context.baseEnv));
       const also = volume.mountPath === null ? '' : `, also at ${volume.mountPath}`;
       line(`[phobos] volume "${volume.name}"${source}: mounted at ${relative(context.workspace, directory)}${also}`);
     } catch (error) {

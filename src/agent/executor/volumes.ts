@@ -6,17 +6,76 @@
 // into `<workspace>/volumes/<name>` without the archive's top-level directory (`<repo>-<sha>/`),
 // which exec_command exports as PHOBOS_VOLUME_<NAME>. A mount_point `path` makes the same files
 // appear at that path inside the workspace too (a symbolic link). Extraction is tar's, strict: an
-// entry that would land outside the directory or a truncated archive fails the volume.
+// entry that would land or point outside the directory (a path with `..`, a symbolic link leaving
+// it or to an absolute path), a device or FIFO, or a truncated archive fails the volume; so does a
+// hard link, here. Each volume is bounded (VolumeLimits, from the executor's PHOBOS_VOLUME_*
+// variables): the bytes downloaded, the entries' total size and number, and the time the download
+// and extraction take. A volume that fails extraction leaves no directory behind.
 import { lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { x as extract } from 'tar';
+import { x as extract, type ReadEntry, type Unpack } from 'tar';
 import type { JobVolume } from '../../protocol/agent-v1';
 
 /** A volume that cannot be mounted: the job fails with this message (it names the volume). */
 export class VolumeError extends Error {}
+
+/** What one volume may take: bytes downloaded, entries' total size and number, and seconds. */
+export interface VolumeLimits {
+  maxDownloadBytes: number;
+  maxExtractedBytes: number;
+  maxEntries: number;
+  fetchTimeoutSeconds: number;
+}
+
+const defaultVolumeLimits: VolumeLimits = {
+  maxDownloadBytes: 1024 ** 3,
+  maxExtractedBytes: 4 * 1024 ** 3,
+  maxEntries: 200_000,
+  fetchTimeoutSeconds: 600,
+};
+
+/** The executor's environment variable setting each limit. */
+const volumeLimitVariables: Record<keyof VolumeLimits, string> = {
+  maxDownloadBytes: 'PHOBOS_VOLUME_MAX_DOWNLOAD_BYTES',
+  maxExtractedBytes: 'PHOBOS_VOLUME_MAX_EXTRACTED_BYTES',
+  maxEntries: 'PHOBOS_VOLUME_MAX_ENTRIES',
+  fetchTimeoutSeconds: 'PHOBOS_VOLUME_FETCH_TIMEOUT_SECONDS',
+};
+
+/**
+ * The limits `env` sets (a variable unset or empty: its default); a value that is not a whole
+ * number above 0 is a VolumeError naming its variable.
+ */
+export function volumeLimitsFrom(env: Record<string, string | undefined>): VolumeLimits {
+  const limits = { ...defaultVolumeLimits };
+  for (const key of Object.keys(volumeLimitVariables) as (keyof VolumeLimits)[]) {
+    const variable = volumeLimitVariables[key];
+    const text = env[variable]?.trim();
+    if (!text) continue;
+    const value = Number(text);
+    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value === 0) {
+      const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+      throw new VolumeError(`the executor's ${variable} must be a whole number above 0 (it is "${shown}")`);
+    }
+    limits[key] = value;
+  }
+  return limits;
+}
+
+/** A size as people read it: `1 GiB`, `512 KiB`, `1500 bytes`. */
+function size(bytes: number): string {
+  for (const [unit, factor] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
 
 const providerNames = { github: 'GitHub', gitlab: 'GitLab' } as const;
 
@@ -49,10 +108,10 @@ function mountTarget(workspace: string, name: string, path: string): string {
 }
 
 /**
- * Downloads and extracts the volume; returns where its files are. Aborting `signal` stops the
- * download. The token goes to the provider only: it is in no message.
+ * Downloads and extracts the volume within `limits`; returns where its files are. Aborting `signal`
+ * stops the download. The token goes to the provider only: it is in no message.
  */
-export async function mountVolume(volume: JobVolume, workspace: string, signal: AbortSignal): Promise<string> {
+export async function mountVolume(volume: JobVolume, workspace: string, signal: AbortSignal, limits: VolumeLimits = defaultVolumeLimits): Promise<string> {
   const where = `volume "${volume.name}"`;
   if (volume.problem !== null || volume.vcs === null) throw new VolumeError(volume.problem ?? `${where}: it has no source`);
   if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(volume.name)) throw new VolumeError(`${where}: not a valid volume name`);
@@ -61,6 +120,16 @@ export async function mountVolume(volume: JobVolume, workspace: string, signal: 
   const what = `${source.repositoryPath}${source.ref === null ? ' (default branch)' : ` at ${source.ref}`}`;
   const directory = volumeDirectory(workspace, volume.name);
   const target = volume.mountPath === null ? null : mountTarget(workspace, volume.name, volume.mountPath);
+
+  // One clock for connecting, downloading and extracting; the job's own maximum duration (`signal`) still applies.
+  const timeout = AbortSignal.timeout(limits.fetchTimeoutSeconds * 1000);
+  const fetchSignal = AbortSignal.any([signal, timeout]);
+  const timedOut = () =>
+    new VolumeError(
+      `${where}: the download did not finish within its ${limits.fetchTimeoutSeconds} s time limit (${volumeLimitVariables.fetchTimeoutSeconds})`,
+    );
+  const overDownload = () =>
+    new VolumeError(`${where}: the archive is over its ${size(limits.maxDownloadBytes)} download limit (${volumeLimitVariables.maxDownloadBytes})`);
 
   let response: Response;
   try {
@@ -71,10 +140,11 @@ export async function mountVolume(volume: JobVolume, workspace: string, signal: 
         'user-agent': 'phobos-edge-executor',
       },
       redirect: 'follow',
-      signal,
+      signal: fetchSignal,
     });
   } catch (error) {
     if (signal.aborted) throw new VolumeError(`${where}: the download was stopped`);
+    if (timeout.aborted) throw timedOut();
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
     throw new VolumeError(`${where}: ${provider} could not be reached at ${source.apiUrl} (${(error as Error).message}${cause})`);
   }
@@ -86,14 +156,67 @@ export async function mountVolume(volume: JobVolume, workspace: string, signal: 
     throw new VolumeError(`${where}: ${provider} answered ${response.status} for the archive of ${what}`);
   }
   if (!response.body) throw new VolumeError(`${where}: ${provider} sent an empty archive for ${what}`);
+  if (Number(response.headers.get('content-length') ?? 0) > limits.maxDownloadBytes) {
+    await response.body.cancel().catch(() => {});
+    throw overDownload();
+  }
 
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(directory, { recursive: true });
-  try {
+  // Set when a limit or an entry's type stops the extraction: the reason the volume fails.
+  let refused: VolumeError | null = null;
+  let received = 0;
+  let entries = 0;
+  let extractedBytes = 0;
+  // A Transform, not an async generator: with a generator before tar's Unpack, the pipeline settles
+  // before Unpack has written its files.
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.byteLength;
+      if (received <= limits.maxDownloadBytes) return done(null, chunk);
+      refused = overDownload();
+      done(refused);
+    },
+  });
+  // Checked from each entry's header, before tar writes anything of it.
+  const admit = (entry: ReadEntry): VolumeError | null => {
+    if (++entries > limits.maxEntries)
+      return new VolumeError(
+        `${where}: the archive is over its limit of ${limits.maxEntries.toLocaleString('en-US')} entries (${volumeLimitVariables.maxEntries})`,
+      );
+    // A size tar reads as negative (base-256) or unreadable counts as nothing, never as room.
+    extractedBytes += Math.max(entry.size || 0, 0);
+    if (extractedBytes > limits.maxExtractedBytes)
+      return new VolumeError(
+        `${where}: the archive's files are over their ${size(limits.maxExtractedBytes)} extracted size limit (${volumeLimitVariables.maxExtractedBytes})`,
+      );
+    // A volume holds files, directories and symbolic links: tar's strict extraction refuses devices,
+    // FIFOs and unknown types itself, but not hard links.
+    if (entry.type === 'Link')
+      return new VolumeError(`${where}: the archive's entry "${entry.path}" is a hard link (a volume holds only files, directories and symbolic links)`);
+    return null;
+  };
+  const unpack: Unpack = extract({
+    cwd: directory,
     // The archive's one top-level directory (`<owner>-<repo>-<sha>/`, `<project>-<ref>-<sha>/`) is dropped.
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), extract({ cwd: directory, strip: 1, strict: true }), { signal });
+    strip: 1,
+    strict: true,
+    filter: (_path, entry) => {
+      if (refused) return false;
+      refused = admit(entry as ReadEntry);
+      if (refused) unpack.abort(refused);
+      return refused === null;
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counted, unpack, { signal: fetchSignal });
   } catch (error) {
+    // What tar still had under way fails against the removed directory: nothing to hear of it.
+    unpack.on('error', () => {});
+    rmSync(directory, { recursive: true, force: true, maxRetries: 2 });
     if (signal.aborted) throw new VolumeError(`${where}: the download was stopped`);
+    if (refused) throw refused;
+    if (timeout.aborted) throw timedOut();
     throw new VolumeError(`${where}: the archive of ${what} from ${provider} could not be extracted (${(error as Error).message})`);
   }
 
