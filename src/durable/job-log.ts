@@ -72,8 +72,8 @@ export interface JobLogStreamMessage {
   completed: boolean;
 }
 
-/** Where a job's finished log lives in the object store (a prefix of its own, for the retention clean-up). */
-export const jobLogPrefix = 'job-logs/';
+/** Where a job's finished log lives in the object store (the retention clean-up deletes it by this key: src/domain/job-logs/retention.ts). */
+const jobLogPrefix = 'job-logs/';
 export const jobLogKey = (jobId: string) => `${jobLogPrefix}${jobId}`;
 
 // SQLite caps a row at 2 MB: a larger append is split into rows of at most this.
@@ -340,7 +340,9 @@ export class JobLog extends DurableObject<WorkerEnv> {
     if (jobId !== null) {
       const config = configFor(this.env);
       if (!s.stored) {
-        await objectStoreFor(this.env, config).put(jobLogKey(jobId), this.readRows(0, s.size), { contentType: 'text/plain; charset=utf-8' });
+        // An empty log (a job that never logged, completed when a viewer opens it) has nothing to
+        // store: reads of it never reach the store, and no object is left for retention to find.
+        if (s.size > 0) await objectStoreFor(this.env, config).put(jobLogKey(jobId), this.readRows(0, s.size), { contentType: 'text/plain; charset=utf-8' });
         s.stored = true;
         this.save();
       }

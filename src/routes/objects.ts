@@ -35,7 +35,7 @@ const download = createRoute({
   tags: ['Objects'],
   summary: 'Download an object through a signed URL',
   description:
-    'The Worker signs these URLs (release assets, job logs); the signature is the authorization, so no credentials are asked. A missing, forged or expired signature is 403 for everyone. Objects are always attachments in a sandbox.',
+    'The Worker signs these URLs (release assets, plugin binaries; job logs are read through the API, never from here); the signature is the authorization, so no credentials are asked. A missing, forged or expired signature is 403 for everyone. Objects are always attachments in a sandbox.',
   security: [],
   request: {
     // Optional to the validator on purpose: a link missing a part is a bad signature (403), never a 400.

@@ -1510,7 +1510,7 @@ export interface paths {
         };
         /**
          * Download an object through a signed URL
-         * @description The Worker signs these URLs (release assets, job logs); the signature is the authorization, so no credentials are asked. A missing, forged or expired signature is 403 for everyone. Objects are always attachments in a sandbox.
+         * @description The Worker signs these URLs (release assets, plugin binaries; job logs are read through the API, never from here); the signature is the authorization, so no credentials are asked. A missing, forged or expired signature is 403 for everyone. Objects are always attachments in a sandbox.
          */
         get: {
             parameters: {

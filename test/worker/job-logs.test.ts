@@ -305,10 +305,11 @@ describe('completion', () => {
     expect((await readLog(job.id)).data?.job?.logs).toBe('done\n');
   });
 
-  it('completes a job that wrote nothing', async () => {
+  it('completes a job that wrote nothing, storing no object', async () => {
     const job = await newJob();
     expect(await job.log.complete()).toEqual({ size: 0, truncated: false });
     expect((await readLog(job.id)).data?.job).toEqual({ logs: '', logSize: 0, logTruncated: false });
+    expect(await objectStoreFor(h.env, h.config).head(`job-logs/${job.id}`)).toBeNull();
   });
 });
 
@@ -535,28 +536,95 @@ describe('search', () => {
 });
 
 describe('retention', () => {
-  it('deletes stored logs older than the retention, hourly; the job keeps its size and reads empty', async () => {
+  const dayMs = 24 * 3600 * 1000;
+  const store = () => objectStoreFor(h.env, h.config);
+  const stored = async (jobId: string) => (await store().head(jobLogKey(jobId))) !== null;
+
+  /** A job with `text` logged and completed (stored), then ended with `status` at `finishedAt`. */
+  async function endedJob(finishedAt: Date, text: string | null, status = 'FINISHED', logDeletedAt: Date | null = null): Promise<TestJob> {
     const job = await newJob();
-    await appended(await job.put(0, 'old output\n'));
-    await job.log.complete();
-    const store = objectStoreFor(h.env, h.config);
-    const logger = createLogger({ level: 'error' });
-    const context = { env: h.env, config: h.config, logger };
-    // Within the retention (90 days by default), and off the hour: kept.
+    if (text !== null) {
+      await appended(await job.put(0, text));
+      await job.log.complete();
+    }
+    await h.db.http.execute(
+      sql`update jobs set status = ${status}, finished_at = ${finishedAt.toISOString()}, log_deleted_at = ${logDeletedAt?.toISOString() ?? null} where id = ${job.id}`,
+    );
+    return job;
+  }
+
+  const logDeletedAt = async (jobId: string) =>
+    (await h.db.http.execute<{ log_deleted_at: string | null }>(sql`select log_deleted_at from jobs where id = ${jobId}`)).rows[0]!.log_deleted_at;
+
+  it('deletes the logs of jobs that ended before the retention, hourly; the job keeps its size and reads empty', async () => {
     const thisHour = new Date();
     thisHour.setUTCMinutes(0, 0, 0);
-    await jobLogRetentionTask.run({ ...context, now: new Date(thisHour.getTime() + 89 * 24 * 3600 * 1000) });
-    await jobLogRetentionTask.run({ ...context, now: new Date(Date.UTC(2999, 0, 1, 0, 30)) });
-    expect(await store.head(jobLogKey(job.id))).not.toBeNull();
-    // On the hour, past the retention: gone.
-    await jobLogRetentionTask.run({ ...context, now: new Date(Date.UTC(2999, 0, 1, 1, 0)) });
-    expect(await store.head(jobLogKey(job.id))).toBeNull();
-    expect((await readLog(job.id)).data?.job).toEqual({ logs: '', logSize: 11, logTruncated: false });
-    // A log newer than the cutoff is kept by the same sweep.
-    const recent = await newJob();
-    await appended(await recent.put(0, 'new output\n'));
-    await recent.log.complete();
-    expect(await deleteJobLogsBefore(store, new Date(Date.now() - 60_000))).toBe(0);
-    expect(await store.head(jobLogKey(recent.id))).not.toBeNull();
+    // Past the retention (90 days by default), and within it.
+    const old = await endedJob(new Date(thisHour.getTime() - 91 * dayMs), 'old output\n');
+    const recent = await endedJob(new Date(thisHour.getTime() - 89 * dayMs), 'new output\n', 'FAILED');
+    const logger = createLogger({ level: 'error' });
+    const context = { env: h.env, config: h.config, logger };
+    // Off the hour, or with a retention of 0: nothing happens.
+    await jobLogRetentionTask.run({ ...context, now: new Date(thisHour.getTime() + 30 * 60 * 1000) });
+    await jobLogRetentionTask.run({ ...context, config: { ...h.config, jobLogs: { ...h.config.jobLogs, retentionDays: 0 } }, now: thisHour });
+    expect(await stored(old.id)).toBe(true);
+    // On the hour: the old one goes and is marked, the recent one stays.
+    await jobLogRetentionTask.run({ ...context, now: thisHour });
+    expect(await stored(old.id)).toBe(false);
+    expect(await logDeletedAt(old.id)).not.toBeNull();
+    expect((await readLog(old.id)).data?.job).toEqual({ logs: '', logSize: 11, logTruncated: false });
+    expect(await stored(recent.id)).toBe(true);
+    expect(await logDeletedAt(recent.id)).toBeNull();
+    expect((await readLog(recent.id)).data?.job).toEqual({ logs: 'new output\n', logSize: 11, logTruncated: false });
+  });
+
+  it('selects by finished_at from Postgres, not by listing the store: any old log is reached, and each once', async () => {
+    // Job ids are random, so the store lists keys in no order of age: what counts is when the job ended.
+    const longAgo = new Date(Date.UTC(1990, 0, 1));
+    const cutoff = new Date(Date.UTC(1995, 0, 1));
+    const old = await endedJob(longAgo, 'old output\n', 'CANCELED');
+    const recent = await endedJob(new Date(), 'new output\n');
+    // Marked already (say its object came back): not selected again, so its object is left alone.
+    const marked = await endedJob(longAgo, 'marked output\n', 'FINISHED', new Date(Date.UTC(1991, 0, 1)));
+    // Never logged: nothing to delete, marked all the same.
+    const silent = await endedJob(longAgo, null, 'FAILED');
+    // Not ended (whatever its finished_at says): kept.
+    const running = await endedJob(longAgo, 'still running\n', 'RUNNING');
+    const deletes: string[] = [];
+    const counting = {
+      delete: async (key: string) => {
+        deletes.push(key);
+        await store().delete(key);
+      },
+    };
+    const ours = [old, recent, marked, silent, running].map((job) => jobLogKey(job.id));
+    expect(await deleteJobLogsBefore(h.db.http, counting, cutoff)).toBeGreaterThanOrEqual(2);
+    expect(deletes.filter((key) => ours.includes(key)).sort()).toEqual([jobLogKey(old.id), jobLogKey(silent.id)].sort());
+    expect(await stored(old.id)).toBe(false);
+    expect(await logDeletedAt(old.id)).not.toBeNull();
+    expect(await logDeletedAt(silent.id)).not.toBeNull();
+    expect(new Date((await logDeletedAt(marked.id))!).toISOString()).toBe('1991-01-01T00:00:00.000Z');
+    for (const kept of [recent, marked, running]) expect(await stored(kept.id)).toBe(true);
+    expect(await logDeletedAt(running.id)).toBeNull();
+    // A second run finds nothing more of these.
+    deletes.length = 0;
+    await deleteJobLogsBefore(h.db.http, counting, cutoff);
+    expect(deletes.filter((key) => ours.includes(key))).toEqual([]);
+  });
+
+  it('stops after its batches and the next run goes on, oldest first', async () => {
+    const day = (n: number) => new Date(Date.UTC(1971, 0, n));
+    // Created out of order of age: the order is finished_at's.
+    const third = await endedJob(day(3), 'c\n');
+    const first = await endedJob(day(1), 'a\n');
+    const second = await endedJob(day(2), 'b\n');
+    const cutoff = day(10);
+    const limits = { batchSize: 1, maxBatchesPerRun: 2 };
+    expect(await deleteJobLogsBefore(h.db.http, store(), cutoff, limits)).toBe(2);
+    expect([await stored(first.id), await stored(second.id), await stored(third.id)]).toEqual([false, false, true]);
+    expect(await deleteJobLogsBefore(h.db.http, store(), cutoff, limits)).toBe(1);
+    expect(await stored(third.id)).toBe(false);
+    expect(await logDeletedAt(third.id)).not.toBeNull();
+    expect(await deleteJobLogsBefore(h.db.http, store(), cutoff, limits)).toBe(0);
   });
 });

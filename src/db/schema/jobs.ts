@@ -52,6 +52,8 @@ export const jobs = pgTable(
     logSize: bigint('log_size', { mode: 'number' }).notNull().default(0),
     /** The log reached its cap and later output was dropped. */
     logTruncated: boolean('log_truncated').notNull().default(false),
+    /** When the retention clean-up deleted the stored log (src/domain/job-logs/retention.ts); null while it is kept. */
+    logDeletedAt: timestamp('log_deleted_at', { withTimezone: true }),
     /** Why the job failed or was canceled when the platform ended it (lease expiry, no agent, ...). */
     failureReason: text('failure_reason'),
     queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
@@ -70,6 +72,8 @@ export const jobs = pgTable(
     // The jobs a dispatch still owes a queue (not routed, or routed and not acknowledged), by project:
     // every commit's dispatch reads these, and must not walk the project's whole dispatched backlog.
     index('jobs_owed_dispatch_idx').on(table.projectId, table.queuedAt).where(sql`status = 'QUEUED' and (agent_id is null or dispatched_at is null)`),
+    // The finished jobs whose log the retention clean-up has yet to delete, oldest end first.
+    index('jobs_log_retention_idx').on(table.finishedAt).where(sql`log_deleted_at is null and status IN ('FINISHED', 'FAILED', 'CANCELED')`),
     index('jobs_agent_active_idx').on(table.agentId).where(sql`status IN ('QUEUED', 'PENDING', 'RUNNING', 'CANCELING')`),
   ],
 );

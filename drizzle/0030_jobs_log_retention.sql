@@ -1,0 +1,2 @@
+ALTER TABLE "jobs" ADD COLUMN "log_deleted_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "jobs_log_retention_idx" ON "jobs" USING btree ("finished_at") WHERE log_deleted_at is null and status IN ('FINISHED', 'FAILED', 'CANCELED');
