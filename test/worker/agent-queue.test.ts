@@ -981,7 +981,8 @@ describe('leases', () => {
     expect((await jobsOf(pipelineId))[0]!.lease_count).toBe(1);
   });
 
-  it("completes the job's log at its end when an earlier attempt logged and the last did not", async () => {
+  /** A job's first attempt, running, that logged 12 bytes ("attempt one\n"). */
+  async function firstAttemptLogged() {
     await quietAgents();
     const { agent, client, session } = await liveAgent();
     const pipelineId = await startPipeline([[]]);
@@ -993,37 +994,32 @@ describe('leases', () => {
       body: 'attempt one\n',
     });
     expect(put.status).toBe(200);
+    return { agent, client, session, pipelineId, first: first! };
+  }
+
+  it("completes the job's log at its end when an earlier attempt logged and the last did not", async () => {
+    const { agent, client, session, pipelineId, first } = await firstAttemptLogged();
     await expireLeases(agent.id);
     const [second] = await client.claim(session.sessionId, 1, 0);
-    expect(second!.jobId).toBe(first!.jobId);
+    expect(second!.jobId).toBe(first.jobId);
     // The second attempt logs nothing.
     await runJob(client, second!);
     await waitFor('the job to finish', async () => (await jobsOf(pipelineId))[0]!.status === 'FINISHED');
     const logSize = async () =>
-      Number((await h.db.http.execute<{ log_size: string }>(sql`select log_size from jobs where id = ${first!.jobId}`)).rows[0]!.log_size);
+      Number((await h.db.http.execute<{ log_size: string }>(sql`select log_size from jobs where id = ${first.jobId}`)).rows[0]!.log_size);
     await waitFor('the log to be completed', async () => (await logSize()) === 12);
-    expect((await objectStoreFor(h.env, h.config).head(jobLogKey(first!.jobId)))?.size).toBe(12);
+    expect((await objectStoreFor(h.env, h.config).head(jobLogKey(first.jobId)))?.size).toBe(12);
   });
 
   it("completes the job's log when the job fails at the lease limit after an earlier attempt logged", async () => {
-    await quietAgents();
-    const { agent, client, session } = await liveAgent();
-    const pipelineId = await startPipeline([[]]);
-    const [first] = await client.claim(session.sessionId, 1, 0);
-    expect((await client.job('POST', agentPaths.running(first!.jobId), first!)).status).toBe(200);
-    const put = await client.h.request(`${agentPaths.logs(first!.jobId)}?offset=0`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${first!.token}` },
-      body: 'attempt one\n',
-    });
-    expect(put.status).toBe(200);
+    const { agent, client, session, pipelineId, first } = await firstAttemptLogged();
     for (let lease = 1; lease < maxLeasesPerJob; lease += 1) {
       await expireLeases(agent.id);
       await client.claim(session.sessionId, 1, 0);
     }
     await expireLeases(agent.id);
     expect((await jobsOf(pipelineId))[0]).toMatchObject({ status: 'FAILED', lease_count: maxLeasesPerJob });
-    await waitFor('the log to be completed', async () => (await objectStoreFor(h.env, h.config).head(jobLogKey(first!.jobId)))?.size === 12);
+    await waitFor('the log to be completed', async () => (await objectStoreFor(h.env, h.config).head(jobLogKey(first.jobId)))?.size === 12);
   });
 });
 
