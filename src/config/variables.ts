@@ -367,7 +367,7 @@ export const configDeclaration = {
       edge: true,
     }),
     retentionDays: jobExecution.variable('PHOBOS_JOB_LOG_RETENTION_DAYS', k.integer(0, 36500), {
-      description: "Days a finished job's log is kept in the object store; the hourly clean-up deletes older ones. 0 keeps logs forever.",
+      description: "Days a finished job's log is kept in the object store after the job ended; the hourly clean-up deletes older ones. 0 keeps logs forever.",
       default: '90',
       edge: true,
     }),

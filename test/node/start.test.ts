@@ -108,7 +108,9 @@ describe('npm start', () => {
 
   it("runs the Worker's cron trigger itself, which wrangler's dev server does not: at start, the sweep closes a session silent past its timeout", async () => {
     const database = await createTestDatabase();
-    const agent = await database.query<{ id: string }>("insert into agents (name) values ('gone') returning id");
+    // An internal agent: its sessions have no service account (a session of another agent without
+    // one would be closed by the same sweep as no longer authorized).
+    const agent = await database.query<{ id: string }>("insert into agents (name, internal) values ('gone', true) returning id");
     const stale = await database.query<{ id: string }>(
       "insert into agent_sessions (agent_id, last_contact_at) values ($1, now() - interval '10 minutes') returning id",
       [agent.rows[0]!.id],
