@@ -54,6 +54,12 @@ async function webhookTo(options: { wrongSecret?: boolean } = {}) {
   return { webhook, receiver, deliveryId: delivery!.id };
 }
 
+/**
+ * A moment at which a delivery queued just now is due. Its next_attempt_at is PostgreSQL's now(), in
+ * microseconds; a JavaScript Date in the same millisecond is truncated to it and can be the earlier.
+ */
+const dueNow = () => new Date(Date.now() + 1000);
+
 const deliveryRow = async (id: string) =>
   (
     await db.execute<{ status: string; attempts: number; last_response_status: number | null }>(
@@ -64,7 +70,7 @@ const deliveryRow = async (id: string) =>
 describe('deliveries to a Node receiver', () => {
   it('are accepted by a receiver holding the secret, with the documented headers', async () => {
     const { webhook, receiver, deliveryId } = await webhookTo();
-    expect(await sendDueWebhookDeliveries(db, config, { now: new Date(), deliveryIds: [deliveryId] })).toBe(1);
+    expect(await sendDueWebhookDeliveries(db, config, { now: dueNow(), deliveryIds: [deliveryId] })).toBe(1);
     expect(receiver.received).toHaveLength(1);
     const [received] = receiver.received;
     expect(received!.verified).toBe(true);
@@ -75,7 +81,7 @@ describe('deliveries to a Node receiver', () => {
 
   it('are refused by a receiver holding another secret, and fail without a retry', async () => {
     const { receiver, deliveryId } = await webhookTo({ wrongSecret: true });
-    await sendDueWebhookDeliveries(db, config, { now: new Date(), deliveryIds: [deliveryId] });
+    await sendDueWebhookDeliveries(db, config, { now: dueNow(), deliveryIds: [deliveryId] });
     expect(receiver.received.map((item) => item.verified)).toEqual([false]);
     expect(await deliveryRow(deliveryId)).toEqual({ status: 'failed', attempts: 1, last_response_status: 401 });
     const [attempt] = (await db.execute<{ response_body: string }>(sql`select response_body from webhook_delivery_attempts where delivery_id = ${deliveryId}`))
@@ -86,7 +92,7 @@ describe('deliveries to a Node receiver', () => {
   it('are retried after a 503, and signed with a rotated secret once rotated', async () => {
     const { webhook, receiver, deliveryId } = await webhookTo();
     receiver.answer(503);
-    await sendDueWebhookDeliveries(db, config, { now: new Date(), deliveryIds: [deliveryId] });
+    await sendDueWebhookDeliveries(db, config, { now: dueNow(), deliveryIds: [deliveryId] });
     expect(await deliveryRow(deliveryId)).toEqual({ status: 'pending', attempts: 1, last_response_status: 503 });
 
     await rotateWebhookSecret(db, config, admin, webhook.id);
