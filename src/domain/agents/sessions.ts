@@ -183,20 +183,34 @@ export async function closeSession(db: HttpDatabase, queues: AgentQueues, creden
   // An agent disabled while it ran may still shut down cleanly.
   const { agent } = await sessionOf(db, credential, sessionId, { allowDisabled: true });
   await db.update(agentSessions).set({ closedAt: sql`now()` }).where(eq(agentSessions.id, sessionId));
+  return afterSessionsClosed(db, queues, [{ id: sessionId, agent_id: agent.id }]);
+}
+
+/**
+ * What follows sessions closed in Postgres: routing forgets its copy of the candidates, each
+ * session's queue takes back the jobs it holds but has not started and closes its sockets, and the
+ * jobs left queued for an agent with no other active session lose their route. Returns the projects
+ * of those jobs, for the caller to dispatch again.
+ */
+async function afterSessionsClosed(db: HttpDatabase, queues: AgentQueues, closed: readonly { id: string; agent_id: string }[]): Promise<string[]> {
   forgetRoutingCandidates();
-  const { stub, target } = agentQueue(queues, agent.id);
-  await stub.closeSession(target, sessionId);
-  const unrouted = await unrouteStrandedJobs(db, queues, sessionActiveSince(queues.timings), agent.id);
-  return [...new Set(unrouted.map((job) => job.project_id))];
+  for (const session of closed) {
+    const { stub, target } = agentQueue(queues, session.agent_id);
+    await stub.closeSession(target, session.id);
+  }
+  const inactiveSince = sessionActiveSince(queues.timings);
+  const unrouted = await Promise.all(
+    [...new Set(closed.map((session) => session.agent_id))].map((agentId) => unrouteStrandedJobs(db, queues, inactiveSince, agentId)),
+  );
+  return [...new Set(unrouted.flat().map((job) => job.project_id))];
 }
 
 /**
  * Sessions whose service account may no longer sign in as their agent (unassigned from it, or
  * deleted), closed at once: the check at open is not enough, as an open session keeps its queue
- * socket, and with it new jobs, their inputs and their secrets. As at a graceful close, the jobs
- * such a session holds but has not started go back to the queue, its sockets close, and jobs left
- * queued for an agent with no other active session lose their route; its heartbeats are refused
- * from now on (the leases of jobs it runs then expire). `agentId` narrows it to one agent's
+ * socket, and with it new jobs, their inputs and their secrets. What follows is a graceful close's
+ * (`afterSessionsClosed`); its heartbeats are refused from now on (the leases of jobs it runs then
+ * expire). `agentId` narrows it to one agent's
  * sessions. Internal agents' sessions have no service account and are left alone. Returns the
  * sessions closed, and the projects of the jobs un-routed, for the caller to dispatch again.
  */
@@ -214,16 +228,7 @@ export async function closeUnauthorizedSessions(
         select 1 from agent_service_accounts x where x.agent_id = s.agent_id and x.service_account_id = s.service_account_id))
     returning s.id, s.agent_id`);
   if (closed.rows.length === 0) return { sessionIds: [], projectIds: [] };
-  forgetRoutingCandidates();
-  for (const session of closed.rows) {
-    const { stub, target } = agentQueue(queues, session.agent_id);
-    await stub.closeSession(target, session.id);
-  }
-  const inactiveSince = sessionActiveSince(queues.timings);
-  const unrouted = await Promise.all(
-    [...new Set(closed.rows.map((session) => session.agent_id))].map((id) => unrouteStrandedJobs(db, queues, inactiveSince, id)),
-  );
-  return { sessionIds: closed.rows.map((session) => session.id), projectIds: [...new Set(unrouted.flat().map((job) => job.project_id))] };
+  return { sessionIds: closed.rows.map((session) => session.id), projectIds: await afterSessionsClosed(db, queues, closed.rows) };
 }
 
 /** Leases the session will not run go back to the queue (only jobs not started). */
