@@ -9,8 +9,7 @@ import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { arrayLiteral } from '../db/array-literal';
 import { jobs as jobsTable } from '../db/schema';
-import { leaseTimings } from '../domain/agents/leases';
-import type { QueueTarget } from '../domain/agents/queues';
+import type { AgentQueues, QueueTarget } from '../domain/agents/queues';
 import { grantJobs } from '../domain/jobs/lease-writes';
 import { applyJobReportsTogether, type FinishJobInput, type JobReport, type JobReportsApplied } from '../domain/jobs/service';
 import { afterJobsChanged } from '../domain/pipelines/publish';
@@ -49,6 +48,8 @@ export interface WriteBehindHost {
   target(): QueueTarget | null;
   config(): PhobosConfig;
   db(): HttpDatabase;
+  /** The agent queues, as routing and dispatch after the round reach them. */
+  queues(): AgentQueues;
   logger(): ReturnType<typeof createLogger>;
   /** A message to the session's sockets. */
   send(sessionId: string, message: QueueServerMessage): void;
@@ -193,7 +194,7 @@ export class QueueWriteBehind {
       };
       await Promise.all(Array.from({ length: Math.min(flushTrees, byRoot.size) }, work));
     }
-    const queues = { namespace: this.host.env.AGENT_QUEUE, database, timings: leaseTimings(this.host.config().agents.leaseSeconds) };
+    const queues = this.host.queues();
     const db = this.host.db();
     for (const [projectId, dispatch] of owed) {
       this.host.ctx.waitUntil(

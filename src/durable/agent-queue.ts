@@ -4,7 +4,7 @@ import { mintJobToken } from '../auth/job-tokens';
 import type { PhobosConfig } from '../config/load';
 import type { HttpDatabase } from '../db/client';
 import { leaseTimings, maxLeasesPerJob } from '../domain/agents/leases';
-import type { QueueTarget } from '../domain/agents/queues';
+import type { AgentQueues, QueueTarget } from '../domain/agents/queues';
 import { checkFinishInput, finishJob, type FinishJobInput } from '../domain/jobs/service';
 import { AppError } from '../errors';
 import { grantJobs, requeueJob, type GrantedJob } from '../domain/jobs/lease-writes';
@@ -159,6 +159,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       target: () => this.target(),
       config: () => this.config(),
       db: () => this.db(),
+      queues: () => this.queues(),
       logger: () => this.logger(),
       send: (sessionId, message) => this.send(sessionId, message),
       publishSoon: (projectIds) => this.publishSoon(projectIds),
@@ -855,7 +856,7 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
       {
         db,
         hubs: this.env.PROJECT_EVENT_HUB,
-        queues: { namespace: this.env.AGENT_QUEUE, database: this.target()!.database, timings: leaseTimings(config.agents.leaseSeconds) },
+        queues: this.queues(),
       },
       projectId,
     ).catch((error: unknown) => this.logger().warn('events after a failed lease not published; the cron task will', { jobId, error }));
@@ -1217,6 +1218,11 @@ export class AgentQueue extends DurableObject<WorkerEnv> {
 
   private db(): HttpDatabase {
     return databaseFor(this.config()).http;
+  }
+
+  /** The agent queues as this one's own database and lease timings reach them (what routing and dispatch are given). */
+  private queues(): AgentQueues {
+    return { namespace: this.env.AGENT_QUEUE, database: this.target()?.database ?? '', timings: leaseTimings(this.config().agents.leaseSeconds) };
   }
 
   private logger() {
