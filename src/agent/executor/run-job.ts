@@ -196,21 +196,8 @@ async function runActions(inputs: JobInputs, context: ActionsContext): Promise<F
       log.write(streams.stdout.end());
       log.write(streams.stderr.end());
     }
-    const stopped = await context.stopReason();
-    if (stopped === 'canceled') {
-      line(`[phobos] action "${key}": canceled`);
-      return { status: 'CANCELED', outputs };
-    }
-    if (stopped === 'timeout') {
-      const reason = `the job exceeded its maximum duration of ${inputs.maxDurationSeconds} s`;
-      line(`[phobos] action "${key}": stopped: ${reason}`);
-      return { status: 'FAILED', outputs, reason };
-    }
-    if (stopped === 'stopped') {
-      const reason = 'the executor was stopped (agent shutdown or dispatcher cancel)';
-      line(`[phobos] action "${key}": ${reason}`);
-      return { status: 'FAILED', outputs, reason };
-    }
+    const stopped = stoppedEnd(await context.stopReason(), `action "${key}"`, inputs, outputs, line);
+    if (stopped) return stopped;
     outputs[key] = result.outputs;
     if (result.failure) {
       line(`[phobos] ${result.failure}`);
@@ -233,26 +220,42 @@ async function mountVolumes(inputs: JobInputs, context: ActionsContext, line: (t
       const also = volume.mountPath === null ? '' : `, also at ${volume.mountPath}`;
       line(`[phobos] volume "${volume.name}"${source}: mounted at ${relative(context.workspace, directory)}${also}`);
     } catch (error) {
-      const stopped = await context.stopReason();
-      if (stopped === 'canceled') {
-        line(`[phobos] volume "${volume.name}": canceled`);
-        return { status: 'CANCELED', outputs: {} };
-      }
-      if (stopped === 'timeout') {
-        const reason = `the job exceeded its maximum duration of ${inputs.maxDurationSeconds} s`;
-        line(`[phobos] volume "${volume.name}": stopped: ${reason}`);
-        return { status: 'FAILED', outputs: {}, reason };
-      }
-      if (stopped === 'stopped') {
-        const reason = 'the executor was stopped (agent shutdown or dispatcher cancel)';
-        line(`[phobos] volume "${volume.name}": ${reason}`);
-        return { status: 'FAILED', outputs: {}, reason };
-      }
+      const stopped = stoppedEnd(await context.stopReason(), `volume "${volume.name}"`, inputs, {}, line);
+      if (stopped) return stopped;
       // A file system error (no space, no permission) fails the job as plainly as a download error.
       const reason = error instanceof VolumeError ? error.message : `volume "${volume.name}": ${(error as Error).message}`;
       line(`[phobos] ${reason}`);
       return { status: 'FAILED', outputs: {}, reason };
     }
+  }
+  return null;
+}
+
+/**
+ * The job's end when the executor was told to stop while `what` (`action "build"`, `volume "repo"`)
+ * ran, said in the log: CANCELED for a cancel, FAILED with the reason for the maximum duration or a
+ * stop from the agent; null when nothing stopped it.
+ */
+function stoppedEnd(
+  stopped: StopReason | null,
+  what: string,
+  inputs: JobInputs,
+  outputs: Record<string, Record<string, unknown>>,
+  line: (text: string) => void,
+): FinishRequest | null {
+  if (stopped === 'canceled') {
+    line(`[phobos] ${what}: canceled`);
+    return { status: 'CANCELED', outputs };
+  }
+  if (stopped === 'timeout') {
+    const reason = `the job exceeded its maximum duration of ${inputs.maxDurationSeconds} s`;
+    line(`[phobos] ${what}: stopped: ${reason}`);
+    return { status: 'FAILED', outputs, reason };
+  }
+  if (stopped === 'stopped') {
+    const reason = 'the executor was stopped (agent shutdown or dispatcher cancel)';
+    line(`[phobos] ${what}: ${reason}`);
+    return { status: 'FAILED', outputs, reason };
   }
   return null;
 }
