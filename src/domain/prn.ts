@@ -30,3 +30,19 @@ export function parsePrn(value: string): ParsedPrn | undefined {
 export function looksLikePrn(value: string): boolean {
   return value.startsWith('prn:');
 }
+
+/**
+ * The id of the resource of `type` that `prn` names, by that type's lookup of ids by PRN path (keyed
+ * by the path joined with `/`, as every `…IdsByPath` is); undefined when it names none or is a PRN
+ * of another type.
+ */
+export async function idOfPrn<Db>(
+  db: Db,
+  prn: string,
+  type: string,
+  idsByPath: (db: Db, paths: readonly string[][]) => Promise<Map<string, string>>,
+): Promise<string | undefined> {
+  const parsed = parsePrn(prn);
+  if (parsed?.type !== type) return undefined;
+  return (await idsByPath(db, [parsed.path])).get(parsed.path.join('/'));
+}

@@ -16,7 +16,7 @@ import type { JobVolume } from '../../protocol/agent-v1';
 import { isUuid } from '../ids';
 import { evaluateExpression, ExpressionError } from '../pipelines/expressions';
 import { redactSensitive } from '../pipelines/redact';
-import { looksLikePrn, parsePrn } from '../prn';
+import { idOfPrn, looksLikePrn } from '../prn';
 import { sharedEvaluationBudget } from '../templates/hcl/evaluate';
 import type { TemplateMountPoint, TemplateVolume } from '../templates/model';
 import { vcsAccessToken } from '../vcs-providers/access-token';
@@ -79,9 +79,7 @@ function refOf(value: string): string {
 /** The provider's id for `reference` (`prn:vcs_provider:<org>[/<project>]/<name>`, or its id), or undefined. */
 async function providerIdOf(db: HttpDatabase, reference: string): Promise<string | undefined> {
   if (!looksLikePrn(reference)) return isUuid(reference) ? reference : undefined;
-  const parsed = parsePrn(reference);
-  if (parsed?.type !== 'vcs_provider') return undefined;
-  return (await vcsProviderIdsByPath(db, [parsed.path])).get(parsed.path.join('/'));
+  return idOfPrn(db, reference, 'vcs_provider', vcsProviderIdsByPath);
 }
 
 async function resolveVolume(context: JobVolumeContext, block: TemplateVolume | undefined, mount: TemplateMountPoint): Promise<JobVolume> {

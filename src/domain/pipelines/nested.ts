@@ -12,7 +12,7 @@ import type { HttpDatabase } from '../../db/client';
 import { pipelineTemplates, type PipelineNodeRow, type PipelineRow } from '../../db/schema';
 import { AppError } from '../../errors';
 import { isUuid } from '../ids';
-import { looksLikePrn, parsePrn } from '../prn';
+import { idOfPrn, looksLikePrn } from '../prn';
 import { pipelineTemplateIdsByPath } from '../templates/service';
 import type { Expression } from '../templates/hcl/ast';
 import { referencedVariables } from '../templates/hcl/evaluate';
@@ -39,16 +39,10 @@ export interface NestedTemplate {
 /** The template version `id` (or PRN) of the project with its organization's approval rules, or undefined. */
 export type NestedTemplateLoader = (projectId: string, organizationId: string, id: string) => Promise<NestedTemplate | undefined>;
 
-/** `prn:pipeline_template:<org>/<project>/<name>/<version>`; the project check follows in the loader. */
-async function idOfPrn(db: HttpDatabase, prn: string): Promise<string | undefined> {
-  const parsed = parsePrn(prn);
-  if (parsed?.type !== 'pipeline_template') return undefined;
-  return (await pipelineTemplateIdsByPath(db, [parsed.path])).get(parsed.path.join('/'));
-}
-
 export function nestedTemplateLoader(db: HttpDatabase): NestedTemplateLoader {
   return async (projectId, organizationId, reference) => {
-    const id = looksLikePrn(reference) ? await idOfPrn(db, reference) : reference;
+    // `prn:pipeline_template:<org>/<project>/<name>/<version>`; the project check follows.
+    const id = looksLikePrn(reference) ? await idOfPrn(db, reference, 'pipeline_template', pipelineTemplateIdsByPath) : reference;
     if (id === undefined || !isUuid(id)) return undefined;
     const [[row], rules] = await Promise.all([
       db
