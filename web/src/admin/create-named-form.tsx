@@ -2,11 +2,10 @@
 // a description, checked in the browser by the API's own rules (forms.ts) and again by the API, whose
 // refusal of a field shows beside it; the form empties once the thing is created.
 import { type JSX, Show, createSignal } from 'solid-js';
-import { fieldOfError } from '../agents/agent-form';
-import type { ApiError } from '../graphql/client';
+import { createFormSubmission } from '../ui/form-submission';
 import { ErrorPanel } from '../ui/states';
 import { Field } from './field';
-import { type FieldErrors, type TeamFormInput, hasErrors, validateTeamForm } from './forms';
+import { type TeamFormInput, validateTeamForm } from './forms';
 
 export function CreateNamedForm(props: {
   /** What is created, as the labels say it: "team", "plugin". */
@@ -16,32 +15,18 @@ export function CreateNamedForm(props: {
 }): JSX.Element {
   const empty: TeamFormInput = { name: '', description: '' };
   const [input, setInput] = createSignal<TeamFormInput>({ ...empty });
-  const [errors, setErrors] = createSignal<FieldErrors<keyof TeamFormInput>>({});
-  const [failure, setFailure] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const form = createFormSubmission(['name', 'description'] as const);
   const title = () => `Create ${props.noun}`;
-  const submit = async (event: SubmitEvent) => {
+  const submit = (event: SubmitEvent) => {
     event.preventDefault();
-    setFailure(undefined);
-    const found = validateTeamForm(input());
-    setErrors(found);
-    if (hasErrors(found)) return;
-    setBusy(true);
-    try {
+    void form.submit(validateTeamForm(input()), async () => {
       await props.create({ name: input().name.trim(), description: input().description.trim() || undefined });
       setInput({ ...empty });
       props.onCreated();
-    } catch (caught) {
-      const error = caught as ApiError;
-      const field = fieldOfError(['name', 'description'] as const, error.field, error.message ?? '');
-      if (field) setErrors({ [field]: error.message });
-      else setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
-    <form class="ops-form" aria-label={title()} onSubmit={(event) => void submit(event)} novalidate>
+    <form class="ops-form" aria-label={title()} onSubmit={submit} novalidate>
       <h2>{title()}</h2>
       <Field
         label={`${props.noun[0]!.toUpperCase()}${props.noun.slice(1)} name`}
@@ -49,7 +34,7 @@ export function CreateNamedForm(props: {
         name="name"
         autocomplete="off"
         value={input().name}
-        error={errors().name}
+        error={form.errors().name}
         onInput={(event) => setInput({ ...input(), name: event.currentTarget.value })}
       />
       <Field
@@ -57,15 +42,15 @@ export function CreateNamedForm(props: {
         id={`new-${props.noun}-description`}
         name="description"
         value={input().description}
-        error={errors().description}
+        error={form.errors().description}
         onInput={(event) => setInput({ ...input(), description: event.currentTarget.value })}
       />
       <div class="form-actions">
-        <button type="submit" class="primary" disabled={busy()}>
+        <button type="submit" class="primary" disabled={form.busy()}>
           {title()}
         </button>
       </div>
-      <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
+      <Show when={form.failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
     </form>
   );
 }

@@ -3,16 +3,16 @@
 // disabling or demotion; the signed-in user's own row has no such buttons.
 import { For, type JSX, Show, createSignal } from 'solid-js';
 import '../agents/agents.css';
-import { fieldOfError } from '../agents/agent-form';
-import { type ApiError, request } from '../graphql/client';
+import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { ConfirmButton } from '../ui/confirm';
+import { createFormSubmission } from '../ui/form-submission';
 import { me } from '../ui/me';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime } from '../ui/time';
 import { Field } from './field';
-import { type FieldErrors, type UserFormInput, hasErrors, validateUserForm } from './forms';
+import { type UserFormInput, validateUserForm } from './forms';
 import type { AdminTabProps } from './props';
 
 const usersQuery = graphql(`
@@ -95,38 +95,24 @@ const emptyUser: UserFormInput = { username: '', email: '', password: '' };
 
 function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
   const [input, setInput] = createSignal<UserFormInput>({ ...emptyUser });
-  const [errors, setErrors] = createSignal<FieldErrors<keyof UserFormInput>>({});
-  const [failure, setFailure] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const form = createFormSubmission(['username', 'email', 'password'] as const);
   const [created, setCreated] = createSignal<{ username: string; link?: { url: string; expiresAt: string } }>();
   const update = (key: keyof UserFormInput, value: string) => setInput({ ...input(), [key]: value });
 
-  const submit = async (event: SubmitEvent) => {
+  const submit = (event: SubmitEvent) => {
     event.preventDefault();
-    setFailure(undefined);
     setCreated(undefined);
-    const found = validateUserForm(input());
-    setErrors(found);
-    if (hasErrors(found)) return;
-    setBusy(true);
-    try {
+    void form.submit(validateUserForm(input()), async () => {
       const { username, email, password } = input();
       const result = await request(createUserMutation, { input: { username: username.trim(), email: email.trim(), password: password || undefined } });
       setCreated({ username: result.createUser.user.username, link: result.createUser.setPasswordLink ?? undefined });
       setInput({ ...emptyUser });
       props.onCreated();
-    } catch (caught) {
-      const error = caught as ApiError;
-      const field = fieldOfError(['username', 'email', 'password'] as const, error.field, error.message ?? '');
-      if (field) setErrors({ [field]: error.message });
-      else setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <form class="ops-form" aria-label="Create user" onSubmit={(event) => void submit(event)} novalidate>
+    <form class="ops-form" aria-label="Create user" onSubmit={submit} novalidate>
       <h2>Create user</h2>
       <Field
         label="Username"
@@ -134,7 +120,7 @@ function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
         name="username"
         autocomplete="off"
         value={input().username}
-        error={errors().username}
+        error={form.errors().username}
         onInput={(event) => update('username', event.currentTarget.value)}
       />
       <Field
@@ -144,7 +130,7 @@ function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
         type="email"
         autocomplete="off"
         value={input().email}
-        error={errors().email}
+        error={form.errors().email}
         onInput={(event) => update('email', event.currentTarget.value)}
       />
       <Field
@@ -155,11 +141,11 @@ function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
         autocomplete="new-password"
         hint="Leave empty to get a one-time set-password link."
         value={input().password}
-        error={errors().password}
+        error={form.errors().password}
         onInput={(event) => update('password', event.currentTarget.value)}
       />
       <div class="form-actions">
-        <button type="submit" class="primary" disabled={busy()}>
+        <button type="submit" class="primary" disabled={form.busy()}>
           Create user
         </button>
       </div>
@@ -177,7 +163,7 @@ function CreateUserForm(props: { onCreated: () => void }): JSX.Element {
           </div>
         )}
       </Show>
-      <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
+      <Show when={form.failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
     </form>
   );
 }

@@ -4,13 +4,14 @@
 // disable switch (never for internal agents, which only the configuration changes).
 import { A } from '@solidjs/router';
 import { For, type JSX, Show, createSignal } from 'solid-js';
-import { type ApiError, request } from '../graphql/client';
+import { request } from '../graphql/client';
 import { graphql } from '../graphql/graphql';
 import { createQuery } from '../graphql/query';
 import { ConfirmButton } from '../ui/confirm';
+import { createFormSubmission } from '../ui/form-submission';
 import { Async, ErrorPanel } from '../ui/states';
 import { formatTime, fromNow } from '../ui/time';
-import { type AgentFormErrors, type AgentFormInput, fieldOfError, validateAgentForm } from './agent-form';
+import { type AgentFormInput, validateAgentForm } from './agent-form';
 import './agents.css';
 
 const organizationAgentsQuery = graphql(`
@@ -236,52 +237,36 @@ const emptyForm: AgentFormInput = { name: '', description: '', tags: '', runUnta
 /** Creates an organization agent (organizationId given) or a shared one. */
 export function CreateAgentForm(props: { organizationId?: string; onCreated: () => void }): JSX.Element {
   const [input, setInput] = createSignal<AgentFormInput>({ ...emptyForm });
-  const [errors, setErrors] = createSignal<AgentFormErrors>({});
-  const [failure, setFailure] = createSignal<unknown>();
-  const [busy, setBusy] = createSignal(false);
+  const form = createFormSubmission(['name', 'description', 'tags', 'runUntaggedJobs', 'concurrencyLimit'] as const);
   const [created, setCreated] = createSignal<string>();
   const update = <K extends keyof AgentFormInput>(key: K, value: AgentFormInput[K]) => setInput({ ...input(), [key]: value });
   const idPrefix = props.organizationId ? 'org-agent' : 'shared-agent';
 
-  const submit = async (event: SubmitEvent) => {
+  const submit = (event: SubmitEvent) => {
     event.preventDefault();
-    setFailure(undefined);
     setCreated(undefined);
     const checked = validateAgentForm(input());
-    if (checked.errors) {
-      setErrors(checked.errors);
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    void form.submit(checked.errors ?? {}, async () => {
       const result = await request(createAgentMutation, {
-        input: { ...checked.values, type: props.organizationId ? 'ORGANIZATION' : 'SHARED', organizationId: props.organizationId },
+        input: { ...checked.values!, type: props.organizationId ? 'ORGANIZATION' : 'SHARED', organizationId: props.organizationId },
       });
       setCreated(result.createAgent.agent.name);
       setInput({ ...emptyForm });
       props.onCreated();
-    } catch (caught) {
-      const error = caught as ApiError;
-      const field = fieldOfError(['name', 'description', 'tags', 'runUntaggedJobs', 'concurrencyLimit'] as const, error.field, error.message ?? '');
-      if (field) setErrors({ [field]: error.message });
-      else setFailure(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const fieldError = (key: keyof AgentFormInput) => (
-    <Show when={errors()[key]}>
+    <Show when={form.errors()[key]}>
       <span class="field-error" id={`${idPrefix}-${key}-error`}>
-        {errors()[key]}
+        {form.errors()[key]}
       </span>
     </Show>
   );
-  const describedBy = (key: keyof AgentFormInput) => (errors()[key] ? `${idPrefix}-${key}-error` : undefined);
+  const describedBy = (key: keyof AgentFormInput) => (form.errors()[key] ? `${idPrefix}-${key}-error` : undefined);
 
   return (
-    <form class="agent-form" onSubmit={(event) => void submit(event)} aria-label={props.organizationId ? 'Create agent' : 'Create shared agent'} novalidate>
+    <form class="agent-form" onSubmit={submit} aria-label={props.organizationId ? 'Create agent' : 'Create shared agent'} novalidate>
       <h2>{props.organizationId ? 'Create agent' : 'Create shared agent'}</h2>
       <label>
         Name
@@ -289,7 +274,7 @@ export function CreateAgentForm(props: { organizationId?: string; onCreated: () 
           name="name"
           value={input().name}
           onInput={(event) => update('name', event.currentTarget.value)}
-          aria-invalid={Boolean(errors().name)}
+          aria-invalid={Boolean(form.errors().name)}
           aria-describedby={describedBy('name')}
           autocomplete="off"
           required
@@ -302,7 +287,7 @@ export function CreateAgentForm(props: { organizationId?: string; onCreated: () 
           name="description"
           value={input().description}
           onInput={(event) => update('description', event.currentTarget.value)}
-          aria-invalid={Boolean(errors().description)}
+          aria-invalid={Boolean(form.errors().description)}
           aria-describedby={describedBy('description')}
         />
         {fieldError('description')}
@@ -314,7 +299,7 @@ export function CreateAgentForm(props: { organizationId?: string; onCreated: () 
           value={input().tags}
           placeholder="linux, docker"
           onInput={(event) => update('tags', event.currentTarget.value)}
-          aria-invalid={Boolean(errors().tags)}
+          aria-invalid={Boolean(form.errors().tags)}
           aria-describedby={describedBy('tags')}
         />
         {fieldError('tags')}
@@ -328,7 +313,7 @@ export function CreateAgentForm(props: { organizationId?: string; onCreated: () 
           max="1000"
           value={input().concurrencyLimit}
           onInput={(event) => update('concurrencyLimit', event.currentTarget.value)}
-          aria-invalid={Boolean(errors().concurrencyLimit)}
+          aria-invalid={Boolean(form.errors().concurrencyLimit)}
           aria-describedby={describedBy('concurrencyLimit')}
         />
         {fieldError('concurrencyLimit')}
@@ -343,14 +328,14 @@ export function CreateAgentForm(props: { organizationId?: string; onCreated: () 
         Also run untagged jobs
       </label>
       <div class="form-actions">
-        <button type="submit" class="primary" disabled={busy()}>
+        <button type="submit" class="primary" disabled={form.busy()}>
           {props.organizationId ? 'Create agent' : 'Create shared agent'}
         </button>
         <Show when={created()}>
           <span role="status">Created {created()}.</span>
         </Show>
       </div>
-      <Show when={failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
+      <Show when={form.failure()}>{(shown) => <ErrorPanel error={shown()} />}</Show>
     </form>
   );
 }
